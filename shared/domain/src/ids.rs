@@ -1,0 +1,92 @@
+//! Identifiers: a type prefix and a ULID, so ids sort by creation time and say what they name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ValidationError;
+
+macro_rules! prefixed_id {
+    ($name:ident, $prefix:literal, $what:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ValidationError;
+
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                let valid = raw
+                    .strip_prefix($prefix)
+                    .and_then(|rest| ulid::Ulid::from_string(rest).ok())
+                    .is_some_and(|ulid| ulid.to_string().to_lowercase() == raw[$prefix.len()..]);
+                if valid {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(ValidationError::new(
+                        "id",
+                        format!("`{raw}` is not a {} id (expected `{}` followed by a ULID)", $what, $prefix),
+                    ))
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                raw.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+prefixed_id!(TenantId, "tn_", "tenant");
+prefixed_id!(ContactId, "ct_", "contact");
+prefixed_id!(ApiKeyId, "key_", "API key");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_round_trip_and_sort_by_time() {
+        let a = ContactId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = ContactId::generate();
+        assert!(a < b);
+        assert_eq!(a.as_str().parse::<ContactId>().unwrap(), a);
+    }
+
+    #[test]
+    fn rejects_wrong_prefix_case_and_garbage() {
+        let t = TenantId::generate();
+        assert!(t.as_str().parse::<ContactId>().is_err());
+        assert!(t.as_str().to_uppercase().parse::<TenantId>().is_err());
+        assert!("tn_".parse::<TenantId>().is_err());
+        assert!("tn_../../etc".parse::<TenantId>().is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Pure domain types and rules of smscrm. No AWS, HTTP or runtime types live here: the rest of
+//! the world is reached through the traits in [`ports`].
+
+pub mod apikey;
+pub mod contact;
+pub mod error;
+pub mod ids;
+pub mod phone;
+pub mod ports;
+pub mod tenant;
+
+pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
+pub use error::ValidationError;
+pub use ids::{ApiKeyId, ContactId, TenantId};
+pub use phone::{PhoneE164, Region};
+pub use tenant::Tenant;

@@ -1,0 +1,18 @@
+//! Ports: the small traits the domain talks to the world through. Each has an AWS adapter
+//! (`smscrm-aws`) and an embedded one (`smscrm-local`); `tests/` runs one conformance suite
+//! against both.
+
+pub mod blobs;
+pub mod clock;
+pub mod queue;
+pub mod secrets;
+pub mod table;
+
+pub use blobs::{BlobError, Blobs};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use queue::{Delivery, OutgoingMessage, Queue, QueueError};
+pub use secrets::{Secrets, SecretsError};
+pub use table::{
+    CmpOp, Condition, Cursor, Direction, Index, Item, Key, Page, Query, SortKeyCondition,
+    StoreError, Table, TransactOp, Update,
+};

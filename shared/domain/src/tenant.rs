@@ -1,0 +1,72 @@
+//! Tenants: the businesses using smscrm. Everything stored belongs to exactly one.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Region, TenantId, ValidationError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// IANA time zone, e.g. `America/New_York`: the fallback for quiet hours and budget resets.
+    pub timezone: String,
+    /// Region used to read phone numbers written without a country code.
+    pub default_region: Region,
+    /// The kill switch: when set, nothing is sent for this tenant.
+    pub paused: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn validate_name(name: &str) -> Result<String, ValidationError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ValidationError::new("name", "must be 1-200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn validate_timezone(tz: &str) -> Result<String, ValidationError> {
+    tz.trim()
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_owned())
+        .map_err(|_| {
+            ValidationError::new(
+                "timezone",
+                format!("`{tz}` is not an IANA time zone such as America/New_York"),
+            )
+        })
+}
+
+impl Tenant {
+    pub fn new(
+        name: &str,
+        timezone: &str,
+        default_region: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            id: TenantId::generate(),
+            name: validate_name(name)?,
+            timezone: validate_timezone(timezone)?,
+            default_region: default_region.parse()?,
+            paused: false,
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_each_field() {
+        let now = Utc::now();
+        let t = Tenant::new(" Acme ", "Europe/Paris", "fr", now).unwrap();
+        assert_eq!((t.name.as_str(), t.timezone.as_str(), t.default_region.code()), ("Acme", "Europe/Paris", "FR"));
+        assert_eq!(Tenant::new("", "UTC", "US", now).unwrap_err().field, "name");
+        assert_eq!(Tenant::new("A", "Mars/Olympus", "US", now).unwrap_err().field, "timezone");
+        assert_eq!(Tenant::new("A", "UTC", "ZZ", now).unwrap_err().field, "region");
+    }
+}

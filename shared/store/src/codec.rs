@@ -1,0 +1,26 @@
+//! Domain records to and from table items.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use smscrm_domain::ports::{Item, Key, table};
+
+use crate::RepoError;
+
+/// The record's fields plus its key and the entity type (`type` tells items apart in a
+/// partition that holds several kinds).
+pub fn to_item<T: Serialize>(record: &T, key: &Key, entity: &str) -> Result<Item, RepoError> {
+    let Value::Object(mut item) =
+        serde_json::to_value(record).map_err(|e| RepoError::Corrupt(e.to_string()))?
+    else {
+        return Err(RepoError::Corrupt(format!("{entity} is not a JSON object")));
+    };
+    item.insert(table::PK.into(), Value::String(key.pk.clone()));
+    item.insert(table::SK.into(), Value::String(key.sk.clone()));
+    item.insert("type".into(), Value::String(entity.into()));
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, RepoError> {
+    serde_json::from_value(Value::Object(item)).map_err(|e| RepoError::Corrupt(e.to_string()))
+}

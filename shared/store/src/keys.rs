@@ -1,0 +1,75 @@
+//! Every key the product stores, built here and nowhere else.
+//!
+//! | item            | pk                        | sk                  | gsi1pk / gsi1sk                          |
+//! |-----------------|---------------------------|---------------------|------------------------------------------|
+//! | tenant          | `TENANT#<t>`              | `TENANT`            | `TENANTS` / `<t>`                        |
+//! | API key         | `TENANT#<t>`              | `APIKEY#<k>`        |                                          |
+//! | API key by hash | `APIKEYHASH#<sha256>`     | `APIKEYHASH`        |                                          |
+//! | contact         | `TENANT#<t>`              | `CONTACT#<c>`       | `TENANT#<t>#NAME#<c0>` / `<name>#<c>`     |
+//! | phone claim     | `TENANT#<t>`              | `PHONE#<e164>`      |                                          |
+//!
+//! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
+//! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
+//! character of the name, which is also what a prefix search needs, so one tenant's bulk import
+//! does not pile every write onto one index partition.
+
+use smscrm_domain::ports::Key;
+use smscrm_domain::{ApiKeyId, ContactId, PhoneE164, TenantId};
+
+pub const TENANT_SK: &str = "TENANT";
+pub const TENANTS_INDEX: &str = "TENANTS";
+pub const APIKEY_PREFIX: &str = "APIKEY#";
+pub const CONTACT_PREFIX: &str = "CONTACT#";
+pub const PHONE_PREFIX: &str = "PHONE#";
+
+pub fn tenant_partition(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn tenant(tenant: &TenantId) -> Key {
+    Key::new(tenant_partition(tenant), TENANT_SK)
+}
+
+pub fn api_key(tenant: &TenantId, key: &ApiKeyId) -> Key {
+    Key::new(tenant_partition(tenant), format!("{APIKEY_PREFIX}{key}"))
+}
+
+pub fn api_key_hash(hash: &str) -> Key {
+    Key::new(format!("APIKEYHASH#{hash}"), "APIKEYHASH")
+}
+
+pub fn contact(tenant: &TenantId, contact: &ContactId) -> Key {
+    Key::new(tenant_partition(tenant), format!("{CONTACT_PREFIX}{contact}"))
+}
+
+pub fn phone(tenant: &TenantId, phone: &PhoneE164) -> Key {
+    Key::new(tenant_partition(tenant), format!("{PHONE_PREFIX}{phone}"))
+}
+
+/// The sort-key prefix of phone claims starting with `digits` (a `+` and digits).
+pub fn phone_prefix(digits: &str) -> String {
+    format!("{PHONE_PREFIX}{digits}")
+}
+
+/// How a name is searched: lower case, single spaces.
+pub fn search_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let joined = [first, last]
+        .into_iter()
+        .flatten()
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// The name-index partition for names (or search prefixes) starting like `name`.
+pub fn name_partition(tenant: &TenantId, name: &str) -> Option<String> {
+    name.chars()
+        .next()
+        .map(|first| format!("TENANT#{tenant}#NAME#{first}"))
+}
+
+pub fn name_sort(name: &str, contact: &ContactId) -> String {
+    format!("{name}#{contact}")
+}

@@ -1,0 +1,14 @@
+//! The single-table key design and the repositories, written once against the Table port so
+//! they run unchanged on DynamoDB and on the embedded store.
+
+pub mod apikeys;
+pub mod codec;
+pub mod contacts;
+pub mod error;
+pub mod keys;
+pub mod tenants;
+
+pub use apikeys::ApiKeys;
+pub use contacts::{ContactPage, Contacts};
+pub use error::RepoError;
+pub use tenants::Tenants;

@@ -1,0 +1,78 @@
+use std::sync::Arc;
+
+use serde_json::Value;
+use smscrm_domain::ports::{Condition, Cursor, Index, Query, Table, Update, table};
+use smscrm_domain::{Tenant, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+#[derive(Clone)]
+pub struct Tenants {
+    table: Arc<dyn Table>,
+}
+
+impl Tenants {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, tenant: &Tenant) -> Result<(), RepoError> {
+        let mut item = to_item(tenant, &keys::tenant(&tenant.id), "tenant")?;
+        item.insert(table::GSI1_PK.into(), keys::TENANTS_INDEX.into());
+        item.insert(table::GSI1_SK.into(), Value::String(tenant.id.to_string()));
+        self.table
+            .put(item, Some(Condition::ItemNotExists))
+            .await
+            .map_err(|e| match e {
+                smscrm_domain::ports::StoreError::ConditionFailed => {
+                    RepoError::Conflict("tenant already exists".into())
+                }
+                other => other.into(),
+            })
+    }
+
+    pub async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError> {
+        self.table
+            .get(&keys::tenant(id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// The kill switch.
+    pub async fn set_paused(&self, id: &TenantId, paused: bool) -> Result<Tenant, RepoError> {
+        let item = self
+            .table
+            .update(
+                &keys::tenant(id),
+                Update::new().set("paused", paused),
+                Some(Condition::ItemExists),
+            )
+            .await
+            .map_err(|e| match e {
+                smscrm_domain::ports::StoreError::ConditionFailed => RepoError::NotFound,
+                other => other.into(),
+            })?;
+        from_item(item)
+    }
+
+    /// Every tenant, a page at a time (operator tooling).
+    pub async fn list(
+        &self,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<Tenant>, Option<Cursor>), RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::TENANTS_INDEX)
+                    .on(Index::Gsi1)
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        let tenants = page.items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok((tenants, page.next_cursor))
+    }
+}
