@@ -1,0 +1,144 @@
+//! The contacts API: `/v1/contacts`, as an axum sub-router served by `lambda_http` on AWS and
+//! merged into the local host's router by `smscrm serve`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use smscrm_domain::contact::{ContactDraft, ContactPatch};
+use smscrm_domain::ports::Cursor;
+use smscrm_domain::{Contact, ContactId, ValidationError};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal};
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 100;
+
+pub fn router() -> Router<AppContext> {
+    Router::new()
+        .route("/v1/contacts", get(list).post(upsert))
+        .route(
+            "/v1/contacts/{id}",
+            get(fetch).patch(update).delete(remove),
+        )
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    pub items: Vec<Contact>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+/// Creates a contact, or updates the one with the same phone number (201 vs 200).
+async fn upsert(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiJson(draft): ApiJson<ContactDraft>,
+) -> Result<Response, ApiError> {
+    let changes = draft.validate(principal.tenant.default_region)?;
+    let (contact, created) = ctx
+        .contacts
+        .upsert_by_phone(&principal.tenant.id, changes, ctx.clock.now())
+        .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(contact)).into_response())
+}
+
+async fn list(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let limit = page_size(params.limit)?;
+    let cursor = params
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| Cursor::decode(&c))
+        .transpose()?;
+    let tenant = &principal.tenant;
+    let page = match params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => {
+            ctx.contacts
+                .search(&tenant.id, q, tenant.default_region.calling_code(), cursor, limit)
+                .await?
+        }
+        None => ctx.contacts.list(&tenant.id, cursor, limit).await?,
+    };
+    Ok(Json(ListResponse {
+        items: page.items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+async fn fetch(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Contact>, ApiError> {
+    let id = contact_id(&id)?;
+    ctx.contacts
+        .get(&principal.tenant.id, &id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("contact"))
+}
+
+async fn update(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ContactPatch>,
+) -> Result<Json<Contact>, ApiError> {
+    let id = contact_id(&id)?;
+    let changes = patch.validate(principal.tenant.default_region)?;
+    ctx.contacts
+        .update(&principal.tenant.id, &id, changes, ctx.clock.now())
+        .await
+        .map(Json)
+        .map_err(|e| not_found_as_contact(e.into()))
+}
+
+async fn remove(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = contact_id(&id)?;
+    ctx.contacts
+        .delete(&principal.tenant.id, &id)
+        .await
+        .map_err(|e| not_found_as_contact(e.into()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A malformed id names no contact: 404, the same answer as an id of another tenant.
+fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("contact"))
+}
+
+fn not_found_as_contact(err: ApiError) -> ApiError {
+    match err {
+        ApiError::NotFound(_) => ApiError::NotFound("contact"),
+        other => other,
+    }
+}
+
+fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ValidationError::new("limit", format!("must be 1..={MAX_PAGE}")).into()),
+    }
+}

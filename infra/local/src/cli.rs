@@ -1,0 +1,109 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "smscrm", version, about = "smscrm local host and operator tools")]
+pub struct Cli {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Serve(_) => "info",
+            _ => "warn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// SQLite and files under --data-dir.
+    Embedded,
+    /// DynamoDB and friends, configured by the usual AWS environment variables
+    /// (AWS_ENDPOINT_URL, AWS_REGION, ...) and SMSCRM_TABLE.
+    Aws,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Where the embedded backend keeps its data.
+    #[arg(long, global = true, env = "SMSCRM_DATA_DIR", default_value = ".smscrm")]
+    pub data_dir: PathBuf,
+    #[arg(long, global = true, value_enum, env = "SMSCRM_BACKEND", default_value = "embedded")]
+    pub backend: BackendKind,
+    /// DynamoDB table name (aws backend).
+    #[arg(long, global = true, env = "SMSCRM_TABLE", default_value = "smscrm")]
+    pub table: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every API on one port.
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "SMSCRM_PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Create (once) a demo tenant with contacts and print its API key.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its first API key; prints JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. America/New_York.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Default phone region (ISO country code), e.g. US.
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
+    /// List tenants as JSON lines.
+    List,
+    /// Stop all sending for a tenant (the kill switch).
+    Pause { tenant: String },
+    /// Resume sending for a tenant.
+    Resume { tenant: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Mint a new key for a tenant; prints JSON with the key, shown only this once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a key by its id (key_...).
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        key_id: String,
+    },
+    /// List a tenant's keys (never the secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}

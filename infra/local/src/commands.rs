@@ -1,0 +1,125 @@
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use smscrm_domain::{ApiKeyId, Tenant, TenantId};
+use smscrm_http::AppContext;
+
+use crate::backend;
+use crate::cli::{ApiKeyCommand, Cli, Command, TenantCommand};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => crate::serve::run(&cli.backend, args).await,
+        Command::Tenant(cmd) => tenant(&backend::open(&cli.backend).await?.ctx, cmd).await,
+        Command::Apikey(cmd) => apikey(&backend::open(&cli.backend).await?.ctx, cmd).await,
+    }
+}
+
+/// Creates a tenant and its first key; returns what `tenant create` prints.
+pub async fn create_tenant(
+    ctx: &AppContext,
+    name: &str,
+    timezone: &str,
+    region: &str,
+) -> anyhow::Result<(Tenant, String)> {
+    let tenant = Tenant::new(name, timezone, region, ctx.clock.now())?;
+    ctx.tenants.create(&tenant).await?;
+    let key = ctx.api_keys.create(&tenant.id, "default", ctx.clock.now()).await?;
+    Ok((tenant, key.plaintext))
+}
+
+async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
+    match cmd {
+        TenantCommand::Create {
+            name,
+            timezone,
+            region,
+        } => {
+            let (tenant, api_key) = create_tenant(ctx, &name, &timezone, &region).await?;
+            print_json(&json!({
+                "tenant_id": tenant.id,
+                "name": tenant.name,
+                "timezone": tenant.timezone,
+                "default_region": tenant.default_region,
+                "api_key": api_key,
+            }))
+        }
+        TenantCommand::List => {
+            let mut cursor = None;
+            loop {
+                let (tenants, next) = ctx.tenants.list(cursor, 100).await?;
+                for t in tenants {
+                    println!("{}", serde_json::to_string(&t)?);
+                }
+                cursor = next;
+                if cursor.is_none() {
+                    return Ok(());
+                }
+            }
+        }
+        TenantCommand::Pause { tenant } => set_paused(ctx, &tenant, true).await,
+        TenantCommand::Resume { tenant } => set_paused(ctx, &tenant, false).await,
+    }
+}
+
+async fn set_paused(ctx: &AppContext, tenant: &str, paused: bool) -> anyhow::Result<()> {
+    let id = tenant_id(tenant)?;
+    let tenant = ctx
+        .tenants
+        .set_paused(&id, paused)
+        .await
+        .with_context(|| format!("tenant {id}"))?;
+    print_json(&json!({ "tenant_id": tenant.id, "paused": tenant.paused }))
+}
+
+async fn apikey(ctx: &AppContext, cmd: ApiKeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        ApiKeyCommand::Create { tenant, name } => {
+            let id = tenant_id(&tenant)?;
+            let key = ctx
+                .api_keys
+                .create(&id, &name, ctx.clock.now())
+                .await
+                .with_context(|| format!("tenant {id}"))?;
+            print_json(&json!({
+                "tenant_id": id,
+                "api_key_id": key.key.id,
+                "name": key.key.name,
+                "api_key": key.plaintext,
+            }))
+        }
+        ApiKeyCommand::Revoke { tenant, key_id } => {
+            let id = tenant_id(&tenant)?;
+            let key_id: ApiKeyId = key_id.parse()?;
+            let key = ctx
+                .api_keys
+                .revoke(&id, &key_id, ctx.clock.now())
+                .await
+                .with_context(|| format!("API key {key_id} of tenant {id}"))?;
+            print_json(&json!({ "api_key_id": key.id, "revoked_at": key.revoked_at }))
+        }
+        ApiKeyCommand::List { tenant } => {
+            let id = tenant_id(&tenant)?;
+            for key in ctx.api_keys.list(&id).await? {
+                print_json(&json!({
+                    "api_key_id": key.id,
+                    "name": key.name,
+                    "created_at": key.created_at,
+                    "revoked_at": key.revoked_at,
+                }))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
+    match raw.parse() {
+        Ok(id) => Ok(id),
+        Err(e) => bail!("{e}"),
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `smscrm serve`: every function's router on one port, on the chosen backend.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use smscrm_http::{AppContext, health_router, with_common_layers};
+use tokio::net::TcpListener;
+
+use crate::backend;
+use crate::cli::{BackendArgs, ServeArgs};
+
+/// How often expired items are purged from the embedded store (DynamoDB's TTL does this on AWS).
+const PURGE_EVERY: Duration = Duration::from_secs(300);
+
+/// Every API function merged into one router, exactly as each runs alone on Lambda.
+pub fn app(ctx: AppContext) -> Router {
+    with_common_layers(api_contacts::router().merge(health_router())).with_state(ctx)
+}
+
+pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let backend = backend::open(backend_args).await?;
+    if args.demo {
+        let demo = crate::demo::ensure(&backend.ctx, &backend_args.data_dir).await?;
+        println!("Demo tenant {} ready with {} contacts.", demo.tenant_id, demo.contacts);
+        println!("Demo API key: {}", demo.api_key);
+    }
+    if let Some(table) = backend.embedded_table.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PURGE_EVERY);
+            loop {
+                every.tick().await;
+                if let Err(e) = table.purge_expired().await {
+                    tracing::warn!(error = %e, "purging expired items failed");
+                }
+            }
+        });
+    }
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("smscrm listening on http://{local} (data in {})", backend_args.data_dir.display());
+    axum::serve(listener, app(backend.ctx))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!("smscrm stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,181 @@
+//! The `smscrm` binary as a user runs it: `serve --demo`, CLI commands beside a running
+//! server, and a restart that keeps everything.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smscrm");
+
+struct Server {
+    child: Child,
+    base: String,
+    demo_key: Option<String>,
+}
+
+impl Server {
+    fn start(data_dir: &std::path::Path, demo: bool) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--port", &port.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if demo {
+            cmd.arg("--demo");
+        }
+        let mut child = cmd.spawn().expect("start smscrm serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut demo_key = None;
+        let mut base = None;
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.expect("stdout line");
+            if let Some(key) = line.strip_prefix("Demo API key: ") {
+                demo_key = Some(key.trim().to_owned());
+            }
+            if let Some(rest) = line.strip_prefix("smscrm listening on ") {
+                base = rest.split_whitespace().next().map(str::to_owned);
+                break;
+            }
+        }
+        // Keep reading so the server never writes to a closed pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base: base.expect("server printed its address"),
+            demo_key,
+        }
+    }
+
+    /// Stops it the way Ctrl-C or a service manager does, and waits for a clean exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "clean shutdown, got {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn cli(data_dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run smscrm");
+    assert!(out.status.success(), "smscrm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+#[tokio::test]
+async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::new();
+    let server = Server::start(dir.path(), true);
+    let key = server.demo_key.clone().expect("demo key printed");
+
+    let list = |base: String, key: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(format!("{base}/v1/contacts?limit=100"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("list");
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let demo_contacts = list(server.base.clone(), key.clone()).await["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(demo_contacts >= 10, "demo data has contacts");
+
+    let created = http
+        .post(format!("{}/v1/contacts", server.base))
+        .bearer_auth(&key)
+        .json(&json!({"phone": "+1 646 555 0100", "first_name": "Kept"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+
+    // A CLI command on the same data directory while the server runs.
+    let tenant = cli(dir.path(), &["tenant", "create", "--name", "Side Shop", "--timezone", "Europe/London", "--region", "GB"]);
+    let side_key = tenant["api_key"].as_str().expect("api_key").to_owned();
+    assert!(tenant["tenant_id"].as_str().is_some_and(|t| t.starts_with("tn_")));
+    let side = http
+        .post(format!("{}/v1/contacts", server.base))
+        .bearer_auth(&side_key)
+        .json(&json!({"phone": "07911 123456"}))
+        .send()
+        .await
+        .expect("create in new tenant");
+    assert_eq!(side.status(), 201);
+    assert_eq!(side.json::<Value>().await.expect("json")["phone"], "+447911123456");
+
+    server.stop();
+    let server = Server::start(dir.path(), true);
+    assert_eq!(server.demo_key.as_deref(), Some(key.as_str()), "the demo key survives a restart");
+    let after = list(server.base.clone(), key.clone()).await;
+    let phones: Vec<&str> = after["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["phone"].as_str())
+        .collect();
+    assert_eq!(phones.len(), demo_contacts + 1);
+    assert!(phones.contains(&"+16465550100"));
+    let side_list = list(server.base.clone(), side_key).await;
+    assert_eq!(side_list["items"].as_array().map(Vec::len), Some(1));
+
+    // Revoking from the CLI takes effect on the running server.
+    let keys = Command::new(BIN)
+        .args(["apikey", "create", "--tenant", tenant["tenant_id"].as_str().expect("id"), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("apikey create");
+    let minted: Value = serde_json::from_slice(&keys.stdout).expect("json");
+    let revoked = cli(
+        dir.path(),
+        &["apikey", "revoke", "--tenant", tenant["tenant_id"].as_str().expect("id"), minted["api_key_id"].as_str().expect("key id")],
+    );
+    assert!(revoked["revoked_at"].is_string());
+    let refused = http
+        .get(format!("{}/v1/contacts", server.base))
+        .bearer_auth(minted["api_key"].as_str().expect("key"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 401);
+    server.stop();
+}
+
+#[test]
+fn cli_errors_are_clear_and_fail_the_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(BIN)
+        .args(["tenant", "create", "--name", "X", "--timezone", "Mars/Base", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timezone"));
+}

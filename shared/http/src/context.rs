@@ -1,0 +1,26 @@
+use std::sync::Arc;
+
+use smscrm_domain::ports::{Clock, Table};
+use smscrm_store::{ApiKeys, Contacts, Tenants};
+
+/// What every route needs, built once per process (per cold start on Lambda).
+#[derive(Clone)]
+pub struct AppContext {
+    pub table: Arc<dyn Table>,
+    pub clock: Arc<dyn Clock>,
+    pub tenants: Tenants,
+    pub api_keys: ApiKeys,
+    pub contacts: Contacts,
+}
+
+impl AppContext {
+    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            tenants: Tenants::new(table.clone()),
+            api_keys: ApiKeys::new(table.clone()),
+            contacts: Contacts::new(table.clone()),
+            table,
+            clock,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! [`DirBlobs`]: the Blobs port as files under a root directory, a key's `/`-separated segments
+//! being directories. Writes go to a temporary file beside the target and are renamed over it,
+//! so a reader (or the drop-folder watcher) sees the old file or the whole new one, never half.
+//!
+//! Limits against S3: the content type is not kept (nothing reads it back locally), and a key
+//! cannot be both an object and a "directory" of other keys (`a` and `a/b`): the second write
+//! fails.
+
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use smscrm_domain::ports::blobs::{BlobError, Blobs, validate_key};
+
+/// Names of files being written start with this; they are never listed or returned.
+pub const TEMP_PREFIX: &str = ".~tmp-";
+
+/// True for a file name (last path segment) that is a write in progress, for watchers of the
+/// directory to skip.
+pub fn is_temp_file(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+#[derive(Debug, Clone)]
+pub struct DirBlobs {
+    root: PathBuf,
+}
+
+impl DirBlobs {
+    /// Blobs under `root`, which is created on the first write.
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file that holds `key`.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf, BlobError> {
+        validate_key(key)?;
+        if key.split('/').any(is_temp_file) {
+            // Would collide with, or be hidden as, a write in progress.
+            return Err(BlobError::InvalidKey(key.to_owned()));
+        }
+        Ok(self.root.join(key))
+    }
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(BlobError::backend),
+        Err(err) => Err(BlobError::backend(err)),
+    }
+}
+
+/// "No object here": the path is missing, goes through a file, or is a directory.
+fn is_absent(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory
+    )
+}
+
+fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "blob path has no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!("{TEMP_PREFIX}{}", ulid::Ulid::new()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(body)?;
+        // On disk before the rename makes it visible: a crash leaves the old file or the new.
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Collects the files under `dir` (whose key is `dir_key`) whose keys start with `prefix`.
+fn walk(dir: &Path, dir_key: &str, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if is_absent(&err) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue; // not UTF-8: cannot be a key
+        };
+        if is_temp_file(&name) {
+            continue;
+        }
+        let key = if dir_key.is_empty() {
+            name
+        } else {
+            format!("{dir_key}/{name}")
+        };
+        // Does not follow symlinks: only what was written through the port is listed.
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            let as_dir = format!("{key}/");
+            if as_dir.starts_with(prefix) || prefix.starts_with(&as_dir) {
+                walk(&entry.path(), &key, prefix, out)?;
+            }
+        } else if kind.is_file() && key.starts_with(prefix) {
+            out.push(key);
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Blobs for DirBlobs {
+    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), BlobError> {
+        let path = self.path_of(key)?;
+        blocking(move || write_atomically(&path, &body)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        let path = self.path_of(key)?;
+        blocking(move || match std::fs::read(&path) {
+            Ok(body) => Ok(Some(Bytes::from(body))),
+            Err(err) if is_absent(&err) => Ok(None),
+            Err(err) => Err(err),
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path_of(key)?;
+        blocking(move || match std::fs::remove_file(&path) {
+            Err(err) if !is_absent(&err) => Err(err),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        // Start at the deepest directory the prefix names in full. When that part could not
+        // belong to a valid key (`..`, empty segments, ...), no key can match.
+        let dir_key = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if !dir_key.is_empty() && validate_key(dir_key).is_err() {
+            return Ok(Vec::new());
+        }
+        let (start, prefix, dir_key) = (
+            self.root.join(dir_key),
+            prefix.to_owned(),
+            dir_key.to_owned(),
+        );
+        blocking(move || {
+            let mut keys = Vec::new();
+            walk(&start, &dir_key, &prefix, &mut keys)?;
+            // Byte order, as S3 lists keys.
+            keys.sort_unstable();
+            Ok(keys)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blobs() -> (tempfile::TempDir, DirBlobs) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = DirBlobs::new(dir.path().join("blobs"));
+        (dir, blobs)
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip() -> Result<(), BlobError> {
+        let (_dir, blobs) = blobs();
+        assert_eq!(blobs.get("imports/t1/a.csv").await?, None);
+        blobs
+            .put("imports/t1/a.csv", Bytes::from_static(b"x,y"), "text/csv")
+            .await?;
+        blobs
+            .put("imports/t1/a.csv", Bytes::from_static(b"1,2"), "text/csv")
+            .await?;
+        assert_eq!(
+            blobs.get("imports/t1/a.csv").await?,
+            Some(Bytes::from_static(b"1,2"))
+        );
+        blobs.delete("imports/t1/a.csv").await?;
+        blobs.delete("imports/t1/a.csv").await?;
+        assert_eq!(blobs.get("imports/t1/a.csv").await?, None);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn list_is_sorted_recursive_and_by_string_prefix() -> Result<(), BlobError> {
+        let (dir, blobs) = blobs();
+        for key in ["b/2", "a/x/1", "a/1", "ab", "a/x/0"] {
+            blobs
+                .put(key, Bytes::from_static(b"."), "text/plain")
+                .await?;
+        }
+        // A write in progress is never listed.
+        std::fs::write(
+            dir.path().join("blobs/a").join(format!("{TEMP_PREFIX}1")),
+            b"",
+        )
+        .map_err(BlobError::backend)?;
+        assert_eq!(
+            blobs.list("").await?,
+            ["a/1", "a/x/0", "a/x/1", "ab", "b/2"]
+        );
+        assert_eq!(blobs.list("a").await?, ["a/1", "a/x/0", "a/x/1", "ab"]);
+        assert_eq!(blobs.list("a/").await?, ["a/1", "a/x/0", "a/x/1"]);
+        assert_eq!(blobs.list("a/x/1").await?, ["a/x/1"]);
+        assert!(blobs.list("c/").await?.is_empty());
+        assert!(blobs.list("../").await?.is_empty());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn invalid_keys_are_rejected() {
+        let (_dir, blobs) = blobs();
+        for key in [
+            "",
+            "/a",
+            "a//b",
+            "../a",
+            "a/./b",
+            &format!("a/{TEMP_PREFIX}x"),
+        ] {
+            let put = blobs.put(key, Bytes::new(), "text/plain").await;
+            assert!(matches!(put, Err(BlobError::InvalidKey(_))), "{key}");
+            assert!(
+                matches!(blobs.get(key).await, Err(BlobError::InvalidKey(_))),
+                "{key}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_temp_file() -> Result<(), BlobError> {
+        let (dir, blobs) = blobs();
+        blobs
+            .put("a/b", Bytes::from_static(b"1"), "text/plain")
+            .await?;
+        // `a` is a directory now, so a blob named `a` cannot be renamed into place.
+        assert!(
+            blobs
+                .put("a", Bytes::from_static(b"2"), "text/plain")
+                .await
+                .is_err()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
+            .map_err(BlobError::backend)?
+            .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+            .collect();
+        assert_eq!(names, ["a"]);
+        Ok(())
+    }
+}

@@ -1,0 +1,96 @@
+//! The real HTTP app on a free port, on a chosen backend, with tenants to call it as.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+use smscrm_domain::ports::{SystemClock, Table};
+use smscrm_http::AppContext;
+
+pub struct TestApp {
+    pub base: String,
+    pub ctx: AppContext,
+    client: Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A tenant and a key that speaks for it.
+pub struct Caller {
+    pub tenant_id: String,
+    pub key: String,
+}
+
+impl TestApp {
+    pub async fn start(table: Arc<dyn Table>) -> Self {
+        let ctx = AppContext::new(table, Arc::new(SystemClock));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let app = smscrm_local_host::serve::app(ctx.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("server runs");
+        });
+        Self {
+            base,
+            ctx,
+            client: Client::new(),
+            server,
+        }
+    }
+
+    pub async fn tenant(&self, name: &str) -> Caller {
+        let (tenant, key) =
+            smscrm_local_host::commands::create_tenant(&self.ctx, name, "America/New_York", "US")
+                .await
+                .expect("create tenant");
+        Caller {
+            tenant_id: tenant.id.to_string(),
+            key,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, caller: &Caller) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&caller.key)
+    }
+
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn post_contact(&self, caller: &Caller, body: Value) -> (u16, Value) {
+        send(self.request(Method::POST, "/v1/contacts", caller).json(&body)).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Sends and returns the status and the JSON body (Null when there is none).
+pub async fn send(request: RequestBuilder) -> (u16, Value) {
+    let response: Response = request.send().await.expect("request reaches the server");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("body is JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, body)
+}
+
+/// Asserts the uniform error shape and returns the code.
+pub fn error_code(body: &Value) -> &str {
+    let error = &body["error"];
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(error.get("details").is_some(), "details in {body}");
+    error["code"].as_str().unwrap_or_else(|| panic!("code in {body}"))
+}
