@@ -2,7 +2,7 @@
 //! of the set-up helpers (`create_table`, `create_queue_with_dlq`, ...).
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 
 /// The message for a port's `Unavailable` variant when the failure is worth retrying:
 /// a timeout, a connection that failed, a garbled response, or a 5xx/429 status.
@@ -25,12 +25,24 @@ where
         }),
         _ => false,
     };
-    retryable.then(|| DisplayErrorContext(err).to_string())
+    retryable.then(|| chain(err))
 }
 
-/// The whole cause chain of an error on one line, for `Unavailable(String)` messages.
+/// The cause chain of an error on one line (`a: b: c`), for `Unavailable(String)` messages,
+/// which is the only place the ports take an error as text.
 pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    DisplayErrorContext(err).to_string()
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Some layers repeat their source's message; say it once.
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
 }
 
 /// A set-up helper failed; `step` says which call.
@@ -59,3 +71,18 @@ impl SetupError {
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected response from AWS: {0}")]
 pub struct UnexpectedResponse(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn chain_joins_the_causes() {
+        let err = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(chain(&err), "outer: connection refused");
+    }
+}

@@ -200,14 +200,14 @@ impl ContactChanges {
         if let Some(v) = self.attributes {
             contact.attributes = v;
         }
-        if let Some(c) = self.consent {
-            if c.status != contact.consent.status || c.source != contact.consent.source {
-                contact.consent = Consent {
-                    status: c.status,
-                    source: c.source,
-                    at: Some(now),
-                };
-            }
+        if let Some(c) = self.consent
+            && (c.status != contact.consent.status || c.source != contact.consent.source)
+        {
+            contact.consent = Consent {
+                status: c.status,
+                source: c.source,
+                at: Some(now),
+            };
         }
         contact.updated_at = now;
     }

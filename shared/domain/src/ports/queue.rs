@@ -48,7 +48,9 @@ pub struct Delivery {
 pub enum QueueError {
     #[error("invalid queue request: {0}")]
     Invalid(String),
-    /// The receipt is not (or no longer) valid: the message was deleted or received again.
+    /// The receipt is not valid, when the backend can tell. SQS cannot always: acking an
+    /// already-deleted message, or acking with the receipt of an earlier receive, succeeds
+    /// there. Consumers must therefore be idempotent and never rely on this error.
     #[error("unknown or stale receipt handle")]
     StaleReceipt,
     #[error("queue temporarily unavailable: {0}")]
@@ -73,7 +75,8 @@ pub trait Queue: Send + Sync {
     /// the queue allows is moved to its dead-letter queue instead of being returned.
     async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
 
-    /// Done with it: deletes the message.
+    /// Done with it: deletes the message. With a stale receipt the outcome is the backend's
+    /// (see [`QueueError::StaleReceipt`]).
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
 
     /// Makes the message visible again after `delay` (0 = now), counting as a failed attempt.

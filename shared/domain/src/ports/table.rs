@@ -342,10 +342,10 @@ impl Query {
                 "query limit must be 1..={MAX_QUERY_LIMIT}"
             )));
         }
-        if let Some(cursor) = &self.cursor {
-            if cursor.index != self.index || cursor.partition() != self.partition {
-                return Err(StoreError::InvalidCursor);
-            }
+        if let Some(cursor) = &self.cursor
+            && (cursor.index != self.index || cursor.partition() != self.partition)
+        {
+            return Err(StoreError::InvalidCursor);
         }
         Ok(())
     }

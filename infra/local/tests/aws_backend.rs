@@ -1,0 +1,94 @@
+//! `smscrm` commands on the AWS adapters (`--backend aws`), against the moto emulator that
+//! `scripts/test` starts (AWS_ENDPOINT_URL).
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smscrm");
+
+async fn moto_table() -> String {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: run the suite with scripts/test, which starts moto"
+    );
+    let sdk = smscrm_aws::sdk_config().await;
+    let name = format!("smscrm-cli-{}", std::process::id());
+    smscrm_aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
+        .await
+        .expect("create table in moto");
+    name
+}
+
+fn smscrm(table: &str, args: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .args(["--backend", "aws", "--table", table])
+        .args(args)
+        .output()
+        .expect("run smscrm");
+    assert!(out.status.success(), "smscrm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[tokio::test]
+async fn cli_and_server_run_on_dynamodb() {
+    let table = moto_table().await;
+    let tenant = smscrm(&table, &["tenant", "create", "--name", "Cloud Co", "--timezone", "America/Denver"]);
+    let key = tenant["api_key"].as_str().expect("api_key").to_owned();
+    let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut server = Command::new(BIN)
+        .args(["--backend", "aws", "--table", &table, "serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server came up");
+
+    let created = http
+        .post(format!("{base}/v1/contacts"))
+        .bearer_auth(&key)
+        .json(&json!({"phone": "(303) 555-0147", "first_name": "Rocky"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let listed: Value = http
+        .get(format!("{base}/v1/contacts"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"][0]["phone"], "+13035550147");
+
+    let minted = smscrm(&table, &["apikey", "create", "--tenant", &tenant_id]);
+    smscrm(&table, &["apikey", "revoke", "--tenant", &tenant_id, minted["api_key_id"].as_str().expect("id")]);
+    let refused = http
+        .get(format!("{base}/v1/contacts"))
+        .bearer_auth(minted["api_key"].as_str().expect("key"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 401);
+    let paused = smscrm(&table, &["tenant", "pause", &tenant_id]);
+    assert_eq!(paused["paused"], true);
+    let _ = server.kill();
+    let _ = server.wait();
+}
