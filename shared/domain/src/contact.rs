@@ -18,7 +18,14 @@ pub const MAX_SOURCE_CHARS: usize = 200;
 
 /// Names a custom attribute may not take: they are the contact's own fields in templates.
 const RESERVED_ATTRIBUTES: [&str; 8] = [
-    "id", "phone", "first_name", "last_name", "email", "tags", "consent", "link",
+    "id",
+    "phone",
+    "first_name",
+    "last_name",
+    "email",
+    "tags",
+    "consent",
+    "link",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -147,8 +154,14 @@ impl ContactPatch {
                 .phone
                 .map(|raw| PhoneE164::parse(&raw, region))
                 .transpose()?,
-            first_name: self.first_name.map(|v| clean_name("first_name", v)).transpose()?,
-            last_name: self.last_name.map(|v| clean_name("last_name", v)).transpose()?,
+            first_name: self
+                .first_name
+                .map(|v| clean_name("first_name", v))
+                .transpose()?,
+            last_name: self
+                .last_name
+                .map(|v| clean_name("last_name", v))
+                .transpose()?,
             email: self.email.map(clean_email).transpose()?,
             tags: self.tags.map(clean_tags).transpose()?,
             attributes: self.attributes.map(clean_attributes).transpose()?,
@@ -270,14 +283,20 @@ fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, ValidationError> {
             return Err(too_long("tags", MAX_TAG_CHARS));
         }
         if has_control(&tag) {
-            return Err(ValidationError::new("tags", "a tag contains control characters"));
+            return Err(ValidationError::new(
+                "tags",
+                "a tag contains control characters",
+            ));
         }
         if seen.insert(tag.to_lowercase()) {
             out.push(tag);
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(ValidationError::new("tags", format!("more than {MAX_TAGS} tags")));
+        return Err(ValidationError::new(
+            "tags",
+            format!("more than {MAX_TAGS} tags"),
+        ));
     }
     Ok(out)
 }
@@ -320,7 +339,10 @@ fn clean_consent(consent: ConsentInput) -> Result<ConsentInput, ValidationError>
         .source
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    if source.as_ref().is_some_and(|s| s.chars().count() > MAX_SOURCE_CHARS) {
+    if source
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_SOURCE_CHARS)
+    {
         return Err(too_long("consent.source", MAX_SOURCE_CHARS));
     }
     if consent.status.allows_marketing() && source.is_none() {
@@ -370,15 +392,27 @@ mod tests {
             (r#"{"phone":"12"}"#, "phone"),
             (r#"{"phone":"+14155552671","email":"nope"}"#, "email"),
             (r#"{"phone":"+14155552671","tags":[""]}"#, "tags"),
-            (r#"{"phone":"+14155552671","attributes":{"Bad Name":"x"}}"#, "attributes.Bad Name"),
-            (r#"{"phone":"+14155552671","attributes":{"phone":"x"}}"#, "attributes.phone"),
-            (r#"{"phone":"+14155552671","consent":{"status":"explicit"}}"#, "consent.source"),
+            (
+                r#"{"phone":"+14155552671","attributes":{"Bad Name":"x"}}"#,
+                "attributes.Bad Name",
+            ),
+            (
+                r#"{"phone":"+14155552671","attributes":{"phone":"x"}}"#,
+                "attributes.phone",
+            ),
+            (
+                r#"{"phone":"+14155552671","consent":{"status":"explicit"}}"#,
+                "consent.source",
+            ),
         ];
         for (json, field) in cases {
             let err = draft(json).validate(us()).unwrap_err();
             assert_eq!(err.field, field, "{json}");
         }
-        let long = format!(r#"{{"phone":"+14155552671","first_name":"{}"}}"#, "a".repeat(101));
+        let long = format!(
+            r#"{{"phone":"+14155552671","first_name":"{}"}}"#,
+            "a".repeat(101)
+        );
         assert_eq!(draft(&long).validate(us()).unwrap_err().field, "first_name");
     }
 
@@ -398,15 +432,17 @@ mod tests {
     #[test]
     fn consent_time_changes_only_with_consent() {
         let t0 = Utc::now();
-        let mut c = draft(r#"{"phone":"+14155552671","consent":{"status":"implied","source":"pos"}}"#)
-            .validate(us())
-            .unwrap()
-            .create(ContactId::generate(), t0)
-            .unwrap();
-        let t1 = t0 + chrono::Duration::seconds(5);
-        let same: ContactPatch =
-            serde_json::from_str(r#"{"first_name":"B","consent":{"status":"implied","source":"pos"}}"#)
+        let mut c =
+            draft(r#"{"phone":"+14155552671","consent":{"status":"implied","source":"pos"}}"#)
+                .validate(us())
+                .unwrap()
+                .create(ContactId::generate(), t0)
                 .unwrap();
+        let t1 = t0 + chrono::Duration::seconds(5);
+        let same: ContactPatch = serde_json::from_str(
+            r#"{"first_name":"B","consent":{"status":"implied","source":"pos"}}"#,
+        )
+        .unwrap();
         same.validate(us()).unwrap().apply_to(&mut c, t1);
         assert_eq!(c.consent.at, Some(t0));
         assert_eq!(c.updated_at, t1);

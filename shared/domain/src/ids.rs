@@ -16,7 +16,11 @@ macro_rules! prefixed_id {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+                Self(format!(
+                    "{}{}",
+                    $prefix,
+                    ulid::Ulid::new().to_string().to_lowercase()
+                ))
             }
 
             pub fn as_str(&self) -> &str {
@@ -37,7 +41,10 @@ macro_rules! prefixed_id {
                 } else {
                     Err(ValidationError::new(
                         "id",
-                        format!("`{raw}` is not a {} id (expected `{}` followed by a ULID)", $what, $prefix),
+                        format!(
+                            "`{raw}` is not a {} id (expected `{}` followed by a ULID)",
+                            $what, $prefix
+                        ),
                     ))
                 }
             }

@@ -82,10 +82,7 @@ impl PhoneE164 {
             return Err(invalid("has no digits"));
         }
         let number = phonenumber::parse(Some(default_region.0), trimmed).map_err(|e| {
-            ValidationError::new(
-                "phone",
-                format!("`{trimmed}` is not a phone number ({e})"),
-            )
+            ValidationError::new("phone", format!("`{trimmed}` is not a phone number ({e})"))
         })?;
         if !phonenumber::is_valid(&number) {
             return Err(ValidationError::new(
@@ -152,16 +149,26 @@ mod tests {
             "1-415-555-2671",
             " 4155552671 ",
         ] {
-            assert_eq!(PhoneE164::parse(raw, us()).unwrap().as_str(), "+14155552671", "{raw}");
+            assert_eq!(
+                PhoneE164::parse(raw, us()).unwrap().as_str(),
+                "+14155552671",
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn uses_the_default_region_and_drops_the_trunk_prefix() {
         let gb: Region = "gb".parse().unwrap();
-        assert_eq!(PhoneE164::parse("07400 123456", gb).unwrap().as_str(), "+447400123456");
+        assert_eq!(
+            PhoneE164::parse("07400 123456", gb).unwrap().as_str(),
+            "+447400123456"
+        );
         let de: Region = "DE".parse().unwrap();
-        assert_eq!(PhoneE164::parse("0151 23456789", de).unwrap().as_str(), "+4915123456789");
+        assert_eq!(
+            PhoneE164::parse("0151 23456789", de).unwrap().as_str(),
+            "+4915123456789"
+        );
     }
 
     #[test]

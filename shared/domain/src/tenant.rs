@@ -64,9 +64,24 @@ mod tests {
     fn validates_each_field() {
         let now = Utc::now();
         let t = Tenant::new(" Acme ", "Europe/Paris", "fr", now).unwrap();
-        assert_eq!((t.name.as_str(), t.timezone.as_str(), t.default_region.code()), ("Acme", "Europe/Paris", "FR"));
+        assert_eq!(
+            (
+                t.name.as_str(),
+                t.timezone.as_str(),
+                t.default_region.code()
+            ),
+            ("Acme", "Europe/Paris", "FR")
+        );
         assert_eq!(Tenant::new("", "UTC", "US", now).unwrap_err().field, "name");
-        assert_eq!(Tenant::new("A", "Mars/Olympus", "US", now).unwrap_err().field, "timezone");
-        assert_eq!(Tenant::new("A", "UTC", "ZZ", now).unwrap_err().field, "region");
+        assert_eq!(
+            Tenant::new("A", "Mars/Olympus", "US", now)
+                .unwrap_err()
+                .field,
+            "timezone"
+        );
+        assert_eq!(
+            Tenant::new("A", "UTC", "ZZ", now).unwrap_err().field,
+            "region"
+        );
     }
 }

@@ -248,6 +248,7 @@ fn claim(
     )?;
     let hidden_until = now.saturating_add(millis(config.visibility_timeout));
     let mut deliveries = Vec::new();
+    let mut claimed = Vec::new();
     let mut dead_lettered = false;
     loop {
         let wanted = max - deliveries.len();
@@ -269,10 +270,7 @@ fn claim(
             if deliveries.len() == max {
                 break;
             }
-            if deliveries
-                .iter()
-                .any(|d: &Delivery| receipt_seq(&d.receipt) == Some(seq))
-            {
+            if claimed.contains(&seq) {
                 continue;
             }
             let count = u32::try_from(count).unwrap_or(u32::MAX).saturating_add(1);
@@ -284,6 +282,7 @@ fn claim(
                 _ => {
                     let receipt = new_receipt(seq);
                     deliver.execute(params![seq, count, receipt, hidden_until])?;
+                    claimed.push(seq);
                     deliveries.push(Delivery {
                         message_id,
                         body,

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use smscrm_domain::ports::table::{
-    Condition, Item, Key, MAX_BATCH_GET, Page, Query, StoreError, Table, TransactOp, Update,
-    dedupe_by_key, validate_transaction,
+    Condition, Item, Key, Page, Query, StoreError, Table, TransactOp, Update, dedupe_by_key,
+    validate_batch_get, validate_transaction,
 };
 use smscrm_domain::ports::{Clock, SystemClock};
 
@@ -263,22 +263,9 @@ impl Table for SqliteTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        if keys.len() > MAX_BATCH_GET {
-            return Err(StoreError::Invalid(format!(
-                "batch_get takes up to {MAX_BATCH_GET} keys, not {}",
-                keys.len()
-            )));
-        }
-        let mut seen = std::collections::HashSet::new();
+        validate_batch_get(keys)?;
         for key in keys {
             check_key(key)?;
-            if !seen.insert(key) {
-                // BatchGetItem's ValidationException: duplicate keys.
-                return Err(StoreError::Invalid(format!(
-                    "batch_get names {}/{} twice",
-                    key.pk, key.sk
-                )));
-            }
         }
         if keys.is_empty() {
             return Ok(Vec::new());

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 use smscrm_domain::ports::table::{
-    Condition, Item, Key, Page, Query, StoreError, Table, Update, is_expired,
+    Condition, Item, Key, Page, Query, StoreError, Table, Update, is_expired, validate_batch_get,
 };
 use smscrm_domain::ports::{Clock, Direction, SystemClock};
 
@@ -101,6 +101,7 @@ impl Table for DynamoTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        validate_batch_get(keys)?;
         let items = batch::get(&self.client, &self.table, keys).await?;
         let now = self.now_epoch();
         Ok(items.into_iter().filter(|i| !is_expired(i, now)).collect())

@@ -56,7 +56,9 @@ impl Key {
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
-                .ok_or_else(|| StoreError::Invalid(format!("item needs a non-empty string `{name}`")))
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("item needs a non-empty string `{name}`"))
+                })
         };
         Ok(Self::new(part(PK)?, part(SK)?))
     }
@@ -138,7 +140,10 @@ pub fn compare(actual: &Value, op: CmpOp, expected: &Value) -> bool {
     let ordering: Option<Ordering> = match (actual, expected) {
         (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
-            _ => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+            _ => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
         },
         (Value::String(a), Value::String(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
         _ => None,
@@ -195,13 +200,21 @@ impl Update {
             return Err(StoreError::Invalid("update changes nothing".into()));
         }
         let mut seen = std::collections::HashSet::new();
-        let names = self.set.iter().map(|(n, _)| n).chain(self.add.iter().map(|(n, _)| n));
+        let names = self
+            .set
+            .iter()
+            .map(|(n, _)| n)
+            .chain(self.add.iter().map(|(n, _)| n));
         for name in names.chain(self.remove.iter()) {
             if name == PK || name == SK {
-                return Err(StoreError::Invalid(format!("cannot update key attribute `{name}`")));
+                return Err(StoreError::Invalid(format!(
+                    "cannot update key attribute `{name}`"
+                )));
             }
             if name.is_empty() || !seen.insert(name.as_str()) {
-                return Err(StoreError::Invalid(format!("attribute `{name}` named twice or empty")));
+                return Err(StoreError::Invalid(format!(
+                    "attribute `{name}` named twice or empty"
+                )));
             }
         }
         Ok(())
@@ -225,7 +238,9 @@ impl Update {
                     StoreError::Invalid(format!("counter `{name}` is not an integer"))
                 })?,
                 Some(_) => {
-                    return Err(StoreError::Invalid(format!("counter `{name}` is not a number")));
+                    return Err(StoreError::Invalid(format!(
+                        "counter `{name}` is not a number"
+                    )));
                 }
             };
             let next = current
@@ -346,6 +361,13 @@ impl Query {
             && (cursor.index != self.index || cursor.partition() != self.partition)
         {
             return Err(StoreError::InvalidCursor);
+        }
+        if let Some(SortKeyCondition::Between(low, high)) = &self.sort
+            && low.as_bytes() > high.as_bytes()
+        {
+            return Err(StoreError::Invalid(
+                "BETWEEN needs its lower bound at or below its upper bound".into(),
+            ));
         }
         Ok(())
     }
@@ -503,7 +525,8 @@ impl StoreError {
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
-    /// Up to [`MAX_BATCH_GET`] keys; missing or expired items are left out; order is not kept.
+    /// Up to [`MAX_BATCH_GET`] distinct keys ([`validate_batch_get`]); missing or expired
+    /// items are left out; order is not kept.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError>;
@@ -517,8 +540,11 @@ pub trait Table: Send + Sync {
     ) -> Result<Item, StoreError>;
 
     /// Returns the item that was deleted, if there was one.
-    async fn delete(&self, key: &Key, condition: Option<Condition>)
-    -> Result<Option<Item>, StoreError>;
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, StoreError>;
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 
@@ -528,6 +554,25 @@ pub trait Table: Send + Sync {
 
     /// All or nothing, up to [`MAX_TRANSACT_ITEMS`] operations on distinct keys.
     async fn transact(&self, ops: Vec<TransactOp>) -> Result<(), StoreError>;
+}
+
+/// Rejects what DynamoDB's BatchGetItem rejects: more than [`MAX_BATCH_GET`] keys, or a key
+/// named twice.
+pub fn validate_batch_get(keys: &[Key]) -> Result<(), StoreError> {
+    if keys.len() > MAX_BATCH_GET {
+        return Err(StoreError::Invalid(format!(
+            "batch_get takes up to {MAX_BATCH_GET} keys, not {}",
+            keys.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    match keys.iter().find(|k| !seen.insert(*k)) {
+        Some(key) => Err(StoreError::Invalid(format!(
+            "batch_get names {}/{} twice",
+            key.pk, key.sk
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Drops earlier items with the same key, keeping each key's last item in first-seen order.

@@ -63,6 +63,31 @@ fn bounds(cond: Option<&SortKeyCondition>) -> Result<(Option<Bound>, Option<Boun
     })
 }
 
+/// The values of the order columns at the cursor: the sort key, then on a GSI the table key.
+fn cursor_position(index: Index, cursor: &Cursor) -> Result<Vec<Vec<u8>>, StoreError> {
+    let values: Vec<&str> = match (index, &cursor.index_key) {
+        (Index::Primary, None) => vec![&cursor.key.sk],
+        (Index::Gsi1 | Index::Gsi2, Some(ikey)) => vec![&ikey.sk, &cursor.key.pk, &cursor.key.sk],
+        _ => return Err(StoreError::InvalidCursor),
+    };
+    Ok(values.into_iter().map(|v| v.as_bytes().to_vec()).collect())
+}
+
+/// Whether resuming after `position` excludes everything `bound` (the condition's bound on the
+/// side the scan starts from) excludes, making the bound redundant. Otherwise the cursor lies
+/// outside the range, before its start, and the bound makes the cursor redundant.
+fn cursor_is_tighter(position: &[Vec<u8>], bound: Option<&Bound>, direction: Direction) -> bool {
+    let (Some(bound), Some(sort_key)) = (bound, position.first()) else {
+        return true;
+    };
+    let beyond = match direction {
+        Direction::Forward => sort_key.as_slice() > bound.value.as_slice(),
+        Direction::Backward => sort_key.as_slice() < bound.value.as_slice(),
+    };
+    // At the bound itself, an exclusive bound also drops the rest of the cursor's sort key.
+    beyond || (sort_key == &bound.value && bound.inclusive)
+}
+
 /// A query rendered as SQL and its parameters.
 pub(super) struct Plan {
     sql: String,
@@ -89,7 +114,26 @@ impl Plan {
             index,
             limit: query.limit as usize,
         };
-        let (lower, upper) = bounds(query.sort.as_ref())?;
+        let (mut lower, mut upper) = bounds(query.sort.as_ref())?;
+        let resume = match &query.cursor {
+            Some(cursor) => {
+                let position = cursor_position(index, cursor)?;
+                let start = match query.direction {
+                    Direction::Forward => &mut lower,
+                    Direction::Backward => &mut upper,
+                };
+                // The cursor and the condition bound the scan on the same side. SQLite starts
+                // its range at only one of them, so give it the tighter one alone: the other
+                // would be checked row by row from the start of the range on every page.
+                if cursor_is_tighter(&position, start.as_ref(), query.direction) {
+                    *start = None;
+                    Some(position)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
         if let Some(b) = lower {
             let op = if b.inclusive { ">=" } else { ">" };
             let at = plan.bind(SqlValue::Blob(b.value));
@@ -100,8 +144,8 @@ impl Plan {
             let at = plan.bind(SqlValue::Blob(b.value));
             plan.push(format_args!(" AND {scol} {op} ?{at}"));
         }
-        if let Some(cursor) = &query.cursor {
-            plan.resume_after(cursor, order, query.direction)?;
+        if let Some(position) = resume {
+            plan.resume_after(&position, order, query.direction);
         }
         let dir = match query.direction {
             Direction::Forward => "ASC",
@@ -116,35 +160,22 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Strictly after the cursor in the scan direction: a row-value comparison over the order
-    /// columns, which SQLite turns into a range on the index.
-    fn resume_after(
-        &mut self,
-        cursor: &Cursor,
-        order: &[&str],
-        direction: Direction,
-    ) -> Result<(), StoreError> {
-        let position: Vec<&str> = match (self.index, &cursor.index_key) {
-            (Index::Primary, None) => vec![&cursor.key.sk],
-            (Index::Gsi1 | Index::Gsi2, Some(ikey)) => {
-                vec![&ikey.sk, &cursor.key.pk, &cursor.key.sk]
-            }
-            _ => return Err(StoreError::InvalidCursor),
-        };
+    /// Strictly after the cursor position in the scan direction: a row-value comparison over
+    /// the order columns, which SQLite turns into the start of a range on the index.
+    fn resume_after(&mut self, position: &[Vec<u8>], order: &[&str], direction: Direction) {
         let op = match direction {
             Direction::Forward => ">",
             Direction::Backward => "<",
         };
         let slots: Vec<String> = position
-            .into_iter()
-            .map(|v| format!("?{}", self.bind(SqlValue::Blob(v.as_bytes().to_vec()))))
+            .iter()
+            .map(|v| format!("?{}", self.bind(SqlValue::Blob(v.clone()))))
             .collect();
         self.push(format_args!(
             " AND ({}) {op} ({})",
             order.join(", "),
             slots.join(", ")
         ));
-        Ok(())
     }
 
     fn bind(&mut self, value: SqlValue) -> usize {

@@ -226,17 +226,26 @@ async fn queries_use_the_indexes() -> TestResult {
         key: Key::new("p", "s"),
         index_key: Some(Key::new("G", "x")),
     };
+    let primary_cursor = Cursor {
+        index: Index::Primary,
+        key: Key::new("P", "C#5"),
+        index_key: None,
+    };
+    // Each scan is one range with a start and an end on the index: nothing filtered row by row.
     let cases = [
         (
-            Query::partition("P").prefix("C#").limit(10),
-            "USING PRIMARY KEY",
+            Query::partition("P")
+                .prefix("C#")
+                .after(Some(primary_cursor)),
+            "USING PRIMARY KEY (pk=? AND sk>? AND sk<?)",
         ),
         (
             Query::partition("G")
                 .on(Index::Gsi2)
+                .prefix("x")
                 .backward()
                 .after(Some(cursor)),
-            "USING INDEX items_gsi2",
+            "USING INDEX items_gsi2 (gsi2pk=? AND gsi2sk>? AND (gsi2sk,pk,sk)<(?,?,?))",
         ),
     ];
     for (query, expected) in cases {
@@ -268,6 +277,48 @@ fn plan_params(query: &Query) -> Vec<rusqlite::types::Value> {
         .map(|p| p.sql().matches('?').count())
         .unwrap_or(0);
     vec![rusqlite::types::Value::Blob(b"x".to_vec()); count]
+}
+
+#[tokio::test]
+async fn cursors_outside_the_range_and_exclusive_bounds() -> TestResult {
+    let dir = temp();
+    let table = open(&dir)?;
+    for (sk, gsi_sk) in [("a", "b"), ("b", "b"), ("c", "c"), ("d", "d")] {
+        put_gsi(&table, sk, gsi_sk).await?;
+    }
+    let at = |gsi_sk: &str, sk: &str| {
+        Some(Cursor {
+            index: Index::Gsi1,
+            key: Key::new("T#1", sk),
+            index_key: Some(Key::new("G", gsi_sk)),
+        })
+    };
+    let gsi = || Query::partition("G").on(Index::Gsi1);
+    // A cursor on the exclusive bound itself: the bound still drops the rest of "b".
+    let gt_b = gsi().sort(SortKeyCondition::Gt("b".into()));
+    assert_eq!(
+        sks(&table.query(&gt_b.clone().after(at("b", "a"))).await?),
+        ["c", "d"]
+    );
+    // On an inclusive bound: the cursor decides.
+    let ge_b = gsi().sort(SortKeyCondition::Ge("b".into()));
+    assert_eq!(
+        sks(&table.query(&ge_b.after(at("b", "a"))).await?),
+        ["b", "c", "d"]
+    );
+    // Before the range: the range's start decides; beyond it: nothing.
+    assert_eq!(
+        sks(&table.query(&gt_b.clone().after(at("a", "z"))).await?),
+        ["c", "d"]
+    );
+    let backward = gt_b.backward().after(at("a", "z"));
+    assert!(table.query(&backward).await?.items.is_empty());
+    let le_c = gsi().sort(SortKeyCondition::Le("c".into())).backward();
+    assert_eq!(
+        sks(&table.query(&le_c.after(at("d", "d"))).await?),
+        ["c", "b", "a"]
+    );
+    Ok(())
 }
 
 #[tokio::test]
