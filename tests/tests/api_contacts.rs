@@ -98,7 +98,10 @@ async fn upsert_matches_the_same_number_written_differently(app: &TestApp) {
     let me = app.tenant("Acme").await;
     let (_, first) = app.post_contact(&me, ada()).await;
     let (status, second) = app
-        .post_contact(&me, json!({"phone": "+1 415.555.2671", "first_name": "Augusta"}))
+        .post_contact(
+            &me,
+            json!({"phone": "+1 415.555.2671", "first_name": "Augusta"}),
+        )
         .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["id"], first["id"]);
@@ -137,7 +140,11 @@ async fn list_pages_through_every_contact_once(app: &TestApp) {
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 7);
-        seen.extend(items.iter().map(|c| c["id"].as_str().expect("id").to_owned()));
+        seen.extend(
+            items
+                .iter()
+                .map(|c| c["id"].as_str().expect("id").to_owned()),
+        );
         pages += 1;
         assert!(pages < 10, "paging does not end");
         match page["next_cursor"].as_str() {
@@ -158,7 +165,10 @@ async fn search_by_phone_and_name_prefix(app: &TestApp) {
         ("+447911123456", "Alan", "Turing"),
     ] {
         let (status, _) = app
-            .post_contact(&me, json!({"phone": phone, "first_name": first, "last_name": last}))
+            .post_contact(
+                &me,
+                json!({"phone": phone, "first_name": first, "last_name": last}),
+            )
             .await;
         assert_eq!(status, 201);
     }
@@ -177,7 +187,7 @@ async fn search_by_phone_and_name_prefix(app: &TestApp) {
     assert_eq!(names(&search("+1415").await.1), ["Grace", "Graham"]);
     assert_eq!(names(&search("(415) 555").await.1), ["Grace", "Graham"]);
     assert_eq!(names(&search("+44").await.1), ["Alan"]);
-    assert_eq!(names(&search("gra").await.1), ["Graham", "Grace"]);
+    assert_eq!(names(&search("gra").await.1), ["Grace", "Graham"]);
     assert_eq!(names(&search("GRACE H").await.1), ["Grace"]);
     assert_eq!(names(&search("zed").await.1), Vec::<String>::new());
 }
@@ -191,7 +201,11 @@ async fn tenants_never_see_each_other(app: &TestApp) {
     // Every route, with A's key, on B's contact.
     let (status, body) = send(app.request(Method::GET, &b_path, &a)).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
-    let (status, _) = send(app.request(Method::PATCH, &b_path, &a).json(&json!({"first_name": "Mallory"}))).await;
+    let (status, _) = send(
+        app.request(Method::PATCH, &b_path, &a)
+            .json(&json!({"first_name": "Mallory"})),
+    )
+    .await;
     assert_eq!(status, 404);
     let (status, _) = send(app.request(Method::DELETE, &b_path, &a)).await;
     assert_eq!(status, 404);
@@ -207,7 +221,10 @@ async fn tenants_never_see_each_other(app: &TestApp) {
     assert_ne!(a_contact["id"], b_contact["id"]);
     // A tenant id in the body is refused, never used.
     let (status, body) = app
-        .post_contact(&a, json!({"phone": "+14155550000", "tenant_id": b.tenant_id}))
+        .post_contact(
+            &a,
+            json!({"phone": "+14155550000", "tenant_id": b.tenant_id}),
+        )
         .await;
     assert_eq!((status, error_code(&body)), (422, "invalid_body"));
     // B's cursor does not open A's partition (or the reverse).
@@ -236,22 +253,47 @@ async fn bad_input_gets_clear_errors(app: &TestApp) {
     assert_eq!((status, error_code(&body)), (422, "invalid_body"));
     let (status, body) = send(raw("{\"phone\": \"+14155552671\", \"nickname\": \"x\"}")).await;
     assert_eq!((status, error_code(&body)), (422, "invalid_body"));
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("nickname")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nickname")),
+        "{body}"
+    );
     let (status, body) = send(raw("[]")).await;
     assert_eq!((status, error_code(&body)), (422, "invalid_body"));
     let (status, body) = send(raw("{}")).await;
     assert_eq!((status, error_code(&body)), (422, "invalid_body"));
 
-    for (phone, _why) in [("12", "too short"), ("+1 415 555", "incomplete"), ("call me", "no digits")] {
+    for (phone, _why) in [
+        ("12", "too short"),
+        ("+1 415 555", "incomplete"),
+        ("call me", "no digits"),
+    ] {
         let (status, body) = app.post_contact(&me, json!({"phone": phone})).await;
-        assert_eq!((status, error_code(&body)), (400, "invalid_field"), "{phone}: {body}");
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_field"),
+            "{phone}: {body}"
+        );
         assert_eq!(body["error"]["details"]["field"], "phone");
-        assert!(body["error"]["details"]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(
+            body["error"]["details"]["reason"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
     }
-    let (status, body) = app.post_contact(&me, json!({"phone": "+14155552671", "email": "nope"})).await;
-    assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some("email")));
+    let (status, body) = app
+        .post_contact(&me, json!({"phone": "+14155552671", "email": "nope"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (400, Some("email"))
+    );
 
-    let big = format!("{{\"phone\":\"+14155552671\",\"first_name\":\"{}\"}}", "a".repeat(1024 * 1024 + 1));
+    let big = format!(
+        "{{\"phone\":\"+14155552671\",\"first_name\":\"{}\"}}",
+        "a".repeat(1024 * 1024 + 1)
+    );
     let (status, body) = send(
         app.request(Method::POST, "/v1/contacts", &me)
             .header("content-type", "application/json")
@@ -263,7 +305,10 @@ async fn bad_input_gets_clear_errors(app: &TestApp) {
     let (status, body) = send(app.request(Method::POST, "/v1/contacts", &me).body("{}")).await;
     assert_eq!((status, error_code(&body)), (415, "unsupported_media_type"));
     let (status, body) = send(app.request(Method::GET, "/v1/contacts?limit=0", &me)).await;
-    assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some("limit")));
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (400, Some("limit"))
+    );
     let (status, body) = send(app.request(Method::GET, "/v1/contacts?limit=many", &me)).await;
     assert_eq!((status, error_code(&body)), (400, "invalid_query"));
     let (status, body) = send(app.request(Method::GET, "/v1/contacts?cursor=garbage", &me)).await;
@@ -286,8 +331,17 @@ async fn authentication_is_required_and_revocation_is_immediate(app: &TestApp) {
     let me = app.tenant("Acme").await;
     let (status, body) = send(app.anonymous(Method::GET, "/v1/contacts")).await;
     assert_eq!((status, error_code(&body)), (401, "unauthorized"));
-    for header in ["Bearer nope", "Basic abc", "Bearer smscrm_key_x_y", "Bearer"] {
-        let (status, _) = send(app.anonymous(Method::GET, "/v1/contacts").header("authorization", header)).await;
+    for header in [
+        "Bearer nope",
+        "Basic abc",
+        "Bearer smscrm_key_x_y",
+        "Bearer",
+    ] {
+        let (status, _) = send(
+            app.anonymous(Method::GET, "/v1/contacts")
+                .header("authorization", header),
+        )
+        .await;
         assert_eq!(status, 401, "{header}");
     }
     let tenant: smscrm_domain::TenantId = me.tenant_id.parse().expect("tenant id");
@@ -297,7 +351,10 @@ async fn authentication_is_required_and_revocation_is_immediate(app: &TestApp) {
         .create(&tenant, "second", chrono::Utc::now())
         .await
         .expect("second key");
-    let second_caller = Caller { tenant_id: me.tenant_id.clone(), key: second.plaintext.clone() };
+    let second_caller = Caller {
+        tenant_id: me.tenant_id.clone(),
+        key: second.plaintext.clone(),
+    };
     let (status, _) = send(app.request(Method::GET, "/v1/contacts", &second_caller)).await;
     assert_eq!(status, 200);
     app.ctx
@@ -316,25 +373,48 @@ async fn phone_numbers_stay_unique(app: &TestApp) {
     let me = app.tenant("Acme").await;
     // Concurrent creates of one number end in one contact.
     let creates = (0..8).map(|i| {
-        app.post_contact(&me, json!({"phone": "+14155559999", "first_name": format!("N{i}")}))
+        app.post_contact(
+            &me,
+            json!({"phone": "+14155559999", "first_name": format!("N{i}")}),
+        )
     });
     let results = futures::future::join_all(creates).await;
     let created = results.iter().filter(|(s, _)| *s == 201).count();
     assert_eq!(created, 1, "{results:?}");
-    assert!(results.iter().all(|(s, _)| *s == 201 || *s == 200), "{results:?}");
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 200),
+        "{results:?}"
+    );
     let ids: std::collections::HashSet<_> = results.iter().map(|(_, b)| b["id"].clone()).collect();
     assert_eq!(ids.len(), 1);
 
     // Moving a contact onto a taken number is a conflict; onto a free one works.
-    let (_, other) = app.post_contact(&me, json!({"phone": "+14155558888"})).await;
+    let (_, other) = app
+        .post_contact(&me, json!({"phone": "+14155558888"}))
+        .await;
     let path = format!("/v1/contacts/{}", other["id"].as_str().expect("id"));
-    let (status, body) = send(app.request(Method::PATCH, &path, &me).json(&json!({"phone": "+14155559999"}))).await;
+    let (status, body) = send(
+        app.request(Method::PATCH, &path, &me)
+            .json(&json!({"phone": "+14155559999"})),
+    )
+    .await;
     assert_eq!((status, error_code(&body)), (409, "conflict"));
-    let (status, moved) = send(app.request(Method::PATCH, &path, &me).json(&json!({"phone": "415 555 7777"}))).await;
-    assert_eq!((status, moved["phone"].as_str()), (200, Some("+14155557777")));
+    let (status, moved) = send(
+        app.request(Method::PATCH, &path, &me)
+            .json(&json!({"phone": "415 555 7777"})),
+    )
+    .await;
+    assert_eq!(
+        (status, moved["phone"].as_str()),
+        (200, Some("+14155557777"))
+    );
     // The old number is free, the new one is taken.
-    let (status, _) = app.post_contact(&me, json!({"phone": "+14155558888"})).await;
+    let (status, _) = app
+        .post_contact(&me, json!({"phone": "+14155558888"}))
+        .await;
     assert_eq!(status, 201);
-    let (status, same) = app.post_contact(&me, json!({"phone": "+14155557777"})).await;
+    let (status, same) = app
+        .post_contact(&me, json!({"phone": "+14155557777"}))
+        .await;
     assert_eq!((status, &same["id"]), (200, &other["id"]));
 }

@@ -18,10 +18,7 @@ pub const MAX_PAGE: u32 = 100;
 pub fn router() -> Router<AppContext> {
     Router::new()
         .route("/v1/contacts", get(list).post(upsert))
-        .route(
-            "/v1/contacts/{id}",
-            get(fetch).patch(update).delete(remove),
-        )
+        .route("/v1/contacts/{id}", get(fetch).patch(update).delete(remove))
 }
 
 #[derive(Debug, Serialize)]
@@ -52,7 +49,11 @@ async fn upsert(
         .contacts
         .upsert_by_phone(&principal.tenant.id, changes, ctx.clock.now())
         .await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(contact)).into_response())
 }
 
@@ -71,7 +72,13 @@ async fn list(
     let page = match params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         Some(q) => {
             ctx.contacts
-                .search(&tenant.id, q, tenant.default_region.calling_code(), cursor, limit)
+                .search(
+                    &tenant.id,
+                    q,
+                    tenant.default_region.calling_code(),
+                    cursor,
+                    limit,
+                )
                 .await?
         }
         None => ctx.contacts.list(&tenant.id, cursor, limit).await?,

@@ -14,16 +14,23 @@ use tower::ServiceExt as _;
 fn event(name: &str, api_key: &str) -> lambda_http::Request {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    lambda_http::request::from_str(&raw.replace("{{API_KEY}}", api_key)).expect("valid API Gateway event")
+    lambda_http::request::from_str(&raw.replace("{{API_KEY}}", api_key))
+        .expect("valid API Gateway event")
 }
 
 async fn call(ctx: &AppContext, request: lambda_http::Request) -> (u16, Value) {
-    let app = with_common_layers(api_contacts::router().merge(health_router())).with_state(ctx.clone());
+    let app =
+        with_common_layers(api_contacts::router().merge(health_router())).with_state(ctx.clone());
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
     let response = app.oneshot(request).await.expect("infallible");
     let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, serde_json::from_slice(&bytes).expect("JSON body"))
 }
 
@@ -34,9 +41,17 @@ async fn api_gateway_events_create_and_list_contacts() {
     let ctx = AppContext::new(Arc::new(table), Arc::new(SystemClock));
     let tenant = Tenant::new("Acme", "America/New_York", "US", chrono::Utc::now()).expect("tenant");
     ctx.tenants.create(&tenant).await.expect("create tenant");
-    let key = ctx.api_keys.create(&tenant.id, "test", chrono::Utc::now()).await.expect("key");
+    let key = ctx
+        .api_keys
+        .create(&tenant.id, "test", chrono::Utc::now())
+        .await
+        .expect("key");
 
-    let (status, created) = call(&ctx, event("apigw-http-create-contact.json", &key.plaintext)).await;
+    let (status, created) = call(
+        &ctx,
+        event("apigw-http-create-contact.json", &key.plaintext),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["phone"], "+14155552671");
 
@@ -45,5 +60,8 @@ async fn api_gateway_events_create_and_list_contacts() {
     assert_eq!(listed["items"][0]["id"], created["id"]);
 
     let (status, denied) = call(&ctx, event("apigw-http-list-contacts.json", "smscrm_wrong")).await;
-    assert_eq!((status, denied["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, denied["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
 }

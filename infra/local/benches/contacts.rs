@@ -13,7 +13,10 @@ use smscrm_http::AppContext;
 use tokio::sync::Semaphore;
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -30,9 +33,13 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let app = smscrm_local_host::serve::app(ctx);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
 
-    println!("contacts={total} concurrency={concurrency} (HTTP on 127.0.0.1, embedded SQLite store)");
+    println!(
+        "contacts={total} concurrency={concurrency} (HTTP on 127.0.0.1, embedded SQLite store)"
+    );
     let create = {
         let (http, base, key) = (http.clone(), base.clone(), key.clone());
         run("create (POST /v1/contacts)", total, concurrency, move |i| {
@@ -57,23 +64,33 @@ async fn main() -> anyhow::Result<()> {
     };
     let ids = Arc::new(create);
     let (http2, base2, key2, ids2) = (http.clone(), base.clone(), key.clone(), ids.clone());
-    run("get (GET /v1/contacts/{id})", total, concurrency, move |i| {
-        let request = http2
-            .get(format!("{base2}/v1/contacts/{}", ids2[i]))
-            .bearer_auth(&key2);
-        async move {
-            let response = request.send().await?;
-            anyhow::ensure!(response.status() == 200, "get: {}", response.status());
-            let _: Value = response.json().await?;
-            Ok(String::new())
-        }
-    })
+    run(
+        "get (GET /v1/contacts/{id})",
+        total,
+        concurrency,
+        move |i| {
+            let request = http2
+                .get(format!("{base2}/v1/contacts/{}", ids2[i]))
+                .bearer_auth(&key2);
+            async move {
+                let response = request.send().await?;
+                anyhow::ensure!(response.status() == 200, "get: {}", response.status());
+                let _: Value = response.json().await?;
+                Ok(String::new())
+            }
+        },
+    )
     .await?;
     Ok(())
 }
 
 /// Runs `op(0..total)` with at most `concurrency` in flight; prints throughput and latencies.
-async fn run<F, Fut>(label: &str, total: usize, concurrency: usize, op: F) -> anyhow::Result<Vec<String>>
+async fn run<F, Fut>(
+    label: &str,
+    total: usize,
+    concurrency: usize,
+    op: F,
+) -> anyhow::Result<Vec<String>>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<String>> + Send + 'static,

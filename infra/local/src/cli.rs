@@ -3,7 +3,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "smscrm", version, about = "smscrm local host and operator tools")]
+#[command(
+    name = "smscrm",
+    version,
+    about = "smscrm local host and operator tools"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub backend: BackendArgs,
@@ -32,9 +36,20 @@ pub enum BackendKind {
 #[derive(Debug, Clone, Args)]
 pub struct BackendArgs {
     /// Where the embedded backend keeps its data.
-    #[arg(long, global = true, env = "SMSCRM_DATA_DIR", default_value = ".smscrm")]
+    #[arg(
+        long,
+        global = true,
+        env = "SMSCRM_DATA_DIR",
+        default_value = ".smscrm"
+    )]
     pub data_dir: PathBuf,
-    #[arg(long, global = true, value_enum, env = "SMSCRM_BACKEND", default_value = "embedded")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SMSCRM_BACKEND",
+        default_value = "embedded"
+    )]
     pub backend: BackendKind,
     /// DynamoDB table name (aws backend).
     #[arg(long, global = true, env = "SMSCRM_TABLE", default_value = "smscrm")]

@@ -23,7 +23,10 @@ pub async fn create_tenant(
 ) -> anyhow::Result<(Tenant, String)> {
     let tenant = Tenant::new(name, timezone, region, ctx.clock.now())?;
     ctx.tenants.create(&tenant).await?;
-    let key = ctx.api_keys.create(&tenant.id, "default", ctx.clock.now()).await?;
+    let key = ctx
+        .api_keys
+        .create(&tenant.id, "default", ctx.clock.now())
+        .await?;
     Ok((tenant, key.plaintext))
 }
 

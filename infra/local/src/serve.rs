@@ -22,7 +22,10 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
     let backend = backend::open(backend_args).await?;
     if args.demo {
         let demo = crate::demo::ensure(&backend.ctx, &backend_args.data_dir).await?;
-        println!("Demo tenant {} ready with {} contacts.", demo.tenant_id, demo.contacts);
+        println!(
+            "Demo tenant {} ready with {} contacts.",
+            demo.tenant_id, demo.contacts
+        );
         println!("Demo API key: {}", demo.api_key);
     }
     if let Some(table) = backend.embedded_table.clone() {
@@ -41,7 +44,10 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    println!("smscrm listening on http://{local} (data in {})", backend_args.data_dir.display());
+    println!(
+        "smscrm listening on http://{local} (data in {})",
+        backend_args.data_dir.display()
+    );
     axum::serve(listener, app(backend.ctx))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -26,14 +26,28 @@ fn smscrm(table: &str, args: &[&str]) -> Value {
         .args(args)
         .output()
         .expect("run smscrm");
-    assert!(out.status.success(), "smscrm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "smscrm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
 #[tokio::test]
 async fn cli_and_server_run_on_dynamodb() {
     let table = moto_table().await;
-    let tenant = smscrm(&table, &["tenant", "create", "--name", "Cloud Co", "--timezone", "America/Denver"]);
+    let tenant = smscrm(
+        &table,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Cloud Co",
+            "--timezone",
+            "America/Denver",
+        ],
+    );
     let key = tenant["api_key"].as_str().expect("api_key").to_owned();
     let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
 
@@ -42,7 +56,15 @@ async fn cli_and_server_run_on_dynamodb() {
         .expect("free port")
         .port();
     let mut server = Command::new(BIN)
-        .args(["--backend", "aws", "--table", &table, "serve", "--port", &port.to_string()])
+        .args([
+            "--backend",
+            "aws",
+            "--table",
+            &table,
+            "serve",
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -79,7 +101,16 @@ async fn cli_and_server_run_on_dynamodb() {
     assert_eq!(listed["items"][0]["phone"], "+13035550147");
 
     let minted = smscrm(&table, &["apikey", "create", "--tenant", &tenant_id]);
-    smscrm(&table, &["apikey", "revoke", "--tenant", &tenant_id, minted["api_key_id"].as_str().expect("id")]);
+    smscrm(
+        &table,
+        &[
+            "apikey",
+            "revoke",
+            "--tenant",
+            &tenant_id,
+            minted["api_key_id"].as_str().expect("id"),
+        ],
+    );
     let refused = http
         .get(format!("{base}/v1/contacts"))
         .bearer_auth(minted["api_key"].as_str().expect("key"))

@@ -52,7 +52,10 @@ impl Server {
     /// Stops it the way Ctrl-C or a service manager does, and waits for a clean exit.
     fn stop(mut self) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(sent.success());
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "clean shutdown, got {status}");
@@ -79,7 +82,11 @@ fn cli(data_dir: &std::path::Path, args: &[&str]) -> Value {
         .arg(data_dir)
         .output()
         .expect("run smscrm");
-    assert!(out.status.success(), "smscrm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "smscrm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }
 
@@ -118,9 +125,25 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
     assert_eq!(created.status(), 201);
 
     // A CLI command on the same data directory while the server runs.
-    let tenant = cli(dir.path(), &["tenant", "create", "--name", "Side Shop", "--timezone", "Europe/London", "--region", "GB"]);
+    let tenant = cli(
+        dir.path(),
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Side Shop",
+            "--timezone",
+            "Europe/London",
+            "--region",
+            "GB",
+        ],
+    );
     let side_key = tenant["api_key"].as_str().expect("api_key").to_owned();
-    assert!(tenant["tenant_id"].as_str().is_some_and(|t| t.starts_with("tn_")));
+    assert!(
+        tenant["tenant_id"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("tn_"))
+    );
     let side = http
         .post(format!("{}/v1/contacts", server.base))
         .bearer_auth(&side_key)
@@ -129,11 +152,18 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
         .await
         .expect("create in new tenant");
     assert_eq!(side.status(), 201);
-    assert_eq!(side.json::<Value>().await.expect("json")["phone"], "+447911123456");
+    assert_eq!(
+        side.json::<Value>().await.expect("json")["phone"],
+        "+447911123456"
+    );
 
     server.stop();
     let server = Server::start(dir.path(), true);
-    assert_eq!(server.demo_key.as_deref(), Some(key.as_str()), "the demo key survives a restart");
+    assert_eq!(
+        server.demo_key.as_deref(),
+        Some(key.as_str()),
+        "the demo key survives a restart"
+    );
     let after = list(server.base.clone(), key.clone()).await;
     let phones: Vec<&str> = after["items"]
         .as_array()
@@ -148,14 +178,26 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
 
     // Revoking from the CLI takes effect on the running server.
     let keys = Command::new(BIN)
-        .args(["apikey", "create", "--tenant", tenant["tenant_id"].as_str().expect("id"), "--data-dir"])
+        .args([
+            "apikey",
+            "create",
+            "--tenant",
+            tenant["tenant_id"].as_str().expect("id"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .expect("apikey create");
     let minted: Value = serde_json::from_slice(&keys.stdout).expect("json");
     let revoked = cli(
         dir.path(),
-        &["apikey", "revoke", "--tenant", tenant["tenant_id"].as_str().expect("id"), minted["api_key_id"].as_str().expect("key id")],
+        &[
+            "apikey",
+            "revoke",
+            "--tenant",
+            tenant["tenant_id"].as_str().expect("id"),
+            minted["api_key_id"].as_str().expect("key id"),
+        ],
     );
     assert!(revoked["revoked_at"].is_string());
     let refused = http
@@ -172,7 +214,15 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
 fn cli_errors_are_clear_and_fail_the_command() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new(BIN)
-        .args(["tenant", "create", "--name", "X", "--timezone", "Mars/Base", "--data-dir"])
+        .args([
+            "tenant",
+            "create",
+            "--name",
+            "X",
+            "--timezone",
+            "Mars/Base",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .expect("run");

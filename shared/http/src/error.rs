@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use smscrm_domain::ValidationError;
-use smscrm_store::RepoError;
 use smscrm_domain::ports::StoreError;
+use smscrm_store::RepoError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -90,7 +90,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %error_chain(&self), code = self.code(), "request failed");
         } else {
-            tracing::info!(code = self.code(), status = status.as_u16(), "request rejected");
+            tracing::info!(
+                code = self.code(),
+                status = status.as_u16(),
+                "request rejected"
+            );
         }
         let body = json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": self.details() }

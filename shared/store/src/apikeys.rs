@@ -78,7 +78,11 @@ impl ApiKeys {
         if !apikey::looks_like_key(presented) {
             return Ok(None);
         }
-        let Some(item) = self.table.get(&keys::api_key_hash(&apikey::hash(presented))).await? else {
+        let Some(item) = self
+            .table
+            .get(&keys::api_key_hash(&apikey::hash(presented)))
+            .await?
+        else {
             return Ok(None);
         };
         let pointer: KeyPointer = from_item(item)?;

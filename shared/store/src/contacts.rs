@@ -50,7 +50,11 @@ impl Contacts {
         Self { table }
     }
 
-    pub async fn get(&self, tenant: &TenantId, id: &ContactId) -> Result<Option<Contact>, RepoError> {
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+    ) -> Result<Option<Contact>, RepoError> {
         self.table
             .get(&keys::contact(tenant, id))
             .await?
@@ -85,7 +89,10 @@ impl Contacts {
         for _ in 0..MAX_ATTEMPTS {
             if let Some(claim) = self.table.get(&keys::phone(tenant, &phone)).await? {
                 let claim: PhoneClaim = from_item(claim)?;
-                match self.update(tenant, &claim.contact_id, changes.clone(), now).await {
+                match self
+                    .update(tenant, &claim.contact_id, changes.clone(), now)
+                    .await
+                {
                     Ok(contact) => return Ok((contact, false)),
                     // Deleted between our two reads: start over.
                     Err(RepoError::NotFound) => continue,
@@ -218,7 +225,13 @@ impl Contacts {
                 };
                 let page = self
                     .table
-                    .query(&Query::partition(partition).on(Index::Gsi1).prefix(name).limit(limit).after(cursor))
+                    .query(
+                        &Query::partition(partition)
+                            .on(Index::Gsi1)
+                            .prefix(name)
+                            .limit(limit)
+                            .after(cursor),
+                    )
                     .await?;
                 Ok(ContactPage {
                     items: decode_all(page.items)?,
@@ -258,7 +271,10 @@ impl Contacts {
             }
         }
         Ok(ContactPage {
-            items: ids.iter().filter_map(|id| found.remove(id.as_str())).collect(),
+            items: ids
+                .iter()
+                .filter_map(|id| found.remove(id.as_str()))
+                .collect(),
             next_cursor: page.next_cursor,
         })
     }
@@ -305,7 +321,9 @@ fn contact_item(tenant: &TenantId, contact: &Contact, version: i64) -> Result<It
     let mut item = to_item(contact, &keys::contact(tenant, &contact.id), "contact")?;
     item.insert("version".into(), Value::from(version));
     let name = keys::search_name(contact.first_name.as_deref(), contact.last_name.as_deref());
-    if let Some((name, partition)) = name.and_then(|n| keys::name_partition(tenant, &n).map(|p| (n, p))) {
+    if let Some((name, partition)) =
+        name.and_then(|n| keys::name_partition(tenant, &n).map(|p| (n, p)))
+    {
         item.insert(table::GSI1_PK.into(), Value::String(partition));
         item.insert(
             table::GSI1_SK.into(),
@@ -317,7 +335,8 @@ fn contact_item(tenant: &TenantId, contact: &Contact, version: i64) -> Result<It
 
 fn classify(q: &str, calling_code: u16) -> Search {
     let q = q.trim();
-    let looks_like_phone = q.starts_with('+') || q.starts_with(|c: char| c.is_ascii_digit() || c == '(');
+    let looks_like_phone =
+        q.starts_with('+') || q.starts_with(|c: char| c.is_ascii_digit() || c == '(');
     if looks_like_phone {
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
         if q.starts_with('+') {

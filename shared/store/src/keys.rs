@@ -39,7 +39,10 @@ pub fn api_key_hash(hash: &str) -> Key {
 }
 
 pub fn contact(tenant: &TenantId, contact: &ContactId) -> Key {
-    Key::new(tenant_partition(tenant), format!("{CONTACT_PREFIX}{contact}"))
+    Key::new(
+        tenant_partition(tenant),
+        format!("{CONTACT_PREFIX}{contact}"),
+    )
 }
 
 pub fn phone(tenant: &TenantId, phone: &PhoneE164) -> Key {

@@ -72,7 +72,11 @@ impl Tenants {
                     .after(cursor),
             )
             .await?;
-        let tenants = page.items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let tenants = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
         Ok((tenants, page.next_cursor))
     }
 }

@@ -69,13 +69,19 @@ pub async fn put_get_list_delete(blobs: Arc<dyn Blobs>) {
         "a shorter overwrite leaves no tail"
     );
 
-    assert_eq!(list(&*blobs, &format!("{p}/")).await, vec![a.clone(), c.clone()]);
+    assert_eq!(
+        list(&*blobs, &format!("{p}/")).await,
+        vec![a.clone(), c.clone()]
+    );
     assert_eq!(list(&*blobs, &format!("{p}/b/")).await, vec![c.clone()]);
 
     blobs.delete(&a).await.expect("delete a");
     assert_eq!(get(&*blobs, &a).await, None, "gone after delete");
     assert_eq!(list(&*blobs, &format!("{p}/")).await, vec![c.clone()]);
-    blobs.delete(&a).await.expect("deleting a missing key is not an error");
+    blobs
+        .delete(&a)
+        .await
+        .expect("deleting a missing key is not an error");
     blobs.delete(&c).await.expect("delete c");
     assert_eq!(list(&*blobs, &format!("{p}/")).await, Vec::<String>::new());
 }
@@ -88,7 +94,11 @@ pub async fn missing_is_none(blobs: Arc<dyn Blobs>) {
     assert_eq!(list(&*blobs, &format!("{p}/")).await, Vec::<String>::new());
     // A "directory" is not an object.
     put(&*blobs, &format!("{p}/dir/file"), &b"x"[..]).await;
-    assert_eq!(get(&*blobs, &format!("{p}/dir")).await, None, "a key's parent is not a blob");
+    assert_eq!(
+        get(&*blobs, &format!("{p}/dir")).await,
+        None,
+        "a key's parent is not a blob"
+    );
 }
 
 /// Keys that are not relative `/`-paths are rejected by put, get and delete alike.
@@ -116,7 +126,11 @@ pub async fn invalid_keys_are_rejected(blobs: Arc<dyn Blobs>) {
         assert_invalid_key(blobs.get(key).await, &format!("get {shown:?}"));
         assert_invalid_key(blobs.delete(key).await, &format!("delete {shown:?}"));
     }
-    assert_eq!(list(&*blobs, &format!("{p}/")).await, Vec::<String>::new(), "nothing written");
+    assert_eq!(
+        list(&*blobs, &format!("{p}/")).await,
+        Vec::<String>::new(),
+        "nothing written"
+    );
     // The longest valid key is fine (in segments a file system takes).
     let mut longest = p.clone();
     while longest.len() < 1024 {
@@ -132,7 +146,9 @@ pub async fn invalid_keys_are_rejected(blobs: Arc<dyn Blobs>) {
 pub async fn binary_content_is_intact(blobs: Arc<dyn Blobs>) {
     let p = unique("binary");
     let every_byte: Vec<u8> = (0..=255u8).collect();
-    let large: Vec<u8> = (0..(3 << 20) + 7).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let large: Vec<u8> = (0..(3 << 20) + 7)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for (name, body) in [
         ("every-byte.bin", every_byte),
         ("large.bin", large),
@@ -141,8 +157,15 @@ pub async fn binary_content_is_intact(blobs: Arc<dyn Blobs>) {
     ] {
         let key = format!("{p}/{name}");
         put(&*blobs, &key, body.clone()).await;
-        let got = get(&*blobs, &key).await.unwrap_or_else(|| panic!("{name} missing"));
-        assert!(got.as_ref() == body.as_slice(), "{name}: {} bytes came back as {} different bytes", body.len(), got.len());
+        let got = get(&*blobs, &key)
+            .await
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(
+            got.as_ref() == body.as_slice(),
+            "{name}: {} bytes came back as {} different bytes",
+            body.len(),
+            got.len()
+        );
     }
 }
 
@@ -180,14 +203,21 @@ pub async fn unusual_keys_round_trip(blobs: Arc<dyn Blobs>) {
     }
     let mut sorted = keys.clone();
     sorted.sort();
-    assert_eq!(list(&*blobs, &format!("{p}/")).await, sorted, "list returns the keys as written, sorted");
+    assert_eq!(
+        list(&*blobs, &format!("{p}/")).await,
+        sorted,
+        "list returns the keys as written, sorted"
+    );
     assert_eq!(
         list(&*blobs, &format!("{p}/ünïcödé/")).await,
         vec![format!("{p}/ünïcödé/日本語 ファイル.csv")],
         "a non-ASCII prefix"
     );
     for key in &keys {
-        blobs.delete(key).await.unwrap_or_else(|e| panic!("delete {key:?}: {e:?}"));
+        blobs
+            .delete(key)
+            .await
+            .unwrap_or_else(|e| panic!("delete {key:?}: {e:?}"));
         assert_eq!(get(&*blobs, key).await, None, "deleted {key:?}");
     }
     assert_eq!(list(&*blobs, &format!("{p}/")).await, Vec::<String>::new());
@@ -216,7 +246,8 @@ pub async fn list_uses_string_prefixes_and_sorts(blobs: Arc<dyn Blobs>) {
         let full = format!("{p}/{prefix}");
         async move { list(&*blobs, &full).await }
     };
-    let with_p = |names: &[&str]| -> Vec<String> { names.iter().map(|n| format!("{p}/{n}")).collect() };
+    let with_p =
+        |names: &[&str]| -> Vec<String> { names.iter().map(|n| format!("{p}/{n}")).collect() };
 
     assert_eq!(
         listed("imports/").await,
@@ -231,7 +262,11 @@ pub async fn list_uses_string_prefixes_and_sorts(blobs: Arc<dyn Blobs>) {
     );
     assert_eq!(
         listed("imports/2024").await,
-        with_p(&["imports/2024-01.csv", "imports/2024-01.csv.done", "imports/2024-02.csv"]),
+        with_p(&[
+            "imports/2024-01.csv",
+            "imports/2024-01.csv.done",
+            "imports/2024-02.csv"
+        ]),
         "a partial file-name prefix"
     );
     assert_eq!(
@@ -247,8 +282,19 @@ pub async fn list_uses_string_prefixes_and_sorts(blobs: Arc<dyn Blobs>) {
         ]),
         "a partial directory-name prefix"
     );
-    assert_eq!(listed("Imports/").await, with_p(&["Imports/upper.csv"]), "case-sensitive");
-    assert_eq!(listed("imports/2024-01.csv").await, with_p(&["imports/2024-01.csv", "imports/2024-01.csv.done"]));
+    assert_eq!(
+        listed("Imports/").await,
+        with_p(&["Imports/upper.csv"]),
+        "case-sensitive"
+    );
+    assert_eq!(
+        listed("imports/2024-01.csv").await,
+        with_p(&["imports/2024-01.csv", "imports/2024-01.csv.done"])
+    );
     assert_eq!(listed("nothing").await, Vec::<String>::new());
-    assert_eq!(list(&*blobs, &p).await.len(), keys.len(), "the bare case prefix lists all");
+    assert_eq!(
+        list(&*blobs, &p).await.len(),
+        keys.len(),
+        "the bare case prefix lists all"
+    );
 }

@@ -43,15 +43,27 @@ pub async fn put_get_overwrite(secrets: Arc<dyn Secrets>) {
 
     let json = "{\"account_sid\":\"AC123\",\"auth_token\":\"ünï ✓\"}\nsecond line\t";
     put(&*secrets, &name, json).await;
-    assert_eq!(get(&*secrets, &name).await.as_deref(), Some(json), "overwrite");
+    assert_eq!(
+        get(&*secrets, &name).await.as_deref(),
+        Some(json),
+        "overwrite"
+    );
 
     put(&*secrets, &other, "other").await;
     assert_eq!(get(&*secrets, &other).await.as_deref(), Some("other"));
-    assert_eq!(get(&*secrets, &name).await.as_deref(), Some(json), "names are independent");
+    assert_eq!(
+        get(&*secrets, &name).await.as_deref(),
+        Some(json),
+        "names are independent"
+    );
 
     let edge = format!("{}/a_b+c=d.e@f-G9", unique("edge"));
     put(&*secrets, &edge, "edge").await;
-    assert_eq!(get(&*secrets, &edge).await.as_deref(), Some("edge"), "every allowed character");
+    assert_eq!(
+        get(&*secrets, &edge).await.as_deref(),
+        Some("edge"),
+        "every allowed character"
+    );
 }
 
 /// A secret never written is `None`.
@@ -81,5 +93,9 @@ pub async fn invalid_names_are_rejected(secrets: Arc<dyn Secrets>) {
     }
     let long = format!("{p}{}", "z".repeat(200));
     put(&*secrets, &long, "long").await;
-    assert_eq!(get(&*secrets, &long).await.as_deref(), Some("long"), "a long name");
+    assert_eq!(
+        get(&*secrets, &long).await.as_deref(),
+        Some("long"),
+        "a long name"
+    );
 }

@@ -64,7 +64,9 @@ fn assert_canceled<T: Debug>(result: Result<T, StoreError>, failed: &[usize], wh
             got.sort_unstable();
             assert_eq!(got, failed, "{what}: wrong failed operation indexes");
         }
-        other => panic!("{what}: expected Err(TransactionCanceled {{ failed: {failed:?} }}), got {other:?}"),
+        other => panic!(
+            "{what}: expected Err(TransactionCanceled {{ failed: {failed:?} }}), got {other:?}"
+        ),
     }
 }
 
@@ -127,7 +129,12 @@ enum Write {
 
 /// Runs each condition against its own stored copy of `base` with `write`, checking the
 /// outcome and that a failed condition changes nothing.
-async fn check_conditions(table: &dyn Table, write: Write, base: Value, cases: Vec<(Condition, bool)>) {
+async fn check_conditions(
+    table: &dyn Table,
+    write: Write,
+    base: Value,
+    cases: Vec<(Condition, bool)>,
+) {
     let pk = unique("cond");
     for (i, (condition, expected)) in cases.into_iter().enumerate() {
         let key = Key::new(&pk, format!("case{i:03}"));
@@ -144,7 +151,11 @@ async fn check_conditions(table: &dyn Table, write: Write, base: Value, cases: V
                     assert_eq!(get(table, &key).await, Some(next), "{what}: item after put");
                 } else {
                     assert_condition_failed(result, &what);
-                    assert_eq!(get(table, &key).await, Some(stored), "{what}: item unchanged");
+                    assert_eq!(
+                        get(table, &key).await,
+                        Some(stored),
+                        "{what}: item unchanged"
+                    );
                 }
             }
             Write::Update => {
@@ -158,7 +169,11 @@ async fn check_conditions(table: &dyn Table, write: Write, base: Value, cases: V
                     assert_eq!(get(table, &key).await, Some(want), "{what}: stored item");
                 } else {
                     assert_condition_failed(result, &what);
-                    assert_eq!(get(table, &key).await, Some(stored), "{what}: item unchanged");
+                    assert_eq!(
+                        get(table, &key).await,
+                        Some(stored),
+                        "{what}: item unchanged"
+                    );
                 }
             }
             Write::Delete => {
@@ -169,7 +184,11 @@ async fn check_conditions(table: &dyn Table, write: Write, base: Value, cases: V
                     assert_eq!(get(table, &key).await, None, "{what}: item deleted");
                 } else {
                     assert_condition_failed(result, &what);
-                    assert_eq!(get(table, &key).await, Some(stored), "{what}: item unchanged");
+                    assert_eq!(
+                        get(table, &key).await,
+                        Some(stored),
+                        "{what}: item unchanged"
+                    );
                 }
             }
         }
@@ -337,9 +356,16 @@ pub async fn round_trip_nested_json(table: Arc<dyn Table>) {
     );
     assert_eq!(get(&*table, &key).await, None, "a fresh key is missing");
     put(&*table, item.clone()).await;
-    assert_eq!(get(&*table, &key).await, Some(item.clone()), "get after put");
+    assert_eq!(
+        get(&*table, &key).await,
+        Some(item.clone()),
+        "get after put"
+    );
 
-    let batch = table.batch_get(std::slice::from_ref(&key)).await.expect("batch_get");
+    let batch = table
+        .batch_get(std::slice::from_ref(&key))
+        .await
+        .expect("batch_get");
     assert_eq!(batch, vec![item.clone()], "batch_get after put");
 
     let page = table
@@ -352,7 +378,11 @@ pub async fn round_trip_nested_json(table: Arc<dyn Table>) {
 /// A put replaces the whole item: attributes it does not carry are gone.
 pub async fn put_replaces_whole_item(table: Arc<dyn Table>) {
     let key = Key::new(unique("replace"), "x");
-    put(&*table, item_at(&key, json!({"a": 1, "b": "two", "c": [3]}))).await;
+    put(
+        &*table,
+        item_at(&key, json!({"a": 1, "b": "two", "c": [3]})),
+    )
+    .await;
     let second = item_at(&key, json!({"a": 2}));
     put(&*table, second.clone()).await;
     assert_eq!(get(&*table, &key).await, Some(second));
@@ -369,10 +399,16 @@ pub async fn conditional_put_item_not_exists(table: Arc<dyn Table>) {
         .await
         .expect("first create-only put");
     assert_condition_failed(
-        table.put(second.clone(), Some(Condition::ItemNotExists)).await,
+        table
+            .put(second.clone(), Some(Condition::ItemNotExists))
+            .await,
         "second create-only put",
     );
-    assert_eq!(get(&*table, &key).await, Some(first), "the first item is unchanged");
+    assert_eq!(
+        get(&*table, &key).await,
+        Some(first),
+        "the first item is unchanged"
+    );
 
     table
         .put(second.clone(), Some(Condition::ItemExists))
@@ -383,7 +419,10 @@ pub async fn conditional_put_item_not_exists(table: Arc<dyn Table>) {
     let other = Key::new(&key.pk, "other");
     assert_condition_failed(
         table
-            .put(item_at(&other, json!({"v": 1})), Some(Condition::ItemExists))
+            .put(
+                item_at(&other, json!({"v": 1})),
+                Some(Condition::ItemExists),
+            )
             .await,
         "replace-only put of a missing item",
     );
@@ -417,7 +456,11 @@ pub async fn update_creates_missing_item(table: Arc<dyn Table>) {
     let pk = unique("upsert");
     let key = Key::new(&pk, "new");
     let created = table
-        .update(&key, Update::new().set("a", "x").add("n", 5).remove("gone"), None)
+        .update(
+            &key,
+            Update::new().set("a", "x").add("n", 5).remove("gone"),
+            None,
+        )
         .await
         .expect("update of a missing item");
     let want = item_at(&key, json!({"a": "x", "n": 5}));
@@ -427,20 +470,36 @@ pub async fn update_creates_missing_item(table: Arc<dyn Table>) {
     let guarded = Key::new(&pk, "guarded");
     assert_condition_failed(
         table
-            .update(&guarded, Update::new().set("a", 1), Some(Condition::ItemExists))
+            .update(
+                &guarded,
+                Update::new().set("a", 1),
+                Some(Condition::ItemExists),
+            )
             .await,
         "update of a missing item with ItemExists",
     );
     assert_condition_failed(
         table
-            .update(&guarded, Update::new().set("a", 1), Some(Condition::eq("a", 1)))
+            .update(
+                &guarded,
+                Update::new().set("a", 1),
+                Some(Condition::eq("a", 1)),
+            )
             .await,
         "update of a missing item comparing an attribute",
     );
-    assert_eq!(get(&*table, &guarded).await, None, "a failed update creates nothing");
+    assert_eq!(
+        get(&*table, &guarded).await,
+        None,
+        "a failed update creates nothing"
+    );
 
     let created = table
-        .update(&guarded, Update::new().add("n", -2), Some(Condition::ItemNotExists))
+        .update(
+            &guarded,
+            Update::new().add("n", -2),
+            Some(Condition::ItemNotExists),
+        )
         .await
         .expect("update of a missing item with ItemNotExists");
     assert_eq!(created, item_at(&guarded, json!({"n": -2})));
@@ -451,7 +510,10 @@ pub async fn update_set_add_remove_returns_new_item(table: Arc<dyn Table>) {
     let key = Key::new(unique("upd"), "x");
     put(
         &*table,
-        item_at(&key, json!({"keep": "k", "gone": "x", "count": 3, "status": "old"})),
+        item_at(
+            &key,
+            json!({"keep": "k", "gone": "x", "count": 3, "status": "old"}),
+        ),
     )
     .await;
     let update = Update::new()
@@ -492,7 +554,10 @@ pub async fn concurrent_counter_adds(table: Arc<dyn Table>) {
     let mut seen = BTreeSet::new();
     while let Some(joined) = tasks.join_next().await {
         let item = joined.expect("task").expect("concurrent add");
-        let n = item.get("n").and_then(Value::as_i64).expect("n is a number");
+        let n = item
+            .get("n")
+            .and_then(Value::as_i64)
+            .expect("n is a number");
         assert!(seen.insert(n), "two adds returned the same count {n}");
     }
     let want: BTreeSet<i64> = (1..=TASKS as i64).collect();
@@ -524,14 +589,22 @@ pub async fn claim_race_has_one_winner(table: Arc<dyn Table>) {
         let (worker, result) = joined.expect("task");
         match result {
             Ok(item) => {
-                assert_eq!(item.get("owner"), Some(&json!(worker)), "winner's returned item");
+                assert_eq!(
+                    item.get("owner"),
+                    Some(&json!(worker)),
+                    "winner's returned item"
+                );
                 winners.push(worker);
             }
             Err(StoreError::ConditionFailed) => {}
             Err(other) => panic!("worker {worker}: expected Ok or ConditionFailed, got {other:?}"),
         }
     }
-    assert_eq!(winners.len(), 1, "exactly one claim wins, winners: {winners:?}");
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one claim wins, winners: {winners:?}"
+    );
     let stored = get(&*table, &key).await.expect("claimed item");
     assert_eq!(stored.get("status"), Some(&json!("claimed")));
     assert_eq!(stored.get("owner"), Some(&json!(winners[0])));
@@ -566,7 +639,10 @@ pub async fn budget_race_never_overspends(table: Arc<dyn Table>) {
         match joined.expect("task") {
             Ok(item) => {
                 let spent = item.get("spent").and_then(Value::as_i64).expect("spent");
-                assert!(granted.insert(spent), "two reservations saw spent = {spent}");
+                assert!(
+                    granted.insert(spent),
+                    "two reservations saw spent = {spent}"
+                );
             }
             Err(StoreError::ConditionFailed) => refused += 1,
             Err(other) => panic!("expected Ok or ConditionFailed, got {other:?}"),
@@ -591,10 +667,22 @@ pub async fn transaction_all_or_nothing(table: Arc<dyn Table>) {
     // A failing Check among puts.
     let result = table
         .transact(vec![
-            TransactOp::Put { item: item_at(&k("a"), json!({"v": 1})), condition: None },
-            TransactOp::Put { item: item_at(&k("b"), json!({"v": 2})), condition: None },
-            TransactOp::Check { key: k("guard"), condition: Condition::eq("v", 2) },
-            TransactOp::Put { item: item_at(&k("c"), json!({"v": 3})), condition: None },
+            TransactOp::Put {
+                item: item_at(&k("a"), json!({"v": 1})),
+                condition: None,
+            },
+            TransactOp::Put {
+                item: item_at(&k("b"), json!({"v": 2})),
+                condition: None,
+            },
+            TransactOp::Check {
+                key: k("guard"),
+                condition: Condition::eq("v", 2),
+            },
+            TransactOp::Put {
+                item: item_at(&k("c"), json!({"v": 3})),
+                condition: None,
+            },
         ])
         .await;
     assert_canceled(result, &[2], "a failing Check at index 2");
@@ -602,7 +690,10 @@ pub async fn transaction_all_or_nothing(table: Arc<dyn Table>) {
     // A failing condition on a put, with an update and a delete that would succeed.
     let result = table
         .transact(vec![
-            TransactOp::Put { item: item_at(&k("a"), json!({"v": 1})), condition: None },
+            TransactOp::Put {
+                item: item_at(&k("a"), json!({"v": 1})),
+                condition: None,
+            },
             TransactOp::Put {
                 item: item_at(&k("taken"), json!({"v": "overwritten"})),
                 condition: Some(Condition::ItemNotExists),
@@ -612,7 +703,10 @@ pub async fn transaction_all_or_nothing(table: Arc<dyn Table>) {
                 update: Update::new().add("n", 1),
                 condition: None,
             },
-            TransactOp::Delete { key: k("guard"), condition: Some(Condition::ItemExists) },
+            TransactOp::Delete {
+                key: k("guard"),
+                condition: Some(Condition::ItemExists),
+            },
         ])
         .await;
     assert_canceled(result, &[1], "a failing create-only Put at index 1");
@@ -625,9 +719,18 @@ pub async fn transaction_all_or_nothing(table: Arc<dyn Table>) {
                 update: Update::new().add("v", 1),
                 condition: Some(Condition::gt("v", 1)),
             },
-            TransactOp::Put { item: item_at(&k("a"), json!({"v": 1})), condition: None },
-            TransactOp::Check { key: k("taken"), condition: Condition::eq("v", "original") },
-            TransactOp::Delete { key: k("missing"), condition: Some(Condition::ItemExists) },
+            TransactOp::Put {
+                item: item_at(&k("a"), json!({"v": 1})),
+                condition: None,
+            },
+            TransactOp::Check {
+                key: k("taken"),
+                condition: Condition::eq("v", "original"),
+            },
+            TransactOp::Delete {
+                key: k("missing"),
+                condition: Some(Condition::ItemExists),
+            },
         ])
         .await;
     assert_canceled(result, &[0, 3], "failing conditions at indexes 0 and 3");
@@ -635,8 +738,16 @@ pub async fn transaction_all_or_nothing(table: Arc<dyn Table>) {
     for sk in ["a", "b", "c", "d", "missing"] {
         assert_eq!(get(&*table, &k(sk)).await, None, "{sk} was not written");
     }
-    assert_eq!(get(&*table, &k("guard")).await, Some(guard), "guard unchanged");
-    assert_eq!(get(&*table, &k("taken")).await, Some(taken), "taken unchanged");
+    assert_eq!(
+        get(&*table, &k("guard")).await,
+        Some(guard),
+        "guard unchanged"
+    );
+    assert_eq!(
+        get(&*table, &k("taken")).await,
+        Some(taken),
+        "taken unchanged"
+    );
 }
 
 /// A transaction whose conditions hold applies its puts, updates, deletes and checks.
@@ -664,13 +775,22 @@ pub async fn transaction_applies_every_kind_of_op(table: Arc<dyn Table>) {
                 update: Update::new().add("n", 1),
                 condition: None,
             },
-            TransactOp::Delete { key: k("old"), condition: Some(Condition::ItemExists) },
-            TransactOp::Check { key: k("checked"), condition: Condition::eq("status", "active") },
+            TransactOp::Delete {
+                key: k("old"),
+                condition: Some(Condition::ItemExists),
+            },
+            TransactOp::Check {
+                key: k("checked"),
+                condition: Condition::eq("status", "active"),
+            },
         ])
         .await
         .expect("a transaction whose conditions hold");
 
-    assert_eq!(get(&*table, &k("new")).await, Some(item_at(&k("new"), json!({"v": "new"}))));
+    assert_eq!(
+        get(&*table, &k("new")).await,
+        Some(item_at(&k("new"), json!({"v": "new"})))
+    );
     assert_eq!(
         get(&*table, &k("counter")).await,
         Some(item_at(&k("counter"), json!({"n": 3, "touched": true})))
@@ -699,12 +819,26 @@ pub async fn transaction_limits_are_invalid(table: Arc<dyn Table>) {
         table.transact(puts(MAX_TRANSACT_ITEMS + 1, "over")).await,
         "a transaction of 101 operations",
     );
-    assert_eq!(get(&*table, &Key::new(&pk, "over000")).await, None, "nothing written");
+    assert_eq!(
+        get(&*table, &Key::new(&pk, "over000")).await,
+        None,
+        "nothing written"
+    );
 
     let mut twice = puts(3, "twice");
-    twice.push(TransactOp::Check { key: Key::new(&pk, "twice001"), condition: Condition::ItemNotExists });
-    assert_invalid(table.transact(twice).await, "a transaction touching one key twice");
-    assert_eq!(get(&*table, &Key::new(&pk, "twice000")).await, None, "nothing written");
+    twice.push(TransactOp::Check {
+        key: Key::new(&pk, "twice001"),
+        condition: Condition::ItemNotExists,
+    });
+    assert_invalid(
+        table.transact(twice).await,
+        "a transaction touching one key twice",
+    );
+    assert_eq!(
+        get(&*table, &Key::new(&pk, "twice000")).await,
+        None,
+        "nothing written"
+    );
 
     assert_invalid(table.transact(Vec::new()).await, "an empty transaction");
 
@@ -721,9 +855,31 @@ pub async fn transaction_limits_are_invalid(table: Arc<dyn Table>) {
 pub async fn pagination_visits_each_item_once_in_byte_order(table: Arc<dyn Table>) {
     let pk = unique("page");
     let raw = [
-        "A", "B", "Z", "a", "b", "z", "É", "é", "ß", "日本", "😀 emoji", "item#001", "item#002",
-        "item#010", "Item#1", "~tilde", "0", "9", " space", "a-b", "a_b", "a.b", "Zürich",
-        "zebra", "é#2",
+        "A",
+        "B",
+        "Z",
+        "a",
+        "b",
+        "z",
+        "É",
+        "é",
+        "ß",
+        "日本",
+        "😀 emoji",
+        "item#001",
+        "item#002",
+        "item#010",
+        "Item#1",
+        "~tilde",
+        "0",
+        "9",
+        " space",
+        "a-b",
+        "a_b",
+        "a.b",
+        "Zürich",
+        "zebra",
+        "é#2",
     ];
     assert_eq!(raw.len(), 25);
     let expected = sorted_by_bytes(raw.iter().map(|s| (*s).to_owned()).collect());
@@ -734,21 +890,44 @@ pub async fn pagination_visits_each_item_once_in_byte_order(table: Arc<dyn Table
     }
     table.batch_put(items.clone()).await.expect("batch_put");
     // Neighbours whose partition key shares a prefix with ours.
-    put(&*table, item_at(&Key::new(format!("{pk}X"), "A"), json!({}))).await;
-    put(&*table, item_at(&Key::new(format!("{pk}#"), "A"), json!({}))).await;
+    put(
+        &*table,
+        item_at(&Key::new(format!("{pk}X"), "A"), json!({})),
+    )
+    .await;
+    put(
+        &*table,
+        item_at(&Key::new(format!("{pk}#"), "A"), json!({})),
+    )
+    .await;
 
-    let by_sk: BTreeMap<String, Item> = items.into_iter().map(|i| (sk_of(&i).to_owned(), i)).collect();
+    let by_sk: BTreeMap<String, Item> = items
+        .into_iter()
+        .map(|i| (sk_of(&i).to_owned(), i))
+        .collect();
 
     let forward = query_all(&*table, Query::partition(&pk).limit(7)).await;
-    assert_eq!(sks(&forward), expected, "forward order by bytes, each item once");
+    assert_eq!(
+        sks(&forward),
+        expected,
+        "forward order by bytes, each item once"
+    );
     for item in &forward {
-        assert_eq!(Some(item), by_sk.get(sk_of(item)), "full items are returned");
+        assert_eq!(
+            Some(item),
+            by_sk.get(sk_of(item)),
+            "full items are returned"
+        );
     }
 
     let backward = query_all(&*table, Query::partition(&pk).backward().limit(7)).await;
     let mut reversed = expected.clone();
     reversed.reverse();
-    assert_eq!(sks(&backward), reversed, "backward order by bytes, each item once");
+    assert_eq!(
+        sks(&backward),
+        reversed,
+        "backward order by bytes, each item once"
+    );
 
     // The first page is full and hands out a cursor.
     let first = table
@@ -756,7 +935,10 @@ pub async fn pagination_visits_each_item_once_in_byte_order(table: Arc<dyn Table
         .await
         .expect("first page");
     assert_eq!(sks(&first.items), expected[..7].to_vec(), "first page");
-    assert!(first.next_cursor.is_some(), "a full first page has a cursor");
+    assert!(
+        first.next_cursor.is_some(),
+        "a full first page has a cursor"
+    );
 
     // One page holding everything ends the query.
     let all = table
@@ -770,7 +952,9 @@ pub async fn pagination_visits_each_item_once_in_byte_order(table: Arc<dyn Table
 /// Prefix, between (inclusive), lt, le, gt, ge and eq on the sort key, in byte order.
 pub async fn sort_key_conditions(table: Arc<dyn Table>) {
     let pk = unique("sortcond");
-    let raw = ["a", "b", "b#1", "b#2", "b#3", "bb", "c", "B", "é1", "é2", "f"];
+    let raw = [
+        "a", "b", "b#1", "b#2", "b#3", "bb", "c", "B", "é1", "é2", "f",
+    ];
     let items = raw
         .iter()
         .map(|sk| item_at(&Key::new(&pk, *sk), json!({})))
@@ -785,7 +969,10 @@ pub async fn sort_key_conditions(table: Arc<dyn Table>) {
         (S::Prefix("é".into()), vec!["é1", "é2"]),
         (S::Prefix("x".into()), vec![]),
         (S::Between("b#1".into(), "b#2".into()), vec!["b#1", "b#2"]),
-        (S::Between("b".into(), "c".into()), vec!["b", "b#1", "b#2", "b#3", "bb", "c"]),
+        (
+            S::Between("b".into(), "c".into()),
+            vec!["b", "b#1", "b#2", "b#3", "bb", "c"],
+        ),
         (S::Between("c".into(), "z".into()), vec!["c", "f"]),
         (S::Lt("b".into()), vec!["B", "a"]),
         (S::Le("b".into()), vec!["B", "a", "b"]),
@@ -847,13 +1034,21 @@ pub async fn gsi_queries_paginate(table: Arc<dyn Table>) {
         items.push(item);
     }
     // In no index at all.
-    items.push(item_at(&Key::new(&base_b, "plain"), json!({"note": "no index"})));
+    items.push(item_at(
+        &Key::new(&base_b, "plain"),
+        json!({"note": "no index"}),
+    ));
     // Same index partition names in the primary index must not leak in.
     items.push(item_at(&Key::new(&g1, "2024-01-00"), json!({})));
     table.batch_put(items).await.expect("batch_put");
 
     let primary_key = |item: &Item| Key::of(item).expect("key");
-    let gsi1sk = |item: &Item| item.get("gsi1sk").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let gsi1sk = |item: &Item| {
+        item.get("gsi1sk")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
 
     // gsi1: ties, so check order of the index sort key and each item exactly once.
     for backward in [false, true] {
@@ -866,14 +1061,20 @@ pub async fn gsi_queries_paginate(table: Arc<dyn Table>) {
         let mut want_keys: Vec<Key> = in_g1.iter().map(primary_key).collect();
         got_keys.sort();
         want_keys.sort();
-        assert_eq!(got_keys, want_keys, "gsi1 (backward: {backward}) visits each item once");
+        assert_eq!(
+            got_keys, want_keys,
+            "gsi1 (backward: {backward}) visits each item once"
+        );
         let order: Vec<String> = got.iter().map(gsi1sk).collect();
         let mut sorted = order.clone();
         sorted.sort();
         if backward {
             sorted.reverse();
         }
-        assert_eq!(order, sorted, "gsi1 (backward: {backward}) ordered by gsi1sk");
+        assert_eq!(
+            order, sorted,
+            "gsi1 (backward: {backward}) ordered by gsi1sk"
+        );
         for item in &got {
             assert!(in_g1.contains(item), "gsi1 returns full items: {item:?}");
         }
@@ -885,7 +1086,11 @@ pub async fn gsi_queries_paginate(table: Arc<dyn Table>) {
     let got = query_all(&*table, Query::partition(&g2).on(Index::Gsi2).limit(4)).await;
     assert_eq!(got, want, "gsi2 forward");
     want.reverse();
-    let got = query_all(&*table, Query::partition(&g2).on(Index::Gsi2).backward().limit(5)).await;
+    let got = query_all(
+        &*table,
+        Query::partition(&g2).on(Index::Gsi2).backward().limit(5),
+    )
+    .await;
     assert_eq!(got, want, "gsi2 backward");
 
     // Sort conditions on an index.
@@ -900,7 +1105,10 @@ pub async fn gsi_queries_paginate(table: Arc<dyn Table>) {
         &*table,
         Query::partition(&g1)
             .on(Index::Gsi1)
-            .sort(SortKeyCondition::Between("2024-01-01".into(), "2024-01-02".into()))
+            .sort(SortKeyCondition::Between(
+                "2024-01-01".into(),
+                "2024-01-02".into(),
+            ))
             .limit(3),
     )
     .await;
@@ -908,7 +1116,10 @@ pub async fn gsi_queries_paginate(table: Arc<dyn Table>) {
 
     // The index partition is not a primary partition and vice versa.
     let got = query_all(&*table, Query::partition(&base_a).on(Index::Gsi1)).await;
-    assert!(got.is_empty(), "a base partition is not a gsi1 partition: {got:?}");
+    assert!(
+        got.is_empty(),
+        "a base partition is not a gsi1 partition: {got:?}"
+    );
 }
 
 /// A cursor only continues the query it came from.
@@ -940,7 +1151,12 @@ pub async fn cursor_from_another_partition_is_invalid(table: Arc<dyn Table>) {
         "a cursor from partition A used on partition B: {result:?}"
     );
     let result = table
-        .query(&Query::partition(&g).on(Index::Gsi1).limit(1).after(Some(cursor)))
+        .query(
+            &Query::partition(&g)
+                .on(Index::Gsi1)
+                .limit(1)
+                .after(Some(cursor)),
+        )
         .await;
     assert!(
         matches!(result, Err(StoreError::InvalidCursor)),
@@ -991,9 +1207,21 @@ pub async fn ttl_hides_expired_items(table: Arc<dyn Table>) {
         put(&*table, item).await;
     }
 
-    assert_eq!(get(&*table, &k("a-expired")).await, None, "get of an expired item");
-    assert_eq!(get(&*table, &k("b-live")).await, Some(live.clone()), "get of a live item");
-    assert_eq!(get(&*table, &k("d-plain")).await, Some(plain.clone()), "get without ttl");
+    assert_eq!(
+        get(&*table, &k("a-expired")).await,
+        None,
+        "get of an expired item"
+    );
+    assert_eq!(
+        get(&*table, &k("b-live")).await,
+        Some(live.clone()),
+        "get of a live item"
+    );
+    assert_eq!(
+        get(&*table, &k("d-plain")).await,
+        Some(plain.clone()),
+        "get without ttl"
+    );
 
     let keys: Vec<Key> = ["a-expired", "b-live", "c-expired", "d-plain", "e-expired"]
         .into_iter()
@@ -1001,15 +1229,27 @@ pub async fn ttl_hides_expired_items(table: Arc<dyn Table>) {
         .collect();
     let mut got = table.batch_get(&keys).await.expect("batch_get");
     got.sort_by(|a, b| sk_of(a).cmp(sk_of(b)));
-    assert_eq!(got, vec![live.clone(), plain.clone()], "batch_get leaves expired items out");
+    assert_eq!(
+        got,
+        vec![live.clone(), plain.clone()],
+        "batch_get leaves expired items out"
+    );
 
     // Pages of 2 where whole pages are expired: only a missing cursor ends the query.
     let got = query_all(&*table, Query::partition(&pk).limit(2)).await;
-    assert_eq!(got, vec![live.clone(), plain.clone()], "query leaves expired items out");
+    assert_eq!(
+        got,
+        vec![live.clone(), plain.clone()],
+        "query leaves expired items out"
+    );
     let got = query_all(&*table, Query::partition(&pk).backward().limit(2)).await;
     assert_eq!(got, vec![plain.clone(), live.clone()], "backward query too");
     let got = query_all(&*table, Query::partition(&g).on(Index::Gsi1).limit(2)).await;
-    assert_eq!(got, vec![live, plain], "a gsi1 query leaves expired items out");
+    assert_eq!(
+        got,
+        vec![live, plain],
+        "a gsi1 query leaves expired items out"
+    );
 
     // Conditions still see an expired item until it is purged (as DynamoDB's do).
     assert_condition_failed(
@@ -1025,10 +1265,15 @@ pub async fn ttl_hides_expired_items(table: Arc<dyn Table>) {
 pub async fn batch_put_last_wins_and_batch_get_skips_missing(table: Arc<dyn Table>) {
     let pk = unique("batch");
     let k = |i: usize| Key::new(&pk, format!("k{i:02}"));
-    let mut items: Vec<Item> = (0..50).map(|i| item_at(&k(i), json!({"v": 1, "i": i}))).collect();
+    let mut items: Vec<Item> = (0..50)
+        .map(|i| item_at(&k(i), json!({"v": 1, "i": i})))
+        .collect();
     items.extend((0..10).map(|i| item_at(&k(i * 5), json!({"v": 2, "i": i * 5}))));
     assert_eq!(items.len(), 60);
-    table.batch_put(items).await.expect("batch_put of 60 with duplicates");
+    table
+        .batch_put(items)
+        .await
+        .expect("batch_put of 60 with duplicates");
 
     let mut keys: Vec<Key> = (0..50).map(k).collect();
     keys.extend((0..50).map(|i| Key::new(&pk, format!("missing{i:02}"))));
@@ -1043,8 +1288,14 @@ pub async fn batch_put_last_wins_and_batch_get_skips_missing(table: Arc<dyn Tabl
         .collect();
     assert_eq!(got, want, "each key's last item, missing keys left out");
 
-    assert_eq!(table.batch_get(&[]).await.expect("batch_get of none"), Vec::<Item>::new());
-    table.batch_put(Vec::new()).await.expect("batch_put of none");
+    assert_eq!(
+        table.batch_get(&[]).await.expect("batch_get of none"),
+        Vec::<Item>::new()
+    );
+    table
+        .batch_put(Vec::new())
+        .await
+        .expect("batch_put of none");
 }
 
 /// delete returns the old item; a failed conditional delete leaves it in place.
@@ -1057,13 +1308,20 @@ pub async fn delete_returns_old_item(table: Arc<dyn Table>) {
         table.delete(&key, Some(Condition::eq("v", "other"))).await,
         "a delete whose condition fails",
     );
-    assert_eq!(get(&*table, &key).await, Some(item.clone()), "the item is still there");
+    assert_eq!(
+        get(&*table, &key).await,
+        Some(item.clone()),
+        "the item is still there"
+    );
 
     let old = table.delete(&key, None).await.expect("delete");
     assert_eq!(old, Some(item), "delete returns the old item");
     assert_eq!(get(&*table, &key).await, None, "gone after delete");
 
-    let again = table.delete(&key, None).await.expect("delete of a missing item");
+    let again = table
+        .delete(&key, None)
+        .await
+        .expect("delete of a missing item");
     assert_eq!(again, None, "deleting a missing item returns nothing");
     assert_condition_failed(
         table.delete(&key, Some(Condition::ItemExists)).await,
@@ -1074,25 +1332,66 @@ pub async fn delete_returns_old_item(table: Arc<dyn Table>) {
 /// Requests DynamoDB rejects are `Invalid` on every backend.
 pub async fn invalid_requests_are_rejected(table: Arc<dyn Table>) {
     let pk = unique("invalid");
-    assert_invalid(table.put(obj(json!({"pk": pk})), None).await, "put without sk");
-    assert_invalid(table.put(obj(json!({"pk": "", "sk": "x"})), None).await, "put with empty pk");
-    assert_invalid(table.put(obj(json!({"pk": 1, "sk": "x"})), None).await, "put with a numeric pk");
+    assert_invalid(
+        table.put(obj(json!({"pk": pk})), None).await,
+        "put without sk",
+    );
+    assert_invalid(
+        table.put(obj(json!({"pk": "", "sk": "x"})), None).await,
+        "put with empty pk",
+    );
+    assert_invalid(
+        table.put(obj(json!({"pk": 1, "sk": "x"})), None).await,
+        "put with a numeric pk",
+    );
     let key = Key::new(&pk, "x");
     assert_invalid(
-        table.update(&key, Update::new().set("pk", "other"), None).await,
+        table
+            .update(&key, Update::new().set("pk", "other"), None)
+            .await,
         "update of a key attribute",
     );
-    assert_invalid(table.update(&key, Update::new(), None).await, "an empty update");
     assert_invalid(
-        table.update(&key, Update::new().set("a", 1).add("a", 1), None).await,
+        table.update(&key, Update::new(), None).await,
+        "an empty update",
+    );
+    assert_invalid(
+        table
+            .update(&key, Update::new().set("a", 1).add("a", 1), None)
+            .await,
         "an update naming one attribute twice",
     );
-    assert_eq!(get(&*table, &key).await, None, "invalid updates create nothing");
-    assert_invalid(table.query(&Query::partition(&pk).limit(0)).await, "query limit 0");
-    assert_invalid(table.query(&Query::partition(&pk).limit(1001)).await, "query limit 1001");
-    assert_invalid(table.query(&Query::partition("")).await, "query without a partition");
-    let keys: Vec<Key> = (0..=MAX_BATCH_GET).map(|i| Key::new(&pk, format!("{i}"))).collect();
+    assert_eq!(
+        get(&*table, &key).await,
+        None,
+        "invalid updates create nothing"
+    );
+    assert_invalid(
+        table.query(&Query::partition(&pk).limit(0)).await,
+        "query limit 0",
+    );
+    assert_invalid(
+        table.query(&Query::partition(&pk).limit(1001)).await,
+        "query limit 1001",
+    );
+    assert_invalid(
+        table.query(&Query::partition("")).await,
+        "query without a partition",
+    );
+    let keys: Vec<Key> = (0..=MAX_BATCH_GET)
+        .map(|i| Key::new(&pk, format!("{i}")))
+        .collect();
     assert_invalid(table.batch_get(&keys).await, "batch_get of 101 keys");
+    let twice = [Key::new(&pk, "a"), Key::new(&pk, "b"), Key::new(&pk, "a")];
+    assert_invalid(
+        table.batch_get(&twice).await,
+        "batch_get naming a key twice",
+    );
+    let reversed = SortKeyCondition::Between("b".into(), "a".into());
+    assert_invalid(
+        table.query(&Query::partition(&pk).sort(reversed)).await,
+        "BETWEEN with its bounds reversed",
+    );
     assert_invalid(
         table.batch_put(vec![obj(json!({"sk": "no pk"}))]).await,
         "batch_put of an item without pk",

@@ -63,7 +63,11 @@ impl TestApp {
     }
 
     pub async fn post_contact(&self, caller: &Caller, body: Value) -> (u16, Value) {
-        send(self.request(Method::POST, "/v1/contacts", caller).json(&body)).await
+        send(
+            self.request(Method::POST, "/v1/contacts", caller)
+                .json(&body),
+        )
+        .await
     }
 }
 
@@ -90,7 +94,12 @@ pub async fn send(request: RequestBuilder) -> (u16, Value) {
 /// Asserts the uniform error shape and returns the code.
 pub fn error_code(body: &Value) -> &str {
     let error = &body["error"];
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
     assert!(error.get("details").is_some(), "details in {body}");
-    error["code"].as_str().unwrap_or_else(|| panic!("code in {body}"))
+    error["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("code in {body}"))
 }

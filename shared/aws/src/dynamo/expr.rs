@@ -111,15 +111,17 @@ impl ExprBuilder {
         }
         let name = self.name(attr);
         let placeholder = self.json(value)?;
-        if op == CmpOp::Ne {
-            // DynamoDB's `<>` is true for a missing attribute or one of another type; the port
-            // says both are false, so require the attribute to exist with the value's type.
-            let kind = self.string(dynamo_type(value));
-            return Ok(format!(
-                "(attribute_type({name}, {kind}) AND {name} <> {placeholder})"
-            ));
+        if op == CmpOp::Eq {
+            return Ok(format!("{name} = {placeholder}"));
         }
-        Ok(format!("{name} {symbol} {placeholder}"))
+        // DynamoDB's `<>` is true for a missing attribute or one of another type; the port says
+        // both are false, so require the attribute to have the value's type. For orderings the
+        // guard changes nothing on DynamoDB (they are false across types) but keeps moto, which
+        // compares across types in Python and fails with a 500, on the documented answer.
+        let kind = self.string(dynamo_type(value));
+        Ok(format!(
+            "(attribute_type({name}, {kind}) AND {name} {symbol} {placeholder})"
+        ))
     }
 
     /// `SET a = :v, ... ADD c :n, ... REMOVE r, ...`; call [`Update::validate`] first.
@@ -304,7 +306,7 @@ mod tests {
             ))));
         assert_eq!(
             b.condition(&cond).unwrap(),
-            "((attribute_not_exists(#n0) OR (#n1 < :v0 AND #n2 = :v1)) OR (NOT attribute_exists(#n3)))"
+            "((attribute_not_exists(#n0) OR ((attribute_type(#n1, :v1) AND #n1 < :v0) AND #n2 = :v2)) OR (NOT attribute_exists(#n3)))"
         );
         assert_eq!(
             b.finish(),
@@ -315,7 +317,7 @@ mod tests {
                     ("#n2", "status"),
                     ("#n3", "claimed")
                 ]),
-                values: values(&[(":v0", n("100")), (":v1", s("pending"))]),
+                values: values(&[(":v0", n("100")), (":v1", s("N")), (":v2", s("pending"))]),
             }
         );
     }

@@ -81,8 +81,9 @@ pub enum Condition {
     ItemNotExists,
     AttrExists(String),
     AttrNotExists(String),
-    /// Comparing values of different types is false (as in DynamoDB); a missing attribute
-    /// makes every comparison false, `Ne` included.
+    /// Comparing values of different types is false, and a missing attribute makes every
+    /// comparison false, `Ne` included. (DynamoDB's own `<>` is true in both cases; the
+    /// DynamoDB adapter adds a type guard so both backends follow this rule.)
     Compare(String, CmpOp, Value),
     And(Vec<Condition>),
     Or(Vec<Condition>),
