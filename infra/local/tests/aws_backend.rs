@@ -5,7 +5,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_smscrm");
+mod common;
+
+use common::{BIN, free_port};
 
 async fn moto_table() -> String {
     assert!(
@@ -21,17 +23,7 @@ async fn moto_table() -> String {
 }
 
 fn smscrm(table: &str, args: &[&str]) -> Value {
-    let out = Command::new(BIN)
-        .args(["--backend", "aws", "--table", table])
-        .args(args)
-        .output()
-        .expect("run smscrm");
-    assert!(
-        out.status.success(),
-        "smscrm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    common::smscrm(["--backend", "aws", "--table", table].iter().chain(args))
 }
 
 #[tokio::test]
@@ -51,10 +43,7 @@ async fn cli_and_server_run_on_dynamodb() {
     let key = tenant["api_key"].as_str().expect("api_key").to_owned();
     let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let mut server = Command::new(BIN)
         .args([
             "--backend",

@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_smscrm");
+mod common;
+
+use common::{BIN, free_port};
 
 struct Server {
     child: Child,
@@ -68,26 +70,9 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 fn cli(data_dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .expect("run smscrm");
-    assert!(
-        out.status.success(),
-        "smscrm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+    let data_dir = data_dir.to_string_lossy();
+    common::smscrm(args.iter().copied().chain(["--data-dir", &data_dir]))
 }
 
 #[tokio::test]
@@ -177,18 +162,8 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
     assert_eq!(side_list["items"].as_array().map(Vec::len), Some(1));
 
     // Revoking from the CLI takes effect on the running server.
-    let keys = Command::new(BIN)
-        .args([
-            "apikey",
-            "create",
-            "--tenant",
-            tenant["tenant_id"].as_str().expect("id"),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("apikey create");
-    let minted: Value = serde_json::from_slice(&keys.stdout).expect("json");
+    let tenant_id = tenant["tenant_id"].as_str().expect("id");
+    let minted = cli(dir.path(), &["apikey", "create", "--tenant", tenant_id]);
     let revoked = cli(
         dir.path(),
         &[

@@ -13,6 +13,7 @@ mod config;
 mod dynamo;
 mod error;
 mod s3;
+mod s3_event;
 mod secrets;
 mod sqs;
 
@@ -20,5 +21,6 @@ pub use config::{s3_client, sdk_config};
 pub use dynamo::{DynamoTable, create_table};
 pub use error::{SetupError, UnexpectedResponse};
 pub use s3::{S3Blobs, create_bucket};
+pub use s3_event::{BadEventKey, decode_event_key};
 pub use secrets::SecretsManagerSecrets;
 pub use sqs::{SqsQueue, create_queue_with_dlq};

@@ -1,5 +1,5 @@
 //! Rough throughput of the embedded table and queue on this machine:
-//! `cargo run --release -p smscrm-local --example bench`. Numbers vary with the disk.
+//! `cargo bench -p smscrm-local --bench store` (release profile). Numbers vary with the disk.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
