@@ -9,3 +9,29 @@
 
 pub mod backends;
 pub mod conformance;
+
+/// Runs each `async fn(Arc<dyn Table>)` scenario once per backend (`mod embedded` and
+/// `mod aws`), so repository behaviour cannot differ between them.
+#[macro_export]
+macro_rules! table_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = $crate::backends::embedded().await;
+                    super::$name(backend.table.clone()).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = $crate::backends::aws().await;
+                    super::$name(backend.table.clone()).await;
+                }
+            )*
+        }
+    };
+}

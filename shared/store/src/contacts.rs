@@ -25,7 +25,7 @@ const MAX_ATTEMPTS: usize = 8;
 
 #[derive(Clone)]
 pub struct Contacts {
-    table: Arc<dyn Table>,
+    pub(crate) table: Arc<dyn Table>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +35,8 @@ pub struct ContactPage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PhoneClaim {
-    contact_id: ContactId,
+pub(crate) struct PhoneClaim {
+    pub(crate) contact_id: ContactId,
 }
 
 /// What a search string asks for.
@@ -94,8 +94,26 @@ impl Contacts {
                     .await
                 {
                     Ok(contact) => return Ok((contact, false)),
-                    // Deleted between our two reads: start over.
-                    Err(RepoError::NotFound) => continue,
+                    // A claim without its contact: an import stopped between writing the two
+                    // (claims go first). Complete it under the claimed id.
+                    Err(RepoError::NotFound) => {
+                        let contact = changes.clone().create(claim.contact_id.clone(), now)?;
+                        let ops = vec![
+                            TransactOp::Check {
+                                key: keys::phone(tenant, &phone),
+                                condition: Condition::eq("contact_id", claim.contact_id.as_str()),
+                            },
+                            TransactOp::Put {
+                                item: contact_item(tenant, &contact, 1)?,
+                                condition: Some(Condition::ItemNotExists),
+                            },
+                        ];
+                        match self.table.transact(ops).await {
+                            Ok(()) => return Ok((contact, true)),
+                            Err(StoreError::TransactionCanceled { .. }) => continue,
+                            Err(other) => return Err(other.into()),
+                        }
+                    }
                     Err(other) => return Err(other),
                 }
             }
@@ -307,17 +325,25 @@ fn decode_all(items: Vec<Item>) -> Result<Vec<Contact>, RepoError> {
     items.into_iter().map(from_item).collect()
 }
 
-fn claim_op(tenant: &TenantId, contact: &Contact) -> Result<TransactOp, RepoError> {
+pub(crate) fn claim_item(tenant: &TenantId, contact: &Contact) -> Result<Item, RepoError> {
     let claim = PhoneClaim {
         contact_id: contact.id.clone(),
     };
+    to_item(&claim, &keys::phone(tenant, &contact.phone), "phone_claim")
+}
+
+pub(crate) fn claim_op(tenant: &TenantId, contact: &Contact) -> Result<TransactOp, RepoError> {
     Ok(TransactOp::Put {
-        item: to_item(&claim, &keys::phone(tenant, &contact.phone), "phone_claim")?,
+        item: claim_item(tenant, contact)?,
         condition: Some(Condition::ItemNotExists),
     })
 }
 
-fn contact_item(tenant: &TenantId, contact: &Contact, version: i64) -> Result<Item, RepoError> {
+pub(crate) fn contact_item(
+    tenant: &TenantId,
+    contact: &Contact,
+    version: i64,
+) -> Result<Item, RepoError> {
     let mut item = to_item(contact, &keys::contact(tenant, &contact.id), "contact")?;
     item.insert("version".into(), Value::from(version));
     let name = keys::search_name(contact.first_name.as_deref(), contact.last_name.as_deref());

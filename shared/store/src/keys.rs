@@ -7,6 +7,7 @@
 //! | API key by hash | `APIKEYHASH#<sha256>`     | `APIKEYHASH`        |                                          |
 //! | contact         | `TENANT#<t>`              | `CONTACT#<c>`       | `TENANT#<t>#NAME#<c0>` / `<name>#<c>`     |
 //! | phone claim     | `TENANT#<t>`              | `PHONE#<e164>`      |                                          |
+//! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`        |                                          |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -21,6 +22,7 @@ pub const TENANTS_INDEX: &str = "TENANTS";
 pub const APIKEY_PREFIX: &str = "APIKEY#";
 pub const CONTACT_PREFIX: &str = "CONTACT#";
 pub const PHONE_PREFIX: &str = "PHONE#";
+pub const DNC_PREFIX: &str = "DNC#";
 
 pub fn tenant_partition(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
@@ -47,6 +49,10 @@ pub fn contact(tenant: &TenantId, contact: &ContactId) -> Key {
 
 pub fn phone(tenant: &TenantId, phone: &PhoneE164) -> Key {
     Key::new(tenant_partition(tenant), format!("{PHONE_PREFIX}{phone}"))
+}
+
+pub fn dnc(tenant: &TenantId, phone: &PhoneE164) -> Key {
+    Key::new(tenant_partition(tenant), format!("{DNC_PREFIX}{phone}"))
 }
 
 /// The sort-key prefix of phone claims starting with `digits` (a `+` and digits).

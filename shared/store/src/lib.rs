@@ -3,12 +3,16 @@
 
 pub mod apikeys;
 pub mod codec;
+pub mod contact_import;
 pub mod contacts;
 pub mod error;
 pub mod keys;
+pub mod suppression;
 pub mod tenants;
 
 pub use apikeys::ApiKeys;
+pub use contact_import::ImportCounts;
 pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
+pub use suppression::{DoNotContact, Suppression};
 pub use tenants::Tenants;

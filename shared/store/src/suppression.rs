@@ -1,0 +1,71 @@
+//! The tenant's do-not-contact list: numbers that must never be messaged by any of the
+//! tenant's senders, whatever their consent says (STOP replies, carrier blocks, manual adds).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use smscrm_domain::ports::{Key, Table, table};
+use smscrm_domain::{PhoneE164, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub phone: PhoneE164,
+    /// Why, e.g. `stop_reply`, `carrier_block`, `manual`.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct DoNotContact {
+    table: Arc<dyn Table>,
+}
+
+impl DoNotContact {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn add(&self, tenant: &TenantId, entry: &Suppression) -> Result<(), RepoError> {
+        let item = to_item(entry, &keys::dnc(tenant, &entry.phone), "dnc")?;
+        Ok(self.table.put(item, None).await?)
+    }
+
+    pub async fn remove(&self, tenant: &TenantId, phone: &PhoneE164) -> Result<(), RepoError> {
+        self.table.delete(&keys::dnc(tenant, phone), None).await?;
+        Ok(())
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneE164,
+    ) -> Result<Option<Suppression>, RepoError> {
+        self.table
+            .get(&keys::dnc(tenant, phone))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Which of these (distinct) numbers are on the list.
+    pub async fn which(
+        &self,
+        tenant: &TenantId,
+        phones: &[&PhoneE164],
+    ) -> Result<HashSet<PhoneE164>, RepoError> {
+        let mut found = HashSet::new();
+        for chunk in phones.chunks(table::MAX_BATCH_GET) {
+            let wanted: Vec<Key> = chunk.iter().map(|p| keys::dnc(tenant, p)).collect();
+            for item in self.table.batch_get(&wanted).await? {
+                let entry: Suppression = from_item(item)?;
+                found.insert(entry.phone);
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,218 @@
+//! Bulk contact import at the repository level, on both backends: counts, merging,
+//! idempotency, do-not-contact suppression, and recovery from a crash half-way.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use smscrm_domain::contact::ConsentInput;
+use smscrm_domain::ports::Table;
+use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant, TenantId};
+use smscrm_store::{Contacts, DoNotContact, ImportCounts, Suppression, Tenants};
+
+smscrm_tests::table_scenarios!(
+    counts_merges_and_is_idempotent,
+    dry_run_counts_without_writing,
+    numbers_on_the_do_not_contact_list_are_counted_as_suppressed,
+    a_crash_between_claims_and_contacts_never_duplicates,
+    batches_larger_than_one_store_call,
+);
+
+async fn tenant(table: &Arc<dyn Table>) -> TenantId {
+    let tenant = Tenant::new("Importer", "UTC", "US", Utc::now()).expect("tenant");
+    Tenants::new(table.clone())
+        .create(&tenant)
+        .await
+        .expect("create");
+    tenant.id
+}
+
+fn row(phone: &str, first: &str, tags: &[&str]) -> ContactMerge {
+    ContactMerge {
+        phone: PhoneE164::from_e164(phone).expect("e164"),
+        first_name: Some(first.into()),
+        last_name: None,
+        email: None,
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        attributes: BTreeMap::from([("store".to_owned(), "north".to_owned())]),
+        consent: None,
+    }
+}
+
+fn counts(created: u64, updated: u64, unchanged: u64, suppressed: u64) -> ImportCounts {
+    ImportCounts {
+        created,
+        updated,
+        unchanged,
+        suppressed,
+    }
+}
+
+async fn counts_merges_and_is_idempotent(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let rows = vec![
+        row("+14155550001", "Ann", &["a"]),
+        row("+14155550002", "Bob", &[]),
+    ];
+    let first = contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("import");
+    assert_eq!(first, counts(2, 0, 0, 0));
+    let again = contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("re-import");
+    assert_eq!(again, counts(0, 0, 2, 0), "re-importing changes nothing");
+
+    let mut changed = row("+14155550001", "Annie", &["b"]);
+    changed.consent = Some(ConsentInput {
+        status: ConsentStatus::Explicit,
+        source: Some("spring fair".into()),
+    });
+    let merged = contacts
+        .import_batch(&t, &[changed], Utc::now(), true)
+        .await
+        .expect("merge");
+    assert_eq!(merged, counts(0, 1, 0, 0));
+    let ann = contacts
+        .find_by_phone(&t, &PhoneE164::from_e164("+14155550001").expect("e164"))
+        .await
+        .expect("read")
+        .expect("ann");
+    assert_eq!(ann.first_name.as_deref(), Some("Annie"));
+    assert_eq!(ann.tags, ["a", "b"], "tags are added, not replaced");
+    assert_eq!(ann.consent.status, ConsentStatus::Explicit);
+    // The API sees imported contacts and can still edit them (versions were kept).
+    let page = contacts.list(&t, None, 10).await.expect("list");
+    assert_eq!(page.items.len(), 2);
+}
+
+async fn dry_run_counts_without_writing(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    contacts
+        .import_batch(&t, &[row("+14155550001", "Ann", &[])], Utc::now(), true)
+        .await
+        .expect("seed");
+    let rows = vec![
+        row("+14155550001", "Anna", &[]),
+        row("+14155550003", "Cy", &[]),
+    ];
+    let dry = contacts
+        .import_batch(&t, &rows, Utc::now(), false)
+        .await
+        .expect("dry run");
+    assert_eq!(dry, counts(1, 1, 0, 0));
+    let page = contacts.list(&t, None, 10).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].first_name.as_deref(), Some("Ann"));
+}
+
+async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let phone = PhoneE164::from_e164("+14155550002").expect("e164");
+    DoNotContact::new(table.clone())
+        .add(
+            &t,
+            &Suppression {
+                phone: phone.clone(),
+                reason: "stop_reply".into(),
+                at: Utc::now(),
+            },
+        )
+        .await
+        .expect("add dnc");
+    let contacts = Contacts::new(table.clone());
+    let rows = vec![
+        row("+14155550001", "Ann", &[]),
+        row("+14155550002", "Bob", &[]),
+    ];
+    let done = contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("import");
+    assert_eq!(done, counts(2, 0, 0, 1));
+    // Imported all the same, and still suppressed.
+    assert!(
+        contacts
+            .find_by_phone(&t, &phone)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(
+        DoNotContact::new(table.clone())
+            .get(&t, &phone)
+            .await
+            .expect("dnc")
+            .is_some()
+    );
+}
+
+async fn a_crash_between_claims_and_contacts_never_duplicates(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    // What a crash after the claims and before the contacts leaves behind: a bare claim.
+    let orphan = smscrm_domain::ContactId::generate();
+    let mut claim = serde_json::Map::new();
+    claim.insert("pk".into(), format!("TENANT#{t}").into());
+    claim.insert("sk".into(), "PHONE#+14155550001".into());
+    claim.insert("contact_id".into(), orphan.to_string().into());
+    claim.insert("type".into(), "phone_claim".into());
+    table.put(claim, None).await.expect("orphan claim");
+
+    let done = contacts
+        .import_batch(&t, &[row("+14155550001", "Ann", &[])], Utc::now(), true)
+        .await
+        .expect("re-run");
+    assert_eq!(done, counts(1, 0, 0, 0));
+    let page = contacts.list(&t, None, 10).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        page.items[0].id, orphan,
+        "the claimed id is completed, not replaced"
+    );
+
+    // The API's create-or-update path completes an orphan the same way.
+    let orphan2 = smscrm_domain::ContactId::generate();
+    let mut claim = serde_json::Map::new();
+    claim.insert("pk".into(), format!("TENANT#{t}").into());
+    claim.insert("sk".into(), "PHONE#+14155550009".into());
+    claim.insert("contact_id".into(), orphan2.to_string().into());
+    table.put(claim, None).await.expect("orphan claim");
+    let draft: smscrm_domain::ContactDraft =
+        serde_json::from_value(serde_json::json!({"phone": "+14155550009"})).expect("draft");
+    let region = "US".parse().expect("region");
+    let (contact, created) = contacts
+        .upsert_by_phone(&t, draft.validate(region).expect("valid"), Utc::now())
+        .await
+        .expect("upsert");
+    assert!(created);
+    assert_eq!(contact.id, orphan2);
+}
+
+async fn batches_larger_than_one_store_call(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let rows: Vec<_> = (0..250)
+        .map(|i| row(&format!("+1415555{:04}", 1000 + i), &format!("P{i}"), &[]))
+        .collect();
+    let done = contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("import");
+    assert_eq!(done, counts(250, 0, 0, 0));
+    let mut seen = 0;
+    let mut cursor = None;
+    loop {
+        let page = contacts.list(&t, cursor, 100).await.expect("list");
+        seen += page.items.len();
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 250);
+}
