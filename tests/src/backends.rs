@@ -60,11 +60,23 @@ pub trait QueueFactory: Send + Sync {
     async fn queue(&self, spec: QueueSpec) -> TestQueue;
 }
 
-/// What the suite needs of a backend: one instance of each port, and queues on demand.
+/// What the suite needs of a backend: one instance of each port, queues on demand, and what
+/// the blobs cases must know beyond the port.
+#[async_trait]
 pub trait Backend: QueueFactory {
     fn table(&self) -> Arc<dyn Table>;
     fn blobs(&self) -> Arc<dyn Blobs>;
     fn secrets(&self) -> Arc<dyn Secrets>;
+
+    /// Whether [`Blobs::presign_put`] must hand out URLs (S3) or must answer `None` (the
+    /// directory adapter: the local host serves uploads itself). Stated here, not inferred from
+    /// the answer, so that an S3 adapter answering `None` fails the suite.
+    fn presigns_uploads(&self) -> bool;
+
+    /// Blob writes begun and neither finished nor cleaned up, each naming its key or path:
+    /// temporary files in the blob directory, incomplete multipart uploads in the bucket. The
+    /// port hides both; the suite checks that failed and cancelled writes leave none.
+    async fn unfinished_blob_writes(&self) -> Vec<String>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +170,7 @@ impl QueueFactory for EmbeddedBackend {
     }
 }
 
+#[async_trait]
 impl Backend for EmbeddedBackend {
     fn table(&self) -> Arc<dyn Table> {
         self.table.clone()
@@ -167,6 +180,38 @@ impl Backend for EmbeddedBackend {
     }
     fn secrets(&self) -> Arc<dyn Secrets> {
         self.secrets.clone()
+    }
+    fn presigns_uploads(&self) -> bool {
+        false
+    }
+    async fn unfinished_blob_writes(&self) -> Vec<String> {
+        let root = self.blobs_dir();
+        let mut found = Vec::new();
+        temp_files(&root, &root, &mut found);
+        found.sort();
+        found
+    }
+}
+
+/// The temporary files of [`smscrm_local::DirBlobs`] under `dir`, as paths relative to `root`.
+fn temp_files(root: &Path, dir: &Path, found: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return,
+        Err(err) => panic!("read {}: {err}", dir.display()),
+    };
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .unwrap_or_else(|e| panic!("stat {}: {e}", path.display()));
+        if kind.is_dir() {
+            temp_files(root, &path, found);
+        } else if smscrm_local::blobs::is_temp_file(&entry.file_name().to_string_lossy()) {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            found.push(relative.to_string_lossy().into_owned());
+        }
     }
 }
 
@@ -264,6 +309,7 @@ impl QueueFactory for AwsBackend {
     }
 }
 
+#[async_trait]
 impl Backend for AwsBackend {
     fn table(&self) -> Arc<dyn Table> {
         self.table.clone()
@@ -273,5 +319,37 @@ impl Backend for AwsBackend {
     }
     fn secrets(&self) -> Arc<dyn Secrets> {
         self.secrets.clone()
+    }
+    fn presigns_uploads(&self) -> bool {
+        true
+    }
+    async fn unfinished_blob_writes(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let (mut key_marker, mut upload_id_marker) = (None, None);
+        loop {
+            let out = self
+                .s3
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(upload_id_marker.take())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("ListMultipartUploads {}: {e:?}", self.bucket));
+            found.extend(out.uploads().iter().map(|upload| {
+                format!(
+                    "{} (upload {})",
+                    upload.key().unwrap_or_default(),
+                    upload.upload_id().unwrap_or_default()
+                )
+            }));
+            if out.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = out.next_key_marker().map(str::to_owned);
+            upload_id_marker = out.next_upload_id_marker().map(str::to_owned);
+        }
+        found.sort();
+        found
     }
 }

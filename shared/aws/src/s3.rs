@@ -1,4 +1,13 @@
 //! The [`Blobs`] port on one S3 bucket.
+//!
+//! Streaming: [`Blobs::open`] hands out the GetObject body as it arrives;
+//! [`Blobs::put_stream`] cuts the body into parts of [`S3Blobs::PART_SIZE`] and stores a body
+//! of one part with a single PutObject, a larger one as a multipart upload that is aborted on
+//! any failure (also when the caller drops the future half-way: the abort is then spawned). An
+//! upload whose abort itself fails lingers, invisible, until the bucket's lifecycle rule for
+//! incomplete multipart uploads removes it.
+
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -6,13 +15,28 @@ use aws_sdk_s3::Error as S3Error;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-use bytes::Bytes;
-use smscrm_domain::ports::blobs::{BlobError, Blobs, validate_key};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart,
+    CreateBucketConfiguration,
+};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, Utc};
+use smscrm_domain::ports::blobs::{
+    BlobError, BlobReader, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
+};
+use tokio::io::AsyncReadExt as _;
 
-use crate::error::{SetupError, chain, transient};
+use crate::error::{SetupError, UnexpectedResponse, chain, transient};
+
+/// See [`S3Blobs::PART_SIZE`].
+const PART_SIZE: usize = 8 << 20;
+
+/// S3's limit on the parts of one upload: bodies up to `PART_SIZE * MAX_PARTS` (78 GiB).
+const MAX_PARTS: i32 = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct S3Blobs {
@@ -40,6 +64,12 @@ impl S3Blobs {
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
+
+    /// The part size of [`Blobs::put_stream`]'s multipart uploads, and the largest body it
+    /// stores with a single PutObject. S3 wants at least 5 MiB for every part but the last;
+    /// 8 MiB is the AWS CLI's default. At most two parts are held at once: the one uploading
+    /// and the next one being read.
+    pub const PART_SIZE: usize = PART_SIZE;
 }
 
 #[async_trait]
@@ -59,22 +89,8 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
-        validate_key(key)?;
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(SdkError::ServiceError(ctx))
-                if matches!(ctx.err(), GetObjectError::NoSuchKey(_)) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(blob_error(err)),
+        let Some(out) = self.get_object(key).await? else {
+            return Ok(None);
         };
         // The body streams after the headers; a connection lost midway is worth retrying.
         let body = out
@@ -124,6 +140,366 @@ impl Blobs for S3Blobs {
         // S3 lists in UTF-8 byte order already; sorting keeps the promise on any emulator.
         keys.sort_unstable();
         Ok(keys)
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        let Some(out) = self.get_object(key).await? else {
+            return Ok(None);
+        };
+        // Reads the HTTP body as it arrives: the SDK holds one network chunk at a time.
+        Ok(Some(Box::pin(out.body.into_async_read())))
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut body: BlobReader,
+        content_type: &str,
+    ) -> Result<u64, BlobError> {
+        validate_key(key)?;
+        let first = read_part(&mut body).await?;
+        if first.len() < PART_SIZE {
+            return self.put_single(key, first, content_type).await;
+        }
+        // A full first part: only the next read tells whether there is more.
+        let second = read_part(&mut body).await?;
+        if second.is_empty() {
+            return self.put_single(key, first, content_type).await;
+        }
+
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            // Named here so that S3 expects (and the SDK sends) the same checksum on every part,
+            // and the completion lists them.
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .map_err(blob_error)?;
+        let upload_id = created.upload_id().ok_or_else(|| {
+            BlobError::backend(UnexpectedResponse(
+                "CreateMultipartUpload answered without an upload id".to_owned(),
+            ))
+        })?;
+        let pending = PendingUpload {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            armed: true,
+        };
+        let uploaded = async {
+            let (parts, total) = self
+                .upload_parts(key, upload_id, first, second, &mut body)
+                .await?;
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(blob_error)?;
+            Ok(total)
+        }
+        .await;
+        match uploaded {
+            Ok(total) => {
+                pending.completed();
+                Ok(total)
+            }
+            Err(err) => {
+                pending.abort().await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        content_type: &str,
+    ) -> Result<Option<PresignedUpload>, BlobError> {
+        validate_key(key)?;
+        validate_presign_expiry(expires_in)?;
+        // Fixing the start makes `expires_at` exact. Signed with temporary credentials (a
+        // Lambda's role), the URL stops working when they expire, if that comes first.
+        let start = SystemTime::now();
+        let config = PresigningConfig::builder()
+            .start_time(start)
+            .expires_in(expires_in)
+            .build()
+            .map_err(BlobError::backend)?;
+        // The SDK adds no checksum to a presigned request (it would be that of an empty body).
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(config)
+            .await
+            .map_err(blob_error)?;
+        if request.method() != "PUT" {
+            return Err(BlobError::backend(UnexpectedResponse(format!(
+                "a presigned PutObject with method {}",
+                request.method()
+            ))));
+        }
+        Ok(Some(PresignedUpload {
+            url: request.uri().to_owned(),
+            method: "PUT",
+            headers: request
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            expires_at: DateTime::<Utc>::from(start + expires_in),
+        }))
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        validate_key(key)?;
+        let out = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(ctx))
+                if matches!(ctx.err(), HeadObjectError::NotFound(_)) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(blob_error(err)),
+        };
+        out.content_length()
+            .and_then(|len| u64::try_from(len).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                BlobError::backend(UnexpectedResponse(format!(
+                    "HeadObject answered without a valid Content-Length: {:?}",
+                    out.content_length()
+                )))
+            })
+    }
+}
+
+impl S3Blobs {
+    /// GetObject, `None` for a missing key.
+    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, BlobError> {
+        validate_key(key)?;
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(SdkError::ServiceError(ctx))
+                if matches!(ctx.err(), GetObjectError::NoSuchKey(_)) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(blob_error(err)),
+        }
+    }
+
+    /// `put_stream` of a body that fits in one part.
+    async fn put_single(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<u64, BlobError> {
+        let len = body.len() as u64;
+        self.put(key, body, content_type).await?;
+        Ok(len)
+    }
+
+    /// Uploads `first` (a full part), `second` (not empty) and the rest of `body`, reading each
+    /// part while the one before uploads, so that at most two parts are held at once. Returns
+    /// the parts for the completion and the bytes uploaded.
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: Bytes,
+        second: Bytes,
+        body: &mut BlobReader,
+    ) -> Result<(Vec<CompletedPart>, u64), BlobError> {
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        let mut number = 1;
+        let mut current = first;
+        let mut read_ahead = Some(second);
+        loop {
+            let len = current.len();
+            let upload = self.upload_part(key, upload_id, number, current);
+            let next = match read_ahead.take() {
+                // Two parts held already: no reading until this one is up.
+                Some(next) => {
+                    parts.push(upload.await?);
+                    next
+                }
+                // A short part ends the body.
+                None if len < PART_SIZE => {
+                    parts.push(upload.await?);
+                    Bytes::new()
+                }
+                None => {
+                    let (part, next) = tokio::try_join!(upload, read_part(body))?;
+                    parts.push(part);
+                    next
+                }
+            };
+            total += len as u64;
+            number += 1;
+            if next.is_empty() {
+                return Ok((parts, total));
+            }
+            current = next;
+        }
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        part: Bytes,
+    ) -> Result<CompletedPart, BlobError> {
+        if number > MAX_PARTS {
+            return Err(BlobError::InvalidRequest(format!(
+                "the body is larger than S3's {MAX_PARTS} parts of {PART_SIZE} bytes"
+            )));
+        }
+        // From `Bytes`, the SDK can retry a part without reading the body again.
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(part))
+            .send()
+            .await
+            .map_err(blob_error)?;
+        let e_tag = out.e_tag().ok_or_else(|| {
+            BlobError::backend(UnexpectedResponse(format!(
+                "UploadPart {number} answered without an ETag"
+            )))
+        })?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .e_tag(e_tag)
+            .set_checksum_crc32(out.checksum_crc32().map(str::to_owned))
+            .build())
+    }
+}
+
+/// Reads `body` until a whole part or its end: a shorter part means the body has ended.
+async fn read_part(body: &mut BlobReader) -> Result<Bytes, BlobError> {
+    let mut part = BytesMut::with_capacity(PART_SIZE);
+    while part.len() < PART_SIZE {
+        // Reads into the spare capacity only, so the buffer never grows past one part.
+        match body.read_buf(&mut part).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(BlobError::Body(err)),
+        }
+    }
+    Ok(part.freeze())
+}
+
+/// A multipart upload under way: aborted unless [`PendingUpload::completed`] says otherwise,
+/// by [`PendingUpload::abort`] on an error, or from `drop` when the caller gave up on the
+/// future.
+struct PendingUpload {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    armed: bool,
+}
+
+impl PendingUpload {
+    /// Nothing left to abort.
+    fn completed(mut self) {
+        self.armed = false;
+    }
+
+    async fn abort(self) {
+        abort_upload(
+            self.client.clone(),
+            self.bucket.clone(),
+            self.key.clone(),
+            self.upload_id.clone(),
+        )
+        .await;
+        // Disarmed only now: if this future is dropped mid-abort, `drop` aborts again.
+        self.completed();
+    }
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(abort_upload(
+                    self.client.clone(),
+                    std::mem::take(&mut self.bucket),
+                    std::mem::take(&mut self.key),
+                    std::mem::take(&mut self.upload_id),
+                ));
+            }
+            Err(_) => tracing::warn!(
+                bucket = %self.bucket,
+                key = %self.key,
+                upload_id = %self.upload_id,
+                "a multipart upload dropped outside a runtime is left to the lifecycle rule"
+            ),
+        }
+    }
+}
+
+/// AbortMultipartUpload; a failure is logged, not returned: the caller has an error to report
+/// already, and the upload is invisible until the lifecycle rule deletes it.
+async fn abort_upload(client: Client, bucket: String, key: String, upload_id: String) {
+    if let Err(err) = client
+        .abort_multipart_upload()
+        .bucket(&bucket)
+        .key(&key)
+        .upload_id(&upload_id)
+        .send()
+        .await
+    {
+        tracing::warn!(
+            %bucket,
+            %key,
+            %upload_id,
+            error = %chain(&err),
+            "could not abort a multipart upload; the bucket's lifecycle rule will"
+        );
     }
 }
 

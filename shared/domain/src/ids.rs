@@ -74,6 +74,7 @@ macro_rules! prefixed_id {
 prefixed_id!(TenantId, "tn_", "tenant");
 prefixed_id!(ContactId, "ct_", "contact");
 prefixed_id!(ApiKeyId, "key_", "API key");
+prefixed_id!(ImportId, "im_", "import");
 
 #[cfg(test)]
 mod tests {

@@ -2,16 +2,28 @@
 //! being directories. Writes go to a temporary file beside the target and are renamed over it,
 //! so a reader (or the drop-folder watcher) sees the old file or the whole new one, never half.
 //!
-//! Limits against S3: the content type is not kept (nothing reads it back locally), and a key
+//! [`Blobs::put_stream`] writes the same way, streaming into the temporary file; a body that
+//! fails (or a write that is cancelled) removes it.
+//!
+//! Limits against S3: the content type is not kept (nothing reads it back locally), a key
 //! cannot be both an object and a "directory" of other keys (`a` and `a/b`): the second write
-//! fails.
+//! fails, and there are no presigned upload URLs ([`Blobs::presign_put`] is `None`): the local
+//! host serves uploads itself.
 
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use smscrm_domain::ports::blobs::{BlobError, Blobs, validate_key};
+use smscrm_domain::ports::blobs::{
+    BlobError, BlobReader, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
+};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Chunk size of [`Blobs::put_stream`] (bytes read from the body, then written, at a time) and
+/// read-ahead of [`Blobs::open`].
+const STREAM_CHUNK: usize = 256 << 10;
 
 /// Names of files being written start with this; they are never listed or returned.
 pub const TEMP_PREFIX: &str = ".~tmp-";
@@ -66,12 +78,17 @@ fn is_absent(err: &std::io::Error) -> bool {
     )
 }
 
-fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+/// A fresh temporary file name beside `path`, in a directory that exists.
+fn temp_beside(path: &Path) -> std::io::Result<PathBuf> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "blob path has no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let temp = dir.join(format!("{TEMP_PREFIX}{}", ulid::Ulid::new()));
+    Ok(dir.join(format!("{TEMP_PREFIX}{}", ulid::Ulid::new())))
+}
+
+fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    let temp = temp_beside(path)?;
     let written = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(body)?;
@@ -83,6 +100,73 @@ fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+/// Removes the temporary file of a streamed write when dropped before [`TempFile::keep`]:
+/// on an error, and when the writing future is dropped half-way (cancelled).
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempFile {
+    fn new(path: PathBuf) -> Self {
+        Self { path, armed: true }
+    }
+
+    /// The write succeeded and renamed the file: nothing to clean up.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            // One unlink, quick enough to do inline; it may already be gone.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Streams `body` into a new temporary file beside `path`, syncs it and renames it over `path`.
+async fn write_stream_atomically(path: PathBuf, mut body: BlobReader) -> Result<u64, BlobError> {
+    // The guard is made in the blocking task with the file: if this future is dropped while
+    // the task runs, the runtime drops the task's output, guard included, and the file goes.
+    let (temp, file) = {
+        let path = path.clone();
+        blocking(move || {
+            let temp_path = temp_beside(&path)?;
+            let file = std::fs::File::create(&temp_path)?;
+            Ok((TempFile::new(temp_path), file))
+        })
+        .await?
+    };
+    let mut file = tokio::fs::File::from_std(file);
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let mut written = 0u64;
+    loop {
+        let n = match body.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+            Err(err) => return Err(BlobError::Body(err)),
+        };
+        file.write_all(&buf[..n])
+            .await
+            .map_err(BlobError::backend)?;
+        written += n as u64;
+    }
+    // `flush` waits for the write in flight (tokio writes in the background) and reports its
+    // error; on disk before the rename makes it visible.
+    file.flush().await.map_err(BlobError::backend)?;
+    file.sync_all().await.map_err(BlobError::backend)?;
+    drop(file);
+    tokio::fs::rename(&temp.path, &path)
+        .await
+        .map_err(BlobError::backend)?;
+    temp.keep();
+    Ok(written)
 }
 
 /// Collects the files under `dir` (whose key is `dir_key`) whose keys start with `prefix`.
@@ -165,6 +249,58 @@ impl Blobs for DirBlobs {
             Ok(keys)
         })
         .await
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        let path = self.path_of(key)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if is_absent(&err) => return Ok(None),
+            Err(err) => return Err(BlobError::backend(err)),
+        };
+        // Opening a directory succeeds on Unix; it is not an object.
+        let meta = file.metadata().await.map_err(BlobError::backend)?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        // Each read of a tokio file is a trip to the blocking pool: read ahead in large chunks
+        // for callers that read a few KiB at a time.
+        Ok(Some(Box::pin(tokio::io::BufReader::with_capacity(
+            STREAM_CHUNK,
+            file,
+        ))))
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: BlobReader,
+        _content_type: &str,
+    ) -> Result<u64, BlobError> {
+        let path = self.path_of(key)?;
+        write_stream_atomically(path, body).await
+    }
+
+    /// Always `None`: the local host serves an upload endpoint of its own.
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        _content_type: &str,
+    ) -> Result<Option<PresignedUpload>, BlobError> {
+        self.path_of(key)?;
+        validate_presign_expiry(expires_in)?;
+        Ok(None)
+    }
+
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        let path = self.path_of(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+            Ok(_) => Ok(None),
+            Err(err) if is_absent(&err) => Ok(None),
+            Err(err) => Err(BlobError::backend(err)),
+        }
     }
 }
 
@@ -256,6 +392,17 @@ mod tests {
                 .put("a", Bytes::from_static(b"2"), "text/plain")
                 .await
                 .is_err()
+        );
+        let streamed = blobs
+            .put_stream(
+                "a",
+                smscrm_domain::ports::blobs::reader_from_bytes(Bytes::from_static(b"3")),
+                "text/plain",
+            )
+            .await;
+        assert!(
+            matches!(streamed, Err(BlobError::Backend(_))),
+            "{streamed:?}"
         );
         let names: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
             .map_err(BlobError::backend)?

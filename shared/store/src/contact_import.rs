@@ -14,30 +14,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use smscrm_domain::import_report::ImportCounts;
 use smscrm_domain::ports::{Item, Key, StoreError, table};
 use smscrm_domain::{Contact, ContactId, ContactMerge, TenantId};
 
 use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, contact_item};
 use crate::{Contacts, DoNotContact, RepoError, keys};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ImportCounts {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    /// Imported (created or updated) but on the do-not-contact list: never messaged.
-    pub suppressed: u64,
-}
-
-impl ImportCounts {
-    pub fn add(&mut self, other: ImportCounts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-        self.suppressed += other.suppressed;
-    }
-}
 
 impl Contacts {
     /// Upserts rows with distinct phones. With `commit == false` (a dry run) nothing is

@@ -8,6 +8,7 @@
 //! | contact         | `TENANT#<t>`              | `CONTACT#<c>`       | `TENANT#<t>#NAME#<c0>` / `<name>#<c>`     |
 //! | phone claim     | `TENANT#<t>`              | `PHONE#<e164>`      |                                          |
 //! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`        |                                          |
+//! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -15,7 +16,7 @@
 //! does not pile every write onto one index partition.
 
 use smscrm_domain::ports::Key;
-use smscrm_domain::{ApiKeyId, ContactId, PhoneE164, TenantId};
+use smscrm_domain::{ApiKeyId, ContactId, ImportId, PhoneE164, TenantId};
 
 pub const TENANT_SK: &str = "TENANT";
 pub const TENANTS_INDEX: &str = "TENANTS";
@@ -23,6 +24,7 @@ pub const APIKEY_PREFIX: &str = "APIKEY#";
 pub const CONTACT_PREFIX: &str = "CONTACT#";
 pub const PHONE_PREFIX: &str = "PHONE#";
 pub const DNC_PREFIX: &str = "DNC#";
+pub const IMPORT_PREFIX: &str = "IMPORT#";
 
 pub fn tenant_partition(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
@@ -53,6 +55,10 @@ pub fn phone(tenant: &TenantId, phone: &PhoneE164) -> Key {
 
 pub fn dnc(tenant: &TenantId, phone: &PhoneE164) -> Key {
     Key::new(tenant_partition(tenant), format!("{DNC_PREFIX}{phone}"))
+}
+
+pub fn import(tenant: &TenantId, import: &ImportId) -> Key {
+    Key::new(tenant_partition(tenant), format!("{IMPORT_PREFIX}{import}"))
 }
 
 /// The sort-key prefix of phone claims starting with `digits` (a `+` and digits).

@@ -6,13 +6,15 @@ pub mod codec;
 pub mod contact_import;
 pub mod contacts;
 pub mod error;
+pub mod imports;
 pub mod keys;
 pub mod suppression;
 pub mod tenants;
 
 pub use apikeys::ApiKeys;
-pub use contact_import::ImportCounts;
 pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
+pub use imports::{ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports};
+pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use tenants::Tenants;

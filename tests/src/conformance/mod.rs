@@ -124,6 +124,14 @@ macro_rules! conformance_suite {
                 binary_content_is_intact,
                 unusual_keys_round_trip,
                 list_uses_string_prefixes_and_sorts,
+                open_streams_the_object,
+                size_of_present_and_missing,
+                put_stream_large_round_trips,
+                put_stream_around_the_part_size,
+                put_stream_empty_body,
+                put_stream_failing_body_stores_nothing,
+                put_stream_cancelled_stores_nothing,
+                presign_put_uploads_or_is_none,
             ];
             secrets: [
                 put_get_overwrite,
@@ -171,10 +179,7 @@ macro_rules! __conformance_cases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $blobs() {
                     let backend = $backend().await;
-                    $crate::conformance::blobs::$blobs(
-                        $crate::backends::Backend::blobs(&backend),
-                    )
-                    .await;
+                    $crate::conformance::blobs::$blobs(&backend).await;
                 }
             )*
         }

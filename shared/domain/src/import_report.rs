@@ -1,0 +1,104 @@
+//! What an import found and did: the report shown after a dry run or a commit.
+
+use crate::ContactMerge;
+use serde::Serialize;
+
+/// How many row errors a report carries; every error still reaches the error sink.
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+/// How many normalised rows a report previews.
+pub const PREVIEW_ROWS: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RowError {
+    pub row: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Data rows read (the header is not counted).
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub duplicates: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub suppressed: u64,
+    pub encoding: String,
+    pub delimiter: String,
+    /// Column header -> what it was read as (`phone`, `first_name`, `attr:city`, ...).
+    pub mapping: Vec<(String, String)>,
+    /// The first rows as they will be stored.
+    pub preview: Vec<PreviewRow>,
+    /// The first [`MAX_REPORTED_ERRORS`] invalid and duplicate rows, in file order.
+    pub errors: Vec<RowError>,
+    pub errors_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PreviewRow {
+    pub row: u64,
+    pub phone: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: std::collections::BTreeMap<String, String>,
+    pub consent: Option<String>,
+}
+
+impl PreviewRow {
+    pub fn of(row: u64, merge: &ContactMerge) -> Self {
+        Self {
+            row,
+            phone: merge.phone.to_string(),
+            first_name: merge.first_name.clone(),
+            last_name: merge.last_name.clone(),
+            email: merge.email.clone(),
+            tags: merge.tags.clone(),
+            attributes: merge.attributes.clone(),
+            consent: merge
+                .consent
+                .as_ref()
+                .and_then(|c| serde_json::to_value(c.status).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
+        }
+    }
+}
+
+impl ImportReport {
+    pub fn record_error(&mut self, error: RowError) {
+        self.errors_total += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
+
+    pub fn add_counts(&mut self, counts: ImportCounts) {
+        self.created += counts.created;
+        self.updated += counts.updated;
+        self.unchanged += counts.unchanged;
+        self.suppressed += counts.suppressed;
+    }
+}
+
+/// What writing a batch of rows did (or, in a dry run, would do).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ImportCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Imported (created or updated) but on the do-not-contact list: never messaged.
+    pub suppressed: u64,
+}
+
+impl ImportCounts {
+    pub fn add(&mut self, other: ImportCounts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.suppressed += other.suppressed;
+    }
+}

@@ -1,0 +1,219 @@
+//! Import records: one per uploaded file, with its settings, status, progress and report.
+//! Status changes are conditional on the status they leave, so a file is never committed twice
+//! by two concurrent requests or redelivered jobs.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::ports::{Condition, Cursor, Query, StoreError, Table, Update};
+use smscrm_domain::{ImportId, Region, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+/// Errors kept on the record; the full list is a CSV beside the file.
+pub const ERRORS_ON_RECORD: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    AwaitingUpload,
+    Uploaded,
+    Checked,
+    Committing,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportSource {
+    Api,
+    DropFolder,
+    Cli,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSettings {
+    pub region: Region,
+    /// An explicit mapping as written (`phone=Telefon,...`), checked when the import is created.
+    pub mapping: Option<String>,
+    /// Import-level consent declaration: where the tenant got consent for these contacts.
+    pub consent_source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: ImportId,
+    pub tenant_id: TenantId,
+    pub filename: String,
+    pub source: ImportSource,
+    pub status: ImportStatus,
+    pub settings: ImportSettings,
+    /// Where the file is in blob storage.
+    pub blob_key: String,
+    pub bytes_total: Option<u64>,
+    pub bytes_done: u64,
+    pub rows_done: u64,
+    /// The last dry run's or commit's report, with at most [`ERRORS_ON_RECORD`] errors.
+    pub report: Option<ImportReport>,
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct Imports {
+    table: Arc<dyn Table>,
+}
+
+impl Imports {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, record: &ImportRecord) -> Result<(), RepoError> {
+        let item = to_item(
+            record,
+            &keys::import(&record.tenant_id, &record.id),
+            "import",
+        )?;
+        Ok(self.table.put(item, Some(Condition::ItemNotExists)).await?)
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+    ) -> Result<Option<ImportRecord>, RepoError> {
+        self.table
+            .get(&keys::import(tenant, id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Newest first.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<ImportRecord>, Option<Cursor>), RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::tenant_partition(tenant))
+                    .prefix(keys::IMPORT_PREFIX)
+                    .backward()
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        let records = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        Ok((records, page.next_cursor))
+    }
+
+    /// Moves the import from one of `from` to `to`; `Conflict` (naming the current status)
+    /// when it is in none of them.
+    pub async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        from: &[ImportStatus],
+        to: ImportStatus,
+        now: DateTime<Utc>,
+    ) -> Result<ImportRecord, RepoError> {
+        let allowed = Condition::Or(
+            from.iter()
+                .map(|s| Condition::eq("status", status_value(*s)))
+                .collect(),
+        );
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set("status", status_value(to))
+                    .set("updated_at", now.to_rfc3339()),
+                Some(Condition::ItemExists.and(allowed)),
+            )
+            .await;
+        match result {
+            Ok(item) => from_item(item),
+            Err(StoreError::ConditionFailed) => match self.get(tenant, id).await? {
+                None => Err(RepoError::NotFound),
+                Some(current) => Err(RepoError::Conflict(format!(
+                    "the import is {}",
+                    status_value(current.status)
+                ))),
+            },
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn progress(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        bytes_done: u64,
+        rows_done: u64,
+    ) -> Result<(), RepoError> {
+        self.table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set("bytes_done", bytes_done)
+                    .set("rows_done", rows_done),
+                Some(Condition::ItemExists),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records the outcome: the report (errors trimmed to [`ERRORS_ON_RECORD`]) or a failure.
+    pub async fn finish(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        status: ImportStatus,
+        report: Option<&ImportReport>,
+        failure: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ImportRecord, RepoError> {
+        let report = report.map(|r| {
+            let mut trimmed = r.clone();
+            trimmed.errors.truncate(ERRORS_ON_RECORD);
+            trimmed
+        });
+        let report =
+            serde_json::to_value(&report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        let item = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set("status", status_value(status))
+                    .set("report", report)
+                    .set("failure", failure.map_or(Value::Null, Value::from))
+                    .set("updated_at", now.to_rfc3339()),
+                Some(Condition::ItemExists),
+            )
+            .await?;
+        from_item(item)
+    }
+}
+
+fn status_value(status: ImportStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
