@@ -5,6 +5,7 @@ pub mod apikey;
 pub mod contact;
 pub mod error;
 pub mod ids;
+pub mod import_report;
 pub mod merge;
 pub mod phone;
 pub mod ports;
@@ -12,7 +13,7 @@ pub mod tenant;
 
 pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
 pub use error::ValidationError;
-pub use ids::{ApiKeyId, ContactId, TenantId};
+pub use ids::{ApiKeyId, ContactId, ImportId, TenantId};
 pub use merge::ContactMerge;
 pub use phone::{PhoneE164, Region};
 pub use tenant::Tenant;

@@ -59,7 +59,8 @@ impl ContactMerge {
             contact.attributes.insert(name.clone(), value.clone());
         }
         if let Some(consent) = &self.consent
-            && (consent.status != contact.consent.status || consent.source != contact.consent.source)
+            && (consent.status != contact.consent.status
+                || consent.source != contact.consent.source)
         {
             contact.consent = Consent {
                 status: consent.status,
