@@ -31,7 +31,8 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let app = smscrm_local_host::serve::app(ctx);
+    let blobs = Arc::new(smscrm_local::DirBlobs::new(dir.path().join("blobs")));
+    let app = smscrm_local_host::serve::app(ctx, blobs);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)

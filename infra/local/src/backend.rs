@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use smscrm_domain::ports::{SystemClock, Table};
+use smscrm_domain::ports::{Blobs, SystemClock, Table};
 use smscrm_http::AppContext;
 
 use crate::cli::{BackendArgs, BackendKind};
 
 pub struct Backend {
     pub ctx: AppContext,
+    pub blobs: Arc<dyn Blobs>,
     /// Present on the embedded backend: the host purges expired items from it.
     pub embedded_table: Option<Arc<smscrm_local::SqliteTable>>,
 }
@@ -27,6 +28,7 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
             );
             Ok(Backend {
                 ctx: AppContext::new(table.clone() as Arc<dyn Table>, Arc::new(SystemClock)),
+                blobs: Arc::new(smscrm_local::DirBlobs::new(args.data_dir.join("blobs"))),
                 embedded_table: Some(table),
             })
         }
@@ -35,6 +37,10 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
             let table = smscrm_aws::DynamoTable::from_config(&sdk, args.table.clone());
             Ok(Backend {
                 ctx: AppContext::new(Arc::new(table), Arc::new(SystemClock)),
+                blobs: Arc::new(smscrm_aws::S3Blobs::new(
+                    smscrm_aws::s3_client(&sdk),
+                    args.bucket.clone(),
+                )),
                 embedded_table: None,
             })
         }

@@ -54,6 +54,14 @@ pub struct BackendArgs {
     /// DynamoDB table name (aws backend).
     #[arg(long, global = true, env = "SMSCRM_TABLE", default_value = "smscrm")]
     pub table: String,
+    /// S3 bucket for uploaded files (aws backend).
+    #[arg(
+        long,
+        global = true,
+        env = "SMSCRM_BUCKET",
+        default_value = "smscrm-imports"
+    )]
+    pub bucket: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +74,34 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Import contacts from a CSV file (prints a report; --json for one JSON object).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    #[arg(long)]
+    pub tenant: String,
+    /// Region for numbers without a country code (default: the tenant's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Explicit column mapping, e.g. `phone=Telefon,first_name=Vorname,attr:city=Stadt`.
+    #[arg(long)]
+    pub map: Option<String>,
+    /// Declare consent for every row without a consent column, naming where it was given.
+    #[arg(long, value_name = "SOURCE")]
+    pub consent: Option<String>,
+    /// Check and count everything, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write every rejected row (row, reason) to this CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub errors_csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

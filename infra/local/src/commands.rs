@@ -11,6 +11,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::serve::run(&cli.backend, args).await,
         Command::Tenant(cmd) => tenant(&backend::open(&cli.backend).await?.ctx, cmd).await,
         Command::Apikey(cmd) => apikey(&backend::open(&cli.backend).await?.ctx, cmd).await,
+        Command::Import(args) => {
+            crate::import::run(&backend::open(&cli.backend).await?.ctx, args).await
+        }
     }
 }
 
@@ -115,14 +118,14 @@ async fn apikey(ctx: &AppContext, cmd: ApiKeyCommand) -> anyhow::Result<()> {
     }
 }
 
-fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
+pub fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
     match raw.parse() {
         Ok(id) => Ok(id),
         Err(e) => bail!("{e}"),
     }
 }
 
-fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(value)?);
     Ok(())
 }

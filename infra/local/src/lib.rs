@@ -5,4 +5,5 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod import;
 pub mod serve;

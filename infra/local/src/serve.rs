@@ -1,9 +1,11 @@
 //! `smscrm serve`: every function's router on one port, on the chosen backend.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use smscrm_domain::ports::Blobs;
 use smscrm_http::{AppContext, health_router, with_common_layers};
 use tokio::net::TcpListener;
 
@@ -14,8 +16,12 @@ use crate::cli::{BackendArgs, ServeArgs};
 const PURGE_EVERY: Duration = Duration::from_secs(300);
 
 /// Every API function merged into one router, exactly as each runs alone on Lambda.
-pub fn app(ctx: AppContext) -> Router {
-    with_common_layers(api_contacts::router().merge(health_router())).with_state(ctx)
+pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>) -> Router {
+    let imports = api_imports::ImportsState::new(ctx.clone(), blobs);
+    let contacts = api_contacts::router()
+        .merge(health_router())
+        .with_state(ctx);
+    with_common_layers(contacts.merge(api_imports::router().with_state(imports)))
 }
 
 pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -48,7 +54,7 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
-    axum::serve(listener, app(backend.ctx))
+    axum::serve(listener, app(backend.ctx, backend.blobs))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("smscrm stopped");

@@ -234,7 +234,8 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-fn clean_name(field: &str, value: Option<String>) -> Result<Option<String>, ValidationError> {
+/// Trims a name; empty becomes `None`. Shared with the CSV import, which validates row by row.
+pub fn clean_name(field: &str, value: Option<String>) -> Result<Option<String>, ValidationError> {
     let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -247,7 +248,8 @@ fn clean_name(field: &str, value: Option<String>) -> Result<Option<String>, Vali
     Ok(Some(value))
 }
 
-fn clean_email(value: Option<String>) -> Result<Option<String>, ValidationError> {
+/// Trims and checks an email address; empty becomes `None`.
+pub fn clean_email(value: Option<String>) -> Result<Option<String>, ValidationError> {
     let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -271,7 +273,8 @@ fn clean_email(value: Option<String>) -> Result<Option<String>, ValidationError>
     Ok(Some(value))
 }
 
-fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, ValidationError> {
+/// Trims tags, drops case-insensitive repeats (first spelling wins) and checks the limits.
+pub fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, ValidationError> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for tag in tags {
@@ -301,7 +304,8 @@ fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, ValidationError> {
     Ok(out)
 }
 
-fn clean_attributes(
+/// Checks the number of attributes, then each name and value.
+pub fn clean_attributes(
     attributes: BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, ValidationError> {
     if attributes.len() > MAX_ATTRIBUTES {
@@ -311,30 +315,47 @@ fn clean_attributes(
         ));
     }
     for (name, value) in &attributes {
-        let field = format!("attributes.{name}");
-        let name_ok = !name.is_empty()
-            && name.len() <= MAX_ATTRIBUTE_NAME_CHARS
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !name_ok {
-            return Err(ValidationError::new(
-                field,
-                "attribute names are 1-64 of a-z, 0-9 and _, starting with a letter",
-            ));
-        }
-        if RESERVED_ATTRIBUTES.contains(&name.as_str()) {
-            return Err(ValidationError::new(field, "is a reserved name"));
-        }
-        if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
-            return Err(too_long(&field, MAX_ATTRIBUTE_VALUE_CHARS));
-        }
+        validate_attribute_name(name)?;
+        validate_attribute_value(name, value)?;
     }
     Ok(attributes)
 }
 
-fn clean_consent(consent: ConsentInput) -> Result<ConsentInput, ValidationError> {
+/// Checks a custom attribute's name: 1-64 of a-z, 0-9 and `_`, starting with a letter, and not
+/// one of the contact's own field names. The CSV import checks column names with it once per file.
+pub fn validate_attribute_name(name: &str) -> Result<(), ValidationError> {
+    let field = || format!("attributes.{name}");
+    let name_ok = !name.is_empty()
+        && name.len() <= MAX_ATTRIBUTE_NAME_CHARS
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !name_ok {
+        return Err(ValidationError::new(
+            field(),
+            "attribute names are 1-64 of a-z, 0-9 and _, starting with a letter",
+        ));
+    }
+    if RESERVED_ATTRIBUTES.contains(&name) {
+        return Err(ValidationError::new(field(), "is a reserved name"));
+    }
+    Ok(())
+}
+
+/// Checks a custom attribute's value (its length).
+pub fn validate_attribute_value(name: &str, value: &str) -> Result<(), ValidationError> {
+    if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+        return Err(too_long(
+            &format!("attributes.{name}"),
+            MAX_ATTRIBUTE_VALUE_CHARS,
+        ));
+    }
+    Ok(())
+}
+
+/// Trims the source and requires one when consent is granted.
+pub fn clean_consent(consent: ConsentInput) -> Result<ConsentInput, ValidationError> {
     let source = consent
         .source
         .map(|s| s.trim().to_owned())

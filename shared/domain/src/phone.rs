@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use phonenumber::{Mode, country};
+use phonenumber::country::Source;
+use phonenumber::{Mode, PhoneNumber, country};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ValidationError;
@@ -84,6 +85,7 @@ impl PhoneE164 {
         let number = phonenumber::parse(Some(default_region.0), trimmed).map_err(|e| {
             ValidationError::new("phone", format!("`{trimmed}` is not a phone number ({e})"))
         })?;
+        let number = own_country_rules(trimmed, default_region, number);
         if !phonenumber::is_valid(&number) {
             return Err(ValidationError::new(
                 "phone",
@@ -93,6 +95,26 @@ impl PhoneE164 {
             ));
         }
         Ok(Self(number.format().mode(Mode::E164).to_string()))
+    }
+
+    /// Wraps a string the caller has proven equal to what [`PhoneE164::parse`] returns for some
+    /// input (the CSV import's fast path, checked against `parse` by its tests). Anything else
+    /// must go through `parse` or `from_e164`.
+    pub fn from_e164_unchecked(e164: String) -> Self {
+        debug_assert!(
+            e164.starts_with('+')
+                && e164.len() <= 21
+                && e164[1..].bytes().all(|b| b.is_ascii_digit()),
+            "not E.164: {e164}"
+        );
+        Self(e164)
+    }
+
+    /// The digits after the `+` as a number: a compact key for sets of phones. `None` past 19
+    /// digits (E.164 allows 15, but the crate accepts some longer national numbers).
+    pub fn digits_u64(&self) -> Option<u64> {
+        let digits = &self.0[1..];
+        (digits.len() <= 19).then(|| digits.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
     }
 
     /// Accepts only an already-normalised E.164 string (from storage, or a `+` number).
@@ -111,6 +133,52 @@ impl PhoneE164 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The `phonenumber` crate strips the *default region's* national prefix even from a number
+/// written with its own country code: read with region US, `+49 151 23456789` loses the `1`
+/// of `151` and becomes the wrong (but valid!) +495123456789. So a number that names another
+/// country, with `+` or the region's international prefix (`011 49 ...` from the US), is read
+/// again without a default region, where the crate applies that country's own rules.
+fn own_country_rules(trimmed: &str, region: Region, number: PhoneNumber) -> PhoneNumber {
+    if number.country().code() == region.calling_code() {
+        return number;
+    }
+    let international = match number.country().source() {
+        Source::Plus => trimmed.to_owned(),
+        Source::Idd => match after_international_prefix(trimmed, region) {
+            Some(rest) => format!("+{rest}"),
+            None => return number,
+        },
+        Source::Number | Source::Default => return number,
+    };
+    match phonenumber::parse(None, &international) {
+        Ok(again) if again.country().code() == number.country().code() => again,
+        _ => number,
+    }
+}
+
+/// What follows the default region's international prefix (`011` in the US, `00` in most of
+/// Europe) at the start of `raw`, found the way the crate finds it: on the digits alone.
+fn after_international_prefix(raw: &str, region: Region) -> Option<&str> {
+    let idd = phonenumber::metadata::DATABASE
+        .by_id(region.code())?
+        .international_prefix()?;
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let found = idd.find(&digits).filter(|m| m.start() == 0)?;
+    let mut seen = 0;
+    for (at, c) in raw.char_indices() {
+        if seen == found.end() {
+            return Some(&raw[at..]);
+        }
+        if c.is_ascii_digit() {
+            seen += 1;
+        } else if c.is_alphabetic() {
+            // Letters map to digits in the crate (vanity numbers): the count would be off.
+            return None;
+        }
+    }
+    None
 }
 
 impl fmt::Display for PhoneE164 {
@@ -185,6 +253,33 @@ mod tests {
         assert!(PhoneE164::from_e164("+14155552671").is_ok());
         assert!(PhoneE164::from_e164("4155552671").is_err());
         assert!(PhoneE164::from_e164("+1 415 555 2671").is_err());
+    }
+
+    #[test]
+    fn a_foreign_number_keeps_its_own_digits() {
+        // The default region's trunk prefix `1` must not be stripped from a German `151`.
+        for raw in ["+49 151 23456789", "011 49 151 23456789", "+4915123456789"] {
+            assert_eq!(
+                PhoneE164::parse(raw, us()).unwrap().as_str(),
+                "+4915123456789",
+                "{raw}"
+            );
+        }
+        let gb: Region = "GB".parse().unwrap();
+        assert_eq!(
+            PhoneE164::parse("00 49 151 23456789", gb).unwrap().as_str(),
+            "+4915123456789"
+        );
+        assert_eq!(
+            PhoneE164::parse("+1 415 555 2671", gb).unwrap().as_str(),
+            "+14155552671"
+        );
+    }
+
+    #[test]
+    fn digits_key() {
+        let p = PhoneE164::parse("+447400123456", us()).unwrap();
+        assert_eq!(p.digits_u64(), Some(447_400_123_456));
     }
 
     #[test]

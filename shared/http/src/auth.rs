@@ -1,7 +1,7 @@
 //! `Authorization: Bearer <api key>` to the tenant it belongs to. The tenant comes from the
 //! key and nowhere else.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use smscrm_domain::{ApiKeyId, Tenant};
@@ -15,10 +15,15 @@ pub struct Principal {
     pub key_id: ApiKeyId,
 }
 
-impl FromRequestParts<AppContext> for Principal {
+impl<S> FromRequestParts<S> for Principal
+where
+    AppContext: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ctx = AppContext::from_ref(state);
         let presented = parts
             .headers
             .get(AUTHORIZATION)

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// Well-formed JSON of the wrong shape: wrong types, unknown or missing fields.
     #[error("{0}")]
     Unprocessable(String),
+    /// An uploaded file that cannot be imported at all (no phone column, binary, empty).
+    #[error("{0}")]
+    Unreadable(String),
     #[error("method not allowed")]
     MethodNotAllowed,
     /// Temporary: the client may retry.
@@ -52,7 +55,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::Unreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,6 +72,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "invalid_body",
+            Self::Unreadable(_) => "unreadable_file",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",

@@ -7,7 +7,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use crate::{ApiError, AppContext};
+use crate::ApiError;
 
 /// Largest JSON body accepted (API Gateway's own cap is 10 MB; bulk data goes through imports).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -16,7 +16,7 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// Body limit, JSON 404/405s, and a tracing span per request carrying its request id (and the
 /// tenant id once the caller is authenticated).
-pub fn with_common_layers(router: Router<AppContext>) -> Router<AppContext> {
+pub fn with_common_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -159,6 +159,42 @@ impl Imports {
         }
     }
 
+    /// Records a (re-)upload of the file: allowed until a commit starts.
+    pub async fn uploaded(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        bytes: u64,
+        now: DateTime<Utc>,
+    ) -> Result<ImportRecord, RepoError> {
+        let record = self
+            .transition(
+                tenant,
+                id,
+                &[
+                    ImportStatus::AwaitingUpload,
+                    ImportStatus::Uploaded,
+                    ImportStatus::Checked,
+                ],
+                ImportStatus::Uploaded,
+                now,
+            )
+            .await?;
+        let item = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set("bytes_total", bytes)
+                    .set("bytes_done", 0)
+                    .set("rows_done", 0)
+                    .set("report", Value::Null),
+                Some(Condition::eq("status", status_value(record.status))),
+            )
+            .await?;
+        from_item(item)
+    }
+
     pub async fn progress(
         &self,
         tenant: &TenantId,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use smscrm_domain::ports::{SystemClock, Table};
+use smscrm_domain::ports::{Blobs, SystemClock, Table};
 use smscrm_http::AppContext;
 
 pub struct TestApp {
@@ -23,13 +23,13 @@ pub struct Caller {
 }
 
 impl TestApp {
-    pub async fn start(table: Arc<dyn Table>) -> Self {
+    pub async fn start(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
         let ctx = AppContext::new(table, Arc::new(SystemClock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = smscrm_local_host::serve::app(ctx.clone());
+        let app = smscrm_local_host::serve::app(ctx.clone(), blobs);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });

@@ -1,0 +1,365 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use csv_import::{StoredImport, StoredImportError, errors_key};
+use futures::TryStreamExt as _;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use smscrm_domain::ports::blobs::BlobError;
+use smscrm_domain::{ImportId, Region, ValidationError};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, Principal};
+use smscrm_import::{ExplicitMapping, ImportError};
+use smscrm_store::{ImportRecord, ImportSettings, ImportSource, ImportStatus};
+
+use crate::ImportsState;
+
+/// How long an upload URL stays valid.
+const UPLOAD_WINDOW: Duration = Duration::from_secs(3600);
+const MAX_FILENAME_CHARS: usize = 200;
+
+pub fn router() -> Router<ImportsState> {
+    Router::new()
+        .route("/v1/imports", post(create).get(list))
+        .route("/v1/imports/{id}", get(fetch))
+        .route(
+            "/v1/imports/{id}/file",
+            // The local host's upload endpoint: files of any size, streamed to storage.
+            put(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/imports/{id}/dry-run", post(dry_run))
+        .route("/v1/imports/{id}/commit", post(commit))
+        .route("/v1/imports/{id}/errors.csv", get(errors_csv))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateImport {
+    #[serde(default)]
+    filename: Option<String>,
+    /// Region for numbers without a country code; the tenant's by default.
+    #[serde(default)]
+    region: Option<String>,
+    /// Explicit column mapping, e.g. `phone=Telefon,first_name=Vorname`.
+    #[serde(default)]
+    mapping: Option<String>,
+    /// "I have consent from these contacts", naming where it was given.
+    #[serde(default)]
+    consent_source: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct UploadTarget {
+    method: &'static str,
+    /// Absolute for S3; relative to the API's base URL on the local host, where the request
+    /// also needs the API key.
+    url: String,
+    headers: Vec<(String, String)>,
+    expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+async fn create(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<CreateImport>,
+) -> Result<Response, ApiError> {
+    let tenant = &principal.tenant;
+    let settings = ImportSettings {
+        region: match &request.region {
+            Some(raw) => Region::from_str(raw)?,
+            None => tenant.default_region,
+        },
+        mapping: match request
+            .mapping
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            Some(raw) => {
+                ExplicitMapping::from_str(raw)
+                    .map_err(|e| ValidationError::new("mapping", e.to_string()))?;
+                Some(raw.to_owned())
+            }
+            None => None,
+        },
+        consent_source: match request.consent_source.as_deref().map(str::trim) {
+            Some("") | None => None,
+            Some(s) if s.chars().count() > 200 => {
+                return Err(ValidationError::new(
+                    "consent_source",
+                    "is longer than 200 characters",
+                )
+                .into());
+            }
+            Some(s) => Some(s.to_owned()),
+        },
+    };
+    let filename = clean_filename(request.filename.as_deref())?;
+    let id = ImportId::generate();
+    let now = Utc::now();
+    let record = ImportRecord {
+        blob_key: format!("tenants/{}/uploads/{id}.csv", tenant.id),
+        id,
+        tenant_id: tenant.id.clone(),
+        filename,
+        source: ImportSource::Api,
+        status: ImportStatus::AwaitingUpload,
+        settings,
+        bytes_total: None,
+        bytes_done: 0,
+        rows_done: 0,
+        report: None,
+        failure: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.imports.create(&record).await?;
+    let upload = match state
+        .blobs
+        .presign_put(&record.blob_key, UPLOAD_WINDOW, "text/csv")
+        .await
+        .map_err(blob_error)?
+    {
+        Some(presigned) => UploadTarget {
+            method: presigned.method,
+            url: presigned.url,
+            headers: presigned.headers,
+            expires_at: Some(presigned.expires_at),
+        },
+        None => UploadTarget {
+            method: "PUT",
+            url: format!("/v1/imports/{}/file", record.id),
+            headers: vec![("content-type".into(), "text/csv".into())],
+            expires_at: None,
+        },
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "import": record, "upload": upload })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = match params.limit {
+        None => 20,
+        Some(n @ 1..=100) => n,
+        Some(_) => return Err(ValidationError::new("limit", "must be 1..=100").into()),
+    };
+    let cursor = params
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| smscrm_domain::ports::Cursor::decode(&c))
+        .transpose()?;
+    let (items, next) = state
+        .imports
+        .list(&principal.tenant.id, cursor, limit)
+        .await?;
+    Ok(Json(
+        json!({ "items": items, "next_cursor": next.map(|c| c.encode()) }),
+    ))
+}
+
+async fn fetch(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ImportRecord>, ApiError> {
+    load(&state, &principal, &id).await.map(Json)
+}
+
+async fn upload(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<ImportRecord>, ApiError> {
+    let record = load(&state, &principal, &id).await?;
+    if !matches!(
+        record.status,
+        ImportStatus::AwaitingUpload | ImportStatus::Uploaded | ImportStatus::Checked
+    ) {
+        return Err(conflict(&record));
+    }
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::StreamReader::new(stream);
+    let bytes = state
+        .blobs
+        .put_stream(&record.blob_key, Box::pin(reader), "text/csv")
+        .await
+        .map_err(blob_error)?;
+    let record = state
+        .imports
+        .uploaded(&record.tenant_id, &record.id, bytes, Utc::now())
+        .await?;
+    Ok(Json(record))
+}
+
+async fn dry_run(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ImportRecord>, ApiError> {
+    let record = load(&state, &principal, &id).await?;
+    if !matches!(
+        record.status,
+        ImportStatus::Uploaded | ImportStatus::Checked
+    ) {
+        return Err(conflict(&record));
+    }
+    execute(&state, record, false).await.map(Json)
+}
+
+async fn commit(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ImportRecord>, ApiError> {
+    let record = load(&state, &principal, &id).await?;
+    let record = state
+        .imports
+        .transition(
+            &record.tenant_id,
+            &record.id,
+            &[ImportStatus::Uploaded, ImportStatus::Checked],
+            ImportStatus::Committing,
+            Utc::now(),
+        )
+        .await?;
+    execute(&state, record, true).await.map(Json)
+}
+
+/// Runs the import; a file that cannot be imported fails the import with the reason (422),
+/// and the record says so.
+async fn execute(
+    state: &ImportsState,
+    record: ImportRecord,
+    commit: bool,
+) -> Result<ImportRecord, ApiError> {
+    let runner = StoredImport {
+        contacts: &state.app.contacts,
+        imports: &state.imports,
+        blobs: &state.blobs,
+    };
+    match runner.run(&record, commit).await {
+        Ok(_) => state
+            .imports
+            .get(&record.tenant_id, &record.id)
+            .await?
+            .ok_or(ApiError::NotFound("import")),
+        Err(StoredImportError::File(e)) => {
+            if commit {
+                runner.fail(&record, &e.to_string()).await?;
+            }
+            Err(unreadable(e))
+        }
+        Err(StoredImportError::NoFile) => Err(ApiError::Conflict(
+            "upload the file before running the import".into(),
+        )),
+        Err(other) => {
+            if commit {
+                runner
+                    .fail(
+                        &record,
+                        "the import stopped unexpectedly; commit again to resume",
+                    )
+                    .await?;
+            }
+            Err(ApiError::internal(other))
+        }
+    }
+}
+
+async fn errors_csv(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = load(&state, &principal, &id).await?;
+    let Some(reader) = state
+        .blobs
+        .open(&errors_key(&record))
+        .await
+        .map_err(blob_error)?
+    else {
+        return Err(ApiError::NotFound("error report"));
+    };
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}-errors.csv\"", record.id),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn load(
+    state: &ImportsState,
+    principal: &Principal,
+    raw_id: &str,
+) -> Result<ImportRecord, ApiError> {
+    let id: ImportId = raw_id.parse().map_err(|_| ApiError::NotFound("import"))?;
+    state
+        .imports
+        .get(&principal.tenant.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("import"))
+}
+
+fn conflict(record: &ImportRecord) -> ApiError {
+    let status = serde_json::to_value(record.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ApiError::Conflict(format!("the import is {status}"))
+}
+
+fn unreadable(e: ImportError) -> ApiError {
+    ApiError::Unreadable(e.to_string())
+}
+
+fn blob_error(e: BlobError) -> ApiError {
+    match e {
+        BlobError::Body(io) => ApiError::BadRequest {
+            code: "upload_interrupted",
+            message: format!("the upload did not complete: {io}"),
+        },
+        BlobError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
+        other => ApiError::internal(other),
+    }
+}
+
+fn clean_filename(raw: Option<&str>) -> Result<String, ApiError> {
+    let name = raw
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("upload.csv");
+    if name.chars().count() > MAX_FILENAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ValidationError::new("filename", "must be 1-200 printable characters").into());
+    }
+    Ok(name.to_owned())
+}

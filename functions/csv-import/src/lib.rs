@@ -1,0 +1,12 @@
+//! Contact import: CSV bytes in, contacts out, with a report a person can act on.
+//!
+//! One pipeline for every entry point (the `smscrm import` CLI, the API's dry-run and commit,
+//! the S3 drop folder): parsing runs on a blocking thread and hands batches of validated rows
+//! over a bounded channel to the store writer, so memory stays flat whatever the file size.
+
+mod pipeline;
+mod stored;
+
+pub use pipeline::{ImportFailure, ImportRequest, Progress, run};
+pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
+pub use stored::{StoredImport, StoredImportError, errors_key, options_of};

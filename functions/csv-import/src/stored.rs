@@ -1,0 +1,171 @@
+//! Running an import whose file is in blob storage and whose record is in the table: the path
+//! shared by the API's dry-run and commit and by the drop folder.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use smscrm_domain::ImportId;
+use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::ports::Blobs;
+use smscrm_domain::ports::blobs::BlobError;
+use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
+use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, RepoError};
+
+use crate::pipeline::{ImportFailure, ImportRequest, Progress, run};
+
+/// How often progress is written to the record while an import runs.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoredImportError {
+    #[error("the file of this import has not been uploaded")]
+    NoFile,
+    #[error(transparent)]
+    File(#[from] ImportError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("the import stopped unexpectedly: {0}")]
+    Internal(String),
+}
+
+impl From<ImportFailure> for StoredImportError {
+    fn from(failure: ImportFailure) -> Self {
+        match failure {
+            ImportFailure::File(e) => Self::File(e),
+            ImportFailure::Store(e) => Self::Repo(e),
+            ImportFailure::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// Where the full error report of an import is kept.
+pub fn errors_key(record: &ImportRecord) -> String {
+    format!("{}.errors.csv", record.blob_key)
+}
+
+/// The parser options an import record asks for.
+pub fn options_of(record: &ImportRecord) -> Result<ImportOptions, ImportError> {
+    let mut options = ImportOptions::new(record.settings.region);
+    options.mapping = record
+        .settings
+        .mapping
+        .as_deref()
+        .map(ExplicitMapping::from_str)
+        .transpose()?;
+    options.consent = record
+        .settings
+        .consent_source
+        .clone()
+        .map(|source| ConsentDeclaration { source });
+    Ok(options)
+}
+
+pub struct StoredImport<'a> {
+    pub contacts: &'a Contacts,
+    pub imports: &'a Imports,
+    pub blobs: &'a Arc<dyn Blobs>,
+}
+
+impl StoredImport<'_> {
+    /// Runs the import (a dry run unless `commit`), keeps its full error report beside the file
+    /// and its summary on the record, and returns the report. The caller has already moved the
+    /// record to the status it runs under.
+    pub async fn run(
+        &self,
+        record: &ImportRecord,
+        commit: bool,
+    ) -> Result<ImportReport, StoredImportError> {
+        let reader = self
+            .blobs
+            .open(&record.blob_key)
+            .await?
+            .ok_or(StoredImportError::NoFile)?;
+        let input = tokio_util::io::SyncIoBridge::new(reader);
+        let mut errors_file = tempfile::NamedTempFile::new()
+            .map_err(|e| StoredImportError::Internal(e.to_string()))?;
+        let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
+        let _ = errors_csv.write_record(["row", "reason"]);
+        let progress = Progress::default();
+        let ticker = self.track_progress(record, &progress);
+        let request = ImportRequest {
+            tenant: record.tenant_id.clone(),
+            options: options_of(record)?,
+            commit,
+        };
+        let result = run(self.contacts, input, request, &progress, |error| {
+            let _ = errors_csv.write_record([error.row.to_string(), error.reason.clone()]);
+        })
+        .await;
+        ticker.abort();
+        let flushed = errors_csv.flush();
+        drop(errors_csv);
+        let report = result?;
+        flushed.map_err(|e| StoredImportError::Internal(e.to_string()))?;
+        let file = tokio::fs::File::open(errors_file.path())
+            .await
+            .map_err(|e| StoredImportError::Internal(e.to_string()))?;
+        self.blobs
+            .put_stream(&errors_key(record), Box::pin(file), "text/csv")
+            .await?;
+        let status = if commit {
+            ImportStatus::Completed
+        } else {
+            ImportStatus::Checked
+        };
+        self.imports
+            .progress(
+                &record.tenant_id,
+                &record.id,
+                progress.bytes_read(),
+                report.rows,
+            )
+            .await?;
+        self.imports
+            .finish(
+                &record.tenant_id,
+                &record.id,
+                status,
+                Some(&report),
+                None,
+                Utc::now(),
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// Marks the import failed with a reason a person can read.
+    pub async fn fail(&self, record: &ImportRecord, reason: &str) -> Result<(), RepoError> {
+        self.imports
+            .finish(
+                &record.tenant_id,
+                &record.id,
+                ImportStatus::Failed,
+                None,
+                Some(reason),
+                Utc::now(),
+            )
+            .await
+            .map(drop)
+    }
+
+    fn track_progress(
+        &self,
+        record: &ImportRecord,
+        progress: &Progress,
+    ) -> tokio::task::JoinHandle<()> {
+        let (imports, progress) = (self.imports.clone(), progress.clone());
+        let (tenant, id): (_, ImportId) = (record.tenant_id.clone(), record.id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROGRESS_EVERY).await;
+                let _ = imports
+                    .progress(&tenant, &id, progress.bytes_read(), progress.rows_read())
+                    .await;
+            }
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! The CSV contact-import parser, shared by every entry point (web upload, drop folder, CLI).
+//!
+//! Pure: it reads the [`std::io::Read`] it is given and nothing else, and turns the bytes into
+//! a stream of validated rows in constant memory. Only the in-file dedupe set grows, by 16
+//! bytes per unique phone.
+//!
+//! ```text
+//! bytes -> sniff (encoding, binary?, delimiter) -> decode to UTF-8 -> bounded CSV records
+//!       -> header mapping -> row validation (phone fast path, domain field rules) -> dedupe
+//! ```
+//!
+//! Row numbers are what a person sees in Excel: the header is row 1, the first data row is
+//! row 2. They count CSV *records*, so a quoted field holding newlines is still one row.
+//! Entirely empty lines are skipped by the CSV parser and not counted (Excel does not write
+//! them; a row of empty cells, `,,,`, is a record and is counted, then skipped silently).
+
+mod fastpath;
+mod mapping;
+mod phone;
+mod records;
+mod row;
+mod rows;
+mod sniff;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use smscrm_domain::contact::ConsentInput;
+use smscrm_domain::{PhoneE164, Region, ValidationError};
+
+pub use mapping::{ExplicitMapping, Target};
+pub use phone::PhoneReader;
+pub use rows::{Rows, open};
+
+/// The default cap on one field: far above any real cell, far below what could hurt memory.
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// How to read one file.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Numbers written without a country code are read in this region.
+    pub region: Region,
+    /// Columns named by the user; they override guessing from the headers.
+    pub mapping: Option<ExplicitMapping>,
+    /// "I have consent from these contacts": applies to rows without a consent-column value.
+    pub consent: Option<ConsentDeclaration>,
+    /// A field longer than this (in UTF-8 bytes) makes its row invalid; the file goes on.
+    pub max_field_bytes: usize,
+}
+
+impl ImportOptions {
+    pub fn new(region: Region) -> Self {
+        Self {
+            region,
+            mapping: None,
+            consent: None,
+            max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
+        }
+    }
+}
+
+/// An import-level consent declaration: every row without a consent-column value gets
+/// explicit consent with this source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentDeclaration {
+    pub source: String,
+}
+
+/// What was detected from the file, for the dry-run report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detected {
+    /// One of "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252".
+    pub encoding: &'static str,
+    pub delimiter: char,
+    pub headers: Vec<String>,
+    /// Every used column with what it feeds, in column order.
+    pub mapping: Vec<(String, Target)>,
+}
+
+/// The outcome of one data row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Valid(ImportRow),
+    Invalid {
+        row: u64,
+        reason: String,
+    },
+    /// The same phone appeared earlier in the file: the first row wins.
+    Duplicate {
+        row: u64,
+        first_row: u64,
+        phone: PhoneE164,
+    },
+}
+
+impl RowOutcome {
+    pub fn row(&self) -> u64 {
+        match self {
+            Self::Valid(r) => r.row,
+            Self::Invalid { row, .. } | Self::Duplicate { row, .. } => *row,
+        }
+    }
+}
+
+/// A validated row. Empty cells are `None` / absent: an import never clears a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub row: u64,
+    pub phone: PhoneE164,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub tags: Vec<String>,
+    /// Custom attributes, named after their columns (see [`Target::Attribute`]).
+    pub attributes: BTreeMap<String, String>,
+    /// `None`: consent unknown, the import does not change it.
+    pub consent: Option<ConsentInput>,
+}
+
+/// Why a whole file cannot be imported. Problems with single rows are [`RowOutcome::Invalid`].
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file is empty: it needs a header row naming its columns (phone, first name, ...)")]
+    Empty,
+    #[error(
+        "the file is not CSV text (it looks like binary data: an image, an archive, or an Excel \
+         workbook); save it as CSV (UTF-8) and upload that"
+    )]
+    Binary,
+    #[error(
+        "no phone column found among the headers {}; name it with a mapping such as \
+         --map phone=<column>",
+        list(headers)
+    )]
+    NoPhoneColumn { headers: Vec<String> },
+    #[error(
+        "the mapping names the column `{column}`, which is not in the file; its headers are {}",
+        list(headers)
+    )]
+    UnknownMappingColumn {
+        column: String,
+        headers: Vec<String>,
+    },
+    #[error("invalid mapping `{entry}`: {reason}")]
+    InvalidMapping { entry: String, reason: String },
+    #[error("invalid consent declaration: {0}")]
+    InvalidConsent(ValidationError),
+    #[error("the header row is unusable: {0}")]
+    BadHeader(String),
+    #[error("reading the file failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn list(headers: &[String]) -> String {
+    let quoted: Vec<String> = headers.iter().map(|h| format!("`{h}`")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// Protects a cell of a CSV *export* against formula injection (the OWASP rule): a cell
+/// starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`, so a
+/// spreadsheet shows it as text instead of evaluating it. Imports keep such values as they
+/// are: they are only dangerous when a spreadsheet opens them.
+pub fn csv_safe_cell(value: &str) -> Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_defused_for_export() {
+        for v in ["=1+1", "+1 415", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_safe_cell(v), format!("'{v}"));
+        }
+        assert!(matches!(csv_safe_cell("Ada"), Cow::Borrowed("Ada")));
+        assert!(matches!(csv_safe_cell(""), Cow::Borrowed("")));
+    }
+}

@@ -1,0 +1,533 @@
+//! From header names to what each column feeds: aliases, explicit mappings, attribute names.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+use smscrm_domain::contact::{MAX_ATTRIBUTE_NAME_CHARS, validate_attribute_name};
+
+use crate::ImportError;
+
+/// What a column feeds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Phone,
+    FirstName,
+    LastName,
+    /// A full name, split on its last space into first and last name; used only when the
+    /// file has no first- or last-name column.
+    Name,
+    Email,
+    Consent,
+    Tags,
+    /// A custom attribute with this name (usable in templates).
+    Attribute(String),
+    /// Ignored (explicit mappings only: `skip=Column`).
+    Skip,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Phone => f.write_str("phone"),
+            Self::FirstName => f.write_str("first_name"),
+            Self::LastName => f.write_str("last_name"),
+            Self::Name => f.write_str("name"),
+            Self::Email => f.write_str("email"),
+            Self::Consent => f.write_str("consent"),
+            Self::Tags => f.write_str("tags"),
+            Self::Attribute(name) => write!(f, "attr:{name}"),
+            Self::Skip => f.write_str("skip"),
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Ok(match raw.trim() {
+            "phone" => Self::Phone,
+            "first_name" => Self::FirstName,
+            "last_name" => Self::LastName,
+            "name" => Self::Name,
+            "email" => Self::Email,
+            "consent" => Self::Consent,
+            "tags" => Self::Tags,
+            "skip" => Self::Skip,
+            other => match other.strip_prefix("attr:") {
+                Some(name) => {
+                    validate_attribute_name(name).map_err(|e| e.reason)?;
+                    Self::Attribute(name.to_owned())
+                }
+                None => {
+                    return Err(format!(
+                        "`{other}` is not a target; use phone, first_name, last_name, name, \
+                         email, consent, tags, skip or attr:<name>"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Columns named by the user, as `target=Column` pairs: `phone=Telefon,first_name=Vorname,
+/// tags=Labels,attr:city=Ort`. A column is matched by its exact (trimmed) name first, then
+/// case/space/punctuation-insensitively. Column names containing `,` cannot be written here;
+/// build the mapping with [`ExplicitMapping::new`] instead.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExplicitMapping(Vec<(Target, String)>);
+
+impl ExplicitMapping {
+    /// Each built-in target and each column at most once.
+    pub fn new(pairs: Vec<(Target, String)>) -> Result<Self, ImportError> {
+        let mut targets = HashSet::new();
+        let mut columns = HashSet::new();
+        for (target, column) in &pairs {
+            let entry = || format!("{target}={column}");
+            if column.trim().is_empty() {
+                return Err(ImportError::InvalidMapping {
+                    entry: entry(),
+                    reason: "the column name is empty".into(),
+                });
+            }
+            if *target != Target::Skip && !targets.insert(target.clone()) {
+                return Err(ImportError::InvalidMapping {
+                    entry: entry(),
+                    reason: format!("`{target}` is mapped twice"),
+                });
+            }
+            if !columns.insert(column.trim().to_owned()) {
+                return Err(ImportError::InvalidMapping {
+                    entry: entry(),
+                    reason: format!("the column `{column}` is mapped twice"),
+                });
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    pub fn pairs(&self) -> &[(Target, String)] {
+        &self.0
+    }
+}
+
+impl FromStr for ExplicitMapping {
+    type Err = ImportError;
+
+    fn from_str(raw: &str) -> Result<Self, ImportError> {
+        let mut pairs = Vec::new();
+        for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let invalid = |reason: String| ImportError::InvalidMapping {
+                entry: entry.to_owned(),
+                reason,
+            };
+            let (target, column) = entry
+                .split_once('=')
+                .ok_or_else(|| invalid("expected target=Column, e.g. phone=Telefon".into()))?;
+            let target = target.parse::<Target>().map_err(invalid)?;
+            pairs.push((target, column.trim().to_owned()));
+        }
+        Self::new(pairs)
+    }
+}
+
+/// Which target a header name suggests, with a rank: among several columns suggesting the
+/// same target the lowest rank wins (a mobile number beats a generic phone), then the
+/// leftmost. Keys are [`normalise`]d.
+fn alias(key: &str) -> Option<(Target, u8)> {
+    use Target::*;
+    Some(match key {
+        "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobile" | "cellphone"
+        | "cellphonenumber" | "cellnumber" | "cell" | "msisdn" | "sms" | "smsnumber"
+        | "smsphone" => (Phone, 0),
+        "whatsapp" | "whatsappnumber" => (Phone, 1),
+        "phone" | "phonenumber" | "phone1value" | "phone1" | "primaryphone" => (Phone, 2),
+        "tel" | "telephone" | "telephonenumber" => (Phone, 3),
+        "number" => (Phone, 4),
+        "firstname" | "givenname" | "fname" | "forename" => (FirstName, 0),
+        "first" => (FirstName, 1),
+        "lastname" | "surname" | "familyname" | "lname" => (LastName, 0),
+        "last" => (LastName, 1),
+        "fullname" | "name" | "contactname" | "displayname" => (Name, 0),
+        "email" | "emailaddress" | "email1value" => (Email, 0),
+        "mail" => (Email, 1),
+        "smsconsent"
+        | "acceptssmsmarketing"
+        | "smsoptin"
+        | "smsmarketingconsent"
+        | "smssubscribed" => (Consent, 0),
+        "consent" | "optin" | "optedin" | "marketingconsent" | "subscribed" => (Consent, 1),
+        "tags" | "tag" | "labels" | "label" | "groups" | "segments" => (Tags, 0),
+        _ => return None,
+    })
+}
+
+/// Lowercase ASCII letters and digits only, accents folded: `E-mail 1 - Value` ->
+/// `email1value`, `Téléphone` -> `telephone`.
+pub(crate) fn normalise(header: &str) -> String {
+    let mut key = String::with_capacity(header.len());
+    for c in header.chars() {
+        for folded in fold(c) {
+            if folded.is_ascii_alphanumeric() {
+                key.push(folded.to_ascii_lowercase());
+            }
+        }
+    }
+    key
+}
+
+/// Latin-1 letters to ASCII, for headers from Windows-1252 files ("Prénom", "Straße").
+fn fold(c: char) -> impl Iterator<Item = char> {
+    let s: &'static str = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'æ' | 'Æ' => "ae",
+        'ç' | 'Ç' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'ß' => "ss",
+        _ => "",
+    };
+    let own = s.is_empty().then_some(c);
+    s.chars().chain(own)
+}
+
+/// Snake case of a header for an attribute name: `Date of Birth` -> `date_of_birth`.
+fn snake(header: &str) -> String {
+    let mut name = String::with_capacity(header.len());
+    for c in header.chars() {
+        for folded in fold(c) {
+            if folded.is_ascii_alphanumeric() {
+                name.push(folded.to_ascii_lowercase());
+            } else if !name.ends_with('_') {
+                name.push('_');
+            }
+        }
+    }
+    let name = name.trim_matches('_');
+    // Room for a `_NN` suffix within the limit.
+    let mut name: String = name.chars().take(MAX_ATTRIBUTE_NAME_CHARS - 4).collect();
+    while name.ends_with('_') {
+        name.pop();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "col_");
+    }
+    name
+}
+
+/// The columns a file's rows are read through.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plan {
+    pub phone: usize,
+    pub first_name: Option<usize>,
+    pub last_name: Option<usize>,
+    pub name: Option<usize>,
+    pub email: Option<usize>,
+    pub consent: Option<usize>,
+    pub tags: Option<usize>,
+    pub attributes: Vec<(usize, String)>,
+}
+
+/// Maps every column: explicit entries first, then aliases, then attributes for the rest.
+/// Returns the plan and, for the report, each used column with its target.
+///
+/// Attribute names: the header in snake case (`[a-z0-9_]`, accents folded, at most 60
+/// characters, `col_` before a leading digit). A header that gives no usable name (empty, or
+/// only other scripts) becomes `column_<n>` (n = its 1-based position); a name that is
+/// reserved (`phone`, `email`, ...) or already taken gets `_2`, `_3`, ... appended.
+pub(crate) fn plan(
+    headers: &[String],
+    explicit: Option<&ExplicitMapping>,
+) -> Result<(Plan, Vec<(String, Target)>), ImportError> {
+    let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
+    if let Some(explicit) = explicit {
+        for (target, column) in explicit.pairs() {
+            let at =
+                find_column(headers, column).ok_or_else(|| ImportError::UnknownMappingColumn {
+                    column: column.clone(),
+                    headers: headers.to_vec(),
+                })?;
+            targets[at] = Some(target.clone());
+        }
+    }
+    // Guess the built-in targets the explicit mapping left open.
+    let taken: HashSet<Target> = targets.iter().flatten().cloned().collect();
+    let mut best: Vec<(Target, u8, usize)> = Vec::new();
+    for (at, header) in headers.iter().enumerate() {
+        if targets[at].is_some() {
+            continue;
+        }
+        let Some((target, rank)) = alias(&normalise(header)) else {
+            continue;
+        };
+        if taken.contains(&target) {
+            continue;
+        }
+        match best.iter_mut().find(|(t, _, _)| *t == target) {
+            Some(slot) if rank < slot.1 => *slot = (target, rank, at),
+            Some(_) => {}
+            None => best.push((target, rank, at)),
+        }
+    }
+    for (target, _, at) in best {
+        targets[at] = Some(target);
+    }
+    // A full name is split only when there is neither a first- nor a last-name column;
+    // otherwise it is kept as an attribute.
+    let has_parts = targets
+        .iter()
+        .any(|t| matches!(t, Some(Target::FirstName | Target::LastName)));
+    if has_parts {
+        for t in &mut targets {
+            if *t == Some(Target::Name) {
+                *t = None;
+            }
+        }
+    }
+
+    let mut names: HashSet<String> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Some(Target::Attribute(name)) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    for (at, header) in headers.iter().enumerate() {
+        if targets[at].is_none() {
+            targets[at] = Some(Target::Attribute(attribute_name(header, at, &mut names)));
+        }
+    }
+
+    let mut plan = Plan::default();
+    let mut phone = None;
+    let mut report = Vec::new();
+    for (at, target) in targets.into_iter().enumerate() {
+        let Some(target) = target else { continue };
+        match &target {
+            Target::Phone => phone = Some(at),
+            Target::FirstName => plan.first_name = Some(at),
+            Target::LastName => plan.last_name = Some(at),
+            Target::Name => plan.name = Some(at),
+            Target::Email => plan.email = Some(at),
+            Target::Consent => plan.consent = Some(at),
+            Target::Tags => plan.tags = Some(at),
+            Target::Attribute(name) => plan.attributes.push((at, name.clone())),
+            Target::Skip => continue,
+        }
+        report.push((headers[at].clone(), target));
+    }
+    plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
+        headers: headers.to_vec(),
+    })?;
+    Ok((plan, report))
+}
+
+fn find_column(headers: &[String], column: &str) -> Option<usize> {
+    let column = column.trim();
+    if let Some(at) = headers.iter().position(|h| h.trim() == column) {
+        return Some(at);
+    }
+    let key = normalise(column);
+    let mut matching = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !key.is_empty() && normalise(h) == key);
+    match (matching.next(), matching.next()) {
+        (Some((at, _)), None) => Some(at),
+        _ => None,
+    }
+}
+
+fn attribute_name(header: &str, at: usize, taken: &mut HashSet<String>) -> String {
+    let mut base = snake(header);
+    if base.is_empty() {
+        base = format!("column_{}", at + 1);
+    }
+    let usable = |name: &str, taken: &HashSet<String>| {
+        validate_attribute_name(name).is_ok() && !taken.contains(name)
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while !usable(&name, taken) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn report(list: &[&str], explicit: Option<&str>) -> Vec<(String, String)> {
+        let explicit = explicit.map(|e| e.parse::<ExplicitMapping>().unwrap());
+        let (_, report) = plan(&headers(list), explicit.as_ref()).unwrap();
+        report
+            .into_iter()
+            .map(|(h, t)| (h, t.to_string()))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn real_exports() {
+        assert_eq!(
+            report(&["Given Name", "Family Name", "Phone 1 - Value"], None),
+            pairs(&[
+                ("Given Name", "first_name"),
+                ("Family Name", "last_name"),
+                ("Phone 1 - Value", "phone")
+            ])
+        );
+        assert_eq!(
+            report(
+                &["First Name", "Last Name", "Phone", "Accepts SMS Marketing"],
+                None
+            ),
+            pairs(&[
+                ("First Name", "first_name"),
+                ("Last Name", "last_name"),
+                ("Phone", "phone"),
+                ("Accepts SMS Marketing", "consent")
+            ])
+        );
+        assert_eq!(
+            report(
+                &[
+                    "First Name",
+                    "Last Name",
+                    "Phone Number",
+                    "Mobile Phone Number"
+                ],
+                None
+            ),
+            pairs(&[
+                ("First Name", "first_name"),
+                ("Last Name", "last_name"),
+                ("Phone Number", "attr:phone_number"),
+                ("Mobile Phone Number", "phone")
+            ])
+        );
+        assert_eq!(
+            report(
+                &["Email Address", "First Name", "Last Name", "Phone Number"],
+                None
+            ),
+            pairs(&[
+                ("Email Address", "email"),
+                ("First Name", "first_name"),
+                ("Last Name", "last_name"),
+                ("Phone Number", "phone")
+            ])
+        );
+    }
+
+    #[test]
+    fn attribute_names() {
+        assert_eq!(
+            report(
+                &[
+                    "Mobile",
+                    "Date of Birth",
+                    "Téléphone",
+                    "",
+                    "2nd City",
+                    "Phone",
+                    "city",
+                    "City!"
+                ],
+                None
+            ),
+            pairs(&[
+                ("Mobile", "phone"),
+                ("Date of Birth", "attr:date_of_birth"),
+                ("Téléphone", "attr:telephone"),
+                ("", "attr:column_4"),
+                ("2nd City", "attr:col_2nd_city"),
+                ("Phone", "attr:phone_2"),
+                ("city", "attr:city"),
+                ("City!", "attr:city_2"),
+            ])
+        );
+    }
+
+    #[test]
+    fn full_name_is_split_only_without_parts() {
+        assert_eq!(
+            report(&["Name", "Cell"], None),
+            pairs(&[("Name", "name"), ("Cell", "phone")])
+        );
+        assert_eq!(
+            report(&["Name", "First", "Cell"], None),
+            pairs(&[
+                ("Name", "attr:name"),
+                ("First", "first_name"),
+                ("Cell", "phone")
+            ])
+        );
+    }
+
+    #[test]
+    fn explicit_mapping_overrides() {
+        assert_eq!(
+            report(
+                &["Telefon", "Vorname", "Phone", "Ort", "Notes"],
+                Some("phone=Telefon, first_name=vorname, attr:city=Ort, skip=Notes")
+            ),
+            pairs(&[
+                ("Telefon", "phone"),
+                ("Vorname", "first_name"),
+                ("Phone", "attr:phone_2"),
+                ("Ort", "attr:city"),
+            ])
+        );
+        let err = plan(
+            &headers(&["a", "b"]),
+            Some(&"phone=Telefon".parse().unwrap()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`Telefon`"), "{err}");
+        assert!(err.to_string().contains("[`a`, `b`]"), "{err}");
+        for bad in [
+            "phone",
+            "fone=x",
+            "phone=a,phone=b",
+            "attr:Bad=x",
+            "phone= ",
+        ] {
+            assert!(bad.parse::<ExplicitMapping>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn no_phone_column_lists_headers() {
+        let err = plan(&headers(&["Name", "Email"]), None).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("[`Name`, `Email`]") && msg.contains("--map phone="),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! Phone cells to E.164: what spreadsheets do to numbers, then the fast path, then the
+//! `phonenumber` crate (through [`PhoneE164::parse`]) for everything else.
+
+use std::borrow::Cow;
+
+use smscrm_domain::{PhoneE164, Region};
+
+use crate::fastpath::FastPath;
+
+/// Reads phone cells for one region. Keeps the fast path's cache, so reuse one per file
+/// (or per thread).
+pub struct PhoneReader {
+    region: Region,
+    fast: FastPath,
+}
+
+impl PhoneReader {
+    pub fn new(region: Region) -> Self {
+        Self {
+            region,
+            fast: FastPath::new(region),
+        }
+    }
+
+    /// The number in a cell, or a reason naming the value.
+    pub fn read(&mut self, raw: &str) -> Result<PhoneE164, String> {
+        let number = prepare(raw)?;
+        if let Some(known) = self.fast.lookup(&number) {
+            return known;
+        }
+        slow(&number, self.region)
+    }
+
+    /// How many numbers the fast path answered (the rest went to the crate).
+    pub fn fast_path_hits(&self) -> u64 {
+        self.fast.hits()
+    }
+
+    /// The same without the fast path: the reference the fast path is tested against.
+    pub fn read_slow(&self, raw: &str) -> Result<PhoneE164, String> {
+        slow(&prepare(raw)?, self.region)
+    }
+}
+
+/// Undoes what spreadsheets do to a phone cell and drops an extension.
+fn prepare(raw: &str) -> Result<Cow<'_, str>, String> {
+    let cell = raw.trim();
+    // Excel's "treat as text" prefix.
+    let cell = cell.strip_prefix('\'').unwrap_or(cell).trim();
+    if cell.is_empty() {
+        return Err("phone is missing".into());
+    }
+    match excel_number(cell) {
+        ExcelNumber::Not => Ok(Cow::Borrowed(strip_extension(cell))),
+        ExcelNumber::Digits(digits) => Ok(Cow::Owned(digits)),
+        ExcelNumber::Shortened => Err(format!(
+            "phone `{cell}` was shortened by Excel (scientific notation keeps only some \
+             digits); format the column as text and export again"
+        )),
+    }
+}
+
+/// The number as written; failing that, a number with its country code but no `+`
+/// (`447911123456`, or `0044...` where `00` is not the region's international prefix), when
+/// that reads as a valid international number.
+pub(crate) fn slow(number: &str, region: Region) -> Result<PhoneE164, String> {
+    match PhoneE164::parse(number, region) {
+        Ok(phone) => Ok(phone),
+        Err(err) => {
+            if let Some(international) = without_plus(number)
+                && let Ok(phone) = PhoneE164::parse(&international, region)
+            {
+                return Ok(phone);
+            }
+            Err(format!("phone {}", err.reason))
+        }
+    }
+}
+
+/// `+` and the digits, for a number of digits and separators only that may carry a country
+/// code without `+`; `00` in front is taken as the international prefix.
+pub(crate) fn without_plus(number: &str) -> Option<String> {
+    if !number
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.strip_prefix("00").unwrap_or(&digits);
+    (digits.len() >= 8 && !digits.starts_with('0')).then(|| format!("+{digits}"))
+}
+
+pub(crate) enum ExcelNumber {
+    Not,
+    Digits(String),
+    Shortened,
+}
+
+/// Numbers Excel rewrote: `4155552671.0` (a float), `4.47911123456E+11` (scientific
+/// notation). Scientific notation is exact only when the mantissa holds every digit, that is
+/// when no zeros have to be appended: `4.48E+11` may have been any of a thousand numbers.
+/// A decimal comma (`4,47911123456E+11`, from European Excel) is read as a point.
+pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
+    if let Some((int, zeros)) = cell.split_once(['.', ','])
+        && int.len() >= 6
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && !zeros.is_empty()
+        && zeros.bytes().all(|b| b == b'0')
+    {
+        return ExcelNumber::Digits(int.to_owned());
+    }
+    let Some((mantissa, exponent)) = cell.split_once(['E', 'e']) else {
+        return ExcelNumber::Not;
+    };
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    let (int, frac) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, ""));
+    let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty()
+        || !numeric(int)
+        || !numeric(frac)
+        || exponent.is_empty()
+        || !numeric(exponent)
+        || exponent.len() > 2
+    {
+        return ExcelNumber::Not;
+    }
+    let Ok(shift) = exponent.parse::<usize>() else {
+        return ExcelNumber::Not;
+    };
+    if shift > frac.len() {
+        return ExcelNumber::Shortened;
+    }
+    // shift < frac.len() would leave a fraction: not a phone number, so let the parser say so.
+    if shift < frac.len() {
+        return ExcelNumber::Not;
+    }
+    ExcelNumber::Digits(format!("{int}{frac}"))
+}
+
+/// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number.
+pub(crate) fn strip_extension(cell: &str) -> &str {
+    let lower = cell.to_ascii_lowercase();
+    // The extension's digits run to the end of the cell.
+    let digits_start = lower.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits_start == lower.len() {
+        return cell;
+    }
+    let before = lower[..digits_start].trim_end_matches([' ', '.', ':']);
+    for marker in ["extension", "ext", "x", "#"] {
+        if let Some(number) = before.strip_suffix(marker) {
+            // A marker glued to a word ("fax") is not a marker.
+            if marker.len() > 1 || !number.ends_with(|c: char| c.is_ascii_alphabetic()) {
+                let number = number.trim_end_matches([' ', ',', ';']);
+                if number.bytes().any(|b| b.is_ascii_digit()) {
+                    return cell[..number.len()].trim_end();
+                }
+            }
+        }
+    }
+    cell
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(raw: &str, region: &str) -> Result<String, String> {
+        PhoneReader::new(region.parse().unwrap())
+            .read(raw)
+            .map(|p| p.to_string())
+    }
+
+    #[test]
+    fn what_people_write() {
+        for (raw, region, want) in [
+            ("(415) 555-2671", "US", "+14155552671"),
+            ("415.555.2671", "US", "+14155552671"),
+            ("+1 415-555-2671", "GB", "+14155552671"),
+            ("1-415-555-2671", "US", "+14155552671"),
+            ("0044 7911 123456", "US", "+447911123456"),
+            ("0044 7911 123456", "GB", "+447911123456"),
+            ("07911 123456", "GB", "+447911123456"),
+            ("0151 23456789", "DE", "+4915123456789"),
+            // Country code without `+`: nationally invalid, internationally valid.
+            ("14155552671", "US", "+14155552671"),
+            ("447911123456", "US", "+447911123456"),
+            ("447911123456", "GB", "+447911123456"),
+            ("14155552671", "GB", "+14155552671"),
+            ("4915123456789", "US", "+4915123456789"),
+            // Extensions are dropped.
+            ("(415) 555-2671 x123", "US", "+14155552671"),
+            ("415-555-2671 ext. 123", "US", "+14155552671"),
+            ("415-555-2671 #123", "US", "+14155552671"),
+            ("415 555 2671 extension 9", "US", "+14155552671"),
+            // Excel: leading zero lost, floats, scientific notation, text prefix.
+            ("7911123456", "GB", "+447911123456"),
+            ("15123456789", "DE", "+4915123456789"),
+            ("4155552671.0", "US", "+14155552671"),
+            ("4.47911123456E+11", "US", "+447911123456"),
+            ("4,47911123456E+11", "US", "+447911123456"),
+            // ...but where it is also a valid national number, the national reading wins.
+            ("447911123456", "DE", "+49447911123456"),
+            ("4.155552671E+09", "US", "+14155552671"),
+            ("'+44 7911 123456", "US", "+447911123456"),
+            ("'07911123456", "GB", "+447911123456"),
+        ] {
+            assert_eq!(read(raw, region).as_deref(), Ok(want), "{raw} in {region}");
+        }
+    }
+
+    #[test]
+    fn rejections_name_the_value() {
+        let err = read("4.48E+11", "GB").unwrap_err();
+        assert!(
+            err.contains("`4.48E+11`") && err.contains("shortened by Excel"),
+            "{err}"
+        );
+        let err = read("555-0199", "US").unwrap_err();
+        assert!(err.contains("`555-0199`"), "{err}");
+        assert_eq!(read("  ", "US").unwrap_err(), "phone is missing");
+        let err = read("call me", "US").unwrap_err();
+        assert!(
+            err.contains("call me") || err.contains("no digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn extension_markers() {
+        assert_eq!(strip_extension("415 555 2671"), "415 555 2671");
+        assert_eq!(strip_extension("415 555 2671x12"), "415 555 2671");
+        assert_eq!(strip_extension("415 555 2671, ext: 12"), "415 555 2671");
+        assert_eq!(strip_extension("fax 12"), "fax 12");
+    }
+}

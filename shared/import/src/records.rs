@@ -1,0 +1,270 @@
+//! CSV records with bounded memory.
+//!
+//! The `csv` crate's `Reader` grows its record buffer to fit any field, so one 10 MB cell
+//! costs 10 MB (and a file that is one unterminated quote costs the whole file). This reader
+//! drives `csv_core` (the `csv` crate's own state machine) with a record buffer we own: a
+//! field may reach `max_field` bytes; past that the rest of its record is parsed into a small
+//! scratch buffer and thrown away, and the record is reported as too long. Memory is at most
+//! one record of capped fields plus the 64 KiB input buffer, whatever the file holds.
+
+use std::io::{self, Read};
+
+use csv_core::ReadRecordResult;
+
+const INPUT_BUFFER: usize = 64 * 1024;
+const SCRATCH: usize = 8 * 1024;
+
+/// One record, or why it was dropped. Borrowed from the reader until the next call.
+pub(crate) enum Record<'a> {
+    Fields(Fields<'a>),
+    /// Field number `field` (0-based) is longer than the cap.
+    FieldTooLong {
+        field: usize,
+    },
+    /// More fields than the reader accepts (see [`RecordReader::new`]).
+    TooManyFields,
+    /// All fields together are longer than [`RecordReader::max_record`].
+    TooLong,
+    NotUtf8,
+}
+
+pub(crate) struct Fields<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The field at `i`, or "" past the end (short rows read as empty cells).
+    pub(crate) fn get(&self, i: usize) -> &'a str {
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+pub(crate) struct RecordReader<R> {
+    input: R,
+    core: csv_core::Reader,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    done: bool,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    max_field: usize,
+    max_fields: usize,
+    max_record: usize,
+    records: u64,
+}
+
+impl<R: Read> RecordReader<R> {
+    /// `input` must be UTF-8 (the decoder's output). Records with more than `max_fields`
+    /// fields are dropped as [`Record::TooManyFields`], and records longer than
+    /// [`Self::max_record`] bytes in all as [`Record::TooLong`].
+    pub(crate) fn new(input: R, delimiter: u8, max_field: usize, max_fields: usize) -> Self {
+        // The default terminator, CRLF, takes `\r\n`, `\n` and a lone `\r` (old Mac Excel)
+        // each as one line end.
+        let core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        Self {
+            input,
+            core,
+            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            done: false,
+            out: Vec::new(),
+            ends: Vec::new(),
+            max_field: max_field.max(1),
+            max_fields: max_fields.max(1),
+            max_record: (4 * max_field).max(1 << 20),
+            records: 0,
+        }
+    }
+
+    /// The cap on a whole record: four fields at the cap, at least 1 MiB. It keeps a row of
+    /// many fields just under the cap from holding `max_fields * max_field` bytes.
+    pub(crate) fn max_record(&self) -> usize {
+        self.max_record
+    }
+
+    /// Changes the field cap, e.g. to the header's width once it is known.
+    pub(crate) fn set_max_fields(&mut self, max_fields: usize) {
+        self.max_fields = max_fields.max(1);
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.pos == self.len && !self.eof {
+            self.pos = 0;
+            self.len = loop {
+                match self.input.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            self.eof = self.len == 0;
+        }
+        Ok(())
+    }
+
+    /// The next record and its number (1 for the first), `None` at the end of the input.
+    pub(crate) fn next_record(&mut self) -> io::Result<Option<(u64, Record<'_>)>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut out_len = 0;
+        let mut nends = 0;
+        // Set once the record is known to be dropped; the rest is parsed into scratch.
+        let mut dropped: Option<Dropped> = None;
+        let mut scratch = [0u8; SCRATCH];
+        let mut scratch_ends = [0usize; 64];
+        loop {
+            self.fill()?;
+            let input = &self.buf[self.pos..self.len];
+            let (result, nin) = if dropped.is_some() {
+                let (result, nin, _, _) =
+                    self.core
+                        .read_record(input, &mut scratch, &mut scratch_ends);
+                (result, nin)
+            } else {
+                // Room for the current field to reach `max_field + 1` bytes: one byte over
+                // the cap tells "too long" from "exactly the cap".
+                let field_start = if nends == 0 { 0 } else { self.ends[nends - 1] };
+                let field_cap = field_start + self.max_field + 1;
+                let limit = field_cap.min(self.max_record + 1);
+                if self.out.len() < limit {
+                    self.out.resize(limit, 0);
+                }
+                if self.ends.len() < (nends + 16).min(self.max_fields + 1) {
+                    self.ends.resize((nends + 16).min(self.max_fields + 1), 0);
+                }
+                let (result, nin, nout, nend) = self.core.read_record(
+                    input,
+                    &mut self.out[out_len..limit],
+                    &mut self.ends[nends..],
+                );
+                out_len += nout;
+                nends += nend;
+                if let Some(field) = (nends.saturating_sub(nend)..nends)
+                    .find(|&i| self.field_len(i) > self.max_field)
+                {
+                    dropped = Some(Dropped::FieldTooLong(field));
+                } else if result == ReadRecordResult::OutputFull && nend == 0 {
+                    dropped = Some(if limit == field_cap {
+                        Dropped::FieldTooLong(nends)
+                    } else {
+                        Dropped::RecordTooLong
+                    });
+                } else if result == ReadRecordResult::OutputEndsFull
+                    && self.ends.len() > self.max_fields
+                {
+                    dropped = Some(Dropped::TooManyFields);
+                }
+                (result, nin)
+            };
+            self.pos += nin;
+            match result {
+                ReadRecordResult::InputEmpty
+                | ReadRecordResult::OutputFull
+                | ReadRecordResult::OutputEndsFull => continue,
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+        self.records += 1;
+        Ok(Some((
+            self.records,
+            match dropped {
+                Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
+                Some(Dropped::TooManyFields) => Record::TooManyFields,
+                Some(Dropped::RecordTooLong) => Record::TooLong,
+                None => match std::str::from_utf8(&self.out[..out_len]) {
+                    Ok(text) => Record::Fields(Fields {
+                        text,
+                        ends: &self.ends[..nends],
+                    }),
+                    Err(_) => Record::NotUtf8,
+                },
+            },
+        )))
+    }
+
+    fn field_len(&self, i: usize) -> usize {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.ends[i] - start
+    }
+}
+
+enum Dropped {
+    FieldTooLong(usize),
+    TooManyFields,
+    RecordTooLong,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &[u8], max_field: usize) -> Vec<Result<Vec<String>, String>> {
+        let mut reader = RecordReader::new(text, b',', max_field, 8);
+        let mut all = Vec::new();
+        while let Some((_, record)) = reader.next_record().unwrap() {
+            all.push(match record {
+                Record::Fields(f) => Ok(f.iter().map(str::to_owned).collect()),
+                Record::FieldTooLong { field } => Err(format!("long {field}")),
+                Record::TooManyFields => Err("many".into()),
+                Record::TooLong => Err("record".into()),
+                Record::NotUtf8 => Err("utf8".into()),
+            });
+        }
+        all
+    }
+
+    #[test]
+    fn line_ends_and_quotes() {
+        let text = b"a,b\r\n1,\"x,\"\"y\"\"\nz\"\r2,3\n4,5";
+        assert_eq!(
+            read_all(text, 100),
+            vec![
+                Ok(vec!["a".into(), "b".into()]),
+                Ok(vec!["1".into(), "x,\"y\"\nz".into()]),
+                Ok(vec!["2".into(), "3".into()]),
+                Ok(vec!["4".into(), "5".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn long_fields_and_wide_records_are_dropped_alone() {
+        let long = "x".repeat(1000);
+        let text = format!("a,b\n1,{long}\n{long},2\n1,2,3,4,5,6,7,8,9,10\n3,4\n");
+        let want: Vec<Result<Vec<String>, String>> = vec![
+            Ok(vec!["a".into(), "b".into()]),
+            Err("long 1".into()),
+            Err("long 0".into()),
+            Err("many".into()),
+            Ok(vec!["3".into(), "4".into()]),
+        ];
+        assert_eq!(read_all(text.as_bytes(), 10), want);
+        // Exactly the cap is fine.
+        assert_eq!(
+            read_all(b"abcdefghij\n", 10),
+            vec![Ok(vec!["abcdefghij".into()])]
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! [`open`]: sniffing, decoding and the header; [`Rows`]: the stream of row outcomes.
+
+use std::io::{self, Chain, Cursor, Read};
+
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
+use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
+
+use crate::mapping::plan;
+use crate::phone::PhoneReader;
+use crate::records::{Record, RecordReader};
+use crate::row::RowValidator;
+use crate::sniff::{self, Encoding, SAMPLE_BYTES};
+use crate::{Detected, ImportError, ImportOptions, RowOutcome};
+
+/// Fields a header may have; the cap keeps a pathological first line from holding memory.
+const MAX_HEADER_FIELDS: usize = 1024;
+/// Cells a data row may have past its header's columns (trailing delimiters are common).
+const EXTRA_FIELDS: usize = 64;
+
+type Sampled<R> = Chain<Cursor<Vec<u8>>, R>;
+
+/// The input as UTF-8: passed through when it is UTF-8 already, decoded otherwise.
+pub enum Decoded<R: Read> {
+    Utf8(Sampled<R>),
+    Other(DecodeReaderBytes<Sampled<R>, Vec<u8>>),
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Utf8(r) => r.read(buf),
+            Self::Other(r) => r.read(buf),
+        }
+    }
+}
+
+/// The rows of a file, in order. Iterating yields one [`RowOutcome`] per non-empty data row.
+///
+/// An I/O error ends the iteration early: call [`Rows::finish`] afterwards to tell a clean
+/// end from a broken stream.
+pub struct Rows<R: Read> {
+    records: RecordReader<Sampled<Decoded<R>>>,
+    detected: Detected,
+    validator: RowValidator,
+    max_field: usize,
+    error: Option<io::Error>,
+}
+
+/// Reads the start of `input`: detects the encoding (BOM, else UTF-8 if the first 64 KiB are
+/// valid UTF-8, else Windows-1252), refuses binary data, detects the delimiter, reads the
+/// header and maps the columns. A file with a header and no rows is not an error: it yields
+/// no rows (the report still shows what was detected).
+pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, ImportError> {
+    let declaration = options
+        .consent
+        .as_ref()
+        .map(|d| {
+            clean_consent(ConsentInput {
+                status: ConsentStatus::Explicit,
+                source: Some(d.source.clone()),
+            })
+        })
+        .transpose()
+        .map_err(ImportError::InvalidConsent)?;
+
+    let mut sample = sniff::read_sample(&mut input, SAMPLE_BYTES)?;
+    let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
+    let decoded = match encoding {
+        Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
+        Encoding::Utf8Bom => {
+            sample.drain(..3);
+            Decoded::Utf8(Cursor::new(sample).chain(input))
+        }
+        Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Windows1252 => Decoded::Other(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding.encoding_rs()))
+                .bom_override(true)
+                .strip_bom(true)
+                .build(Cursor::new(sample).chain(input)),
+        ),
+    };
+
+    // The delimiter is judged on decoded text, so UTF-16 files are sniffed like any other.
+    let mut decoded = decoded;
+    let text = sniff::read_sample(&mut decoded, SAMPLE_BYTES)?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImportError::Empty);
+    }
+    let delimiter = sniff::detect_delimiter(&text, text.len() < SAMPLE_BYTES);
+    let max_field = options.max_field_bytes;
+    let mut records = RecordReader::new(
+        Cursor::new(text).chain(decoded),
+        delimiter,
+        max_field,
+        MAX_HEADER_FIELDS,
+    );
+
+    let max_record = records.max_record();
+    let headers: Vec<String> = match records.next_record()? {
+        None => return Err(ImportError::Empty),
+        Some((_, Record::Fields(fields))) => fields.iter().map(|h| h.trim().to_owned()).collect(),
+        Some((_, Record::FieldTooLong { field })) => {
+            return Err(ImportError::BadHeader(format!(
+                "column {} is longer than {max_field} bytes",
+                field + 1
+            )));
+        }
+        Some((_, Record::TooManyFields)) => {
+            return Err(ImportError::BadHeader(format!(
+                "it has more than {MAX_HEADER_FIELDS} columns"
+            )));
+        }
+        Some((_, Record::TooLong)) => {
+            return Err(ImportError::BadHeader(format!(
+                "it is longer than {max_record} bytes"
+            )));
+        }
+        Some((_, Record::NotUtf8)) => {
+            return Err(ImportError::BadHeader("it is not valid UTF-8".into()));
+        }
+    };
+    records.set_max_fields(headers.len() + EXTRA_FIELDS);
+    let (plan, mapping) = plan(&headers, options.mapping.as_ref())?;
+    let detected = Detected {
+        encoding: encoding.label(),
+        delimiter: char::from(delimiter),
+        headers: headers.clone(),
+        mapping,
+    };
+    Ok(Rows {
+        records,
+        detected,
+        validator: RowValidator::new(plan, headers, PhoneReader::new(options.region), declaration),
+        max_field,
+        error: None,
+    })
+}
+
+impl<R: Read> Rows<R> {
+    pub fn detected(&self) -> &Detected {
+        &self.detected
+    }
+
+    /// After iterating: `Err` if reading the input failed part-way (the rows seen so far are
+    /// all the rows that were read).
+    pub fn finish(self) -> Result<(), ImportError> {
+        match self.error {
+            Some(e) => Err(ImportError::Io(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<R: Read> Iterator for Rows<R> {
+    type Item = RowOutcome;
+
+    fn next(&mut self) -> Option<RowOutcome> {
+        if self.error.is_some() {
+            return None;
+        }
+        let max_record = self.records.max_record();
+        loop {
+            let (row, record) = match self.records.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            };
+            let invalid = |reason: String| Some(RowOutcome::Invalid { row, reason });
+            match record {
+                Record::Fields(fields) => {
+                    if let Some(outcome) = self.validator.validate(row, &fields) {
+                        return Some(outcome);
+                    }
+                }
+                Record::FieldTooLong { field } => {
+                    return invalid(format!(
+                        "field {} is longer than {} bytes",
+                        self.validator.header(field),
+                        self.max_field
+                    ));
+                }
+                Record::TooManyFields => {
+                    return invalid(format!(
+                        "row has more than {} cells",
+                        self.detected.headers.len() + EXTRA_FIELDS
+                    ));
+                }
+                Record::TooLong => {
+                    return invalid(format!("row is longer than {max_record} bytes"));
+                }
+                Record::NotUtf8 => {
+                    return invalid(
+                        "row is not valid UTF-8 (the file was read as UTF-8 because its start \
+                         is; save the whole file as UTF-8)"
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}

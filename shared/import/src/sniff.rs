@@ -1,0 +1,231 @@
+//! Looking at the start of the file: its encoding, whether it is text at all, its delimiter.
+
+use std::io::{self, Read};
+
+use crate::ImportError;
+
+/// How much of the file the guesses are made from. Big enough for hundreds of rows, small
+/// enough to hold in memory.
+pub(crate) const SAMPLE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    Windows1252,
+}
+
+impl Encoding {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf-8",
+            Self::Utf8Bom => "utf-8-bom",
+            Self::Utf16Le => "utf-16le",
+            Self::Utf16Be => "utf-16be",
+            Self::Windows1252 => "windows-1252",
+        }
+    }
+
+    pub(crate) fn encoding_rs(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Self::Utf8 | Self::Utf8Bom => encoding_rs::UTF_8,
+            Self::Utf16Le => encoding_rs::UTF_16LE,
+            Self::Utf16Be => encoding_rs::UTF_16BE,
+            Self::Windows1252 => encoding_rs::WINDOWS_1252,
+        }
+    }
+}
+
+/// Reads up to `limit` bytes (fewer only at the end of the input).
+pub(crate) fn read_sample<R: Read>(input: &mut R, limit: usize) -> io::Result<Vec<u8>> {
+    let mut sample = Vec::with_capacity(limit.min(SAMPLE_BYTES));
+    input.take(limit as u64).read_to_end(&mut sample)?;
+    Ok(sample)
+}
+
+/// Magic numbers of files people upload by mistake. Most hold NUL bytes anyway; checking the
+/// signature first catches the ones whose first kilobytes happen not to.
+const BINARY_MAGIC: [&[u8]; 7] = [
+    b"PK\x03\x04",                       // zip, and so .xlsx / .ods
+    b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", // legacy .xls (OLE2)
+    b"\x89PNG",                          // png
+    b"\xFF\xD8\xFF",                     // jpeg
+    b"GIF8",                             // gif
+    b"%PDF",                             // pdf
+    b"\x1F\x8B",                         // gzip
+];
+
+/// Decides the encoding from the sample. `complete` says the sample is the whole file, so a
+/// multi-byte UTF-8 sequence cut at its end is an error rather than the sample's edge.
+pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding, ImportError> {
+    if sample.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    // A byte-order mark is the only reliable sign of UTF-16; UTF-16 without one is reported
+    // as binary (its NUL bytes), which the error message covers ("save it as CSV (UTF-8)").
+    if sample.starts_with(b"\xEF\xBB\xBF") {
+        return Ok(Encoding::Utf8Bom);
+    }
+    if sample.starts_with(b"\xFF\xFE") {
+        return Ok(Encoding::Utf16Le);
+    }
+    if sample.starts_with(b"\xFE\xFF") {
+        return Ok(Encoding::Utf16Be);
+    }
+    if BINARY_MAGIC.iter().any(|magic| sample.starts_with(magic)) || sample.contains(&0) {
+        return Err(ImportError::Binary);
+    }
+    let encoding = match std::str::from_utf8(sample) {
+        Ok(_) => Encoding::Utf8,
+        // `error_len() == None`: the sample ends inside a character, which is fine unless the
+        // sample is the whole file.
+        Err(e) if e.error_len().is_none() && !complete => Encoding::Utf8,
+        Err(_) => Encoding::Windows1252,
+    };
+    if mostly_control(sample) {
+        return Err(ImportError::Binary);
+    }
+    Ok(encoding)
+}
+
+/// Text has almost no control bytes besides tab and line ends; binary data has plenty. The
+/// five bytes Windows-1252 leaves undefined count as control bytes too.
+fn mostly_control(sample: &[u8]) -> bool {
+    let control = sample
+        .iter()
+        .filter(|&&b| {
+            (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+                || matches!(b, 0x7F | 0x81 | 0x8D | 0x8F | 0x90 | 0x9D)
+        })
+        .count();
+    control * 20 > sample.len()
+}
+
+/// The delimiters people's tools write: Excel in most of Europe writes `;`.
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// How many records of the sample the delimiter is judged on.
+const SNIFF_RECORDS: usize = 50;
+
+/// Picks the delimiter that splits the first records of the (decoded, UTF-8) sample most
+/// consistently: the share of data records with as many fields as the header (or one more,
+/// a trailing delimiter), then the header's field count. Parsing with the real CSV parser
+/// means delimiters inside quoted fields are ignored. A file with one column gets `,`.
+pub(crate) fn detect_delimiter(text: &[u8], complete: bool) -> u8 {
+    let mut best = (b',', 0.0f64, 1usize);
+    for delimiter in CANDIDATES {
+        let counts = field_counts(text, delimiter, complete);
+        let Some((&header, data)) = counts.split_first() else {
+            continue;
+        };
+        if header < 2 {
+            continue;
+        }
+        let consistency = if data.is_empty() {
+            1.0
+        } else {
+            let fitting = data
+                .iter()
+                .filter(|&&n| n == header || n == header + 1)
+                .count();
+            fitting as f64 / data.len() as f64
+        };
+        if (consistency, header) > (best.1, best.2) {
+            best = (delimiter, consistency, header);
+        }
+    }
+    best.0
+}
+
+/// Field counts of the first records, leaving out a last record the sample may have cut.
+fn field_counts(text: &[u8], delimiter: u8, complete: bool) -> Vec<usize> {
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut output = vec![0u8; text.len().max(1)];
+    let mut ends = vec![0usize; 4096];
+    let mut input = text;
+    let mut counts = Vec::new();
+    let mut fields = 0;
+    while counts.len() < SNIFF_RECORDS {
+        let (result, nin, _, nend) = reader.read_record(input, &mut output, &mut ends);
+        input = &input[nin..];
+        fields += nend;
+        match result {
+            csv_core::ReadRecordResult::Record => {
+                counts.push(fields);
+                fields = 0;
+            }
+            // The output holds the whole sample, so only `ends` can fill: a record of more
+            // than 4096 fields is not a contact list with this delimiter.
+            csv_core::ReadRecordResult::OutputEndsFull => return vec![1],
+            csv_core::ReadRecordResult::OutputFull => return counts,
+            csv_core::ReadRecordResult::InputEmpty => {
+                if !complete {
+                    // The rest of this record is past the sample.
+                    break;
+                }
+                // Feed the end of input so the last record (without a line end) completes.
+                input = &[];
+                let (result, _, _, nend) = reader.read_record(input, &mut output, &mut ends);
+                if result == csv_core::ReadRecordResult::Record {
+                    counts.push(fields + nend);
+                }
+                break;
+            }
+            csv_core::ReadRecordResult::End => break,
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_consistent_delimiter() {
+        let cases: [(&str, u8); 6] = [
+            ("a,b,c\n1,2,3\n4,5,6\n", b','),
+            ("a;b;c\n1;2,5;3\n4;5;6\n", b';'),
+            ("a\tb\n1\t2\n", b'\t'),
+            ("a|b|c\n1|2|3\n", b'|'),
+            ("name,phone\n\"Smith; John\",1\n\"Doe; Jane\",2\n", b','),
+            ("phone\n1\n2\n", b','),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                detect_delimiter(text.as_bytes(), true) as char,
+                want as char,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn encodings_and_binary() {
+        assert_eq!(detect_encoding(b"a,b\n", true).unwrap(), Encoding::Utf8);
+        assert_eq!(
+            detect_encoding(b"\xEF\xBB\xBFa,b\n", true).unwrap(),
+            Encoding::Utf8Bom
+        );
+        assert_eq!(
+            detect_encoding(b"caf\xE9,b\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        // A sample cut inside "é" is still UTF-8 when the file goes on.
+        assert_eq!(detect_encoding(b"caf\xC3", false).unwrap(), Encoding::Utf8);
+        assert!(matches!(
+            detect_encoding(b"PK\x03\x04rest", true),
+            Err(ImportError::Binary)
+        ));
+        assert!(matches!(
+            detect_encoding(b"a\x01\x02\x03\x04b", true),
+            Err(ImportError::Binary)
+        ));
+        assert!(matches!(
+            detect_encoding(b"", true),
+            Err(ImportError::Empty)
+        ));
+    }
+}

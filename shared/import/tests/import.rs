@@ -1,0 +1,420 @@
+//! The whole pipeline on files made here: encodings, delimiters, line ends, quoting, real
+//! export headers, mapping, duplicates, invalid rows, consent, formulas, Excel phones, and
+//! files that cannot be imported.
+
+use std::io::{Cursor, Read};
+
+use smscrm_domain::contact::ConsentStatus;
+use smscrm_import::{
+    ConsentDeclaration, ImportError, ImportOptions, RowOutcome, Rows, Target, open,
+};
+
+fn options(region: &str) -> ImportOptions {
+    ImportOptions::new(region.parse().unwrap())
+}
+
+fn rows<R: Read>(rows: Rows<R>) -> Vec<RowOutcome> {
+    rows.collect()
+}
+
+fn import(bytes: &[u8], options: &ImportOptions) -> (smscrm_import::Detected, Vec<RowOutcome>) {
+    let opened = open(Cursor::new(bytes.to_vec()), options).unwrap();
+    let detected = opened.detected().clone();
+    (detected, rows(opened))
+}
+
+fn valid(outcomes: &[RowOutcome]) -> Vec<(u64, String, Option<String>)> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Valid(r) => Some((r.row, r.phone.to_string(), r.first_name.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn invalid(outcomes: &[RowOutcome]) -> Vec<(u64, String)> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Invalid { row, reason } => Some((*row, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const SIMPLE: &str =
+    "First Name,Last Name,Phone\nAda,Lovelace,(415) 555-2671\nAlan,Turing,+44 7911 123456\n";
+
+fn simple_expected() -> Vec<(u64, String, Option<String>)> {
+    vec![
+        (2, "+14155552671".into(), Some("Ada".into())),
+        (3, "+447911123456".into(), Some("Alan".into())),
+    ]
+}
+
+#[test]
+fn every_encoding() {
+    let text =
+        "First Name,Last Name,Phone\nZoë,Brontë,(415) 555-2671\nJosé,Núñez,+44 7911 123456\n";
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    let (win, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+    assert!(!unmappable);
+    let utf16 = |big: bool| {
+        let mut out = if big {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            out.extend(if big {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        out
+    };
+    for (bytes, label) in [
+        (text.as_bytes().to_vec(), "utf-8"),
+        (bom, "utf-8-bom"),
+        (win.into_owned(), "windows-1252"),
+        (utf16(false), "utf-16le"),
+        (utf16(true), "utf-16be"),
+    ] {
+        let (detected, outcomes) = import(&bytes, &options("US"));
+        assert_eq!(detected.encoding, label);
+        assert_eq!(detected.headers[0], "First Name", "{label}: BOM stripped");
+        assert_eq!(
+            valid(&outcomes),
+            vec![
+                (2, "+14155552671".into(), Some("Zoë".into())),
+                (3, "+447911123456".into(), Some("José".into())),
+            ],
+            "{label}"
+        );
+    }
+}
+
+#[test]
+fn every_delimiter_and_line_end() {
+    for delimiter in [",", ";", "\t", "|"] {
+        for line_end in ["\n", "\r\n", "\r"] {
+            let text = SIMPLE.replace(',', delimiter).replace('\n', line_end);
+            let (detected, outcomes) = import(text.as_bytes(), &options("US"));
+            assert_eq!(detected.delimiter.to_string(), delimiter);
+            assert_eq!(
+                valid(&outcomes),
+                simple_expected(),
+                "{delimiter:?} {line_end:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn quoted_fields_keep_row_numbers() {
+    let text = "Name,Phone,Notes\n\
+                \"Lovelace, Ada\",4155552671,\"line one\nline two\r\nline \"\"three\"\"\"\n\
+                Bad,123,x\n\
+                Grace Hopper,4155552672,\"a;b|c\"\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    assert_eq!(
+        valid(&outcomes),
+        vec![
+            (2, "+14155552671".into(), Some("Lovelace,".into())),
+            (4, "+14155552672".into(), Some("Grace".into())),
+        ]
+    );
+    assert_eq!(invalid(&outcomes)[0].0, 3);
+    let RowOutcome::Valid(first) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(
+        first.attributes["notes"],
+        "line one\nline two\r\nline \"three\""
+    );
+    let RowOutcome::Valid(grace) = &outcomes[2] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(grace.last_name.as_deref(), Some("Hopper"));
+}
+
+#[test]
+fn real_export_headers() {
+    let files = [
+        "Given Name,Family Name,Phone 1 - Value\nAda,Lovelace,+1 415-555-2671\n",
+        "First Name,Last Name,Phone,Accepts SMS Marketing\nAda,Lovelace,+14155552671,no\n",
+        "First Name,Last Name,Mobile Phone Number\nAda,Lovelace,415.555.2671\n",
+        "Email Address,First Name,Last Name,Phone Number\nada@example.com,Ada,Lovelace,4155552671\n",
+    ];
+    for file in files {
+        let (detected, outcomes) = import(file.as_bytes(), &options("US"));
+        assert!(detected.mapping.iter().any(|(_, t)| *t == Target::Phone));
+        assert_eq!(
+            valid(&outcomes),
+            vec![(2, "+14155552671".into(), Some("Ada".into()))],
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn explicit_mapping() {
+    let mut opts = options("DE");
+    opts.mapping = Some(
+        "phone=Telefon,first_name=Vorname,tags=Labels,attr:city=Ort"
+            .parse()
+            .unwrap(),
+    );
+    let text = "Vorname;Telefon;Labels;Ort\nAnna;0151 23456789;vip, kunde|vip;Berlin\n";
+    let (detected, outcomes) = import(text.as_bytes(), &opts);
+    assert_eq!(
+        detected.mapping[3],
+        ("Ort".into(), Target::Attribute("city".into()))
+    );
+    let RowOutcome::Valid(row) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(row.phone.as_str(), "+4915123456789");
+    assert_eq!(row.first_name.as_deref(), Some("Anna"));
+    assert_eq!(row.tags, vec!["vip", "kunde"]);
+    assert_eq!(row.attributes["city"], "Berlin");
+
+    opts.mapping = Some("phone=Handy".parse().unwrap());
+    let err = open(Cursor::new(text), &opts).err().unwrap();
+    assert!(matches!(err, ImportError::UnknownMappingColumn { .. }));
+    assert!(
+        err.to_string()
+            .contains("`Vorname`, `Telefon`, `Labels`, `Ort`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicates_and_invalid_rows() {
+    let text = "phone,first name,email\n\
+                4155552671,Ada,\n\
+                (415) 555-2671,Again,\n\
+                555-0199,Short,\n\
+                ,Missing,\n\
+                4155552672,Mail,not-an-email\n\
+                +1 415 555 2671,Third,\n\
+                ,,\n\
+                4155552673,Ok,ok@example.com\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let rows: Vec<u64> = outcomes.iter().map(RowOutcome::row).collect();
+    // Row 8 (empty cells) is skipped silently.
+    assert_eq!(rows, vec![2, 3, 4, 5, 6, 7, 9]);
+    assert!(matches!(
+        &outcomes[1],
+        RowOutcome::Duplicate { row: 3, first_row: 2, phone } if phone.as_str() == "+14155552671"
+    ));
+    assert!(matches!(
+        &outcomes[5],
+        RowOutcome::Duplicate {
+            row: 7,
+            first_row: 2,
+            ..
+        }
+    ));
+    let bad = invalid(&outcomes);
+    assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![4, 5, 6]);
+    assert!(bad[0].1.contains("`555-0199`"), "{}", bad[0].1);
+    assert_eq!(bad[1].1, "phone is missing");
+    assert!(bad[2].1.contains("`not-an-email`"), "{}", bad[2].1);
+}
+
+#[test]
+fn consent_column_and_declaration() {
+    let text = "phone,sms consent\n4155552671,yes\n4155552672,no\n4155552673,unsubscribed\n4155552674,\n4155552675,maybe\n";
+    let consent = |outcomes: &[RowOutcome]| -> Vec<Option<(ConsentStatus, String)>> {
+        outcomes
+            .iter()
+            .filter_map(|o| match o {
+                RowOutcome::Valid(r) => Some(
+                    r.consent
+                        .clone()
+                        .map(|c| (c.status, c.source.unwrap_or_default())),
+                ),
+                _ => None,
+            })
+            .collect()
+    };
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let column = "import column sms consent".to_owned();
+    assert_eq!(
+        consent(&outcomes),
+        vec![
+            Some((ConsentStatus::Explicit, column.clone())),
+            None,
+            Some((ConsentStatus::Revoked, column.clone())),
+            None,
+        ]
+    );
+    assert!(invalid(&outcomes)[0].1.contains("`maybe`"));
+
+    let mut opts = options("US");
+    opts.consent = Some(ConsentDeclaration {
+        source: "paper forms 2024".into(),
+    });
+    let (_, outcomes) = import(text.as_bytes(), &opts);
+    let declared = Some((ConsentStatus::Explicit, "paper forms 2024".to_owned()));
+    assert_eq!(
+        consent(&outcomes)[3],
+        declared,
+        "empty cell takes the declaration"
+    );
+    assert_eq!(
+        consent(&outcomes)[1],
+        None,
+        "an explicit no is not overridden"
+    );
+    let (_, outcomes) = import(b"phone\n4155552671\n", &opts);
+    assert_eq!(consent(&outcomes), vec![declared]);
+    // Default: unknown.
+    let (_, outcomes) = import(b"phone\n4155552671\n", &options("US"));
+    assert_eq!(consent(&outcomes), vec![None]);
+    opts.consent = Some(ConsentDeclaration {
+        source: "  ".into(),
+    });
+    assert!(matches!(
+        open(Cursor::new("phone\n"), &opts),
+        Err(ImportError::InvalidConsent(_))
+    ));
+}
+
+#[test]
+fn formula_cells_are_kept_as_text() {
+    let text = "phone,first name,note,city\n'+14155552671,=cmd|' /C calc'!A0,@SUM(1+1),-2+3\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let RowOutcome::Valid(row) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(row.phone.as_str(), "+14155552671");
+    assert_eq!(row.first_name.as_deref(), Some("=cmd|' /C calc'!A0"));
+    assert_eq!(row.attributes["note"], "@SUM(1+1)");
+    assert_eq!(row.attributes["city"], "-2+3");
+}
+
+#[test]
+fn excel_mangled_phones() {
+    let text = "phone\n7911123456\n4.47911123456E+11\n4.48E+11\n07911123457.0\n'07911 123458\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("GB"));
+    assert_eq!(
+        valid(&outcomes)
+            .into_iter()
+            .map(|v| (v.0, v.1))
+            .collect::<Vec<_>>(),
+        vec![
+            (2, "+447911123456".into()),
+            (5, "+447911123457".into()),
+            (6, "+447911123458".into())
+        ]
+    );
+    // The exact scientific form is the same number as row 2.
+    assert!(matches!(
+        &outcomes[1],
+        RowOutcome::Duplicate {
+            row: 3,
+            first_row: 2,
+            ..
+        }
+    ));
+    let bad = invalid(&outcomes);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].0, 4);
+    assert!(
+        bad[0].1.contains("`4.48E+11`") && bad[0].1.contains("shortened by Excel"),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn files_that_cannot_be_imported() {
+    let err = open(
+        Cursor::new("Name,Email\nAda,ada@example.com\n"),
+        &options("US"),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, ImportError::NoPhoneColumn { .. }));
+    assert!(
+        err.to_string().contains("[`Name`, `Email`]") && err.to_string().contains("--map phone=")
+    );
+
+    for empty in [&b""[..], b"\xEF\xBB\xBF", b"\n\r\n  \n"] {
+        assert!(
+            matches!(
+                open(Cursor::new(empty), &options("US")),
+                Err(ImportError::Empty)
+            ),
+            "{empty:?}"
+        );
+    }
+    // Header only: zero rows, not an error.
+    let (detected, outcomes) = import(b"phone,name\n", &options("US"));
+    assert_eq!(detected.headers, vec!["phone", "name"]);
+    assert!(outcomes.is_empty());
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec();
+    let mut zip = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+    zip.extend(std::iter::repeat_n(0xAB, 500));
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    for binary in [png, zip, noise] {
+        assert!(matches!(
+            open(Cursor::new(binary), &options("US")),
+            Err(ImportError::Binary)
+        ));
+    }
+}
+
+/// A reader that produces a 10 MB field without ever holding it.
+struct Huge {
+    head: Cursor<Vec<u8>>,
+    left: usize,
+    tail: Cursor<Vec<u8>>,
+}
+
+impl Read for Huge {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if self.left > 0 {
+            let n = buf.len().min(self.left);
+            buf[..n].fill(b'x');
+            self.left -= n;
+            return Ok(n);
+        }
+        self.tail.read(buf)
+    }
+}
+
+#[test]
+fn a_10_mb_field_rejects_its_row_only() {
+    let input = Huge {
+        head: Cursor::new(b"phone,notes\n4155552671,ok\n4155552672,\"".to_vec()),
+        left: 10 * 1024 * 1024,
+        tail: Cursor::new(b"\"\n4155552673,fine\n".to_vec()),
+    };
+    let outcomes: Vec<RowOutcome> = open(input, &options("US")).unwrap().collect();
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(
+        invalid(&outcomes),
+        vec![(3, "field notes is longer than 65536 bytes".to_owned())]
+    );
+    assert_eq!(outcomes[2].row(), 4);
+}
+
+#[test]
+fn an_unquoted_delimiter_in_a_value_is_reported() {
+    let (_, outcomes) = import(b"phone,name\n4155552671,Smith, John\n", &options("US"));
+    let bad = invalid(&outcomes);
+    assert_eq!(bad[0].0, 2);
+    assert!(bad[0].1.contains("`John`"), "{}", bad[0].1);
+}
