@@ -219,7 +219,7 @@ async fn dry_run(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ImportRecord>, ApiError> {
-    let record = load(&state, &principal, &id).await?;
+    let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     if !matches!(
         record.status,
         ImportStatus::Uploaded | ImportStatus::Checked
@@ -234,7 +234,7 @@ async fn commit(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ImportRecord>, ApiError> {
-    let record = load(&state, &principal, &id).await?;
+    let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     let record = state
         .imports
         .transition(
@@ -246,6 +246,28 @@ async fn commit(
         )
         .await?;
     execute(&state, record, true).await.map(Json)
+}
+
+/// An import still awaiting its upload whose file has arrived (a presigned upload goes
+/// straight to S3, so the record learns of it here) moves to `uploaded`.
+async fn arrived(state: &ImportsState, record: ImportRecord) -> Result<ImportRecord, ApiError> {
+    if record.status != ImportStatus::AwaitingUpload {
+        return Ok(record);
+    }
+    match state
+        .blobs
+        .size(&record.blob_key)
+        .await
+        .map_err(blob_error)?
+    {
+        Some(bytes) => Ok(state
+            .imports
+            .uploaded(&record.tenant_id, &record.id, bytes, Utc::now())
+            .await?),
+        None => Err(ApiError::Conflict(
+            "upload the file before running the import".into(),
+        )),
+    }
 }
 
 /// Runs the import; a file that cannot be imported fails the import with the reason (422),

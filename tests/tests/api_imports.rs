@@ -1,0 +1,263 @@
+//! The imports API over real HTTP, on the embedded backend (local upload endpoint) and on
+//! AWS (moto: presigned S3 upload, DynamoDB).
+
+mod support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Caller, TestApp, error_code, send};
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = smscrm_tests::backends::embedded().await;
+                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = smscrm_tests::backends::aws().await;
+                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    upload_dry_run_commit,
+    a_file_without_phones_is_refused_with_the_headers_seen,
+    imports_are_private_to_their_tenant,
+    settings_are_validated_when_the_import_is_created,
+    running_before_the_upload_is_a_conflict,
+);
+
+const MESSY: &str = "\u{feff}Given Name;Family Name;Phone 1 - Value;Store\r\n\
+Ada;Lovelace;(415) 555-2671;North\r\n\
+Bob;Builder;415.555.2672;South\r\n\
+Ada again;;+1 415 555 2671;North\r\n\
+Nobody;;12;\r\n";
+
+/// Creates an import and uploads `csv` wherever the API says.
+async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Value) -> String {
+    let (status, created) =
+        send(app.request(Method::POST, "/v1/imports", me).json(&settings)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["import"]["status"], "awaiting_upload");
+    let id = created["import"]["id"].as_str().expect("id").to_owned();
+    let upload = &created["upload"];
+    assert_eq!(upload["method"], "PUT");
+    let url = upload["url"].as_str().expect("url");
+    let mut request = if url.starts_with("http") {
+        // Presigned: no credentials of ours.
+        reqwest::Client::new().put(url)
+    } else {
+        app.request(Method::PUT, url, me)
+    };
+    for pair in upload["headers"].as_array().expect("headers") {
+        request = request.header(
+            pair[0].as_str().expect("name"),
+            pair[1].as_str().expect("value"),
+        );
+    }
+    let response = request.body(csv.to_owned()).send().await.expect("upload");
+    assert!(
+        response.status().is_success(),
+        "upload: {}",
+        response.status()
+    );
+    if !url.starts_with("http") {
+        let record: Value = response.json().await.expect("record");
+        assert_eq!(record["status"], "uploaded");
+        assert_eq!(record["bytes_total"], csv.len());
+    }
+    id
+}
+
+async fn contacts(app: &TestApp, me: &Caller) -> Vec<Value> {
+    let (_, list) = send(app.request(Method::GET, "/v1/contacts?limit=100", me)).await;
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn upload_dry_run_commit(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let id = create_and_upload(
+        app,
+        &me,
+        MESSY,
+        json!({"filename": "march.csv", "consent_source": "paper forms"}),
+    )
+    .await;
+
+    let (status, checked) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["status"], "checked");
+    let report = &checked["report"];
+    assert_eq!(
+        (
+            report["rows"].as_u64(),
+            report["valid"].as_u64(),
+            report["invalid"].as_u64(),
+            report["duplicates"].as_u64()
+        ),
+        (Some(4), Some(2), Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        (report["created"].as_u64(), report["dry_run"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(report["encoding"], "utf-8-bom");
+    assert_eq!(report["delimiter"], ";");
+    assert_eq!(report["preview"][0]["phone"], "+14155552671");
+    assert_eq!(report["preview"][0]["attributes"]["store"], "North");
+    assert_eq!(report["errors"][0]["row"], 4);
+    assert_eq!(report["errors"][1]["row"], 5);
+    assert!(
+        contacts(app, &me).await.is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let (status, done) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["report"]["created"], 2);
+    assert_eq!(done["rows_done"], 4);
+    let stored = contacts(app, &me).await;
+    assert_eq!(stored.len(), 2);
+    let ada = stored
+        .iter()
+        .find(|c| c["phone"] == "+14155552671")
+        .expect("ada");
+    assert_eq!(ada["first_name"], "Ada");
+    assert_eq!(ada["consent"]["status"], "explicit");
+    assert_eq!(ada["consent"]["source"], "paper forms");
+
+    let (status, again) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!((status, error_code(&again)), (409, "conflict"));
+
+    let response = app
+        .request(Method::GET, &format!("/v1/imports/{id}/errors.csv"), &me)
+        .send()
+        .await
+        .expect("errors.csv");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "row,reason");
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[1].starts_with("4,"));
+
+    let (_, list) = send(app.request(Method::GET, "/v1/imports", &me)).await;
+    assert_eq!(list["items"][0]["id"], id.as_str());
+}
+
+async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let id = create_and_upload(app, &me, "Name,Email\nAda,ada@example.com\n", json!({})).await;
+    let (status, body) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "unreadable_file"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("Name") && message.contains("Email"),
+        "{message}"
+    );
+    let (status, body) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!(status, 422, "{body}");
+    let (_, record) = send(app.request(Method::GET, &format!("/v1/imports/{id}"), &me)).await;
+    assert_eq!(record["status"], "failed");
+    assert!(
+        record["failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("Email"))
+    );
+}
+
+async fn imports_are_private_to_their_tenant(app: &TestApp) {
+    let a = app.tenant("A").await;
+    let b = app.tenant("B").await;
+    let id = create_and_upload(app, &a, MESSY, json!({})).await;
+    for (method, path) in [
+        (Method::GET, format!("/v1/imports/{id}")),
+        (Method::POST, format!("/v1/imports/{id}/dry-run")),
+        (Method::POST, format!("/v1/imports/{id}/commit")),
+        (Method::GET, format!("/v1/imports/{id}/errors.csv")),
+        (Method::PUT, format!("/v1/imports/{id}/file")),
+    ] {
+        let (status, body) = send(
+            app.request(method.clone(), &path, &b)
+                .body("phone\n+14155550000\n"),
+        )
+        .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (404, "not_found"),
+            "{method} {path}"
+        );
+    }
+    let (_, list) = send(app.request(Method::GET, "/v1/imports", &b)).await;
+    assert_eq!(list["items"], json!([]));
+    assert!(contacts(app, &b).await.is_empty());
+}
+
+async fn settings_are_validated_when_the_import_is_created(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    for (settings, field) in [
+        (json!({"region": "XX"}), "region"),
+        (json!({"mapping": "phone"}), "mapping"),
+        (json!({"filename": "a\u{0}b"}), "filename"),
+    ] {
+        let (status, body) = send(
+            app.request(Method::POST, "/v1/imports", &me)
+                .json(&settings),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["details"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}"
+        );
+    }
+    let (status, body) = send(
+        app.request(Method::POST, "/v1/imports", &me)
+            .json(&json!({"tenant_id": "x"})),
+    )
+    .await;
+    assert_eq!((status, error_code(&body)), (422, "invalid_body"));
+}
+
+async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let (_, created) = send(
+        app.request(Method::POST, "/v1/imports", &me)
+            .json(&json!({})),
+    )
+    .await;
+    let id = created["import"]["id"].as_str().expect("id");
+    for action in ["dry-run", "commit"] {
+        let (status, body) =
+            send(app.request(Method::POST, &format!("/v1/imports/{id}/{action}"), &me)).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (409, "conflict"),
+            "{action}: {body}"
+        );
+    }
+}
