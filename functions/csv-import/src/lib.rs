@@ -4,9 +4,11 @@
 //! the S3 drop folder): parsing runs on a blocking thread and hands batches of validated rows
 //! over a bounded channel to the store writer, so memory stays flat whatever the file size.
 
+mod drop_folder;
 mod pipeline;
 mod stored;
 
+pub use drop_folder::{DropFolder, DropOutcome, parse_key};
 pub use pipeline::{ImportFailure, ImportRequest, Progress, run};
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
 pub use stored::{StoredImport, StoredImportError, errors_key, options_of};

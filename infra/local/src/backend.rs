@@ -10,6 +10,7 @@ use crate::cli::{BackendArgs, BackendKind};
 
 pub struct Backend {
     pub ctx: AppContext,
+    /// The import bucket: uploads, drop-folder files and reports. Locally `<data-dir>/dropbox`.
     pub blobs: Arc<dyn Blobs>,
     /// Present on the embedded backend: the host purges expired items from it.
     pub embedded_table: Option<Arc<smscrm_local::SqliteTable>>,
@@ -28,7 +29,7 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
             );
             Ok(Backend {
                 ctx: AppContext::new(table.clone() as Arc<dyn Table>, Arc::new(SystemClock)),
-                blobs: Arc::new(smscrm_local::DirBlobs::new(args.data_dir.join("blobs"))),
+                blobs: Arc::new(smscrm_local::DirBlobs::new(args.data_dir.join("dropbox"))),
                 embedded_table: Some(table),
             })
         }

@@ -5,5 +5,6 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod dropbox;
 pub mod import;
 pub mod serve;

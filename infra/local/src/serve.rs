@@ -45,6 +45,12 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
             }
         });
     }
+    tokio::spawn(crate::dropbox::watch(csv_import::DropFolder {
+        tenants: backend.ctx.tenants.clone(),
+        contacts: backend.ctx.contacts.clone(),
+        imports: smscrm_store::Imports::new(backend.ctx.table.clone()),
+        blobs: backend.blobs.clone(),
+    }));
     let addr = format!("{}:{}", args.host, args.port);
     let listener = TcpListener::bind(&addr)
         .await

@@ -1,0 +1,231 @@
+//! The drop folder: a CSV put under `tenants/{tenant_id}/imports/` is committed at once with
+//! the tenant's defaults, or the settings of an optional sidecar `{file}.mapping.json`, and a
+//! JSON report is written to `tenants/{tenant_id}/imports/reports/{file}.json`.
+//!
+//! On AWS an S3 notification calls [`DropFolder::process`]; locally the host's watcher does,
+//! for files appearing in `<data-dir>/dropbox/`. A file whose report exists is skipped, so a
+//! redelivered notification or a restarted watcher never imports a file twice (and importing
+//! twice would change nothing anyway: imports are idempotent).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::ports::Blobs;
+use smscrm_domain::{ImportId, Region, TenantId};
+use smscrm_store::{
+    Contacts, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Tenants,
+};
+
+use crate::stored::{StoredImport, StoredImportError};
+
+const SIDECAR_SUFFIX: &str = ".mapping.json";
+
+/// What a sidecar may say; every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    #[serde(default)]
+    mapping: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    consent_source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropOutcome {
+    Imported { import_id: ImportId, report: Box<ImportReport> },
+    /// The file could not be imported; the report file says why.
+    Refused { import_id: ImportId, reason: String },
+    /// Not an import (a report, a sidecar, another folder) or already imported.
+    Ignored(&'static str),
+}
+
+#[derive(Debug, Serialize)]
+struct ReportFile<'a> {
+    import_id: &'a ImportId,
+    file: &'a str,
+    status: ImportStatus,
+    failure: Option<&'a str>,
+    report: Option<&'a ImportReport>,
+}
+
+pub struct DropFolder {
+    pub tenants: Tenants,
+    pub contacts: Contacts,
+    pub imports: Imports,
+    pub blobs: Arc<dyn Blobs>,
+}
+
+/// `tenants/{tenant}/imports/{file}` split into its tenant and file name, for an importable
+/// file; `Err` says why a key is not one.
+pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
+    let mut parts = key.splitn(4, '/');
+    let (Some("tenants"), Some(tenant), Some("imports"), Some(file)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("not under tenants/{tenant}/imports/");
+    };
+    if file.contains('/') {
+        return Err("in a subfolder (reports are written there)");
+    }
+    if file.ends_with(SIDECAR_SUFFIX) {
+        return Err("a mapping sidecar");
+    }
+    let tenant = tenant.parse().map_err(|_| "not a tenant id")?;
+    Ok((tenant, file))
+}
+
+impl DropFolder {
+    /// Imports the object at `key` if it is a new drop-folder file. An `Err` is worth retrying
+    /// (storage unavailable); every problem with the file itself ends in a report.
+    pub async fn process(&self, key: &str) -> Result<DropOutcome, StoredImportError> {
+        let (tenant_id, file) = match parse_key(key) {
+            Ok(found) => found,
+            Err(why) => return Ok(DropOutcome::Ignored(why)),
+        };
+        let report_key = format!("tenants/{tenant_id}/imports/reports/{file}.json");
+        if self.blobs.size(&report_key).await?.is_some() {
+            return Ok(DropOutcome::Ignored("already imported"));
+        }
+        let Some(tenant) = self.tenants.get(&tenant_id).await? else {
+            return Ok(DropOutcome::Ignored("no such tenant"));
+        };
+        let now = Utc::now();
+        let mut record = ImportRecord {
+            id: ImportId::generate(),
+            tenant_id: tenant.id.clone(),
+            filename: file.to_owned(),
+            source: ImportSource::DropFolder,
+            status: ImportStatus::Committing,
+            settings: ImportSettings {
+                region: tenant.default_region,
+                mapping: None,
+                consent_source: None,
+            },
+            blob_key: key.to_owned(),
+            bytes_total: self.blobs.size(key).await?,
+            bytes_done: 0,
+            rows_done: 0,
+            report: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let sidecar = self.sidecar(key).await;
+        if let Ok(sidecar) = &sidecar {
+            apply(sidecar, &mut record.settings);
+        }
+        self.imports.create(&record).await?;
+        let runner = StoredImport {
+            contacts: &self.contacts,
+            imports: &self.imports,
+            blobs: &self.blobs,
+        };
+        let refusal = match sidecar.and_then(|s| check(&s)) {
+            Err(reason) => reason,
+            Ok(()) => match runner.run(&record, true).await {
+                Ok(report) => {
+                    self.write_report(&report_key, &record, ImportStatus::Completed, None, Some(&report))
+                        .await?;
+                    return Ok(DropOutcome::Imported {
+                        import_id: record.id,
+                        report: Box::new(report),
+                    });
+                }
+                Err(StoredImportError::File(e)) => e.to_string(),
+                Err(other) => {
+                    runner
+                        .fail(&record, "the import stopped unexpectedly; it will be retried")
+                        .await?;
+                    return Err(other);
+                }
+            },
+        };
+        runner.fail(&record, &refusal).await?;
+        self.write_report(&report_key, &record, ImportStatus::Failed, Some(&refusal), None)
+            .await?;
+        Ok(DropOutcome::Refused {
+            import_id: record.id,
+            reason: refusal,
+        })
+    }
+
+    async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {
+        match self.blobs.get(&format!("{key}{SIDECAR_SUFFIX}")).await {
+            Ok(None) => Ok(Sidecar::default()),
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("the mapping sidecar is not valid: {e}")),
+            Err(e) => Err(format!("the mapping sidecar could not be read: {e}")),
+        }
+    }
+
+    async fn write_report(
+        &self,
+        report_key: &str,
+        record: &ImportRecord,
+        status: ImportStatus,
+        failure: Option<&str>,
+        report: Option<&ImportReport>,
+    ) -> Result<(), StoredImportError> {
+        let body = ReportFile {
+            import_id: &record.id,
+            file: &record.filename,
+            status,
+            failure,
+            report,
+        };
+        let bytes = serde_json::to_vec_pretty(&body)
+            .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string().into_bytes());
+        self.blobs
+            .put(report_key, bytes.into(), "application/json")
+            .await?;
+        Ok(())
+    }
+}
+
+fn apply(sidecar: &Sidecar, settings: &mut ImportSettings) {
+    if let Some(region) = sidecar.region.as_deref().and_then(|r| r.parse::<Region>().ok()) {
+        settings.region = region;
+    }
+    settings.mapping.clone_from(&sidecar.mapping);
+    settings.consent_source.clone_from(&sidecar.consent_source);
+}
+
+/// A sidecar value that does not parse refuses the file rather than importing it wrongly.
+fn check(sidecar: &Sidecar) -> Result<(), String> {
+    if let Some(region) = &sidecar.region {
+        region
+            .parse::<Region>()
+            .map_err(|e| format!("the mapping sidecar's region: {e}"))?;
+    }
+    if let Some(mapping) = &sidecar.mapping {
+        mapping
+            .parse::<smscrm_import::ExplicitMapping>()
+            .map_err(|e| format!("the mapping sidecar's mapping: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_directly_in_an_imports_folder_count() {
+        let t = TenantId::generate();
+        assert_eq!(parse_key(&format!("tenants/{t}/imports/a b.csv")), Ok((t.clone(), "a b.csv")));
+        for key in [
+            format!("tenants/{t}/imports/reports/a.csv.json"),
+            format!("tenants/{t}/imports/a.csv.mapping.json"),
+            format!("tenants/{t}/uploads/a.csv"),
+            "tenants/nope/imports/a.csv".to_owned(),
+            "a.csv".to_owned(),
+        ] {
+            assert!(parse_key(&key).is_err(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The three ways in (the `smscrm import` CLI, the imports API, the drop folder) end in the
+//! same contacts for the same file.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, smscrm};
+use serde_json::{Value, json};
+
+const FILE: &str = "Vorname;Nachname;Handy;E-Mail;Kundennummer;Labels\r\n\
+Ada;Lovelace;(415) 555-2671;ada@example.com;=1+2;vip|north\r\n\
+Grace;Hopper;+44 7911 123456;;A-17;\r\n\
+Alan;;4.155552670E+9;;;\r\n\
+Edsger;Dijkstra;+1 415.555.2673 ext. 12;;B-2;south\r\n\
+Ada twice;;415-555-2671;;;\r\n\
+Nobody;;n/a;;;\r\n";
+
+#[tokio::test]
+async fn cli_api_and_drop_folder_import_the_same_contacts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let csv_path = dir.path().join("kunden.csv");
+    std::fs::write(&csv_path, FILE).expect("write csv");
+    let tenant = |name: &str| smscrm(["tenant", "create", "--name", name, "--data-dir", &data]);
+    let (via_cli, via_api, via_drop) = (tenant("CLI"), tenant("API"), tenant("Drop"));
+    let id = |t: &Value| t["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let mapping = "phone=Handy,first_name=Vorname,last_name=Nachname,email=E-Mail,tags=Labels";
+
+    // 1. The CLI.
+    let report = smscrm([
+        "import",
+        csv_path.to_str().expect("path"),
+        "--tenant",
+        &id(&via_cli),
+        "--map",
+        mapping,
+        "--consent",
+        "paper forms",
+        "--json",
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(
+        (
+            report["rows"].as_u64(),
+            report["valid"].as_u64(),
+            report["duplicates"].as_u64(),
+            report["invalid"].as_u64()
+        ),
+        (Some(6), Some(4), Some(1), Some(1)),
+        "{report}"
+    );
+
+    // The server, for the API and the drop folder.
+    let port = common::free_port();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--port", &port.to_string(), "--data-dir", &data])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    for line in lines.by_ref() {
+        if line.expect("line").starts_with("smscrm listening") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    // 2. The API.
+    let api_key = via_api["api_key"].as_str().expect("key");
+    let created: Value = http
+        .post(format!("{base}/v1/imports"))
+        .bearer_auth(api_key)
+        .json(
+            &json!({"filename": "kunden.csv", "mapping": mapping, "consent_source": "paper forms"}),
+        )
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let import_id = created["import"]["id"].as_str().expect("id");
+    let uploaded = http
+        .put(format!(
+            "{base}{}",
+            created["upload"]["url"].as_str().expect("url")
+        ))
+        .bearer_auth(api_key)
+        .body(FILE)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), 200);
+    let committed: Value = http
+        .post(format!("{base}/v1/imports/{import_id}/commit"))
+        .bearer_auth(api_key)
+        .send()
+        .await
+        .expect("commit")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(committed["status"], "completed", "{committed}");
+
+    // 3. The drop folder, with a sidecar giving the same settings.
+    let folder = dir
+        .path()
+        .join(format!("dropbox/tenants/{}/imports", id(&via_drop)));
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("kunden.csv.mapping.json"),
+        json!({"mapping": mapping, "consent_source": "paper forms"}).to_string(),
+    )
+    .expect("sidecar");
+    std::fs::write(folder.join("kunden.csv"), FILE).expect("drop");
+    let report_path = folder.join("reports/kunden.csv.json");
+    let started = Instant::now();
+    while !report_path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "drop folder report never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let dropped: Value =
+        serde_json::from_slice(&std::fs::read(&report_path).expect("report")).expect("json");
+    assert_eq!(dropped["status"], "completed", "{dropped}");
+    assert_eq!(dropped["report"]["created"], 4);
+
+    let list = |key: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let body: Value = http
+                .get(format!("{base}/v1/contacts?limit=100"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            let mut contacts: Vec<Value> = body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|c| json!({
+                    "phone": c["phone"], "first_name": c["first_name"], "last_name": c["last_name"],
+                    "email": c["email"], "tags": c["tags"], "attributes": c["attributes"],
+                    "consent": [c["consent"]["status"], c["consent"]["source"]],
+                }))
+                .collect();
+            contacts.sort_by_key(|c| c["phone"].as_str().unwrap_or_default().to_owned());
+            contacts
+        }
+    };
+    let key = |t: &Value| t["api_key"].as_str().expect("key").to_owned();
+    let from_cli = list(key(&via_cli)).await;
+    assert_eq!(from_cli.len(), 4);
+    assert_eq!(
+        list(key(&via_api)).await,
+        from_cli,
+        "API import differs from CLI import"
+    );
+    assert_eq!(
+        list(key(&via_drop)).await,
+        from_cli,
+        "drop folder import differs from CLI import"
+    );
+
+    // What the rules say the file holds.
+    let ada = from_cli
+        .iter()
+        .find(|c| c["phone"] == "+14155552671")
+        .expect("ada");
+    assert_eq!(
+        ada["attributes"]["kundennummer"], "=1+2",
+        "formula cells are kept as text"
+    );
+    assert_eq!(ada["tags"], json!(["vip", "north"]));
+    assert_eq!(ada["consent"], json!(["explicit", "paper forms"]));
+    assert!(from_cli.iter().any(|c| c["phone"] == "+447911123456"));
+    assert!(
+        from_cli.iter().any(|c| c["phone"] == "+14155552673"),
+        "extension dropped"
+    );
+    assert!(
+        from_cli.iter().any(|c| c["phone"] == "+14155552670"),
+        "Excel notation expanded"
+    );
+
+    let _ = server.kill();
+    let _ = server.wait();
+}
