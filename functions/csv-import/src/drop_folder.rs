@@ -37,7 +37,10 @@ struct Sidecar {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropOutcome {
-    Imported { import_id: ImportId, report: Box<ImportReport> },
+    Imported {
+        import_id: ImportId,
+        report: Box<ImportReport>,
+    },
     /// The file could not be imported; the report file says why.
     Refused { import_id: ImportId, reason: String },
     /// Not an import (a report, a sidecar, another folder) or already imported.
@@ -129,8 +132,14 @@ impl DropFolder {
             Err(reason) => reason,
             Ok(()) => match runner.run(&record, true).await {
                 Ok(report) => {
-                    self.write_report(&report_key, &record, ImportStatus::Completed, None, Some(&report))
-                        .await?;
+                    self.write_report(
+                        &report_key,
+                        &record,
+                        ImportStatus::Completed,
+                        None,
+                        Some(&report),
+                    )
+                    .await?;
                     return Ok(DropOutcome::Imported {
                         import_id: record.id,
                         report: Box::new(report),
@@ -139,15 +148,24 @@ impl DropFolder {
                 Err(StoredImportError::File(e)) => e.to_string(),
                 Err(other) => {
                     runner
-                        .fail(&record, "the import stopped unexpectedly; it will be retried")
+                        .fail(
+                            &record,
+                            "the import stopped unexpectedly; it will be retried",
+                        )
                         .await?;
                     return Err(other);
                 }
             },
         };
         runner.fail(&record, &refusal).await?;
-        self.write_report(&report_key, &record, ImportStatus::Failed, Some(&refusal), None)
-            .await?;
+        self.write_report(
+            &report_key,
+            &record,
+            ImportStatus::Failed,
+            Some(&refusal),
+            None,
+        )
+        .await?;
         Ok(DropOutcome::Refused {
             import_id: record.id,
             reason: refusal,
@@ -188,7 +206,11 @@ impl DropFolder {
 }
 
 fn apply(sidecar: &Sidecar, settings: &mut ImportSettings) {
-    if let Some(region) = sidecar.region.as_deref().and_then(|r| r.parse::<Region>().ok()) {
+    if let Some(region) = sidecar
+        .region
+        .as_deref()
+        .and_then(|r| r.parse::<Region>().ok())
+    {
         settings.region = region;
     }
     settings.mapping.clone_from(&sidecar.mapping);
@@ -217,7 +239,10 @@ mod tests {
     #[test]
     fn only_files_directly_in_an_imports_folder_count() {
         let t = TenantId::generate();
-        assert_eq!(parse_key(&format!("tenants/{t}/imports/a b.csv")), Ok((t.clone(), "a b.csv")));
+        assert_eq!(
+            parse_key(&format!("tenants/{t}/imports/a b.csv")),
+            Ok((t.clone(), "a b.csv"))
+        );
         for key in [
             format!("tenants/{t}/imports/reports/a.csv.json"),
             format!("tenants/{t}/imports/a.csv.mapping.json"),
