@@ -1,0 +1,64 @@
+//! Lambda entry point of the drop folder: wiring only. S3 notifies us of objects created in the
+//! import bucket; each is handed to the same [`DropFolder`] the local host's watcher uses.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::s3::S3Event;
+use csv_import::{DropFolder, DropOutcome};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use smscrm_domain::ports::Table;
+use smscrm_store::{Contacts, Imports, Tenants};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(true)
+        .without_time()
+        .init();
+    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    let bucket = std::env::var("IMPORT_BUCKET").map_err(|_| "IMPORT_BUCKET is not set")?;
+    let sdk = smscrm_aws::sdk_config().await;
+    let table: Arc<dyn Table> = Arc::new(smscrm_aws::DynamoTable::from_config(&sdk, table_name));
+    let folder = Arc::new(DropFolder {
+        tenants: Tenants::new(table.clone()),
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table),
+        blobs: Arc::new(smscrm_aws::S3Blobs::new(
+            smscrm_aws::s3_client(&sdk),
+            bucket,
+        )),
+    });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
+        let folder = folder.clone();
+        async move { handle(&folder, event.payload).await }
+    }))
+    .await
+}
+
+/// Processes the records one at a time (an import already saturates the table's write path).
+/// A retryable failure fails the invocation so S3's async invoke retries it; files already
+/// imported are skipped on the retry.
+async fn handle(folder: &DropFolder, event: S3Event) -> Result<(), Error> {
+    for record in event.records {
+        let Some(raw) = record.s3.object.key.as_deref() else {
+            continue;
+        };
+        let key = smscrm_aws::decode_event_key(raw)?;
+        match folder.process(&key).await? {
+            DropOutcome::Imported { import_id, report } => tracing::info!(
+                %key, %import_id, rows = report.rows, created = report.created,
+                updated = report.updated, invalid = report.invalid, "imported"
+            ),
+            DropOutcome::Refused { import_id, reason } => {
+                tracing::warn!(%key, %import_id, %reason, "refused");
+            }
+            DropOutcome::Ignored(why) => tracing::info!(%key, why, "ignored"),
+        }
+    }
+    Ok(())
+}
