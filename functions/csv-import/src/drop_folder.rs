@@ -232,6 +232,36 @@ fn check(sidecar: &Sidecar) -> Result<(), String> {
     Ok(())
 }
 
+/// The S3 notification handler: each record's key, URL-decoded, goes to
+/// [`DropFolder::process`], one at a time (an import already saturates the table's write
+/// path). A retryable failure fails the invocation so S3's asynchronous invoke retries it;
+/// files already imported are skipped on the retry.
+pub async fn handle_s3_event(
+    folder: &DropFolder,
+    event: aws_lambda_events::event::s3::S3Event,
+) -> Result<Vec<DropOutcome>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut outcomes = Vec::new();
+    for record in event.records {
+        let Some(raw) = record.s3.object.key.as_deref() else {
+            continue;
+        };
+        let key = smscrm_aws::decode_event_key(raw)?;
+        let outcome = folder.process(&key).await?;
+        match &outcome {
+            DropOutcome::Imported { import_id, report } => tracing::info!(
+                %key, %import_id, rows = report.rows, created = report.created,
+                updated = report.updated, invalid = report.invalid, "imported"
+            ),
+            DropOutcome::Refused { import_id, reason } => {
+                tracing::warn!(%key, %import_id, %reason, "refused");
+            }
+            DropOutcome::Ignored(why) => tracing::info!(%key, why, "ignored"),
+        }
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ mod drop_folder;
 mod pipeline;
 mod stored;
 
-pub use drop_folder::{DropFolder, DropOutcome, parse_key};
+pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key};
 pub use pipeline::{ImportFailure, ImportRequest, Progress, run};
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
 pub use stored::{StoredImport, StoredImportError, errors_key, options_of};

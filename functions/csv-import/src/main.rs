@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::s3::S3Event;
-use csv_import::{DropFolder, DropOutcome};
+use csv_import::DropFolder;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_domain::ports::Table;
 use smscrm_store::{Contacts, Imports, Tenants};
@@ -35,30 +35,11 @@ async fn main() -> Result<(), Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
         let folder = folder.clone();
-        async move { handle(&folder, event.payload).await }
+        async move {
+            csv_import::handle_s3_event(&folder, event.payload)
+                .await
+                .map(drop)
+        }
     }))
     .await
-}
-
-/// Processes the records one at a time (an import already saturates the table's write path).
-/// A retryable failure fails the invocation so S3's async invoke retries it; files already
-/// imported are skipped on the retry.
-async fn handle(folder: &DropFolder, event: S3Event) -> Result<(), Error> {
-    for record in event.records {
-        let Some(raw) = record.s3.object.key.as_deref() else {
-            continue;
-        };
-        let key = smscrm_aws::decode_event_key(raw)?;
-        match folder.process(&key).await? {
-            DropOutcome::Imported { import_id, report } => tracing::info!(
-                %key, %import_id, rows = report.rows, created = report.created,
-                updated = report.updated, invalid = report.invalid, "imported"
-            ),
-            DropOutcome::Refused { import_id, reason } => {
-                tracing::warn!(%key, %import_id, %reason, "refused");
-            }
-            DropOutcome::Ignored(why) => tracing::info!(%key, why, "ignored"),
-        }
-    }
-    Ok(())
 }
