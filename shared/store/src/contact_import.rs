@@ -22,6 +22,9 @@ use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, contact_item};
 use crate::{Contacts, DoNotContact, RepoError, keys};
 
+/// Store calls of one import running at once.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 impl Contacts {
     /// Upserts rows with distinct phones. With `commit == false` (a dry run) nothing is
     /// written and the counts say what a commit would do.
@@ -32,9 +35,17 @@ impl Contacts {
         now: DateTime<Utc>,
         commit: bool,
     ) -> Result<ImportCounts, RepoError> {
+        // Chunks hold distinct phones, so they are independent: run a few at once to overlap
+        // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
         let mut counts = ImportCounts::default();
-        for chunk in rows.chunks(table::MAX_BATCH_GET) {
-            counts.add(self.import_chunk(tenant, chunk, now, commit).await?);
+        for group in rows.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
+            let chunks: Vec<_> = group
+                .chunks(table::MAX_BATCH_GET)
+                .map(|chunk| self.import_chunk(tenant, chunk, now, commit))
+                .collect();
+            for done in futures::future::try_join_all(chunks).await? {
+                counts.add(done);
+            }
         }
         Ok(counts)
     }
