@@ -6,32 +6,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Caller, TestApp, error_code, send};
 
-/// Runs each scenario once per backend, so behaviour cannot differ between them.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = smscrm_tests::backends::embedded().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
-                    super::$name(&app).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = smscrm_tests::backends::aws().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
-                    super::$name(&app).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     create_read_update_delete,
     upsert_matches_the_same_number_written_differently,

@@ -7,31 +7,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Caller, TestApp, error_code, send};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = smscrm_tests::backends::embedded().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
-                    super::$name(&app).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let backend = smscrm_tests::backends::aws().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
-                    super::$name(&app).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     upload_dry_run_commit,
     a_file_without_phones_is_refused_with_the_headers_seen,

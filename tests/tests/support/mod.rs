@@ -103,3 +103,31 @@ pub fn error_code(body: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("code in {body}"))
 }
+
+/// Runs each `async fn(&TestApp)` scenario once per backend (`mod embedded`, `mod aws`), so
+/// behaviour cannot differ between them. Invoke at the test file's top level.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = smscrm_tests::backends::embedded().await;
+                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = smscrm_tests::backends::aws().await;
+                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+    };
+}
