@@ -114,7 +114,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::embedded().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
                     super::$name(&app).await;
                 }
             )*
@@ -124,7 +124,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::aws().await;
-                    let app = crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
                     super::$name(&app).await;
                 }
             )*
