@@ -97,7 +97,7 @@ impl StoredImport<'_> {
             commit,
         };
         let result = run(self.contacts, input, request, &progress, |error| {
-            let _ = errors_csv.write_record([error.row.to_string(), error.reason.clone()]);
+            let _ = errors_csv.write_record(crate::error_record(error));
         })
         .await;
         ticker.abort();

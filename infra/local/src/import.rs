@@ -60,7 +60,7 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
         &progress,
         |error: &RowError| {
             if let Some(writer) = errors_csv.as_mut()
-                && let Err(e) = writer.write_record([error.row.to_string(), error.reason.clone()])
+                && let Err(e) = writer.write_record(csv_import::error_record(error))
             {
                 write_failure.get_or_insert(e);
             }
