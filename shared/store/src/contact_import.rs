@@ -22,6 +22,22 @@ use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, contact_item};
 use crate::{Contacts, DoNotContact, RepoError, keys};
 
+/// What a batch will write, and the counts it will report.
+#[derive(Default)]
+struct Plan {
+    counts: ImportCounts,
+    new_claims: Vec<Item>,
+    writes: Vec<Item>,
+}
+
+impl Plan {
+    fn absorb(&mut self, other: Plan) {
+        self.counts.add(other.counts);
+        self.new_claims.extend(other.new_claims);
+        self.writes.extend(other.writes);
+    }
+}
+
 /// Store calls of one import running at once.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
@@ -37,74 +53,79 @@ impl Contacts {
     ) -> Result<ImportCounts, RepoError> {
         // Chunks hold distinct phones, so they are independent: run a few at once to overlap
         // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
-        let mut counts = ImportCounts::default();
-        for group in rows.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
-            let chunks: Vec<_> = group
-                .chunks(table::MAX_BATCH_GET)
-                .map(|chunk| self.import_chunk(tenant, chunk, now, commit))
-                .collect();
-            for done in futures::future::try_join_all(chunks).await? {
-                counts.add(done);
-            }
-        }
-        Ok(counts)
-    }
-
-    async fn import_chunk(
-        &self,
-        tenant: &TenantId,
-        rows: &[ContactMerge],
-        now: DateTime<Utc>,
-        commit: bool,
-    ) -> Result<ImportCounts, RepoError> {
-        let mut phones = HashSet::new();
+        let mut phones = HashSet::with_capacity(rows.len());
         if let Some(dup) = rows.iter().find(|r| !phones.insert(&r.phone)) {
             return Err(RepoError::Store(StoreError::Invalid(format!(
                 "import batch names {} twice",
                 dup.phone
             ))));
         }
+        // Most tenants' lists are empty: one query then saves a lookup per row.
+        let check_dnc = DoNotContact::new(self.table.clone()).any(tenant).await?;
+        let mut plan = Plan::default();
+        for group in rows.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
+            let chunks: Vec<_> = group
+                .chunks(table::MAX_BATCH_GET)
+                .map(|chunk| self.plan_chunk(tenant, chunk, now, check_dnc))
+                .collect();
+            for chunk in futures::future::try_join_all(chunks).await? {
+                plan.absorb(chunk);
+            }
+        }
+        if commit {
+            // Claims first: a crash before the contacts leaves claims the re-run completes.
+            self.table.batch_put(plan.new_claims).await?;
+            self.table.batch_put(plan.writes).await?;
+        }
+        Ok(plan.counts)
+    }
+
+    /// Reads what a chunk of (distinct) rows needs and decides what to write.
+    async fn plan_chunk(
+        &self,
+        tenant: &TenantId,
+        rows: &[ContactMerge],
+        now: DateTime<Utc>,
+        check_dnc: bool,
+    ) -> Result<Plan, RepoError> {
         let claims = self.claims(tenant, rows).await?;
         let mut existing = self.contacts_by_id(tenant, claims.values()).await?;
-        let phones: Vec<_> = rows.iter().map(|r| &r.phone).collect();
-        let suppressed = DoNotContact::new(self.table.clone())
-            .which(tenant, &phones)
-            .await?;
-
-        let mut counts = ImportCounts::default();
-        let mut new_claims: Vec<Item> = Vec::new();
-        let mut writes: Vec<Item> = Vec::new();
+        let suppressed = if check_dnc {
+            let phones: Vec<_> = rows.iter().map(|r| &r.phone).collect();
+            DoNotContact::new(self.table.clone())
+                .which(tenant, &phones)
+                .await?
+        } else {
+            HashSet::new()
+        };
+        let mut plan = Plan::default();
         for row in rows {
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
                     if !row.merge_into(&mut contact, now) {
-                        counts.unchanged += 1;
+                        plan.counts.unchanged += 1;
                         continue;
                     }
-                    counts.updated += 1;
+                    plan.counts.updated += 1;
                     (contact, version + 1)
                 }
                 None => {
                     let contact =
                         row.create(claimed.cloned().unwrap_or_else(ContactId::generate), now);
                     if claimed.is_none() {
-                        new_claims.push(claim_item(tenant, &contact)?);
+                        plan.new_claims.push(claim_item(tenant, &contact)?);
                     }
-                    counts.created += 1;
+                    plan.counts.created += 1;
                     (contact, 1)
                 }
             };
             if suppressed.contains(&row.phone) {
-                counts.suppressed += 1;
+                plan.counts.suppressed += 1;
             }
-            writes.push(contact_item(tenant, &contact, version)?);
+            plan.writes.push(contact_item(tenant, &contact, version)?);
         }
-        if commit {
-            self.table.batch_put(new_claims).await?;
-            self.table.batch_put(writes).await?;
-        }
-        Ok(counts)
+        Ok(plan)
     }
 
     async fn claims(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use smscrm_domain::ports::{Key, Table, table};
+use smscrm_domain::ports::{Key, Query, Table, table};
 use smscrm_domain::{PhoneE164, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -50,6 +50,19 @@ impl DoNotContact {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    /// Whether the tenant has anyone on the list at all.
+    pub async fn any(&self, tenant: &TenantId) -> Result<bool, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::tenant_partition(tenant))
+                    .prefix(keys::DNC_PREFIX)
+                    .limit(1),
+            )
+            .await?;
+        Ok(!page.items.is_empty() || page.next_cursor.is_some())
     }
 
     /// Which of these (distinct) numbers are on the list.
