@@ -57,6 +57,24 @@ async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Valu
     id
 }
 
+/// Polls the import until its commit has ended, and returns the record.
+async fn finished(app: &TestApp, me: &Caller, id: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, record) =
+            send(app.request(Method::GET, &format!("/v1/imports/{id}"), me)).await;
+        assert_eq!(status, 200, "{record}");
+        if record["status"] != "committing" {
+            return record;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the commit never ended: {record}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn contacts(app: &TestApp, me: &Caller) -> Vec<Value> {
     let (_, list) = send(app.request(Method::GET, "/v1/contacts?limit=100", me)).await;
     list["items"].as_array().cloned().unwrap_or_default()
@@ -102,10 +120,12 @@ async fn upload_dry_run_commit(app: &TestApp) {
         "a dry run writes nothing"
     );
 
-    let (status, done) =
+    let (status, queued) =
         send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(done["status"], "completed");
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["status"], "committing");
+    let done = finished(app, &me, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["report"]["created"], 2);
     assert_eq!(done["rows_done"], 4);
     let stored = contacts(app, &me).await;

@@ -1,20 +1,23 @@
-//! The csv-import Lambda's handler on AWS adapters (moto): the S3 notification fixture in
-//! `events/`, with its URL-encoded key, imports the file and writes the report next to it.
+//! The csv-import and import-worker Lambdas' handlers on AWS adapters (moto): the S3
+//! notification fixture in `events/`, with its URL-encoded key, queues the file's import on
+//! SQS; the worker, given the queued message, imports it and writes the report next to it.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::s3::S3Event;
 use bytes::Bytes;
-use csv_import::{DropFolder, DropOutcome, handle_s3_event};
+use csv_import::{DropFolder, DropOutcome, ImportJob, ImportWorker, JobOutcome, handle_s3_event};
 use smscrm_domain::Tenant;
 use smscrm_domain::ports::{Blobs, Table};
-use smscrm_store::{Contacts, Imports, Tenants};
+use smscrm_store::{Contacts, ImportStatus, Imports, Tenants};
+use smscrm_tests::backends::QueueFactory as _;
 
 #[tokio::test]
 async fn an_s3_notification_imports_the_dropped_file() {
     let backend = smscrm_tests::backends::aws().await;
     let table: Arc<dyn Table> = backend.table.clone();
     let blobs: Arc<dyn Blobs> = backend.blobs.clone();
+    let jobs = backend.queue(Default::default()).await.queue;
     let tenant = Tenant::new("Dropper", "Europe/London", "GB", chrono::Utc::now()).expect("tenant");
     Tenants::new(table.clone())
         .create(&tenant)
@@ -41,16 +44,37 @@ async fn an_s3_notification_imports_the_dropped_file() {
         contacts: Contacts::new(table.clone()),
         imports: Imports::new(table.clone()),
         blobs: blobs.clone(),
+        jobs: jobs.clone(),
     };
     let outcomes = handle_s3_event(&folder, event.clone())
         .await
         .expect("handled");
-    match outcomes.as_slice() {
-        [DropOutcome::Imported { report, .. }] => {
-            assert_eq!((report.created, report.invalid), (1, 1), "{report:?}");
-        }
-        other => panic!("expected one import, got {other:?}"),
-    }
+    let [DropOutcome::Queued { import_id }] = outcomes.as_slice() else {
+        panic!("expected one queued import, got {outcomes:?}");
+    };
+    let delivered = jobs
+        .receive(1, std::time::Duration::from_secs(1))
+        .await
+        .expect("receive");
+    let job: ImportJob = serde_json::from_str(&delivered[0].body).expect("job");
+    assert_eq!(&job.import_id, import_id);
+    let worker = ImportWorker {
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table.clone()),
+        blobs: blobs.clone(),
+        queue: jobs.clone(),
+    };
+    assert_eq!(
+        worker.handle(&job, None).await.expect("worker"),
+        JobOutcome::Finished(ImportStatus::Completed)
+    );
+    let record = Imports::new(table.clone())
+        .get(&tenant.id, import_id)
+        .await
+        .expect("get")
+        .expect("record");
+    let report = record.report.expect("report");
+    assert_eq!((report.created, report.invalid), (1, 1), "{report:?}");
     let page = Contacts::new(table.clone())
         .list(&tenant.id, None, 10)
         .await
@@ -78,4 +102,9 @@ async fn an_s3_notification_imports_the_dropped_file() {
     // S3 delivers at least once: the same notification again imports nothing more.
     let again = handle_s3_event(&folder, event).await.expect("handled");
     assert_eq!(again, vec![DropOutcome::Ignored("already imported")]);
+    // And a redelivered job finds nothing to do.
+    assert_eq!(
+        worker.handle(&job, None).await.expect("worker"),
+        JobOutcome::Skipped("the import is not committing")
+    );
 }

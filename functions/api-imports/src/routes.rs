@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
-use csv_import::{StoredImport, StoredImportError, errors_key};
+use csv_import::{ImportJob, StoredImport, StoredImportError, enqueue, errors_key};
 use futures::TryStreamExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -118,6 +118,9 @@ async fn create(
         failure: None,
         created_at: now,
         updated_at: now,
+        checkpoint: None,
+        lease_owner: None,
+        lease_until: None,
     };
     state.imports.create(&record).await?;
     let upload = match state
@@ -226,26 +229,78 @@ async fn dry_run(
     ) {
         return Err(conflict(&record));
     }
-    execute(&state, record, false).await.map(Json)
+    check(&state, record).await.map(Json)
 }
 
+/// Queues the commit and answers `202 Accepted` with the record (`committing`). Committing an
+/// import that is already committing queues it again: that resumes a commit whose worker died,
+/// from its checkpoint, and is harmless otherwise (one worker at a time holds the import).
 async fn commit(
     State(state): State<ImportsState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<ImportRecord>, ApiError> {
+) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
-    let record = state
-        .imports
-        .transition(
-            &record.tenant_id,
-            &record.id,
-            &[ImportStatus::Uploaded, ImportStatus::Checked],
-            ImportStatus::Committing,
-            Utc::now(),
-        )
-        .await?;
-    execute(&state, record, true).await.map(Json)
+    let runner = StoredImport {
+        contacts: &state.app.contacts,
+        imports: &state.imports,
+        blobs: &state.blobs,
+    };
+    let before = record.status;
+    let record = if before == ImportStatus::Committing {
+        record
+    } else {
+        let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
+        if !movable.contains(&before) {
+            return Err(conflict(&record));
+        }
+        if let Err(e) = runner.preflight(&record).await {
+            return Err(refuse(&runner, &record, e).await);
+        }
+        let now = Utc::now();
+        (state.imports)
+            .transition(
+                &record.tenant_id,
+                &record.id,
+                &movable,
+                ImportStatus::Committing,
+                now,
+            )
+            .await?
+    };
+    let job = ImportJob {
+        tenant_id: record.tenant_id.clone(),
+        import_id: record.id.clone(),
+    };
+    if let Err(e) = enqueue(&*state.jobs, &job).await {
+        if before != ImportStatus::Committing {
+            let back = [ImportStatus::Committing];
+            let now = Utc::now();
+            let _ = (state.imports)
+                .transition(&record.tenant_id, &record.id, &back, before, now)
+                .await;
+        }
+        return Err(ApiError::Unavailable(Box::new(e)));
+    }
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+/// A file the preflight refuses fails the import, with the reason (422).
+async fn refuse(
+    runner: &StoredImport<'_>,
+    record: &ImportRecord,
+    error: StoredImportError,
+) -> ApiError {
+    match error {
+        StoredImportError::File(e) => match runner.fail(record, &e.to_string()).await {
+            Ok(()) => unreadable(e),
+            Err(stored) => ApiError::from(stored),
+        },
+        StoredImportError::NoFile => {
+            ApiError::Conflict("upload the file before running the import".into())
+        }
+        other => ApiError::internal(other),
+    }
 }
 
 /// An import still awaiting its upload whose file has arrived (a presigned upload goes
@@ -270,44 +325,25 @@ async fn arrived(state: &ImportsState, record: ImportRecord) -> Result<ImportRec
     }
 }
 
-/// Runs the import; a file that cannot be imported fails the import with the reason (422),
-/// and the record says so.
-async fn execute(
-    state: &ImportsState,
-    record: ImportRecord,
-    commit: bool,
-) -> Result<ImportRecord, ApiError> {
+/// Runs the dry run; a file that cannot be imported is refused with the reason (422). The
+/// dry run reads the whole file within the request: see the README on large files.
+async fn check(state: &ImportsState, record: ImportRecord) -> Result<ImportRecord, ApiError> {
     let runner = StoredImport {
         contacts: &state.app.contacts,
         imports: &state.imports,
         blobs: &state.blobs,
     };
-    match runner.run(&record, commit).await {
+    match runner.run(&record, false).await {
         Ok(_) => state
             .imports
             .get(&record.tenant_id, &record.id)
             .await?
             .ok_or(ApiError::NotFound("import")),
-        Err(StoredImportError::File(e)) => {
-            if commit {
-                runner.fail(&record, &e.to_string()).await?;
-            }
-            Err(unreadable(e))
-        }
+        Err(StoredImportError::File(e)) => Err(unreadable(e)),
         Err(StoredImportError::NoFile) => Err(ApiError::Conflict(
             "upload the file before running the import".into(),
         )),
-        Err(other) => {
-            if commit {
-                runner
-                    .fail(
-                        &record,
-                        "the import stopped unexpectedly; commit again to resume",
-                    )
-                    .await?;
-            }
-            Err(ApiError::internal(other))
-        }
+        Err(other) => Err(ApiError::internal(other)),
     }
 }
 

@@ -1,9 +1,11 @@
-//! The drop folder: a CSV put under `tenants/{tenant_id}/imports/` is committed at once with
-//! the tenant's defaults, or the settings of an optional sidecar `{file}.mapping.json`, and a
-//! JSON report is written to `tenants/{tenant_id}/imports/reports/{file}.json`.
+//! The drop folder: a CSV put under `tenants/{tenant_id}/imports/` is committed with the
+//! tenant's defaults, or the settings of an optional sidecar `{file}.mapping.json`, and a JSON
+//! report is written to `tenants/{tenant_id}/imports/reports/{file}.json`.
 //!
 //! On AWS an S3 notification calls [`DropFolder::process`]; locally the host's watcher does,
-//! for files appearing in `<data-dir>/dropbox/`. A file whose report exists is skipped, so a
+//! for files appearing in `<data-dir>/dropbox/`. Processing creates the import record, writes
+//! the report file saying `committing` and queues the commit (see [`crate::jobs`]), whose
+//! worker overwrites the report with the outcome. A file whose report exists is skipped, so a
 //! redelivered notification or a restarted watcher never imports a file twice (and importing
 //! twice would change nothing anyway: imports are idempotent).
 
@@ -13,12 +15,13 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::import_report::ImportReport;
-use smscrm_domain::ports::Blobs;
+use smscrm_domain::ports::{Blobs, Queue};
 use smscrm_domain::{ImportId, Region, TenantId};
 use smscrm_store::{
     Contacts, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Tenants,
 };
 
+use crate::jobs::{ImportJob, enqueue};
 use crate::stored::{StoredImport, StoredImportError};
 
 const SIDECAR_SUFFIX: &str = ".mapping.json";
@@ -37,10 +40,8 @@ struct Sidecar {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropOutcome {
-    Imported {
-        import_id: ImportId,
-        report: Box<ImportReport>,
-    },
+    /// The commit is on the import-jobs queue.
+    Queued { import_id: ImportId },
     /// The file could not be imported; the report file says why.
     Refused { import_id: ImportId, reason: String },
     /// Not an import (a report, a sidecar, another folder) or already imported.
@@ -61,6 +62,8 @@ pub struct DropFolder {
     pub contacts: Contacts,
     pub imports: Imports,
     pub blobs: Arc<dyn Blobs>,
+    /// The import-jobs queue.
+    pub jobs: Arc<dyn Queue>,
 }
 
 /// `tenants/{tenant}/imports/{file}` split into its tenant and file name, for an importable
@@ -90,7 +93,7 @@ impl DropFolder {
             Ok(found) => found,
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
-        let report_key = format!("tenants/{tenant_id}/imports/reports/{file}.json");
+        let report_key = report_key(key);
         if self.blobs.size(&report_key).await?.is_some() {
             return Ok(DropOutcome::Ignored("already imported"));
         }
@@ -117,6 +120,9 @@ impl DropFolder {
             failure: None,
             created_at: now,
             updated_at: now,
+            checkpoint: None,
+            lease_owner: None,
+            lease_until: None,
         };
         let sidecar = self.sidecar(key).await;
         if let Ok(sidecar) = &sidecar {
@@ -128,47 +134,30 @@ impl DropFolder {
             imports: &self.imports,
             blobs: &self.blobs,
         };
-        let refusal = match sidecar.and_then(|s| check(&s)) {
-            Err(reason) => reason,
-            Ok(()) => match runner.run(&record, true).await {
-                Ok(report) => {
-                    self.write_report(
-                        &report_key,
-                        &record,
-                        ImportStatus::Completed,
-                        None,
-                        Some(&report),
-                    )
-                    .await?;
-                    return Ok(DropOutcome::Imported {
-                        import_id: record.id,
-                        report: Box::new(report),
-                    });
-                }
-                Err(StoredImportError::File(e)) => e.to_string(),
-                Err(other) => {
-                    runner
-                        .fail(
-                            &record,
-                            "the import stopped unexpectedly; it will be retried",
-                        )
-                        .await?;
-                    return Err(other);
-                }
-            },
+        if let Err(refusal) = sidecar.and_then(|s| check(&s)) {
+            runner.fail(&record, &refusal).await?;
+            let status = ImportStatus::Failed;
+            write_report(&*self.blobs, &record, status, Some(&refusal), None).await?;
+            return Ok(DropOutcome::Refused {
+                import_id: record.id,
+                reason: refusal,
+            });
+        }
+        // The report file marks the file as taken before the job can finish and overwrite it.
+        write_report(&*self.blobs, &record, ImportStatus::Committing, None, None).await?;
+        let job = ImportJob {
+            tenant_id: record.tenant_id.clone(),
+            import_id: record.id.clone(),
         };
-        runner.fail(&record, &refusal).await?;
-        self.write_report(
-            &report_key,
-            &record,
-            ImportStatus::Failed,
-            Some(&refusal),
-            None,
-        )
-        .await?;
-        Ok(DropOutcome::Refused {
+        if let Err(e) = enqueue(&*self.jobs, &job).await {
+            // Unmark the file, so the retried notification queues it.
+            let _ = self.blobs.delete(&report_key).await;
+            let reason = "the import could not be queued; it will be retried";
+            let _ = runner.fail(&record, reason).await;
+            return Err(StoredImportError::Internal(format!("{reason}: {e}")));
+        }
+        Ok(DropOutcome::Queued {
             import_id: record.id,
-            reason: refusal,
         })
     }
 
@@ -180,29 +169,41 @@ impl DropFolder {
             Err(e) => Err(format!("the mapping sidecar could not be read: {e}")),
         }
     }
+}
 
-    async fn write_report(
-        &self,
-        report_key: &str,
-        record: &ImportRecord,
-        status: ImportStatus,
-        failure: Option<&str>,
-        report: Option<&ImportReport>,
-    ) -> Result<(), StoredImportError> {
-        let body = ReportFile {
-            import_id: &record.id,
-            file: &record.filename,
-            status,
-            failure,
-            report,
-        };
-        let bytes = serde_json::to_vec_pretty(&body)
-            .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string().into_bytes());
-        self.blobs
-            .put(report_key, bytes.into(), "application/json")
-            .await?;
-        Ok(())
+/// Where the drop-folder report of the file at `blob_key` goes.
+pub fn report_key(blob_key: &str) -> String {
+    match blob_key.rsplit_once('/') {
+        Some((folder, file)) => format!("{folder}/reports/{file}.json"),
+        None => format!("reports/{blob_key}.json"),
     }
+}
+
+/// Writes (or overwrites) the JSON report beside a drop-folder file.
+pub(crate) async fn write_report(
+    blobs: &dyn Blobs,
+    record: &ImportRecord,
+    status: ImportStatus,
+    failure: Option<&str>,
+    report: Option<&ImportReport>,
+) -> Result<(), StoredImportError> {
+    let body = ReportFile {
+        import_id: &record.id,
+        file: &record.filename,
+        status,
+        failure,
+        report,
+    };
+    let bytes = serde_json::to_vec_pretty(&body)
+        .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string().into_bytes());
+    blobs
+        .put(
+            &report_key(&record.blob_key),
+            bytes.into(),
+            "application/json",
+        )
+        .await?;
+    Ok(())
 }
 
 fn apply(sidecar: &Sidecar, settings: &mut ImportSettings) {
@@ -248,10 +249,7 @@ pub async fn handle_s3_event(
         let key = smscrm_aws::decode_event_key(raw)?;
         let outcome = folder.process(&key).await?;
         match &outcome {
-            DropOutcome::Imported { import_id, report } => tracing::info!(
-                %key, %import_id, rows = report.rows, created = report.created,
-                updated = report.updated, invalid = report.invalid, "imported"
-            ),
+            DropOutcome::Queued { import_id } => tracing::info!(%key, %import_id, "queued"),
             DropOutcome::Refused { import_id, reason } => {
                 tracing::warn!(%key, %import_id, %reason, "refused");
             }

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use smscrm_domain::{ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
-use smscrm_store::{Contacts, RepoError};
+use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use smscrm_domain::import_report::{ImportReport, PREVIEW_ROWS, PreviewRow, RowError};
 
@@ -21,6 +22,33 @@ pub struct ImportRequest {
     pub options: ImportOptions,
     /// False for a dry run: everything is checked and counted, nothing is written.
     pub commit: bool,
+}
+
+/// How a commit that may outlive its worker runs: from where the last worker stopped, until a
+/// deadline, saving its progress after every batch.
+pub struct Resumable<'a> {
+    /// Rows up to the checkpoint are parsed again (for the report and the in-file duplicate
+    /// check, at parse speed) but not written again.
+    pub from: Option<Checkpoint>,
+    /// No batch starts after this instant, except the run's first (so every run makes
+    /// progress): the run pauses instead.
+    pub stop_at: Option<Instant>,
+    pub checkpoints: &'a dyn Checkpoints,
+}
+
+/// Where a resumable run saves its progress.
+#[async_trait::async_trait]
+pub trait Checkpoints: Send + Sync {
+    /// An error stops the run (e.g. the worker lost its lease to another).
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), RepoError>;
+}
+
+/// How a resumable run ended.
+#[derive(Debug)]
+pub enum Run {
+    Finished(ImportReport),
+    /// The deadline came first; everything up to the checkpoint is written.
+    Paused(Checkpoint),
 }
 
 /// Bytes and rows read so far, for progress bars and records; shared with whoever shows it.
@@ -72,8 +100,25 @@ pub async fn run<R: Read + Send + 'static>(
     input: R,
     request: ImportRequest,
     progress: &Progress,
-    mut on_error: impl FnMut(&RowError),
+    on_error: impl FnMut(&RowError),
 ) -> Result<ImportReport, ImportFailure> {
+    match run_resumable(contacts, input, request, progress, None, on_error).await? {
+        Run::Finished(report) => Ok(report),
+        Run::Paused(_) => Err(ImportFailure::Internal(
+            "an import without a deadline paused".into(),
+        )),
+    }
+}
+
+/// [`run`], optionally resuming from a checkpoint, pausing at a deadline and saving progress.
+pub async fn run_resumable<R: Read + Send + 'static>(
+    contacts: &Contacts,
+    input: R,
+    request: ImportRequest,
+    progress: &Progress,
+    resumable: Option<Resumable<'_>>,
+    mut on_error: impl FnMut(&RowError),
+) -> Result<Run, ImportFailure> {
     let (tx, mut rx) = mpsc::channel::<Message>(BATCHES_IN_FLIGHT);
     let counting = CountingReader {
         inner: input,
@@ -86,6 +131,10 @@ pub async fn run<R: Read + Send + 'static>(
         dry_run: !request.commit,
         ..ImportReport::default()
     };
+    let done = resumable.as_ref().and_then(|r| r.from).unwrap_or_default();
+    report.add_counts(done.counts);
+    let mut written = done;
+    let mut batches_written = 0u64;
     while let Some(message) = rx.recv().await {
         match message {
             Message::Header(detected) => describe(&mut report, &detected),
@@ -103,7 +152,9 @@ pub async fn run<R: Read + Send + 'static>(
                             if report.preview.len() < PREVIEW_ROWS {
                                 report.preview.push(PreviewRow::of(row.row, &merge));
                             }
-                            merges.push(merge);
+                            if report.rows > done.rows {
+                                merges.push(merge);
+                            }
                         }
                         Event::Error(error, kind) => {
                             match kind {
@@ -115,15 +166,33 @@ pub async fn run<R: Read + Send + 'static>(
                         }
                     }
                 }
+                if report.rows <= done.rows {
+                    continue;
+                }
+                if let Some(r) = &resumable
+                    && batches_written > 0
+                    && r.stop_at.is_some_and(|at| Instant::now() >= at)
+                {
+                    // Dropping the receiver stops the parser at its next batch.
+                    drop(rx);
+                    let _ = parser.await;
+                    return Ok(Run::Paused(written));
+                }
                 let counts = contacts
                     .import_batch(&request.tenant, &merges, Utc::now(), request.commit)
                     .await?;
                 report.add_counts(counts);
+                batches_written += 1;
+                written.rows = report.rows;
+                written.counts.add(counts);
+                if let Some(r) = &resumable {
+                    r.checkpoints.save(&written).await?;
+                }
             }
         }
     }
     match parser.await {
-        Ok(Ok(())) => Ok(report),
+        Ok(Ok(())) => Ok(Run::Finished(report)),
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),
     }

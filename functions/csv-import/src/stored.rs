@@ -13,7 +13,7 @@ use smscrm_domain::ports::blobs::BlobError;
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
 use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, RepoError};
 
-use crate::pipeline::{ImportFailure, ImportRequest, Progress, run};
+use crate::pipeline::{ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable};
 
 /// How often progress is written to the record while an import runs.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -79,6 +79,22 @@ impl StoredImport<'_> {
         record: &ImportRecord,
         commit: bool,
     ) -> Result<ImportReport, StoredImportError> {
+        match self.run_resumable(record, commit, None).await? {
+            Run::Finished(report) => Ok(report),
+            Run::Paused(_) => Err(StoredImportError::Internal(
+                "an import without a deadline paused".into(),
+            )),
+        }
+    }
+
+    /// [`StoredImport::run`] for a commit that may span several workers: the record is
+    /// finished only when the whole file is written.
+    pub async fn run_resumable(
+        &self,
+        record: &ImportRecord,
+        commit: bool,
+        resumable: Option<Resumable<'_>>,
+    ) -> Result<Run, StoredImportError> {
         let reader = self
             .blobs
             .open(&record.blob_key)
@@ -96,14 +112,24 @@ impl StoredImport<'_> {
             options: options_of(record)?,
             commit,
         };
-        let result = run(self.contacts, input, request, &progress, |error| {
-            let _ = errors_csv.write_record(crate::error_record(error));
-        })
+        let result = run_resumable(
+            self.contacts,
+            input,
+            request,
+            &progress,
+            resumable,
+            |error| {
+                let _ = errors_csv.write_record(crate::error_record(error));
+            },
+        )
         .await;
         ticker.abort();
         let flushed = errors_csv.flush();
         drop(errors_csv);
-        let report = result?;
+        let report = match result? {
+            Run::Finished(report) => report,
+            paused @ Run::Paused(_) => return Ok(paused),
+        };
         flushed.map_err(|e| StoredImportError::Internal(e.to_string()))?;
         let file = tokio::fs::File::open(errors_file.path())
             .await
@@ -134,7 +160,24 @@ impl StoredImport<'_> {
                 Utc::now(),
             )
             .await?;
-        Ok(report)
+        Ok(Run::Finished(report))
+    }
+
+    /// Reads just enough of the file to know it can be imported (encoding, delimiter, a
+    /// header with a phone column): what a commit checks before it is queued, so a file that
+    /// cannot be imported is refused at once rather than by the worker later.
+    pub async fn preflight(&self, record: &ImportRecord) -> Result<(), StoredImportError> {
+        let reader = self
+            .blobs
+            .open(&record.blob_key)
+            .await?
+            .ok_or(StoredImportError::NoFile)?;
+        let input = tokio_util::io::SyncIoBridge::new(reader);
+        let options = options_of(record)?;
+        tokio::task::spawn_blocking(move || smscrm_import::open(input, &options).map(drop))
+            .await
+            .map_err(|e| StoredImportError::Internal(e.to_string()))?
+            .map_err(StoredImportError::File)
     }
 
     /// Marks the import failed with a reason a person can read.

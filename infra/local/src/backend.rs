@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use anyhow::Context as _;
-use smscrm_domain::ports::{Blobs, SystemClock, Table};
+use smscrm_domain::ports::{Blobs, Queue, SystemClock, Table};
 use smscrm_http::AppContext;
 
 use crate::cli::{BackendArgs, BackendKind};
@@ -44,6 +46,43 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
                 )),
                 embedded_table: None,
             })
+        }
+    }
+}
+
+/// Locally a job's message stays hidden this long while a worker runs it; runs pause well
+/// before (see `serve`), so it reappears only if the process died.
+const LOCAL_JOB_VISIBILITY: Duration = Duration::from_secs(15 * 60);
+/// Deliveries of one job before it is parked in the dead-letter queue.
+const JOB_RECEIVES: u32 = 5;
+
+/// The import-jobs queue: `<data-dir>/queue.db` locally (with its dead-letter queue), the
+/// SQS queue named by `--import-jobs-queue-url` on AWS.
+pub async fn import_jobs(args: &BackendArgs) -> anyhow::Result<Arc<dyn Queue>> {
+    match args.backend {
+        BackendKind::Aws => {
+            let url = args.import_jobs_queue_url.clone().context(
+                "the aws backend needs --import-jobs-queue-url (or SMSCRM_IMPORT_JOBS_QUEUE_URL)",
+            )?;
+            let sdk = smscrm_aws::sdk_config().await;
+            Ok(Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, url)))
+        }
+        BackendKind::Embedded => {
+            let path = args.data_dir.join("queue.db");
+            let open = |name: &str, dead_letter: Option<&str>| {
+                smscrm_local::SqliteQueue::open(
+                    &path,
+                    name,
+                    smscrm_local::QueueConfig {
+                        visibility_timeout: LOCAL_JOB_VISIBILITY,
+                        max_receives: JOB_RECEIVES,
+                        dead_letter: dead_letter.map(str::to_owned),
+                    },
+                )
+                .with_context(|| format!("cannot open the queue at {}", path.display()))
+            };
+            open("import-jobs-dead", None)?;
+            Ok(Arc::new(open("import-jobs", Some("import-jobs-dead"))?))
         }
     }
 }

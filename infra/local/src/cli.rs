@@ -62,6 +62,9 @@ pub struct BackendArgs {
         default_value = "smscrm-imports"
     )]
     pub bucket: String,
+    /// SQS queue URL of the import jobs (aws backend; needed by `serve`).
+    #[arg(long, global = true, env = "SMSCRM_IMPORT_JOBS_QUEUE_URL")]
+    pub import_jobs_queue_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

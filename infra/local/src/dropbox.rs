@@ -32,10 +32,9 @@ pub async fn watch(folder: DropFolder) {
                 continue;
             }
             match folder.process(&key).await {
-                Ok(DropOutcome::Imported { import_id, report }) => tracing::info!(
-                    %key, %import_id, rows = report.rows, created = report.created,
-                    updated = report.updated, invalid = report.invalid, "drop folder import done"
-                ),
+                Ok(DropOutcome::Queued { import_id }) => {
+                    tracing::info!(%key, %import_id, "drop folder import queued");
+                }
                 Ok(DropOutcome::Refused { import_id, reason }) => {
                     tracing::warn!(%key, %import_id, %reason, "drop folder file refused");
                 }

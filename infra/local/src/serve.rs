@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use smscrm_domain::ports::Blobs;
+use csv_import::ImportWorker;
+use smscrm_domain::ports::{Blobs, Queue};
 use smscrm_http::{AppContext, health_router, with_common_layers};
 use tokio::net::TcpListener;
 
@@ -15,9 +16,15 @@ use crate::cli::{BackendArgs, ServeArgs};
 /// How often expired items are purged from the embedded store (DynamoDB's TTL does this on AWS).
 const PURGE_EVERY: Duration = Duration::from_secs(300);
 
+/// A local import job runs this long before it pauses and queues its continuation, as the
+/// `import-worker` Lambda does before its 15-minute limit.
+pub const IMPORT_RUN_FOR: Duration = Duration::from_secs(10 * 60);
+/// A failed import job is tried again after this long.
+pub const IMPORT_RETRY_DELAY: Duration = Duration::from_secs(5);
+
 /// Every API function merged into one router, exactly as each runs alone on Lambda.
-pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>) -> Router {
-    let imports = api_imports::ImportsState::new(ctx.clone(), blobs);
+pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Router {
+    let imports = api_imports::ImportsState::new(ctx.clone(), blobs, jobs);
     let contacts = api_contacts::router()
         .merge(health_router())
         .with_state(ctx);
@@ -45,11 +52,17 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
             }
         });
     }
+    let jobs = backend::import_jobs(backend_args).await?;
+    tokio::spawn(
+        import_worker(&backend.ctx, &backend.blobs, &jobs)
+            .consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY),
+    );
     tokio::spawn(crate::dropbox::watch(csv_import::DropFolder {
         tenants: backend.ctx.tenants.clone(),
         contacts: backend.ctx.contacts.clone(),
         imports: smscrm_store::Imports::new(backend.ctx.table.clone()),
         blobs: backend.blobs.clone(),
+        jobs: jobs.clone(),
     }));
     let addr = format!("{}:{}", args.host, args.port);
     let listener = TcpListener::bind(&addr)
@@ -60,11 +73,25 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
-    axum::serve(listener, app(backend.ctx, backend.blobs))
+    axum::serve(listener, app(backend.ctx, backend.blobs, jobs))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("smscrm stopped");
     Ok(())
+}
+
+/// The worker that commits imports, the local twin of the `import-worker` Lambda.
+pub fn import_worker(
+    ctx: &AppContext,
+    blobs: &Arc<dyn Blobs>,
+    jobs: &Arc<dyn Queue>,
+) -> ImportWorker {
+    ImportWorker {
+        contacts: ctx.contacts.clone(),
+        imports: smscrm_store::Imports::new(ctx.table.clone()),
+        blobs: blobs.clone(),
+        queue: jobs.clone(),
+    }
 }
 
 async fn shutdown_signal() {

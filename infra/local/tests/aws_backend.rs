@@ -43,6 +43,15 @@ async fn cli_and_server_run_on_dynamodb() {
     let key = tenant["api_key"].as_str().expect("api_key").to_owned();
     let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
 
+    let sdk = smscrm_aws::sdk_config().await;
+    let (jobs_url, _) = smscrm_aws::create_queue_with_dlq(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &format!("smscrm-cli-jobs-{}", std::process::id()),
+        60,
+        5,
+    )
+    .await
+    .expect("create import-jobs queue in moto");
     let port = free_port();
     let mut server = Command::new(BIN)
         .args([
@@ -50,6 +59,8 @@ async fn cli_and_server_run_on_dynamodb() {
             "aws",
             "--table",
             &table,
+            "--import-jobs-queue-url",
+            &jobs_url,
             "serve",
             "--port",
             &port.to_string(),

@@ -98,15 +98,33 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         .await
         .expect("upload");
     assert_eq!(uploaded.status(), 200);
-    let committed: Value = http
+    let queued = http
         .post(format!("{base}/v1/imports/{import_id}/commit"))
         .bearer_auth(api_key)
         .send()
         .await
-        .expect("commit")
-        .json()
-        .await
-        .expect("json");
+        .expect("commit");
+    assert_eq!(queued.status(), 202, "a commit is queued");
+    let started = Instant::now();
+    let committed = loop {
+        let record: Value = http
+            .get(format!("{base}/v1/imports/{import_id}"))
+            .bearer_auth(api_key)
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        if record["status"] != "committing" {
+            break record;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "commit never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(committed["status"], "completed", "{committed}");
 
     // 3. The drop folder, with a sidecar giving the same settings.
@@ -122,15 +140,21 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     std::fs::write(folder.join("kunden.csv"), FILE).expect("drop");
     let report_path = folder.join("reports/kunden.csv.json");
     let started = Instant::now();
-    while !report_path.exists() {
+    // The report says `committing` while the job runs, then the outcome.
+    let dropped = loop {
+        let report: Option<Value> = std::fs::read(&report_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        match report {
+            Some(report) if report["status"] != "committing" => break report,
+            _ => {}
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "drop folder report never appeared"
+            "drop folder import never ended"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let dropped: Value =
-        serde_json::from_slice(&std::fs::read(&report_path).expect("report")).expect("json");
+    };
     assert_eq!(dropped["status"], "completed", "{dropped}");
     assert_eq!(dropped["report"]["created"], 4);
 

@@ -17,6 +17,8 @@ mod s3_event;
 mod secrets;
 mod sqs;
 
+pub mod lambda;
+
 pub use config::{s3_client, sdk_config};
 pub use dynamo::{DynamoTable, create_table};
 pub use error::{SetupError, UnexpectedResponse};

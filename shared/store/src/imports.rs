@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::import_report::{ImportCounts, ImportReport};
 use smscrm_domain::ports::{Condition, Cursor, Query, StoreError, Table, Update};
 use smscrm_domain::{ImportId, Region, TenantId};
 
@@ -63,6 +63,23 @@ pub struct ImportRecord {
     pub failure: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How far a commit has written: a restarted commit resumes here. Internal, like the
+    /// lease: read from the table, never shown in the API.
+    #[serde(default, skip_serializing)]
+    pub checkpoint: Option<Checkpoint>,
+    /// The worker running the commit and until when (epoch seconds) others must leave it.
+    #[serde(default, skip_serializing)]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub lease_until: Option<i64>,
+}
+
+/// A commit's progress that survives the worker: the first `rows` data rows of the file are
+/// written, and writing them counted `counts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub rows: u64,
+    pub counts: ImportCounts,
 }
 
 #[derive(Clone)]
@@ -214,6 +231,92 @@ impl Imports {
         Ok(())
     }
 
+    /// Takes the right to run the commit for `lease` from `now`: granted when the import is
+    /// committing and no other worker holds an unexpired lease. `Conflict` otherwise.
+    pub async fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<ImportRecord, RepoError> {
+        let free = Condition::AttrNotExists(LEASE_UNTIL.into())
+            .or(Condition::lt(LEASE_UNTIL, now.timestamp()))
+            .or(Condition::eq(LEASE_OWNER, owner));
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set(LEASE_OWNER, owner)
+                    .set(LEASE_UNTIL, (now + lease).timestamp()),
+                Some(committing().and(free)),
+            )
+            .await;
+        match result {
+            Ok(item) => from_item(item),
+            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
+                "the import is not committing or another worker runs it".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Saves a commit's progress and extends the lease. `Conflict` when the lease was lost
+    /// (it expired and another worker took the import over): the caller must stop.
+    pub async fn checkpoint(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        owner: &str,
+        checkpoint: &Checkpoint,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<(), RepoError> {
+        let value =
+            serde_json::to_value(checkpoint).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new()
+                    .set(CHECKPOINT, value)
+                    .set(LEASE_UNTIL, (now + lease).timestamp()),
+                Some(committing().and(Condition::eq(LEASE_OWNER, owner))),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
+                "the import's lease was lost to another worker".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Gives the lease back early (a paused commit), so the next worker need not wait for it
+    /// to expire. Losing it already is fine.
+    pub async fn release_lease(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        owner: &str,
+    ) -> Result<(), RepoError> {
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new().remove(LEASE_OWNER).remove(LEASE_UNTIL),
+                Some(Condition::eq(LEASE_OWNER, owner)),
+            )
+            .await;
+        match result {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Records the outcome: the report (errors trimmed to [`ERRORS_ON_RECORD`]) or a failure.
     pub async fn finish(
         &self,
@@ -239,12 +342,23 @@ impl Imports {
                     .set("status", status_value(status))
                     .set("report", report)
                     .set("failure", failure.map_or(Value::Null, Value::from))
-                    .set("updated_at", now.to_rfc3339()),
+                    .set("updated_at", now.to_rfc3339())
+                    .remove(CHECKPOINT)
+                    .remove(LEASE_OWNER)
+                    .remove(LEASE_UNTIL),
                 Some(Condition::ItemExists),
             )
             .await?;
         from_item(item)
     }
+}
+
+const CHECKPOINT: &str = "checkpoint";
+const LEASE_OWNER: &str = "lease_owner";
+const LEASE_UNTIL: &str = "lease_until";
+
+fn committing() -> Condition {
+    Condition::eq("status", status_value(ImportStatus::Committing))
 }
 
 fn status_value(status: ImportStatus) -> String {

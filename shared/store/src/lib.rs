@@ -14,7 +14,7 @@ pub mod tenants;
 pub use apikeys::ApiKeys;
 pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
-pub use imports::{ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports};
+pub use imports::{Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports};
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use tenants::Tenants;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use smscrm_domain::ports::{Blobs, SystemClock, Table};
+use smscrm_domain::ports::{Blobs, Queue, SystemClock, Table};
 use smscrm_http::AppContext;
 
 pub struct TestApp {
@@ -14,6 +14,7 @@ pub struct TestApp {
     pub ctx: AppContext,
     client: Client,
     server: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 /// A tenant and a key that speaks for it.
@@ -23,13 +24,19 @@ pub struct Caller {
 }
 
 impl TestApp {
-    pub async fn start(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
+    /// The router on a free port, with the import worker consuming `jobs`, as in `serve`.
+    pub async fn start(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Self {
         let ctx = AppContext::new(table, Arc::new(SystemClock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = smscrm_local_host::serve::app(ctx.clone(), blobs);
+        let worker = smscrm_local_host::serve::import_worker(&ctx, &blobs, &jobs);
+        let worker = tokio::spawn(worker.consume(
+            smscrm_local_host::serve::IMPORT_RUN_FOR,
+            std::time::Duration::from_millis(200),
+        ));
+        let app = smscrm_local_host::serve::app(ctx.clone(), blobs, jobs);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
@@ -38,6 +45,7 @@ impl TestApp {
             ctx,
             client: Client::new(),
             server,
+            worker,
         }
     }
 
@@ -74,6 +82,7 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        self.worker.abort();
     }
 }
 
@@ -114,7 +123,8 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::embedded().await;
-                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    let jobs = smscrm_tests::backends::QueueFactory::queue(&backend, Default::default()).await.queue;
+                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone(), jobs).await;
                     super::$name(&app).await;
                 }
             )*
@@ -124,7 +134,8 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::aws().await;
-                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone()).await;
+                    let jobs = smscrm_tests::backends::QueueFactory::queue(&backend, Default::default()).await.queue;
+                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone(), jobs).await;
                     super::$name(&app).await;
                 }
             )*

@@ -1,0 +1,59 @@
+//! Lambda entry point of the import-jobs worker: wiring only. SQS delivers one job per
+//! invocation (batch size 1: a commit can take the whole 15 minutes); the worker pauses a
+//! minute before the invocation's deadline and queues a continuation.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use csv_import::{ImportJob, ImportWorker};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use smscrm_aws::lambda::{init_logging, required_env};
+use smscrm_domain::ports::Table;
+use smscrm_store::{Contacts, Imports};
+use tracing::Instrument as _;
+
+/// Time kept for finishing the batch in flight and queueing the continuation.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let table_name = required_env("TABLE_NAME")?;
+    let bucket = required_env("IMPORT_BUCKET")?;
+    let jobs_url = required_env("IMPORT_JOBS_QUEUE_URL")?;
+    let sdk = smscrm_aws::sdk_config().await;
+    let table: Arc<dyn Table> = Arc::new(smscrm_aws::DynamoTable::from_config(&sdk, table_name));
+    let worker = Arc::new(ImportWorker {
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table),
+        blobs: Arc::new(smscrm_aws::S3Blobs::new(
+            smscrm_aws::s3_client(&sdk),
+            bucket,
+        )),
+        queue: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, jobs_url)),
+    });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let worker = worker.clone();
+        async move {
+            let stop_at = stop_at(event.context.deadline);
+            for message in event.payload.records {
+                let job: ImportJob = serde_json::from_str(message.body.as_deref().unwrap_or(""))?;
+                let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id);
+                let outcome = worker.handle(&job, Some(stop_at)).instrument(span).await?;
+                tracing::info!(?outcome, "import job handled");
+            }
+            Ok::<(), Error>(())
+        }
+    }))
+    .await
+}
+
+/// The instant to pause at: the margin before the invocation's deadline (ms since the epoch).
+fn stop_at(deadline_ms: u64) -> tokio::time::Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
+}
