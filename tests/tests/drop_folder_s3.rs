@@ -63,6 +63,7 @@ async fn an_s3_notification_imports_the_dropped_file() {
         imports: Imports::new(table.clone()),
         blobs: blobs.clone(),
         queue: jobs.clone(),
+        fan_out: Default::default(),
     };
     assert_eq!(
         worker.handle(&job, None).await.expect("worker"),

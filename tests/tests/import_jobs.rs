@@ -12,7 +12,8 @@ use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::{Blobs, Queue, Table};
 use smscrm_domain::{ImportId, Region, Tenant, TenantId};
 use smscrm_store::{
-    Contacts, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Tenants,
+    Contacts, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Part,
+    Tenants,
 };
 use smscrm_tests::backends::Backend;
 
@@ -40,6 +41,7 @@ macro_rules! worker_scenarios {
 worker_scenarios!(
     a_paused_commit_resumes_from_its_checkpoint_and_ends_as_one_run,
     a_leased_import_waits_for_its_worker_then_is_taken_over,
+    a_large_file_fans_out_in_ranges_and_ends_as_one_run,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -74,6 +76,7 @@ async fn setup(backend: &dyn Backend) -> Setup {
         imports: Imports::new(table.clone()),
         blobs: blobs.clone(),
         queue: jobs.clone(),
+        fan_out: Default::default(),
     };
     Setup {
         table,
@@ -96,38 +99,26 @@ async fn committing_import(s: &Setup) -> ImportJob {
         .put(&blob_key, Bytes::from(file()), "text/csv")
         .await
         .expect("upload");
-    let now = Utc::now();
-    let record = ImportRecord {
-        id: id.clone(),
-        tenant_id: tenant.id.clone(),
-        filename: "big.csv".into(),
-        source: ImportSource::Api,
-        status: ImportStatus::Committing,
-        settings: ImportSettings {
-            region: "US".parse::<Region>().expect("region"),
-            mapping: None,
-            consent_source: None,
-        },
-        blob_key,
-        bytes_total: None,
-        bytes_done: 0,
-        rows_done: 0,
-        report: None,
-        failure: None,
-        created_at: now,
-        updated_at: now,
-        checkpoint: None,
-        lease_owner: None,
-        lease_until: None,
+    let settings = ImportSettings {
+        region: "US".parse::<Region>().expect("region"),
+        mapping: None,
+        consent_source: None,
     };
+    let mut record = ImportRecord::new(
+        id.clone(),
+        tenant.id.clone(),
+        "big.csv".into(),
+        ImportSource::Api,
+        settings,
+        blob_key,
+        Utc::now(),
+    );
+    record.status = ImportStatus::Committing;
     Imports::new(s.table.clone())
         .create(&record)
         .await
         .expect("create");
-    ImportJob {
-        tenant_id: tenant.id,
-        import_id: id,
-    }
+    ImportJob::new(tenant.id, id)
 }
 
 async fn record(s: &Setup, job: &ImportJob) -> ImportRecord {
@@ -152,6 +143,12 @@ async fn contact_count(s: &Setup, tenant: &TenantId) -> usize {
             return count;
         }
     }
+}
+
+async fn errors_csv(s: &Setup, job: &ImportJob) -> String {
+    let key = csv_import::errors_key(&record(s, job).await);
+    let bytes = s.blobs.get(&key).await.expect("get").expect("errors.csv");
+    String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
 /// The report without what differs between two runs of the same file.
@@ -254,11 +251,15 @@ async fn a_leased_import_waits_for_its_worker_then_is_taken_over(backend: &dyn B
     let s = setup(backend).await;
     let job = committing_import(&s).await;
     let imports = Imports::new(s.table.clone());
-    let lease = chrono::Duration::minutes(5);
+    let lease = Lease {
+        part: Part::Whole,
+        owner: "other".into(),
+        duration: chrono::Duration::minutes(5),
+    };
 
     // Another worker runs it: a redelivered message must not run it beside that worker.
     imports
-        .acquire_lease(&job.tenant_id, &job.import_id, "other", Utc::now(), lease)
+        .acquire_lease(&job.tenant_id, &job.import_id, &lease, Utc::now())
         .await
         .expect("lease");
     assert_eq!(
@@ -270,7 +271,7 @@ async fn a_leased_import_waits_for_its_worker_then_is_taken_over(backend: &dyn B
     // That worker died ten minutes ago: its lease has expired and the import is taken over.
     let long_ago = Utc::now() - chrono::Duration::minutes(10);
     imports
-        .acquire_lease(&job.tenant_id, &job.import_id, "other", long_ago, lease)
+        .acquire_lease(&job.tenant_id, &job.import_id, &lease, long_ago)
         .await
         .expect("same owner renews");
     assert_eq!(
@@ -278,4 +279,79 @@ async fn a_leased_import_waits_for_its_worker_then_is_taken_over(backend: &dyn B
         JobOutcome::Finished(ImportStatus::Completed)
     );
     assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
+}
+
+async fn a_large_file_fans_out_in_ranges_and_ends_as_one_run(backend: &dyn Backend) {
+    let mut s = setup(backend).await;
+    let straight = committing_import(&s).await;
+    s.worker.handle(&straight, None).await.expect("run");
+    let expected = record(&s, &straight).await.report.expect("report");
+
+    // Every file counts as large; ranges of 1,000 rows: 1-1000, 1001-2000, 2001-2500.
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 1000,
+    };
+    let job = committing_import(&s).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 3 }
+    );
+    let planned = record(&s, &job).await;
+    assert_eq!((planned.ranges, planned.rows_total), (Some(3), Some(2500)));
+    let mut queued = Vec::new();
+    while queued.len() < 3 {
+        let got = s
+            .jobs
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert!(!got.is_empty(), "one job per range, got {}", queued.len());
+        for delivery in got {
+            s.jobs.ack(&delivery.receipt).await.expect("ack");
+            queued.push(serde_json::from_str::<ImportJob>(&delivery.body).expect("job"));
+        }
+    }
+    // Ranges are independent: run them last first.
+    queued.sort_by_key(|j| std::cmp::Reverse(j.range));
+    assert_eq!(
+        queued.iter().map(|j| j.range).collect::<Vec<_>>(),
+        [Some(2), Some(1), Some(0)]
+    );
+    for (n, range_job) in queued.iter().enumerate() {
+        let outcome = s.worker.handle(range_job, None).await.expect("range");
+        if n < 2 {
+            assert_eq!(
+                outcome,
+                JobOutcome::RangeDone {
+                    index: 2 - n as u32
+                }
+            );
+            assert_eq!(record(&s, &job).await.status, ImportStatus::Committing);
+        } else {
+            assert_eq!(outcome, JobOutcome::Finished(ImportStatus::Completed));
+        }
+    }
+    let done = record(&s, &job).await;
+    assert_eq!((done.ranges_done, done.rows_done), (3, 2500));
+    assert_eq!(
+        comparable(done.report.expect("report")),
+        comparable(expected),
+        "ranges add up to one run's report"
+    );
+    assert_eq!(errors_csv(&s, &job).await, errors_csv(&s, &straight).await);
+    assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
+    // Row 1,802 (second range) repeats row 2 (first range): the first row's contact stands.
+    let phone = smscrm_domain::PhoneE164::from_e164("+14155550000").expect("e164");
+    let first = Contacts::new(s.table.clone())
+        .find_by_phone(&job.tenant_id, &phone)
+        .await
+        .expect("find")
+        .expect("contact");
+    assert_eq!(first.first_name.as_deref(), Some("Person 2"));
+    // A redelivered range job finds its range done.
+    assert_eq!(
+        s.worker.handle(&queued[0], None).await.expect("again"),
+        JobOutcome::Skipped("the import is not committing")
+    );
 }

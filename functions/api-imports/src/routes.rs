@@ -103,25 +103,9 @@ async fn create(
     let filename = clean_filename(request.filename.as_deref())?;
     let id = ImportId::generate();
     let now = Utc::now();
-    let record = ImportRecord {
-        blob_key: format!("tenants/{}/uploads/{id}.csv", tenant.id),
-        id,
-        tenant_id: tenant.id.clone(),
-        filename,
-        source: ImportSource::Api,
-        status: ImportStatus::AwaitingUpload,
-        settings,
-        bytes_total: None,
-        bytes_done: 0,
-        rows_done: 0,
-        report: None,
-        failure: None,
-        created_at: now,
-        updated_at: now,
-        checkpoint: None,
-        lease_owner: None,
-        lease_until: None,
-    };
+    let blob_key = format!("tenants/{}/uploads/{id}.csv", tenant.id);
+    let (source, tenant_id) = (ImportSource::Api, tenant.id.clone());
+    let record = ImportRecord::new(id, tenant_id, filename, source, settings, blob_key, now);
     state.imports.create(&record).await?;
     let upload = match state
         .blobs
@@ -268,10 +252,7 @@ async fn commit(
             )
             .await?
     };
-    let job = ImportJob {
-        tenant_id: record.tenant_id.clone(),
-        import_id: record.id.clone(),
-    };
+    let job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
     if let Err(e) = enqueue(&*state.jobs, &job).await {
         if before != ImportStatus::Committing {
             let back = [ImportStatus::Committing];

@@ -101,29 +101,23 @@ impl DropFolder {
             return Ok(DropOutcome::Ignored("no such tenant"));
         };
         let now = Utc::now();
-        let mut record = ImportRecord {
-            id: ImportId::generate(),
-            tenant_id: tenant.id.clone(),
-            filename: file.to_owned(),
-            source: ImportSource::DropFolder,
-            status: ImportStatus::Committing,
-            settings: ImportSettings {
-                region: tenant.default_region,
-                mapping: None,
-                consent_source: None,
-            },
-            blob_key: key.to_owned(),
-            bytes_total: self.blobs.size(key).await?,
-            bytes_done: 0,
-            rows_done: 0,
-            report: None,
-            failure: None,
-            created_at: now,
-            updated_at: now,
-            checkpoint: None,
-            lease_owner: None,
-            lease_until: None,
+        let settings = ImportSettings {
+            region: tenant.default_region,
+            mapping: None,
+            consent_source: None,
         };
+        let (id, source) = (ImportId::generate(), ImportSource::DropFolder);
+        let mut record = ImportRecord::new(
+            id,
+            tenant.id.clone(),
+            file.to_owned(),
+            source,
+            settings,
+            key.to_owned(),
+            now,
+        );
+        record.status = ImportStatus::Committing;
+        record.bytes_total = self.blobs.size(key).await?;
         let sidecar = self.sidecar(key).await;
         if let Ok(sidecar) = &sidecar {
             apply(sidecar, &mut record.settings);
@@ -145,10 +139,7 @@ impl DropFolder {
         }
         // The report file marks the file as taken before the job can finish and overwrite it.
         write_report(&*self.blobs, &record, ImportStatus::Committing, None, None).await?;
-        let job = ImportJob {
-            tenant_id: record.tenant_id.clone(),
-            import_id: record.id.clone(),
-        };
+        let job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
         if let Err(e) = enqueue(&*self.jobs, &job).await {
             // Unmark the file, so the retried notification queues it.
             let _ = self.blobs.delete(&report_key).await;

@@ -1,10 +1,11 @@
-//! Import jobs: commits run off the request path, one queue message per commit.
+//! Import jobs: commits run off the request path, one queue message per commit (or per range
+//! of a large commit).
 //!
 //! The API and the drop folder move an import to `committing` and enqueue an [`ImportJob`];
 //! a worker (the `import-worker` Lambda on SQS, a task of `smscrm serve` locally) runs it.
 //! A commit survives its worker:
-//! - the worker holds a lease on the import record, so a redelivered message never runs a
-//!   commit twice at once;
+//! - the worker holds a lease on what it runs, so a redelivered message never runs it twice
+//!   at once;
 //! - after every batch it saves a checkpoint (rows written, counts) and extends the lease;
 //! - near its deadline (Lambda's 15 minutes) it pauses and enqueues a continuation;
 //! - if it dies, the queue redelivers the message once its visibility timeout passes, and the
@@ -13,36 +14,57 @@
 //! Resuming parses the file again from the start (parsing runs ~50x faster than writing) so
 //! the report and the in-file duplicate check are exactly those of an uninterrupted run, and
 //! writes only the rows after the checkpoint.
+//!
+//! A file larger than [`FanOut::above_bytes`] is fanned out: the first job counts its rows
+//! (parsing only), records a plan of ranges of [`FanOut::rows_per_range`] rows and queues one
+//! job per range; ranges run in parallel on as many workers as the queue's consumers allow,
+//! and whoever finishes the last range merges the reports and completes the import.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::ports::queue::MAX_SEND_BATCH;
 use smscrm_domain::ports::{Blobs, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::{ImportId, TenantId};
-use smscrm_store::{Checkpoint, Contacts, ImportSource, ImportStatus, Imports, RepoError};
+use smscrm_store::{
+    Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports, Lease,
+    MAX_RANGES, Part, RepoError,
+};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::drop_folder::write_report;
 use crate::pipeline::{Checkpoints, Resumable, Run};
-use crate::stored::{StoredImport, StoredImportError};
+use crate::stored::{StoredImport, StoredImportError, errors_key, range_errors_key};
 
 /// How long a worker's claim on an import lasts without a checkpoint renewing it. Far longer
 /// than a batch takes, short enough that a dead worker's import resumes within minutes.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
-/// The message body: which import to commit.
+/// The message body: which import to commit, and which range of it for a fanned-out commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportJob {
     pub tenant_id: TenantId,
     pub import_id: ImportId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<u32>,
 }
 
 impl ImportJob {
+    /// The job that commits (or plans) a whole import.
+    pub fn new(tenant_id: TenantId, import_id: ImportId) -> Self {
+        Self {
+            tenant_id,
+            import_id,
+            range: None,
+        }
+    }
+
     pub fn message(&self) -> OutgoingMessage {
-        // Serializing two ids cannot fail.
+        // Serializing two ids and a number cannot fail.
         OutgoingMessage::new(serde_json::to_string(self).unwrap_or_default())
     }
 }
@@ -52,6 +74,26 @@ pub async fn enqueue(queue: &dyn Queue, job: &ImportJob) -> Result<(), QueueErro
     queue.send_batch(vec![job.message()]).await
 }
 
+/// When a commit is split over several workers, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOut {
+    /// Files larger than this are committed in ranges.
+    pub above_bytes: u64,
+    /// Data rows per range (more when the file would need more than [`MAX_RANGES`]).
+    pub rows_per_range: u64,
+}
+
+impl Default for FanOut {
+    /// About half a million rows per range: a few minutes of DynamoDB writes, well inside one
+    /// 15-minute run.
+    fn default() -> Self {
+        Self {
+            above_bytes: 64 * 1024 * 1024,
+            rows_per_range: 500_000,
+        }
+    }
+}
+
 /// What handling one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -59,6 +101,10 @@ pub enum JobOutcome {
     Finished(ImportStatus),
     /// The deadline came; a continuation is on the queue.
     Paused { rows_written: u64 },
+    /// The commit is fanned out: one job per range not yet done is on the queue.
+    Planned { ranges: u32 },
+    /// This range is written; others are still running.
+    RangeDone { index: u32 },
     /// Nothing to do: the import is gone, already finished, or another worker runs it.
     Skipped(&'static str),
 }
@@ -69,86 +115,323 @@ pub struct ImportWorker {
     pub imports: Imports,
     pub blobs: Arc<dyn Blobs>,
     pub queue: Arc<dyn Queue>,
+    pub fan_out: FanOut,
 }
 
 impl ImportWorker {
-    /// Runs (or resumes) the job's commit, pausing at `stop_at`. An `Err` is worth retrying
-    /// later (storage unavailable): the import stays `committing` with its checkpoint, and
-    /// the caller lets the queue deliver the message again.
+    /// Runs (or resumes) the job, pausing at `stop_at`. An `Err` is worth retrying later
+    /// (storage unavailable): the import stays `committing` with its checkpoint, and the
+    /// caller lets the queue deliver the message again.
     pub async fn handle(
         &self,
         job: &ImportJob,
         stop_at: Option<Instant>,
     ) -> Result<JobOutcome, StoredImportError> {
-        let (tenant, id) = (&job.tenant_id, &job.import_id);
-        match self.imports.get(tenant, id).await? {
+        let record = match self.imports.get(&job.tenant_id, &job.import_id).await? {
             None => return Ok(JobOutcome::Skipped("no such import")),
             Some(r) if r.status != ImportStatus::Committing => {
                 return Ok(JobOutcome::Skipped("the import is not committing"));
             }
-            Some(_) => {}
-        }
-        let owner = ulid::Ulid::new().to_string();
-        let record = match self
-            .imports
-            .acquire_lease(tenant, id, &owner, Utc::now(), LEASE)
-            .await
-        {
-            Ok(record) => record,
-            Err(RepoError::Conflict(_)) => {
-                return Ok(JobOutcome::Skipped("another worker runs the import"));
+            Some(record) => record,
+        };
+        match job.range {
+            Some(index) => self.run_range(&record, index, stop_at).await,
+            None if record.ranges.is_some() => self.resume_plan(&record).await,
+            None if self.size(&record).await? > self.fan_out.above_bytes => {
+                self.plan(&record, stop_at).await
             }
-            Err(e) => return Err(e.into()),
-        };
-        let lease = LeasedCheckpoints {
-            imports: &self.imports,
-            tenant,
-            id,
-            owner: &owner,
-        };
-        let runner = StoredImport {
+            None => self.run_whole(&record, stop_at).await,
+        }
+    }
+
+    async fn size(&self, record: &ImportRecord) -> Result<u64, StoredImportError> {
+        Ok(match record.bytes_total {
+            Some(bytes) => bytes,
+            None => self.blobs.size(&record.blob_key).await?.unwrap_or(0),
+        })
+    }
+
+    fn runner(&self) -> StoredImport<'_> {
+        StoredImport {
             contacts: &self.contacts,
             imports: &self.imports,
             blobs: &self.blobs,
+        }
+    }
+
+    /// Takes a new lease on a part, or says why not.
+    async fn lease(
+        &self,
+        record: &ImportRecord,
+        part: Part,
+    ) -> Result<Result<(Lease, Option<Checkpoint>), JobOutcome>, StoredImportError> {
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        let lease = Lease {
+            part,
+            owner: ulid::Ulid::new().to_string(),
+            duration: LEASE,
+        };
+        match (self.imports)
+            .acquire_lease(tenant, id, &lease, Utc::now())
+            .await
+        {
+            Ok(checkpoint) => Ok(Ok((lease, checkpoint))),
+            Err(RepoError::Conflict(_)) => {
+                Ok(Err(JobOutcome::Skipped("another worker runs the import")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn run_whole(
+        &self,
+        record: &ImportRecord,
+        stop_at: Option<Instant>,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let (lease, from) = match self.lease(record, Part::Whole).await? {
+            Ok(granted) => granted,
+            Err(outcome) => return Ok(outcome),
+        };
+        let saver = LeasedCheckpoints {
+            imports: &self.imports,
+            record,
+            lease: &lease,
         };
         let resumable = Resumable {
-            from: record.checkpoint,
+            from,
+            window: None,
             stop_at,
-            checkpoints: &lease,
+            checkpoints: &saver,
         };
-        match runner.run_resumable(&record, true, Some(resumable)).await {
+        let run = self
+            .runner()
+            .run_resumable(record, true, Some(resumable))
+            .await;
+        match run {
             Ok(Run::Finished(report)) => {
-                if record.source == ImportSource::DropFolder {
-                    let status = ImportStatus::Completed;
-                    write_report(&*self.blobs, &record, status, None, Some(&report)).await?;
-                }
+                self.report_drop(record, ImportStatus::Completed, None, Some(&report))
+                    .await?;
                 Ok(JobOutcome::Finished(ImportStatus::Completed))
             }
-            Ok(Run::Paused(at)) => {
-                self.imports.release_lease(tenant, id, &owner).await?;
-                enqueue(&*self.queue, job).await.map_err(queue_error)?;
-                Ok(JobOutcome::Paused {
-                    rows_written: at.rows,
-                })
+            Ok(Run::Paused(at)) => self.pause(record, &lease, at).await,
+            Err(e) => self.fail_or_retry(record, &lease, e).await,
+        }
+    }
+
+    /// Counts the file's rows, records the ranges and queues one job per range.
+    async fn plan(
+        &self,
+        record: &ImportRecord,
+        stop_at: Option<Instant>,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let rows = match self.runner().count_rows(record).await {
+            Ok(rows) => rows,
+            Err(StoredImportError::File(e)) => return self.refuse(record, &e.to_string()).await,
+            Err(other) => return Err(other),
+        };
+        let ranges = split(rows, self.fan_out.rows_per_range);
+        if ranges.len() < 2 {
+            return self.run_whole(record, stop_at).await;
+        }
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        self.imports
+            .plan_ranges(tenant, id, rows, &ranges, Utc::now())
+            .await?;
+        self.resume_plan(record).await
+    }
+
+    /// Queues the ranges not done yet, or completes the import when all are.
+    async fn resume_plan(&self, record: &ImportRecord) -> Result<JobOutcome, StoredImportError> {
+        let ranges = self.imports.ranges(&record.tenant_id, &record.id).await?;
+        let open: Vec<OutgoingMessage> = ranges
+            .iter()
+            .filter(|r| !r.done)
+            .map(|r| {
+                let mut job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
+                job.range = Some(r.index);
+                job.message()
+            })
+            .collect();
+        if open.is_empty() {
+            return self.merge_ranges(record, ranges).await;
+        }
+        for chunk in open.chunks(MAX_SEND_BATCH) {
+            self.queue
+                .send_batch(chunk.to_vec())
+                .await
+                .map_err(queue_error)?;
+        }
+        Ok(JobOutcome::Planned {
+            ranges: ranges.len() as u32,
+        })
+    }
+
+    async fn run_range(
+        &self,
+        record: &ImportRecord,
+        index: u32,
+        stop_at: Option<Instant>,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        let Some(range) = self.imports.range(tenant, id, index).await? else {
+            return Ok(JobOutcome::Skipped("no such range"));
+        };
+        if range.done {
+            return Ok(JobOutcome::Skipped("the range is done"));
+        }
+        let (lease, from) = match self.lease(record, Part::Range(index)).await? {
+            Ok(granted) => granted,
+            Err(outcome) => return Ok(outcome),
+        };
+        let saver = LeasedCheckpoints {
+            imports: &self.imports,
+            record,
+            lease: &lease,
+        };
+        let resumable = Resumable {
+            from,
+            window: Some((range.from, range.to)),
+            stop_at,
+            checkpoints: &saver,
+        };
+        let run = self.runner().run_range(record, index, resumable).await;
+        let report = match run {
+            Ok(Run::Finished(report)) => report,
+            Ok(Run::Paused(at)) => return self.pause(record, &lease, at).await,
+            Err(e) => return self.fail_or_retry(record, &lease, e).await,
+        };
+        let after = match (self.imports)
+            .finish_range(tenant, id, &range, &lease, &report)
+            .await
+        {
+            Ok(after) => after,
+            Err(RepoError::Conflict(_)) => {
+                return Ok(JobOutcome::Skipped("the range was finished elsewhere"));
             }
-            Err(StoredImportError::File(e)) => {
-                let reason = e.to_string();
-                runner.fail(&record, &reason).await?;
-                if record.source == ImportSource::DropFolder {
-                    let status = ImportStatus::Failed;
-                    write_report(&*self.blobs, &record, status, Some(&reason), None).await?;
-                }
-                Ok(JobOutcome::Finished(ImportStatus::Failed))
+            Err(e) => return Err(e.into()),
+        };
+        if after.ranges.is_some_and(|n| after.ranges_done >= n) {
+            let ranges = self.imports.ranges(tenant, id).await?;
+            return self.merge_ranges(&after, ranges).await;
+        }
+        Ok(JobOutcome::RangeDone { index })
+    }
+
+    /// Completes a fanned-out import: one report and one error file, as one run would make.
+    /// Two ranges finishing at once may both get here; both write the same result, which is
+    /// why the ranges' error files are kept rather than deleted after merging.
+    async fn merge_ranges(
+        &self,
+        record: &ImportRecord,
+        ranges: Vec<ImportRange>,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let mut report = ImportReport::default();
+        let mut errors = tempfile::NamedTempFile::new().map_err(internal)?;
+        let mut merged = csv::Writer::from_writer(errors.as_file_mut());
+        merged.write_record(["row", "reason"]).map_err(internal)?;
+        for range in &ranges {
+            let Some(part) = range.report.clone() else {
+                return Ok(JobOutcome::Skipped("a range is not done"));
+            };
+            report.absorb(part);
+            let key = range_errors_key(record, range.index);
+            let Some(bytes) = self.blobs.get(&key).await? else {
+                continue;
+            };
+            let mut rows = csv::Reader::from_reader(bytes.as_ref());
+            for line in rows.records() {
+                merged
+                    .write_record(&line.map_err(internal)?)
+                    .map_err(internal)?;
             }
-            Err(StoredImportError::Repo(RepoError::Conflict(_))) => {
+        }
+        merged.flush().map_err(internal)?;
+        drop(merged);
+        let file = tokio::fs::File::open(errors.path())
+            .await
+            .map_err(internal)?;
+        (self.blobs)
+            .put_stream(&errors_key(record), Box::pin(file), "text/csv")
+            .await?;
+        let bytes = record.bytes_total.unwrap_or(0);
+        let runner = self.runner();
+        runner
+            .complete(record, ImportStatus::Completed, &report, bytes)
+            .await?;
+        for range in &ranges {
+            let _ = self
+                .blobs
+                .delete(&range_errors_key(record, range.index))
+                .await;
+        }
+        self.report_drop(record, ImportStatus::Completed, None, Some(&report))
+            .await?;
+        Ok(JobOutcome::Finished(ImportStatus::Completed))
+    }
+
+    async fn pause(
+        &self,
+        record: &ImportRecord,
+        lease: &Lease,
+        at: Checkpoint,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        self.imports.release_lease(tenant, id, lease).await?;
+        let mut job = ImportJob::new(tenant.clone(), id.clone());
+        if let Part::Range(index) = lease.part {
+            job.range = Some(index);
+        }
+        enqueue(&*self.queue, &job).await.map_err(queue_error)?;
+        Ok(JobOutcome::Paused {
+            rows_written: at.rows,
+        })
+    }
+
+    /// A file that cannot be imported fails the import; a lost lease means another worker
+    /// has it; anything else is retried.
+    async fn fail_or_retry(
+        &self,
+        record: &ImportRecord,
+        lease: &Lease,
+        error: StoredImportError,
+    ) -> Result<JobOutcome, StoredImportError> {
+        match error {
+            StoredImportError::File(e) => self.refuse(record, &e.to_string()).await,
+            StoredImportError::Repo(RepoError::Conflict(_)) => {
                 Ok(JobOutcome::Skipped("the lease passed to another worker"))
             }
-            Err(other) => {
+            other => {
                 // Let the retry start at once rather than after the lease expires.
-                let _ = self.imports.release_lease(tenant, id, &owner).await;
+                let (tenant, id) = (&record.tenant_id, &record.id);
+                let _ = self.imports.release_lease(tenant, id, lease).await;
                 Err(other)
             }
         }
+    }
+
+    async fn refuse(
+        &self,
+        record: &ImportRecord,
+        reason: &str,
+    ) -> Result<JobOutcome, StoredImportError> {
+        self.runner().fail(record, reason).await?;
+        self.report_drop(record, ImportStatus::Failed, Some(reason), None)
+            .await?;
+        Ok(JobOutcome::Finished(ImportStatus::Failed))
+    }
+
+    /// A drop-folder import's outcome also goes to the report file beside it.
+    async fn report_drop(
+        &self,
+        record: &ImportRecord,
+        status: ImportStatus,
+        failure: Option<&str>,
+        report: Option<&ImportReport>,
+    ) -> Result<(), StoredImportError> {
+        if record.source == ImportSource::DropFolder {
+            write_report(&*self.blobs, record, status, failure, report).await?;
+        }
+        Ok(())
     }
 
     /// The local host's consumer: takes jobs one at a time until the task is dropped, giving
@@ -183,7 +466,7 @@ impl ImportWorker {
                 return;
             }
         };
-        let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id);
+        let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id, range = ?job.range);
         let handled = self.handle(&job, Some(stop_at)).instrument(span).await;
         let done = match handled {
             Ok(outcome) => {
@@ -201,30 +484,54 @@ impl ImportWorker {
     }
 }
 
+/// `rows` data rows as consecutive `(from, to)` windows of `per_range` rows (more when that
+/// would make over [`MAX_RANGES`] of them).
+pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
+    let per_range = per_range.max(rows.div_ceil(MAX_RANGES as u64)).max(1);
+    (0..rows)
+        .step_by(per_range as usize)
+        .map(|from| (from, (from + per_range).min(rows)))
+        .collect()
+}
+
 fn queue_error(err: QueueError) -> StoredImportError {
-    StoredImportError::Internal(format!("queueing the import's continuation failed: {err}"))
+    StoredImportError::Internal(format!("queueing import jobs failed: {err}"))
+}
+
+fn internal(err: impl std::fmt::Display) -> StoredImportError {
+    StoredImportError::Internal(err.to_string())
 }
 
 /// Saves checkpoints under the worker's lease.
 struct LeasedCheckpoints<'a> {
     imports: &'a Imports,
-    tenant: &'a TenantId,
-    id: &'a ImportId,
-    owner: &'a str,
+    record: &'a ImportRecord,
+    lease: &'a Lease,
 }
 
 #[async_trait::async_trait]
 impl Checkpoints for LeasedCheckpoints<'_> {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<(), RepoError> {
+        let (tenant, id) = (&self.record.tenant_id, &self.record.id);
         self.imports
-            .checkpoint(
-                self.tenant,
-                self.id,
-                self.owner,
-                checkpoint,
-                Utc::now(),
-                LEASE,
-            )
+            .checkpoint(tenant, id, self.lease, checkpoint, Utc::now())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_every_row_once_and_stay_within_the_plan_limit() {
+        assert_eq!(split(0, 10), Vec::<(u64, u64)>::new());
+        assert_eq!(split(25, 10), vec![(0, 10), (10, 20), (20, 25)]);
+        assert_eq!(split(10, 10), vec![(0, 10)]);
+        let many = split(10_000_000, 1000);
+        assert!(many.len() <= MAX_RANGES, "{}", many.len());
+        assert_eq!(many.first().map(|r| r.0), Some(0));
+        assert_eq!(many.last().map(|r| r.1), Some(10_000_000));
+        assert!(many.windows(2).all(|w| w[0].1 == w[1].0));
     }
 }

@@ -10,12 +10,12 @@ mod pipeline;
 mod stored;
 
 pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};
-pub use jobs::{ImportJob, ImportWorker, JobOutcome, enqueue};
+pub use jobs::{FanOut, ImportJob, ImportWorker, JobOutcome, enqueue};
 pub use pipeline::{
     Checkpoints, ImportFailure, ImportRequest, Progress, Resumable, Run, run, run_resumable,
 };
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
-pub use stored::{StoredImport, StoredImportError, errors_key, options_of};
+pub use stored::{StoredImport, StoredImportError, errors_key, options_of, range_errors_key};
 
 /// A rejected row as a line of an error-report CSV. Cells are protected against formula
 /// injection, since reasons quote what the file contained and the report is opened in Excel.

@@ -30,6 +30,10 @@ pub struct Resumable<'a> {
     /// Rows up to the checkpoint are parsed again (for the report and the in-file duplicate
     /// check, at parse speed) but not written again.
     pub from: Option<Checkpoint>,
+    /// Only data rows `from + 1 ..= to` (counted from the first data row) are this run's: to
+    /// write and to report. Earlier rows are parsed (the in-file duplicate check needs them),
+    /// and parsing stops after `to`. `None`: the whole file.
+    pub window: Option<(u64, u64)>,
     /// No batch starts after this instant, except the run's first (so every run makes
     /// progress): the run pauses instead.
     pub stop_at: Option<Instant>,
@@ -131,64 +135,93 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         dry_run: !request.commit,
         ..ImportReport::default()
     };
-    let done = resumable.as_ref().and_then(|r| r.from).unwrap_or_default();
+    let (first, last) = resumable
+        .as_ref()
+        .and_then(|r| r.window)
+        .unwrap_or((0, u64::MAX));
+    let done = resumable
+        .as_ref()
+        .and_then(|r| r.from)
+        .unwrap_or(Checkpoint {
+            rows: first,
+            counts: Default::default(),
+        });
     report.add_counts(done.counts);
     let mut written = done;
     let mut batches_written = 0u64;
+    // Data rows seen so far, this run's or not.
+    let mut index = 0u64;
+    let mut past_window = false;
     while let Some(message) = rx.recv().await {
-        match message {
-            Message::Header(detected) => describe(&mut report, &detected),
-            Message::Rows(events) => {
-                progress
-                    .rows
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                let mut merges = Vec::with_capacity(events.len());
-                for event in events {
-                    report.rows += 1;
-                    match event {
-                        Event::Valid(row) => {
-                            report.valid += 1;
-                            let merge = to_merge(row.clone());
-                            if report.preview.len() < PREVIEW_ROWS {
-                                report.preview.push(PreviewRow::of(row.row, &merge));
-                            }
-                            if report.rows > done.rows {
-                                merges.push(merge);
-                            }
-                        }
-                        Event::Error(error, kind) => {
-                            match kind {
-                                ErrorKind::Invalid => report.invalid += 1,
-                                ErrorKind::Duplicate => report.duplicates += 1,
-                            }
-                            on_error(&error);
-                            report.record_error(error);
-                        }
+        let events = match message {
+            Message::Header(detected) => {
+                describe(&mut report, &detected);
+                continue;
+            }
+            Message::Rows(events) => events,
+        };
+        progress
+            .rows
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        let mut merges = Vec::with_capacity(events.len());
+        for event in events {
+            index += 1;
+            if index <= first {
+                continue;
+            }
+            if index > last {
+                past_window = true;
+                break;
+            }
+            report.rows += 1;
+            match event {
+                Event::Valid(row) => {
+                    report.valid += 1;
+                    let merge = to_merge(row.clone());
+                    if report.preview.len() < PREVIEW_ROWS {
+                        report.preview.push(PreviewRow::of(row.row, &merge));
+                    }
+                    if index > done.rows {
+                        merges.push(merge);
                     }
                 }
-                if report.rows <= done.rows {
-                    continue;
-                }
-                if let Some(r) = &resumable
-                    && batches_written > 0
-                    && r.stop_at.is_some_and(|at| Instant::now() >= at)
-                {
-                    // Dropping the receiver stops the parser at its next batch.
-                    drop(rx);
-                    let _ = parser.await;
-                    return Ok(Run::Paused(written));
-                }
-                let counts = contacts
-                    .import_batch(&request.tenant, &merges, Utc::now(), request.commit)
-                    .await?;
-                report.add_counts(counts);
-                batches_written += 1;
-                written.rows = report.rows;
-                written.counts.add(counts);
-                if let Some(r) = &resumable {
-                    r.checkpoints.save(&written).await?;
+                Event::Error(error, kind) => {
+                    match kind {
+                        ErrorKind::Invalid => report.invalid += 1,
+                        ErrorKind::Duplicate => report.duplicates += 1,
+                    }
+                    on_error(&error);
+                    report.record_error(error);
                 }
             }
+        }
+        let through = index.min(last);
+        if through > done.rows {
+            if let Some(r) = &resumable
+                && batches_written > 0
+                && r.stop_at.is_some_and(|at| Instant::now() >= at)
+            {
+                // Dropping the receiver stops the parser at its next batch.
+                drop(rx);
+                let _ = parser.await;
+                return Ok(Run::Paused(written));
+            }
+            let counts = contacts
+                .import_batch(&request.tenant, &merges, Utc::now(), request.commit)
+                .await?;
+            report.add_counts(counts);
+            batches_written += 1;
+            written.rows = through;
+            written.counts.add(counts);
+            if let Some(r) = &resumable {
+                r.checkpoints.save(&written).await?;
+            }
+        }
+        if past_window {
+            // The rest of the file is other runs' business.
+            drop(rx);
+            let _ = parser.await;
+            return Ok(Run::Finished(report));
         }
     }
     match parser.await {

@@ -47,6 +47,16 @@ pub fn errors_key(record: &ImportRecord) -> String {
     format!("{}.errors.csv", record.blob_key)
 }
 
+/// Where the rejected rows of one range of a fanned-out commit are kept until the last range
+/// merges them into [`errors_key`].
+pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
+    format!("{}.errors.{index:05}.csv", record.blob_key)
+}
+
+fn internal(err: impl std::fmt::Display) -> StoredImportError {
+    StoredImportError::Internal(err.to_string())
+}
+
 /// The parser options an import record asks for.
 pub fn options_of(record: &ImportRecord) -> Result<ImportOptions, ImportError> {
     let mut options = ImportOptions::new(record.settings.region);
@@ -95,18 +105,78 @@ impl StoredImport<'_> {
         commit: bool,
         resumable: Option<Resumable<'_>>,
     ) -> Result<Run, StoredImportError> {
+        let progress = Progress::default();
+        let ticker = self.track_progress(record, &progress);
+        let errors = errors_key(record);
+        let result = self
+            .execute(record, commit, resumable, &progress, &errors)
+            .await;
+        ticker.abort();
+        let report = match result? {
+            Run::Finished(report) => report,
+            paused @ Run::Paused(_) => return Ok(paused),
+        };
+        let status = if commit {
+            ImportStatus::Completed
+        } else {
+            ImportStatus::Checked
+        };
+        self.complete(record, status, &report, progress.bytes_read())
+            .await?;
+        Ok(Run::Finished(report))
+    }
+
+    /// Commits one range of a fanned-out import (its rows per `resumable.window`), keeping the
+    /// range's rejected rows at [`range_errors_key`]. The import record is left to whoever
+    /// finishes the last range.
+    pub async fn run_range(
+        &self,
+        record: &ImportRecord,
+        index: u32,
+        resumable: Resumable<'_>,
+    ) -> Result<Run, StoredImportError> {
+        let errors = range_errors_key(record, index);
+        self.execute(record, true, Some(resumable), &Progress::default(), &errors)
+            .await
+    }
+
+    /// Records the end of an import: its progress, status and report.
+    pub async fn complete(
+        &self,
+        record: &ImportRecord,
+        status: ImportStatus,
+        report: &ImportReport,
+        bytes_done: u64,
+    ) -> Result<(), StoredImportError> {
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        self.imports
+            .progress(tenant, id, bytes_done, report.rows)
+            .await?;
+        self.imports
+            .finish(tenant, id, status, Some(report), None, Utc::now())
+            .await?;
+        Ok(())
+    }
+
+    /// Runs the file through the pipeline; once it has run to the end, every rejected row is
+    /// in a CSV at `errors_to`.
+    async fn execute(
+        &self,
+        record: &ImportRecord,
+        commit: bool,
+        resumable: Option<Resumable<'_>>,
+        progress: &Progress,
+        errors_to: &str,
+    ) -> Result<Run, StoredImportError> {
         let reader = self
             .blobs
             .open(&record.blob_key)
             .await?
             .ok_or(StoredImportError::NoFile)?;
         let input = tokio_util::io::SyncIoBridge::new(reader);
-        let mut errors_file = tempfile::NamedTempFile::new()
-            .map_err(|e| StoredImportError::Internal(e.to_string()))?;
+        let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
         let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
         let _ = errors_csv.write_record(["row", "reason"]);
-        let progress = Progress::default();
-        let ticker = self.track_progress(record, &progress);
         let request = ImportRequest {
             tenant: record.tenant_id.clone(),
             options: options_of(record)?,
@@ -116,51 +186,45 @@ impl StoredImport<'_> {
             self.contacts,
             input,
             request,
-            &progress,
+            progress,
             resumable,
             |error| {
                 let _ = errors_csv.write_record(crate::error_record(error));
             },
         )
         .await;
-        ticker.abort();
         let flushed = errors_csv.flush();
         drop(errors_csv);
-        let report = match result? {
-            Run::Finished(report) => report,
-            paused @ Run::Paused(_) => return Ok(paused),
-        };
-        flushed.map_err(|e| StoredImportError::Internal(e.to_string()))?;
-        let file = tokio::fs::File::open(errors_file.path())
-            .await
-            .map_err(|e| StoredImportError::Internal(e.to_string()))?;
-        self.blobs
-            .put_stream(&errors_key(record), Box::pin(file), "text/csv")
-            .await?;
-        let status = if commit {
-            ImportStatus::Completed
-        } else {
-            ImportStatus::Checked
-        };
-        self.imports
-            .progress(
-                &record.tenant_id,
-                &record.id,
-                progress.bytes_read(),
-                report.rows,
-            )
-            .await?;
-        self.imports
-            .finish(
-                &record.tenant_id,
-                &record.id,
-                status,
-                Some(&report),
-                None,
-                Utc::now(),
-            )
-            .await?;
-        Ok(Run::Finished(report))
+        let run = result?;
+        if let Run::Finished(_) = run {
+            flushed.map_err(internal)?;
+            let file = tokio::fs::File::open(errors_file.path())
+                .await
+                .map_err(internal)?;
+            self.blobs
+                .put_stream(errors_to, Box::pin(file), "text/csv")
+                .await?;
+        }
+        Ok(run)
+    }
+
+    /// Data rows in the file (valid or not), read at parse speed without touching the store.
+    pub async fn count_rows(&self, record: &ImportRecord) -> Result<u64, StoredImportError> {
+        let reader = self
+            .blobs
+            .open(&record.blob_key)
+            .await?
+            .ok_or(StoredImportError::NoFile)?;
+        let input = tokio_util::io::SyncIoBridge::new(reader);
+        let options = options_of(record)?;
+        tokio::task::spawn_blocking(move || {
+            let mut rows = smscrm_import::open(input, &options)?;
+            let count = rows.by_ref().count() as u64;
+            rows.finish().map(|()| count)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(StoredImportError::File)
     }
 
     /// Reads just enough of the file to know it can be imported (encoding, delimiter, a

@@ -91,6 +91,7 @@ pub fn import_worker(
         imports: smscrm_store::Imports::new(ctx.table.clone()),
         blobs: blobs.clone(),
         queue: jobs.clone(),
+        fan_out: csv_import::FanOut::default(),
     }
 }
 

@@ -76,6 +76,31 @@ impl ImportReport {
         }
     }
 
+    /// Adds the report of the rows that follow this report's (the next range of a file
+    /// committed in ranges), as if one run had read both.
+    pub fn absorb(&mut self, later: ImportReport) {
+        self.rows += later.rows;
+        self.valid += later.valid;
+        self.invalid += later.invalid;
+        self.duplicates += later.duplicates;
+        self.add_counts(ImportCounts {
+            created: later.created,
+            updated: later.updated,
+            unchanged: later.unchanged,
+            suppressed: later.suppressed,
+        });
+        if self.encoding.is_empty() {
+            self.encoding = later.encoding;
+            self.delimiter = later.delimiter;
+            self.mapping = later.mapping;
+        }
+        let room = PREVIEW_ROWS.saturating_sub(self.preview.len());
+        self.preview.extend(later.preview.into_iter().take(room));
+        let room = MAX_REPORTED_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(later.errors.into_iter().take(room));
+        self.errors_total += later.errors_total;
+    }
+
     pub fn add_counts(&mut self, counts: ImportCounts) {
         self.created += counts.created;
         self.updated += counts.updated;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::import_report::{ImportCounts, ImportReport};
-use smscrm_domain::ports::{Condition, Cursor, Query, StoreError, Table, Update};
+use smscrm_domain::ports::{Condition, Cursor, Key, Query, StoreError, Table, Update};
 use smscrm_domain::{ImportId, Region, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -58,6 +58,14 @@ pub struct ImportRecord {
     pub bytes_total: Option<u64>,
     pub bytes_done: u64,
     pub rows_done: u64,
+    /// Data rows in the file, once a commit has counted them (large files only).
+    #[serde(default)]
+    pub rows_total: Option<u64>,
+    /// A commit fanned out over several workers: how many ranges, how many are done.
+    #[serde(default)]
+    pub ranges: Option<u32>,
+    #[serde(default)]
+    pub ranges_done: u32,
     /// The last dry run's or commit's report, with at most [`ERRORS_ON_RECORD`] errors.
     pub report: Option<ImportReport>,
     pub failure: Option<String>,
@@ -74,6 +82,77 @@ pub struct ImportRecord {
     pub lease_until: Option<i64>,
 }
 
+impl ImportRecord {
+    /// A new import of the file at `blob_key`, awaiting its upload.
+    pub fn new(
+        id: ImportId,
+        tenant_id: TenantId,
+        filename: String,
+        source: ImportSource,
+        settings: ImportSettings,
+        blob_key: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            tenant_id,
+            filename,
+            source,
+            status: ImportStatus::AwaitingUpload,
+            settings,
+            blob_key,
+            bytes_total: None,
+            bytes_done: 0,
+            rows_done: 0,
+            rows_total: None,
+            ranges: None,
+            ranges_done: 0,
+            report: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+            checkpoint: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+}
+
+/// What a worker runs: a whole commit, or one range of a commit fanned out over several
+/// workers (see [`crate::import_ranges`]). Each part has its own lease and checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Whole,
+    Range(u32),
+}
+
+impl Part {
+    pub(crate) fn key(self, tenant: &TenantId, id: &ImportId) -> Key {
+        match self {
+            Self::Whole => keys::import(tenant, id),
+            Self::Range(index) => keys::import_range(tenant, id, index),
+        }
+    }
+
+    /// What must hold for the part to run: the import committing, the range not done.
+    fn runnable(self) -> Condition {
+        match self {
+            Self::Whole => committing(),
+            Self::Range(_) => Condition::eq("done", false),
+        }
+    }
+}
+
+/// A worker's claim on a part: who holds it, and for how long each grant or checkpoint
+/// extends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub part: Part,
+    pub owner: String,
+    pub duration: chrono::Duration,
+}
+
 /// A commit's progress that survives the worker: the first `rows` data rows of the file are
 /// written, and writing them counted `counts`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +163,7 @@ pub struct Checkpoint {
 
 #[derive(Clone)]
 pub struct Imports {
-    table: Arc<dyn Table>,
+    pub(crate) table: Arc<dyn Table>,
 }
 
 impl Imports {
@@ -231,31 +310,37 @@ impl Imports {
         Ok(())
     }
 
-    /// Takes the right to run the commit for `lease` from `now`: granted when the import is
-    /// committing and no other worker holds an unexpired lease. `Conflict` otherwise.
+    /// Takes the right to run a part of the commit for `lease` from `now`: granted when the
+    /// part can run and no other worker holds an unexpired lease on it. Returns the part's
+    /// checkpoint; `Conflict` when the lease is not granted.
     pub async fn acquire_lease(
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        lease: chrono::Duration,
-    ) -> Result<ImportRecord, RepoError> {
+    ) -> Result<Option<Checkpoint>, RepoError> {
+        let (part, owner) = (lease.part, lease.owner.as_str());
         let free = Condition::AttrNotExists(LEASE_UNTIL.into())
             .or(Condition::lt(LEASE_UNTIL, now.timestamp()))
             .or(Condition::eq(LEASE_OWNER, owner));
         let result = self
             .table
             .update(
-                &keys::import(tenant, id),
+                &part.key(tenant, id),
                 Update::new()
                     .set(LEASE_OWNER, owner)
-                    .set(LEASE_UNTIL, (now + lease).timestamp()),
-                Some(committing().and(free)),
+                    .set(LEASE_UNTIL, (now + lease.duration).timestamp()),
+                Some(Condition::ItemExists.and(part.runnable()).and(free)),
             )
             .await;
         match result {
-            Ok(item) => from_item(item),
+            Ok(item) => match item.get(CHECKPOINT) {
+                None | Some(Value::Null) => Ok(None),
+                Some(value) => serde_json::from_value(value.clone())
+                    .map(Some)
+                    .map_err(|e| RepoError::Corrupt(e.to_string())),
+            },
             Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
                 "the import is not committing or another worker runs it".into(),
             )),
@@ -269,21 +354,21 @@ impl Imports {
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        owner: &str,
+        lease: &Lease,
         checkpoint: &Checkpoint,
         now: DateTime<Utc>,
-        lease: chrono::Duration,
     ) -> Result<(), RepoError> {
+        let (part, owner) = (lease.part, lease.owner.as_str());
         let value =
             serde_json::to_value(checkpoint).map_err(|e| RepoError::Corrupt(e.to_string()))?;
         let result = self
             .table
             .update(
-                &keys::import(tenant, id),
+                &part.key(tenant, id),
                 Update::new()
                     .set(CHECKPOINT, value)
-                    .set(LEASE_UNTIL, (now + lease).timestamp()),
-                Some(committing().and(Condition::eq(LEASE_OWNER, owner))),
+                    .set(LEASE_UNTIL, (now + lease.duration).timestamp()),
+                Some(part.runnable().and(Condition::eq(LEASE_OWNER, owner))),
             )
             .await;
         match result {
@@ -301,14 +386,14 @@ impl Imports {
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        owner: &str,
+        lease: &Lease,
     ) -> Result<(), RepoError> {
         let result = self
             .table
             .update(
-                &keys::import(tenant, id),
+                &lease.part.key(tenant, id),
                 Update::new().remove(LEASE_OWNER).remove(LEASE_UNTIL),
-                Some(Condition::eq(LEASE_OWNER, owner)),
+                Some(Condition::eq(LEASE_OWNER, lease.owner.as_str())),
             )
             .await;
         match result {
@@ -353,15 +438,15 @@ impl Imports {
     }
 }
 
-const CHECKPOINT: &str = "checkpoint";
-const LEASE_OWNER: &str = "lease_owner";
-const LEASE_UNTIL: &str = "lease_until";
+pub(crate) const CHECKPOINT: &str = "checkpoint";
+pub(crate) const LEASE_OWNER: &str = "lease_owner";
+pub(crate) const LEASE_UNTIL: &str = "lease_until";
 
-fn committing() -> Condition {
+pub(crate) fn committing() -> Condition {
     Condition::eq("status", status_value(ImportStatus::Committing))
 }
 
-fn status_value(status: ImportStatus) -> String {
+pub(crate) fn status_value(status: ImportStatus) -> String {
     serde_json::to_value(status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

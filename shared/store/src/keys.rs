@@ -9,6 +9,7 @@
 //! | phone claim     | `TENANT#<t>`              | `PHONE#<e164>`      |                                          |
 //! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`        |                                          |
 //! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
+//! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -25,6 +26,8 @@ pub const CONTACT_PREFIX: &str = "CONTACT#";
 pub const PHONE_PREFIX: &str = "PHONE#";
 pub const DNC_PREFIX: &str = "DNC#";
 pub const IMPORT_PREFIX: &str = "IMPORT#";
+/// Not under `IMPORT#`, so listing imports never meets a range.
+pub const IMPORT_RANGE_PREFIX: &str = "IMPORTRANGE#";
 
 pub fn tenant_partition(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
@@ -59,6 +62,18 @@ pub fn dnc(tenant: &TenantId, phone: &PhoneE164) -> Key {
 
 pub fn import(tenant: &TenantId, import: &ImportId) -> Key {
     Key::new(tenant_partition(tenant), format!("{IMPORT_PREFIX}{import}"))
+}
+
+/// Range `index` of a fanned-out commit; zero-padded so ranges list in order.
+pub fn import_range(tenant: &TenantId, import: &ImportId, index: u32) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("{}{index:05}", import_ranges_prefix(import)),
+    )
+}
+
+pub fn import_ranges_prefix(import: &ImportId) -> String {
+    format!("{IMPORT_RANGE_PREFIX}{import}#")
 }
 
 /// The sort-key prefix of phone claims starting with `digits` (a `+` and digits).

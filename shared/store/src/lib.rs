@@ -6,6 +6,7 @@ pub mod codec;
 pub mod contact_import;
 pub mod contacts;
 pub mod error;
+pub mod import_ranges;
 pub mod imports;
 pub mod keys;
 pub mod suppression;
@@ -14,7 +15,10 @@ pub mod tenants;
 pub use apikeys::ApiKeys;
 pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
-pub use imports::{Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports};
+pub use import_ranges::{ImportRange, MAX_RANGES};
+pub use imports::{
+    Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Part,
+};
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use tenants::Tenants;

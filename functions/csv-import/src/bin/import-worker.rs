@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use csv_import::{ImportJob, ImportWorker};
+use csv_import::{FanOut, ImportJob, ImportWorker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_aws::lambda::{init_logging, required_env};
 use smscrm_domain::ports::Table;
@@ -32,6 +32,7 @@ async fn main() -> Result<(), Error> {
             bucket,
         )),
         queue: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, jobs_url)),
+        fan_out: FanOut::default(),
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
