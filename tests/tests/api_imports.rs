@@ -59,12 +59,17 @@ async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Valu
 
 /// Polls the import until its commit has ended, and returns the record.
 async fn finished(app: &TestApp, me: &Caller, id: &str) -> Value {
+    finished_with(app, me, id, "committing").await
+}
+
+/// Polls the import until it leaves `running`, and returns the record.
+async fn finished_with(app: &TestApp, me: &Caller, id: &str, running: &str) -> Value {
     let started = std::time::Instant::now();
     loop {
         let (status, record) =
             send(app.request(Method::GET, &format!("/v1/imports/{id}"), me)).await;
         assert_eq!(status, 200, "{record}");
-        if record["status"] != "committing" {
+        if record["status"] != running {
             return record;
         }
         assert!(
@@ -255,4 +260,57 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
             "{action}: {body}"
         );
     }
+}
+
+/// Every file counts as too large to dry-run within its request.
+async fn queued_dry_run(backend: &dyn smscrm_tests::backends::Backend) {
+    let jobs = backend.queue(Default::default()).await.queue;
+    let app = TestApp::start_with(backend.table(), backend.blobs(), jobs, 0).await;
+    let me = app.tenant("Importer").await;
+    let id = create_and_upload(&app, &me, MESSY, json!({})).await;
+
+    let (status, queued) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(
+        (status, queued["status"].as_str()),
+        (202, Some("checking")),
+        "{queued}"
+    );
+    let checked = finished_with(&app, &me, &id, "checking").await;
+    assert_eq!(checked["status"], "checked", "{checked}");
+    let report = &checked["report"];
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(
+        (
+            report["rows"].as_u64(),
+            report["valid"].as_u64(),
+            report["created"].as_u64()
+        ),
+        (Some(4), Some(2), Some(2)),
+        "{report}"
+    );
+    assert!(
+        contacts(&app, &me).await.is_empty(),
+        "a dry run writes nothing"
+    );
+
+    // A file without phones is refused at once, as a synchronous dry run would.
+    let bad = create_and_upload(&app, &me, "Name\nAda\n", json!({})).await;
+    let (status, body) =
+        send(app.request(Method::POST, &format!("/v1/imports/{bad}/dry-run"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "unreadable_file"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_dry_run_embedded() {
+    queued_dry_run(&smscrm_tests::backends::embedded().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_dry_run_aws() {
+    queued_dry_run(&smscrm_tests::backends::aws().await).await;
 }

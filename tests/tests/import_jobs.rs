@@ -42,6 +42,7 @@ worker_scenarios!(
     a_paused_commit_resumes_from_its_checkpoint_and_ends_as_one_run,
     a_leased_import_waits_for_its_worker_then_is_taken_over,
     a_large_file_fans_out_in_ranges_and_ends_as_one_run,
+    a_queued_dry_run_pauses_and_resumes_without_writing,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -353,5 +354,53 @@ async fn a_large_file_fans_out_in_ranges_and_ends_as_one_run(backend: &dyn Backe
     assert_eq!(
         s.worker.handle(&queued[0], None).await.expect("again"),
         JobOutcome::Skipped("the import is not committing")
+    );
+}
+
+async fn a_queued_dry_run_pauses_and_resumes_without_writing(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let mut job = committing_import(&s).await;
+    let imports = Imports::new(s.table.clone());
+    let (tenant, id) = (&job.tenant_id, &job.import_id);
+    let now = Utc::now();
+    let committing = [ImportStatus::Committing];
+    imports
+        .transition(tenant, id, &committing, ImportStatus::Checking, now)
+        .await
+        .expect("checking");
+    job.dry_run = true;
+    let mut runs = 0;
+    let outcome = loop {
+        runs += 1;
+        let outcome = s
+            .worker
+            .handle(&job, Some(tokio::time::Instant::now()))
+            .await
+            .expect("run");
+        let JobOutcome::Paused { .. } = outcome else {
+            break outcome;
+        };
+        let next = s
+            .jobs
+            .receive(1, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        let queued: ImportJob = serde_json::from_str(&next[0].body).expect("job");
+        assert!(queued.dry_run, "a dry run continues as a dry run");
+        s.jobs.ack(&next[0].receipt).await.expect("ack");
+    };
+    assert_eq!(
+        (outcome, runs),
+        (JobOutcome::Finished(ImportStatus::Checked), 3)
+    );
+    let checked = record(&s, &job).await;
+    assert_eq!(checked.status, ImportStatus::Checked);
+    let report = checked.report.expect("report");
+    assert!(report.dry_run);
+    assert_eq!((report.rows, report.created), (2500, 2474));
+    assert_eq!(
+        contact_count(&s, &job.tenant_id).await,
+        0,
+        "nothing written"
     );
 }

@@ -2,7 +2,8 @@
 //! URL it is given (a presigned S3 PUT on AWS, so files of any size bypass API Gateway's
 //! limits; `PUT /v1/imports/{id}/file` on the local host), then dry-runs and commits it. A
 //! commit is queued for the import worker (`csv-import`'s `ImportWorker`) and answered at once
-//! with `202 Accepted`; the client follows its progress with `GET /v1/imports/{id}`.
+//! with `202 Accepted`; the client follows its progress with `GET /v1/imports/{id}`. So is the
+//! dry run of a file too large to check within the request.
 
 mod routes;
 
@@ -23,7 +24,13 @@ pub struct ImportsState {
     pub imports: Imports,
     /// The import-jobs queue commits go to.
     pub jobs: Arc<dyn Queue>,
+    /// Dry runs of files up to this size run within the request; larger ones are queued, so
+    /// they never meet API Gateway's 30-second limit.
+    pub sync_dry_run_bytes: u64,
 }
+
+/// About 130,000 rows: a dry run of a few seconds on either backend.
+pub const SYNC_DRY_RUN_BYTES: u64 = 8 * 1024 * 1024;
 
 impl ImportsState {
     pub fn new(app: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Self {
@@ -32,6 +39,7 @@ impl ImportsState {
             app,
             blobs,
             jobs,
+            sync_dry_run_bytes: SYNC_DRY_RUN_BYTES,
         }
     }
 }

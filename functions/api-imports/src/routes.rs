@@ -201,19 +201,45 @@ async fn upload(
     Ok(Json(record))
 }
 
+/// Runs the dry run and answers `200` with the report, or, for a file larger than
+/// [`ImportsState::sync_dry_run_bytes`], queues it and answers `202` with the record
+/// (`checking`; it becomes `checked` with the report).
 async fn dry_run(
     State(state): State<ImportsState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<ImportRecord>, ApiError> {
+) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
-    if !matches!(
-        record.status,
-        ImportStatus::Uploaded | ImportStatus::Checked
-    ) {
+    let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
+    if !movable.contains(&record.status) {
         return Err(conflict(&record));
     }
-    check(&state, record).await.map(Json)
+    if record.bytes_total.unwrap_or(0) <= state.sync_dry_run_bytes {
+        return Ok((StatusCode::OK, Json(check(&state, record).await?)));
+    }
+    let runner = StoredImport {
+        contacts: &state.app.contacts,
+        imports: &state.imports,
+        blobs: &state.blobs,
+    };
+    match runner.preflight(&record).await {
+        Ok(()) => {}
+        Err(StoredImportError::File(e)) => return Err(unreadable(e)),
+        Err(other) => return Err(ApiError::internal(other)),
+    }
+    let (tenant, id, before) = (&record.tenant_id, &record.id, record.status);
+    let checking = (state.imports)
+        .transition(tenant, id, &movable, ImportStatus::Checking, Utc::now())
+        .await?;
+    let job = ImportJob::dry_run(tenant.clone(), id.clone());
+    if let Err(e) = enqueue(&*state.jobs, &job).await {
+        let back = [ImportStatus::Checking];
+        let _ = (state.imports)
+            .transition(tenant, id, &back, before, Utc::now())
+            .await;
+        return Err(ApiError::Unavailable(Box::new(e)));
+    }
+    Ok((StatusCode::ACCEPTED, Json(checking)))
 }
 
 /// Queues the commit and answers `202 Accepted` with the record (`committing`). Committing an

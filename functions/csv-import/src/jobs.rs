@@ -51,6 +51,13 @@ pub struct ImportJob {
     pub import_id: ImportId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<u32>,
+    /// A dry run too large for its request: counts everything, writes no contact.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dry_run: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl ImportJob {
@@ -60,6 +67,15 @@ impl ImportJob {
             tenant_id,
             import_id,
             range: None,
+            dry_run: false,
+        }
+    }
+
+    /// The job that dry-runs an import.
+    pub fn dry_run(tenant_id: TenantId, import_id: ImportId) -> Self {
+        Self {
+            dry_run: true,
+            ..Self::new(tenant_id, import_id)
         }
     }
 
@@ -97,7 +113,8 @@ impl Default for FanOut {
 /// What handling one job did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// The import ended: `completed`, or `failed` for a file that cannot be imported.
+    /// The import ended: `completed`, or `failed` for a file that cannot be imported; for a
+    /// dry run `checked`, or `uploaded` again when the file cannot be read.
     Finished(ImportStatus),
     /// The deadline came; a continuation is on the queue.
     Paused { rows_written: u64 },
@@ -127,20 +144,28 @@ impl ImportWorker {
         job: &ImportJob,
         stop_at: Option<Instant>,
     ) -> Result<JobOutcome, StoredImportError> {
+        let expected = if job.dry_run {
+            ImportStatus::Checking
+        } else {
+            ImportStatus::Committing
+        };
         let record = match self.imports.get(&job.tenant_id, &job.import_id).await? {
             None => return Ok(JobOutcome::Skipped("no such import")),
-            Some(r) if r.status != ImportStatus::Committing => {
+            Some(r) if r.status != expected => {
                 return Ok(JobOutcome::Skipped("the import is not committing"));
             }
             Some(record) => record,
         };
+        if job.dry_run {
+            return self.run_whole(&record, false, stop_at).await;
+        }
         match job.range {
             Some(index) => self.run_range(&record, index, stop_at).await,
             None if record.ranges.is_some() => self.resume_plan(&record).await,
             None if self.size(&record).await? > self.fan_out.above_bytes => {
                 self.plan(&record, stop_at).await
             }
-            None => self.run_whole(&record, stop_at).await,
+            None => self.run_whole(&record, true, stop_at).await,
         }
     }
 
@@ -183,9 +208,11 @@ impl ImportWorker {
         }
     }
 
+    /// Runs the whole file: a commit, or a dry run when `commit` is false.
     async fn run_whole(
         &self,
         record: &ImportRecord,
+        commit: bool,
         stop_at: Option<Instant>,
     ) -> Result<JobOutcome, StoredImportError> {
         let (lease, from) = match self.lease(record, Part::Whole).await? {
@@ -205,13 +232,25 @@ impl ImportWorker {
         };
         let run = self
             .runner()
-            .run_resumable(record, true, Some(resumable))
+            .run_resumable(record, commit, Some(resumable))
             .await;
         match run {
+            Ok(Run::Finished(_)) if !commit => Ok(JobOutcome::Finished(ImportStatus::Checked)),
             Ok(Run::Finished(report)) => {
                 self.report_drop(record, ImportStatus::Completed, None, Some(&report))
                     .await?;
                 Ok(JobOutcome::Finished(ImportStatus::Completed))
+            }
+            Err(StoredImportError::File(e)) if !commit => {
+                // A dry run that cannot read the file leaves the import to be fixed and
+                // uploaded again, saying why.
+                let (tenant, id) = (&record.tenant_id, &record.id);
+                let (status, reason) = (ImportStatus::Uploaded, e.to_string());
+                let now = Utc::now();
+                (self.imports)
+                    .finish(tenant, id, status, None, Some(&reason), now)
+                    .await?;
+                Ok(JobOutcome::Finished(status))
             }
             Ok(Run::Paused(at)) => self.pause(record, &lease, at).await,
             Err(e) => self.fail_or_retry(record, &lease, e).await,
@@ -231,7 +270,7 @@ impl ImportWorker {
         };
         let ranges = split(rows, self.fan_out.rows_per_range);
         if ranges.len() < 2 {
-            return self.run_whole(record, stop_at).await;
+            return self.run_whole(record, true, stop_at).await;
         }
         let (tenant, id) = (&record.tenant_id, &record.id);
         self.imports
@@ -378,6 +417,7 @@ impl ImportWorker {
         let (tenant, id) = (&record.tenant_id, &record.id);
         self.imports.release_lease(tenant, id, lease).await?;
         let mut job = ImportJob::new(tenant.clone(), id.clone());
+        job.dry_run = record.status == ImportStatus::Checking;
         if let Part::Range(index) = lease.part {
             job.range = Some(index);
         }

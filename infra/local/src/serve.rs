@@ -25,6 +25,11 @@ pub const IMPORT_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// Every API function merged into one router, exactly as each runs alone on Lambda.
 pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Router {
     let imports = api_imports::ImportsState::new(ctx.clone(), blobs, jobs);
+    app_with(ctx, imports)
+}
+
+/// [`app`] with the imports API's settings given.
+pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState) -> Router {
     let contacts = api_contacts::router()
         .merge(health_router())
         .with_state(ctx);

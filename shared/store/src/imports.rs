@@ -22,6 +22,8 @@ pub const ERRORS_ON_RECORD: usize = 100;
 pub enum ImportStatus {
     AwaitingUpload,
     Uploaded,
+    /// A dry run too large to run within its request is queued.
+    Checking,
     Checked,
     Committing,
     Completed,
@@ -135,10 +137,14 @@ impl Part {
         }
     }
 
-    /// What must hold for the part to run: the import committing, the range not done.
+    /// What must hold for the part to run: the import committing (or checking, for a queued
+    /// dry run), the range not done.
     fn runnable(self) -> Condition {
         match self {
-            Self::Whole => committing(),
+            Self::Whole => committing().or(Condition::eq(
+                "status",
+                status_value(ImportStatus::Checking),
+            )),
             Self::Range(_) => Condition::eq("done", false),
         }
     }

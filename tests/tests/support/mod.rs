@@ -26,6 +26,16 @@ pub struct Caller {
 impl TestApp {
     /// The router on a free port, with the import worker consuming `jobs`, as in `serve`.
     pub async fn start(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Self {
+        Self::start_with(table, blobs, jobs, api_imports::SYNC_DRY_RUN_BYTES).await
+    }
+
+    /// [`TestApp::start`] queueing the dry runs of files over `sync_dry_run_bytes`.
+    pub async fn start_with(
+        table: Arc<dyn Table>,
+        blobs: Arc<dyn Blobs>,
+        jobs: Arc<dyn Queue>,
+        sync_dry_run_bytes: u64,
+    ) -> Self {
         let ctx = AppContext::new(table, Arc::new(SystemClock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -36,7 +46,9 @@ impl TestApp {
             smscrm_local_host::serve::IMPORT_RUN_FOR,
             std::time::Duration::from_millis(200),
         ));
-        let app = smscrm_local_host::serve::app(ctx.clone(), blobs, jobs);
+        let mut imports = api_imports::ImportsState::new(ctx.clone(), blobs, jobs);
+        imports.sync_dry_run_bytes = sync_dry_run_bytes;
+        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
