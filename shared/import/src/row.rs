@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
 use smscrm_domain::ValidationError;
 use smscrm_domain::contact::{
     ConsentInput, ConsentStatus, MAX_ATTRIBUTES, MAX_SOURCE_CHARS, clean_email, clean_name,
@@ -12,6 +11,7 @@ use smscrm_domain::contact::{
 use crate::mapping::Plan;
 use crate::phone::PhoneReader;
 use crate::records::Fields;
+use crate::seen::Seen;
 use crate::{ImportRow, RowOutcome};
 
 pub(crate) struct RowValidator {
@@ -19,10 +19,8 @@ pub(crate) struct RowValidator {
     headers: Vec<String>,
     phones: PhoneReader,
     declaration: Option<ConsentInput>,
-    /// E.164 digits -> the row that had them first. 16 bytes a unique phone.
-    seen: FxHashMap<u64, u64>,
-    /// The rare numbers too long for a u64 key.
-    seen_long: FxHashMap<String, u64>,
+    /// Each phone's first row: ~20 bytes a unique phone.
+    seen: Seen,
 }
 
 impl RowValidator {
@@ -37,8 +35,7 @@ impl RowValidator {
             headers,
             phones,
             declaration,
-            seen: FxHashMap::default(),
-            seen_long: FxHashMap::default(),
+            seen: Seen::default(),
         }
     }
 
@@ -59,13 +56,9 @@ impl RowValidator {
             Err(reason) => RowOutcome::Invalid { row, reason },
             Ok(mut valid) => {
                 valid.row = row;
-                let first_row = match valid.phone.digits_u64() {
-                    Some(key) => *self.seen.entry(key).or_insert(row),
-                    None => *self
-                        .seen_long
-                        .entry(valid.phone.as_str().to_owned())
-                        .or_insert(row),
-                };
+                let first_row =
+                    self.seen
+                        .first_row(valid.phone.digits_u64(), valid.phone.as_str(), row);
                 if first_row == row {
                     RowOutcome::Valid(valid)
                 } else {
