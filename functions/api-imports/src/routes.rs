@@ -203,7 +203,8 @@ async fn upload(
 
 /// Runs the dry run and answers `200` with the report, or, for a file larger than
 /// [`ImportsState::sync_dry_run_bytes`], queues it and answers `202` with the record
-/// (`checking`; it becomes `checked` with the report).
+/// (`checking`; it becomes `checked` with the report). A dry run already `checking` is
+/// queued again, which resumes it if its worker died.
 async fn dry_run(
     State(state): State<ImportsState>,
     principal: Principal,
@@ -211,6 +212,13 @@ async fn dry_run(
 ) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
+    if record.status == ImportStatus::Checking {
+        let job = ImportJob::dry_run(record.tenant_id.clone(), record.id.clone());
+        enqueue(&*state.jobs, &job)
+            .await
+            .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+        return Ok((StatusCode::ACCEPTED, Json(record)));
+    }
     if !movable.contains(&record.status) {
         return Err(conflict(&record));
     }
@@ -340,7 +348,7 @@ async fn check(state: &ImportsState, record: ImportRecord) -> Result<ImportRecor
         imports: &state.imports,
         blobs: &state.blobs,
     };
-    match runner.run(&record, false).await {
+    match runner.dry_run(&record).await {
         Ok(_) => state
             .imports
             .get(&record.tenant_id, &record.id)
@@ -350,6 +358,7 @@ async fn check(state: &ImportsState, record: ImportRecord) -> Result<ImportRecor
         Err(StoredImportError::NoFile) => Err(ApiError::Conflict(
             "upload the file before running the import".into(),
         )),
+        Err(StoredImportError::Repo(e)) => Err(e.into()),
         Err(other) => Err(ApiError::internal(other)),
     }
 }

@@ -164,10 +164,7 @@ impl DropFolder {
 
 /// Where the drop-folder report of the file at `blob_key` goes.
 pub fn report_key(blob_key: &str) -> String {
-    match blob_key.rsplit_once('/') {
-        Some((folder, file)) => format!("{folder}/reports/{file}.json"),
-        None => format!("reports/{blob_key}.json"),
-    }
+    crate::stored::beside(blob_key, "json")
 }
 
 /// Writes (or overwrites) the JSON report beside a drop-folder file.

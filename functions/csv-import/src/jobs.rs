@@ -31,7 +31,7 @@ use smscrm_domain::ports::{Blobs, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::{ImportId, TenantId};
 use smscrm_store::{
     Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports, Lease,
-    MAX_RANGES, Part, RepoError,
+    MAX_RANGES, Outcome, Part, RepoError,
 };
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -43,6 +43,9 @@ use crate::stored::{StoredImport, StoredImportError, errors_key, range_errors_ke
 /// How long a worker's claim on an import lasts without a checkpoint renewing it. Far longer
 /// than a batch takes, short enough that a dead worker's import resumes within minutes.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// When a job that found its import leased tries again: by then the holder has renewed the
+/// lease (it is alive: the job finds it busy again) or it has expired (the job takes over).
+pub const LEASE_RETRY: Duration = Duration::from_secs(5 * 60 + 30);
 
 /// The message body: which import to commit, and which range of it for a fanned-out commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +125,9 @@ pub enum JobOutcome {
     Planned { ranges: u32 },
     /// This range is written; others are still running.
     RangeDone { index: u32 },
-    /// Nothing to do: the import is gone, already finished, or another worker runs it.
+    /// Another worker holds the lease: the message should come back after `retry_in`.
+    Busy { retry_in: Duration },
+    /// Nothing to do: the import is gone, already finished, or ended elsewhere.
     Skipped(&'static str),
 }
 
@@ -201,9 +206,12 @@ impl ImportWorker {
             .await
         {
             Ok(checkpoint) => Ok(Ok((lease, checkpoint))),
-            Err(RepoError::Conflict(_)) => {
-                Ok(Err(JobOutcome::Skipped("another worker runs the import")))
-            }
+            // Another delivery of the same message may be the one running: this one must come
+            // back rather than be deleted, or a crash of that worker would leave nothing to
+            // resume the import.
+            Err(RepoError::Conflict(_)) => Ok(Err(JobOutcome::Busy {
+                retry_in: LEASE_RETRY,
+            })),
             Err(e) => Err(e.into()),
         }
     }
@@ -234,26 +242,56 @@ impl ImportWorker {
             .runner()
             .run_resumable(record, commit, Some(resumable))
             .await;
-        match run {
-            Ok(Run::Finished(_)) if !commit => Ok(JobOutcome::Finished(ImportStatus::Checked)),
-            Ok(Run::Finished(report)) => {
-                self.report_drop(record, ImportStatus::Completed, None, Some(&report))
-                    .await?;
-                Ok(JobOutcome::Finished(ImportStatus::Completed))
-            }
-            Err(StoredImportError::File(e)) if !commit => {
+        let report = match run {
+            Ok(Run::Finished(report)) => report,
+            Ok(Run::Paused(at)) => return self.pause(record, &lease, at).await,
+            Err(e) if !commit && is_refusal(&e) => {
                 // A dry run that cannot read the file leaves the import to be fixed and
                 // uploaded again, saying why.
-                let (tenant, id) = (&record.tenant_id, &record.id);
-                let (status, reason) = (ImportStatus::Uploaded, e.to_string());
-                let now = Utc::now();
-                (self.imports)
-                    .finish(tenant, id, status, None, Some(&reason), now)
+                let reason = e.to_string();
+                let outcome = Outcome {
+                    status: ImportStatus::Uploaded,
+                    report: None,
+                    failure: Some(&reason),
+                };
+                let (tenant, id, from) = (&record.tenant_id, &record.id, [ImportStatus::Checking]);
+                self.imports
+                    .finish(tenant, id, &from, outcome, Utc::now())
                     .await?;
-                Ok(JobOutcome::Finished(status))
+                return Ok(JobOutcome::Finished(ImportStatus::Uploaded));
             }
-            Ok(Run::Paused(at)) => self.pause(record, &lease, at).await,
-            Err(e) => self.fail_or_retry(record, &lease, e).await,
+            Err(e) => return self.fail_or_retry(record, &lease, e).await,
+        };
+        let (from, status) = if commit {
+            (ImportStatus::Committing, ImportStatus::Completed)
+        } else {
+            (ImportStatus::Checking, ImportStatus::Checked)
+        };
+        // The drop folder's report first: should writing it fail, the retry finds the import
+        // still running and ends it again (every row is written, so it only re-reads).
+        self.report_drop(record, status, None, Some(&report))
+            .await?;
+        self.end(record, from, status, &report).await
+    }
+
+    /// Records the outcome of a run that started from `from`.
+    async fn end(
+        &self,
+        record: &ImportRecord,
+        from: ImportStatus,
+        status: ImportStatus,
+        report: &ImportReport,
+    ) -> Result<JobOutcome, StoredImportError> {
+        match self
+            .runner()
+            .complete(record, &[from], status, report)
+            .await
+        {
+            Ok(()) => Ok(JobOutcome::Finished(status)),
+            Err(StoredImportError::Repo(RepoError::Conflict(_))) => {
+                Ok(JobOutcome::Skipped("the import was ended elsewhere"))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -265,7 +303,7 @@ impl ImportWorker {
     ) -> Result<JobOutcome, StoredImportError> {
         let rows = match self.runner().count_rows(record).await {
             Ok(rows) => rows,
-            Err(StoredImportError::File(e)) => return self.refuse(record, &e.to_string()).await,
+            Err(e) if is_refusal(&e) => return self.refuse(record, &e.to_string()).await,
             Err(other) => return Err(other),
         };
         let ranges = split(rows, self.fan_out.rows_per_range);
@@ -316,7 +354,8 @@ impl ImportWorker {
             return Ok(JobOutcome::Skipped("no such range"));
         };
         if range.done {
-            return Ok(JobOutcome::Skipped("the range is done"));
+            // Redelivered after finishing its range: the merge may be what failed.
+            return self.merge_if_all_done(record, index).await;
         }
         let (lease, from) = match self.lease(record, Part::Range(index)).await? {
             Ok(granted) => granted,
@@ -339,21 +378,28 @@ impl ImportWorker {
             Ok(Run::Paused(at)) => return self.pause(record, &lease, at).await,
             Err(e) => return self.fail_or_retry(record, &lease, e).await,
         };
-        let after = match (self.imports)
+        match (self.imports)
             .finish_range(tenant, id, &range, &lease, &report)
             .await
         {
-            Ok(after) => after,
-            Err(RepoError::Conflict(_)) => {
-                return Ok(JobOutcome::Skipped("the range was finished elsewhere"));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if after.ranges.is_some_and(|n| after.ranges_done >= n) {
-            let ranges = self.imports.ranges(tenant, id).await?;
-            return self.merge_ranges(&after, ranges).await;
+            Ok(_) | Err(RepoError::Conflict(_)) => self.merge_if_all_done(record, index).await,
+            Err(e) => Err(e.into()),
         }
-        Ok(JobOutcome::RangeDone { index })
+    }
+
+    /// Completes the import if every range is done; a failure here is retried with the job of
+    /// the range that finished last.
+    async fn merge_if_all_done(
+        &self,
+        record: &ImportRecord,
+        index: u32,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let ranges = self.imports.ranges(&record.tenant_id, &record.id).await?;
+        if ranges.iter().all(|r| r.done) {
+            self.merge_ranges(record, ranges).await
+        } else {
+            Ok(JobOutcome::RangeDone { index })
+        }
     }
 
     /// Completes a fanned-out import: one report and one error file, as one run would make.
@@ -374,9 +420,12 @@ impl ImportWorker {
             };
             report.absorb(part);
             let key = range_errors_key(record, range.index);
-            let Some(bytes) = self.blobs.get(&key).await? else {
-                continue;
-            };
+            let bytes = self.blobs.get(&key).await?.ok_or_else(|| {
+                internal(format!(
+                    "the error file of range {} is missing",
+                    range.index
+                ))
+            })?;
             let mut rows = csv::Reader::from_reader(bytes.as_ref());
             for line in rows.records() {
                 merged
@@ -392,20 +441,11 @@ impl ImportWorker {
         (self.blobs)
             .put_stream(&errors_key(record), Box::pin(file), "text/csv")
             .await?;
-        let bytes = record.bytes_total.unwrap_or(0);
-        let runner = self.runner();
-        runner
-            .complete(record, ImportStatus::Completed, &report, bytes)
+        let status = ImportStatus::Completed;
+        self.report_drop(record, status, None, Some(&report))
             .await?;
-        for range in &ranges {
-            let _ = self
-                .blobs
-                .delete(&range_errors_key(record, range.index))
-                .await;
-        }
-        self.report_drop(record, ImportStatus::Completed, None, Some(&report))
-            .await?;
-        Ok(JobOutcome::Finished(ImportStatus::Completed))
+        self.end(record, ImportStatus::Committing, status, &report)
+            .await
     }
 
     async fn pause(
@@ -436,7 +476,7 @@ impl ImportWorker {
         error: StoredImportError,
     ) -> Result<JobOutcome, StoredImportError> {
         match error {
-            StoredImportError::File(e) => self.refuse(record, &e.to_string()).await,
+            e if is_refusal(&e) => self.refuse(record, &e.to_string()).await,
             StoredImportError::Repo(RepoError::Conflict(_)) => {
                 Ok(JobOutcome::Skipped("the lease passed to another worker"))
             }
@@ -454,9 +494,9 @@ impl ImportWorker {
         record: &ImportRecord,
         reason: &str,
     ) -> Result<JobOutcome, StoredImportError> {
-        self.runner().fail(record, reason).await?;
         self.report_drop(record, ImportStatus::Failed, Some(reason), None)
             .await?;
+        self.runner().fail(record, reason).await?;
         Ok(JobOutcome::Finished(ImportStatus::Failed))
     }
 
@@ -509,6 +549,10 @@ impl ImportWorker {
         let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id, range = ?job.range);
         let handled = self.handle(&job, Some(stop_at)).instrument(span).await;
         let done = match handled {
+            Ok(JobOutcome::Busy { retry_in }) => {
+                tracing::info!("import job busy elsewhere; it will come back");
+                self.queue.retry_after(receipt, retry_in).await
+            }
             Ok(outcome) => {
                 tracing::info!(?outcome, "import job handled");
                 self.queue.ack(receipt).await
@@ -532,6 +576,14 @@ pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
         .step_by(per_range as usize)
         .map(|from| (from, (from + per_range).min(rows)))
         .collect()
+}
+
+/// The file cannot be imported (it is gone, or not a CSV we can read): no retry helps.
+fn is_refusal(error: &StoredImportError) -> bool {
+    matches!(
+        error,
+        StoredImportError::File(_) | StoredImportError::NoFile
+    )
 }
 
 fn queue_error(err: QueueError) -> StoredImportError {

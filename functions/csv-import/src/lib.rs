@@ -10,7 +10,7 @@ mod pipeline;
 mod stored;
 
 pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};
-pub use jobs::{FanOut, ImportJob, ImportWorker, JobOutcome, enqueue};
+pub use jobs::{FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue};
 pub use pipeline::{
     Checkpoints, ImportFailure, ImportRequest, Progress, Resumable, Run, run, run_resumable,
 };

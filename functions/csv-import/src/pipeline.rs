@@ -196,7 +196,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             }
         }
         let through = index.min(last);
-        if through > done.rows {
+        if through > written.rows {
             if let Some(r) = &resumable
                 && batches_written > 0
                 && r.stop_at.is_some_and(|at| Instant::now() >= at)

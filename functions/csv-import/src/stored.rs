@@ -11,7 +11,7 @@ use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::Blobs;
 use smscrm_domain::ports::blobs::BlobError;
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
-use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, RepoError};
+use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, Outcome, RepoError, UNFINISHED};
 
 use crate::pipeline::{ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable};
 
@@ -42,15 +42,24 @@ impl From<ImportFailure> for StoredImportError {
     }
 }
 
-/// Where the full error report of an import is kept.
+/// Where the full error report of an import is kept: in a `reports/` folder beside the file,
+/// so that in the drop folder it is never taken for a file to import.
 pub fn errors_key(record: &ImportRecord) -> String {
-    format!("{}.errors.csv", record.blob_key)
+    beside(&record.blob_key, "errors.csv")
 }
 
-/// Where the rejected rows of one range of a fanned-out commit are kept until the last range
-/// merges them into [`errors_key`].
+/// Where the rejected rows of one range of a fanned-out commit are kept, for the last range
+/// to merge into [`errors_key`].
 pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
-    format!("{}.errors.{index:05}.csv", record.blob_key)
+    beside(&record.blob_key, &format!("errors.{index:05}.csv"))
+}
+
+/// `folder/reports/file.suffix` for the file at `folder/file`.
+pub(crate) fn beside(blob_key: &str, suffix: &str) -> String {
+    match blob_key.rsplit_once('/') {
+        Some((folder, file)) => format!("{folder}/reports/{file}.{suffix}"),
+        None => format!("reports/{blob_key}.{suffix}"),
+    }
 }
 
 fn internal(err: impl std::fmt::Display) -> StoredImportError {
@@ -81,24 +90,22 @@ pub struct StoredImport<'a> {
 }
 
 impl StoredImport<'_> {
-    /// Runs the import (a dry run unless `commit`), keeps its full error report beside the file
-    /// and its summary on the record, and returns the report. The caller has already moved the
-    /// record to the status it runs under.
-    pub async fn run(
-        &self,
-        record: &ImportRecord,
-        commit: bool,
-    ) -> Result<ImportReport, StoredImportError> {
-        match self.run_resumable(record, commit, None).await? {
-            Run::Finished(report) => Ok(report),
-            Run::Paused(_) => Err(StoredImportError::Internal(
-                "an import without a deadline paused".into(),
-            )),
-        }
+    /// Dry-runs an `uploaded` or `checked` import within the caller's time, keeping its full
+    /// error report beside the file and its summary on the record (`checked`); `Conflict` if a
+    /// commit started meanwhile.
+    pub async fn dry_run(&self, record: &ImportRecord) -> Result<ImportReport, StoredImportError> {
+        let Run::Finished(report) = self.run_resumable(record, false, None).await? else {
+            return Err(internal("a dry run without a deadline paused"));
+        };
+        let from = [ImportStatus::Uploaded, ImportStatus::Checked];
+        self.complete(record, &from, ImportStatus::Checked, &report)
+            .await?;
+        Ok(report)
     }
 
-    /// [`StoredImport::run`] for a commit that may span several workers: the record is
-    /// finished only when the whole file is written.
+    /// Runs the whole file (a dry run unless `commit`), possibly resuming, pausing and saving
+    /// checkpoints; once it has run to the end, its rejected rows are at [`errors_key`]. The
+    /// caller records the outcome ([`StoredImport::complete`]).
     pub async fn run_resumable(
         &self,
         record: &ImportRecord,
@@ -112,18 +119,7 @@ impl StoredImport<'_> {
             .execute(record, commit, resumable, &progress, &errors)
             .await;
         ticker.abort();
-        let report = match result? {
-            Run::Finished(report) => report,
-            paused @ Run::Paused(_) => return Ok(paused),
-        };
-        let status = if commit {
-            ImportStatus::Completed
-        } else {
-            ImportStatus::Checked
-        };
-        self.complete(record, status, &report, progress.bytes_read())
-            .await?;
-        Ok(Run::Finished(report))
+        result
     }
 
     /// Commits one range of a fanned-out import (its rows per `resumable.window`), keeping the
@@ -140,20 +136,26 @@ impl StoredImport<'_> {
             .await
     }
 
-    /// Records the end of an import: its progress, status and report.
+    /// Records the end of a run that started from one of `from`: progress, status, report.
     pub async fn complete(
         &self,
         record: &ImportRecord,
+        from: &[ImportStatus],
         status: ImportStatus,
         report: &ImportReport,
-        bytes_done: u64,
     ) -> Result<(), StoredImportError> {
         let (tenant, id) = (&record.tenant_id, &record.id);
+        let bytes = record.bytes_total.unwrap_or(0);
         self.imports
-            .progress(tenant, id, bytes_done, report.rows)
+            .progress(tenant, id, bytes, report.rows)
             .await?;
+        let outcome = Outcome {
+            status,
+            report: Some(report),
+            failure: None,
+        };
         self.imports
-            .finish(tenant, id, status, Some(report), None, Utc::now())
+            .finish(tenant, id, from, outcome, Utc::now())
             .await?;
         Ok(())
     }
@@ -244,17 +246,16 @@ impl StoredImport<'_> {
             .map_err(StoredImportError::File)
     }
 
-    /// Marks the import failed with a reason a person can read.
+    /// Marks the import failed with a reason a person can read, unless it has finished.
     pub async fn fail(&self, record: &ImportRecord, reason: &str) -> Result<(), RepoError> {
+        let outcome = Outcome {
+            status: ImportStatus::Failed,
+            report: None,
+            failure: Some(reason),
+        };
+        let (tenant, id) = (&record.tenant_id, &record.id);
         self.imports
-            .finish(
-                &record.tenant_id,
-                &record.id,
-                ImportStatus::Failed,
-                None,
-                Some(reason),
-                Utc::now(),
-            )
+            .finish(tenant, id, &UNFINISHED, outcome, Utc::now())
             .await
             .map(drop)
     }

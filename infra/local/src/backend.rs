@@ -54,7 +54,7 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
 /// before (see `serve`), so it reappears only if the process died.
 const LOCAL_JOB_VISIBILITY: Duration = Duration::from_secs(15 * 60);
 /// Deliveries of one job before it is parked in the dead-letter queue.
-const JOB_RECEIVES: u32 = 5;
+const JOB_RECEIVES: u32 = 10;
 
 /// The import-jobs queue: `<data-dir>/queue.db` locally (with its dead-letter queue), the
 /// SQS queue named by `--import-jobs-queue-url` on AWS.

@@ -233,11 +233,7 @@ impl Imports {
         to: ImportStatus,
         now: DateTime<Utc>,
     ) -> Result<ImportRecord, RepoError> {
-        let allowed = Condition::Or(
-            from.iter()
-                .map(|s| Condition::eq("status", status_value(*s)))
-                .collect(),
-        );
+        let allowed = in_status(from);
         let result = self
             .table
             .update(
@@ -250,13 +246,7 @@ impl Imports {
             .await;
         match result {
             Ok(item) => from_item(item),
-            Err(StoreError::ConditionFailed) => match self.get(tenant, id).await? {
-                None => Err(RepoError::NotFound),
-                Some(current) => Err(RepoError::Conflict(format!(
-                    "the import is {}",
-                    status_value(current.status)
-                ))),
-            },
+            Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
             Err(other) => Err(other.into()),
         }
     }
@@ -408,40 +398,82 @@ impl Imports {
         }
     }
 
-    /// Records the outcome: the report (errors trimmed to [`ERRORS_ON_RECORD`]) or a failure.
+    /// Records the outcome, the report (errors trimmed to [`ERRORS_ON_RECORD`]) or a failure,
+    /// if the import is still in one of `from`: a run never overwrites what another request
+    /// did meanwhile (`Conflict`, naming the current status).
     pub async fn finish(
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        status: ImportStatus,
-        report: Option<&ImportReport>,
-        failure: Option<&str>,
+        from: &[ImportStatus],
+        outcome: Outcome<'_>,
         now: DateTime<Utc>,
     ) -> Result<ImportRecord, RepoError> {
-        let report = report.map(|r| {
+        let report = outcome.report.map(|r| {
             let mut trimmed = r.clone();
             trimmed.errors.truncate(ERRORS_ON_RECORD);
             trimmed
         });
         let report =
             serde_json::to_value(&report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
-        let item = self
+        let failure = outcome.failure.map_or(Value::Null, Value::from);
+        let result = self
             .table
             .update(
                 &keys::import(tenant, id),
                 Update::new()
-                    .set("status", status_value(status))
+                    .set("status", status_value(outcome.status))
                     .set("report", report)
-                    .set("failure", failure.map_or(Value::Null, Value::from))
+                    .set("failure", failure)
                     .set("updated_at", now.to_rfc3339())
                     .remove(CHECKPOINT)
                     .remove(LEASE_OWNER)
                     .remove(LEASE_UNTIL),
-                Some(Condition::ItemExists),
+                Some(Condition::ItemExists.and(in_status(from))),
             )
-            .await?;
-        from_item(item)
+            .await;
+        match result {
+            Ok(item) => from_item(item),
+            Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
+            Err(other) => Err(other.into()),
+        }
     }
+
+    async fn conflict(&self, tenant: &TenantId, id: &ImportId) -> RepoError {
+        match self.get(tenant, id).await {
+            Ok(Some(current)) => {
+                RepoError::Conflict(format!("the import is {}", status_value(current.status)))
+            }
+            Ok(None) => RepoError::NotFound,
+            Err(e) => e,
+        }
+    }
+}
+
+/// How an import (or one run of it) ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    pub status: ImportStatus,
+    pub report: Option<&'a ImportReport>,
+    pub failure: Option<&'a str>,
+}
+
+/// The statuses an import can still leave: everything but `completed` and `failed`.
+pub const UNFINISHED: [ImportStatus; 5] = [
+    ImportStatus::AwaitingUpload,
+    ImportStatus::Uploaded,
+    ImportStatus::Checking,
+    ImportStatus::Checked,
+    ImportStatus::Committing,
+];
+
+fn in_status(statuses: &[ImportStatus]) -> Condition {
+    Condition::Or(
+        statuses
+            .iter()
+            .map(|s| Condition::eq("status", status_value(*s)))
+            .collect(),
+    )
 }
 
 pub(crate) const CHECKPOINT: &str = "checkpoint";

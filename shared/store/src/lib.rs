@@ -17,7 +17,8 @@ pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
 pub use import_ranges::{ImportRange, MAX_RANGES};
 pub use imports::{
-    Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Part,
+    Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,
+    Part, UNFINISHED,
 };
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use csv_import::{FanOut, ImportJob, ImportWorker};
+use csv_import::{FanOut, ImportJob, ImportWorker, JobOutcome};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_aws::lambda::{init_logging, required_env};
 use smscrm_domain::ports::Table;
@@ -40,9 +40,15 @@ async fn main() -> Result<(), Error> {
             let stop_at = stop_at(event.context.deadline);
             for message in event.payload.records {
                 let job: ImportJob = serde_json::from_str(message.body.as_deref().unwrap_or(""))?;
+                let receipt = message.receipt_handle.unwrap_or_default();
                 let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id);
                 let outcome = worker.handle(&job, Some(stop_at)).instrument(span).await?;
                 tracing::info!(?outcome, "import job handled");
+                if let JobOutcome::Busy { retry_in } = outcome {
+                    // Failing the invocation keeps the message; it comes back after the lease.
+                    worker.queue.retry_after(&receipt, retry_in).await?;
+                    return Err("the import is leased by another worker".into());
+                }
             }
             Ok::<(), Error>(())
         }
