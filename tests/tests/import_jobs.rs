@@ -43,6 +43,7 @@ worker_scenarios!(
     a_leased_import_waits_for_its_worker_then_is_taken_over,
     a_large_file_fans_out_in_ranges_and_ends_as_one_run,
     a_queued_dry_run_pauses_and_resumes_without_writing,
+    a_commit_never_resumes_from_a_dry_runs_checkpoint,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -449,5 +450,39 @@ async fn a_queued_dry_run_pauses_and_resumes_without_writing(backend: &dyn Backe
         contact_count(&s, &job.tenant_id).await,
         0,
         "nothing written"
+    );
+}
+
+async fn a_commit_never_resumes_from_a_dry_runs_checkpoint(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let mut job = committing_import(&s).await;
+    let imports = Imports::new(s.table.clone());
+    let (tenant, id) = (job.tenant_id.clone(), job.import_id.clone());
+    let step = |from: ImportStatus, to: ImportStatus| {
+        let (imports, tenant, id) = (imports.clone(), tenant.clone(), id.clone());
+        async move {
+            imports
+                .transition(&tenant, &id, &[from], to, Utc::now())
+                .await
+                .expect("transition");
+        }
+    };
+    step(ImportStatus::Committing, ImportStatus::Checking).await;
+    job.dry_run = true;
+    let now = tokio::time::Instant::now();
+    let paused = s.worker.handle(&job, Some(now)).await.expect("dry run");
+    assert_eq!(paused, JobOutcome::Paused { rows_written: 1000 });
+    // The dry run is called off (as when queueing it failed) and the import committed.
+    step(ImportStatus::Checking, ImportStatus::Uploaded).await;
+    step(ImportStatus::Uploaded, ImportStatus::Committing).await;
+    job.dry_run = false;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("commit"),
+        JobOutcome::Finished(ImportStatus::Completed)
+    );
+    assert_eq!(
+        contact_count(&s, &job.tenant_id).await,
+        2474,
+        "the rows the dry run had counted are written too"
     );
 }

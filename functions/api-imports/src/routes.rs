@@ -213,6 +213,9 @@ async fn dry_run(
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
     if record.status == ImportStatus::Checking {
+        if running(&record) {
+            return Ok((StatusCode::ACCEPTED, Json(record)));
+        }
         let job = ImportJob::dry_run(record.tenant_id.clone(), record.id.clone());
         enqueue(&*state.jobs, &job)
             .await
@@ -266,6 +269,9 @@ async fn commit(
     };
     let before = record.status;
     let record = if before == ImportStatus::Committing {
+        if running(&record) {
+            return Ok((StatusCode::ACCEPTED, Json(record)));
+        }
         record
     } else {
         let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
@@ -298,6 +304,13 @@ async fn commit(
         return Err(ApiError::Unavailable(Box::new(e)));
     }
     Ok((StatusCode::ACCEPTED, Json(record)))
+}
+
+/// A worker holds the import's lease: queueing it again would only add a job that waits.
+fn running(record: &ImportRecord) -> bool {
+    record
+        .lease_until
+        .is_some_and(|until| until > Utc::now().timestamp())
 }
 
 /// A file the preflight refuses fails the import, with the reason (422).

@@ -29,6 +29,7 @@ use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::queue::MAX_SEND_BATCH;
 use smscrm_domain::ports::{Blobs, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::{ImportId, TenantId};
+use smscrm_import::ImportError;
 use smscrm_store::{
     Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports, Lease,
     MAX_RANGES, Outcome, Part, RepoError,
@@ -255,10 +256,15 @@ impl ImportWorker {
                     failure: Some(&reason),
                 };
                 let (tenant, id, from) = (&record.tenant_id, &record.id, [ImportStatus::Checking]);
-                self.imports
+                return match self
+                    .imports
                     .finish(tenant, id, &from, outcome, Utc::now())
-                    .await?;
-                return Ok(JobOutcome::Finished(ImportStatus::Uploaded));
+                    .await
+                {
+                    Ok(_) => Ok(JobOutcome::Finished(ImportStatus::Uploaded)),
+                    Err(RepoError::Conflict(_)) => Ok(ended_elsewhere()),
+                    Err(e) => Err(e.into()),
+                };
             }
             Err(e) => return self.fail_or_retry(record, &lease, e).await,
         };
@@ -269,9 +275,16 @@ impl ImportWorker {
         };
         // The drop folder's report first: should writing it fail, the retry finds the import
         // still running and ends it again (every row is written, so it only re-reads).
-        self.report_drop(record, status, None, Some(&report))
-            .await?;
-        self.end(record, from, status, &report).await
+        let ended = match self.report_drop(record, status, None, Some(&report)).await {
+            Ok(()) => self.end(record, from, status, &report).await,
+            Err(e) => Err(e),
+        };
+        if ended.is_err() {
+            // Let the retry start at once rather than after the lease expires.
+            let (tenant, id) = (&record.tenant_id, &record.id);
+            let _ = self.imports.release_lease(tenant, id, &lease).await;
+        }
+        ended
     }
 
     /// Records the outcome of a run that started from `from`.
@@ -288,9 +301,7 @@ impl ImportWorker {
             .await
         {
             Ok(()) => Ok(JobOutcome::Finished(status)),
-            Err(StoredImportError::Repo(RepoError::Conflict(_))) => {
-                Ok(JobOutcome::Skipped("the import was ended elsewhere"))
-            }
+            Err(StoredImportError::Repo(RepoError::Conflict(_))) => Ok(ended_elsewhere()),
             Err(e) => Err(e),
         }
     }
@@ -330,6 +341,9 @@ impl ImportWorker {
             })
             .collect();
         if open.is_empty() {
+            if !all_done(record, &ranges) {
+                return Err(internal("the import's ranges are missing"));
+            }
             return self.merge_ranges(record, ranges).await;
         }
         for chunk in open.chunks(MAX_SEND_BATCH) {
@@ -395,7 +409,7 @@ impl ImportWorker {
         index: u32,
     ) -> Result<JobOutcome, StoredImportError> {
         let ranges = self.imports.ranges(&record.tenant_id, &record.id).await?;
-        if ranges.iter().all(|r| r.done) {
+        if all_done(record, &ranges) {
             self.merge_ranges(record, ranges).await
         } else {
             Ok(JobOutcome::RangeDone { index })
@@ -494,9 +508,13 @@ impl ImportWorker {
         record: &ImportRecord,
         reason: &str,
     ) -> Result<JobOutcome, StoredImportError> {
+        match self.runner().fail(record, reason).await {
+            Ok(()) => {}
+            Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
+            Err(e) => return Err(e.into()),
+        }
         self.report_drop(record, ImportStatus::Failed, Some(reason), None)
             .await?;
-        self.runner().fail(record, reason).await?;
         Ok(JobOutcome::Finished(ImportStatus::Failed))
     }
 
@@ -578,12 +596,23 @@ pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// The file cannot be imported (it is gone, or not a CSV we can read): no retry helps.
+/// The file cannot be imported (it is gone, or not a CSV we can read): no retry helps. A read
+/// that broke off part-way (a reset S3 stream) is worth retrying, from the checkpoint.
 fn is_refusal(error: &StoredImportError) -> bool {
-    matches!(
-        error,
-        StoredImportError::File(_) | StoredImportError::NoFile
-    )
+    match error {
+        StoredImportError::File(ImportError::Io(_)) => false,
+        StoredImportError::File(_) | StoredImportError::NoFile => true,
+        _ => false,
+    }
+}
+
+/// Every planned range exists and is done.
+fn all_done(record: &ImportRecord, ranges: &[ImportRange]) -> bool {
+    record.ranges == Some(ranges.len() as u32) && ranges.iter().all(|r| r.done)
+}
+
+fn ended_elsewhere() -> JobOutcome {
+    JobOutcome::Skipped("the import was ended elsewhere")
 }
 
 fn queue_error(err: QueueError) -> StoredImportError {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::import_report::{ImportCounts, ImportReport};
-use smscrm_domain::ports::{Condition, Cursor, Key, Query, StoreError, Table, Update};
+use smscrm_domain::ports::{Condition, Cursor, Key, Query, StoreError, Table, TransactOp, Update};
 use smscrm_domain::{ImportId, Region, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -238,9 +238,14 @@ impl Imports {
             .table
             .update(
                 &keys::import(tenant, id),
+                // A checkpoint and lease belong to the run of one status: a commit must never
+                // resume from a dry run's checkpoint, or from one left by a rolled-back queueing.
                 Update::new()
                     .set("status", status_value(to))
-                    .set("updated_at", now.to_rfc3339()),
+                    .set("updated_at", now.to_rfc3339())
+                    .remove(CHECKPOINT)
+                    .remove(LEASE_OWNER)
+                    .remove(LEASE_UNTIL),
                 Some(Condition::ItemExists.and(allowed)),
             )
             .await;
@@ -357,21 +362,41 @@ impl Imports {
         let (part, owner) = (lease.part, lease.owner.as_str());
         let value =
             serde_json::to_value(checkpoint).map_err(|e| RepoError::Corrupt(e.to_string()))?;
-        let result = self
-            .table
-            .update(
-                &part.key(tenant, id),
-                Update::new()
-                    .set(CHECKPOINT, value)
-                    .set(LEASE_UNTIL, (now + lease.duration).timestamp()),
-                Some(part.runnable().and(Condition::eq(LEASE_OWNER, owner))),
-            )
-            .await;
+        let key = part.key(tenant, id);
+        let update = Update::new()
+            .set(CHECKPOINT, value)
+            .set(LEASE_UNTIL, (now + lease.duration).timestamp());
+        let condition = part.runnable().and(Condition::eq(LEASE_OWNER, owner));
+        let result = match part {
+            Part::Whole => self
+                .table
+                .update(&key, update, Some(condition))
+                .await
+                .map(drop),
+            // A range also stops when its import has ended (failed): checked in the same
+            // transaction as its checkpoint.
+            Part::Range(_) => {
+                let ops = vec![
+                    TransactOp::Update {
+                        key,
+                        update,
+                        condition: Some(condition),
+                    },
+                    TransactOp::Check {
+                        key: keys::import(tenant, id),
+                        condition: committing(),
+                    },
+                ];
+                self.table.transact(ops).await
+            }
+        };
         match result {
-            Ok(_) => Ok(()),
-            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
-                "the import's lease was lost to another worker".into(),
-            )),
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed | StoreError::TransactionCanceled { .. }) => {
+                Err(RepoError::Conflict(
+                    "the import's lease was lost to another worker, or the import ended".into(),
+                ))
+            }
             Err(other) => Err(other.into()),
         }
     }
