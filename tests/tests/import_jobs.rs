@@ -44,6 +44,7 @@ worker_scenarios!(
     a_large_file_fans_out_in_ranges_and_ends_as_one_run,
     a_queued_dry_run_pauses_and_resumes_without_writing,
     a_commit_never_resumes_from_a_dry_runs_checkpoint,
+    a_file_replaced_during_a_commit_fails_the_import,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -484,5 +485,38 @@ async fn a_commit_never_resumes_from_a_dry_runs_checkpoint(backend: &dyn Backend
         contact_count(&s, &job.tenant_id).await,
         2474,
         "the rows the dry run had counted are written too"
+    );
+}
+
+async fn a_file_replaced_during_a_commit_fails_the_import(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let job = committing_import(&s).await;
+    let now = tokio::time::Instant::now();
+    let paused = s.worker.handle(&job, Some(now)).await.expect("first run");
+    assert_eq!(paused, JobOutcome::Paused { rows_written: 1000 });
+    // A client uploads again through a URL that is still valid.
+    let key = record(&s, &job).await.blob_key;
+    let other = file().replace("Person", "Someone");
+    s.blobs
+        .put(&key, bytes::Bytes::from(other), "text/csv")
+        .await
+        .expect("replace");
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("second run"),
+        JobOutcome::Finished(ImportStatus::Failed)
+    );
+    let failed = record(&s, &job).await;
+    assert!(
+        failed
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("replaced")),
+        "{:?}",
+        failed.failure
+    );
+    assert_eq!(
+        contact_count(&s, &job.tenant_id).await,
+        990,
+        "only the first run's rows were written (1,000 rows, 10 invalid)"
     );
 }

@@ -162,6 +162,9 @@ impl ImportWorker {
             }
             Some(record) => record,
         };
+        if let Some(outcome) = self.check_file(&record, job.dry_run).await? {
+            return Ok(outcome);
+        }
         if job.dry_run {
             return self.run_whole(&record, false, stop_at).await;
         }
@@ -172,6 +175,53 @@ impl ImportWorker {
                 self.plan(&record, stop_at).await
             }
             None => self.run_whole(&record, true, stop_at).await,
+        }
+    }
+
+    /// Stops the run when the file is not the version its import started on (a client may
+    /// upload again to a still-valid URL): checkpoints and ranges count rows of that version.
+    async fn check_file(
+        &self,
+        record: &ImportRecord,
+        dry_run: bool,
+    ) -> Result<Option<JobOutcome>, StoredImportError> {
+        let Some(stat) = self.blobs.stat(&record.blob_key).await? else {
+            // Gone: the run refuses it.
+            return Ok(None);
+        };
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        if self.imports.pin_file(tenant, id, &stat.tag).await? == stat.tag {
+            return Ok(None);
+        }
+        let reason = "the file was replaced after the import started; upload it to a new import";
+        Ok(Some(if dry_run {
+            self.send_back(record, reason).await?
+        } else {
+            self.refuse(record, reason).await?
+        }))
+    }
+
+    /// Ends a queued dry run that cannot read the file: the import goes back to `uploaded`,
+    /// saying why, to be fixed and uploaded again.
+    async fn send_back(
+        &self,
+        record: &ImportRecord,
+        reason: &str,
+    ) -> Result<JobOutcome, StoredImportError> {
+        let outcome = Outcome {
+            status: ImportStatus::Uploaded,
+            report: None,
+            failure: Some(reason),
+        };
+        let (tenant, id, from) = (&record.tenant_id, &record.id, [ImportStatus::Checking]);
+        match self
+            .imports
+            .finish(tenant, id, &from, outcome, Utc::now())
+            .await
+        {
+            Ok(_) => Ok(JobOutcome::Finished(ImportStatus::Uploaded)),
+            Err(RepoError::Conflict(_)) => Ok(ended_elsewhere()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -247,24 +297,7 @@ impl ImportWorker {
             Ok(Run::Finished(report)) => report,
             Ok(Run::Paused(at)) => return self.pause(record, &lease, at).await,
             Err(e) if !commit && is_refusal(&e) => {
-                // A dry run that cannot read the file leaves the import to be fixed and
-                // uploaded again, saying why.
-                let reason = e.to_string();
-                let outcome = Outcome {
-                    status: ImportStatus::Uploaded,
-                    report: None,
-                    failure: Some(&reason),
-                };
-                let (tenant, id, from) = (&record.tenant_id, &record.id, [ImportStatus::Checking]);
-                return match self
-                    .imports
-                    .finish(tenant, id, &from, outcome, Utc::now())
-                    .await
-                {
-                    Ok(_) => Ok(JobOutcome::Finished(ImportStatus::Uploaded)),
-                    Err(RepoError::Conflict(_)) => Ok(ended_elsewhere()),
-                    Err(e) => Err(e.into()),
-                };
+                return self.send_back(record, &e.to_string()).await;
             }
             Err(e) => return self.fail_or_retry(record, &lease, e).await,
         };

@@ -26,7 +26,7 @@ use aws_sdk_s3::types::{
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use smscrm_domain::ports::blobs::{
-    BlobError, BlobReader, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
+    BlobError, BlobReader, BlobStat, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
 };
 use tokio::io::AsyncReadExt as _;
 
@@ -266,7 +266,7 @@ impl Blobs for S3Blobs {
         }))
     }
 
-    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
         validate_key(key)?;
         let out = match self
             .client
@@ -284,15 +284,24 @@ impl Blobs for S3Blobs {
             }
             Err(err) => return Err(blob_error(err)),
         };
-        out.content_length()
+        let size = out
+            .content_length()
             .and_then(|len| u64::try_from(len).ok())
-            .map(Some)
             .ok_or_else(|| {
                 BlobError::backend(UnexpectedResponse(format!(
                     "HeadObject answered without a valid Content-Length: {:?}",
                     out.content_length()
                 )))
-            })
+            })?;
+        let tag = out.e_tag().ok_or_else(|| {
+            BlobError::backend(UnexpectedResponse(
+                "HeadObject answered without an ETag".into(),
+            ))
+        })?;
+        Ok(Some(BlobStat {
+            size,
+            tag: tag.to_owned(),
+        }))
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use smscrm_domain::ports::blobs::{
-    BlobError, BlobReader, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
+    BlobError, BlobReader, BlobStat, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -293,15 +293,33 @@ impl Blobs for DirBlobs {
         Ok(None)
     }
 
-    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
         let path = self.path_of(key)?;
         match tokio::fs::metadata(&path).await {
-            Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+            Ok(meta) if meta.is_file() => Ok(Some(BlobStat {
+                size: meta.len(),
+                tag: file_tag(&meta),
+            })),
             Ok(_) => Ok(None),
             Err(err) if is_absent(&err) => Ok(None),
             Err(err) => Err(BlobError::backend(err)),
         }
     }
+}
+
+/// Every write goes to a new file renamed into place, so the file's identity (inode) tells
+/// writes apart even within one clock tick; the modification time covers other platforms.
+fn file_tag(meta: &std::fs::Metadata) -> String {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let identity = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let identity = 0u64;
+    format!("{identity:x}-{modified:x}-{:x}", meta.len())
 }
 
 #[cfg(test)]

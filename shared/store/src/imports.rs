@@ -82,6 +82,9 @@ pub struct ImportRecord {
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing)]
     pub lease_until: Option<i64>,
+    /// The version tag of the file the current run started on ([`Imports::pin_file`]).
+    #[serde(default, skip_serializing)]
+    pub file_tag: Option<String>,
 }
 
 impl ImportRecord {
@@ -116,6 +119,7 @@ impl ImportRecord {
             checkpoint: None,
             lease_owner: None,
             lease_until: None,
+            file_tag: None,
         }
     }
 }
@@ -245,7 +249,8 @@ impl Imports {
                     .set("updated_at", now.to_rfc3339())
                     .remove(CHECKPOINT)
                     .remove(LEASE_OWNER)
-                    .remove(LEASE_UNTIL),
+                    .remove(LEASE_UNTIL)
+                    .remove(FILE_TAG),
                 Some(Condition::ItemExists.and(allowed)),
             )
             .await;
@@ -401,6 +406,34 @@ impl Imports {
         }
     }
 
+    /// Records which version of the file the import's run reads, the first time a worker
+    /// looks, and returns the version recorded (an earlier worker's, if any): a run that finds
+    /// another version must not go on reading, since its checkpoints count rows of the first.
+    pub async fn pin_file(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        tag: &str,
+    ) -> Result<String, RepoError> {
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                Update::new().set(FILE_TAG, tag),
+                Some(Condition::ItemExists.and(Condition::AttrNotExists(FILE_TAG.into()))),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(tag.to_owned()),
+            Err(StoreError::ConditionFailed) => self
+                .get(tenant, id)
+                .await?
+                .and_then(|record| record.file_tag)
+                .ok_or(RepoError::NotFound),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Gives the lease back early (a paused commit), so the next worker need not wait for it
     /// to expire. Losing it already is fine.
     pub async fn release_lease(
@@ -504,6 +537,7 @@ fn in_status(statuses: &[ImportStatus]) -> Condition {
 pub(crate) const CHECKPOINT: &str = "checkpoint";
 pub(crate) const LEASE_OWNER: &str = "lease_owner";
 pub(crate) const LEASE_UNTIL: &str = "lease_until";
+const FILE_TAG: &str = "file_tag";
 
 pub(crate) fn committing() -> Condition {
     Condition::eq("status", status_value(ImportStatus::Committing))

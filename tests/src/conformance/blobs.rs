@@ -896,3 +896,33 @@ pub async fn presign_put_uploads_or_is_none(backend: &dyn Backend) {
     assert_eq!(size(&*blobs, &key).await, Some(body.len() as u64));
     assert_eq!(list(&*blobs, &format!("{p}/")).await, vec![key.clone()]);
 }
+
+/// `stat` gives the size and a tag that tells two versions of a key apart, however they were
+/// written; `None` for a missing key.
+pub async fn stat_tag_changes_with_the_content(backend: &dyn Backend) {
+    let blobs = backend.blobs();
+    let key = format!("{}/file.csv", unique("stat"));
+    assert_eq!(blobs.stat(&key).await.expect("stat"), None);
+    put(&*blobs, &key, &b"phone\n+14155550100\n"[..]).await;
+    let first = blobs.stat(&key).await.expect("stat").expect("present");
+    assert_eq!(first.size, 19);
+    assert_eq!(
+        blobs.stat(&key).await.expect("stat"),
+        Some(first.clone()),
+        "stable while the object is unchanged"
+    );
+    put(&*blobs, &key, &b"phone\n+14155550199\n"[..]).await;
+    let second = blobs.stat(&key).await.expect("stat").expect("present");
+    assert_eq!(second.size, 19);
+    assert_ne!(second.tag, first.tag, "same size, other bytes");
+    let len = PART + 3;
+    put_stream(
+        &*blobs,
+        &key,
+        PatternReader::boxed(Pattern::new(), len, Ending::Eof),
+    )
+    .await;
+    let third = blobs.stat(&key).await.expect("stat").expect("present");
+    assert_eq!(third.size, len);
+    assert_ne!(third.tag, second.tag, "streamed over");
+}

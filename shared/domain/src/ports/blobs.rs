@@ -140,6 +140,21 @@ pub trait Blobs: Send + Sync {
         content_type: &str,
     ) -> Result<Option<PresignedUpload>, BlobError>;
 
+    /// The object's size and version tag, `None` when there is none.
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError>;
+
     /// The object's size in bytes, `None` when there is none (for progress bars).
-    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError>;
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        Ok(self.stat(key).await?.map(|stat| stat.size))
+    }
+}
+
+/// What a reader needs to know that an object is still the one it started reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobStat {
+    pub size: u64,
+    /// Changes whenever different bytes are stored under the key (S3's ETag; the file's
+    /// identity and modification time locally, which also change when the same bytes are
+    /// stored again).
+    pub tag: String,
 }

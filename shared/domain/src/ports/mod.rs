@@ -8,7 +8,7 @@ pub mod queue;
 pub mod secrets;
 pub mod table;
 
-pub use blobs::{BlobError, Blobs};
+pub use blobs::{BlobError, BlobStat, Blobs};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Delivery, OutgoingMessage, Queue, QueueError};
 pub use secrets::{Secrets, SecretsError};
