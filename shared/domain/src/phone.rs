@@ -193,11 +193,30 @@ impl Serialize for PhoneE164 {
     }
 }
 
+/// Deserialising checks the form only (`+` and 1 to 19 digits), not the numbering plan: a
+/// `PhoneE164` is deserialised from what the store wrote, which was validated on the way in
+/// (request bodies carry phones as strings and go through [`PhoneE164::parse`]). Running the
+/// `phonenumber` crate again on every stored contact read was most of the CPU time of
+/// re-importing a file.
 impl<'de> Deserialize<'de> for PhoneE164 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        Self::from_e164(&raw).map_err(serde::de::Error::custom)
+        if is_e164_form(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "`{raw}` is not a phone number in E.164 form"
+            )))
+        }
     }
+}
+
+fn is_e164_form(raw: &str) -> bool {
+    raw.strip_prefix('+').is_some_and(|digits| {
+        (1..=19).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
 }
 
 #[cfg(test)]
@@ -245,6 +264,24 @@ mod tests {
             let err = PhoneE164::parse(raw, us()).unwrap_err();
             assert_eq!(err.field, "phone");
             assert!(!err.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn stored_phones_deserialise_by_form() {
+        let read = |json: &str| serde_json::from_str::<PhoneE164>(json).map(|p| p.0);
+        assert_eq!(
+            read(r#""+14155552671""#).ok().as_deref(),
+            Some("+14155552671")
+        );
+        for bad in [
+            r#""4155552671""#,
+            r#""+1 415 555 2671""#,
+            r#""+""#,
+            r#""+0123""#,
+            "12",
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
         }
     }
 
