@@ -75,6 +75,7 @@ prefixed_id!(TenantId, "tn_", "tenant");
 prefixed_id!(ContactId, "ct_", "contact");
 prefixed_id!(ApiKeyId, "key_", "API key");
 prefixed_id!(ImportId, "im_", "import");
+prefixed_id!(TemplateId, "tp_", "template");
 
 #[cfg(test)]
 mod tests {

@@ -9,11 +9,13 @@ pub mod import_report;
 pub mod merge;
 pub mod phone;
 pub mod ports;
+pub mod segments;
+pub mod template;
 pub mod tenant;
 
 pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
 pub use error::ValidationError;
-pub use ids::{ApiKeyId, ContactId, ImportId, TenantId};
+pub use ids::{ApiKeyId, ContactId, ImportId, TemplateId, TenantId};
 pub use merge::ContactMerge;
 pub use phone::{PhoneE164, Region};
 pub use tenant::Tenant;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::template::OptOutFooter;
 use crate::{Region, TenantId, ValidationError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,9 @@ pub struct Tenant {
     pub default_region: Region,
     /// The kill switch: when set, nothing is sent for this tenant.
     pub paused: bool,
+    /// Absent in tenants stored before footers existed: they get the default.
+    #[serde(default)]
+    pub opt_out_footer: OptOutFooter,
     pub created_at: DateTime<Utc>,
 }
 
@@ -51,6 +55,7 @@ impl Tenant {
             timezone: validate_timezone(timezone)?,
             default_region: default_region.parse()?,
             paused: false,
+            opt_out_footer: OptOutFooter::default(),
             created_at: now,
         })
     }
