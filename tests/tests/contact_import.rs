@@ -8,7 +8,7 @@ use chrono::Utc;
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::ports::Table;
 use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant, TenantId};
-use smscrm_store::{Contacts, DoNotContact, ImportCounts, Suppression, Tenants};
+use smscrm_store::{AttributeNames, Contacts, DoNotContact, ImportCounts, Suppression, Tenants};
 
 smscrm_tests::table_scenarios!(
     counts_merges_and_is_idempotent,
@@ -16,6 +16,7 @@ smscrm_tests::table_scenarios!(
     numbers_on_the_do_not_contact_list_are_counted_as_suppressed,
     a_crash_between_claims_and_contacts_never_duplicates,
     batches_larger_than_one_store_call,
+    imported_attribute_names_become_template_variables,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -108,6 +109,25 @@ async fn dry_run_counts_without_writing(table: Arc<dyn Table>) {
     let page = contacts.list(&t, None, 10).await.expect("list");
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].first_name.as_deref(), Some("Ann"));
+}
+
+/// Templates may use `{{store}}` once imported contacts have it; a dry run records nothing.
+async fn imported_attribute_names_become_template_variables(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let names = AttributeNames::new(table.clone());
+    let rows = [row("+14155550001", "Ann", &[])];
+    contacts
+        .import_batch(&t, &rows, Utc::now(), false)
+        .await
+        .expect("dry run");
+    assert!(names.all(&t).await.expect("names").is_empty());
+    contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("import");
+    let known = names.all(&t).await.expect("names");
+    assert_eq!(known.into_iter().collect::<Vec<_>>(), ["store"]);
 }
 
 async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc<dyn Table>) {

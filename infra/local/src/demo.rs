@@ -1,5 +1,6 @@
-//! `serve --demo`: a demo tenant with contacts, created once per data directory. Its key is
-//! kept in `<data-dir>/demo.json` (local demo data only) so a restart prints the same key.
+//! `serve --demo`: a demo tenant with contacts and a template, created once per data
+//! directory. Its key is kept in `<data-dir>/demo.json` (local demo data only) so a restart
+//! prints the same key.
 
 use std::path::Path;
 
@@ -7,6 +8,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use smscrm_domain::TenantId;
 use smscrm_domain::contact::ContactDraft;
+use smscrm_domain::template::{Template, TemplateDraft};
 use smscrm_http::AppContext;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,6 +58,15 @@ pub async fn ensure(ctx: &AppContext, data_dir: &Path) -> anyhow::Result<Demo> {
             .upsert_by_phone(&tenant.id, changes, ctx.clock.now())
             .await?;
     }
+    let template = Template::new(
+        TemplateDraft {
+            name: "Fresh bread".into(),
+            body: "Hi {{first_name|there}}! Sourdough is out of the oven: show this text for 10% off today.".into(),
+        },
+        &Default::default(),
+        ctx.clock.now(),
+    )?;
+    ctx.templates.create(&tenant.id, &template).await?;
     let demo = Demo {
         tenant_id: tenant.id,
         api_key,

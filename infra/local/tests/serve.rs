@@ -99,6 +99,16 @@ async fn demo_server_keeps_data_across_restarts_and_shares_it_with_the_cli() {
         .as_array()
         .map_or(0, Vec::len);
     assert!(demo_contacts >= 10, "demo data has contacts");
+    let templates: Value = http
+        .get(format!("{}/v1/templates", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("templates")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(templates["items"][0]["name"], "Fresh bread", "{templates}");
 
     let created = http
         .post(format!("{}/v1/contacts", server.base))

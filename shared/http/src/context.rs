@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use smscrm_domain::ports::{Clock, Table};
-use smscrm_store::{ApiKeys, Contacts, Tenants};
+use smscrm_store::{ApiKeys, AttributeNames, Contacts, Templates, Tenants};
 
 /// What every route needs, built once per process (per cold start on Lambda).
 #[derive(Clone)]
@@ -11,6 +11,8 @@ pub struct AppContext {
     pub tenants: Tenants,
     pub api_keys: ApiKeys,
     pub contacts: Contacts,
+    pub templates: Templates,
+    pub attribute_names: AttributeNames,
 }
 
 impl AppContext {
@@ -19,6 +21,8 @@ impl AppContext {
             tenants: Tenants::new(table.clone()),
             api_keys: ApiKeys::new(table.clone()),
             contacts: Contacts::new(table.clone()),
+            templates: Templates::new(table.clone()),
+            attribute_names: AttributeNames::new(table.clone()),
             table,
             clock,
         }

@@ -32,6 +32,14 @@ pub enum ApiError {
     /// An uploaded file that cannot be imported at all (no phone column, binary, empty).
     #[error("{0}")]
     Unreadable(String),
+    /// Well-formed and valid field by field, but refused by a rule with its own code
+    /// (`unknown_variable`, `missing_variable`): 422.
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("method not allowed")]
     MethodNotAllowed,
     /// Temporary: the client may retry.
@@ -55,7 +63,9 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unprocessable(_) | Self::Unreadable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::Unreadable(_) | Self::Rule { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -73,6 +83,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "invalid_body",
             Self::Unreadable(_) => "unreadable_file",
+            Self::Rule { code, .. } => code,
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -83,6 +94,7 @@ impl ApiError {
         match self {
             Self::InvalidField(v) => json!({ "field": v.field, "reason": v.reason }),
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            Self::Rule { details, .. } => details.clone(),
             _ => Value::Null,
         }
     }

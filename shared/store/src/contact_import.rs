@@ -20,7 +20,7 @@ use smscrm_domain::{Contact, ContactId, ContactMerge, TenantId};
 
 use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, contact_item};
-use crate::{Contacts, DoNotContact, RepoError, keys};
+use crate::{AttributeNames, Contacts, DoNotContact, RepoError, keys};
 
 /// What a batch will write, and the counts it will report.
 #[derive(Default)]
@@ -73,6 +73,10 @@ impl Contacts {
             }
         }
         if commit {
+            let names = rows.iter().flat_map(|r| r.attributes.keys());
+            AttributeNames::new(self.table.clone())
+                .record(tenant, names.map(String::as_str))
+                .await?;
             // Claims first: a crash before the contacts leaves claims the re-run completes.
             self.table.batch_put(plan.new_claims).await?;
             self.table.batch_put(plan.writes).await?;

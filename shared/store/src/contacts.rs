@@ -18,7 +18,7 @@ use smscrm_domain::ports::{
 use smscrm_domain::{Contact, ContactId, PhoneE164, TenantId};
 
 use crate::codec::{from_item, to_item};
-use crate::{RepoError, keys};
+use crate::{AttributeNames, RepoError, keys};
 
 /// How often a write is retried when a concurrent write got there first.
 const MAX_ATTEMPTS: usize = 8;
@@ -86,6 +86,7 @@ impl Contacts {
             .phone
             .clone()
             .ok_or_else(|| smscrm_domain::ValidationError::new("phone", "is required"))?;
+        self.record_attribute_names(tenant, &changes).await?;
         for _ in 0..MAX_ATTEMPTS {
             if let Some(claim) = self.table.get(&keys::phone(tenant, &phone)).await? {
                 let claim: PhoneClaim = from_item(claim)?;
@@ -143,6 +144,7 @@ impl Contacts {
         changes: ContactChanges,
         now: DateTime<Utc>,
     ) -> Result<Contact, RepoError> {
+        self.record_attribute_names(tenant, &changes).await?;
         for _ in 0..MAX_ATTEMPTS {
             let (mut contact, version) = self.load(tenant, id).await?;
             let old_phone = contact.phone.clone();
@@ -178,6 +180,18 @@ impl Contacts {
             }
         }
         Err(busy())
+    }
+
+    /// Templates may use any attribute a contact has: record the names first.
+    async fn record_attribute_names(
+        &self,
+        tenant: &TenantId,
+        changes: &ContactChanges,
+    ) -> Result<(), RepoError> {
+        let names = changes.attributes.iter().flat_map(|a| a.keys());
+        AttributeNames::new(self.table.clone())
+            .record(tenant, names.map(String::as_str))
+            .await
     }
 
     /// Deletes the contact and frees its phone number.

@@ -10,6 +10,8 @@
 //! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`        |                                          |
 //! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
 //! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
+//! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
+//! | attribute name  | `TENANT#<t>`              | `ATTR#<name>`       |                                          |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -17,7 +19,7 @@
 //! does not pile every write onto one index partition.
 
 use smscrm_domain::ports::Key;
-use smscrm_domain::{ApiKeyId, ContactId, ImportId, PhoneE164, TenantId};
+use smscrm_domain::{ApiKeyId, ContactId, ImportId, PhoneE164, TemplateId, TenantId};
 
 pub const TENANT_SK: &str = "TENANT";
 pub const TENANTS_INDEX: &str = "TENANTS";
@@ -26,6 +28,8 @@ pub const CONTACT_PREFIX: &str = "CONTACT#";
 pub const PHONE_PREFIX: &str = "PHONE#";
 pub const DNC_PREFIX: &str = "DNC#";
 pub const IMPORT_PREFIX: &str = "IMPORT#";
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+pub const ATTRIBUTE_PREFIX: &str = "ATTR#";
 /// Not under `IMPORT#`, so listing imports never meets a range.
 pub const IMPORT_RANGE_PREFIX: &str = "IMPORTRANGE#";
 
@@ -62,6 +66,20 @@ pub fn dnc(tenant: &TenantId, phone: &PhoneE164) -> Key {
 
 pub fn import(tenant: &TenantId, import: &ImportId) -> Key {
     Key::new(tenant_partition(tenant), format!("{IMPORT_PREFIX}{import}"))
+}
+
+pub fn template(tenant: &TenantId, template: &TemplateId) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("{TEMPLATE_PREFIX}{template}"),
+    )
+}
+
+pub fn attribute(tenant: &TenantId, name: &str) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("{ATTRIBUTE_PREFIX}{name}"),
+    )
 }
 
 /// Range `index` of a fanned-out commit; zero-padded so ranges list in order.

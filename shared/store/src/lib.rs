@@ -10,6 +10,7 @@ pub mod import_ranges;
 pub mod imports;
 pub mod keys;
 pub mod suppression;
+pub mod templates;
 pub mod tenants;
 
 pub use apikeys::ApiKeys;
@@ -22,4 +23,5 @@ pub use imports::{
 };
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
+pub use templates::{AttributeNames, TemplatePage, Templates};
 pub use tenants::Tenants;

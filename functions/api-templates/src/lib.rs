@@ -1,0 +1,149 @@
+//! The templates API: `/v1/templates` and `/v1/templates/preview`, as an axum sub-router served
+//! by `lambda_http` on AWS and merged into the local host's router by `smscrm serve`.
+
+mod preview;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use smscrm_domain::ports::Cursor;
+use smscrm_domain::template::{Template, TemplateDraft, TemplateError, TemplatePatch};
+use smscrm_domain::{TemplateId, ValidationError};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal};
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 100;
+
+pub fn router() -> Router<AppContext> {
+    Router::new()
+        .route("/v1/templates", get(list).post(create))
+        .route("/v1/templates/preview", post(preview::preview))
+        .route(
+            "/v1/templates/{id}",
+            get(fetch).patch(update).delete(remove),
+        )
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    pub items: Vec<Template>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+async fn create(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiJson(draft): ApiJson<TemplateDraft>,
+) -> Result<Response, ApiError> {
+    let tenant = &principal.tenant.id;
+    let attributes = ctx.attribute_names.all(tenant).await?;
+    let template = Template::new(draft, &attributes, ctx.clock.now()).map_err(refusal)?;
+    ctx.templates.create(tenant, &template).await?;
+    Ok((StatusCode::CREATED, Json(template)).into_response())
+}
+
+async fn list(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let limit = match params.limit {
+        None => DEFAULT_PAGE,
+        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(ValidationError::new("limit", format!("must be 1..={MAX_PAGE}")).into());
+        }
+    };
+    let cursor = params
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| Cursor::decode(&c))
+        .transpose()?;
+    let page = ctx
+        .templates
+        .list(&principal.tenant.id, cursor, limit)
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+async fn fetch(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    ctx.templates
+        .get(&principal.tenant.id, &template_id(&id)?)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("template"))
+}
+
+async fn update(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<TemplatePatch>,
+) -> Result<Json<Template>, ApiError> {
+    let tenant = &principal.tenant.id;
+    let id = template_id(&id)?;
+    let (mut template, version) = ctx
+        .templates
+        .get_versioned(tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("template"))?;
+    let attributes = ctx.attribute_names.all(tenant).await?;
+    template
+        .apply(patch, &attributes, ctx.clock.now())
+        .map_err(refusal)?;
+    ctx.templates.replace(tenant, &template, version).await?;
+    Ok(Json(template))
+}
+
+async fn remove(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    ctx.templates
+        .delete(&principal.tenant.id, &template_id(&id)?)
+        .await
+        .map_err(|e| match ApiError::from(e) {
+            ApiError::NotFound(_) => ApiError::NotFound("template"),
+            other => other,
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A malformed id names no template: 404, the same answer as another tenant's id.
+fn template_id(raw: &str) -> Result<TemplateId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("template"))
+}
+
+/// A field that fails its own rules is a 400 naming it; variables no contact has are a 422
+/// with code `unknown_variable` listing them.
+fn refusal(err: TemplateError) -> ApiError {
+    match err {
+        TemplateError::Invalid(invalid) => invalid.into(),
+        TemplateError::UnknownVariables(unknown) => ApiError::Rule {
+            code: "unknown_variable",
+            message: unknown.to_string(),
+            details: json!({ "field": "body", "variables": unknown.variables }),
+        },
+    }
+}

@@ -1,0 +1,191 @@
+//! Message templates, and the custom attribute names a tenant's contacts have (what a template
+//! may use besides the built-in variables).
+//!
+//! Attribute names are recorded as one small item each (`ATTR#<name>`) whenever a contact is
+//! written with them, before the contact, so the set is never missing a name a contact has. It
+//! may keep a name no contact has any more, which only means a template may still use it (and
+//! fall back or skip at send time).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use smscrm_domain::ports::{Condition, Cursor, Item, Query, StoreError, Table};
+use smscrm_domain::template::Template;
+use smscrm_domain::{TemplateId, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+#[derive(Clone)]
+pub struct Templates {
+    table: Arc<dyn Table>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplatePage {
+    pub items: Vec<Template>,
+    pub next_cursor: Option<Cursor>,
+}
+
+impl Templates {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Stores a new template (built and checked by the caller).
+    pub async fn create(&self, tenant: &TenantId, template: &Template) -> Result<(), RepoError> {
+        let item = template_item(tenant, template, 1)?;
+        self.table.put(item, Some(Condition::ItemNotExists)).await?;
+        Ok(())
+    }
+
+    /// The template and its version, for [`Templates::replace`].
+    pub async fn get_versioned(
+        &self,
+        tenant: &TenantId,
+        id: &TemplateId,
+    ) -> Result<Option<(Template, i64)>, RepoError> {
+        let Some(item) = self.table.get(&keys::template(tenant, id)).await? else {
+            return Ok(None);
+        };
+        let version = item.get("version").and_then(Value::as_i64).unwrap_or(0);
+        Ok(Some((from_item(item)?, version)))
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, RepoError> {
+        self.table
+            .get(&keys::template(tenant, id))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// Templates in creation order.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<TemplatePage, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::tenant_partition(tenant))
+                    .prefix(keys::TEMPLATE_PREFIX)
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        Ok(TemplatePage {
+            items: page
+                .items
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Writes an edited template over the version it was read at; a concurrent edit is a
+    /// conflict, never overwritten.
+    pub async fn replace(
+        &self,
+        tenant: &TenantId,
+        template: &Template,
+        version: i64,
+    ) -> Result<(), RepoError> {
+        let item = template_item(tenant, template, version + 1)?;
+        match self
+            .table
+            .put(item, Some(Condition::eq("version", version)))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
+                "the template changed while this edit was made; fetch it and try again".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn delete(&self, tenant: &TenantId, id: &TemplateId) -> Result<(), RepoError> {
+        match self
+            .table
+            .delete(&keys::template(tenant, id), Some(Condition::ItemExists))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed) => Err(RepoError::NotFound),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+fn template_item(tenant: &TenantId, template: &Template, version: i64) -> Result<Item, RepoError> {
+    let mut item = to_item(template, &keys::template(tenant, &template.id), "template")?;
+    item.insert("version".into(), Value::from(version));
+    Ok(item)
+}
+
+/// The custom attribute names a tenant's contacts have been written with.
+#[derive(Clone)]
+pub struct AttributeNames {
+    table: Arc<dyn Table>,
+}
+
+impl AttributeNames {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Records names (idempotent). Call before writing contacts that have them.
+    pub async fn record<'a>(
+        &self,
+        tenant: &TenantId,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), RepoError> {
+        let items = names
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|name| {
+                let mut item = Item::new();
+                item.insert("name".into(), Value::from(name));
+                to_item(&item, &keys::attribute(tenant, name), "attribute")
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !items.is_empty() {
+            self.table.batch_put(items).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn all(&self, tenant: &TenantId) -> Result<BTreeSet<String>, RepoError> {
+        let mut names = BTreeSet::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    &Query::partition(keys::tenant_partition(tenant))
+                        .prefix(keys::ATTRIBUTE_PREFIX)
+                        .after(cursor),
+                )
+                .await?;
+            for item in &page.items {
+                if let Some(name) = item.get("name").and_then(Value::as_str) {
+                    names.insert(name.to_owned());
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(names),
+            }
+        }
+    }
+}
