@@ -8,12 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use smscrm_domain::contact::{ContactDraft, ContactPatch};
-use smscrm_domain::ports::Cursor;
-use smscrm_domain::{Contact, ContactId, ValidationError};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal};
-
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 100;
+use smscrm_domain::{Contact, ContactId};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal, page};
 
 pub fn router() -> Router<AppContext> {
     Router::new()
@@ -62,12 +58,7 @@ async fn list(
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let limit = page_size(params.limit)?;
-    let cursor = params
-        .cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
+    let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
     let tenant = &principal.tenant;
     let page = match params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         Some(q) => {
@@ -139,13 +130,5 @@ fn not_found_as_contact(err: ApiError) -> ApiError {
     match err {
         ApiError::NotFound(_) => ApiError::NotFound("contact"),
         other => other,
-    }
-}
-
-fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ValidationError::new("limit", format!("must be 1..={MAX_PAGE}")).into()),
     }
 }

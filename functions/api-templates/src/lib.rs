@@ -10,13 +10,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use smscrm_domain::ports::Cursor;
+use smscrm_domain::TemplateId;
 use smscrm_domain::template::{Template, TemplateDraft, TemplateError, TemplatePatch};
-use smscrm_domain::{TemplateId, ValidationError};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal};
-
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 100;
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal, page};
 
 pub fn router() -> Router<AppContext> {
     Router::new()
@@ -60,25 +56,14 @@ async fn list(
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    let limit = match params.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(ValidationError::new("limit", format!("must be 1..={MAX_PAGE}")).into());
-        }
-    };
-    let cursor = params
-        .cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| Cursor::decode(&c))
-        .transpose()?;
-    let page = ctx
+    let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
+    let found = ctx
         .templates
         .list(&principal.tenant.id, cursor, limit)
         .await?;
     Ok(Json(ListResponse {
-        items: page.items,
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        items: found.items,
+        next_cursor: found.next_cursor.map(|c| c.encode()),
     }))
 }
 

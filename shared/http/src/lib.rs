@@ -6,12 +6,14 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod paging;
 
 pub use auth::Principal;
 pub use context::AppContext;
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiQuery};
 pub use layers::{MAX_BODY_BYTES, with_common_layers};
+pub use paging::page;
 
 /// `GET /health`: answers while the process can serve; used by load balancers and the host.
 pub fn health_router() -> axum::Router<AppContext> {
