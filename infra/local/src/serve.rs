@@ -32,6 +32,7 @@ pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Rout
 pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState) -> Router {
     let contacts = api_contacts::router()
         .merge(api_templates::router())
+        .merge(api_campaigns::router())
         .merge(health_router())
         .with_state(ctx);
     with_common_layers(contacts.merge(api_imports::router().with_state(imports)))

@@ -76,6 +76,7 @@ prefixed_id!(ContactId, "ct_", "contact");
 prefixed_id!(ApiKeyId, "key_", "API key");
 prefixed_id!(ImportId, "im_", "import");
 prefixed_id!(TemplateId, "tp_", "template");
+prefixed_id!(CampaignId, "cp_", "campaign");
 
 #[cfg(test)]
 mod tests {

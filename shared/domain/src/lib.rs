@@ -2,8 +2,10 @@
 //! the world is reached through the traits in [`ports`].
 
 pub mod apikey;
+pub mod campaign;
 pub mod contact;
 pub mod error;
+pub mod gates;
 pub mod ids;
 pub mod import_report;
 pub mod merge;
@@ -15,7 +17,7 @@ pub mod tenant;
 
 pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
 pub use error::ValidationError;
-pub use ids::{ApiKeyId, ContactId, ImportId, TemplateId, TenantId};
+pub use ids::{ApiKeyId, CampaignId, ContactId, ImportId, TemplateId, TenantId};
 pub use merge::ContactMerge;
 pub use phone::{PhoneE164, Region};
 pub use tenant::Tenant;

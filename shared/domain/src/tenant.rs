@@ -1,5 +1,7 @@
 //! Tenants: the businesses using smscrm. Everything stored belongs to exactly one.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,47 @@ pub struct Tenant {
     /// Absent in tenants stored before footers existed: they get the default.
     #[serde(default)]
     pub opt_out_footer: OptOutFooter,
+    #[serde(default)]
+    pub segment_prices: SegmentPrices,
+    #[serde(default)]
+    pub budget: Budget,
     pub created_at: DateTime<Utc>,
+}
+
+/// Spending caps in cents; `None` is no cap. Days and months are the tenant's (its time zone).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    #[serde(default)]
+    pub daily_cap_cents: Option<u64>,
+    #[serde(default)]
+    pub monthly_cap_cents: Option<u64>,
+}
+
+/// What one segment costs the tenant, in millicents (thousandths of a cent: Twilio's US rate
+/// of $0.0083 a segment is 830), by ISO country code, with a default for every other country.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentPrices {
+    pub default: u64,
+    #[serde(default)]
+    pub countries: BTreeMap<String, u64>,
+}
+
+impl Default for SegmentPrices {
+    fn default() -> Self {
+        Self {
+            default: 830,
+            countries: BTreeMap::new(),
+        }
+    }
+}
+
+impl SegmentPrices {
+    pub fn for_country(&self, country: Option<&str>) -> u64 {
+        country
+            .and_then(|c| self.countries.get(c))
+            .copied()
+            .unwrap_or(self.default)
+    }
 }
 
 pub fn validate_name(name: &str) -> Result<String, ValidationError> {
@@ -56,6 +98,8 @@ impl Tenant {
             default_region: default_region.parse()?,
             paused: false,
             opt_out_footer: OptOutFooter::default(),
+            segment_prices: SegmentPrices::default(),
+            budget: Budget::default(),
             created_at: now,
         })
     }

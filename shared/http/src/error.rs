@@ -22,6 +22,14 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with the resource's current state, which the details show (e.g. a campaign
+    /// action its status does not allow): 409 with its own code.
+    #[error("{message}")]
+    StateConflict {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -60,7 +68,7 @@ impl ApiError {
             Self::InvalidField(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::StateConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) | Self::Unreadable(_) | Self::Rule { .. } => {
@@ -79,6 +87,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::StateConflict { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "invalid_body",
@@ -94,7 +103,7 @@ impl ApiError {
         match self {
             Self::InvalidField(v) => json!({ "field": v.field, "reason": v.reason }),
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
-            Self::Rule { details, .. } => details.clone(),
+            Self::Rule { details, .. } | Self::StateConflict { details, .. } => details.clone(),
             _ => Value::Null,
         }
     }

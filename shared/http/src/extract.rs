@@ -26,6 +26,44 @@ where
     }
 }
 
+/// An optional JSON body: no body at all reads as `T::default()` (e.g. `POST .../launch` with
+/// nothing to say); a body is read like [`ApiJson`].
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonOrEmpty<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_type = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                },
+                _ => ApiError::BadRequest {
+                    code: "unreadable_body",
+                    message: rejection.body_text(),
+                },
+            })?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        if !has_type {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(
+                Default::default(),
+            )));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(value)| Self(value))
+            .map_err(json_rejection)
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => ApiError::Unprocessable(e.body_text()),

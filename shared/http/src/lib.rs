@@ -11,7 +11,7 @@ pub mod paging;
 pub use auth::Principal;
 pub use context::AppContext;
 pub use error::ApiError;
-pub use extract::{ApiJson, ApiQuery};
+pub use extract::{ApiJson, ApiJsonOrEmpty, ApiQuery};
 pub use layers::{MAX_BODY_BYTES, with_common_layers};
 pub use paging::page;
 

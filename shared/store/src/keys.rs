@@ -12,6 +12,8 @@
 //! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
 //! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
 //! | attribute name  | `TENANT#<t>`              | `ATTR#<name>`       |                                          |
+//! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
+//! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -19,7 +21,7 @@
 //! does not pile every write onto one index partition.
 
 use smscrm_domain::ports::Key;
-use smscrm_domain::{ApiKeyId, ContactId, ImportId, PhoneE164, TemplateId, TenantId};
+use smscrm_domain::{ApiKeyId, CampaignId, ContactId, ImportId, PhoneE164, TemplateId, TenantId};
 
 pub const TENANT_SK: &str = "TENANT";
 pub const TENANTS_INDEX: &str = "TENANTS";
@@ -30,6 +32,7 @@ pub const DNC_PREFIX: &str = "DNC#";
 pub const IMPORT_PREFIX: &str = "IMPORT#";
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 pub const ATTRIBUTE_PREFIX: &str = "ATTR#";
+pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
 /// Not under `IMPORT#`, so listing imports never meets a range.
 pub const IMPORT_RANGE_PREFIX: &str = "IMPORTRANGE#";
 
@@ -73,6 +76,18 @@ pub fn template(tenant: &TenantId, template: &TemplateId) -> Key {
         tenant_partition(tenant),
         format!("{TEMPLATE_PREFIX}{template}"),
     )
+}
+
+pub fn campaign(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("{CAMPAIGN_PREFIX}{campaign}"),
+    )
+}
+
+/// A budget counter; `period` is `D#<yyyy-mm-dd>` or `M#<yyyy-mm>`.
+pub fn budget(tenant: &TenantId, period: &str) -> Key {
+    Key::new(tenant_partition(tenant), format!("BUDGET#{period}"))
 }
 
 pub fn attribute(tenant: &TenantId, name: &str) -> Key {

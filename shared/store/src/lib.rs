@@ -2,10 +2,13 @@
 //! they run unchanged on DynamoDB and on the embedded store.
 
 pub mod apikeys;
+pub mod budget;
+pub mod campaigns;
 pub mod codec;
 pub mod contact_import;
 pub mod contacts;
 pub mod error;
+pub mod estimate;
 pub mod import_ranges;
 pub mod imports;
 pub mod keys;
@@ -14,8 +17,11 @@ pub mod templates;
 pub mod tenants;
 
 pub use apikeys::ApiKeys;
+pub use budget::{Budgets, OverBudget, Period, ReserveError};
+pub use campaigns::{ActError, CampaignPage, Campaigns};
 pub use contacts::{ContactPage, Contacts};
 pub use error::RepoError;
+pub use estimate::Estimate;
 pub use import_ranges::{ImportRange, MAX_RANGES};
 pub use imports::{
     Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,

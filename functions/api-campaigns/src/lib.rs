@@ -1,0 +1,275 @@
+//! The campaigns API: `/v1/campaigns`, their lifecycle actions and estimates, as an axum
+//! sub-router served by `lambda_http` on AWS and merged into the local host's router.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use smscrm_domain::campaign::{Action, Campaign, CampaignDraft, CampaignPatch, IllegalTransition};
+use smscrm_domain::gates::Screen;
+use smscrm_domain::{CampaignId, TemplateId, ValidationError};
+use smscrm_http::{ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Principal, page};
+use smscrm_store::{ActError, Campaigns, Estimate, RepoError};
+
+pub fn router() -> Router<AppContext> {
+    Router::new()
+        .route("/v1/campaigns", get(list).post(create))
+        .route("/v1/campaigns/{id}", get(fetch).patch(update))
+        .route("/v1/campaigns/{id}/launch", post(launch))
+        .route("/v1/campaigns/{id}/pause", post(pause))
+        .route("/v1/campaigns/{id}/resume", post(resume))
+        .route("/v1/campaigns/{id}/cancel", post(cancel))
+        .route("/v1/campaigns/{id}/estimate", post(estimate))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    pub items: Vec<Campaign>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `POST .../launch`: now, or at `send_at` when it is in the future.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRequest {
+    #[serde(default)]
+    pub send_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EstimateResponse {
+    #[serde(flatten)]
+    pub estimate: Estimate,
+    /// `cost_millicents` in cents, for people.
+    pub cost_cents: f64,
+    /// The kill switch is on: nothing would be sent until the tenant is resumed.
+    pub tenant_paused: bool,
+}
+
+fn campaigns(ctx: &AppContext) -> Campaigns {
+    Campaigns::new(ctx.table.clone())
+}
+
+async fn create(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiJson(draft): ApiJson<CampaignDraft>,
+) -> Result<Response, ApiError> {
+    let tenant = &principal.tenant;
+    let campaign = Campaign::new(draft, tenant.default_region, ctx.clock.now())?;
+    require_template(&ctx, &principal, &campaign.template_id).await?;
+    campaigns(&ctx).create(&tenant.id, &campaign).await?;
+    Ok((StatusCode::CREATED, Json(campaign)).into_response())
+}
+
+async fn list(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ListResponse>, ApiError> {
+    let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
+    let found = campaigns(&ctx)
+        .list(&principal.tenant.id, cursor, limit)
+        .await?;
+    Ok(Json(ListResponse {
+        items: found.items,
+        next_cursor: found.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+async fn fetch(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    campaigns(&ctx)
+        .get(&principal.tenant.id, &campaign_id(&id)?)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("campaign"))
+}
+
+/// Only drafts change; any other status is a 409 naming it.
+async fn update(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<CampaignPatch>,
+) -> Result<Json<Campaign>, ApiError> {
+    let tenant = &principal.tenant;
+    let store = campaigns(&ctx);
+    let (mut campaign, version) = store
+        .get_versioned(&tenant.id, &campaign_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    if campaign.status != smscrm_domain::campaign::CampaignStatus::Draft {
+        return Err(state_conflict(
+            format!("a {} campaign cannot be edited", campaign.status),
+            &campaign,
+        ));
+    }
+    campaign.apply(patch, tenant.default_region, ctx.clock.now())?;
+    require_template(&ctx, &principal, &campaign.template_id).await?;
+    store.replace(&tenant.id, &campaign, version).await?;
+    Ok(Json(campaign))
+}
+
+async fn launch(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<LaunchRequest>,
+) -> Result<Json<Campaign>, ApiError> {
+    let send_at = body.send_at;
+    let now = ctx.clock.now();
+    let later = send_at.is_some_and(|at| at > now);
+    let id = campaign_id(&id)?;
+    // A launch needs what a send needs: the template must still exist.
+    if let Some(campaign) = campaigns(&ctx).get(&principal.tenant.id, &id).await? {
+        require_template(&ctx, &principal, &campaign.template_id).await?;
+    }
+    act(
+        &ctx,
+        &principal,
+        &id,
+        Action::Launch { later },
+        send_at.filter(|_| later),
+    )
+    .await
+}
+
+async fn pause(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    act(&ctx, &principal, &campaign_id(&id)?, Action::Pause, None).await
+}
+
+async fn resume(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    let id = campaign_id(&id)?;
+    let now = ctx.clock.now();
+    let current = campaigns(&ctx)
+        .get(&principal.tenant.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let later = current.send_at.is_some_and(|at| at > now);
+    act(
+        &ctx,
+        &principal,
+        &id,
+        Action::Resume { later },
+        current.send_at,
+    )
+    .await
+}
+
+async fn cancel(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Campaign>, ApiError> {
+    act(&ctx, &principal, &campaign_id(&id)?, Action::Cancel, None).await
+}
+
+async fn act(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: &CampaignId,
+    action: Action,
+    send_at: Option<DateTime<Utc>>,
+) -> Result<Json<Campaign>, ApiError> {
+    let tenant = &principal.tenant.id;
+    let store = campaigns(ctx);
+    match store
+        .act(tenant, id, action, send_at, ctx.clock.now())
+        .await
+    {
+        Ok(campaign) => Ok(Json(campaign)),
+        Err(ActError::Illegal(IllegalTransition { from, action })) => {
+            let current = store.get(tenant, id).await?;
+            Err(ApiError::StateConflict {
+                code: "illegal_transition",
+                message: format!("a {from} campaign cannot {action}"),
+                details: json!({ "status": from, "action": action, "campaign": current }),
+            })
+        }
+        Err(ActError::Repo(RepoError::NotFound)) => Err(ApiError::NotFound("campaign")),
+        Err(ActError::Repo(other)) => Err(other.into()),
+    }
+}
+
+async fn estimate(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<EstimateResponse>, ApiError> {
+    let tenant = &principal.tenant;
+    let campaign = campaigns(&ctx)
+        .get(&tenant.id, &campaign_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let template = require_template(&ctx, &principal, &campaign.template_id).await?;
+    let body = template.parsed()?;
+    let screen = Screen {
+        body: &body,
+        link: campaign.link.as_deref(),
+        footer: &tenant.opt_out_footer,
+    };
+    let estimate = ctx
+        .contacts
+        .estimate(
+            &tenant.id,
+            &campaign.audience,
+            &screen,
+            &tenant.segment_prices,
+        )
+        .await?;
+    Ok(Json(EstimateResponse {
+        cost_cents: estimate.cost_millicents as f64 / 1000.0,
+        estimate,
+        tenant_paused: tenant.paused,
+    }))
+}
+
+/// The campaign's template, which must exist: a 400 naming `template_id` otherwise.
+async fn require_template(
+    ctx: &AppContext,
+    principal: &Principal,
+    id: &TemplateId,
+) -> Result<smscrm_domain::template::Template, ApiError> {
+    ctx.templates
+        .get(&principal.tenant.id, id)
+        .await?
+        .ok_or_else(|| ValidationError::new("template_id", format!("no template `{id}`")).into())
+}
+
+fn state_conflict(message: String, campaign: &Campaign) -> ApiError {
+    ApiError::StateConflict {
+        code: "illegal_transition",
+        message,
+        details: json!({ "status": campaign.status, "campaign": campaign }),
+    }
+}
+
+/// A malformed id names no campaign: 404, the same answer as another tenant's id.
+fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("campaign"))
+}

@@ -1,0 +1,148 @@
+//! Campaigns. Every write is conditional on the version it was computed from, so a status
+//! change decided on stale state (a pause racing a cancel) is recomputed, never applied blindly.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use smscrm_domain::campaign::{Action, Campaign, IllegalTransition};
+use smscrm_domain::ports::{Condition, Cursor, Item, Query, StoreError, Table};
+use smscrm_domain::{CampaignId, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+/// How often a status change is recomputed when a concurrent write got there first.
+const MAX_ATTEMPTS: usize = 8;
+
+#[derive(Clone)]
+pub struct Campaigns {
+    table: Arc<dyn Table>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignPage {
+    pub items: Vec<Campaign>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Why a status change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+impl Campaigns {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, tenant: &TenantId, campaign: &Campaign) -> Result<(), RepoError> {
+        let item = campaign_item(tenant, campaign, 1)?;
+        self.table.put(item, Some(Condition::ItemNotExists)).await?;
+        Ok(())
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<Option<Campaign>, RepoError> {
+        Ok(self.get_versioned(tenant, id).await?.map(|(c, _)| c))
+    }
+
+    pub async fn get_versioned(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<Option<(Campaign, i64)>, RepoError> {
+        let Some(item) = self.table.get(&keys::campaign(tenant, id)).await? else {
+            return Ok(None);
+        };
+        let version = item.get("version").and_then(Value::as_i64).unwrap_or(0);
+        Ok(Some((from_item(item)?, version)))
+    }
+
+    /// Campaigns in creation order.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<CampaignPage, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::tenant_partition(tenant))
+                    .prefix(keys::CAMPAIGN_PREFIX)
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        Ok(CampaignPage {
+            items: page
+                .items
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Writes an edited campaign over the version it was read at.
+    pub async fn replace(
+        &self,
+        tenant: &TenantId,
+        campaign: &Campaign,
+        version: i64,
+    ) -> Result<(), RepoError> {
+        let item = campaign_item(tenant, campaign, version + 1)?;
+        match self
+            .table
+            .put(item, Some(Condition::eq("version", version)))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
+                "the campaign changed while this edit was made; fetch it and try again".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Applies a lifecycle action to the campaign as it is now, retrying on concurrent writes.
+    pub async fn act(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        action: Action,
+        send_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, ActError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut campaign, version) = self
+                .get_versioned(tenant, id)
+                .await?
+                .ok_or(RepoError::NotFound)?;
+            campaign.act(action, send_at, now)?;
+            match self.replace(tenant, &campaign, version).await {
+                Ok(()) => return Ok(campaign),
+                Err(RepoError::Conflict(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(RepoError::Store(StoreError::Unavailable(
+            "the campaign kept changing; try again".into(),
+        ))
+        .into())
+    }
+}
+
+fn campaign_item(tenant: &TenantId, campaign: &Campaign, version: i64) -> Result<Item, RepoError> {
+    let mut item = to_item(campaign, &keys::campaign(tenant, &campaign.id), "campaign")?;
+    item.insert("version".into(), Value::from(version));
+    Ok(item)
+}
