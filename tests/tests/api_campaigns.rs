@@ -14,6 +14,7 @@ on_both_backends!(
     drafts_are_created_read_and_edited_until_launch,
     the_lifecycle_refuses_illegal_actions_with_the_current_status,
     the_estimate_counts_recipients_skips_segments_and_cost,
+    launching_fans_out_and_the_campaign_shows_its_progress,
     tenants_never_see_each_other,
     bad_input_gets_clear_errors,
 );
@@ -309,4 +310,45 @@ async fn bad_input_gets_clear_errors(app: &TestApp) {
     );
     let (status, _) = send(app.anonymous(Method::GET, "/v1/campaigns")).await;
     assert_eq!(status, 401);
+}
+
+async fn launching_fans_out_and_the_campaign_shows_its_progress(app: &TestApp) {
+    let me = app.tenant("Acme").await;
+    let explicit = json!({"status": "explicit", "source": "web form"});
+    app.post_contact(&me, json!({"phone": "+12125550001", "consent": explicit}))
+        .await;
+    app.post_contact(&me, json!({"phone": "+12125550002"}))
+        .await;
+    let template_id = template(app, &me, "Hello").await;
+    let created = campaign(app, &me, &template_id, json!({})).await;
+    let path = format!("/v1/campaigns/{}", created["id"].as_str().expect("id"));
+    let (_, fetched) = send(app.request(Method::GET, &path, &me)).await;
+    assert!(fetched.get("fan_out").is_none(), "{fetched}");
+
+    let (status, _) = act(app, &me, &created["id"], "launch", None).await;
+    assert_eq!(status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shown = loop {
+        let (_, shown) = send(app.request(Method::GET, &path, &me)).await;
+        if shown["fan_out"]["done"] == true {
+            break shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fan-out never finished: {shown}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let fan_out = &shown["fan_out"];
+    assert_eq!(fan_out["audience"], 2);
+    assert_eq!(fan_out["skipped"], json!({"no_consent": 1}));
+    // Queued now, or held until 08:00 in New York, depending on when the test runs.
+    let held: u64 = fan_out["held"]
+        .as_object()
+        .map_or(0, |h| h.values().filter_map(Value::as_u64).sum());
+    assert_eq!(
+        fan_out["queued"].as_u64().unwrap_or(0) + held,
+        1,
+        "{fan_out}"
+    );
 }

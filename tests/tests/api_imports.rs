@@ -264,8 +264,7 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
 
 /// Every file counts as too large to dry-run within its request.
 async fn queued_dry_run(backend: &dyn smscrm_tests::backends::Backend) {
-    let jobs = backend.queue(Default::default()).await.queue;
-    let app = TestApp::start_with(backend.table(), backend.blobs(), jobs, 0).await;
+    let app = TestApp::start_with(backend, 0).await;
     let me = app.tenant("Importer").await;
     let id = create_and_upload(&app, &me, MESSY, json!({})).await;
 

@@ -1,21 +1,39 @@
 //! The campaigns API: `/v1/campaigns`, their lifecycle actions and estimates, as an axum
 //! sub-router served by `lambda_http` on AWS and merged into the local host's router.
 
-use axum::extract::{Path, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use campaign_dispatcher::DispatchJob;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::campaign::{Action, Campaign, CampaignDraft, CampaignPatch, IllegalTransition};
 use smscrm_domain::gates::Screen;
+use smscrm_domain::ports::Queue;
 use smscrm_domain::{CampaignId, TemplateId, ValidationError};
 use smscrm_http::{ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Principal, page};
-use smscrm_store::{ActError, Campaigns, Estimate, RepoError};
+use smscrm_store::{ActError, Campaigns, DispatchState, Dispatches, Estimate, RepoError};
 
-pub fn router() -> Router<AppContext> {
+/// What the campaign routes need beyond the common context.
+#[derive(Clone)]
+pub struct CampaignsState {
+    pub app: AppContext,
+    /// Where a campaign that starts sending gets its fan-out job.
+    pub dispatch: Arc<dyn Queue>,
+}
+
+impl FromRef<CampaignsState> for AppContext {
+    fn from_ref(state: &CampaignsState) -> AppContext {
+        state.app.clone()
+    }
+}
+
+pub fn router() -> Router<CampaignsState> {
     Router::new()
         .route("/v1/campaigns", get(list).post(create))
         .route("/v1/campaigns/{id}", get(fetch).patch(update))
@@ -90,16 +108,49 @@ async fn list(
     }))
 }
 
+/// A campaign with the progress of its fan-out, once it has started.
+#[derive(Debug, Serialize)]
+pub struct CampaignView {
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<FanOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FanOut {
+    #[serde(flatten)]
+    pub counts: smscrm_store::DispatchCounts,
+    pub done: bool,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<DispatchState> for FanOut {
+    fn from(state: DispatchState) -> Self {
+        Self {
+            counts: state.counts,
+            done: state.done,
+            finished_at: state.finished_at,
+        }
+    }
+}
+
 async fn fetch(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<Campaign>, ApiError> {
-    campaigns(&ctx)
-        .get(&principal.tenant.id, &campaign_id(&id)?)
+) -> Result<Json<CampaignView>, ApiError> {
+    let tenant = &principal.tenant.id;
+    let id = campaign_id(&id)?;
+    let campaign = campaigns(&ctx)
+        .get(tenant, &id)
         .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound("campaign"))
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let fan_out = Dispatches::new(ctx.table.clone()).get(tenant, &id).await?;
+    Ok(Json(CampaignView {
+        campaign,
+        fan_out: fan_out.map(FanOut::from),
+    }))
 }
 
 /// Only drafts change; any other status is a 409 naming it.
@@ -128,51 +179,46 @@ async fn update(
 }
 
 async fn launch(
-    State(ctx): State<AppContext>,
+    State(state): State<CampaignsState>,
     principal: Principal,
     Path(id): Path<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<LaunchRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
+    let ctx = &state.app;
     let send_at = body.send_at;
     let now = ctx.clock.now();
     let later = send_at.is_some_and(|at| at > now);
     let id = campaign_id(&id)?;
     // A launch needs what a send needs: the template must still exist.
-    if let Some(campaign) = campaigns(&ctx).get(&principal.tenant.id, &id).await? {
-        require_template(&ctx, &principal, &campaign.template_id).await?;
+    if let Some(campaign) = campaigns(ctx).get(&principal.tenant.id, &id).await? {
+        require_template(ctx, &principal, &campaign.template_id).await?;
     }
-    act(
-        &ctx,
-        &principal,
-        &id,
-        Action::Launch { later },
-        send_at.filter(|_| later),
-    )
-    .await
+    let action = Action::Launch { later };
+    act(&state, &principal, &id, action, send_at.filter(|_| later)).await
 }
 
 async fn pause(
-    State(ctx): State<AppContext>,
+    State(state): State<CampaignsState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    act(&ctx, &principal, &campaign_id(&id)?, Action::Pause, None).await
+    act(&state, &principal, &campaign_id(&id)?, Action::Pause, None).await
 }
 
 async fn resume(
-    State(ctx): State<AppContext>,
+    State(state): State<CampaignsState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
     let id = campaign_id(&id)?;
-    let now = ctx.clock.now();
-    let current = campaigns(&ctx)
+    let now = state.app.clock.now();
+    let current = campaigns(&state.app)
         .get(&principal.tenant.id, &id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))?;
     let later = current.send_at.is_some_and(|at| at > now);
     act(
-        &ctx,
+        &state,
         &principal,
         &id,
         Action::Resume { later },
@@ -182,27 +228,40 @@ async fn resume(
 }
 
 async fn cancel(
-    State(ctx): State<AppContext>,
+    State(state): State<CampaignsState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    act(&ctx, &principal, &campaign_id(&id)?, Action::Cancel, None).await
+    act(&state, &principal, &campaign_id(&id)?, Action::Cancel, None).await
 }
 
+/// Applies the action; a campaign that starts sending gets its fan-out queued.
 async fn act(
-    ctx: &AppContext,
+    state: &CampaignsState,
     principal: &Principal,
     id: &CampaignId,
     action: Action,
     send_at: Option<DateTime<Utc>>,
 ) -> Result<Json<Campaign>, ApiError> {
+    let ctx = &state.app;
     let tenant = &principal.tenant.id;
     let store = campaigns(ctx);
     match store
         .act(tenant, id, action, send_at, ctx.clock.now())
         .await
     {
-        Ok(campaign) => Ok(Json(campaign)),
+        Ok(campaign) => {
+            if campaign.status.is_sending() {
+                let job = DispatchJob {
+                    tenant_id: tenant.clone(),
+                    campaign_id: campaign.id.clone(),
+                };
+                campaign_dispatcher::enqueue(state.dispatch.as_ref(), &job)
+                    .await
+                    .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+            }
+            Ok(Json(campaign))
+        }
         Err(ActError::Illegal(IllegalTransition { from, action })) => {
             let current = store.get(tenant, id).await?;
             Err(ApiError::StateConflict {

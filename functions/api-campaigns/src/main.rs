@@ -12,7 +12,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table_name = required_env("TABLE_NAME")?;
     let sdk = smscrm_aws::sdk_config().await;
     let table = smscrm_aws::DynamoTable::from_config(&sdk, table_name);
+    let dispatch_url = required_env("DISPATCH_QUEUE_URL")?;
     let ctx = AppContext::new(Arc::new(table), Arc::new(SystemClock));
-    let app = with_common_layers(api_campaigns::router()).with_state(ctx);
+    let state = api_campaigns::CampaignsState {
+        app: ctx,
+        dispatch: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, dispatch_url)),
+    };
+    let app = with_common_layers(api_campaigns::router()).with_state(state);
     lambda_http::run(app).await
 }

@@ -32,16 +32,23 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let blobs = Arc::new(smscrm_local::DirBlobs::new(dir.path().join("blobs")));
-    let jobs = smscrm_local::SqliteQueue::open(
-        &dir.path().join("queue.db"),
-        "import-jobs",
-        smscrm_local::QueueConfig {
-            visibility_timeout: std::time::Duration::from_secs(60),
-            max_receives: 5,
-            dead_letter: None,
-        },
-    )?;
-    let app = smscrm_local_host::serve::app(ctx, blobs, Arc::new(jobs));
+    let queue = |name: &str| -> anyhow::Result<Arc<dyn smscrm_domain::ports::Queue>> {
+        Ok(Arc::new(smscrm_local::SqliteQueue::open(
+            &dir.path().join("queue.db"),
+            name,
+            smscrm_local::QueueConfig {
+                visibility_timeout: std::time::Duration::from_secs(60),
+                max_receives: 5,
+                dead_letter: None,
+            },
+        )?))
+    };
+    let queues = smscrm_local_host::serve::Queues {
+        import_jobs: queue("import-jobs")?,
+        dispatch: queue("campaign-dispatch")?,
+        sends: queue("sends")?,
+    };
+    let app = smscrm_local_host::serve::app(ctx, blobs, &queues);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)

@@ -9,6 +9,7 @@ use smscrm_domain::ports::{Blobs, Queue, SystemClock, Table};
 use smscrm_http::AppContext;
 
 use crate::cli::{BackendArgs, BackendKind};
+use crate::serve::Queues;
 
 pub struct Backend {
     pub ctx: AppContext,
@@ -56,33 +57,44 @@ const LOCAL_JOB_VISIBILITY: Duration = Duration::from_secs(15 * 60);
 /// Deliveries of one job before it is parked in the dead-letter queue.
 const JOB_RECEIVES: u32 = 10;
 
-/// The import-jobs queue: `<data-dir>/queue.db` locally (with its dead-letter queue), the
-/// SQS queue named by `--import-jobs-queue-url` on AWS.
-pub async fn import_jobs(args: &BackendArgs) -> anyhow::Result<Arc<dyn Queue>> {
+/// The queues: in `<data-dir>/queue.db` locally (each with its dead-letter queue), the SQS
+/// queues named by `--import-jobs-queue-url`, `--dispatch-queue-url` and `--send-queue-url`
+/// on AWS.
+pub async fn queues(args: &BackendArgs) -> anyhow::Result<Queues> {
     match args.backend {
         BackendKind::Aws => {
-            let url = args.import_jobs_queue_url.clone().context(
-                "the aws backend needs --import-jobs-queue-url (or SMSCRM_IMPORT_JOBS_QUEUE_URL)",
-            )?;
             let sdk = smscrm_aws::sdk_config().await;
-            Ok(Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, url)))
+            let sqs = |url: &Option<String>, flag: &str| -> anyhow::Result<Arc<dyn Queue>> {
+                let url = url
+                    .clone()
+                    .with_context(|| format!("the aws backend needs {flag}"))?;
+                Ok(Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, url)))
+            };
+            Ok(Queues {
+                import_jobs: sqs(&args.import_jobs_queue_url, "--import-jobs-queue-url")?,
+                dispatch: sqs(&args.dispatch_queue_url, "--dispatch-queue-url")?,
+                sends: sqs(&args.send_queue_url, "--send-queue-url")?,
+            })
         }
         BackendKind::Embedded => {
             let path = args.data_dir.join("queue.db");
-            let open = |name: &str, dead_letter: Option<&str>| {
-                smscrm_local::SqliteQueue::open(
-                    &path,
-                    name,
-                    smscrm_local::QueueConfig {
-                        visibility_timeout: LOCAL_JOB_VISIBILITY,
-                        max_receives: JOB_RECEIVES,
-                        dead_letter: dead_letter.map(str::to_owned),
-                    },
-                )
-                .with_context(|| format!("cannot open the queue at {}", path.display()))
+            let open = |name: &str| -> anyhow::Result<Arc<dyn Queue>> {
+                let dead = format!("{name}-dead");
+                let config = |dead_letter: Option<String>| smscrm_local::QueueConfig {
+                    visibility_timeout: LOCAL_JOB_VISIBILITY,
+                    max_receives: JOB_RECEIVES,
+                    dead_letter,
+                };
+                smscrm_local::SqliteQueue::open(&path, &dead, config(None))
+                    .and_then(|_| smscrm_local::SqliteQueue::open(&path, name, config(Some(dead))))
+                    .map(|q| Arc::new(q) as Arc<dyn Queue>)
+                    .with_context(|| format!("cannot open the queue at {}", path.display()))
             };
-            open("import-jobs-dead", None)?;
-            Ok(Arc::new(open("import-jobs", Some("import-jobs-dead"))?))
+            Ok(Queues {
+                import_jobs: open("import-jobs")?,
+                dispatch: open("campaign-dispatch")?,
+                sends: open("sends")?,
+            })
         }
     }
 }

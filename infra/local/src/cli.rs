@@ -65,6 +65,12 @@ pub struct BackendArgs {
     /// SQS queue URL of the import jobs (aws backend; needed by `serve`).
     #[arg(long, global = true, env = "SMSCRM_IMPORT_JOBS_QUEUE_URL")]
     pub import_jobs_queue_url: Option<String>,
+    /// SQS queue URL of campaign fan-out jobs (aws backend; needed by `serve`).
+    #[arg(long, global = true, env = "SMSCRM_DISPATCH_QUEUE_URL")]
+    pub dispatch_queue_url: Option<String>,
+    /// SQS queue URL of send work (aws backend; needed by `serve`).
+    #[arg(long, global = true, env = "SMSCRM_SEND_QUEUE_URL")]
+    pub send_queue_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

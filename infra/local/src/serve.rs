@@ -22,20 +22,56 @@ pub const IMPORT_RUN_FOR: Duration = Duration::from_secs(10 * 60);
 /// A failed import job is tried again after this long.
 pub const IMPORT_RETRY_DELAY: Duration = Duration::from_secs(5);
 
+/// The queues the functions talk through (SQS on AWS, SQLite queues locally).
+#[derive(Clone)]
+pub struct Queues {
+    pub import_jobs: Arc<dyn Queue>,
+    /// Campaign fan-out jobs.
+    pub dispatch: Arc<dyn Queue>,
+    /// Send work for the sender, one recipient per message.
+    pub sends: Arc<dyn Queue>,
+}
+
 /// Every API function merged into one router, exactly as each runs alone on Lambda.
-pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Router {
-    let imports = api_imports::ImportsState::new(ctx.clone(), blobs, jobs);
-    app_with(ctx, imports)
+pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, queues: &Queues) -> Router {
+    let imports = api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
+    app_with(ctx, imports, queues)
 }
 
 /// [`app`] with the imports API's settings given.
-pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState) -> Router {
+pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState, queues: &Queues) -> Router {
+    let campaigns = api_campaigns::CampaignsState {
+        app: ctx.clone(),
+        dispatch: queues.dispatch.clone(),
+    };
     let contacts = api_contacts::router()
         .merge(api_templates::router())
-        .merge(api_campaigns::router())
         .merge(health_router())
         .with_state(ctx);
-    with_common_layers(contacts.merge(api_imports::router().with_state(imports)))
+    with_common_layers(
+        contacts
+            .merge(api_campaigns::router().with_state(campaigns))
+            .merge(api_imports::router().with_state(imports)),
+    )
+}
+
+/// The campaign dispatcher, the local twin of the `campaign-dispatcher` Lambda.
+pub fn dispatcher(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Dispatcher {
+    let table = &ctx.table;
+    campaign_dispatcher::Dispatcher {
+        tenants: ctx.tenants.clone(),
+        campaigns: smscrm_store::Campaigns::new(table.clone()),
+        templates: ctx.templates.clone(),
+        contacts: ctx.contacts.clone(),
+        suppressions: smscrm_store::DoNotContact::new(table.clone()),
+        messages: smscrm_store::Messages::new(table.clone()),
+        dispatches: smscrm_store::Dispatches::new(table.clone()),
+        jobs: queues.dispatch.clone(),
+        sends: queues.sends.clone(),
+        clock: ctx.clock.clone(),
+        owner: campaign_dispatcher::owner_name(),
+        page_size: campaign_dispatcher::PAGE,
+    }
 }
 
 pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -59,11 +95,13 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
             }
         });
     }
-    let jobs = backend::import_jobs(backend_args).await?;
+    let queues = backend::queues(backend_args).await?;
+    let jobs = queues.import_jobs.clone();
     tokio::spawn(
         import_worker(&backend.ctx, &backend.blobs, &jobs)
             .consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY),
     );
+    tokio::spawn(dispatcher(&backend.ctx, &queues).consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY));
     tokio::spawn(crate::dropbox::watch(csv_import::DropFolder {
         tenants: backend.ctx.tenants.clone(),
         contacts: backend.ctx.contacts.clone(),
@@ -80,7 +118,7 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
-    axum::serve(listener, app(backend.ctx, backend.blobs, jobs))
+    axum::serve(listener, app(backend.ctx, backend.blobs, &queues))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("smscrm stopped");

@@ -44,14 +44,24 @@ async fn cli_and_server_run_on_dynamodb() {
     let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
 
     let sdk = smscrm_aws::sdk_config().await;
-    let (jobs_url, _) = smscrm_aws::create_queue_with_dlq(
-        &aws_sdk_sqs::Client::new(&sdk),
-        &format!("smscrm-cli-jobs-{}", std::process::id()),
-        60,
-        5,
-    )
-    .await
-    .expect("create import-jobs queue in moto");
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = |name: &'static str| {
+        let sqs = sqs.clone();
+        async move {
+            smscrm_aws::create_queue_with_dlq(
+                &sqs,
+                &format!("smscrm-cli-{name}-{}", std::process::id()),
+                60,
+                5,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("create the {name} queue in moto: {e}"))
+            .0
+        }
+    };
+    let jobs_url = queue("jobs").await;
+    let dispatch_url = queue("dispatch").await;
+    let sends_url = queue("sends").await;
     let port = free_port();
     let mut server = Command::new(BIN)
         .args([
@@ -61,6 +71,10 @@ async fn cli_and_server_run_on_dynamodb() {
             &table,
             "--import-jobs-queue-url",
             &jobs_url,
+            "--dispatch-queue-url",
+            &dispatch_url,
+            "--send-queue-url",
+            &sends_url,
             "serve",
             "--port",
             &port.to_string(),

@@ -18,3 +18,14 @@ pub fn init_logging() {
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
+
+/// The instant a long-running handler should pause at: `margin` before the invocation's
+/// deadline (milliseconds since the epoch, as the Lambda context gives it), leaving time to
+/// save progress and queue a continuation.
+pub fn pause_before(deadline_ms: u64, margin: std::time::Duration) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    tokio::time::Instant::now() + left.saturating_sub(margin)
+}

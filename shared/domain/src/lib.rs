@@ -11,6 +11,7 @@ pub mod import_report;
 pub mod merge;
 pub mod phone;
 pub mod ports;
+pub mod quiet_hours;
 pub mod segments;
 pub mod template;
 pub mod tenant;

@@ -5,7 +5,7 @@
 //! body as UCS-2: 70 UTF-16 code units alone, 67 per concatenated segment. Neither an escape
 //! pair nor a surrogate pair may be split, so a segment can end up one unit short.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Septets in a message that is a single segment.
 pub const GSM7_SINGLE: usize = 160;
@@ -16,7 +16,7 @@ pub const UCS2_SINGLE: usize = 70;
 /// UTF-16 code units per segment of a concatenated message.
 pub const UCS2_MULTI: usize = 67;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Encoding {
     #[serde(rename = "GSM-7")]
     Gsm7,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::quiet_hours::QuietHours;
 use crate::template::OptOutFooter;
 use crate::{Region, TenantId, ValidationError};
 
@@ -25,6 +26,9 @@ pub struct Tenant {
     pub segment_prices: SegmentPrices,
     #[serde(default)]
     pub budget: Budget,
+    /// When messages may be delivered, in each recipient's local time.
+    #[serde(default)]
+    pub quiet_hours: QuietHours,
     pub created_at: DateTime<Utc>,
 }
 
@@ -100,6 +104,7 @@ impl Tenant {
             opt_out_footer: OptOutFooter::default(),
             segment_prices: SegmentPrices::default(),
             budget: Budget::default(),
+            quiet_hours: QuietHours::default(),
             created_at: now,
         })
     }

@@ -13,6 +13,8 @@
 //! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
 //! | attribute name  | `TENANT#<t>`              | `ATTR#<name>`       |                                          |
 //! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
+//! | message record  | `TENANT#<t>#MSG#<c>#<nn>` | `MSG#<contact>`     |                                          |
+//! | fan-out state   | `TENANT#<t>`              | `DISPATCH#<c>`      |                                          |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
@@ -83,6 +85,22 @@ pub fn campaign(tenant: &TenantId, campaign: &CampaignId) -> Key {
         tenant_partition(tenant),
         format!("{CAMPAIGN_PREFIX}{campaign}"),
     )
+}
+
+/// The partition of a campaign's message records in `shard` (see `messages::SHARDS`).
+pub fn messages_partition(tenant: &TenantId, campaign: &CampaignId, shard: u32) -> String {
+    format!("TENANT#{tenant}#MSG#{campaign}#{shard:02}")
+}
+
+pub fn message(tenant: &TenantId, campaign: &CampaignId, shard: u32, contact: &ContactId) -> Key {
+    Key::new(
+        messages_partition(tenant, campaign, shard),
+        format!("MSG#{contact}"),
+    )
+}
+
+pub fn dispatch(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(tenant_partition(tenant), format!("DISPATCH#{campaign}"))
 }
 
 /// A budget counter; `period` is `D#<yyyy-mm-dd>` or `M#<yyyy-mm>`.

@@ -7,11 +7,13 @@ pub mod campaigns;
 pub mod codec;
 pub mod contact_import;
 pub mod contacts;
+pub mod dispatch;
 pub mod error;
 pub mod estimate;
 pub mod import_ranges;
 pub mod imports;
 pub mod keys;
+pub mod messages;
 pub mod suppression;
 pub mod templates;
 pub mod tenants;
@@ -20,6 +22,7 @@ pub use apikeys::ApiKeys;
 pub use budget::{Budgets, OverBudget, Period, ReserveError};
 pub use campaigns::{ActError, CampaignPage, Campaigns};
 pub use contacts::{ContactPage, Contacts};
+pub use dispatch::{DispatchState, Dispatches, LeaseError, Leased};
 pub use error::RepoError;
 pub use estimate::Estimate;
 pub use import_ranges::{ImportRange, MAX_RANGES};
@@ -27,6 +30,7 @@ pub use imports::{
     Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,
     Part, UNFINISHED,
 };
+pub use messages::{DispatchCounts, MessageRecord, MessageStatus, Messages};
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use templates::{AttributeNames, TemplatePage, Templates};

@@ -6,15 +6,18 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use smscrm_domain::ports::{Blobs, Queue, SystemClock, Table};
+use smscrm_domain::ports::SystemClock;
 use smscrm_http::AppContext;
+use smscrm_local_host::serve::Queues;
+use smscrm_tests::backends::Backend;
 
 pub struct TestApp {
     pub base: String,
     pub ctx: AppContext,
+    pub queues: Queues,
     client: Client,
     server: tokio::task::JoinHandle<()>,
-    worker: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// A tenant and a key that speaks for it.
@@ -24,40 +27,49 @@ pub struct Caller {
 }
 
 impl TestApp {
-    /// The router on a free port, with the import worker consuming `jobs`, as in `serve`.
-    pub async fn start(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Self {
-        Self::start_with(table, blobs, jobs, api_imports::SYNC_DRY_RUN_BYTES).await
+    /// The router on a free port, with the import worker and the campaign dispatcher consuming
+    /// their queues (new ones on `backend`), as in `serve`.
+    pub async fn start(backend: &dyn Backend) -> Self {
+        Self::start_with(backend, api_imports::SYNC_DRY_RUN_BYTES).await
     }
 
     /// [`TestApp::start`] queueing the dry runs of files over `sync_dry_run_bytes`.
-    pub async fn start_with(
-        table: Arc<dyn Table>,
-        blobs: Arc<dyn Blobs>,
-        jobs: Arc<dyn Queue>,
-        sync_dry_run_bytes: u64,
-    ) -> Self {
+    pub async fn start_with(backend: &dyn Backend, sync_dry_run_bytes: u64) -> Self {
+        let queues = Queues {
+            import_jobs: backend.queue(Default::default()).await.queue,
+            dispatch: backend.queue(Default::default()).await.queue,
+            sends: backend.queue(Default::default()).await.queue,
+        };
+        let (table, blobs) = (backend.table(), backend.blobs());
         let ctx = AppContext::new(table, Arc::new(SystemClock));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let worker = smscrm_local_host::serve::import_worker(&ctx, &blobs, &jobs);
+        let worker = smscrm_local_host::serve::import_worker(&ctx, &blobs, &queues.import_jobs);
         let worker = tokio::spawn(worker.consume(
             smscrm_local_host::serve::IMPORT_RUN_FOR,
             std::time::Duration::from_millis(200),
         ));
-        let mut imports = api_imports::ImportsState::new(ctx.clone(), blobs, jobs);
+        let dispatcher = smscrm_local_host::serve::dispatcher(&ctx, &queues);
+        let dispatcher = tokio::spawn(dispatcher.consume(
+            smscrm_local_host::serve::IMPORT_RUN_FOR,
+            std::time::Duration::from_millis(200),
+        ));
+        let mut imports =
+            api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
-        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports);
+        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports, &queues);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
         Self {
             base,
             ctx,
+            queues,
             client: Client::new(),
             server,
-            worker,
+            workers: vec![worker, dispatcher],
         }
     }
 
@@ -94,7 +106,9 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
-        self.worker.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
     }
 }
 
@@ -135,8 +149,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::embedded().await;
-                    let jobs = smscrm_tests::backends::QueueFactory::queue(&backend, Default::default()).await.queue;
-                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone(), jobs).await;
+                    let app = $crate::TestApp::start(&backend).await;
                     super::$name(&app).await;
                 }
             )*
@@ -146,8 +159,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::aws().await;
-                    let jobs = smscrm_tests::backends::QueueFactory::queue(&backend, Default::default()).await.queue;
-                    let app = $crate::TestApp::start(backend.table.clone(), backend.blobs.clone(), jobs).await;
+                    let app = $crate::TestApp::start(&backend).await;
                     super::$name(&app).await;
                 }
             )*

@@ -3,12 +3,12 @@
 //! minute before the invocation's deadline and queues a continuation.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use csv_import::{FanOut, ImportJob, ImportWorker, JobOutcome};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use smscrm_aws::lambda::{init_logging, required_env};
+use smscrm_aws::lambda::{init_logging, pause_before, required_env};
 use smscrm_domain::ports::Table;
 use smscrm_store::{Contacts, Imports};
 use tracing::Instrument as _;
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move {
-            let stop_at = stop_at(event.context.deadline);
+            let stop_at = pause_before(event.context.deadline, DEADLINE_MARGIN);
             for message in event.payload.records {
                 let job: ImportJob = serde_json::from_str(message.body.as_deref().unwrap_or(""))?;
                 let receipt = message.receipt_handle.unwrap_or_default();
@@ -54,13 +54,4 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
-}
-
-/// The instant to pause at: the margin before the invocation's deadline (ms since the epoch).
-fn stop_at(deadline_ms: u64) -> tokio::time::Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
-    tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
 }

@@ -1,0 +1,396 @@
+//! Campaign fan-out. A dispatch job (queued when a campaign starts sending) pages through the
+//! tenant's contacts; for each one the audience selects it writes one message record, keyed by
+//! campaign and contact, after the same gates the estimate applies (consent, do-not-contact,
+//! missing variables) and the recipient's quiet hours; and it queues send work for the records
+//! that may go now, ten to a queue call.
+//!
+//! Crash safety: the dispatcher holds a lease on the campaign's fan-out and saves its cursor and
+//! counts after every page. A run that dies resumes from the last saved page; records that page
+//! already wrote are found and kept (never written twice), and its send work is queued again:
+//! the sender treats send work as at-least-once and sends a record once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use smscrm_domain::campaign::Campaign;
+use smscrm_domain::gates::{Screen, Skip};
+use smscrm_domain::ports::queue::MAX_SEND_BATCH;
+use smscrm_domain::ports::{Clock, OutgoingMessage, Queue, QueueError};
+use smscrm_domain::quiet_hours::{self, Window};
+use smscrm_domain::{CampaignId, Contact, ContactId, PhoneE164, Tenant, TenantId};
+use smscrm_store::{
+    Campaigns, Contacts, DispatchCounts, DispatchState, Dispatches, DoNotContact, LeaseError,
+    MessageRecord, MessageStatus, Messages, RepoError, Templates, Tenants,
+};
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+/// Contacts read per page (and saved progress per page).
+pub const PAGE: u32 = 1000;
+/// How long a dispatcher may hold a campaign without saving progress.
+pub const LEASE: Duration = Duration::from_secs(5 * 60);
+/// Send-work queue calls in flight at once.
+const SENDS_IN_FLIGHT: usize = 8;
+
+/// Fan out this campaign (or go on fanning it out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchJob {
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+}
+
+/// One recipient for the sender: the record to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendWork {
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+    pub contact_id: ContactId,
+}
+
+pub async fn enqueue(queue: &dyn Queue, job: &DispatchJob) -> Result<(), QueueError> {
+    let body = serde_json::to_string(job).map_err(|e| QueueError::Invalid(e.to_string()))?;
+    queue.send_batch(vec![OutgoingMessage::new(body)]).await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every contact has been looked at.
+    Finished(DispatchCounts),
+    /// The deadline came first; a continuation is queued.
+    Paused,
+    /// Another dispatcher holds the campaign: try again after this long.
+    Busy { retry_in: Duration },
+    /// Nothing to do (no such campaign, not sending, the tenant's kill switch is on).
+    Skipped(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] RepoError),
+    #[error("queueing failed: {0}")]
+    Queue(#[from] QueueError),
+    #[error("the campaign's template {0} no longer exists")]
+    NoTemplate(String),
+    #[error("the tenant's time zone `{0}` is not one the zone database knows")]
+    Zone(String),
+}
+
+pub struct Dispatcher {
+    pub tenants: Tenants,
+    pub campaigns: Campaigns,
+    pub templates: Templates,
+    pub contacts: Contacts,
+    pub suppressions: DoNotContact,
+    pub messages: Messages,
+    pub dispatches: Dispatches,
+    /// Where continuations go.
+    pub jobs: Arc<dyn Queue>,
+    /// Where send work goes.
+    pub sends: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    /// Names this dispatcher's leases.
+    pub owner: String,
+    /// Contacts read (and progress saved) per page: [`PAGE`] but in tests.
+    pub page_size: u32,
+}
+
+/// What a page of contacts needs besides the contacts.
+struct Run<'a> {
+    tenant: &'a Tenant,
+    zone: Tz,
+    campaign: &'a Campaign,
+    screen: Screen<'a>,
+    check_dnc: bool,
+    now: DateTime<Utc>,
+}
+
+impl Dispatcher {
+    pub async fn handle(
+        &self,
+        job: &DispatchJob,
+        stop_at: Option<Instant>,
+    ) -> Result<Outcome, DispatchError> {
+        let (tenant_id, campaign_id) = (&job.tenant_id, &job.campaign_id);
+        let Some(tenant) = self.tenants.get(tenant_id).await? else {
+            return Ok(Outcome::Skipped("no such tenant"));
+        };
+        let Some(campaign) = self.campaigns.get(tenant_id, campaign_id).await? else {
+            return Ok(Outcome::Skipped("no such campaign"));
+        };
+        if !campaign.status.is_sending() {
+            return Ok(Outcome::Skipped("the campaign is not sending"));
+        }
+        if tenant.paused {
+            return Ok(Outcome::Skipped("the tenant's kill switch is on"));
+        }
+        let now = self.clock.now();
+        let mut state = match self
+            .dispatches
+            .acquire(tenant_id, campaign_id, &self.owner, LEASE, now)
+            .await
+        {
+            Ok(state) => state,
+            Err(LeaseError::Leased(leased)) => {
+                let retry_in = (leased.until - now).to_std().unwrap_or_default();
+                return Ok(Outcome::Busy { retry_in });
+            }
+            Err(LeaseError::Repo(e)) => return Err(e.into()),
+        };
+        if state.done {
+            return Ok(Outcome::Finished(state.counts));
+        }
+        let template = self
+            .templates
+            .get(tenant_id, &campaign.template_id)
+            .await?
+            .ok_or_else(|| DispatchError::NoTemplate(campaign.template_id.to_string()))?;
+        let body = template.parsed().map_err(RepoError::from)?;
+        let run = Run {
+            zone: tenant
+                .timezone
+                .parse()
+                .map_err(|_| DispatchError::Zone(tenant.timezone.clone()))?,
+            tenant: &tenant,
+            campaign: &campaign,
+            screen: Screen {
+                body: &body,
+                link: campaign.link.as_deref(),
+                footer: &tenant.opt_out_footer,
+            },
+            check_dnc: self.suppressions.any(tenant_id).await?,
+            now,
+        };
+        self.pages(&run, &mut state, stop_at, job).await
+    }
+
+    async fn pages(
+        &self,
+        run: &Run<'_>,
+        state: &mut DispatchState,
+        stop_at: Option<Instant>,
+        job: &DispatchJob,
+    ) -> Result<Outcome, DispatchError> {
+        let tenant = &run.tenant.id;
+        loop {
+            let page = self
+                .contacts
+                .list(tenant, state.cursor()?, self.page_size)
+                .await?;
+            self.fan_out(run, &page.items, &mut state.counts).await?;
+            state.cursor = page.next_cursor.map(|c| c.encode());
+            if state.cursor.is_none() {
+                state.done = true;
+                state.finished_at = Some(self.clock.now());
+            }
+            state.lease_until =
+                Some(self.clock.now().timestamp_millis() + LEASE.as_millis() as i64);
+            self.dispatches
+                .save(tenant, &run.campaign.id, state)
+                .await?;
+            if state.done {
+                return Ok(Outcome::Finished(state.counts.clone()));
+            }
+            if !self.still_sending(run).await? {
+                return Ok(Outcome::Skipped("the campaign stopped sending"));
+            }
+            if stop_at.is_some_and(|at| Instant::now() >= at) {
+                enqueue(self.jobs.as_ref(), job).await?;
+                return Ok(Outcome::Paused);
+            }
+        }
+    }
+
+    /// A pause or cancel stops the fan-out at the next page; a resume queues a new job.
+    async fn still_sending(&self, run: &Run<'_>) -> Result<bool, DispatchError> {
+        let current = self.campaigns.get(&run.tenant.id, &run.campaign.id).await?;
+        Ok(current.is_some_and(|c| c.status.is_sending()))
+    }
+
+    /// One page of contacts: records for the audience, then send work for what may go now.
+    async fn fan_out(
+        &self,
+        run: &Run<'_>,
+        contacts: &[Contact],
+        counts: &mut DispatchCounts,
+    ) -> Result<(), DispatchError> {
+        let tenant = &run.tenant.id;
+        let campaign = &run.campaign.id;
+        let selected: Vec<&Contact> = contacts
+            .iter()
+            .filter(|c| run.campaign.audience.includes(c))
+            .collect();
+        let suppressed = if run.check_dnc {
+            let phones: Vec<&PhoneE164> = selected.iter().map(|c| &c.phone).collect();
+            self.suppressions.which(tenant, &phones).await?
+        } else {
+            HashSet::new()
+        };
+        let ids: Vec<&ContactId> = selected.iter().map(|c| &c.id).collect();
+        let mut existing: HashMap<ContactId, MessageRecord> = self
+            .messages
+            .existing(tenant, campaign, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.contact_id.clone(), r))
+            .collect();
+        let mut fresh = Vec::new();
+        let mut to_send = Vec::new();
+        for contact in selected {
+            let record = match existing.remove(&contact.id) {
+                Some(record) => record,
+                None => {
+                    let record = self.record(run, contact, suppressed.contains(&contact.phone));
+                    fresh.push(record.clone());
+                    record
+                }
+            };
+            counts.count(&record);
+            if record.status == MessageStatus::Queued {
+                to_send.push(record.contact_id);
+            }
+        }
+        // Records before their send work: the sender finds the record of every message.
+        self.messages.put_new(tenant, &fresh).await?;
+        self.queue_sends(tenant, campaign, to_send).await
+    }
+
+    fn record(&self, run: &Run<'_>, contact: &Contact, suppressed: bool) -> MessageRecord {
+        let mut record = MessageRecord {
+            campaign_id: run.campaign.id.clone(),
+            contact_id: contact.id.clone(),
+            phone: contact.phone.clone(),
+            status: MessageStatus::Skipped,
+            reason: None,
+            variable: None,
+            text: None,
+            encoding: None,
+            segments: 0,
+            release_at: None,
+            send_before: None,
+            created_at: run.now,
+        };
+        // Every message is a contact's first until sending keeps a history (the footer
+        // policy's "first message" then becomes exact).
+        match run.screen.check(contact, suppressed, true) {
+            Err(skip) => {
+                record.reason = Some(skip.reason().to_owned());
+                if let Skip::MissingVariable { variable } = skip {
+                    record.variable = Some(variable);
+                }
+            }
+            Ok(message) => {
+                record.segments = u32::try_from(message.count.segments).unwrap_or(u32::MAX);
+                record.encoding = Some(message.count.encoding);
+                record.text = Some(message.text);
+                let zone = quiet_hours::zone_for(&contact.phone, run.zone);
+                match quiet_hours::window(run.now, zone, run.tenant.quiet_hours) {
+                    Window::Open { send_before } => {
+                        record.status = MessageStatus::Queued;
+                        record.send_before = Some(send_before);
+                    }
+                    Window::Closed {
+                        opens_at,
+                        send_before,
+                    } => {
+                        record.status = MessageStatus::Held;
+                        record.reason = Some("quiet_hours".into());
+                        record.release_at = Some(opens_at);
+                        record.send_before = Some(send_before);
+                    }
+                }
+            }
+        }
+        record
+    }
+
+    async fn queue_sends(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        contacts: Vec<ContactId>,
+    ) -> Result<(), DispatchError> {
+        let batches: Vec<Vec<OutgoingMessage>> = contacts
+            .chunks(MAX_SEND_BATCH)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|contact_id| {
+                        let work = SendWork {
+                            tenant_id: tenant.clone(),
+                            campaign_id: campaign.clone(),
+                            contact_id: contact_id.clone(),
+                        };
+                        serde_json::to_string(&work)
+                            .map(OutgoingMessage::new)
+                            .map_err(|e| QueueError::Invalid(e.to_string()))
+                    })
+                    .collect()
+            })
+            .collect::<Result<_, _>>()?;
+        for group in batches.chunks(SENDS_IN_FLIGHT) {
+            let calls = group
+                .iter()
+                .map(|batch| self.sends.send_batch(batch.clone()));
+            futures::future::try_join_all(calls).await?;
+        }
+        Ok(())
+    }
+
+    /// Consumes dispatch jobs until the process ends (the local host; Lambda has its own loop).
+    pub async fn consume(self, run_for: Duration, retry_delay: Duration) {
+        loop {
+            let deliveries = match self.jobs.receive(1, Duration::from_secs(20)).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "receiving dispatch jobs failed");
+                    tokio::time::sleep(retry_delay).await;
+                    continue;
+                }
+            };
+            for delivery in deliveries {
+                let stop_at = Instant::now() + run_for;
+                self.deliver(&delivery.body, &delivery.receipt, stop_at, retry_delay)
+                    .await;
+            }
+        }
+    }
+
+    async fn deliver(&self, body: &str, receipt: &str, stop_at: Instant, retry_delay: Duration) {
+        let job: DispatchJob = match serde_json::from_str(body) {
+            Ok(job) => job,
+            Err(e) => {
+                // Retrying cannot fix it; the dead-letter queue keeps it for a person.
+                tracing::error!(error = %e, body, "unreadable dispatch job");
+                let _ = self.jobs.retry_after(receipt, retry_delay).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("dispatch", tenant_id = %job.tenant_id, campaign_id = %job.campaign_id);
+        let outcome = self.handle(&job, Some(stop_at)).instrument(span).await;
+        match outcome {
+            Ok(Outcome::Busy { retry_in }) => {
+                let _ = self.jobs.retry_after(receipt, retry_in).await;
+            }
+            Ok(outcome) => {
+                tracing::info!(?outcome, "dispatch job handled");
+                if let Err(e) = self.jobs.ack(receipt).await {
+                    tracing::warn!(error = %e, "acking a dispatch job failed");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "dispatch failed; it will be retried");
+                let _ = self.jobs.retry_after(receipt, retry_delay).await;
+            }
+        }
+    }
+}
+
+/// A lease owner name unique to this process and run.
+pub fn owner_name() -> String {
+    format!("dispatcher-{}", ulid::Ulid::new())
+}

@@ -1,0 +1,197 @@
+//! Message records: one per campaign and recipient, keyed by both, so a fan-out that runs
+//! again (after a crash, or twice at once) finds the record and never makes a second.
+//!
+//! A campaign's records are spread over [`SHARDS`] partitions by the contact id's last
+//! character, so a large fan-out does not write into a single DynamoDB partition.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use smscrm_domain::ports::{Item, Key, Table};
+use smscrm_domain::segments::Encoding;
+use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
+
+use crate::codec::{from_item, to_item};
+use crate::{RepoError, keys};
+
+/// Partitions a campaign's records are spread over.
+pub const SHARDS: u32 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Ready for the sender.
+    Queued,
+    /// Waiting for `release_at` (quiet hours in the recipient's zone).
+    Held,
+    /// Never sent: `reason` says why.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub campaign_id: CampaignId,
+    pub contact_id: ContactId,
+    pub phone: PhoneE164,
+    pub status: MessageStatus,
+    /// For skipped and held records: `no_consent`, `do_not_contact`, `missing_variable`,
+    /// `quiet_hours`.
+    pub reason: Option<String>,
+    /// The variable a `missing_variable` skip is about.
+    pub variable: Option<String>,
+    pub text: Option<String>,
+    pub encoding: Option<Encoding>,
+    pub segments: u32,
+    /// When a held record may go.
+    pub release_at: Option<DateTime<Utc>>,
+    /// The end of the recipient's allowed window: Twilio's `ValidityPeriod` is cut to it.
+    pub send_before: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A fan-out's progress and counts, kept on one item per campaign.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchCounts {
+    /// Contacts the audience selected.
+    pub audience: u64,
+    pub queued: u64,
+    /// Held records by reason.
+    pub held: BTreeMap<String, u64>,
+    /// Skipped records by reason.
+    pub skipped: BTreeMap<String, u64>,
+    pub segments: u64,
+}
+
+impl DispatchCounts {
+    pub fn count(&mut self, record: &MessageRecord) {
+        self.audience += 1;
+        let reason = record.reason.clone().unwrap_or_default();
+        match record.status {
+            MessageStatus::Queued => {
+                self.queued += 1;
+                self.segments += u64::from(record.segments);
+            }
+            MessageStatus::Held => {
+                *self.held.entry(reason).or_default() += 1;
+                self.segments += u64::from(record.segments);
+            }
+            MessageStatus::Skipped => *self.skipped.entry(reason).or_default() += 1,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Messages {
+    table: Arc<dyn Table>,
+}
+
+fn shard(contact: &ContactId) -> u32 {
+    contact
+        .as_str()
+        .bytes()
+        .last()
+        .map_or(0, |b| u32::from(b) % SHARDS)
+}
+
+pub fn message_key(tenant: &TenantId, campaign: &CampaignId, contact: &ContactId) -> Key {
+    keys::message(tenant, campaign, shard(contact), contact)
+}
+
+impl Messages {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        contact: &ContactId,
+    ) -> Result<Option<MessageRecord>, RepoError> {
+        self.table
+            .get(&message_key(tenant, campaign, contact))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    /// The records that exist among these recipients', as they are stored.
+    pub async fn existing(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        contacts: &[&ContactId],
+    ) -> Result<Vec<MessageRecord>, RepoError> {
+        let mut found = Vec::new();
+        for chunk in contacts.chunks(smscrm_domain::ports::table::MAX_BATCH_GET) {
+            let wanted: Vec<Key> = chunk
+                .iter()
+                .map(|c| message_key(tenant, campaign, c))
+                .collect();
+            for item in self.table.batch_get(&wanted).await? {
+                found.push(from_item(item)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes records none of which exists yet (the caller checked with [`Self::existing`]).
+    pub async fn put_new(
+        &self,
+        tenant: &TenantId,
+        records: &[MessageRecord],
+    ) -> Result<(), RepoError> {
+        let items = records
+            .iter()
+            .map(|r| {
+                to_item(
+                    r,
+                    &message_key(tenant, &r.campaign_id, &r.contact_id),
+                    "message",
+                )
+            })
+            .collect::<Result<Vec<Item>, _>>()?;
+        if !items.is_empty() {
+            self.table.batch_put(items).await?;
+        }
+        Ok(())
+    }
+
+    /// Every record of a campaign (all shards); for tests and small campaigns.
+    pub async fn all(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+    ) -> Result<Vec<MessageRecord>, RepoError> {
+        let mut records = Vec::new();
+        for shard in 0..SHARDS {
+            let mut cursor = None;
+            loop {
+                let page = self
+                    .table
+                    .query(
+                        &smscrm_domain::ports::Query::partition(keys::messages_partition(
+                            tenant, campaign, shard,
+                        ))
+                        .after(cursor),
+                    )
+                    .await?;
+                for item in page.items {
+                    records.push(from_item(item)?);
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// The contacts among `records` (for excluding them from a batch).
+pub fn contacts_of(records: &[MessageRecord]) -> HashSet<ContactId> {
+    records.iter().map(|r| r.contact_id.clone()).collect()
+}
