@@ -6,16 +6,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_dispatcher::{DispatchJob, Dispatcher, Outcome, SendWork};
+use campaign_dispatcher::{DispatchJob, Dispatcher, Outcome, Scheduler, SendWork, Tick};
 use chrono::{DateTime, Utc};
 use smscrm_domain::campaign::{Action, Audience, Campaign, CampaignDraft, SenderInput};
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::ports::{ManualClock, Queue};
 use smscrm_domain::template::{Template, TemplateDraft};
+use smscrm_domain::tenant::Budget;
 use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant, TenantId};
 use smscrm_store::{
-    Campaigns, Contacts, Dispatches, DoNotContact, MessageStatus, Messages, Suppression, Templates,
-    Tenants,
+    Budgets, Campaigns, Contacts, Dispatches, DoNotContact, MessageStatus, Messages, Suppression,
+    Templates, Tenants,
 };
 use smscrm_tests::backends::Backend;
 use tokio::time::Instant;
@@ -48,6 +49,11 @@ dispatch_scenarios!(
     every_recipient_gets_one_record_with_its_reason_and_only_the_sendable_are_queued,
     a_fan_out_killed_mid_way_resumes_and_never_writes_a_record_twice,
     a_second_dispatcher_waits_for_the_lease_and_a_paused_campaign_stops,
+    messages_past_the_budget_cap_are_held_until_it_resets,
+    the_scheduler_starts_scheduled_campaigns_on_time,
+    the_scheduler_releases_held_messages_when_their_window_opens,
+    a_budget_hold_released_at_midnight_waits_for_the_morning,
+    a_cancelled_campaigns_held_messages_are_dropped,
 );
 
 /// Monday 23 November 2026, 10:00 in New York, 07:00 in Los Angeles.
@@ -71,10 +77,20 @@ struct Setup {
 
 impl Setup {
     async fn new(backend: &dyn Backend, body: &str, audience: Audience) -> Self {
+        Self::with_tenant(backend, body, audience, |_| {}).await
+    }
+
+    async fn with_tenant(
+        backend: &dyn Backend,
+        body: &str,
+        audience: Audience,
+        configure: impl FnOnce(&mut Tenant),
+    ) -> Self {
         let table = backend.table();
         let clock = Arc::new(ManualClock::new(monday_ten_am_new_york()));
-        let tenant =
+        let mut tenant =
             Tenant::new("Bakery", "America/New_York", "US", clock_now(&clock)).expect("tenant");
+        configure(&mut tenant);
         Tenants::new(table.clone())
             .create(&tenant)
             .await
@@ -140,12 +156,26 @@ impl Setup {
             contacts: Contacts::new(table.clone()),
             suppressions: DoNotContact::new(table.clone()),
             messages: Messages::new(table.clone()),
-            dispatches: Dispatches::new(table),
+            dispatches: Dispatches::new(table.clone()),
+            budgets: Budgets::new(table),
             jobs: self.jobs.clone(),
             sends: self.sends.clone(),
             clock: self.clock.clone(),
             owner: owner.into(),
             page_size: PAGE,
+        }
+    }
+
+    fn scheduler(&self, backend: &dyn Backend) -> Scheduler {
+        let table = backend.table();
+        Scheduler {
+            tenants: Tenants::new(table.clone()),
+            campaigns: Campaigns::new(table.clone()),
+            messages: Messages::new(table.clone()),
+            budgets: Budgets::new(table),
+            dispatch: self.jobs.clone(),
+            sends: self.sends.clone(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -423,4 +453,245 @@ async fn a_second_dispatcher_waits_for_the_lease_and_a_paused_campaign_stops(
         .await
         .expect("records");
     assert_eq!(records.len(), 100);
+}
+
+async fn messages_past_the_budget_cap_are_held_until_it_resets(backend: &dyn Backend) {
+    // 2 cents a day: four segments at the tenant's 0.5 cents, not five.
+    let setup = Setup::with_tenant(backend, "Hello", Audience::default(), |tenant| {
+        tenant.budget = Budget {
+            daily_cap_cents: Some(2),
+            monthly_cap_cents: None,
+        };
+        tenant.segment_prices.default = 500;
+    })
+    .await;
+    let table = backend.table();
+    let rows: Vec<ContactMerge> = (0..5)
+        .map(|i| person(&format!("+1212555{:04}", i), Some("A"), true, &[]))
+        .collect();
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    let Outcome::Finished(counts) = setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch")
+    else {
+        panic!("not finished");
+    };
+    assert_eq!(counts.queued, 4);
+    assert_eq!(counts.held, BTreeMap::from([("budget".into(), 1)]));
+    let records = Messages::new(table.clone())
+        .all(&setup.tenant, &setup.campaign.id)
+        .await
+        .expect("records");
+    let held: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == MessageStatus::Held)
+        .collect();
+    assert_eq!(held.len(), 1);
+    // The next midnight in New York.
+    assert_eq!(held[0].release_at, Some(at("2026-11-24T05:00:00Z")));
+    assert!(records.iter().all(|r| r.cost_millicents == 500));
+    let spent = Budgets::new(table)
+        .spent(
+            &setup.tenant,
+            chrono_tz::America::New_York,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("spent");
+    assert_eq!(spent, (2000, 2000));
+    assert_eq!(drain(setup.sends.as_ref()).await.len(), 4);
+}
+
+async fn the_scheduler_starts_scheduled_campaigns_on_time(backend: &dyn Backend) {
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let table = backend.table();
+    let campaigns = Campaigns::new(table.clone());
+    let template_id = setup.campaign.template_id.to_string();
+    let draft = CampaignDraft {
+        name: "Later".into(),
+        template_id,
+        audience: Audience::default(),
+        sender: SenderInput {
+            from: Some("+14155550100".into()),
+            messaging_service_sid: None,
+        },
+        link: None,
+    };
+    let region = "US".parse().expect("region");
+    let later = Campaign::new(draft, region, clock_now(&setup.clock)).expect("campaign");
+    campaigns
+        .create(&setup.tenant, &later)
+        .await
+        .expect("create");
+    let send_at = clock_now(&setup.clock) + chrono::Duration::hours(1);
+    campaigns
+        .act(
+            &setup.tenant,
+            &later.id,
+            Action::Launch { later: true },
+            Some(send_at),
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("schedule");
+    let scheduler = setup.scheduler(backend);
+    assert_eq!(scheduler.tick().await.expect("tick").started, 0);
+
+    setup.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(scheduler.tick().await.expect("tick").started, 1);
+    let started = campaigns
+        .get(&setup.tenant, &later.id)
+        .await
+        .expect("get")
+        .expect("campaign");
+    assert_eq!(
+        started.status,
+        smscrm_domain::campaign::CampaignStatus::Sending
+    );
+    let jobs = setup
+        .jobs
+        .receive(10, Duration::from_millis(500))
+        .await
+        .expect("receive");
+    let jobs: Vec<DispatchJob> = jobs
+        .iter()
+        .map(|d| serde_json::from_str(&d.body).expect("job"))
+        .collect();
+    assert_eq!(
+        jobs,
+        [DispatchJob {
+            tenant_id: setup.tenant.clone(),
+            campaign_id: later.id.clone()
+        }]
+    );
+    // Started once: the index no longer lists it.
+    assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
+}
+
+async fn the_scheduler_releases_held_messages_when_their_window_opens(backend: &dyn Backend) {
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let table = backend.table();
+    let rows = [
+        person("+12125550101", Some("Ada"), true, &[]), // New York, 10:00: queued
+        person("+14155550102", Some("Grace"), true, &[]), // Los Angeles, 07:00: held
+    ];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
+    assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
+    let scheduler = setup.scheduler(backend);
+    setup.clock.set(at("2026-11-23T15:59:00Z"));
+    assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
+
+    // 08:00 in Los Angeles.
+    setup.clock.set(at("2026-11-23T16:00:30Z"));
+    let tick = scheduler.tick().await.expect("tick");
+    assert_eq!(tick.released, 1);
+    let work = drain(setup.sends.as_ref()).await;
+    assert_eq!(work.len(), 1);
+    let grace = Messages::new(table.clone())
+        .get(&setup.tenant, &setup.campaign.id, &work[0].contact_id)
+        .await
+        .expect("get")
+        .expect("record");
+    assert_eq!(grace.phone.as_str(), "+14155550102");
+    assert_eq!((grace.status, grace.reason), (MessageStatus::Queued, None));
+    // Released once.
+    assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
+}
+
+async fn a_budget_hold_released_at_midnight_waits_for_the_morning(backend: &dyn Backend) {
+    let setup = Setup::with_tenant(backend, "Hello", Audience::default(), |tenant| {
+        tenant.budget = Budget {
+            daily_cap_cents: Some(1),
+            monthly_cap_cents: None,
+        };
+        tenant.segment_prices.default = 500;
+    })
+    .await;
+    let table = backend.table();
+    let rows = [
+        person("+12125550101", Some("Ada"), true, &[]),
+        person("+12125550102", Some("Bo"), true, &[]),
+        person("+12125550103", Some("Cy"), true, &[]),
+    ];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    let Outcome::Finished(counts) = setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch")
+    else {
+        panic!("not finished");
+    };
+    assert_eq!(counts.held, BTreeMap::from([("budget".into(), 1)]));
+    let scheduler = setup.scheduler(backend);
+    // Midnight in New York: the budget is new, but the window is closed until 08:00.
+    setup.clock.set(at("2026-11-24T05:00:30Z"));
+    let tick = scheduler.tick().await.expect("tick");
+    assert_eq!((tick.released, tick.kept), (0, 1));
+    setup.clock.set(at("2026-11-24T13:00:30Z"));
+    assert_eq!(scheduler.tick().await.expect("tick").released, 1);
+    let spent = Budgets::new(table)
+        .spent(
+            &setup.tenant,
+            chrono_tz::America::New_York,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("spent");
+    assert_eq!(spent.0, 500);
+}
+
+async fn a_cancelled_campaigns_held_messages_are_dropped(backend: &dyn Backend) {
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let table = backend.table();
+    let rows = [person("+14155550102", Some("Grace"), true, &[])];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
+    Campaigns::new(table.clone())
+        .act(
+            &setup.tenant,
+            &setup.campaign.id,
+            Action::Cancel,
+            None,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("cancel");
+    setup.clock.set(at("2026-11-23T16:00:30Z"));
+    let scheduler = setup.scheduler(backend);
+    let tick = scheduler.tick().await.expect("tick");
+    assert_eq!((tick.released, tick.dropped), (0, 1));
+    let records = Messages::new(table)
+        .all(&setup.tenant, &setup.campaign.id)
+        .await
+        .expect("records");
+    assert_eq!(
+        (records[0].status, records[0].reason.as_deref()),
+        (MessageStatus::Skipped, Some("campaign_cancelled"))
+    );
+    assert!(drain(setup.sends.as_ref()).await.is_empty());
+    assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
 }

@@ -9,6 +9,8 @@
 //! already wrote are found and kept (never written twice), and its send work is queued again:
 //! the sender treats send work as at-least-once and sends a record once.
 
+pub mod scheduler;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,17 +19,20 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use smscrm_domain::campaign::Campaign;
-use smscrm_domain::gates::{Screen, Skip};
+use smscrm_domain::gates::{Screen, Skip, country_of};
 use smscrm_domain::ports::queue::MAX_SEND_BATCH;
 use smscrm_domain::ports::{Clock, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Contact, ContactId, PhoneE164, Tenant, TenantId};
 use smscrm_store::{
-    Campaigns, Contacts, DispatchCounts, DispatchState, Dispatches, DoNotContact, LeaseError,
-    MessageRecord, MessageStatus, Messages, RepoError, Templates, Tenants,
+    Budgets, Campaigns, Contacts, DispatchCounts, DispatchState, Dispatches, DoNotContact,
+    LeaseError, MessageRecord, MessageStatus, Messages, RepoError, ReserveError, Templates,
+    Tenants,
 };
 use tokio::time::Instant;
 use tracing::Instrument as _;
+
+pub use scheduler::{Scheduler, Tick};
 
 /// Contacts read per page (and saved progress per page).
 pub const PAGE: u32 = 1000;
@@ -88,6 +93,7 @@ pub struct Dispatcher {
     pub suppressions: DoNotContact,
     pub messages: Messages,
     pub dispatches: Dispatches,
+    pub budgets: Budgets,
     /// Where continuations go.
     pub jobs: Arc<dyn Queue>,
     /// Where send work goes.
@@ -239,24 +245,77 @@ impl Dispatcher {
             .map(|r| (r.contact_id.clone(), r))
             .collect();
         let mut fresh = Vec::new();
-        let mut to_send = Vec::new();
+        let mut kept = Vec::new();
         for contact in selected {
-            let record = match existing.remove(&contact.id) {
-                Some(record) => record,
-                None => {
-                    let record = self.record(run, contact, suppressed.contains(&contact.phone));
-                    fresh.push(record.clone());
-                    record
-                }
-            };
+            match existing.remove(&contact.id) {
+                Some(record) => kept.push(record),
+                None => fresh.push(self.record(run, contact, suppressed.contains(&contact.phone))),
+            }
+        }
+        self.reserve_budget(run, &mut fresh).await?;
+        // Records before their send work: the sender finds the record of every message.
+        self.messages.put_new(tenant, &fresh).await?;
+        let mut to_send = Vec::new();
+        for record in kept.into_iter().chain(fresh) {
             counts.count(&record);
             if record.status == MessageStatus::Queued {
                 to_send.push(record.contact_id);
             }
         }
-        // Records before their send work: the sender finds the record of every message.
-        self.messages.put_new(tenant, &fresh).await?;
-        self.queue_sends(tenant, campaign, to_send).await
+        let work = to_send
+            .into_iter()
+            .map(|contact_id| SendWork {
+                tenant_id: tenant.clone(),
+                campaign_id: campaign.clone(),
+                contact_id,
+            })
+            .collect();
+        queue_send_work(self.sends.as_ref(), work).await
+    }
+
+    /// Reserves the cost of the page's queued records against the tenant's caps: all at once
+    /// when it fits (one transaction), else one by one, holding with reason `budget` (until
+    /// the cap resets) those that no longer fit. Reserved before the records are written, so
+    /// a crash in between over-counts spend, never under-counts it.
+    async fn reserve_budget(
+        &self,
+        run: &Run<'_>,
+        records: &mut [MessageRecord],
+    ) -> Result<(), DispatchError> {
+        let prices = &run.tenant.segment_prices;
+        for record in records.iter_mut() {
+            let country = country_of(&record.phone);
+            record.cost_millicents =
+                u64::from(record.segments) * prices.for_country(country.as_deref());
+        }
+        let queued = |r: &&mut MessageRecord| r.status == MessageStatus::Queued;
+        let total: u64 = records
+            .iter_mut()
+            .filter(queued)
+            .map(|r| r.cost_millicents)
+            .sum();
+        let tenant = &run.tenant;
+        let reserve = |millicents| {
+            self.budgets
+                .reserve(&tenant.id, tenant.budget, run.zone, millicents, run.now)
+        };
+        match reserve(total).await {
+            Ok(()) => return Ok(()),
+            Err(ReserveError::Repo(e)) => return Err(e.into()),
+            Err(ReserveError::OverBudget(_)) => {}
+        }
+        for record in records.iter_mut().filter(queued) {
+            match reserve(record.cost_millicents).await {
+                Ok(()) => {}
+                Err(ReserveError::OverBudget(over)) => {
+                    record.status = MessageStatus::Held;
+                    record.reason = Some("budget".into());
+                    record.release_at = Some(over.resets_at);
+                }
+                Err(ReserveError::Repo(e)) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     fn record(&self, run: &Run<'_>, contact: &Contact, suppressed: bool) -> MessageRecord {
@@ -270,6 +329,7 @@ impl Dispatcher {
             text: None,
             encoding: None,
             segments: 0,
+            cost_millicents: 0,
             release_at: None,
             send_before: None,
             created_at: run.now,
@@ -306,39 +366,6 @@ impl Dispatcher {
             }
         }
         record
-    }
-
-    async fn queue_sends(
-        &self,
-        tenant: &TenantId,
-        campaign: &CampaignId,
-        contacts: Vec<ContactId>,
-    ) -> Result<(), DispatchError> {
-        let batches: Vec<Vec<OutgoingMessage>> = contacts
-            .chunks(MAX_SEND_BATCH)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|contact_id| {
-                        let work = SendWork {
-                            tenant_id: tenant.clone(),
-                            campaign_id: campaign.clone(),
-                            contact_id: contact_id.clone(),
-                        };
-                        serde_json::to_string(&work)
-                            .map(OutgoingMessage::new)
-                            .map_err(|e| QueueError::Invalid(e.to_string()))
-                    })
-                    .collect()
-            })
-            .collect::<Result<_, _>>()?;
-        for group in batches.chunks(SENDS_IN_FLIGHT) {
-            let calls = group
-                .iter()
-                .map(|batch| self.sends.send_batch(batch.clone()));
-            futures::future::try_join_all(calls).await?;
-        }
-        Ok(())
     }
 
     /// Consumes dispatch jobs until the process ends (the local host; Lambda has its own loop).
@@ -388,6 +415,28 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Queues send work, ten messages to a call, a few calls at once.
+pub async fn queue_send_work(queue: &dyn Queue, work: Vec<SendWork>) -> Result<(), DispatchError> {
+    let batches: Vec<Vec<OutgoingMessage>> = work
+        .chunks(MAX_SEND_BATCH)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|w| {
+                    serde_json::to_string(w)
+                        .map(OutgoingMessage::new)
+                        .map_err(|e| QueueError::Invalid(e.to_string()))
+                })
+                .collect()
+        })
+        .collect::<Result<_, _>>()?;
+    for group in batches.chunks(SENDS_IN_FLIGHT) {
+        let calls = group.iter().map(|batch| queue.send_batch(batch.clone()));
+        futures::future::try_join_all(calls).await?;
+    }
+    Ok(())
 }
 
 /// A lease owner name unique to this process and run.

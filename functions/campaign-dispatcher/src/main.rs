@@ -10,7 +10,9 @@ use campaign_dispatcher::{DispatchJob, Dispatcher, Outcome, owner_name};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_aws::lambda::{init_logging, pause_before, required_env};
 use smscrm_domain::ports::{SystemClock, Table};
-use smscrm_store::{Campaigns, Contacts, Dispatches, DoNotContact, Messages, Templates, Tenants};
+use smscrm_store::{
+    Budgets, Campaigns, Contacts, Dispatches, DoNotContact, Messages, Templates, Tenants,
+};
 use tracing::Instrument as _;
 
 /// Time kept for finishing the page in flight and queueing the continuation.
@@ -31,7 +33,8 @@ async fn main() -> Result<(), Error> {
         contacts: Contacts::new(table.clone()),
         suppressions: DoNotContact::new(table.clone()),
         messages: Messages::new(table.clone()),
-        dispatches: Dispatches::new(table),
+        dispatches: Dispatches::new(table.clone()),
+        budgets: Budgets::new(table),
         jobs: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, jobs_url)),
         sends: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, sends_url)),
         clock: Arc::new(SystemClock),

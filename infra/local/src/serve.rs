@@ -19,6 +19,8 @@ const PURGE_EVERY: Duration = Duration::from_secs(300);
 /// A local import job runs this long before it pauses and queues its continuation, as the
 /// `import-worker` Lambda does before its 15-minute limit.
 pub const IMPORT_RUN_FOR: Duration = Duration::from_secs(10 * 60);
+/// How often the local scheduler ticks (the AWS rule: every minute).
+pub const SCHEDULER_EVERY: Duration = Duration::from_secs(30);
 /// A failed import job is tried again after this long.
 pub const IMPORT_RETRY_DELAY: Duration = Duration::from_secs(5);
 
@@ -55,6 +57,20 @@ pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState, queues: &Qu
     )
 }
 
+/// The scheduler, the local twin of the `scheduler` Lambda and its EventBridge rule.
+pub fn scheduler(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Scheduler {
+    let table = &ctx.table;
+    campaign_dispatcher::Scheduler {
+        tenants: ctx.tenants.clone(),
+        campaigns: smscrm_store::Campaigns::new(table.clone()),
+        messages: smscrm_store::Messages::new(table.clone()),
+        budgets: smscrm_store::Budgets::new(table.clone()),
+        dispatch: queues.dispatch.clone(),
+        sends: queues.sends.clone(),
+        clock: ctx.clock.clone(),
+    }
+}
+
 /// The campaign dispatcher, the local twin of the `campaign-dispatcher` Lambda.
 pub fn dispatcher(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Dispatcher {
     let table = &ctx.table;
@@ -66,6 +82,7 @@ pub fn dispatcher(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Dis
         suppressions: smscrm_store::DoNotContact::new(table.clone()),
         messages: smscrm_store::Messages::new(table.clone()),
         dispatches: smscrm_store::Dispatches::new(table.clone()),
+        budgets: smscrm_store::Budgets::new(table.clone()),
         jobs: queues.dispatch.clone(),
         sends: queues.sends.clone(),
         clock: ctx.clock.clone(),
@@ -102,6 +119,7 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
             .consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY),
     );
     tokio::spawn(dispatcher(&backend.ctx, &queues).consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY));
+    tokio::spawn(scheduler(&backend.ctx, &queues).run(SCHEDULER_EVERY));
     tokio::spawn(crate::dropbox::watch(csv_import::DropFolder {
         tenants: backend.ctx.tenants.clone(),
         contacts: backend.ctx.contacts.clone(),

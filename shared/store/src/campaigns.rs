@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use smscrm_domain::campaign::{Action, Campaign, IllegalTransition};
-use smscrm_domain::ports::{Condition, Cursor, Item, Query, StoreError, Table};
+use smscrm_domain::campaign::{Action, Campaign, CampaignStatus, IllegalTransition};
+use smscrm_domain::ports::{
+    Condition, Cursor, Index, Item, Query, SortKeyCondition, StoreError, Table, table,
+};
 use smscrm_domain::{CampaignId, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -141,8 +143,63 @@ impl Campaigns {
     }
 }
 
+/// A scheduled campaign is in the `SCHEDULED` index (gsi2) by its start time, across tenants,
+/// for the scheduler; any other status takes it out (the item is rewritten without it).
 fn campaign_item(tenant: &TenantId, campaign: &Campaign, version: i64) -> Result<Item, RepoError> {
     let mut item = to_item(campaign, &keys::campaign(tenant, &campaign.id), "campaign")?;
     item.insert("version".into(), Value::from(version));
+    if let (CampaignStatus::Scheduled, Some(send_at)) = (campaign.status, campaign.send_at) {
+        item.insert(table::GSI2_PK.into(), Value::from(keys::SCHEDULED_INDEX));
+        item.insert(
+            table::GSI2_SK.into(),
+            Value::from(format!(
+                "{}#{tenant}#{}",
+                keys::index_time(send_at),
+                campaign.id
+            )),
+        );
+    }
     Ok(item)
+}
+
+/// A campaign whose start time has come, as the index names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub tenant_id: TenantId,
+    pub campaign_id: CampaignId,
+}
+
+impl Campaigns {
+    /// Scheduled campaigns whose `send_at` is at or before `now`, oldest first.
+    pub async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Due>, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::SCHEDULED_INDEX)
+                    .on(Index::Gsi2)
+                    .sort(SortKeyCondition::Le(format!("{}~", keys::index_time(now))))
+                    .limit(limit),
+            )
+            .await?;
+        page.items
+            .iter()
+            .map(|item| {
+                let sk = item
+                    .get(table::GSI2_SK)
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let mut parts = sk.split('#').skip(1);
+                match (
+                    parts.next().and_then(|t| t.parse().ok()),
+                    parts.next().and_then(|c| c.parse().ok()),
+                ) {
+                    (Some(tenant_id), Some(campaign_id)) => Ok(Due {
+                        tenant_id,
+                        campaign_id,
+                    }),
+                    _ => Err(RepoError::Corrupt(format!("scheduled index entry `{sk}`"))),
+                }
+            })
+            .collect()
+    }
 }

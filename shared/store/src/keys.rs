@@ -103,6 +103,19 @@ pub fn dispatch(tenant: &TenantId, campaign: &CampaignId) -> Key {
     Key::new(tenant_partition(tenant), format!("DISPATCH#{campaign}"))
 }
 
+/// The gsi2 partition of scheduled campaigns (all tenants): the scheduler's to-do list.
+pub const SCHEDULED_INDEX: &str = "SCHEDULED";
+
+/// The gsi2 partition of held message records in `shard` (all tenants), by release time.
+pub fn held_index(shard: u32) -> String {
+    format!("HELD#{shard:02}")
+}
+
+/// A time as index sort keys hold it: fixed width, so byte order is time order.
+pub fn index_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// A budget counter; `period` is `D#<yyyy-mm-dd>` or `M#<yyyy-mm>`.
 pub fn budget(tenant: &TenantId, period: &str) -> Key {
     Key::new(tenant_partition(tenant), format!("BUDGET#{period}"))

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use smscrm_domain::ports::{Item, Key, Table};
+use serde_json::Value;
+use smscrm_domain::ports::{
+    Condition, Index, Item, Key, Query, SortKeyCondition, StoreError, Table, table,
+};
 use smscrm_domain::segments::Encoding;
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
 
@@ -37,13 +40,17 @@ pub struct MessageRecord {
     pub phone: PhoneE164,
     pub status: MessageStatus,
     /// For skipped and held records: `no_consent`, `do_not_contact`, `missing_variable`,
-    /// `quiet_hours`.
+    /// `quiet_hours`, `budget`.
     pub reason: Option<String>,
     /// The variable a `missing_variable` skip is about.
     pub variable: Option<String>,
     pub text: Option<String>,
     pub encoding: Option<Encoding>,
     pub segments: u32,
+    /// What it costs (segments x the country's price), reserved against the budget when the
+    /// record is queued.
+    #[serde(default)]
+    pub cost_millicents: u64,
     /// When a held record may go.
     pub release_at: Option<DateTime<Utc>>,
     /// The end of the recipient's allowed window: Twilio's `ValidityPeriod` is cut to it.
@@ -145,13 +152,7 @@ impl Messages {
     ) -> Result<(), RepoError> {
         let items = records
             .iter()
-            .map(|r| {
-                to_item(
-                    r,
-                    &message_key(tenant, &r.campaign_id, &r.contact_id),
-                    "message",
-                )
-            })
+            .map(|r| record_item(tenant, r))
             .collect::<Result<Vec<Item>, _>>()?;
         if !items.is_empty() {
             self.table.batch_put(items).await?;
@@ -188,6 +189,84 @@ impl Messages {
             }
         }
         Ok(records)
+    }
+}
+
+/// A held record is in its shard's `HELD#nn` index (gsi2) by release time, across tenants, so
+/// the scheduler finds what is due; other statuses are not.
+fn record_item(tenant: &TenantId, record: &MessageRecord) -> Result<Item, RepoError> {
+    let key = message_key(tenant, &record.campaign_id, &record.contact_id);
+    let mut item = to_item(record, &key, "message")?;
+    if let (MessageStatus::Held, Some(release_at)) = (record.status, record.release_at) {
+        item.insert(
+            table::GSI2_PK.into(),
+            Value::from(keys::held_index(shard(&record.contact_id))),
+        );
+        item.insert(
+            table::GSI2_SK.into(),
+            Value::from(format!(
+                "{}#{tenant}#{}#{}",
+                keys::index_time(release_at),
+                record.campaign_id,
+                record.contact_id
+            )),
+        );
+    }
+    Ok(item)
+}
+
+impl Messages {
+    /// Held records of one shard whose release time has come, with their tenant, oldest first.
+    pub async fn due(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, MessageRecord)>, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::held_index(shard))
+                    .on(Index::Gsi2)
+                    .sort(SortKeyCondition::Le(format!("{}~", keys::index_time(now))))
+                    .limit(limit),
+            )
+            .await?;
+        page.items
+            .into_iter()
+            .map(|item| {
+                let sk = item
+                    .get(table::GSI2_SK)
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let tenant = sk
+                    .split('#')
+                    .nth(1)
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(|| RepoError::Corrupt(format!("held index entry `{sk}`")))?;
+                Ok((tenant, from_item(item)?))
+            })
+            .collect()
+    }
+
+    /// Rewrites a record that is still held (as `current` says) with its new state: queued,
+    /// held again for another reason or time, or skipped. `false` if it was no longer held
+    /// (another scheduler got there first).
+    pub async fn replace_held(
+        &self,
+        tenant: &TenantId,
+        updated: &MessageRecord,
+    ) -> Result<bool, RepoError> {
+        let item = record_item(tenant, updated)?;
+        match self
+            .table
+            .put(item, Some(Condition::eq("status", "held")))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
 }
 

@@ -1,0 +1,217 @@
+//! The scheduler's tick (every minute: an EventBridge rule on AWS, a timer in `smscrm serve`):
+//! starts scheduled campaigns whose time has come, and releases held messages whose release
+//! time has: a quiet-hours hold when the recipient's window opens, a budget hold when the cap
+//! resets (or was raised). Released messages pass the gates that can have changed since the
+//! fan-out: the campaign still sending, the tenant's kill switch, the window, the budget.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use smscrm_domain::campaign::{Action, CampaignStatus};
+use smscrm_domain::ports::{Clock, Queue};
+use smscrm_domain::quiet_hours::{self, Window};
+use smscrm_domain::{CampaignId, Tenant, TenantId};
+use smscrm_store::messages::SHARDS;
+use smscrm_store::{
+    ActError, Budgets, Campaigns, MessageRecord, MessageStatus, Messages, RepoError, ReserveError,
+    Tenants,
+};
+
+use crate::{DispatchError, DispatchJob, SendWork, enqueue, queue_send_work};
+
+/// Index entries read per query: a tick handles at most this many of each kind per shard, the
+/// rest the next tick.
+const DUE_PER_TICK: u32 = 500;
+
+pub struct Scheduler {
+    pub tenants: Tenants,
+    pub campaigns: Campaigns,
+    pub messages: Messages,
+    pub budgets: Budgets,
+    pub dispatch: Arc<dyn Queue>,
+    pub sends: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub started: usize,
+    pub released: usize,
+    /// Due, but held again (window closed, budget still spent) or left (campaign or tenant
+    /// paused).
+    pub kept: usize,
+    /// Held for a campaign that was cancelled: skipped for good.
+    pub dropped: usize,
+}
+
+impl Scheduler {
+    pub async fn tick(&self) -> Result<Tick, DispatchError> {
+        let now = self.clock.now();
+        let mut tick = Tick::default();
+        self.start_due_campaigns(now, &mut tick).await?;
+        let mut context = Context::default();
+        for shard in 0..SHARDS {
+            for (tenant, record) in self.messages.due(shard, now, DUE_PER_TICK).await? {
+                self.release(&mut context, &tenant, record, now, &mut tick)
+                    .await?;
+            }
+        }
+        Ok(tick)
+    }
+
+    async fn start_due_campaigns(
+        &self,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), DispatchError> {
+        for due in self.campaigns.due(now, DUE_PER_TICK).await? {
+            match self
+                .campaigns
+                .act(&due.tenant_id, &due.campaign_id, Action::Start, None, now)
+                .await
+            {
+                Ok(_) => {
+                    let job = DispatchJob {
+                        tenant_id: due.tenant_id,
+                        campaign_id: due.campaign_id,
+                    };
+                    enqueue(self.dispatch.as_ref(), &job).await?;
+                    tick.started += 1;
+                }
+                // Paused, cancelled or started by another tick since the index was read.
+                Err(ActError::Illegal(_)) | Err(ActError::Repo(RepoError::NotFound)) => {}
+                Err(ActError::Repo(e)) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        context: &mut Context,
+        tenant_id: &TenantId,
+        mut record: MessageRecord,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), DispatchError> {
+        let Some(tenant) = context.tenant(&self.tenants, tenant_id).await? else {
+            return Ok(());
+        };
+        let status = context
+            .campaign_status(&self.campaigns, tenant_id, &record.campaign_id)
+            .await?;
+        match status {
+            Some(CampaignStatus::Sending) if !tenant.paused => {}
+            Some(CampaignStatus::Cancelled | CampaignStatus::Completed) | None => {
+                record.status = MessageStatus::Skipped;
+                record.reason = Some("campaign_cancelled".into());
+                record.release_at = None;
+                if self.messages.replace_held(tenant_id, &record).await? {
+                    tick.dropped += 1;
+                }
+                return Ok(());
+            }
+            // Paused (the campaign or the tenant): it stays due and is looked at again.
+            _ => {
+                tick.kept += 1;
+                return Ok(());
+            }
+        }
+        let zone = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let recipient_zone = quiet_hours::zone_for(&record.phone, zone);
+        match quiet_hours::window(now, recipient_zone, tenant.quiet_hours) {
+            Window::Closed {
+                opens_at,
+                send_before,
+            } => {
+                record.reason = Some("quiet_hours".into());
+                record.release_at = Some(opens_at);
+                record.send_before = Some(send_before);
+            }
+            Window::Open { send_before } => {
+                record.send_before = Some(send_before);
+                // Held records were not reserved at the fan-out: they are now.
+                let reserved = self
+                    .budgets
+                    .reserve(&tenant.id, tenant.budget, zone, record.cost_millicents, now)
+                    .await;
+                match reserved {
+                    Ok(()) => {
+                        record.status = MessageStatus::Queued;
+                        record.reason = None;
+                        record.release_at = None;
+                    }
+                    Err(ReserveError::OverBudget(over)) => {
+                        record.reason = Some("budget".into());
+                        record.release_at = Some(over.resets_at);
+                    }
+                    Err(ReserveError::Repo(e)) => return Err(e.into()),
+                }
+            }
+        }
+        if !self.messages.replace_held(tenant_id, &record).await? {
+            return Ok(());
+        }
+        if record.status == MessageStatus::Queued {
+            let work = SendWork {
+                tenant_id: tenant_id.clone(),
+                campaign_id: record.campaign_id.clone(),
+                contact_id: record.contact_id.clone(),
+            };
+            queue_send_work(self.sends.as_ref(), vec![work]).await?;
+            tick.released += 1;
+        } else {
+            tick.kept += 1;
+        }
+        Ok(())
+    }
+
+    /// Ticks every `every` until the process ends (the local host).
+    pub async fn run(self, every: std::time::Duration) {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            match self.tick().await {
+                Ok(tick) if tick != Tick::default() => tracing::info!(?tick, "scheduler tick"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
+            }
+        }
+    }
+}
+
+/// Tenants and campaign statuses read once per tick.
+#[derive(Default)]
+struct Context {
+    tenants: HashMap<TenantId, Option<Tenant>>,
+    campaigns: HashMap<CampaignId, Option<CampaignStatus>>,
+}
+
+impl Context {
+    async fn tenant(
+        &mut self,
+        tenants: &Tenants,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, RepoError> {
+        if !self.tenants.contains_key(id) {
+            let tenant = tenants.get(id).await?;
+            self.tenants.insert(id.clone(), tenant);
+        }
+        Ok(self.tenants.get(id).cloned().flatten())
+    }
+
+    async fn campaign_status(
+        &mut self,
+        campaigns: &Campaigns,
+        tenant: &TenantId,
+        id: &CampaignId,
+    ) -> Result<Option<CampaignStatus>, RepoError> {
+        if !self.campaigns.contains_key(id) {
+            let status = campaigns.get(tenant, id).await?.map(|c| c.status);
+            self.campaigns.insert(id.clone(), status);
+        }
+        Ok(self.campaigns.get(id).copied().flatten())
+    }
+}
