@@ -351,4 +351,33 @@ async fn launching_fans_out_and_the_campaign_shows_its_progress(app: &TestApp) {
         1,
         "{fan_out}"
     );
+
+    // Every record, a page at a time; and the skipped ones with their reason.
+    let messages = format!("{path}/messages");
+    let (status, first) = send(app.request(Method::GET, &format!("{messages}?limit=1"), &me)).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(1));
+    let cursor = first["next_cursor"].as_str().expect("more");
+    let (_, rest) = send(app.request(
+        Method::GET,
+        &format!("{messages}?limit=10&cursor={cursor}"),
+        &me,
+    ))
+    .await;
+    let mut phones: Vec<&str> = [&first, &rest]
+        .iter()
+        .flat_map(|p| p["items"].as_array().into_iter().flatten())
+        .filter_map(|r| r["phone"].as_str())
+        .collect();
+    phones.sort_unstable();
+    assert_eq!(phones, ["+12125550001", "+12125550002"]);
+    assert!(rest["next_cursor"].is_null(), "{rest}");
+    let (_, skipped) =
+        send(app.request(Method::GET, &format!("{messages}?status=skipped"), &me)).await;
+    assert_eq!(skipped["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(skipped["items"][0]["phone"], "+12125550002");
+    assert_eq!(skipped["items"][0]["reason"], "no_consent");
+    let (status, body) =
+        send(app.request(Method::GET, &format!("{messages}?cursor=99:x"), &me)).await;
+    assert_eq!((status, error_code(&body)), (400, "invalid_cursor"));
 }

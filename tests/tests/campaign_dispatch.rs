@@ -54,6 +54,7 @@ dispatch_scenarios!(
     the_scheduler_releases_held_messages_when_their_window_opens,
     a_budget_hold_released_at_midnight_waits_for_the_morning,
     a_cancelled_campaigns_held_messages_are_dropped,
+    a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused,
 );
 
 /// Monday 23 November 2026, 10:00 in New York, 07:00 in Los Angeles.
@@ -172,6 +173,7 @@ impl Setup {
             tenants: Tenants::new(table.clone()),
             campaigns: Campaigns::new(table.clone()),
             messages: Messages::new(table.clone()),
+            dispatches: Dispatches::new(table.clone()),
             budgets: Budgets::new(table),
             dispatch: self.jobs.clone(),
             sends: self.sends.clone(),
@@ -509,6 +511,12 @@ async fn messages_past_the_budget_cap_are_held_until_it_resets(backend: &dyn Bac
 
 async fn the_scheduler_starts_scheduled_campaigns_on_time(backend: &dyn Backend) {
     let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    // The campaign `Setup` launched fans out now, so only the scheduled one is the scheduler's.
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
     let table = backend.table();
     let campaigns = Campaigns::new(table.clone());
     let template_id = setup.campaign.template_id.to_string();
@@ -694,4 +702,46 @@ async fn a_cancelled_campaigns_held_messages_are_dropped(backend: &dyn Backend) 
     );
     assert!(drain(setup.sends.as_ref()).await.is_empty());
     assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
+}
+
+async fn a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused(backend: &dyn Backend) {
+    // Launched (by `Setup`), but its dispatch job never ran.
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let scheduler = setup.scheduler(backend);
+    let jobs = |queue: Arc<dyn Queue>| async move {
+        let found = queue
+            .receive(10, Duration::from_millis(300))
+            .await
+            .expect("receive");
+        for delivery in &found {
+            queue.ack(&delivery.receipt).await.expect("ack");
+        }
+        found.len()
+    };
+    // A job queued a moment ago may still be on its way.
+    setup.clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(scheduler.tick().await.expect("tick").redispatched, 0);
+
+    let tenants = Tenants::new(backend.table());
+    tenants
+        .set_paused(&setup.tenant, true)
+        .await
+        .expect("pause");
+    setup.clock.advance(chrono::Duration::minutes(3));
+    assert_eq!(scheduler.tick().await.expect("tick").redispatched, 0);
+    assert_eq!(jobs(setup.jobs.clone()).await, 0);
+
+    tenants
+        .set_paused(&setup.tenant, false)
+        .await
+        .expect("resume");
+    assert_eq!(scheduler.tick().await.expect("tick").redispatched, 1);
+    assert_eq!(jobs(setup.jobs.clone()).await, 1);
+    // Once its fan-out has finished, it is left alone.
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
+    assert_eq!(scheduler.tick().await.expect("tick").redispatched, 0);
 }

@@ -17,7 +17,10 @@ use smscrm_domain::gates::Screen;
 use smscrm_domain::ports::Queue;
 use smscrm_domain::{CampaignId, TemplateId, ValidationError};
 use smscrm_http::{ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Principal, page};
-use smscrm_store::{ActError, Campaigns, DispatchState, Dispatches, Estimate, RepoError};
+use smscrm_store::{
+    ActError, Campaigns, DispatchState, Dispatches, Estimate, MessageRecord, MessageStatus,
+    Messages, RepoError,
+};
 
 /// What the campaign routes need beyond the common context.
 #[derive(Clone)]
@@ -42,6 +45,7 @@ pub fn router() -> Router<CampaignsState> {
         .route("/v1/campaigns/{id}/resume", post(resume))
         .route("/v1/campaigns/{id}/cancel", post(cancel))
         .route("/v1/campaigns/{id}/estimate", post(estimate))
+        .route("/v1/campaigns/{id}/messages", get(messages))
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +61,23 @@ pub struct ListParams {
     pub cursor: Option<String>,
     #[serde(default)]
     pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesParams {
+    #[serde(default)]
+    pub status: Option<MessageStatus>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessagesResponse {
+    pub items: Vec<MessageRecord>,
+    pub next_cursor: Option<String>,
 }
 
 /// `POST .../launch`: now, or at `send_at` when it is in the future.
@@ -305,6 +326,36 @@ async fn estimate(
         cost_cents: estimate.cost_millicents as f64 / 1000.0,
         estimate,
         tenant_paused: tenant.paused,
+    }))
+}
+
+/// The campaign's message records: who gets what, and why anyone is skipped or held.
+async fn messages(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<MessagesParams>,
+) -> Result<Json<MessagesResponse>, ApiError> {
+    let tenant = &principal.tenant.id;
+    let id = campaign_id(&id)?;
+    campaigns(&ctx)
+        .get(tenant, &id)
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    // Same limits as every list; the cursor is this list's own.
+    let (limit, _) = page(params.limit, None)?;
+    let found = Messages::new(ctx.table.clone())
+        .page(
+            tenant,
+            &id,
+            params.status,
+            params.cursor.as_deref().filter(|c| !c.is_empty()),
+            limit,
+        )
+        .await?;
+    Ok(Json(MessagesResponse {
+        items: found.items,
+        next_cursor: found.next_cursor,
     }))
 }
 

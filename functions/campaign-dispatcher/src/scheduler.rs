@@ -14,8 +14,8 @@ use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Tenant, TenantId};
 use smscrm_store::messages::SHARDS;
 use smscrm_store::{
-    ActError, Budgets, Campaigns, MessageRecord, MessageStatus, Messages, RepoError, ReserveError,
-    Tenants,
+    ActError, Budgets, Campaigns, Dispatches, MessageRecord, MessageStatus, Messages, RepoError,
+    ReserveError, Tenants,
 };
 
 use crate::{DispatchError, DispatchJob, SendWork, enqueue, queue_send_work};
@@ -23,11 +23,15 @@ use crate::{DispatchError, DispatchJob, SendWork, enqueue, queue_send_work};
 /// Index entries read per query: a tick handles at most this many of each kind per shard, the
 /// rest the next tick.
 const DUE_PER_TICK: u32 = 500;
+/// A sending campaign whose fan-out has not progressed (no live lease, not done) this long
+/// after it started is queued again.
+const STALLED_AFTER: std::time::Duration = std::time::Duration::from_secs(2 * 60);
 
 pub struct Scheduler {
     pub tenants: Tenants,
     pub campaigns: Campaigns,
     pub messages: Messages,
+    pub dispatches: Dispatches,
     pub budgets: Budgets,
     pub dispatch: Arc<dyn Queue>,
     pub sends: Arc<dyn Queue>,
@@ -44,6 +48,9 @@ pub struct Tick {
     pub kept: usize,
     /// Held for a campaign that was cancelled: skipped for good.
     pub dropped: usize,
+    /// Sending campaigns whose fan-out was queued again: its job was lost, or it stopped while
+    /// the tenant's kill switch was on.
+    pub redispatched: usize,
 }
 
 impl Scheduler {
@@ -51,6 +58,7 @@ impl Scheduler {
         let now = self.clock.now();
         let mut tick = Tick::default();
         self.start_due_campaigns(now, &mut tick).await?;
+        self.redispatch_stalled(now, &mut tick).await?;
         let mut context = Context::default();
         for shard in 0..SHARDS {
             for (tenant, record) in self.messages.due(shard, now, DUE_PER_TICK).await? {
@@ -83,6 +91,35 @@ impl Scheduler {
                 // Paused, cancelled or started by another tick since the index was read.
                 Err(ActError::Illegal(_)) | Err(ActError::Repo(RepoError::NotFound)) => {}
                 Err(ActError::Repo(e)) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A sending campaign whose fan-out is unfinished and unleased gets its job again. Only
+    /// campaigns that started a while ago: a fresh job may still be waiting in the queue.
+    async fn redispatch_stalled(
+        &self,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), DispatchError> {
+        let started_before = now - chrono::Duration::from_std(STALLED_AFTER).unwrap_or_default();
+        for campaign in self.campaigns.sending(started_before, DUE_PER_TICK).await? {
+            let (tenant_id, campaign_id) = (&campaign.tenant_id, &campaign.campaign_id);
+            let state = self.dispatches.get(tenant_id, campaign_id).await?;
+            let idle = state.as_ref().is_none_or(|s| {
+                !s.done
+                    && s.lease_until
+                        .is_none_or(|until| until < now.timestamp_millis())
+            });
+            let paused = self.tenants.get(tenant_id).await?.is_none_or(|t| t.paused);
+            if idle && !paused {
+                let job = DispatchJob {
+                    tenant_id: tenant_id.clone(),
+                    campaign_id: campaign_id.clone(),
+                };
+                enqueue(self.dispatch.as_ref(), &job).await?;
+                tick.redispatched += 1;
             }
         }
         Ok(())

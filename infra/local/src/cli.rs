@@ -144,6 +144,30 @@ pub enum TenantCommand {
     Pause { tenant: String },
     /// Resume sending for a tenant.
     Resume { tenant: String },
+    /// Show (with no options) or change what campaigns' gates read; prints the settings.
+    Settings {
+        tenant: String,
+        /// Delivery window in recipients' local time, e.g. 09:00-20:00.
+        #[arg(long)]
+        quiet_hours: Option<String>,
+        /// Daily spending cap in cents; `none` removes it.
+        #[arg(long)]
+        daily_cap_cents: Option<String>,
+        /// Monthly spending cap in cents; `none` removes it.
+        #[arg(long)]
+        monthly_cap_cents: Option<String>,
+        /// Price of one segment in millicents for countries without their own price.
+        #[arg(long)]
+        default_price: Option<u64>,
+        /// A country's segment price in millicents, e.g. GB=4000 (repeatable).
+        #[arg(long = "price")]
+        prices: Vec<String>,
+        /// When the opt-out footer is added: first_message, always or never.
+        #[arg(long)]
+        footer_policy: Option<String>,
+        #[arg(long)]
+        footer_text: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

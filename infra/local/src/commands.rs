@@ -64,7 +64,76 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
         }
         TenantCommand::Pause { tenant } => set_paused(ctx, &tenant, true).await,
         TenantCommand::Resume { tenant } => set_paused(ctx, &tenant, false).await,
+        TenantCommand::Settings {
+            tenant,
+            quiet_hours,
+            daily_cap_cents,
+            monthly_cap_cents,
+            default_price,
+            prices,
+            footer_policy,
+            footer_text,
+        } => {
+            let id = tenant_id(&tenant)?;
+            let current = ctx
+                .tenants
+                .get(&id)
+                .await?
+                .with_context(|| format!("no tenant {id}"))?;
+            let mut settings = current.settings();
+            if let Some(window) = quiet_hours {
+                settings.quiet_hours = parse_window(&window)?;
+            }
+            if let Some(cap) = daily_cap_cents {
+                settings.budget.daily_cap_cents = parse_cap(&cap)?;
+            }
+            if let Some(cap) = monthly_cap_cents {
+                settings.budget.monthly_cap_cents = parse_cap(&cap)?;
+            }
+            if let Some(price) = default_price {
+                settings.segment_prices.default = price;
+            }
+            for price in prices {
+                let (country, millicents) = price
+                    .split_once('=')
+                    .and_then(|(c, m)| Some((c.trim().to_uppercase(), m.trim().parse().ok()?)))
+                    .with_context(|| format!("`{price}`: write a price as COUNTRY=MILLICENTS"))?;
+                settings
+                    .segment_prices
+                    .countries
+                    .insert(country, millicents);
+            }
+            if let Some(policy) = footer_policy {
+                settings.opt_out_footer.policy = serde_json::from_value(json!(policy))
+                    .with_context(|| format!("`{policy}`: first_message, always or never"))?;
+            }
+            if let Some(text) = footer_text {
+                settings.opt_out_footer.text = text.trim().to_owned();
+            }
+            let tenant = ctx.tenants.set_settings(&id, &settings).await?;
+            print_json(&json!({ "tenant_id": tenant.id, "settings": tenant.settings() }))
+        }
     }
+}
+
+/// `HH:MM-HH:MM`.
+fn parse_window(raw: &str) -> anyhow::Result<smscrm_domain::quiet_hours::QuietHours> {
+    let time = |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M");
+    let (opens, closes) = raw
+        .split_once('-')
+        .and_then(|(o, c)| Some((time(o).ok()?, time(c).ok()?)))
+        .with_context(|| format!("`{raw}`: write the window as HH:MM-HH:MM"))?;
+    Ok(smscrm_domain::quiet_hours::QuietHours::new(opens, closes)?)
+}
+
+/// Cents, or `none` for no cap.
+fn parse_cap(raw: &str) -> anyhow::Result<Option<u64>> {
+    if raw.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .with_context(|| format!("`{raw}`: a cap is a number of cents or `none`"))
 }
 
 async fn set_paused(ctx: &AppContext, tenant: &str, paused: bool) -> anyhow::Result<()> {

@@ -64,6 +64,7 @@ pub fn scheduler(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Sche
         tenants: ctx.tenants.clone(),
         campaigns: smscrm_store::Campaigns::new(table.clone()),
         messages: smscrm_store::Messages::new(table.clone()),
+        dispatches: smscrm_store::Dispatches::new(table.clone()),
         budgets: smscrm_store::Budgets::new(table.clone()),
         dispatch: queues.dispatch.clone(),
         sends: queues.sends.clone(),

@@ -41,6 +41,26 @@ pub struct Budget {
     pub monthly_cap_cents: Option<u64>,
 }
 
+/// The settings campaigns' gates read, changed together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    pub quiet_hours: QuietHours,
+    pub budget: Budget,
+    pub segment_prices: SegmentPrices,
+    pub opt_out_footer: OptOutFooter,
+}
+
+impl Tenant {
+    pub fn settings(&self) -> TenantSettings {
+        TenantSettings {
+            quiet_hours: self.quiet_hours,
+            budget: self.budget,
+            segment_prices: self.segment_prices.clone(),
+            opt_out_footer: self.opt_out_footer.clone(),
+        }
+    }
+}
+
 /// What one segment costs the tenant, in millicents (thousandths of a cent: Twilio's US rate
 /// of $0.0083 a segment is 830), by ISO country code, with a default for every other country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -143,21 +143,30 @@ impl Campaigns {
     }
 }
 
-/// A scheduled campaign is in the `SCHEDULED` index (gsi2) by its start time, across tenants,
-/// for the scheduler; any other status takes it out (the item is rewritten without it).
+/// A scheduled campaign is in the `SCHEDULED` index (gsi2) by its start time, and a sending
+/// one in the `SENDING` index by when it started, across tenants, for the scheduler; any other
+/// status takes it out (the item is rewritten without it).
 fn campaign_item(tenant: &TenantId, campaign: &Campaign, version: i64) -> Result<Item, RepoError> {
     let mut item = to_item(campaign, &keys::campaign(tenant, &campaign.id), "campaign")?;
     item.insert("version".into(), Value::from(version));
-    if let (CampaignStatus::Scheduled, Some(send_at)) = (campaign.status, campaign.send_at) {
-        item.insert(table::GSI2_PK.into(), Value::from(keys::SCHEDULED_INDEX));
-        item.insert(
-            table::GSI2_SK.into(),
-            Value::from(format!(
+    let indexed = match (campaign.status, campaign.send_at) {
+        (CampaignStatus::Scheduled, Some(send_at)) => Some((
+            keys::SCHEDULED_INDEX,
+            format!("{}#{tenant}#{}", keys::index_time(send_at), campaign.id),
+        )),
+        (CampaignStatus::Sending, _) => Some((
+            keys::SENDING_INDEX,
+            format!(
                 "{}#{tenant}#{}",
-                keys::index_time(send_at),
+                keys::index_time(campaign.updated_at),
                 campaign.id
-            )),
-        );
+            ),
+        )),
+        _ => None,
+    };
+    if let Some((partition, sort)) = indexed {
+        item.insert(table::GSI2_PK.into(), Value::from(partition));
+        item.insert(table::GSI2_SK.into(), Value::from(sort));
     }
     Ok(item)
 }
@@ -172,12 +181,29 @@ pub struct Due {
 impl Campaigns {
     /// Scheduled campaigns whose `send_at` is at or before `now`, oldest first.
     pub async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Due>, RepoError> {
+        self.indexed(keys::SCHEDULED_INDEX, now, limit).await
+    }
+
+    /// Sending campaigns that started (or resumed) at or before `before`, oldest first.
+    pub async fn sending(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Due>, RepoError> {
+        self.indexed(keys::SENDING_INDEX, before, limit).await
+    }
+
+    async fn indexed(
+        &self,
+        partition: &str,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Due>, RepoError> {
         let page = self
             .table
             .query(
-                &Query::partition(keys::SCHEDULED_INDEX)
+                &Query::partition(partition)
                     .on(Index::Gsi2)
-                    .sort(SortKeyCondition::Le(format!("{}~", keys::index_time(now))))
+                    .sort(SortKeyCondition::Le(format!(
+                        "{}~",
+                        keys::index_time(until)
+                    )))
                     .limit(limit),
             )
             .await?;
@@ -197,7 +223,7 @@ impl Campaigns {
                         tenant_id,
                         campaign_id,
                     }),
-                    _ => Err(RepoError::Corrupt(format!("scheduled index entry `{sk}`"))),
+                    _ => Err(RepoError::Corrupt(format!("campaign index entry `{sk}`"))),
                 }
             })
             .collect()

@@ -105,6 +105,8 @@ pub fn dispatch(tenant: &TenantId, campaign: &CampaignId) -> Key {
 
 /// The gsi2 partition of scheduled campaigns (all tenants): the scheduler's to-do list.
 pub const SCHEDULED_INDEX: &str = "SCHEDULED";
+/// The gsi2 partition of sending campaigns (all tenants): fan-outs the scheduler watches.
+pub const SENDING_INDEX: &str = "SENDING";
 
 /// The gsi2 partition of held message records in `shard` (all tenants), by release time.
 pub fn held_index(shard: u32) -> String {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::ports::{
-    Condition, Index, Item, Key, Query, SortKeyCondition, StoreError, Table, table,
+    Condition, Cursor, Index, Item, Key, Query, SortKeyCondition, StoreError, Table, table,
 };
 use smscrm_domain::segments::Encoding;
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
@@ -190,6 +190,72 @@ impl Messages {
         }
         Ok(records)
     }
+}
+
+/// A page of a campaign's records, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordPage {
+    pub items: Vec<MessageRecord>,
+    pub next_cursor: Option<String>,
+}
+
+impl Messages {
+    /// A campaign's records (optionally of one status), shard by shard. The cursor is
+    /// `<shard>:<the shard's own cursor>`, opaque to callers.
+    pub async fn page(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        status: Option<MessageStatus>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<RecordPage, RepoError> {
+        let (mut shard, mut cursor) = match after {
+            None => (0, None),
+            Some(raw) => parse_cursor(raw)?,
+        };
+        let mut items = Vec::new();
+        while shard < SHARDS {
+            let want = limit.saturating_sub(items.len() as u32);
+            let page = self
+                .table
+                .query(
+                    &Query::partition(keys::messages_partition(tenant, campaign, shard))
+                        .limit(want)
+                        .after(cursor.take()),
+                )
+                .await?;
+            for item in page.items {
+                let record: MessageRecord = from_item(item)?;
+                if status.is_none_or(|s| s == record.status) {
+                    items.push(record);
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => shard += 1,
+            }
+            if items.len() as u32 >= limit {
+                break;
+            }
+        }
+        let next_cursor = (shard < SHARDS)
+            .then(|| format!("{shard}:{}", cursor.map(|c| c.encode()).unwrap_or_default()));
+        Ok(RecordPage { items, next_cursor })
+    }
+}
+
+fn parse_cursor(raw: &str) -> Result<(u32, Option<Cursor>), RepoError> {
+    let (shard, rest) = raw.split_once(':').ok_or(RepoError::InvalidCursor)?;
+    let shard: u32 = shard.parse().map_err(|_| RepoError::InvalidCursor)?;
+    if shard >= SHARDS {
+        return Err(RepoError::InvalidCursor);
+    }
+    let cursor = (!rest.is_empty())
+        .then(|| Cursor::decode(rest))
+        .transpose()
+        .map_err(|_| RepoError::InvalidCursor)?;
+    Ok((shard, cursor))
 }
 
 /// A held record is in its shard's `HELD#nn` index (gsi2) by release time, across tenants, so

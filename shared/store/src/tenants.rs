@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use smscrm_domain::ports::{Condition, Cursor, Index, Query, Table, Update, table};
+use smscrm_domain::tenant::TenantSettings;
 use smscrm_domain::{Tenant, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -49,6 +50,40 @@ impl Tenants {
                 Update::new().set("paused", paused),
                 Some(Condition::ItemExists),
             )
+            .await
+            .map_err(|e| match e {
+                smscrm_domain::ports::StoreError::ConditionFailed => RepoError::NotFound,
+                other => other.into(),
+            })?;
+        from_item(item)
+    }
+
+    /// Replaces the tenant's sending settings (the fields a campaign's gates read).
+    pub async fn set_settings(
+        &self,
+        id: &TenantId,
+        settings: &TenantSettings,
+    ) -> Result<Tenant, RepoError> {
+        let json = |value: serde_json::Result<serde_json::Value>| {
+            value.map_err(|e| RepoError::Corrupt(e.to_string()))
+        };
+        let update = Update::new()
+            .set(
+                "quiet_hours",
+                json(serde_json::to_value(settings.quiet_hours))?,
+            )
+            .set("budget", json(serde_json::to_value(settings.budget))?)
+            .set(
+                "segment_prices",
+                json(serde_json::to_value(&settings.segment_prices))?,
+            )
+            .set(
+                "opt_out_footer",
+                json(serde_json::to_value(&settings.opt_out_footer))?,
+            );
+        let item = self
+            .table
+            .update(&keys::tenant(id), update, Some(Condition::ItemExists))
             .await
             .map_err(|e| match e {
                 smscrm_domain::ports::StoreError::ConditionFailed => RepoError::NotFound,

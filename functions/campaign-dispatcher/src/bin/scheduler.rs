@@ -7,7 +7,7 @@ use campaign_dispatcher::Scheduler;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_aws::lambda::{init_logging, required_env};
 use smscrm_domain::ports::{SystemClock, Table};
-use smscrm_store::{Budgets, Campaigns, Messages, Tenants};
+use smscrm_store::{Budgets, Campaigns, Dispatches, Messages, Tenants};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         tenants: Tenants::new(table.clone()),
         campaigns: Campaigns::new(table.clone()),
         messages: Messages::new(table.clone()),
+        dispatches: Dispatches::new(table.clone()),
         budgets: Budgets::new(table),
         dispatch: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, dispatch_url)),
         sends: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, sends_url)),
