@@ -615,6 +615,22 @@ async fn the_scheduler_releases_held_messages_when_their_window_opens(backend: &
         .expect("record");
     assert_eq!(grace.phone.as_str(), "+14155550102");
     assert_eq!((grace.status, grace.reason), (MessageStatus::Queued, None));
+    // The campaign's counts follow: two queued, none held.
+    let dispatches = Dispatches::new(table.clone());
+    let mut counts = dispatches
+        .get(&setup.tenant, &setup.campaign.id)
+        .await
+        .expect("state")
+        .expect("saved")
+        .counts;
+    assert_eq!(counts.held, BTreeMap::from([("quiet_hours".into(), 1)]));
+    counts.apply(
+        &dispatches
+            .changes(&setup.tenant, &setup.campaign.id)
+            .await
+            .expect("changes"),
+    );
+    assert_eq!((counts.queued, counts.held.len()), (2, 0));
     // Released once.
     assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
 }

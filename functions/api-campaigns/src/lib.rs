@@ -167,7 +167,12 @@ async fn fetch(
         .get(tenant, &id)
         .await?
         .ok_or(ApiError::NotFound("campaign"))?;
-    let fan_out = Dispatches::new(ctx.table.clone()).get(tenant, &id).await?;
+    let dispatches = Dispatches::new(ctx.table.clone());
+    let mut fan_out = dispatches.get(tenant, &id).await?;
+    if let Some(state) = &mut fan_out {
+        // Held records released (or dropped) since, by the scheduler.
+        state.counts.apply(&dispatches.changes(tenant, &id).await?);
+    }
     Ok(Json(CampaignView {
         campaign,
         fan_out: fan_out.map(FanOut::from),

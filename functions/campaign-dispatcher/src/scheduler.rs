@@ -12,7 +12,7 @@ use smscrm_domain::campaign::{Action, CampaignStatus};
 use smscrm_domain::ports::{Clock, Queue};
 use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Tenant, TenantId};
-use smscrm_store::messages::SHARDS;
+use smscrm_store::messages::{SHARDS, count_name};
 use smscrm_store::{
     ActError, Budgets, Campaigns, Dispatches, MessageRecord, MessageStatus, Messages, RepoError,
     ReserveError, Tenants,
@@ -136,6 +136,7 @@ impl Scheduler {
         let Some(tenant) = context.tenant(&self.tenants, tenant_id).await? else {
             return Ok(());
         };
+        let was = count_name(record.status, record.reason.as_deref());
         let status = context
             .campaign_status(&self.campaigns, tenant_id, &record.campaign_id)
             .await?;
@@ -146,6 +147,7 @@ impl Scheduler {
                 record.reason = Some("campaign_cancelled".into());
                 record.release_at = None;
                 if self.messages.replace_held(tenant_id, &record).await? {
+                    self.count_change(tenant_id, &record, &was).await?;
                     tick.dropped += 1;
                 }
                 return Ok(());
@@ -191,6 +193,7 @@ impl Scheduler {
         if !self.messages.replace_held(tenant_id, &record).await? {
             return Ok(());
         }
+        self.count_change(tenant_id, &record, &was).await?;
         if record.status == MessageStatus::Queued {
             let work = SendWork {
                 tenant_id: tenant_id.clone(),
@@ -202,6 +205,20 @@ impl Scheduler {
         } else {
             tick.kept += 1;
         }
+        Ok(())
+    }
+
+    /// Keeps the campaign's counts true to its records (the API shows them).
+    async fn count_change(
+        &self,
+        tenant: &TenantId,
+        record: &MessageRecord,
+        was: &str,
+    ) -> Result<(), DispatchError> {
+        let now = count_name(record.status, record.reason.as_deref());
+        self.dispatches
+            .record_change(tenant, &record.campaign_id, was, &now)
+            .await?;
         Ok(())
     }
 

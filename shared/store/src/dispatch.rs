@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use smscrm_domain::ports::{Condition, Cursor, StoreError, Table};
+use std::collections::BTreeMap;
+
+use smscrm_domain::ports::{Condition, Cursor, StoreError, Table, Update, table};
 use smscrm_domain::{CampaignId, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -73,6 +75,42 @@ impl Dispatches {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    /// Records that a record moved from one count to another after the fan-out (atomic adds).
+    pub async fn record_change(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        from: &str,
+        to: &str,
+    ) -> Result<(), RepoError> {
+        if from == to {
+            return Ok(());
+        }
+        let update = Update::new().add(from, -1).add(to, 1);
+        self.table
+            .update(&keys::dispatch_changes(tenant, campaign), update, None)
+            .await?;
+        Ok(())
+    }
+
+    /// The changes recorded since the fan-out, by count name.
+    pub async fn changes(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+    ) -> Result<BTreeMap<String, i64>, RepoError> {
+        let item = self
+            .table
+            .get(&keys::dispatch_changes(tenant, campaign))
+            .await?;
+        Ok(item
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| name != table::PK && name != table::SK)
+            .filter_map(|(name, value)| value.as_i64().map(|n| (name, n)))
+            .collect())
     }
 
     /// Takes the lease (free, expired or already `owner`'s) and returns the state to go on from.

@@ -15,6 +15,7 @@
 //! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
 //! | message record  | `TENANT#<t>#MSG#<c>#<nn>` | `MSG#<contact>`     |                                          |
 //! | fan-out state   | `TENANT#<t>`              | `DISPATCH#<c>`      |                                          |
+//! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` |                                        |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
@@ -101,6 +102,15 @@ pub fn message(tenant: &TenantId, campaign: &CampaignId, shard: u32, contact: &C
 
 pub fn dispatch(tenant: &TenantId, campaign: &CampaignId) -> Key {
     Key::new(tenant_partition(tenant), format!("DISPATCH#{campaign}"))
+}
+
+/// Counter changes since the fan-out (held records the scheduler released, held again or
+/// dropped), kept apart from the fan-out's own state so neither overwrites the other.
+pub fn dispatch_changes(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("DISPATCHCHANGES#{campaign}"),
+    )
 }
 
 /// The gsi2 partition of scheduled campaigns (all tenants): the scheduler's to-do list.

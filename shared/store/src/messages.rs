@@ -71,7 +71,35 @@ pub struct DispatchCounts {
     pub segments: u64,
 }
 
+/// A record moving from one count to another after the fan-out, as counter names:
+/// `queued`, `held__<reason>`, `skipped__<reason>`.
+pub fn count_name(status: MessageStatus, reason: Option<&str>) -> String {
+    match status {
+        MessageStatus::Queued => "queued".into(),
+        MessageStatus::Held => format!("held__{}", reason.unwrap_or_default()),
+        MessageStatus::Skipped => format!("skipped__{}", reason.unwrap_or_default()),
+    }
+}
+
 impl DispatchCounts {
+    /// Applies the changes recorded since the fan-out (see [`count_name`]).
+    pub fn apply(&mut self, changes: &BTreeMap<String, i64>) {
+        let shift = |n: u64, by: i64| n.saturating_add_signed(by);
+        for (name, &by) in changes {
+            if name == "queued" {
+                self.queued = shift(self.queued, by);
+            } else if let Some(reason) = name.strip_prefix("held__") {
+                let entry = self.held.entry(reason.to_owned()).or_default();
+                *entry = shift(*entry, by);
+            } else if let Some(reason) = name.strip_prefix("skipped__") {
+                let entry = self.skipped.entry(reason.to_owned()).or_default();
+                *entry = shift(*entry, by);
+            }
+        }
+        self.held.retain(|_, n| *n > 0);
+        self.skipped.retain(|_, n| *n > 0);
+    }
+
     pub fn count(&mut self, record: &MessageRecord) {
         self.audience += 1;
         let reason = record.reason.clone().unwrap_or_default();
