@@ -92,6 +92,16 @@ async fn drafts_are_created_read_and_edited_until_launch(app: &TestApp) {
     assert_eq!(status, 200, "{launched}");
     assert_eq!(launched["status"], "sending");
     assert!(launched["launched_at"].is_string());
+    // The body is kept at launch: later template edits do not reach this campaign.
+    assert_eq!(launched["body"], "Hi {{first_name|there}}");
+    let (status, _) = send(
+        app.request(Method::PATCH, &format!("/v1/templates/{template_id}"), &me)
+            .json(&json!({"body": "Changed"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, after) = send(app.request(Method::GET, &path, &me)).await;
+    assert_eq!(after["body"], "Hi {{first_name|there}}");
     let (status, refused) = send(
         app.request(Method::PATCH, &path, &me)
             .json(&json!({"name": "too late"})),

@@ -55,6 +55,7 @@ dispatch_scenarios!(
     a_budget_hold_released_at_midnight_waits_for_the_morning,
     a_cancelled_campaigns_held_messages_are_dropped,
     a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused,
+    a_paused_campaigns_held_messages_step_aside_until_it_resumes,
 );
 
 /// Monday 23 November 2026, 10:00 in New York, 07:00 in Los Angeles.
@@ -130,11 +131,12 @@ impl Setup {
             .await
             .expect("campaign");
         campaign = campaigns
-            .act(
+            .launch(
                 &tenant.id,
                 &campaign.id,
-                Action::Launch { later: false },
+                false,
                 None,
+                &template.body,
                 clock_now(&clock),
             )
             .await
@@ -259,6 +261,18 @@ async fn every_recipient_gets_one_record_with_its_reason_and_only_the_sendable_a
         .await
         .expect("dnc");
 
+    // Edited after launch: the campaign keeps the body it launched with.
+    let templates = Templates::new(table.clone());
+    let (mut template, version) = templates
+        .get_versioned(&setup.tenant, &setup.campaign.template_id)
+        .await
+        .expect("get")
+        .expect("template");
+    template.body = "Changed".into();
+    templates
+        .replace(&setup.tenant, &template, version)
+        .await
+        .expect("edit");
     let outcome = setup
         .dispatcher(backend, "a")
         .handle(&setup.job(), None)
@@ -366,8 +380,11 @@ async fn a_fan_out_killed_mid_way_resumes_and_never_writes_a_record_twice(backen
         first.handle(&setup.job(), now).await.expect("page 2"),
         Outcome::Paused
     );
+    // As it was while the first dispatcher worked: its lease still live.
+    let mut rolled_back = after_page_one.clone();
+    rolled_back.lease_until = Some(clock_now(&setup.clock).timestamp_millis() + 300_000);
     dispatches
-        .save(&setup.tenant, &setup.campaign.id, &after_page_one)
+        .save(&setup.tenant, &setup.campaign.id, &rolled_back)
         .await
         .expect("roll back");
 
@@ -428,6 +445,17 @@ async fn a_second_dispatcher_waits_for_the_lease_and_a_paused_campaign_stops(
     let job: DispatchJob = serde_json::from_str(&continuation[0].body).expect("job");
     assert_eq!(job, setup.job());
 
+    // A run that pauses gives its lease up; one at work holds it.
+    Dispatches::new(table.clone())
+        .acquire(
+            &setup.tenant,
+            &setup.campaign.id,
+            "first",
+            campaign_dispatcher::LEASE,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("the first dispatcher at work again");
     let busy = setup
         .dispatcher(backend, "second")
         .handle(&setup.job(), None)
@@ -760,4 +788,55 @@ async fn a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused(backend:
         .await
         .expect("dispatch");
     assert_eq!(scheduler.tick().await.expect("tick").redispatched, 0);
+}
+
+async fn a_paused_campaigns_held_messages_step_aside_until_it_resumes(backend: &dyn Backend) {
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let table = backend.table();
+    let rows = [person("+14155550102", Some("Grace"), true, &[])];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
+    let campaigns = Campaigns::new(table.clone());
+    campaigns
+        .act(
+            &setup.tenant,
+            &setup.campaign.id,
+            Action::Pause,
+            None,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("pause");
+    setup.clock.set(at("2026-11-23T16:00:30Z"));
+    let scheduler = setup.scheduler(backend);
+    let tick = scheduler.tick().await.expect("tick");
+    assert_eq!((tick.kept, tick.released), (1, 0));
+    let records = Messages::new(table.clone())
+        .all(&setup.tenant, &setup.campaign.id)
+        .await
+        .expect("records");
+    // Out of the way of the index entries behind it for a quarter of an hour.
+    assert_eq!(records[0].release_at, Some(at("2026-11-23T16:15:30Z")));
+    assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
+
+    campaigns
+        .act(
+            &setup.tenant,
+            &setup.campaign.id,
+            Action::Resume { later: false },
+            None,
+            clock_now(&setup.clock),
+        )
+        .await
+        .expect("resume");
+    setup.clock.set(at("2026-11-23T16:16:00Z"));
+    assert_eq!(scheduler.tick().await.expect("tick").released, 1);
+    assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
 }

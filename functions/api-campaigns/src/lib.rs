@@ -215,12 +215,26 @@ async fn launch(
     let now = ctx.clock.now();
     let later = send_at.is_some_and(|at| at > now);
     let id = campaign_id(&id)?;
-    // A launch needs what a send needs: the template must still exist.
-    if let Some(campaign) = campaigns(ctx).get(&principal.tenant.id, &id).await? {
-        require_template(ctx, &principal, &campaign.template_id).await?;
-    }
+    // The body is kept on the campaign at launch: what recipients get no longer depends on
+    // later edits (or the deletion) of the template.
+    let body = match campaigns(ctx).get(&principal.tenant.id, &id).await? {
+        Some(campaign) => Some(
+            require_template(ctx, &principal, &campaign.template_id)
+                .await?
+                .body,
+        ),
+        None => None,
+    };
     let action = Action::Launch { later };
-    act(&state, &principal, &id, action, send_at.filter(|_| later)).await
+    act(
+        &state,
+        &principal,
+        &id,
+        action,
+        send_at.filter(|_| later),
+        body,
+    )
+    .await
 }
 
 async fn pause(
@@ -228,7 +242,15 @@ async fn pause(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    act(&state, &principal, &campaign_id(&id)?, Action::Pause, None).await
+    act(
+        &state,
+        &principal,
+        &campaign_id(&id)?,
+        Action::Pause,
+        None,
+        None,
+    )
+    .await
 }
 
 async fn resume(
@@ -249,6 +271,7 @@ async fn resume(
         &id,
         Action::Resume { later },
         current.send_at,
+        None,
     )
     .await
 }
@@ -258,7 +281,15 @@ async fn cancel(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Campaign>, ApiError> {
-    act(&state, &principal, &campaign_id(&id)?, Action::Cancel, None).await
+    act(
+        &state,
+        &principal,
+        &campaign_id(&id)?,
+        Action::Cancel,
+        None,
+        None,
+    )
+    .await
 }
 
 /// Applies the action; a campaign that starts sending gets its fan-out queued.
@@ -268,14 +299,19 @@ async fn act(
     id: &CampaignId,
     action: Action,
     send_at: Option<DateTime<Utc>>,
+    body: Option<String>,
 ) -> Result<Json<Campaign>, ApiError> {
     let ctx = &state.app;
     let tenant = &principal.tenant.id;
     let store = campaigns(ctx);
-    match store
-        .act(tenant, id, action, send_at, ctx.clock.now())
-        .await
-    {
+    let now = ctx.clock.now();
+    let done = match (action, body) {
+        (Action::Launch { later }, Some(body)) => {
+            store.launch(tenant, id, later, send_at, &body, now).await
+        }
+        _ => store.act(tenant, id, action, send_at, now).await,
+    };
+    match done {
         Ok(campaign) => {
             if campaign.status.is_sending() {
                 let job = DispatchJob {

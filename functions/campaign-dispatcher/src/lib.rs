@@ -111,8 +111,6 @@ struct Run<'a> {
     zone: Tz,
     campaign: &'a Campaign,
     screen: Screen<'a>,
-    check_dnc: bool,
-    now: DateTime<Utc>,
 }
 
 impl Dispatcher {
@@ -150,12 +148,18 @@ impl Dispatcher {
         if state.done {
             return Ok(Outcome::Finished(state.counts));
         }
-        let template = self
-            .templates
-            .get(tenant_id, &campaign.template_id)
-            .await?
-            .ok_or_else(|| DispatchError::NoTemplate(campaign.template_id.to_string()))?;
-        let body = template.parsed().map_err(RepoError::from)?;
+        // The body kept at launch; campaigns launched without one use the template as it is.
+        let body = match &campaign.body {
+            Some(body) => body.clone(),
+            None => {
+                self.templates
+                    .get(tenant_id, &campaign.template_id)
+                    .await?
+                    .ok_or_else(|| DispatchError::NoTemplate(campaign.template_id.to_string()))?
+                    .body
+            }
+        };
+        let body = smscrm_domain::template::Body::parse(&body).map_err(RepoError::from)?;
         let run = Run {
             zone: tenant
                 .timezone
@@ -168,10 +172,16 @@ impl Dispatcher {
                 link: campaign.link.as_deref(),
                 footer: &tenant.opt_out_footer,
             },
-            check_dnc: self.suppressions.any(tenant_id).await?,
-            now,
         };
-        self.pages(&run, &mut state, stop_at, job).await
+        let outcome = self.pages(&run, &mut state, stop_at, job).await;
+        if let Ok(Outcome::Finished(_)) = &outcome {
+            self.campaigns.fanned_out(tenant_id, campaign_id).await?;
+        }
+        // Whatever happened, the next job need not wait out this run's lease.
+        self.dispatches
+            .release(tenant_id, campaign_id, &self.owner)
+            .await?;
+        outcome
     }
 
     async fn pages(
@@ -187,7 +197,11 @@ impl Dispatcher {
                 .contacts
                 .list(tenant, state.cursor()?, self.page_size)
                 .await?;
-            self.fan_out(run, &page.items, &mut state.counts).await?;
+            // Each page at its own time: a run can last many minutes, across a window's close
+            // or midnight.
+            let now = self.clock.now();
+            self.fan_out(run, &page.items, &mut state.counts, now)
+                .await?;
             state.cursor = page.next_cursor.map(|c| c.encode());
             if state.cursor.is_none() {
                 state.done = true;
@@ -211,10 +225,12 @@ impl Dispatcher {
         }
     }
 
-    /// A pause or cancel stops the fan-out at the next page; a resume queues a new job.
+    /// A pause or cancel, or the tenant's kill switch, stops the fan-out at the next page; a
+    /// resume queues a new job (the scheduler does, once the kill switch is off).
     async fn still_sending(&self, run: &Run<'_>) -> Result<bool, DispatchError> {
         let current = self.campaigns.get(&run.tenant.id, &run.campaign.id).await?;
-        Ok(current.is_some_and(|c| c.status.is_sending()))
+        let tenant = self.tenants.get(&run.tenant.id).await?;
+        Ok(current.is_some_and(|c| c.status.is_sending()) && tenant.is_some_and(|t| !t.paused))
     }
 
     /// One page of contacts: records for the audience, then send work for what may go now.
@@ -223,6 +239,7 @@ impl Dispatcher {
         run: &Run<'_>,
         contacts: &[Contact],
         counts: &mut DispatchCounts,
+        now: DateTime<Utc>,
     ) -> Result<(), DispatchError> {
         let tenant = &run.tenant.id;
         let campaign = &run.campaign.id;
@@ -230,7 +247,8 @@ impl Dispatcher {
             .iter()
             .filter(|c| run.campaign.audience.includes(c))
             .collect();
-        let suppressed = if run.check_dnc {
+        // Asked per page: a first STOP may arrive while the fan-out runs.
+        let suppressed = if self.suppressions.any(tenant).await? {
             let phones: Vec<&PhoneE164> = selected.iter().map(|c| &c.phone).collect();
             self.suppressions.which(tenant, &phones).await?
         } else {
@@ -249,10 +267,12 @@ impl Dispatcher {
         for contact in selected {
             match existing.remove(&contact.id) {
                 Some(record) => kept.push(record),
-                None => fresh.push(self.record(run, contact, suppressed.contains(&contact.phone))),
+                None => {
+                    fresh.push(self.record(run, contact, suppressed.contains(&contact.phone), now))
+                }
             }
         }
-        self.reserve_budget(run, &mut fresh).await?;
+        self.reserve_budget(run, &mut fresh, now).await?;
         // Records before their send work: the sender finds the record of every message.
         self.messages.put_new(tenant, &fresh).await?;
         let mut to_send = Vec::new();
@@ -281,6 +301,7 @@ impl Dispatcher {
         &self,
         run: &Run<'_>,
         records: &mut [MessageRecord],
+        now: DateTime<Utc>,
     ) -> Result<(), DispatchError> {
         let prices = &run.tenant.segment_prices;
         for record in records.iter_mut() {
@@ -294,31 +315,44 @@ impl Dispatcher {
             .filter(queued)
             .map(|r| r.cost_millicents)
             .sum();
+        if total == 0 {
+            return Ok(());
+        }
         let tenant = &run.tenant;
         let reserve = |millicents| {
             self.budgets
-                .reserve(&tenant.id, tenant.budget, run.zone, millicents, run.now)
+                .reserve(&tenant.id, tenant.budget, run.zone, millicents, now)
         };
         match reserve(total).await {
             Ok(()) => return Ok(()),
             Err(ReserveError::Repo(e)) => return Err(e.into()),
             Err(ReserveError::OverBudget(_)) => {}
         }
+        // Near the cap: one by one until one does not fit; the rest wait without trying, so a
+        // spent budget costs one failed reservation per page, not one per recipient.
+        let mut exhausted = None;
         for record in records.iter_mut().filter(queued) {
-            match reserve(record.cost_millicents).await {
-                Ok(()) => {}
-                Err(ReserveError::OverBudget(over)) => {
-                    record.status = MessageStatus::Held;
-                    record.reason = Some("budget".into());
-                    record.release_at = Some(over.resets_at);
+            if exhausted.is_none() {
+                match reserve(record.cost_millicents).await {
+                    Ok(()) => continue,
+                    Err(ReserveError::OverBudget(over)) => exhausted = Some(over.resets_at),
+                    Err(ReserveError::Repo(e)) => return Err(e.into()),
                 }
-                Err(ReserveError::Repo(e)) => return Err(e.into()),
             }
+            record.status = MessageStatus::Held;
+            record.reason = Some("budget".into());
+            record.release_at = exhausted;
         }
         Ok(())
     }
 
-    fn record(&self, run: &Run<'_>, contact: &Contact, suppressed: bool) -> MessageRecord {
+    fn record(
+        &self,
+        run: &Run<'_>,
+        contact: &Contact,
+        suppressed: bool,
+        now: DateTime<Utc>,
+    ) -> MessageRecord {
         let mut record = MessageRecord {
             campaign_id: run.campaign.id.clone(),
             contact_id: contact.id.clone(),
@@ -332,7 +366,7 @@ impl Dispatcher {
             cost_millicents: 0,
             release_at: None,
             send_before: None,
-            created_at: run.now,
+            created_at: now,
         };
         // Every message is a contact's first until sending keeps a history (the footer
         // policy's "first message" then becomes exact).
@@ -348,7 +382,7 @@ impl Dispatcher {
                 record.encoding = Some(message.count.encoding);
                 record.text = Some(message.text);
                 let zone = quiet_hours::zone_for(&contact.phone, run.zone);
-                match quiet_hours::window(run.now, zone, run.tenant.quiet_hours) {
+                match quiet_hours::window(now, zone, run.tenant.quiet_hours) {
                     Window::Open { send_before } => {
                         record.status = MessageStatus::Queued;
                         record.send_before = Some(send_before);

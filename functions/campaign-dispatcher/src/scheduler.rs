@@ -1,7 +1,7 @@
 //! The scheduler's tick (every minute: an EventBridge rule on AWS, a timer in `smscrm serve`):
 //! starts scheduled campaigns whose time has come, and releases held messages whose release
 //! time has: a quiet-hours hold when the recipient's window opens, a budget hold when the cap
-//! resets (or was raised). Released messages pass the gates that can have changed since the
+//! resets. Released messages pass the gates that can have changed since the
 //! fan-out: the campaign still sending, the tenant's kill switch, the window, the budget.
 
 use std::collections::HashMap;
@@ -23,6 +23,8 @@ use crate::{DispatchError, DispatchJob, SendWork, enqueue, queue_send_work};
 /// Index entries read per query: a tick handles at most this many of each kind per shard, the
 /// rest the next tick.
 const DUE_PER_TICK: u32 = 500;
+/// A held record of a paused campaign (or tenant) is looked at again this much later.
+const PAUSED_RECHECK_MINUTES: i64 = 15;
 /// A sending campaign whose fan-out has not progressed (no live lease, not done) this long
 /// after it started is queued again.
 const STALLED_AFTER: std::time::Duration = std::time::Duration::from_secs(2 * 60);
@@ -48,6 +50,8 @@ pub struct Tick {
     pub kept: usize,
     /// Held for a campaign that was cancelled: skipped for good.
     pub dropped: usize,
+    /// Held records whose release failed this tick (logged; retried next tick).
+    pub failed: usize,
     /// Sending campaigns whose fan-out was queued again: its job was lost, or it stopped while
     /// the tenant's kill switch was on.
     pub redispatched: usize,
@@ -62,8 +66,15 @@ impl Scheduler {
         let mut context = Context::default();
         for shard in 0..SHARDS {
             for (tenant, record) in self.messages.due(shard, now, DUE_PER_TICK).await? {
-                self.release(&mut context, &tenant, record, now, &mut tick)
-                    .await?;
+                // One record's trouble must not hold up everyone else's: it stays due and is
+                // tried again next tick.
+                if let Err(e) = self
+                    .release(&mut context, &tenant, record, now, &mut tick)
+                    .await
+                {
+                    tracing::warn!(error = %e, tenant_id = %tenant, "releasing a held message failed");
+                    tick.failed += 1;
+                }
             }
         }
         Ok(tick)
@@ -133,27 +144,28 @@ impl Scheduler {
         now: DateTime<Utc>,
         tick: &mut Tick,
     ) -> Result<(), DispatchError> {
-        let Some(tenant) = context.tenant(&self.tenants, tenant_id).await? else {
-            return Ok(());
-        };
         let was = count_name(record.status, record.reason.as_deref());
+        let tenant = context.tenant(&self.tenants, tenant_id).await?;
         let status = context
             .campaign_status(&self.campaigns, tenant_id, &record.campaign_id)
             .await?;
+        let Some(tenant) = tenant else {
+            return self
+                .drop_held(tenant_id, record, "tenant_missing", &was, tick)
+                .await;
+        };
         match status {
             Some(CampaignStatus::Sending) if !tenant.paused => {}
             Some(CampaignStatus::Cancelled | CampaignStatus::Completed) | None => {
-                record.status = MessageStatus::Skipped;
-                record.reason = Some("campaign_cancelled".into());
-                record.release_at = None;
-                if self.messages.replace_held(tenant_id, &record).await? {
-                    self.count_change(tenant_id, &record, &was).await?;
-                    tick.dropped += 1;
-                }
-                return Ok(());
+                return self
+                    .drop_held(tenant_id, record, "campaign_cancelled", &was, tick)
+                    .await;
             }
-            // Paused (the campaign or the tenant): it stays due and is looked at again.
+            // Paused (the campaign or the tenant): looked at again later, and out of the way of
+            // the records behind it in the index meanwhile.
             _ => {
+                record.release_at = Some(now + chrono::Duration::minutes(PAUSED_RECHECK_MINUTES));
+                self.messages.replace_held(tenant_id, &record).await?;
                 tick.kept += 1;
                 return Ok(());
             }
@@ -190,20 +202,44 @@ impl Scheduler {
                 }
             }
         }
-        if !self.messages.replace_held(tenant_id, &record).await? {
-            return Ok(());
-        }
-        self.count_change(tenant_id, &record, &was).await?;
         if record.status == MessageStatus::Queued {
+            // Send work before the record leaves the held index: if queueing fails, the record
+            // is still held and due, and the next tick tries again (send work is at least once;
+            // the sender sends a record once).
             let work = SendWork {
                 tenant_id: tenant_id.clone(),
                 campaign_id: record.campaign_id.clone(),
                 contact_id: record.contact_id.clone(),
             };
             queue_send_work(self.sends.as_ref(), vec![work]).await?;
+        }
+        if !self.messages.replace_held(tenant_id, &record).await? {
+            return Ok(());
+        }
+        self.count_change(tenant_id, &record, &was).await?;
+        if record.status == MessageStatus::Queued {
             tick.released += 1;
         } else {
             tick.kept += 1;
+        }
+        Ok(())
+    }
+
+    /// A held record whose campaign (or tenant) is gone for good: skipped with `reason`.
+    async fn drop_held(
+        &self,
+        tenant_id: &TenantId,
+        mut record: MessageRecord,
+        reason: &str,
+        was: &str,
+        tick: &mut Tick,
+    ) -> Result<(), DispatchError> {
+        record.status = MessageStatus::Skipped;
+        record.reason = Some(reason.into());
+        record.release_at = None;
+        if self.messages.replace_held(tenant_id, &record).await? {
+            self.count_change(tenant_id, &record, was).await?;
+            tick.dropped += 1;
         }
         Ok(())
     }

@@ -211,6 +211,10 @@ pub struct Campaign {
     pub status: CampaignStatus,
     /// When a scheduled campaign starts.
     pub send_at: Option<DateTime<Utc>>,
+    /// The template's body as it was at launch: what every recipient gets, whatever happens
+    /// to the template afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub launched_at: Option<DateTime<Utc>>,
@@ -297,6 +301,7 @@ impl Campaign {
             link: draft.link.as_deref().map(validate_link).transpose()?,
             status: CampaignStatus::Draft,
             send_at: None,
+            body: None,
             created_at: now,
             updated_at: now,
             launched_at: None,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use smscrm_domain::campaign::{Action, Campaign, CampaignStatus, IllegalTransition};
 use smscrm_domain::ports::{
-    Condition, Cursor, Index, Item, Query, SortKeyCondition, StoreError, Table, table,
+    Condition, Cursor, Index, Item, Query, SortKeyCondition, StoreError, Table, Update, table,
 };
 use smscrm_domain::{CampaignId, TenantId};
 
@@ -124,12 +124,43 @@ impl Campaigns {
         send_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Campaign, ActError> {
+        self.act_freezing(tenant, id, action, send_at, None, now)
+            .await
+    }
+
+    /// [`Campaigns::act`] for a launch that also keeps the template's body as it is now.
+    pub async fn launch(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        later: bool,
+        send_at: Option<DateTime<Utc>>,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, ActError> {
+        let action = Action::Launch { later };
+        self.act_freezing(tenant, id, action, send_at, Some(body), now)
+            .await
+    }
+
+    async fn act_freezing(
+        &self,
+        tenant: &TenantId,
+        id: &CampaignId,
+        action: Action,
+        send_at: Option<DateTime<Utc>>,
+        body: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, ActError> {
         for _ in 0..MAX_ATTEMPTS {
             let (mut campaign, version) = self
                 .get_versioned(tenant, id)
                 .await?
                 .ok_or(RepoError::NotFound)?;
             campaign.act(action, send_at, now)?;
+            if let Some(body) = body {
+                campaign.body = Some(body.to_owned());
+            }
             match self.replace(tenant, &campaign, version).await {
                 Ok(()) => return Ok(campaign),
                 Err(RepoError::Conflict(_)) => continue,
@@ -169,6 +200,23 @@ fn campaign_item(tenant: &TenantId, campaign: &Campaign, version: i64) -> Result
         item.insert(table::GSI2_SK.into(), Value::from(sort));
     }
     Ok(item)
+}
+
+impl Campaigns {
+    /// Takes a sending campaign whose fan-out is done out of the `SENDING` index, which the
+    /// scheduler watches for stalled fan-outs. A later resume puts it back (and re-checks).
+    pub async fn fanned_out(&self, tenant: &TenantId, id: &CampaignId) -> Result<(), RepoError> {
+        let update = Update::new().remove(table::GSI2_PK).remove(table::GSI2_SK);
+        let sending = Condition::eq("status", "sending");
+        match self
+            .table
+            .update(&keys::campaign(tenant, id), update, Some(sending))
+            .await
+        {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
 }
 
 /// A campaign whose start time has come, as the index names it.

@@ -151,6 +151,28 @@ impl Dispatches {
         Ok(state)
     }
 
+    /// Gives the lease up (a run that ended or paused), so the next job need not wait for it.
+    pub async fn release(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        owner: &str,
+    ) -> Result<(), RepoError> {
+        let update = Update::new().set("lease_until", 0);
+        match self
+            .table
+            .update(
+                &keys::dispatch(tenant, campaign),
+                update,
+                Some(Condition::eq("lease_owner", owner)),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Saves progress; fails with `ConditionFailed` if the lease was lost to another.
     pub async fn save(
         &self,

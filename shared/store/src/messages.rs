@@ -21,6 +21,8 @@ use crate::{RepoError, keys};
 
 /// Partitions a campaign's records are spread over.
 pub const SHARDS: u32 = 16;
+/// Records a filtered page may read at least before it ends short.
+const MIN_SCAN: u32 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,7 +245,11 @@ impl Messages {
             Some(raw) => parse_cursor(raw)?,
         };
         let mut items = Vec::new();
-        while shard < SHARDS {
+        // A filter that matches few records must not read a whole campaign in one request:
+        // past this many records read, the page ends short, with a cursor.
+        let scan_budget = limit.saturating_mul(10).max(MIN_SCAN);
+        let mut scanned = 0u32;
+        while shard < SHARDS && scanned < scan_budget {
             let want = limit.saturating_sub(items.len() as u32);
             let page = self
                 .table
@@ -253,6 +259,7 @@ impl Messages {
                         .after(cursor.take()),
                 )
                 .await?;
+            scanned = scanned.saturating_add(page.items.len() as u32);
             for item in page.items {
                 let record: MessageRecord = from_item(item)?;
                 if status.is_none_or(|s| s == record.status) {
