@@ -56,6 +56,7 @@ dispatch_scenarios!(
     a_cancelled_campaigns_held_messages_are_dropped,
     a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused,
     a_paused_campaigns_held_messages_step_aside_until_it_resumes,
+    a_message_dearer_than_the_cap_is_skipped_not_held_forever,
 );
 
 /// Monday 23 November 2026, 10:00 in New York, 07:00 in Los Angeles.
@@ -839,4 +840,35 @@ async fn a_paused_campaigns_held_messages_step_aside_until_it_resumes(backend: &
     setup.clock.set(at("2026-11-23T16:16:00Z"));
     assert_eq!(scheduler.tick().await.expect("tick").released, 1);
     assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
+}
+
+async fn a_message_dearer_than_the_cap_is_skipped_not_held_forever(backend: &dyn Backend) {
+    let setup = Setup::with_tenant(backend, "Hello", Audience::default(), |tenant| {
+        tenant.budget = Budget {
+            daily_cap_cents: Some(1),
+            monthly_cap_cents: None,
+        };
+        tenant.segment_prices.countries.insert("GB".into(), 4000);
+    })
+    .await;
+    let table = backend.table();
+    let rows = [
+        person("+12125550101", Some("Ada"), true, &[]),
+        person("+442079460001", Some("Alan"), true, &[]),
+    ];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    let Outcome::Finished(counts) = setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch")
+    else {
+        panic!("not finished");
+    };
+    // 4 cents for a UK segment against a 1-cent day: no reset would make it fit.
+    assert_eq!(counts.skipped, BTreeMap::from([("over_cap".into(), 1)]));
+    assert_eq!((counts.queued, counts.held.len()), (1, 0));
 }

@@ -335,6 +335,12 @@ impl Dispatcher {
             if exhausted.is_none() {
                 match reserve(record.cost_millicents).await {
                     Ok(()) => continue,
+                    // Dearer than the cap itself: no reset would make it fit.
+                    Err(ReserveError::OverBudget(over)) if over.exceeds_cap => {
+                        record.status = MessageStatus::Skipped;
+                        record.reason = Some("over_cap".into());
+                        continue;
+                    }
                     Err(ReserveError::OverBudget(over)) => exhausted = Some(over.resets_at),
                     Err(ReserveError::Repo(e)) => return Err(e.into()),
                 }

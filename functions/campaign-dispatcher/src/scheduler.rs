@@ -194,6 +194,11 @@ impl Scheduler {
                         record.reason = None;
                         record.release_at = None;
                     }
+                    Err(ReserveError::OverBudget(over)) if over.exceeds_cap => {
+                        return self
+                            .drop_held(tenant_id, record, "over_cap", &was, tick)
+                            .await;
+                    }
                     Err(ReserveError::OverBudget(over)) => {
                         record.reason = Some("budget".into());
                         record.release_at = Some(over.resets_at);

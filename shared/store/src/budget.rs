@@ -35,6 +35,8 @@ pub enum Period {
 pub struct OverBudget {
     pub period: Period,
     pub resets_at: DateTime<Utc>,
+    /// The amount alone is more than the cap: no reset makes it fit.
+    pub exceeds_cap: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +125,11 @@ impl Budgets {
                         .unwrap_or(i64::MAX)
                         .saturating_sub(amount);
                     if room < 0 {
-                        return Err(over(&periods, period).into());
+                        return Err(OverBudget {
+                            exceeds_cap: true,
+                            ..over(&periods, period)
+                        }
+                        .into());
                     }
                     Some(
                         Condition::AttrNotExists(SPENT.into()).or(Condition::Compare(
@@ -186,5 +192,6 @@ fn over(periods: &Periods, period: Period) -> OverBudget {
     OverBudget {
         period,
         resets_at: periods.resets_at(period),
+        exceeds_cap: false,
     }
 }

@@ -18,6 +18,11 @@
 //! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` |                                        |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
+//! Cross-tenant work lists are gsi2 entries on tenant items (the items stay under their
+//! tenant's keys): `SCHEDULED` / `<send_at>#<t>#<c>` on scheduled campaigns, `SENDING` /
+//! `<started>#<t>#<c>` on sending campaigns until their fan-out is done, and `HELD#<nn>` /
+//! `<release_at>#<t>#<c>#<contact>` on held message records.
+//!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
 //! character of the name, which is also what a prefix search needs, so one tenant's bulk import

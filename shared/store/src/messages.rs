@@ -41,7 +41,8 @@ pub struct MessageRecord {
     pub contact_id: ContactId,
     pub phone: PhoneE164,
     pub status: MessageStatus,
-    /// For skipped and held records: `no_consent`, `do_not_contact`, `missing_variable`,
+    /// For skipped records: `no_consent`, `do_not_contact`, `missing_variable`, `over_cap`
+    /// (dearer than a budget cap), `campaign_cancelled`, `tenant_missing`; for held ones:
     /// `quiet_hours`, `budget`.
     pub reason: Option<String>,
     /// The variable a `missing_variable` skip is about.
