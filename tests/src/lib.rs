@@ -35,3 +35,27 @@ macro_rules! table_scenarios {
         }
     };
 }
+
+/// Runs each `async fn(&dyn Backend)` scenario once per backend (`mod embedded`, `mod aws`),
+/// for scenarios that need more of a backend than its table (queues, blobs).
+#[macro_export]
+macro_rules! backend_scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&$crate::backends::embedded().await).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&$crate::backends::aws().await).await;
+                }
+            )*
+        }
+    };
+}

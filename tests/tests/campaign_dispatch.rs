@@ -24,28 +24,7 @@ use tokio::time::Instant;
 /// Contacts per fan-out page here: small, so a few hundred contacts make several pages.
 const PAGE: u32 = 100;
 
-macro_rules! dispatch_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&smscrm_tests::backends::embedded().await).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&smscrm_tests::backends::aws().await).await;
-                }
-            )*
-        }
-    };
-}
-
-dispatch_scenarios!(
+smscrm_tests::backend_scenarios!(
     every_recipient_gets_one_record_with_its_reason_and_only_the_sendable_are_queued,
     a_fan_out_killed_mid_way_resumes_and_never_writes_a_record_twice,
     a_second_dispatcher_waits_for_the_lease_and_a_paused_campaign_stops,

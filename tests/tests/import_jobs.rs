@@ -17,28 +17,7 @@ use smscrm_store::{
 };
 use smscrm_tests::backends::Backend;
 
-macro_rules! worker_scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&smscrm_tests::backends::embedded().await).await;
-                }
-            )*
-        }
-        mod aws {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&smscrm_tests::backends::aws().await).await;
-                }
-            )*
-        }
-    };
-}
-
-worker_scenarios!(
+smscrm_tests::backend_scenarios!(
     a_paused_commit_resumes_from_its_checkpoint_and_ends_as_one_run,
     a_leased_import_waits_for_its_worker_then_is_taken_over,
     a_large_file_fans_out_in_ranges_and_ends_as_one_run,

@@ -16,7 +16,9 @@ use smscrm_domain::campaign::{Action, Campaign, CampaignDraft, CampaignPatch, Il
 use smscrm_domain::gates::Screen;
 use smscrm_domain::ports::Queue;
 use smscrm_domain::{CampaignId, TemplateId, ValidationError};
-use smscrm_http::{ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Principal, page};
+use smscrm_http::{
+    ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Listing, PageParams, Principal, page,
+};
 use smscrm_store::{
     ActError, Campaigns, DispatchState, Dispatches, Estimate, MessageRecord, MessageStatus,
     Messages, RepoError,
@@ -46,21 +48,6 @@ pub fn router() -> Router<CampaignsState> {
         .route("/v1/campaigns/{id}/cancel", post(cancel))
         .route("/v1/campaigns/{id}/estimate", post(estimate))
         .route("/v1/campaigns/{id}/messages", get(messages))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ListResponse {
-    pub items: Vec<Campaign>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,16 +104,13 @@ async fn create(
 async fn list(
     State(ctx): State<AppContext>,
     principal: Principal,
-    ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<ListResponse>, ApiError> {
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<Listing<Campaign>>, ApiError> {
     let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
     let found = campaigns(&ctx)
         .list(&principal.tenant.id, cursor, limit)
         .await?;
-    Ok(Json(ListResponse {
-        items: found.items,
-        next_cursor: found.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(Json(Listing::new(found.items, found.next_cursor)))
 }
 
 /// A campaign with the progress of its fan-out, once it has started.

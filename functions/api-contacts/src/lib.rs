@@ -6,21 +6,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use smscrm_domain::contact::{ContactDraft, ContactPatch};
 use smscrm_domain::{Contact, ContactId};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal, page};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Listing, Principal, page};
 
 pub fn router() -> Router<AppContext> {
     Router::new()
         .route("/v1/contacts", get(list).post(upsert))
         .route("/v1/contacts/{id}", get(fetch).patch(update).delete(remove))
-}
-
-#[derive(Debug, Serialize)]
-pub struct ListResponse {
-    pub items: Vec<Contact>,
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,7 +51,7 @@ async fn list(
     State(ctx): State<AppContext>,
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<ListResponse>, ApiError> {
+) -> Result<Json<Listing<Contact>>, ApiError> {
     let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
     let tenant = &principal.tenant;
     let page = match params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -74,10 +68,7 @@ async fn list(
         }
         None => ctx.contacts.list(&tenant.id, cursor, limit).await?,
     };
-    Ok(Json(ListResponse {
-        items: page.items,
-        next_cursor: page.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(Json(Listing::new(page.items, page.next_cursor)))
 }
 
 async fn fetch(

@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::TemplateId;
 use smscrm_domain::template::{Template, TemplateDraft, TemplateError, TemplatePatch};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Principal, page};
+use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Listing, PageParams, Principal, page};
 
 pub fn router() -> Router<AppContext> {
     Router::new()
@@ -22,21 +21,6 @@ pub fn router() -> Router<AppContext> {
             "/v1/templates/{id}",
             get(fetch).patch(update).delete(remove),
         )
-}
-
-#[derive(Debug, Serialize)]
-pub struct ListResponse {
-    pub items: Vec<Template>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub limit: Option<u32>,
 }
 
 async fn create(
@@ -54,17 +38,14 @@ async fn create(
 async fn list(
     State(ctx): State<AppContext>,
     principal: Principal,
-    ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<ListResponse>, ApiError> {
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<Listing<Template>>, ApiError> {
     let (limit, cursor) = page(params.limit, params.cursor.as_deref())?;
     let found = ctx
         .templates
         .list(&principal.tenant.id, cursor, limit)
         .await?;
-    Ok(Json(ListResponse {
-        items: found.items,
-        next_cursor: found.next_cursor.map(|c| c.encode()),
-    }))
+    Ok(Json(Listing::new(found.items, found.next_cursor)))
 }
 
 async fn fetch(

@@ -13,7 +13,7 @@ pub use context::AppContext;
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiJsonOrEmpty, ApiQuery};
 pub use layers::{MAX_BODY_BYTES, with_common_layers};
-pub use paging::page;
+pub use paging::{Listing, PageParams, page};
 
 /// `GET /health`: answers while the process can serve; used by load balancers and the host.
 pub fn health_router() -> axum::Router<AppContext> {

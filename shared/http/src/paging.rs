@@ -1,5 +1,6 @@
 //! `?limit=` and `?cursor=` as every list route reads them.
 
+use serde::{Deserialize, Serialize};
 use smscrm_domain::ValidationError;
 use smscrm_domain::ports::Cursor;
 
@@ -23,4 +24,30 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<(u32, Option<Cur
         .map(Cursor::decode)
         .transpose()?;
     Ok((limit, cursor))
+}
+
+/// `?cursor=&limit=` of a list route with no other parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A list response: `{"items": [...], "next_cursor": "..." | null}`.
+#[derive(Debug, Serialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    pub fn new(items: Vec<T>, next: Option<Cursor>) -> Self {
+        Self {
+            items,
+            next_cursor: next.map(|c| c.encode()),
+        }
+    }
 }

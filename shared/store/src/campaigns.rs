@@ -11,7 +11,8 @@ use smscrm_domain::ports::{
 };
 use smscrm_domain::{CampaignId, TenantId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::to_item;
+use crate::versioned::{self, RecordsPage};
 use crate::{RepoError, keys};
 
 /// How often a status change is recomputed when a concurrent write got there first.
@@ -22,11 +23,7 @@ pub struct Campaigns {
     table: Arc<dyn Table>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct CampaignPage {
-    pub items: Vec<Campaign>,
-    pub next_cursor: Option<Cursor>,
-}
+pub type CampaignPage = RecordsPage<Campaign>;
 
 /// Why a status change did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +58,7 @@ impl Campaigns {
         tenant: &TenantId,
         id: &CampaignId,
     ) -> Result<Option<(Campaign, i64)>, RepoError> {
-        let Some(item) = self.table.get(&keys::campaign(tenant, id)).await? else {
-            return Ok(None);
-        };
-        let version = item.get("version").and_then(Value::as_i64).unwrap_or(0);
-        Ok(Some((from_item(item)?, version)))
+        versioned::get(self.table.as_ref(), &keys::campaign(tenant, id)).await
     }
 
     /// Campaigns in creation order.
@@ -75,23 +68,14 @@ impl Campaigns {
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<CampaignPage, RepoError> {
-        let page = self
-            .table
-            .query(
-                &Query::partition(keys::tenant_partition(tenant))
-                    .prefix(keys::CAMPAIGN_PREFIX)
-                    .limit(limit)
-                    .after(cursor),
-            )
-            .await?;
-        Ok(CampaignPage {
-            items: page
-                .items
-                .into_iter()
-                .map(from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        versioned::list(
+            self.table.as_ref(),
+            tenant,
+            keys::CAMPAIGN_PREFIX,
+            cursor,
+            limit,
+        )
+        .await
     }
 
     /// Writes an edited campaign over the version it was read at.
@@ -102,17 +86,7 @@ impl Campaigns {
         version: i64,
     ) -> Result<(), RepoError> {
         let item = campaign_item(tenant, campaign, version + 1)?;
-        match self
-            .table
-            .put(item, Some(Condition::eq("version", version)))
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
-                "the campaign changed while this edit was made; fetch it and try again".into(),
-            )),
-            Err(other) => Err(other.into()),
-        }
+        versioned::replace(self.table.as_ref(), item, version, "campaign").await
     }
 
     /// Applies a lifecycle action to the campaign as it is now, retrying on concurrent writes.

@@ -17,6 +17,7 @@ pub mod messages;
 pub mod suppression;
 pub mod templates;
 pub mod tenants;
+pub mod versioned;
 
 pub use apikeys::ApiKeys;
 pub use budget::{Budgets, OverBudget, Period, ReserveError};

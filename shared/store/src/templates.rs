@@ -14,7 +14,8 @@ use smscrm_domain::ports::{Condition, Cursor, Item, Query, StoreError, Table};
 use smscrm_domain::template::Template;
 use smscrm_domain::{TemplateId, TenantId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::to_item;
+use crate::versioned::{self, RecordsPage};
 use crate::{RepoError, keys};
 
 #[derive(Clone)]
@@ -22,11 +23,7 @@ pub struct Templates {
     table: Arc<dyn Table>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TemplatePage {
-    pub items: Vec<Template>,
-    pub next_cursor: Option<Cursor>,
-}
+pub type TemplatePage = RecordsPage<Template>;
 
 impl Templates {
     pub fn new(table: Arc<dyn Table>) -> Self {
@@ -46,11 +43,7 @@ impl Templates {
         tenant: &TenantId,
         id: &TemplateId,
     ) -> Result<Option<(Template, i64)>, RepoError> {
-        let Some(item) = self.table.get(&keys::template(tenant, id)).await? else {
-            return Ok(None);
-        };
-        let version = item.get("version").and_then(Value::as_i64).unwrap_or(0);
-        Ok(Some((from_item(item)?, version)))
+        versioned::get(self.table.as_ref(), &keys::template(tenant, id)).await
     }
 
     pub async fn get(
@@ -58,11 +51,7 @@ impl Templates {
         tenant: &TenantId,
         id: &TemplateId,
     ) -> Result<Option<Template>, RepoError> {
-        self.table
-            .get(&keys::template(tenant, id))
-            .await?
-            .map(from_item)
-            .transpose()
+        Ok(self.get_versioned(tenant, id).await?.map(|(t, _)| t))
     }
 
     /// Templates in creation order.
@@ -72,23 +61,14 @@ impl Templates {
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<TemplatePage, RepoError> {
-        let page = self
-            .table
-            .query(
-                &Query::partition(keys::tenant_partition(tenant))
-                    .prefix(keys::TEMPLATE_PREFIX)
-                    .limit(limit)
-                    .after(cursor),
-            )
-            .await?;
-        Ok(TemplatePage {
-            items: page
-                .items
-                .into_iter()
-                .map(from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        versioned::list(
+            self.table.as_ref(),
+            tenant,
+            keys::TEMPLATE_PREFIX,
+            cursor,
+            limit,
+        )
+        .await
     }
 
     /// Writes an edited template over the version it was read at; a concurrent edit is a
@@ -100,17 +80,7 @@ impl Templates {
         version: i64,
     ) -> Result<(), RepoError> {
         let item = template_item(tenant, template, version + 1)?;
-        match self
-            .table
-            .put(item, Some(Condition::eq("version", version)))
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::ConditionFailed) => Err(RepoError::Conflict(
-                "the template changed while this edit was made; fetch it and try again".into(),
-            )),
-            Err(other) => Err(other.into()),
-        }
+        versioned::replace(self.table.as_ref(), item, version, "template").await
     }
 
     pub async fn delete(&self, tenant: &TenantId, id: &TemplateId) -> Result<(), RepoError> {
