@@ -751,6 +751,18 @@ async fn a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused(backend:
         .set_paused(&setup.tenant, true)
         .await
         .expect("pause");
+    // The kill switch: a fan-out job finds nothing to do, and writes nothing.
+    let stopped = setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("paused tenant");
+    assert_eq!(stopped, Outcome::Skipped("the tenant's kill switch is on"));
+    let records = Messages::new(backend.table())
+        .all(&setup.tenant, &setup.campaign.id)
+        .await
+        .expect("records");
+    assert!(records.is_empty());
     setup.clock.advance(chrono::Duration::minutes(3));
     assert_eq!(scheduler.tick().await.expect("tick").redispatched, 0);
     assert_eq!(jobs(setup.jobs.clone()).await, 0);
