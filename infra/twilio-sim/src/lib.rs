@@ -1,0 +1,1 @@
+//! A Twilio simulator (being written).

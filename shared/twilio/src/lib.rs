@@ -1,0 +1,4 @@
+//! Twilio: the REST client the sender calls (the adapter of the SMS provider port), and the
+//! `X-Twilio-Signature` scheme its webhooks are signed with.
+
+pub mod signature;
