@@ -108,7 +108,9 @@ async fn drafts_are_created_read_and_edited_until_launch(app: &TestApp) {
     )
     .await;
     assert_eq!((status, error_code(&refused)), (409, "illegal_transition"));
-    assert_eq!(refused["error"]["details"]["status"], "sending");
+    // Sending, or completed already: the tenant has no contacts, so nothing is left to send.
+    let current = &refused["error"]["details"]["status"];
+    assert!(current == "sending" || current == "completed", "{refused}");
 }
 
 async fn the_lifecycle_refuses_illegal_actions_with_the_current_status(app: &TestApp) {

@@ -18,16 +18,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use smscrm_domain::campaign::Campaign;
+use smscrm_domain::campaign::{Action, Campaign};
 use smscrm_domain::gates::{Screen, Skip, country_of};
 use smscrm_domain::ports::queue::MAX_SEND_BATCH;
 use smscrm_domain::ports::{Clock, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Contact, ContactId, PhoneE164, Tenant, TenantId};
 use smscrm_store::{
-    Budgets, Campaigns, Contacts, DispatchCounts, DispatchState, Dispatches, DoNotContact,
-    LeaseError, MessageRecord, MessageStatus, Messages, RepoError, ReserveError, Templates,
-    Tenants,
+    ActError, Budgets, Campaigns, Contacts, DispatchCounts, DispatchState, Dispatches,
+    DoNotContact, LeaseError, MessageRecord, MessageStatus, Messages, RepoError, ReserveError,
+    Templates, Tenants,
 };
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -146,6 +146,22 @@ impl Dispatcher {
             Err(LeaseError::Repo(e)) => return Err(e.into()),
         };
         if state.done {
+            // A resume (of the campaign, or of the tenant's sending): the fan-out is over, but
+            // records the sender left queued at the pause need their send work again.
+            let outcome = self.requeue(tenant_id, campaign_id).await;
+            self.dispatches
+                .release(tenant_id, campaign_id, &self.owner)
+                .await?;
+            let requeued = outcome?;
+            tracing::info!(requeued, "send work queued again after a pause");
+            complete_if_settled(
+                &self.campaigns,
+                &self.dispatches,
+                tenant_id,
+                campaign_id,
+                now,
+            )
+            .await?;
             return Ok(Outcome::Finished(state.counts));
         }
         // The body kept at launch; campaigns launched without one use the template as it is.
@@ -176,6 +192,16 @@ impl Dispatcher {
         let outcome = self.pages(&run, &mut state, stop_at, job).await;
         if let Ok(Outcome::Finished(_)) = &outcome {
             self.campaigns.fanned_out(tenant_id, campaign_id).await?;
+            // Nothing to send at all (every recipient skipped), or the sender already sent it
+            // all while the last page was being saved.
+            complete_if_settled(
+                &self.campaigns,
+                &self.dispatches,
+                tenant_id,
+                campaign_id,
+                self.clock.now(),
+            )
+            .await?;
         }
         // Whatever happened, the next job need not wait out this run's lease.
         self.dispatches
@@ -221,6 +247,40 @@ impl Dispatcher {
             if stop_at.is_some_and(|at| Instant::now() >= at) {
                 enqueue(self.jobs.as_ref(), job).await?;
                 return Ok(Outcome::Paused);
+            }
+        }
+    }
+
+    /// Queues send work again for every record still waiting to be sent (a sender may hold a
+    /// claim on some: its claim keeps them from going twice).
+    async fn requeue(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+    ) -> Result<usize, DispatchError> {
+        self.messages.unpark(tenant, campaign).await?;
+        let mut cursor: Option<String> = None;
+        let mut requeued = 0;
+        loop {
+            let page = self
+                .messages
+                .page(tenant, campaign, None, cursor.as_deref(), self.page_size)
+                .await?;
+            let work: Vec<SendWork> = page
+                .items
+                .into_iter()
+                .filter(|r| matches!(r.status, MessageStatus::Queued | MessageStatus::Claimed))
+                .map(|r| SendWork {
+                    tenant_id: tenant.clone(),
+                    campaign_id: campaign.clone(),
+                    contact_id: r.contact_id,
+                })
+                .collect();
+            requeued += work.len();
+            queue_send_work(self.sends.as_ref(), work).await?;
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(requeued),
             }
         }
     }
@@ -273,6 +333,9 @@ impl Dispatcher {
             }
         }
         self.reserve_budget(run, &mut fresh, now).await?;
+        for record in &mut fresh {
+            record.initial_count = Some(record.count_name());
+        }
         // Records before their send work: the sender finds the record of every message.
         self.messages.put_new(tenant, &fresh).await?;
         let mut to_send = Vec::new();
@@ -324,7 +387,12 @@ impl Dispatcher {
                 .reserve(&tenant.id, tenant.budget, run.zone, millicents, now)
         };
         match reserve(total).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                for record in records.iter_mut().filter(queued) {
+                    record.reserved_at = Some(now);
+                }
+                return Ok(());
+            }
             Err(ReserveError::Repo(e)) => return Err(e.into()),
             Err(ReserveError::OverBudget(_)) => {}
         }
@@ -334,7 +402,10 @@ impl Dispatcher {
         for record in records.iter_mut().filter(queued) {
             if exhausted.is_none() {
                 match reserve(record.cost_millicents).await {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        record.reserved_at = Some(now);
+                        continue;
+                    }
                     // Dearer than the cap itself: no reset would make it fit.
                     Err(ReserveError::OverBudget(over)) if over.exceeds_cap => {
                         record.status = MessageStatus::Skipped;
@@ -359,21 +430,12 @@ impl Dispatcher {
         suppressed: bool,
         now: DateTime<Utc>,
     ) -> MessageRecord {
-        let mut record = MessageRecord {
-            campaign_id: run.campaign.id.clone(),
-            contact_id: contact.id.clone(),
-            phone: contact.phone.clone(),
-            status: MessageStatus::Skipped,
-            reason: None,
-            variable: None,
-            text: None,
-            encoding: None,
-            segments: 0,
-            cost_millicents: 0,
-            release_at: None,
-            send_before: None,
-            created_at: now,
-        };
+        let mut record = MessageRecord::new(
+            run.campaign.id.clone(),
+            contact.id.clone(),
+            contact.phone.clone(),
+            now,
+        );
         // Every message is a contact's first until sending keeps a history (the footer
         // policy's "first message" then becomes exact).
         match run.screen.check(contact, suppressed, true) {
@@ -477,6 +539,35 @@ pub async fn queue_send_work(queue: &dyn Queue, work: Vec<SendWork>) -> Result<(
         futures::future::try_join_all(calls).await?;
     }
     Ok(())
+}
+
+/// Completes a sending campaign whose fan-out is done and whose every record is sent, failed
+/// or skipped. `true` if this call completed it.
+pub async fn complete_if_settled(
+    campaigns: &Campaigns,
+    dispatches: &Dispatches,
+    tenant: &TenantId,
+    campaign: &CampaignId,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let Some((state, counts)) = dispatches.counts(tenant, campaign).await? else {
+        return Ok(false);
+    };
+    if !state.done || !counts.settled() {
+        return Ok(false);
+    }
+    match campaigns
+        .act(tenant, campaign, Action::Complete, None, now)
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(tenant_id = %tenant, campaign_id = %campaign, "campaign completed");
+            Ok(true)
+        }
+        // Paused, cancelled or completed by someone else: not ours to complete.
+        Err(ActError::Illegal(_)) | Err(ActError::Repo(RepoError::NotFound)) => Ok(false),
+        Err(ActError::Repo(e)) => Err(e),
+    }
 }
 
 /// A lease owner name unique to this process and run.

@@ -12,7 +12,7 @@ use smscrm_domain::campaign::{Action, CampaignStatus};
 use smscrm_domain::ports::{Clock, Queue};
 use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Tenant, TenantId};
-use smscrm_store::messages::{SHARDS, count_name};
+use smscrm_store::messages::SHARDS;
 use smscrm_store::{
     ActError, Budgets, Campaigns, Dispatches, MessageRecord, MessageStatus, Messages, RepoError,
     ReserveError, Tenants,
@@ -63,6 +63,7 @@ impl Scheduler {
         let mut tick = Tick::default();
         self.start_due_campaigns(now, &mut tick).await?;
         self.redispatch_stalled(now, &mut tick).await?;
+        self.resume_parked(&mut tick).await?;
         let mut context = Context::default();
         for shard in 0..SHARDS {
             for (tenant, record) in self.messages.due(shard, now, DUE_PER_TICK).await? {
@@ -77,7 +78,37 @@ impl Scheduler {
                 }
             }
         }
+        // A dropped record may have been the last one a campaign waited for.
+        for (tenant, campaign) in std::mem::take(&mut context.dropped_from) {
+            crate::complete_if_settled(&self.campaigns, &self.dispatches, &tenant, &campaign, now)
+                .await?;
+        }
         Ok(tick)
+    }
+
+    /// Campaigns whose sends stopped at the tenant's kill switch or a pause: once they may
+    /// send again, a dispatch job queues their waiting records' send work again.
+    async fn resume_parked(&self, tick: &mut Tick) -> Result<(), DispatchError> {
+        for (tenant_id, campaign_id) in self.messages.parked(DUE_PER_TICK).await? {
+            let tenant = self.tenants.get(&tenant_id).await?;
+            let campaign = self.campaigns.get(&tenant_id, &campaign_id).await?;
+            match (tenant, campaign.map(|c| c.status)) {
+                (Some(tenant), Some(CampaignStatus::Sending)) if !tenant.paused => {
+                    let job = DispatchJob {
+                        tenant_id,
+                        campaign_id,
+                    };
+                    // The dispatcher removes the mark when it queues the work.
+                    enqueue(self.dispatch.as_ref(), &job).await?;
+                    tick.redispatched += 1;
+                }
+                // Still paused: it waits. (A campaign resume queues its own job.)
+                (Some(_), Some(CampaignStatus::Paused | CampaignStatus::Sending)) => {}
+                // Gone, cancelled or completed: nothing will send it.
+                _ => self.messages.unpark(&tenant_id, &campaign_id).await?,
+            }
+        }
+        Ok(())
     }
 
     async fn start_due_campaigns(
@@ -144,21 +175,21 @@ impl Scheduler {
         now: DateTime<Utc>,
         tick: &mut Tick,
     ) -> Result<(), DispatchError> {
-        let was = count_name(record.status, record.reason.as_deref());
+        let was = record.count_name();
         let tenant = context.tenant(&self.tenants, tenant_id).await?;
         let status = context
             .campaign_status(&self.campaigns, tenant_id, &record.campaign_id)
             .await?;
         let Some(tenant) = tenant else {
             return self
-                .drop_held(tenant_id, record, "tenant_missing", &was, tick)
+                .drop_held(context, tenant_id, record, "tenant_missing", &was, tick)
                 .await;
         };
         match status {
             Some(CampaignStatus::Sending) if !tenant.paused => {}
             Some(CampaignStatus::Cancelled | CampaignStatus::Completed) | None => {
                 return self
-                    .drop_held(tenant_id, record, "campaign_cancelled", &was, tick)
+                    .drop_held(context, tenant_id, record, "campaign_cancelled", &was, tick)
                     .await;
             }
             // Paused (the campaign or the tenant): looked at again later, and out of the way of
@@ -193,10 +224,11 @@ impl Scheduler {
                         record.status = MessageStatus::Queued;
                         record.reason = None;
                         record.release_at = None;
+                        record.reserved_at = Some(now);
                     }
                     Err(ReserveError::OverBudget(over)) if over.exceeds_cap => {
                         return self
-                            .drop_held(tenant_id, record, "over_cap", &was, tick)
+                            .drop_held(context, tenant_id, record, "over_cap", &was, tick)
                             .await;
                     }
                     Err(ReserveError::OverBudget(over)) => {
@@ -233,6 +265,7 @@ impl Scheduler {
     /// A held record whose campaign (or tenant) is gone for good: skipped with `reason`.
     async fn drop_held(
         &self,
+        context: &mut Context,
         tenant_id: &TenantId,
         mut record: MessageRecord,
         reason: &str,
@@ -246,6 +279,9 @@ impl Scheduler {
             self.count_change(tenant_id, &record, was).await?;
             tick.dropped += 1;
         }
+        context
+            .dropped_from
+            .insert((tenant_id.clone(), record.campaign_id.clone()));
         Ok(())
     }
 
@@ -256,7 +292,7 @@ impl Scheduler {
         record: &MessageRecord,
         was: &str,
     ) -> Result<(), DispatchError> {
-        let now = count_name(record.status, record.reason.as_deref());
+        let now = record.count_name();
         self.dispatches
             .record_change(tenant, &record.campaign_id, was, &now)
             .await?;
@@ -282,6 +318,8 @@ impl Scheduler {
 struct Context {
     tenants: HashMap<TenantId, Option<Tenant>>,
     campaigns: HashMap<CampaignId, Option<CampaignStatus>>,
+    /// Campaigns a held record was dropped from this tick.
+    dropped_from: std::collections::HashSet<(TenantId, CampaignId)>,
 }
 
 impl Context {

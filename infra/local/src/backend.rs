@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use smscrm_domain::ports::{Blobs, Queue, SystemClock, Table};
+use smscrm_domain::ports::{Blobs, Queue, Secrets, SystemClock, Table};
 use smscrm_http::AppContext;
 
 use crate::cli::{BackendArgs, BackendKind};
@@ -17,6 +17,8 @@ pub struct Backend {
     pub blobs: Arc<dyn Blobs>,
     /// Present on the embedded backend: the host purges expired items from it.
     pub embedded_table: Option<Arc<smscrm_local::SqliteTable>>,
+    /// Twilio credentials. Locally `<data-dir>/secrets.json`, readable by its owner only.
+    pub secrets: Arc<dyn Secrets>,
 }
 
 pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
@@ -34,6 +36,9 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
                 ctx: AppContext::new(table.clone() as Arc<dyn Table>, Arc::new(SystemClock)),
                 blobs: Arc::new(smscrm_local::DirBlobs::new(args.data_dir.join("dropbox"))),
                 embedded_table: Some(table),
+                secrets: Arc::new(smscrm_local::FileSecrets::new(
+                    args.data_dir.join("secrets.json"),
+                )),
             })
         }
         BackendKind::Aws => {
@@ -46,6 +51,10 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
                     args.bucket.clone(),
                 )),
                 embedded_table: None,
+                secrets: Arc::new(smscrm_aws::SecretsManagerSecrets::from_config(
+                    &sdk,
+                    args.secrets_prefix.clone(),
+                )),
             })
         }
     }
@@ -54,8 +63,8 @@ pub async fn open(args: &BackendArgs) -> anyhow::Result<Backend> {
 /// Locally a job's message stays hidden this long while a worker runs it; runs pause well
 /// before (see `serve`), so it reappears only if the process died.
 const LOCAL_JOB_VISIBILITY: Duration = Duration::from_secs(15 * 60);
-/// Deliveries of one job before it is parked in the dead-letter queue.
-const JOB_RECEIVES: u32 = 10;
+/// Deliveries of one job (or unit of send work) before it is parked in the dead-letter queue.
+pub const JOB_RECEIVES: u32 = 10;
 
 /// The queues: in `<data-dir>/queue.db` locally (each with its dead-letter queue), the SQS
 /// queues named by `--import-jobs-queue-url`, `--dispatch-queue-url` and `--send-queue-url`

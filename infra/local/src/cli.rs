@@ -71,6 +71,9 @@ pub struct BackendArgs {
     /// SQS queue URL of send work (aws backend; needed by `serve`).
     #[arg(long, global = true, env = "SMSCRM_SEND_QUEUE_URL")]
     pub send_queue_url: Option<String>,
+    /// Prepended to secret names in Secrets Manager (aws backend), e.g. `prod/`.
+    #[arg(long, global = true, env = "SMSCRM_SECRETS_PREFIX", default_value = "")]
+    pub secrets_prefix: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +126,14 @@ pub struct ServeArgs {
     /// Create (once) a demo tenant with contacts and print its API key.
     #[arg(long)]
     pub demo: bool,
+    /// Twilio's API (https://api.twilio.com) for real sends with the tenants' credentials;
+    /// without it, messages go to the Twilio simulator served at /twilio-sim/.
+    #[arg(long, env = "SMSCRM_TWILIO_BASE_URL")]
+    pub twilio_base_url: Option<String>,
+    /// Sender workers (the analogue of the sender's maximum concurrency on AWS); each paces
+    /// itself to its share of a sender's rate.
+    #[arg(long, env = "SMSCRM_SENDER_WORKERS", default_value_t = 4)]
+    pub sender_workers: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +178,10 @@ pub enum TenantCommand {
         footer_policy: Option<String>,
         #[arg(long)]
         footer_text: Option<String>,
+        /// A sender's rate in segments per second, e.g. +15005550006=100 (repeatable; 0 removes
+        /// it: long codes then get 1, US toll-free numbers 3).
+        #[arg(long = "sender-rate")]
+        sender_rates: Vec<String>,
     },
 }
 

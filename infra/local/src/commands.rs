@@ -73,6 +73,7 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
             prices,
             footer_policy,
             footer_text,
+            sender_rates,
         } => {
             let id = tenant_id(&tenant)?;
             let current = ctx
@@ -109,6 +110,19 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
             }
             if let Some(text) = footer_text {
                 settings.opt_out_footer.text = text.trim().to_owned();
+            }
+            for rate in sender_rates {
+                let (sender, per_second) = rate
+                    .split_once('=')
+                    .and_then(|(s, r)| Some((s.trim().to_owned(), r.trim().parse::<u32>().ok()?)))
+                    .with_context(|| {
+                        format!("`{rate}`: write a rate as SENDER=SEGMENTS_PER_SECOND")
+                    })?;
+                if per_second == 0 {
+                    settings.sender_rates.remove(&sender);
+                } else {
+                    settings.sender_rates.insert(sender, per_second);
+                }
             }
             let tenant = ctx.tenants.set_settings(&id, &settings).await?;
             print_json(&json!({ "tenant_id": tenant.id, "settings": tenant.settings() }))

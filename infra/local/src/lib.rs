@@ -7,4 +7,5 @@ pub mod commands;
 pub mod demo;
 pub mod dropbox;
 pub mod import;
+pub mod sending;
 pub mod serve;

@@ -121,6 +121,37 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
     );
     tokio::spawn(dispatcher(&backend.ctx, &queues).consume(IMPORT_RUN_FOR, IMPORT_RETRY_DELAY));
     tokio::spawn(scheduler(&backend.ctx, &queues).run(SCHEDULER_EVERY));
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let (simulator, twilio_base_url) = match &args.twilio_base_url {
+        Some(url) => (None, url.clone()),
+        None => {
+            let account = crate::sending::simulator_account(backend.secrets.as_ref()).await?;
+            let sim = twilio_sim::Simulator::new(twilio_sim::SimConfig {
+                accounts: vec![account],
+                ..twilio_sim::SimConfig::default()
+            });
+            (
+                Some(sim),
+                format!("http://{local}{}", crate::sending::SIM_PATH),
+            )
+        }
+    };
+    let sender = crate::sending::sender(
+        &backend.ctx,
+        backend.secrets.clone(),
+        &twilio_base_url,
+        crate::sending::TWILIO_TIMEOUT,
+        sender::SenderConfig {
+            workers: args.sender_workers,
+            max_receives: crate::backend::JOB_RECEIVES,
+            ..sender::SenderConfig::default()
+        },
+    )?;
+    tokio::spawn(crate::sending::worker_pool(sender, queues.sends.clone()).run());
     tokio::spawn(crate::dropbox::watch(csv_import::DropFolder {
         tenants: backend.ctx.tenants.clone(),
         contacts: backend.ctx.contacts.clone(),
@@ -128,16 +159,20 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         blobs: backend.blobs.clone(),
         jobs: jobs.clone(),
     }));
-    let addr = format!("{}:{}", args.host, args.port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
     println!(
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
-    axum::serve(listener, app(backend.ctx, backend.blobs, &queues))
+    let mut router = app(backend.ctx, backend.blobs, &queues);
+    if let Some(sim) = simulator {
+        println!(
+            "Twilio simulator at http://{local}{}/ (sent messages: GET {}/messages)",
+            crate::sending::SIM_PATH,
+            crate::sending::SIM_PATH
+        );
+        router = router.nest(crate::sending::SIM_PATH, sim.router());
+    }
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("smscrm stopped");

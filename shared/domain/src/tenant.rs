@@ -29,7 +29,32 @@ pub struct Tenant {
     /// When messages may be delivered, in each recipient's local time.
     #[serde(default)]
     pub quiet_hours: QuietHours,
+    /// Segments per second each sender (a From number or a Messaging Service SID) may send,
+    /// where it differs from [`default_sender_rate`].
+    #[serde(default)]
+    pub sender_rates: BTreeMap<String, u32>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What a sender may send without a configured rate: Twilio's US toll-free default (3
+/// segments a second) for +1 8xx toll-free numbers, a long code's 1 for everything else.
+pub fn default_sender_rate(sender: &str) -> u32 {
+    const TOLL_FREE: [&str; 7] = ["800", "833", "844", "855", "866", "877", "888"];
+    match sender.strip_prefix("+1") {
+        Some(rest) if rest.len() == 10 && TOLL_FREE.iter().any(|p| rest.starts_with(p)) => 3,
+        _ => 1,
+    }
+}
+
+impl Tenant {
+    /// Segments per second `sender` may send.
+    pub fn sender_rate(&self, sender: &str) -> u32 {
+        self.sender_rates
+            .get(sender)
+            .copied()
+            .unwrap_or_else(|| default_sender_rate(sender))
+            .max(1)
+    }
 }
 
 /// Spending caps in cents; `None` is no cap. Days and months are the tenant's (its time zone).
@@ -48,6 +73,8 @@ pub struct TenantSettings {
     pub budget: Budget,
     pub segment_prices: SegmentPrices,
     pub opt_out_footer: OptOutFooter,
+    #[serde(default)]
+    pub sender_rates: BTreeMap<String, u32>,
 }
 
 impl Tenant {
@@ -57,6 +84,7 @@ impl Tenant {
             budget: self.budget,
             segment_prices: self.segment_prices.clone(),
             opt_out_footer: self.opt_out_footer.clone(),
+            sender_rates: self.sender_rates.clone(),
         }
     }
 }
@@ -125,6 +153,7 @@ impl Tenant {
             segment_prices: SegmentPrices::default(),
             budget: Budget::default(),
             quiet_hours: QuietHours::default(),
+            sender_rates: BTreeMap::new(),
             created_at: now,
         })
     }
@@ -133,6 +162,16 @@ impl Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn senders_default_to_their_kind_of_numbers_rate() {
+        let mut t = Tenant::new("A", "UTC", "US", Utc::now()).unwrap();
+        assert_eq!(t.sender_rate("+18005550100"), 3);
+        assert_eq!(t.sender_rate("+12125550100"), 1);
+        assert_eq!(t.sender_rate("MG0123456789abcdef0123456789abcdef"), 1);
+        t.sender_rates.insert("+12125550100".into(), 100);
+        assert_eq!(t.sender_rate("+12125550100"), 100);
+    }
 
     #[test]
     fn validates_each_field() {

@@ -188,6 +188,15 @@ impl Budgets {
     }
 }
 
+/// The day's and the month's counter keys `at` falls in, in `zone`.
+pub(crate) fn period_keys(tenant: &TenantId, at: DateTime<Utc>, zone: Tz) -> [Key; 2] {
+    let periods = Periods::at(at, zone);
+    [
+        periods.key(tenant, Period::Daily),
+        periods.key(tenant, Period::Monthly),
+    ]
+}
+
 fn over(periods: &Periods, period: Period) -> OverBudget {
     OverBudget {
         period,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use smscrm_domain::ports::{Condition, Cursor, StoreError, Table, Update, table};
+use smscrm_domain::ports::{Condition, Cursor, Query, StoreError, Table, Update, table};
 use smscrm_domain::{CampaignId, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -95,22 +95,54 @@ impl Dispatches {
         Ok(())
     }
 
-    /// The changes recorded since the fan-out, by count name.
+    /// The changes recorded since the fan-out, by count name (summed over the scheduler's
+    /// item and the senders' per-shard items).
     pub async fn changes(
         &self,
         tenant: &TenantId,
         campaign: &CampaignId,
     ) -> Result<BTreeMap<String, i64>, RepoError> {
-        let item = self
-            .table
-            .get(&keys::dispatch_changes(tenant, campaign))
-            .await?;
-        Ok(item
-            .into_iter()
-            .flatten()
-            .filter(|(name, _)| name != table::PK && name != table::SK)
-            .filter_map(|(name, value)| value.as_i64().map(|n| (name, n)))
-            .collect())
+        let whole = keys::dispatch_changes(tenant, campaign);
+        let mut totals = BTreeMap::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    &Query::partition(whole.pk.clone())
+                        .prefix(whole.sk.clone())
+                        .after(cursor),
+                )
+                .await?;
+            for item in page.items {
+                let counters = item
+                    .into_iter()
+                    .filter(|(name, _)| name != table::PK && name != table::SK)
+                    .filter_map(|(name, value)| value.as_i64().map(|n| (name, n)));
+                for (name, n) in counters {
+                    *totals.entry(name).or_insert(0) += n;
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(totals),
+            }
+        }
+    }
+
+    /// The fan-out's counts with every later change applied: what the campaign's records are
+    /// now. `None` before the fan-out began.
+    pub async fn counts(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+    ) -> Result<Option<(DispatchState, crate::DispatchCounts)>, RepoError> {
+        let Some(state) = self.get(tenant, campaign).await? else {
+            return Ok(None);
+        };
+        let mut counts = state.counts.clone();
+        counts.apply(&self.changes(tenant, campaign).await?);
+        Ok(Some((state, counts)))
     }
 
     /// Takes the lease (free, expired or already `owner`'s) and returns the state to go on from.

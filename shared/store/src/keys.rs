@@ -15,13 +15,15 @@
 //! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
 //! | message record  | `TENANT#<t>#MSG#<c>#<nn>` | `MSG#<contact>`     |                                          |
 //! | fan-out state   | `TENANT#<t>`              | `DISPATCH#<c>`      |                                          |
-//! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` |                                        |
+//! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` and `...#<nn>` (per record shard) |       |
+//! | parked sends    | `TENANT#<t>`              | `PARKED#<c>`        |                                          |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! Cross-tenant work lists are gsi2 entries on tenant items (the items stay under their
 //! tenant's keys): `SCHEDULED` / `<send_at>#<t>#<c>` on scheduled campaigns, `SENDING` /
-//! `<started>#<t>#<c>` on sending campaigns until their fan-out is done, and `HELD#<nn>` /
-//! `<release_at>#<t>#<c>#<contact>` on held message records.
+//! `<started>#<t>#<c>` on sending campaigns until their fan-out is done, `HELD#<nn>` /
+//! `<release_at>#<t>#<c>#<contact>` on held message records, and `PARKED` / `<at>#<t>#<c>` on
+//! campaigns whose sends stopped at a kill switch or pause (queued again on resume).
 //!
 //! The API-key-by-hash item is the one key not under a tenant: it is how a presented key finds
 //! its tenant, and it holds nothing but that pointer. The name index is sharded by the first
@@ -117,6 +119,23 @@ pub fn dispatch_changes(tenant: &TenantId, campaign: &CampaignId) -> Key {
         format!("DISPATCHCHANGES#{campaign}"),
     )
 }
+
+/// The changes a shard's records made by sending (one counter item per shard, so concurrent
+/// senders rarely write the same item). [`dispatch_changes`] is a prefix of every one.
+pub fn dispatch_changes_shard(tenant: &TenantId, campaign: &CampaignId, shard: u32) -> Key {
+    Key::new(
+        tenant_partition(tenant),
+        format!("DISPATCHCHANGES#{campaign}#{shard:02}"),
+    )
+}
+
+/// A campaign with queued records a sender left at a kill switch or pause.
+pub fn parked(tenant: &TenantId, campaign: &CampaignId) -> Key {
+    Key::new(tenant_partition(tenant), format!("PARKED#{campaign}"))
+}
+
+/// The gsi2 partition of parked campaigns (all tenants).
+pub const PARKED_INDEX: &str = "PARKED";
 
 /// The gsi2 partition of scheduled campaigns (all tenants): the scheduler's to-do list.
 pub const SCHEDULED_INDEX: &str = "SCHEDULED";

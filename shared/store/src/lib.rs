@@ -14,6 +14,7 @@ pub mod import_ranges;
 pub mod imports;
 pub mod keys;
 pub mod messages;
+pub mod sending;
 pub mod suppression;
 pub mod templates;
 pub mod tenants;
@@ -32,6 +33,7 @@ pub use imports::{
     Part, UNFINISHED,
 };
 pub use messages::{DispatchCounts, MessageRecord, MessageStatus, Messages};
+pub use sending::Refund;
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use templates::{AttributeNames, TemplatePage, Templates};

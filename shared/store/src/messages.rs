@@ -33,6 +33,19 @@ pub enum MessageStatus {
     Held,
     /// Never sent: `reason` says why.
     Skipped,
+    /// A sender has it (until `lease_until_ms`) and may be calling Twilio.
+    Claimed,
+    /// Twilio accepted it (`sid`).
+    Sent,
+    /// Twilio refused it for good (`error_code`), or the sender gave up (`reason`).
+    Failed,
+}
+
+impl MessageStatus {
+    /// Whether the sender is done with it (delivery receipts come later, by webhook).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Skipped | Self::Sent | Self::Failed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +72,88 @@ pub struct MessageRecord {
     /// The end of the recipient's allowed window: Twilio's `ValidityPeriod` is cut to it.
     pub send_before: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The count it was first counted under ([`count_name`]), so a fan-out page done again
+    /// counts it as it did the first time, whatever happened to it since.
+    #[serde(default)]
+    pub initial_count: Option<String>,
+    /// When its cost was reserved: a refund goes back to that day's and month's budget.
+    #[serde(default)]
+    pub reserved_at: Option<DateTime<Utc>>,
+    /// Twilio calls made, or perhaps made, for it: past 0, Twilio is asked before sending.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Until when the sender that claimed it may hold it (epoch milliseconds).
+    #[serde(default)]
+    pub lease_until_ms: Option<i64>,
+    /// When the first call for it began: a lookup at Twilio searches from there.
+    #[serde(default)]
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// When a call for it ended without an answer (it may have been accepted).
+    #[serde(default)]
+    pub unknown_since: Option<DateTime<Utc>>,
+    /// Twilio's message SID once accepted.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// The number it went from (chosen by the Messaging Service when there is one).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Twilio's status of it, as last heard.
+    #[serde(default)]
+    pub provider_status: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<u32>,
+    /// The last error met sending it.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Bumped by every sender write: each is made only over the version it read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl MessageRecord {
+    /// A record the fan-out has not decided on yet (skipped, for no reason so far).
+    pub fn new(
+        campaign_id: CampaignId,
+        contact_id: ContactId,
+        phone: PhoneE164,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            campaign_id,
+            contact_id,
+            phone,
+            status: MessageStatus::Skipped,
+            reason: None,
+            variable: None,
+            text: None,
+            encoding: None,
+            segments: 0,
+            cost_millicents: 0,
+            release_at: None,
+            send_before: None,
+            created_at: now,
+            initial_count: None,
+            reserved_at: None,
+            attempts: 0,
+            lease_until_ms: None,
+            first_attempt_at: None,
+            unknown_since: None,
+            sid: None,
+            from: None,
+            provider_status: None,
+            error_code: None,
+            error: None,
+            sent_at: None,
+            version: 0,
+        }
+    }
+
+    /// The count it is under now.
+    pub fn count_name(&self) -> String {
+        count_name(self.status, self.reason.as_deref(), self.error_code)
+    }
 }
 
 /// A fan-out's progress and counts, kept on one item per campaign.
@@ -72,15 +167,27 @@ pub struct DispatchCounts {
     /// Skipped records by reason.
     pub skipped: BTreeMap<String, u64>,
     pub segments: u64,
+    /// Accepted by Twilio.
+    #[serde(default)]
+    pub sent: u64,
+    /// Refused by Twilio (by error code) or given up (by reason).
+    #[serde(default)]
+    pub failed: BTreeMap<String, u64>,
 }
 
 /// A record moving from one count to another after the fan-out, as counter names:
-/// `queued`, `held__<reason>`, `skipped__<reason>`.
-pub fn count_name(status: MessageStatus, reason: Option<&str>) -> String {
+/// `queued` (claimed ones too: not sent yet), `held__<reason>`, `skipped__<reason>`, `sent`,
+/// `failed__<error code or reason>`.
+pub fn count_name(status: MessageStatus, reason: Option<&str>, error_code: Option<u32>) -> String {
     match status {
-        MessageStatus::Queued => "queued".into(),
+        MessageStatus::Queued | MessageStatus::Claimed => "queued".into(),
         MessageStatus::Held => format!("held__{}", reason.unwrap_or_default()),
         MessageStatus::Skipped => format!("skipped__{}", reason.unwrap_or_default()),
+        MessageStatus::Sent => "sent".into(),
+        MessageStatus::Failed => match error_code {
+            Some(code) => format!("failed__{code}"),
+            None => format!("failed__{}", reason.unwrap_or_default()),
+        },
     }
 }
 
@@ -91,6 +198,11 @@ impl DispatchCounts {
         for (name, &by) in changes {
             if name == "queued" {
                 self.queued = shift(self.queued, by);
+            } else if name == "sent" {
+                self.sent = shift(self.sent, by);
+            } else if let Some(reason) = name.strip_prefix("failed__") {
+                let entry = self.failed.entry(reason.to_owned()).or_default();
+                *entry = shift(*entry, by);
             } else if let Some(reason) = name.strip_prefix("held__") {
                 let entry = self.held.entry(reason.to_owned()).or_default();
                 *entry = shift(*entry, by);
@@ -101,22 +213,27 @@ impl DispatchCounts {
         }
         self.held.retain(|_, n| *n > 0);
         self.skipped.retain(|_, n| *n > 0);
+        self.failed.retain(|_, n| *n > 0);
     }
 
+    /// Counts a record the fan-out wrote (now, or on an earlier run of the same page) under
+    /// the count it was written with: what happened to it since is in the changes.
     pub fn count(&mut self, record: &MessageRecord) {
         self.audience += 1;
-        let reason = record.reason.clone().unwrap_or_default();
-        match record.status {
-            MessageStatus::Queued => {
-                self.queued += 1;
-                self.segments += u64::from(record.segments);
-            }
-            MessageStatus::Held => {
-                *self.held.entry(reason).or_default() += 1;
-                self.segments += u64::from(record.segments);
-            }
-            MessageStatus::Skipped => *self.skipped.entry(reason).or_default() += 1,
+        let name = record
+            .initial_count
+            .clone()
+            .unwrap_or_else(|| record.count_name());
+        if !name.starts_with("skipped__") {
+            self.segments += u64::from(record.segments);
         }
+        self.apply(&BTreeMap::from([(name, 1)]));
+    }
+
+    /// Whether nothing is left for the sender or the scheduler: every record sent, failed or
+    /// skipped.
+    pub fn settled(&self) -> bool {
+        self.queued == 0 && self.held.is_empty()
     }
 }
 
@@ -125,7 +242,7 @@ pub struct Messages {
     table: Arc<dyn Table>,
 }
 
-fn shard(contact: &ContactId) -> u32 {
+pub fn shard(contact: &ContactId) -> u32 {
     contact
         .as_str()
         .bytes()
@@ -140,6 +257,10 @@ pub fn message_key(tenant: &TenantId, campaign: &CampaignId, contact: &ContactId
 impl Messages {
     pub fn new(table: Arc<dyn Table>) -> Self {
         Self { table }
+    }
+
+    pub(crate) fn table(&self) -> &dyn Table {
+        self.table.as_ref()
     }
 
     pub async fn get(
@@ -296,7 +417,7 @@ fn parse_cursor(raw: &str) -> Result<(u32, Option<Cursor>), RepoError> {
 
 /// A held record is in its shard's `HELD#nn` index (gsi2) by release time, across tenants, so
 /// the scheduler finds what is due; other statuses are not.
-fn record_item(tenant: &TenantId, record: &MessageRecord) -> Result<Item, RepoError> {
+pub(crate) fn record_item(tenant: &TenantId, record: &MessageRecord) -> Result<Item, RepoError> {
     let key = message_key(tenant, &record.campaign_id, &record.contact_id);
     let mut item = to_item(record, &key, "message")?;
     if let (MessageStatus::Held, Some(release_at)) = (record.status, record.release_at) {

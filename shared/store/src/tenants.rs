@@ -80,6 +80,10 @@ impl Tenants {
             .set(
                 "opt_out_footer",
                 json(serde_json::to_value(&settings.opt_out_footer))?,
+            )
+            .set(
+                "sender_rates",
+                json(serde_json::to_value(&settings.sender_rates))?,
             );
         let item = self
             .table

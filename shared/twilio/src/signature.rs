@@ -65,7 +65,12 @@ mod tests {
         let url = "https://example.com/webhooks/twilio/status";
         let good = sign("token", url, &params);
         assert!(!verify("other", url, &params, &good));
-        assert!(!verify("token", "https://example.com/other", &params, &good));
+        assert!(!verify(
+            "token",
+            "https://example.com/other",
+            &params,
+            &good
+        ));
         let tampered = pairs(&[("MessageStatus", "failed"), ("MessageSid", "SM1")]);
         assert!(!verify("token", url, &tampered, &good));
         assert!(!verify("token", url, &params, ""));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use smscrm_domain::ports::SystemClock;
+use smscrm_domain::ports::{Secrets, SystemClock};
 use smscrm_http::AppContext;
 use smscrm_local_host::serve::Queues;
 use smscrm_tests::backends::Backend;
@@ -15,6 +15,11 @@ pub struct TestApp {
     pub base: String,
     pub ctx: AppContext,
     pub queues: Queues,
+    /// The Twilio simulator the sender workers send to.
+    pub sim: twilio_sim::Simulator,
+    pub sim_url: String,
+    /// Where the platform's default Twilio account (the simulator's) is kept.
+    pub secrets: Arc<dyn Secrets>,
     client: Client,
     server: tokio::task::JoinHandle<()>,
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -27,14 +32,24 @@ pub struct Caller {
 }
 
 impl TestApp {
-    /// The router on a free port, with the import worker and the campaign dispatcher consuming
-    /// their queues (new ones on `backend`), as in `serve`.
+    /// The router on a free port, with the import worker, the campaign dispatcher and the
+    /// sender's workers consuming their queues (new ones on `backend`), as in `serve`, and a
+    /// Twilio simulator (on its own port) holding the platform's default account.
     pub async fn start(backend: &dyn Backend) -> Self {
         Self::start_with(backend, api_imports::SYNC_DRY_RUN_BYTES).await
     }
 
     /// [`TestApp::start`] queueing the dry runs of files over `sync_dry_run_bytes`.
     pub async fn start_with(backend: &dyn Backend, sync_dry_run_bytes: u64) -> Self {
+        Self::launch(backend, sync_dry_run_bytes, true).await
+    }
+
+    /// [`TestApp::start`] without sender workers: the test handles send work itself.
+    pub async fn start_without_senders(backend: &dyn Backend) -> Self {
+        Self::launch(backend, api_imports::SYNC_DRY_RUN_BYTES, false).await
+    }
+
+    async fn launch(backend: &dyn Backend, sync_dry_run_bytes: u64, senders: bool) -> Self {
         let queues = Queues {
             import_jobs: backend.queue(Default::default()).await.queue,
             dispatch: backend.queue(Default::default()).await.queue,
@@ -56,6 +71,20 @@ impl TestApp {
             smscrm_local_host::serve::IMPORT_RUN_FOR,
             std::time::Duration::from_millis(200),
         ));
+        let sim = twilio_sim::Simulator::new(twilio_sim::SimConfig::default());
+        let secrets = backend.secrets();
+        let account = smscrm_local_host::sending::simulator_account(secrets.as_ref())
+            .await
+            .expect("the simulator's account");
+        sim.add_account(account);
+        let (sim_url, sim_server) = sim.start().await.expect("the simulator starts");
+        let mut workers = vec![sim_server];
+        if senders {
+            let sender = test_sender(&ctx, &secrets, &sim_url);
+            workers.push(tokio::spawn(
+                smscrm_local_host::sending::worker_pool(sender, queues.sends.clone()).run(),
+            ));
+        }
         let mut imports =
             api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
@@ -67,9 +96,12 @@ impl TestApp {
             base,
             ctx,
             queues,
+            sim,
+            sim_url,
+            secrets,
             client: Client::new(),
             server,
-            workers: vec![worker, dispatcher],
+            workers: workers.into_iter().chain([worker, dispatcher]).collect(),
         }
     }
 
@@ -110,6 +142,26 @@ impl Drop for TestApp {
             worker.abort();
         }
     }
+}
+
+/// A sender as tests run it: the queues' 5 receives, short waits, Twilio calls that give up
+/// after a second.
+pub fn test_sender(ctx: &AppContext, secrets: &Arc<dyn Secrets>, sim_url: &str) -> sender::Sender {
+    let config = sender::SenderConfig {
+        lease: std::time::Duration::from_secs(10),
+        unknown_grace: std::time::Duration::from_secs(2),
+        max_receives: 5,
+        workers: 4,
+        status_callback: None,
+    };
+    smscrm_local_host::sending::sender(
+        ctx,
+        secrets.clone(),
+        sim_url,
+        std::time::Duration::from_secs(1),
+        config,
+    )
+    .expect("a sender")
 }
 
 /// Sends and returns the status and the JSON body (Null when there is none).

@@ -1,0 +1,171 @@
+//! What senders write: a record's moves from `queued` through `claimed` to `sent` or
+//! `failed` (or back), each made only over the version of the record the sender read, and each
+//! together with the campaign's counters and any budget refund, in one transaction, so counts
+//! and spend always agree with the records.
+//!
+//! Campaigns whose sends stopped at a kill switch or a pause are marked parked, so the
+//! scheduler can queue their work again once sending may go on.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+use smscrm_domain::ports::{Condition, Index, Query, StoreError, TransactOp, Update, table};
+use smscrm_domain::{CampaignId, TenantId};
+
+use crate::codec::to_item;
+use crate::messages::{MessageRecord, Messages, record_item, shard};
+use crate::{Budgets, RepoError, keys};
+
+/// Attempts when concurrent transactions on the same counters conflict.
+const MAX_ATTEMPTS: usize = 20;
+
+/// Money to give back to the budget periods it was reserved in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refund {
+    pub millicents: u64,
+    pub reserved_at: DateTime<Utc>,
+    /// The tenant's zone, which its budget days and months follow.
+    pub zone: Tz,
+}
+
+impl Refund {
+    /// The record's whole reservation, if it has one.
+    pub fn of(record: &MessageRecord, zone: Tz) -> Option<Self> {
+        let reserved_at = record.reserved_at?;
+        (record.cost_millicents > 0).then_some(Self {
+            millicents: record.cost_millicents,
+            reserved_at,
+            zone,
+        })
+    }
+}
+
+impl Messages {
+    /// Writes `updated` over `read` (unchanged since it was read: same status and version),
+    /// moves the campaign's counts from `read`'s to `updated`'s, and gives back `refund`.
+    /// `false` when the record changed meanwhile (another sender, the scheduler): nothing is
+    /// written then.
+    pub async fn transition(
+        &self,
+        tenant: &TenantId,
+        read: &MessageRecord,
+        updated: &MessageRecord,
+        refund: Option<Refund>,
+    ) -> Result<bool, RepoError> {
+        let mut next = updated.clone();
+        next.version = read.version + 1;
+        let condition =
+            Condition::eq("status", status_name(read)?).and(Condition::eq("version", read.version));
+        let mut ops = vec![TransactOp::Put {
+            item: record_item(tenant, &next)?,
+            condition: Some(condition),
+        }];
+        let (from, to) = (read.count_name(), next.count_name());
+        if from != to {
+            ops.push(TransactOp::Update {
+                key: keys::dispatch_changes_shard(
+                    tenant,
+                    &read.campaign_id,
+                    shard(&read.contact_id),
+                ),
+                update: Update::new().add(from, -1).add(to, 1),
+                condition: None,
+            });
+        }
+        if let Some(refund) = refund {
+            ops.extend(Budgets::refund_ops(tenant, refund)?);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            match self.table().transact(ops.clone()).await {
+                Ok(()) => return Ok(true),
+                Err(StoreError::TransactionCanceled { failed }) if failed.is_empty() => continue,
+                Err(StoreError::TransactionCanceled { .. }) => return Ok(false),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(RepoError::Store(StoreError::Unavailable(
+            "campaign counters are busy; try again".into(),
+        )))
+    }
+
+    /// Marks a campaign parked: a sender left its queued records at a kill switch or pause.
+    pub async fn park(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let mut item = to_item(
+            &serde_json::json!({ "parked_at": now }),
+            &keys::parked(tenant, campaign),
+            "parked",
+        )?;
+        item.insert(table::GSI2_PK.into(), Value::from(keys::PARKED_INDEX));
+        item.insert(
+            table::GSI2_SK.into(),
+            Value::from(format!("{}#{tenant}#{campaign}", keys::index_time(now))),
+        );
+        self.table().put(item, None).await?;
+        Ok(())
+    }
+
+    /// Parked campaigns of every tenant, oldest first.
+    pub async fn parked(&self, limit: u32) -> Result<Vec<(TenantId, CampaignId)>, RepoError> {
+        let page = self
+            .table()
+            .query(
+                &Query::partition(keys::PARKED_INDEX)
+                    .on(Index::Gsi2)
+                    .limit(limit),
+            )
+            .await?;
+        page.items
+            .iter()
+            .map(|item| {
+                let sk = item
+                    .get(table::GSI2_SK)
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let mut parts = sk.split('#').skip(1);
+                let tenant = parts.next().and_then(|t| t.parse().ok());
+                let campaign = parts.next().and_then(|c| c.parse().ok());
+                tenant
+                    .zip(campaign)
+                    .ok_or_else(|| RepoError::Corrupt(format!("parked index entry `{sk}`")))
+            })
+            .collect()
+    }
+
+    pub async fn unpark(&self, tenant: &TenantId, campaign: &CampaignId) -> Result<(), RepoError> {
+        self.table()
+            .delete(&keys::parked(tenant, campaign), None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The status as stored (its serde name), for conditions.
+fn status_name(record: &MessageRecord) -> Result<String, RepoError> {
+    serde_json::to_value(record.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| RepoError::Corrupt("message status".into()))
+}
+
+impl Budgets {
+    /// Operations giving `refund` back to the day and month it was reserved in.
+    pub fn refund_ops(tenant: &TenantId, refund: Refund) -> Result<Vec<TransactOp>, RepoError> {
+        let amount = i64::try_from(refund.millicents)
+            .map_err(|_| RepoError::Store(StoreError::Invalid("amount too large".into())))?;
+        Ok(
+            crate::budget::period_keys(tenant, refund.reserved_at, refund.zone)
+                .into_iter()
+                .map(|key| TransactOp::Update {
+                    key,
+                    update: Update::new().add("spent", -amount),
+                    condition: None,
+                })
+                .collect(),
+        )
+    }
+}

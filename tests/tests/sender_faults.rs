@@ -1,0 +1,432 @@
+//! The sender killed at its worst moments, on both backends: between its claim and the
+//! Twilio call, and between Twilio's acceptance and the SID write; send work delivered again
+//! after the message went; Twilio refusing the account. In every case the simulator holds
+//! exactly one message per recipient, or none, and no record is lost.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use campaign_dispatcher::SendWork;
+use chrono::NaiveTime;
+use reqwest::Method;
+use sender::{Handled, Pacer, Sender};
+use serde_json::json;
+use smscrm_domain::ports::sms::{
+    MessageFilter, NewMessage, ProviderCredentials, ProviderMessage, SmsError, SmsProvider,
+};
+use smscrm_domain::quiet_hours::QuietHours;
+use smscrm_domain::{ContactId, TenantId};
+use smscrm_store::{MessageRecord, MessageStatus, Messages};
+use smscrm_tests::backends::Backend;
+use support::{Caller, TestApp, send, test_sender};
+
+smscrm_tests::backend_scenarios!(
+    killed_between_claim_and_twilio_the_message_goes_once_after_the_lease,
+    killed_after_twilio_accepted_the_message_is_found_and_never_sent_again,
+    send_work_delivered_again_after_sending_is_acknowledged_without_a_call,
+    an_answer_lost_after_accepting_is_looked_up_before_any_resend,
+    twilio_refusing_the_account_pauses_the_tenant_without_burning_the_queue,
+    the_last_receive_records_the_failure_where_the_api_shows_it,
+);
+
+const FROM: &str = "+14155550100";
+
+/// A campaign to `recipients` consenting contacts, fanned out: its send work is on the queue.
+struct Launched {
+    app: TestApp,
+    me: Caller,
+    tenant: TenantId,
+    work: Vec<SendWork>,
+}
+
+async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
+    let app = TestApp::start_without_senders(backend).await;
+    let me = app.tenant("Bakery").await;
+    let tenant: TenantId = me.tenant_id.parse().expect("id");
+    let mut settings = app
+        .ctx
+        .tenants
+        .get(&tenant)
+        .await
+        .expect("read")
+        .expect("tenant")
+        .settings();
+    settings.quiet_hours = QuietHours {
+        opens: NaiveTime::MIN,
+        closes: NaiveTime::from_hms_opt(23, 59, 59).expect("time"),
+    };
+    settings.sender_rates.insert(FROM.into(), 100);
+    app.ctx
+        .tenants
+        .set_settings(&tenant, &settings)
+        .await
+        .expect("settings");
+    for i in 0..recipients {
+        let (status, body) = app
+            .post_contact(
+                &me,
+                json!({"phone": format!("+1212555{:04}", 2000 + i), "first_name": "Ann",
+                       "consent": {"status": "explicit", "source": "web form"}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, template) = send(
+        app.request(Method::POST, "/v1/templates", &me)
+            .json(&json!({"name": "T", "body": "Hi {{first_name}}"})),
+    )
+    .await;
+    let (_, campaign) = send(
+        app.request(Method::POST, "/v1/campaigns", &me)
+            .json(&json!({
+                "name": "Sale", "template_id": template["id"], "sender": {"from": FROM},
+            })),
+    )
+    .await;
+    let path = format!("/v1/campaigns/{}", campaign["id"].as_str().expect("id"));
+    let (status, _) = send(app.request(Method::POST, &format!("{path}/launch"), &me)).await;
+    assert_eq!(status, 200);
+    let mut work = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while work.len() < recipients {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fan-out never queued the work"
+        );
+        for delivery in app
+            .queues
+            .sends
+            .receive(10, Duration::from_millis(200))
+            .await
+            .expect("receive")
+        {
+            work.push(serde_json::from_str(&delivery.body).expect("send work"));
+            app.queues.sends.ack(&delivery.receipt).await.expect("ack");
+        }
+    }
+    Launched {
+        app,
+        me,
+        tenant,
+        work,
+    }
+}
+
+impl Launched {
+    fn sender(&self) -> Sender {
+        test_sender(&self.app.ctx, &self.app.secrets, &self.app.sim_url)
+    }
+
+    /// `sender` handling one unit of work as its `receive_count`th delivery.
+    async fn handle(&self, sender: &Sender, work: &SendWork, receive_count: u32) -> Handled {
+        let mut context = Default::default();
+        sender
+            .handle(work, receive_count, &mut context, &mut Pacer::new(1))
+            .await
+            .expect("handled")
+    }
+
+    async fn record(&self, contact: &ContactId) -> MessageRecord {
+        let work = &self.work[0];
+        Messages::new(self.app.ctx.table.clone())
+            .get(&self.tenant, &work.campaign_id, contact)
+            .await
+            .expect("read")
+            .expect("record")
+    }
+}
+
+/// A Twilio that the process dies on: before the request leaves, or after the answer came
+/// (the sender never gets to write it down). "Dies" is a call that never returns once it has
+/// got that far (it says so); the test then drops the sender's future, as a crash would.
+struct DiesOnSend {
+    inner: Arc<dyn SmsProvider>,
+    after_twilio: bool,
+    reached: Arc<tokio::sync::Notify>,
+}
+
+impl DiesOnSend {
+    fn new(inner: Arc<dyn SmsProvider>, after_twilio: bool) -> Self {
+        Self {
+            inner,
+            after_twilio,
+            reached: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl SmsProvider for DiesOnSend {
+    async fn send(
+        &self,
+        c: &ProviderCredentials,
+        m: &NewMessage,
+    ) -> Result<ProviderMessage, SmsError> {
+        if self.after_twilio {
+            let _accepted = self.inner.send(c, m).await;
+        }
+        self.reached.notify_one();
+        std::future::pending().await
+    }
+    async fn fetch(
+        &self,
+        c: &ProviderCredentials,
+        sid: &str,
+    ) -> Result<Option<ProviderMessage>, SmsError> {
+        self.inner.fetch(c, sid).await
+    }
+    async fn list(
+        &self,
+        c: &ProviderCredentials,
+        f: &MessageFilter,
+    ) -> Result<Vec<ProviderMessage>, SmsError> {
+        self.inner.list(c, f).await
+    }
+}
+
+/// Runs a sender whose provider is `dying` on `work` until it dies.
+async fn dies(launched: &Launched, dying: DiesOnSend, work: &SendWork) {
+    let reached = dying.reached.clone();
+    let sender = with_provider(launched.sender(), Arc::new(dying));
+    tokio::select! {
+        handled = launched.handle(&sender, work, 1) => {
+            panic!("the sender was meant to die, but it finished: {handled:?}")
+        }
+        () = reached.notified() => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => panic!("the sender never got to Twilio"),
+    }
+}
+
+fn with_provider(mut sender: Sender, provider: Arc<dyn SmsProvider>) -> Sender {
+    sender.provider = provider;
+    sender
+}
+
+/// Moves past the claim's lease (10 s in tests) by rewriting it as expired, as time would.
+async fn expire_lease(launched: &Launched, contact: &ContactId) {
+    let messages = Messages::new(launched.app.ctx.table.clone());
+    let read = launched.record(contact).await;
+    assert_eq!(read.status, MessageStatus::Claimed, "{read:?}");
+    let mut expired = read.clone();
+    expired.lease_until_ms = Some(chrono::Utc::now().timestamp_millis() - 1);
+    assert!(
+        messages
+            .transition(&launched.tenant, &read, &expired, None)
+            .await
+            .expect("write")
+    );
+}
+
+async fn killed_between_claim_and_twilio_the_message_goes_once_after_the_lease(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let real = launched.sender();
+    dies(
+        &launched,
+        DiesOnSend::new(real.provider.clone(), false),
+        work,
+    )
+    .await;
+    assert!(launched.app.sim.accepted().is_empty());
+
+    // Redelivered while the claim is live: it waits for the lease.
+    assert!(matches!(
+        launched.handle(&real, work, 2).await,
+        Handled::RetryAfter(_)
+    ));
+    expire_lease(&launched, &work.contact_id).await;
+    // After it: Twilio is asked first (an attempt was made), has nothing, so it goes.
+    let handled = launched.handle(&real, work, 3).await;
+    assert!(matches!(handled, Handled::Sent { .. }), "{handled:?}");
+    assert_eq!(launched.app.sim.accepted().len(), 1);
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!((record.status, record.attempts), (MessageStatus::Sent, 2));
+}
+
+async fn killed_after_twilio_accepted_the_message_is_found_and_never_sent_again(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let real = launched.sender();
+    dies(
+        &launched,
+        DiesOnSend::new(real.provider.clone(), true),
+        work,
+    )
+    .await;
+    let accepted = launched.app.sim.accepted();
+    assert_eq!(
+        accepted.len(),
+        1,
+        "Twilio took the message before the sender died"
+    );
+
+    expire_lease(&launched, &work.contact_id).await;
+    let handled = launched.handle(&real, work, 2).await;
+    assert_eq!(
+        handled,
+        Handled::Sent {
+            sid: accepted[0].sid.clone()
+        }
+    );
+    assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.status, MessageStatus::Sent);
+    assert_eq!(record.sid.as_deref(), Some(accepted[0].sid.as_str()));
+}
+
+async fn send_work_delivered_again_after_sending_is_acknowledged_without_a_call(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 3).await;
+    let sender = launched.sender();
+    let bodies: Vec<String> = launched
+        .work
+        .iter()
+        .map(|w| serde_json::to_string(w).expect("json"))
+        .collect();
+    let batch = |receive_count| -> Vec<(&str, u32)> {
+        bodies.iter().map(|b| (b.as_str(), receive_count)).collect()
+    };
+    let mut pacer = Pacer::new(1);
+    let verdicts = sender.handle_batch(&batch(1), &mut pacer).await;
+    assert_eq!(verdicts, vec![sender::Verdict::Ack; 3]);
+    // The whole batch again (SQS redelivers, or the work was queued twice): acknowledged,
+    // and Twilio is not called.
+    let verdicts = sender.handle_batch(&batch(2), &mut pacer).await;
+    assert_eq!(verdicts, vec![sender::Verdict::Ack; 3]);
+    assert_eq!(launched.app.sim.accepted().len(), 3);
+    for work in &launched.work {
+        assert_eq!(
+            launched.handle(&sender, work, 3).await,
+            Handled::AlreadyDone
+        );
+    }
+    // The last one completed the campaign.
+    let (_, campaigns) = send(
+        launched
+            .app
+            .request(Method::GET, "/v1/campaigns", &launched.me),
+    )
+    .await;
+    assert_eq!(campaigns["items"][0]["status"], "completed", "{campaigns}");
+}
+
+async fn an_answer_lost_after_accepting_is_looked_up_before_any_resend(backend: &dyn Backend) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let sender = launched.sender();
+    launched.app.sim.set_faults(twilio_sim::Faults {
+        accept_then_hang: 1,
+        hang_for: Duration::from_secs(3),
+        ..Default::default()
+    });
+    // The client gives up after a second: the outcome is unknown, and the record waits.
+    let handled = launched.handle(&sender, work, 1).await;
+    assert!(matches!(handled, Handled::RetryAfter(_)), "{handled:?}");
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.status, MessageStatus::Claimed);
+    assert!(record.unknown_since.is_some());
+    // Delivered again at once: still within the grace Twilio gets to list it.
+    assert!(matches!(
+        launched.handle(&sender, work, 2).await,
+        Handled::RetryAfter(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let handled = launched.handle(&sender, work, 3).await;
+    assert!(matches!(handled, Handled::Sent { .. }), "{handled:?}");
+    assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
+}
+
+async fn twilio_refusing_the_account_pauses_the_tenant_without_burning_the_queue(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 2).await;
+    // The tenant's own credentials, which Twilio (the simulator) does not know.
+    launched
+        .app
+        .secrets
+        .put(
+            &smscrm_twilio::credentials::secret_name(&launched.tenant),
+            smscrm_twilio::credentials::credentials_json(&format!("AC{}", "0".repeat(32)), "wrong")
+                .into(),
+        )
+        .await
+        .expect("secret");
+    let sender = launched.sender();
+    assert_eq!(
+        launched.handle(&sender, &launched.work[0], 1).await,
+        Handled::Parked
+    );
+    let tenant = launched
+        .app
+        .ctx
+        .tenants
+        .get(&launched.tenant)
+        .await
+        .expect("read")
+        .expect("tenant");
+    assert!(tenant.paused, "the kill switch was not set");
+    // The rest of the queue is parked without calling Twilio.
+    assert_eq!(
+        launched.handle(&sender, &launched.work[1], 1).await,
+        Handled::Parked
+    );
+    for work in &launched.work {
+        let record = launched.record(&work.contact_id).await;
+        assert_eq!(
+            (record.status, record.attempts),
+            (MessageStatus::Queued, 0),
+            "{record:?}"
+        );
+    }
+    assert!(launched.app.sim.accepted().is_empty());
+}
+
+async fn the_last_receive_records_the_failure_where_the_api_shows_it(backend: &dyn Backend) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let sender = launched.sender();
+    launched.app.sim.set_faults(twilio_sim::Faults {
+        server_errors: 2,
+        ..Default::default()
+    });
+    // An early receive goes back to the queue with a backoff, the record still queued.
+    let handled = launched.handle(&sender, work, 1).await;
+    assert!(matches!(handled, Handled::RetryAfter(_)), "{handled:?}");
+    assert_eq!(
+        launched.record(&work.contact_id).await.status,
+        MessageStatus::Queued
+    );
+    // The queue's last receive (5 in tests): the record is failed, and the work is left to go
+    // to the dead-letter queue.
+    let handled = launched.handle(&sender, work, 5).await;
+    assert_eq!(handled, Handled::GaveUp);
+    let (_, campaigns) = send(
+        launched
+            .app
+            .request(Method::GET, "/v1/campaigns", &launched.me),
+    )
+    .await;
+    let path = format!(
+        "/v1/campaigns/{}/messages?status=failed",
+        campaigns["items"][0]["id"].as_str().expect("id")
+    );
+    let (status, failed) = send(launched.app.request(Method::GET, &path, &launched.me)).await;
+    assert_eq!(status, 200);
+    let record = &failed["items"][0];
+    assert_eq!(record["reason"], "retries_exhausted", "{failed}");
+    assert!(
+        record["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("gave up after 5 attempts")),
+        "{record}"
+    );
+    assert!(launched.app.sim.accepted().is_empty());
+}
