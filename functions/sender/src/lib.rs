@@ -191,17 +191,16 @@ impl Sender {
             }
             Window::Open { send_before } => claimed.send_before = Some(send_before),
         }
-        let from = campaign_from(&campaign);
-        let rate = tenant.sender_rate(from.key());
-        pacer.wait(from.key(), rate, record.segments).await;
-        // The wait can be long at a slow sender's pace: a kill switch or pause thrown
-        // meanwhile stops this very message.
-        let (tenant, campaign) = match self.may_send(context, tenant_id, campaign_id).await? {
-            Ok(running) => running,
-            Err(stop) => return self.stop(context, tenant_id, &record, stop, now).await,
-        };
-        self.claim_and_send(context, &tenant, &campaign, record, claimed, receive_count)
-            .await
+        self.claim_and_send(
+            context,
+            pacer,
+            &tenant,
+            &campaign,
+            record,
+            claimed,
+            receive_count,
+        )
+        .await
     }
 
     /// The tenant and the campaign, if its messages may go now.
@@ -249,9 +248,11 @@ impl Sender {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn claim_and_send(
         &self,
         context: &mut BatchContext,
+        pacer: &mut Pacer,
         tenant: &Tenant,
         campaign: &Campaign,
         read: MessageRecord,
@@ -300,6 +301,24 @@ impl Sender {
                 reconcile::Found::Nothing => {}
             }
         }
+        // Paced right before the call, so what varies between the slot and Twilio's clock is
+        // the call alone, not the claim's write.
+        let from = campaign_from(campaign);
+        pacer
+            .wait(from.key(), tenant.sender_rate(from.key()), claimed.segments)
+            .await;
+        // The wait can be long at a slow sender's pace: a kill switch or pause thrown
+        // meanwhile stops this very message.
+        if let Err(stop) = self
+            .may_send(context, &tenant.id, &claimed.campaign_id)
+            .await?
+        {
+            return match self.unclaim(&tenant.id, &claimed, false, None).await? {
+                Some(queued) => self.stop(context, &tenant.id, &queued, stop, now).await,
+                None => Ok(Handled::RetryAfter(Duration::from_secs(1))),
+            };
+        }
+        let now = self.clock.now();
         let message = new_message(campaign, &claimed, self.config.status_callback.clone(), now);
         let outcome = self.provider.send(&credentials, &message).await;
         self.record_outcome(context, tenant, &claimed, outcome, receive_count)
@@ -488,6 +507,20 @@ impl Sender {
         asked_twilio_next: bool,
         error: Option<&SmsError>,
     ) -> Result<Handled, SendError> {
+        self.unclaim(tenant, claimed, asked_twilio_next, error)
+            .await?;
+        Ok(Handled::RetryAfter(wait))
+    }
+
+    /// Gives the claim up: the record is queued again, as written (`None` if the claim was
+    /// lost meanwhile).
+    async fn unclaim(
+        &self,
+        tenant: &TenantId,
+        claimed: &MessageRecord,
+        asked_twilio_next: bool,
+        error: Option<&SmsError>,
+    ) -> Result<Option<MessageRecord>, SendError> {
         let mut queued = claimed.clone();
         queued.status = MessageStatus::Queued;
         queued.lease_until_ms = None;
@@ -497,10 +530,16 @@ impl Sender {
         if let Some(error) = error {
             queued.error = Some(error.to_string());
         }
-        self.messages
+        if self
+            .messages
             .transition(tenant, claimed, &queued, None)
-            .await?;
-        Ok(Handled::RetryAfter(wait))
+            .await?
+        {
+            queued.version = claimed.version + 1;
+            Ok(Some(queued))
+        } else {
+            Ok(None)
+        }
     }
 
     async fn skip(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// The fraction of its share a worker uses.
-const HEADROOM: f64 = 0.985;
+const HEADROOM: f64 = 0.98;
 
 #[derive(Debug)]
 pub struct Pacer {
@@ -65,7 +65,12 @@ mod tests {
             one > Duration::from_millis(40) && one < Duration::from_millis(41),
             "{one:?}"
         );
-        assert_eq!(pacer.spacing(100, 3), one * 3);
+        // A three-segment message holds three slots (to the microsecond: float rounding).
+        let three = pacer
+            .spacing(100, 3)
+            .as_micros()
+            .abs_diff((one * 3).as_micros());
+        assert!(three <= 1, "{three}");
     }
 
     #[tokio::test(start_paused = true)]
