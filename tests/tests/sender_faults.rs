@@ -30,6 +30,7 @@ smscrm_tests::backend_scenarios!(
     an_answer_lost_after_accepting_is_looked_up_before_any_resend,
     twilio_refusing_the_account_pauses_the_tenant_without_burning_the_queue,
     the_last_receive_records_the_failure_where_the_api_shows_it,
+    a_lookup_never_takes_another_campaigns_message_for_its_own,
 );
 
 const FROM: &str = "+14155550100";
@@ -39,6 +40,7 @@ struct Launched {
     app: TestApp,
     me: Caller,
     tenant: TenantId,
+    template_id: String,
     work: Vec<SendWork>,
 }
 
@@ -79,15 +81,31 @@ async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
             .json(&json!({"name": "T", "body": "Hi {{first_name}}"})),
     )
     .await;
-    let (_, campaign) = send(
-        app.request(Method::POST, "/v1/campaigns", &me)
-            .json(&json!({
-                "name": "Sale", "template_id": template["id"], "sender": {"from": FROM},
-            })),
-    )
+    let template_id = template["id"].as_str().expect("id").to_owned();
+    let work = launch_campaign(&app, &me, &template_id, recipients).await;
+    Launched {
+        app,
+        me,
+        tenant,
+        template_id,
+        work,
+    }
+}
+
+/// Launches a campaign of the template to every contact; returns its send work, taken off
+/// the queue.
+async fn launch_campaign(
+    app: &TestApp,
+    me: &Caller,
+    template_id: &str,
+    recipients: usize,
+) -> Vec<SendWork> {
+    let (_, campaign) = send(app.request(Method::POST, "/v1/campaigns", me).json(&json!({
+        "name": "Sale", "template_id": template_id, "sender": {"from": FROM},
+    })))
     .await;
     let path = format!("/v1/campaigns/{}", campaign["id"].as_str().expect("id"));
-    let (status, _) = send(app.request(Method::POST, &format!("{path}/launch"), &me)).await;
+    let (status, _) = send(app.request(Method::POST, &format!("{path}/launch"), me)).await;
     assert_eq!(status, 200);
     let mut work = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -107,12 +125,7 @@ async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
             app.queues.sends.ack(&delivery.receipt).await.expect("ack");
         }
     }
-    Launched {
-        app,
-        me,
-        tenant,
-        work,
-    }
+    work
 }
 
 impl Launched {
@@ -205,7 +218,7 @@ fn with_provider(mut sender: Sender, provider: Arc<dyn SmsProvider>) -> Sender {
     sender
 }
 
-/// Moves past the claim's lease (10 s in tests) by rewriting it as expired, as time would.
+/// Moves past the claim's lease (30 s in tests) by rewriting it as expired, as time would.
 async fn expire_lease(launched: &Launched, contact: &ContactId) {
     let messages = Messages::new(launched.app.ctx.table.clone());
     let read = launched.record(contact).await;
@@ -397,15 +410,16 @@ async fn the_last_receive_records_the_failure_where_the_api_shows_it(backend: &d
         server_errors: 2,
         ..Default::default()
     });
-    // An early receive goes back to the queue with a backoff, the record still queued.
+    // An early receive goes back to the queue; after a 5xx the claim is kept for the grace
+    // period (Twilio may have processed it behind the error).
     let handled = launched.handle(&sender, work, 1).await;
     assert!(matches!(handled, Handled::RetryAfter(_)), "{handled:?}");
-    assert_eq!(
-        launched.record(&work.contact_id).await.status,
-        MessageStatus::Queued
-    );
-    // The queue's last receive (5 in tests): the record is failed, and the work is left to go
-    // to the dead-letter queue.
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.status, MessageStatus::Claimed);
+    assert!(record.unknown_since.is_some());
+    // The queue's last receive (5 in tests), after the grace: Twilio has nothing, the second
+    // 5xx fails the record, and the work is left to go to the dead-letter queue.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let handled = launched.handle(&sender, work, 5).await;
     assert_eq!(handled, Handled::GaveUp);
     let (_, campaigns) = send(
@@ -429,4 +443,48 @@ async fn the_last_receive_records_the_failure_where_the_api_shows_it(backend: &d
         "{record}"
     );
     assert!(launched.app.sim.accepted().is_empty());
+}
+
+async fn a_lookup_never_takes_another_campaigns_message_for_its_own(backend: &dyn Backend) {
+    let launched = launched(backend, 1).await;
+    let sender = launched.sender();
+    let first = launched.handle(&sender, &launched.work[0], 1).await;
+    assert!(matches!(first, Handled::Sent { .. }), "{first:?}");
+    // A second campaign of the same text to the same person, whose first attempt never
+    // reached Twilio (a lost request): its lookup finds the first campaign's message.
+    let second = launch_campaign(&launched.app, &launched.me, &launched.template_id, 1).await;
+    let messages = Messages::new(launched.app.ctx.table.clone());
+    let read = messages
+        .get(
+            &launched.tenant,
+            &second[0].campaign_id,
+            &second[0].contact_id,
+        )
+        .await
+        .expect("read")
+        .expect("record");
+    let mut attempted = read.clone();
+    attempted.attempts = 1;
+    attempted.first_attempt_at = Some(chrono::Utc::now());
+    assert!(
+        messages
+            .transition(&launched.tenant, &read, &attempted, None)
+            .await
+            .expect("write")
+    );
+
+    let handled = launched.handle(&sender, &second[0], 2).await;
+    let Handled::Sent { sid } = handled else {
+        panic!("not sent: {handled:?}");
+    };
+    assert_ne!(
+        Handled::Sent { sid: sid.clone() },
+        first,
+        "took the other campaign's message"
+    );
+    assert_eq!(
+        launched.app.sim.accepted().len(),
+        2,
+        "the second campaign's message never went"
+    );
 }

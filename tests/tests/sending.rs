@@ -260,6 +260,12 @@ async fn the_kill_switch_stops_sends_and_resuming_continues_without_duplicates(a
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let at_pause = app.sim.accepted().len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        app.sim.accepted().len(),
+        at_pause,
+        "sends went on after the pause"
+    );
     assert!(
         at_pause < phones.len(),
         "everything was sent before the pause took effect"
@@ -285,6 +291,8 @@ async fn a_flaky_twilio_never_causes_a_duplicate_or_a_lost_message(app: &TestApp
     let sent = one_each(app);
     assert_eq!(sent.len(), phones.len(), "lost messages");
     assert_eq!(done["fan_out"]["sent"], 20, "{done}");
+    assert_eq!(done["fan_out"]["queued"], 0, "{done}");
+    assert_eq!(done["fan_out"]["failed"], json!({}), "{done}");
     let records = records(app, &me, &path).await;
     let retried = records
         .values()

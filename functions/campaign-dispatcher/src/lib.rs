@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use smscrm_domain::campaign::{Action, Campaign};
+use smscrm_domain::campaign::{Action, Campaign, CampaignStatus};
 use smscrm_domain::gates::{Screen, Skip, country_of};
 use smscrm_domain::ports::queue::MAX_SEND_BATCH;
 use smscrm_domain::ports::{Clock, OutgoingMessage, Queue, QueueError};
@@ -83,6 +83,8 @@ pub enum DispatchError {
     NoTemplate(String),
     #[error("the tenant's time zone `{0}` is not one the zone database knows")]
     Zone(String),
+    #[error("another dispatcher took the campaign over")]
+    LeaseLost,
 }
 
 pub struct Dispatcher {
@@ -126,6 +128,19 @@ impl Dispatcher {
         let Some(campaign) = self.campaigns.get(tenant_id, campaign_id).await? else {
             return Ok(Outcome::Skipped("no such campaign"));
         };
+        if campaign.status == CampaignStatus::Cancelled {
+            // Records a sender left queued get their work once more: the sender skips them
+            // and gives their reservations back.
+            if self
+                .dispatches
+                .get(tenant_id, campaign_id)
+                .await?
+                .is_some_and(|s| s.done)
+            {
+                self.requeue(tenant_id, campaign_id).await?;
+            }
+            return Ok(Outcome::Skipped("the campaign is cancelled"));
+        }
         if !campaign.status.is_sending() {
             return Ok(Outcome::Skipped("the campaign is not sending"));
         }
@@ -191,7 +206,6 @@ impl Dispatcher {
         };
         let outcome = self.pages(&run, &mut state, stop_at, job).await;
         if let Ok(Outcome::Finished(_)) = &outcome {
-            self.campaigns.fanned_out(tenant_id, campaign_id).await?;
             // Nothing to send at all (every recipient skipped), or the sender already sent it
             // all while the last page was being saved.
             complete_if_settled(
@@ -258,7 +272,9 @@ impl Dispatcher {
         tenant: &TenantId,
         campaign: &CampaignId,
     ) -> Result<usize, DispatchError> {
-        self.messages.unpark(tenant, campaign).await?;
+        // The mark goes only once the pass is through, and only the one read here: a sender
+        // parking again meanwhile leaves a new one.
+        let parked_at = self.messages.parked_at(tenant, campaign).await?;
         let mut cursor: Option<String> = None;
         let mut requeued = 0;
         loop {
@@ -280,11 +296,14 @@ impl Dispatcher {
             queue_send_work(self.sends.as_ref(), work).await?;
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => return Ok(requeued),
+                None => break,
             }
         }
+        if let Some(at) = parked_at {
+            self.messages.unpark(tenant, campaign, at).await?;
+        }
+        Ok(requeued)
     }
-
     /// A pause or cancel, or the tenant's kill switch, stops the fan-out at the next page; a
     /// resume queues a new job (the scheduler does, once the kill switch is off).
     async fn still_sending(&self, run: &Run<'_>) -> Result<bool, DispatchError> {
@@ -335,6 +354,12 @@ impl Dispatcher {
         self.reserve_budget(run, &mut fresh, now).await?;
         for record in &mut fresh {
             record.initial_count = Some(record.count_name());
+        }
+        // A run that stalled past its lease must not write over records another run wrote
+        // (and a sender moved on) meanwhile: the lease is checked right before the write.
+        let holder = self.dispatches.get(tenant, campaign).await?;
+        if holder.and_then(|s| s.lease_owner).as_deref() != Some(self.owner.as_str()) {
+            return Err(DispatchError::LeaseLost);
         }
         // Records before their send work: the sender finds the record of every message.
         self.messages.put_new(tenant, &fresh).await?;

@@ -14,8 +14,8 @@ use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Tenant, TenantId};
 use smscrm_store::messages::SHARDS;
 use smscrm_store::{
-    ActError, Budgets, Campaigns, Dispatches, MessageRecord, MessageStatus, Messages, RepoError,
-    ReserveError, Tenants,
+    ActError, Budgets, Campaigns, Dispatches, MessageRecord, MessageStatus, Messages, Refund,
+    RepoError, ReserveError, Tenants,
 };
 
 use crate::{DispatchError, DispatchJob, SendWork, enqueue, queue_send_work};
@@ -87,26 +87,38 @@ impl Scheduler {
     }
 
     /// Campaigns whose sends stopped at the tenant's kill switch or a pause: once they may
-    /// send again, a dispatch job queues their waiting records' send work again.
+    /// send again (or are cancelled: their reservations go back), a dispatch job queues their
+    /// waiting records' send work again.
     async fn resume_parked(&self, tick: &mut Tick) -> Result<(), DispatchError> {
         for (tenant_id, campaign_id) in self.messages.parked(DUE_PER_TICK).await? {
             let tenant = self.tenants.get(&tenant_id).await?;
             let campaign = self.campaigns.get(&tenant_id, &campaign_id).await?;
-            match (tenant, campaign.map(|c| c.status)) {
-                (Some(tenant), Some(CampaignStatus::Sending)) if !tenant.paused => {
-                    let job = DispatchJob {
-                        tenant_id,
-                        campaign_id,
-                    };
-                    // The dispatcher removes the mark when it queues the work.
-                    enqueue(self.dispatch.as_ref(), &job).await?;
-                    tick.redispatched += 1;
+            let paused = tenant.as_ref().is_none_or(|t| t.paused);
+            match campaign.map(|c| c.status) {
+                Some(CampaignStatus::Sending) if !paused => {}
+                Some(CampaignStatus::Cancelled) => {}
+                // Paused, scheduled again, or the kill switch still on: it waits (a resume
+                // queues its own job).
+                Some(
+                    CampaignStatus::Sending | CampaignStatus::Paused | CampaignStatus::Scheduled,
+                ) => {
+                    continue;
                 }
-                // Still paused: it waits. (A campaign resume queues its own job.)
-                (Some(_), Some(CampaignStatus::Paused | CampaignStatus::Sending)) => {}
-                // Gone, cancelled or completed: nothing will send it.
-                _ => self.messages.unpark(&tenant_id, &campaign_id).await?,
+                // Gone or completed: nothing is left to send.
+                _ => {
+                    if let Some(at) = self.messages.parked_at(&tenant_id, &campaign_id).await? {
+                        self.messages.unpark(&tenant_id, &campaign_id, at).await?;
+                    }
+                    continue;
+                }
             }
+            // The dispatcher removes the mark once the work is queued.
+            let job = DispatchJob {
+                tenant_id,
+                campaign_id,
+            };
+            enqueue(self.dispatch.as_ref(), &job).await?;
+            tick.redispatched += 1;
         }
         Ok(())
     }
@@ -154,6 +166,19 @@ impl Scheduler {
                     && s.lease_until
                         .is_none_or(|until| until < now.timestamp_millis())
             });
+            if state.as_ref().is_some_and(|s| s.done) {
+                // Sent out: it completes once nothing is left (the sender completes it too;
+                // this catches a completion that failed).
+                crate::complete_if_settled(
+                    &self.campaigns,
+                    &self.dispatches,
+                    tenant_id,
+                    campaign_id,
+                    now,
+                )
+                .await?;
+                continue;
+            }
             let paused = self.tenants.get(tenant_id).await?.is_none_or(|t| t.paused);
             if idle && !paused {
                 let job = DispatchJob {
@@ -171,32 +196,34 @@ impl Scheduler {
         &self,
         context: &mut Context,
         tenant_id: &TenantId,
-        mut record: MessageRecord,
+        read: MessageRecord,
         now: DateTime<Utc>,
         tick: &mut Tick,
     ) -> Result<(), DispatchError> {
-        let was = record.count_name();
+        let mut record = read.clone();
         let tenant = context.tenant(&self.tenants, tenant_id).await?;
         let status = context
             .campaign_status(&self.campaigns, tenant_id, &record.campaign_id)
             .await?;
         let Some(tenant) = tenant else {
             return self
-                .drop_held(context, tenant_id, record, "tenant_missing", &was, tick)
+                .drop_held(context, tenant_id, &read, "tenant_missing", tick)
                 .await;
         };
         match status {
             Some(CampaignStatus::Sending) if !tenant.paused => {}
             Some(CampaignStatus::Cancelled | CampaignStatus::Completed) | None => {
                 return self
-                    .drop_held(context, tenant_id, record, "campaign_cancelled", &was, tick)
+                    .drop_held(context, tenant_id, &read, "campaign_cancelled", tick)
                     .await;
             }
             // Paused (the campaign or the tenant): looked at again later, and out of the way of
             // the records behind it in the index meanwhile.
             _ => {
                 record.release_at = Some(now + chrono::Duration::minutes(PAUSED_RECHECK_MINUTES));
-                self.messages.replace_held(tenant_id, &record).await?;
+                self.messages
+                    .transition(tenant_id, &read, &record, None)
+                    .await?;
                 tick.kept += 1;
                 return Ok(());
             }
@@ -228,7 +255,7 @@ impl Scheduler {
                     }
                     Err(ReserveError::OverBudget(over)) if over.exceeds_cap => {
                         return self
-                            .drop_held(context, tenant_id, record, "over_cap", &was, tick)
+                            .drop_held(context, tenant_id, &read, "over_cap", tick)
                             .await;
                     }
                     Err(ReserveError::OverBudget(over)) => {
@@ -242,7 +269,7 @@ impl Scheduler {
         if record.status == MessageStatus::Queued {
             // Send work before the record leaves the held index: if queueing fails, the record
             // is still held and due, and the next tick tries again (send work is at least once;
-            // the sender sends a record once).
+            // the sender waits for a due held record and sends a record once).
             let work = SendWork {
                 tenant_id: tenant_id.clone(),
                 campaign_id: record.campaign_id.clone(),
@@ -250,10 +277,20 @@ impl Scheduler {
             };
             queue_send_work(self.sends.as_ref(), vec![work]).await?;
         }
-        if !self.messages.replace_held(tenant_id, &record).await? {
+        // The record, its counts and nothing else move together; a record another tick moved
+        // first is left to it, and this tick's reservation given back.
+        if !self
+            .messages
+            .transition(tenant_id, &read, &record, None)
+            .await?
+        {
+            if let Some(refund) =
+                Refund::of(&record, zone).filter(|_| record.reserved_at == Some(now))
+            {
+                self.budgets.refund(&tenant.id, refund).await?;
+            }
             return Ok(());
         }
-        self.count_change(tenant_id, &record, &was).await?;
         if record.status == MessageStatus::Queued {
             tick.released += 1;
         } else {
@@ -267,35 +304,24 @@ impl Scheduler {
         &self,
         context: &mut Context,
         tenant_id: &TenantId,
-        mut record: MessageRecord,
+        read: &MessageRecord,
         reason: &str,
-        was: &str,
         tick: &mut Tick,
     ) -> Result<(), DispatchError> {
+        let mut record = read.clone();
         record.status = MessageStatus::Skipped;
         record.reason = Some(reason.into());
         record.release_at = None;
-        if self.messages.replace_held(tenant_id, &record).await? {
-            self.count_change(tenant_id, &record, was).await?;
+        if self
+            .messages
+            .transition(tenant_id, read, &record, None)
+            .await?
+        {
             tick.dropped += 1;
         }
         context
             .dropped_from
             .insert((tenant_id.clone(), record.campaign_id.clone()));
-        Ok(())
-    }
-
-    /// Keeps the campaign's counts true to its records (the API shows them).
-    async fn count_change(
-        &self,
-        tenant: &TenantId,
-        record: &MessageRecord,
-        was: &str,
-    ) -> Result<(), DispatchError> {
-        let now = record.count_name();
-        self.dispatches
-            .record_change(tenant, &record.campaign_id, was, &now)
-            .await?;
         Ok(())
     }
 

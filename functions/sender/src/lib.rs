@@ -37,7 +37,7 @@ use smscrm_store::{
 use smscrm_twilio::CredentialSource;
 
 pub use pacing::Pacer;
-pub use worker::{Verdict, WorkerPool};
+pub use worker::{Verdict, WorkerPool, requeue};
 
 /// Settings of the sender, the same on Lambda and in the local host.
 #[derive(Debug, Clone)]
@@ -56,6 +56,9 @@ pub struct SenderConfig {
     pub workers: u32,
     /// Where Twilio posts status changes (the webhooks function's URL), if anywhere.
     pub status_callback: Option<String>,
+    /// The Twilio client's timeout: a call is made only while the claim has this long left,
+    /// and a margin.
+    pub call_timeout: Duration,
 }
 
 impl Default for SenderConfig {
@@ -66,9 +69,15 @@ impl Default for SenderConfig {
             max_receives: 8,
             workers: 4,
             status_callback: None,
+            call_timeout: Duration::from_secs(10),
         }
     }
 }
+
+/// The claim is taken this long before the pacing slot, so its write does not delay the call.
+const CLAIM_AHEAD: Duration = Duration::from_millis(250);
+/// Time kept on a claim beyond the call's timeout, for clocks that disagree a little.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -114,6 +123,15 @@ pub enum Handled {
     RetryAfter(Duration),
 }
 
+/// What one message's send needs besides its record.
+struct Run<'a> {
+    tenant: &'a Tenant,
+    campaign: &'a Campaign,
+    /// The pacing slot the call goes at.
+    slot: tokio::time::Instant,
+    receive_count: u32,
+}
+
 /// Why a message may not go now.
 enum Stop {
     /// The tenant or the campaign no longer exists.
@@ -156,10 +174,14 @@ impl Sender {
             tracing::warn!(contact_id = %work.contact_id, "send work for a record that does not exist");
             return Ok(Handled::AlreadyDone);
         };
+        let now = self.clock.now();
+        if record.status == MessageStatus::Held && record.release_at.is_some_and(|at| at <= now) {
+            // The scheduler queues a released record's work just before it writes it queued.
+            return Ok(Handled::RetryAfter(Duration::from_secs(2)));
+        }
         if record.status.is_final() || record.status == MessageStatus::Held {
             return Ok(Handled::AlreadyDone);
         }
-        let now = self.clock.now();
         if let Some(wait) = live_claim(&record, now) {
             return Ok(Handled::RetryAfter(wait));
         }
@@ -191,16 +213,22 @@ impl Sender {
             }
             Window::Open { send_before } => claimed.send_before = Some(send_before),
         }
-        self.claim_and_send(
-            context,
-            pacer,
-            &tenant,
-            &campaign,
-            record,
-            claimed,
+        // A slow sender's wait is spent before the claim, so no claim waits out its lease.
+        let from = campaign_from(&campaign);
+        let slot = pacer.take(from.key(), tenant.sender_rate(from.key()), record.segments);
+        tokio::time::sleep_until(slot - CLAIM_AHEAD).await;
+        // After a long wait, a kill switch or pause thrown meanwhile stops this message.
+        let (tenant, campaign) = match self.may_send(context, tenant_id, campaign_id).await? {
+            Ok(running) => running,
+            Err(stop) => return self.stop(context, tenant_id, &record, stop, now).await,
+        };
+        let run = Run {
+            tenant: &tenant,
+            campaign: &campaign,
+            slot,
             receive_count,
-        )
-        .await
+        };
+        self.claim_and_send(context, &run, record, claimed).await
     }
 
     /// The tenant and the campaign, if its messages may go now.
@@ -248,17 +276,14 @@ impl Sender {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn claim_and_send(
         &self,
         context: &mut BatchContext,
-        pacer: &mut Pacer,
-        tenant: &Tenant,
-        campaign: &Campaign,
+        run: &Run<'_>,
         read: MessageRecord,
         mut claimed: MessageRecord,
-        receive_count: u32,
     ) -> Result<Handled, SendError> {
+        let (tenant, campaign) = (run.tenant, run.campaign);
         let now = self.clock.now();
         let attempted_before = read.attempts > 0;
         claimed.status = MessageStatus::Claimed;
@@ -291,9 +316,19 @@ impl Sender {
         };
         if attempted_before {
             match self.look_up(&credentials, &claimed, now).await? {
-                reconcile::Found::Sent(message) => {
-                    tracing::info!(sid = %message.sid, "an earlier attempt had reached Twilio");
-                    return self.sent(context, &tenant.id, &claimed, &message).await;
+                reconcile::Found::Sent(candidates) => {
+                    // The same text to the same number may be another campaign's message: a
+                    // SID that settled another record is not this one's.
+                    for message in candidates {
+                        if !self
+                            .messages
+                            .sid_taken_by_another(&tenant.id, &message.sid, &claimed)
+                            .await?
+                        {
+                            tracing::info!(sid = %message.sid, "an earlier attempt had reached Twilio");
+                            return self.sent(context, &tenant.id, &claimed, &message).await;
+                        }
+                    }
                 }
                 reconcile::Found::NotYet(wait) => {
                     return self.release(&tenant.id, &claimed, wait, true, None).await;
@@ -301,27 +336,21 @@ impl Sender {
                 reconcile::Found::Nothing => {}
             }
         }
-        // Paced right before the call, so what varies between the slot and Twilio's clock is
-        // the call alone, not the claim's write.
-        let from = campaign_from(campaign);
-        pacer
-            .wait(from.key(), tenant.sender_rate(from.key()), claimed.segments)
-            .await;
-        // The wait can be long at a slow sender's pace: a kill switch or pause thrown
-        // meanwhile stops this very message.
-        if let Err(stop) = self
-            .may_send(context, &tenant.id, &claimed.campaign_id)
-            .await?
-        {
-            return match self.unclaim(&tenant.id, &claimed, false, None).await? {
-                Some(queued) => self.stop(context, &tenant.id, &queued, stop, now).await,
-                None => Ok(Handled::RetryAfter(Duration::from_secs(1))),
-            };
+        // The call goes at the pacing slot, so what varies between the slot and Twilio's clock
+        // is the call alone, not the claim's write.
+        tokio::time::sleep_until(run.slot).await;
+        // Only while the claim outlasts the call: past its lease another sender may take it.
+        let left = claimed.lease_until_ms.unwrap_or_default() - self.clock.now().timestamp_millis();
+        if left < millis(self.config.call_timeout + LEASE_MARGIN) {
+            tracing::warn!(left_ms = left, "the claim ran short before the call");
+            self.unclaim(&tenant.id, &claimed, attempted_before, None)
+                .await?;
+            return Ok(Handled::RetryAfter(Duration::ZERO));
         }
         let now = self.clock.now();
         let message = new_message(campaign, &claimed, self.config.status_callback.clone(), now);
         let outcome = self.provider.send(&credentials, &message).await;
-        self.record_outcome(context, tenant, &claimed, outcome, receive_count)
+        self.record_outcome(context, tenant, &claimed, outcome, run.receive_count)
             .await
     }
 
@@ -371,22 +400,19 @@ impl Sender {
                 self.release(&tenant.id, claimed, wait, false, Some(&error))
                     .await
             }
-            SmsError::ServerError { .. } if !last_try => {
-                let wait = backoff::delay(receive_count, None);
-                self.release(&tenant.id, claimed, wait, true, Some(&error))
-                    .await
-            }
-            SmsError::UnknownOutcome { .. } if !last_try => {
+            // Twilio may have processed it behind the error, or may list it late: the claim is
+            // kept for the grace period, then a lookup decides.
+            SmsError::ServerError { .. } | SmsError::UnknownOutcome { .. } if !last_try => {
                 let mut unsure = claimed.clone();
                 unsure.unknown_since = Some(self.clock.now());
                 unsure.error = Some(error.to_string());
-                // The claim is kept until Twilio has had time to list the message.
                 unsure.lease_until_ms =
                     Some(self.clock.now().timestamp_millis() + millis(self.config.unknown_grace));
                 self.messages
                     .transition(&tenant.id, claimed, &unsure, None)
                     .await?;
-                Ok(Handled::RetryAfter(self.config.unknown_grace))
+                let wait = backoff::delay(receive_count, None).max(self.config.unknown_grace);
+                Ok(Handled::RetryAfter(wait))
             }
             // The last receive: the record says so, and the queue keeps the work in its
             // dead-letter queue. Whatever may have reached Twilio is not refunded.
@@ -455,11 +481,7 @@ impl Sender {
         sent.sent_at = Some(self.clock.now());
         sent.lease_until_ms = None;
         sent.error = None;
-        if !self
-            .messages
-            .transition(tenant, claimed, &sent, None)
-            .await?
-        {
+        if !self.messages.mark_sent(tenant, claimed, &sent).await? {
             // Only a sender whose claim expired gets here: the record's next reader looks the
             // message up at Twilio and finds it.
             tracing::warn!(sid = %message.sid, "the claim was lost before the SID was written");
@@ -554,7 +576,9 @@ impl Sender {
         skipped.status = MessageStatus::Skipped;
         skipped.reason = Some(reason.into());
         skipped.lease_until_ms = None;
-        let refund = refund_in.and_then(|zone| Refund::of(record, zone));
+        let refund = refund_in
+            .filter(|_| record.attempts == 0)
+            .and_then(|zone| Refund::of(record, zone));
         if self
             .messages
             .transition(tenant, record, &skipped, refund)
@@ -586,7 +610,14 @@ impl Sender {
         held.send_before = Some(send_before);
         held.reserved_at = None;
         held.lease_until_ms = None;
-        let refund = Refund::of(record, zone);
+        // An earlier attempt may have reached Twilio (and cost): nothing is given back then
+        // (spend is over-counted, never under-counted).
+        let refund = (record.attempts == 0)
+            .then(|| Refund::of(record, zone))
+            .flatten();
+        if record.attempts > 0 {
+            held.reserved_at = record.reserved_at;
+        }
         if self
             .messages
             .transition(tenant, record, &held, refund)

@@ -69,15 +69,29 @@ async fn main() -> Result<(), Error> {
             let verdicts = sender.handle_batch(&batch, &mut *pacer.lock().await).await;
             let mut response = SqsBatchResponse::default();
             for (record, verdict) in records.iter().zip(verdicts) {
-                if let Verdict::RetryAfter(wait) = verdict {
-                    let receipt = record.receipt_handle.as_deref().unwrap_or_default();
-                    if let Err(e) = queue.retry_after(receipt, wait).await {
-                        tracing::warn!(error = %e, "could not delay a failed send");
+                let wait = match verdict {
+                    Verdict::Ack => continue,
+                    Verdict::RetryAfter(wait) => wait,
+                    Verdict::Requeue(wait) => {
+                        let body = record.body.as_deref().unwrap_or_default();
+                        match sender::requeue(queue.as_ref(), body, wait).await {
+                            // The copy carries on; this one is reported done.
+                            Ok(()) => continue,
+                            // Reported failed: the dead-letter queue keeps it.
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not requeue send work");
+                                wait
+                            }
+                        }
                     }
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = record.message_id.clone().unwrap_or_default();
-                    response.batch_item_failures.push(failure);
+                };
+                let receipt = record.receipt_handle.as_deref().unwrap_or_default();
+                if let Err(e) = queue.retry_after(receipt, wait).await {
+                    tracing::warn!(error = %e, "could not delay a failed send");
                 }
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
             }
             Ok::<SqsBatchResponse, Error>(response)
         }

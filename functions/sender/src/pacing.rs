@@ -31,6 +31,12 @@ impl Pacer {
 
     /// Waits for `sender`'s next slot, then takes it for `segments`.
     pub async fn wait(&mut self, sender: &str, segments_per_second: u32, segments: u32) {
+        let slot = self.take(sender, segments_per_second, segments);
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Takes `sender`'s next slot for `segments` and says when it is: the caller sends then.
+    pub fn take(&mut self, sender: &str, segments_per_second: u32, segments: u32) -> Instant {
         let now = Instant::now();
         let slot = self
             .next_slot
@@ -38,11 +44,11 @@ impl Pacer {
             .copied()
             .filter(|at| *at > now)
             .unwrap_or(now);
-        tokio::time::sleep_until(slot).await;
         self.next_slot.insert(
             sender.to_owned(),
             slot + self.spacing(segments_per_second, segments),
         );
+        slot
     }
 
     /// How long `segments` hold one worker's share of the sender.

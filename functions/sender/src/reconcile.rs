@@ -13,8 +13,9 @@ use smscrm_store::MessageRecord;
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(10);
 
 pub enum Found {
-    /// Twilio has it: the earlier attempt succeeded.
-    Sent(ProviderMessage),
+    /// Twilio has messages like it, newest first: one is the earlier attempt's, unless it
+    /// settled another record already.
+    Sent(Vec<ProviderMessage>),
     /// Twilio has nothing yet, but an unanswered call is recent: ask again after this long.
     NotYet(Duration),
     /// Twilio has nothing, and has had time to show it: sending is safe.
@@ -36,8 +37,9 @@ pub async fn look_up(
     };
     let body = record.text.as_deref().unwrap_or_default();
     let listed = provider.list(credentials, &filter).await?;
-    if let Some(message) = listed.into_iter().find(|m| m.body == body) {
-        return Ok(Found::Sent(message));
+    let like: Vec<ProviderMessage> = listed.into_iter().filter(|m| m.body == body).collect();
+    if !like.is_empty() {
+        return Ok(Found::Sent(like));
     }
     let settles_at = record
         .unknown_since

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use campaign_dispatcher::SendWork;
-use smscrm_domain::ports::Queue;
+use smscrm_domain::ports::queue::MAX_DELAY;
+use smscrm_domain::ports::{OutgoingMessage, Queue, QueueError};
 use tracing::Instrument as _;
 
 use crate::{BatchContext, Handled, Pacer, Sender, backoff};
@@ -19,6 +20,10 @@ pub enum Verdict {
     /// Make it visible again after this long (a failed attempt; after the queue's maximum
     /// receives it goes to the dead-letter queue).
     RetryAfter(Duration),
+    /// Not done, and this was its last receive: queue a fresh copy after this long (at most
+    /// SQS's 15-minute delay) and delete this one, so work that is only waiting (a live claim,
+    /// Twilio's grace, a store hiccup) never reaches the dead-letter queue unsent.
+    Requeue(Duration),
 }
 
 /// Work that cannot be read is tried again this much later, until the dead-letter queue
@@ -50,8 +55,16 @@ impl Sender {
                 .handle(&work, *receive_count, &mut context, pacer)
                 .instrument(span)
                 .await;
+            let last_receive = *receive_count >= self.config.max_receives;
+            let retry = |wait| {
+                if last_receive {
+                    Verdict::Requeue(wait)
+                } else {
+                    Verdict::RetryAfter(wait)
+                }
+            };
             verdicts.push(match handled {
-                Ok(Handled::RetryAfter(wait)) => Verdict::RetryAfter(wait),
+                Ok(Handled::RetryAfter(wait)) => retry(wait),
                 // Not acknowledged: the queue moves it to its dead-letter queue.
                 Ok(Handled::GaveUp) => Verdict::RetryAfter(Duration::ZERO),
                 Ok(handled) => {
@@ -60,7 +73,7 @@ impl Sender {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "send work failed; it will be retried");
-                    Verdict::RetryAfter(backoff::delay(*receive_count, None))
+                    retry(backoff::delay(*receive_count, None))
                 }
             });
         }
@@ -104,6 +117,12 @@ impl WorkerPool {
     }
 }
 
+/// Queues a fresh copy of send work (receive count 0) after `wait`.
+pub async fn requeue(queue: &dyn Queue, body: &str, wait: Duration) -> Result<(), QueueError> {
+    let message = OutgoingMessage::new(body).delayed(wait.min(MAX_DELAY));
+    queue.send_batch(vec![message]).await
+}
+
 async fn work(sender: Arc<Sender>, queue: Arc<dyn Queue>, mut pacer: Pacer) {
     loop {
         let deliveries = match queue.receive(10, Duration::from_secs(20)).await {
@@ -123,6 +142,11 @@ async fn work(sender: Arc<Sender>, queue: Arc<dyn Queue>, mut pacer: Pacer) {
             let done = match verdict {
                 Verdict::Ack => queue.ack(&delivery.receipt).await,
                 Verdict::RetryAfter(wait) => queue.retry_after(&delivery.receipt, wait).await,
+                Verdict::Requeue(wait) => match requeue(queue.as_ref(), &delivery.body, wait).await
+                {
+                    Ok(()) => queue.ack(&delivery.receipt).await,
+                    Err(e) => Err(e),
+                },
             };
             if let Err(e) = done {
                 // The message comes back after its visibility timeout; the record decides.

@@ -42,7 +42,10 @@ pub fn sender(
         ),
         credentials: CredentialSource::new(secrets, Some(DEFAULT_FALLBACK_SECRET.to_owned())),
         clock: ctx.clock.clone(),
-        config,
+        config: SenderConfig {
+            call_timeout: twilio_timeout,
+            ..config
+        },
     })
 }
 

@@ -100,6 +100,10 @@ impl Budgets {
         Self { table }
     }
 
+    pub(crate) fn table(&self) -> &dyn Table {
+        self.table.as_ref()
+    }
+
     /// Reserves `millicents` in both of the periods `now` falls in, or in neither.
     pub async fn reserve(
         &self,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use smscrm_domain::campaign::{Action, Campaign, CampaignStatus, IllegalTransition};
 use smscrm_domain::ports::{
-    Condition, Cursor, Index, Item, Query, SortKeyCondition, StoreError, Table, Update, table,
+    Condition, Cursor, Index, Item, Query, SortKeyCondition, StoreError, Table, table,
 };
 use smscrm_domain::{CampaignId, TenantId};
 
@@ -174,23 +174,6 @@ fn campaign_item(tenant: &TenantId, campaign: &Campaign, version: i64) -> Result
         item.insert(table::GSI2_SK.into(), Value::from(sort));
     }
     Ok(item)
-}
-
-impl Campaigns {
-    /// Takes a sending campaign whose fan-out is done out of the `SENDING` index, which the
-    /// scheduler watches for stalled fan-outs. A later resume puts it back (and re-checks).
-    pub async fn fanned_out(&self, tenant: &TenantId, id: &CampaignId) -> Result<(), RepoError> {
-        let update = Update::new().remove(table::GSI2_PK).remove(table::GSI2_SK);
-        let sending = Condition::eq("status", "sending");
-        match self
-            .table
-            .update(&keys::campaign(tenant, id), update, Some(sending))
-            .await
-        {
-            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-            Err(other) => Err(other.into()),
-        }
-    }
 }
 
 /// A campaign whose start time has come, as the index names it.

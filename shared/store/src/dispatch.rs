@@ -77,24 +77,6 @@ impl Dispatches {
             .transpose()
     }
 
-    /// Records that a record moved from one count to another after the fan-out (atomic adds).
-    pub async fn record_change(
-        &self,
-        tenant: &TenantId,
-        campaign: &CampaignId,
-        from: &str,
-        to: &str,
-    ) -> Result<(), RepoError> {
-        if from == to {
-            return Ok(());
-        }
-        let update = Update::new().add(from, -1).add(to, 1);
-        self.table
-            .update(&keys::dispatch_changes(tenant, campaign), update, None)
-            .await?;
-        Ok(())
-    }
-
     /// The changes recorded since the fan-out, by count name (summed over the scheduler's
     /// item and the senders' per-shard items).
     pub async fn changes(

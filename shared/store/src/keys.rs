@@ -17,11 +17,12 @@
 //! | fan-out state   | `TENANT#<t>`              | `DISPATCH#<c>`      |                                          |
 //! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` and `...#<nn>` (per record shard) |       |
 //! | parked sends    | `TENANT#<t>`              | `PARKED#<c>`        |                                          |
+//! | Twilio SID      | `TENANT#<t>`              | `SID#<sid>` (the record it settled) |                          |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! Cross-tenant work lists are gsi2 entries on tenant items (the items stay under their
 //! tenant's keys): `SCHEDULED` / `<send_at>#<t>#<c>` on scheduled campaigns, `SENDING` /
-//! `<started>#<t>#<c>` on sending campaigns until their fan-out is done, `HELD#<nn>` /
+//! `<started>#<t>#<c>` on sending campaigns until they complete, `HELD#<nn>` /
 //! `<release_at>#<t>#<c>#<contact>` on held message records, and `PARKED` / `<at>#<t>#<c>` on
 //! campaigns whose sends stopped at a kill switch or pause (queued again on resume).
 //!
@@ -127,6 +128,11 @@ pub fn dispatch_changes_shard(tenant: &TenantId, campaign: &CampaignId, shard: u
         tenant_partition(tenant),
         format!("DISPATCHCHANGES#{campaign}#{shard:02}"),
     )
+}
+
+/// The record a Twilio message settled, so one message never settles two records.
+pub fn sid(tenant: &TenantId, sid: &str) -> Key {
+    Key::new(tenant_partition(tenant), format!("SID#{sid}"))
 }
 
 /// A campaign with queued records a sender left at a kill switch or pause.

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use smscrm_domain::ports::{
-    Condition, Cursor, Index, Item, Key, Query, SortKeyCondition, StoreError, Table, table,
-};
+use smscrm_domain::ports::{Cursor, Index, Item, Key, Query, SortKeyCondition, Table, table};
 use smscrm_domain::segments::Encoding;
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
 
@@ -470,26 +468,6 @@ impl Messages {
                 Ok((tenant, from_item(item)?))
             })
             .collect()
-    }
-
-    /// Rewrites a record that is still held (as `current` says) with its new state: queued,
-    /// held again for another reason or time, or skipped. `false` if it was no longer held
-    /// (another scheduler got there first).
-    pub async fn replace_held(
-        &self,
-        tenant: &TenantId,
-        updated: &MessageRecord,
-    ) -> Result<bool, RepoError> {
-        let item = record_item(tenant, updated)?;
-        match self
-            .table
-            .put(item, Some(Condition::eq("status", "held")))
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(other) => Err(other.into()),
-        }
     }
 }
 

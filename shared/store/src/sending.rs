@@ -52,6 +52,54 @@ impl Messages {
         updated: &MessageRecord,
         refund: Option<Refund>,
     ) -> Result<bool, RepoError> {
+        self.transition_with(tenant, read, updated, refund, Vec::new())
+            .await
+    }
+
+    /// [`Self::transition`] for a record Twilio accepted: its SID is taken for it in the same
+    /// transaction (`false` too if another record holds the SID).
+    pub async fn mark_sent(
+        &self,
+        tenant: &TenantId,
+        read: &MessageRecord,
+        sent: &MessageRecord,
+    ) -> Result<bool, RepoError> {
+        let Some(sid) = &sent.sid else {
+            return self.transition(tenant, read, sent, None).await;
+        };
+        let owner = owner_of(sent);
+        let key = keys::sid(tenant, sid);
+        let item = to_item(&serde_json::json!({ "owner": owner }), &key, "sid")?;
+        let free = Condition::AttrNotExists(table::PK.into()).or(Condition::eq("owner", owner));
+        let claim_sid = TransactOp::Put {
+            item,
+            condition: Some(free),
+        };
+        self.transition_with(tenant, read, sent, None, vec![claim_sid])
+            .await
+    }
+
+    /// Whether a record other than `record` was settled by this SID.
+    pub async fn sid_taken_by_another(
+        &self,
+        tenant: &TenantId,
+        sid: &str,
+        record: &MessageRecord,
+    ) -> Result<bool, RepoError> {
+        let item = self.table().get(&keys::sid(tenant, sid)).await?;
+        Ok(item
+            .and_then(|i| i.get("owner").and_then(Value::as_str).map(str::to_owned))
+            .is_some_and(|owner| owner != owner_of(record)))
+    }
+
+    async fn transition_with(
+        &self,
+        tenant: &TenantId,
+        read: &MessageRecord,
+        updated: &MessageRecord,
+        refund: Option<Refund>,
+        extra: Vec<TransactOp>,
+    ) -> Result<bool, RepoError> {
         let mut next = updated.clone();
         next.version = read.version + 1;
         let condition =
@@ -75,6 +123,7 @@ impl Messages {
         if let Some(refund) = refund {
             ops.extend(Budgets::refund_ops(tenant, refund)?);
         }
+        ops.extend(extra);
         for _ in 0..MAX_ATTEMPTS {
             match self.table().transact(ops.clone()).await {
                 Ok(()) => return Ok(true),
@@ -136,12 +185,40 @@ impl Messages {
             .collect()
     }
 
-    pub async fn unpark(&self, tenant: &TenantId, campaign: &CampaignId) -> Result<(), RepoError> {
-        self.table()
-            .delete(&keys::parked(tenant, campaign), None)
-            .await?;
-        Ok(())
+    /// When the campaign was parked, if it is.
+    pub async fn parked_at(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+    ) -> Result<Option<DateTime<Utc>>, RepoError> {
+        let item = self.table().get(&keys::parked(tenant, campaign)).await?;
+        Ok(item
+            .and_then(|i| i.get("parked_at").cloned())
+            .and_then(|v| serde_json::from_value(v).ok()))
     }
+
+    /// Removes the mark if it is still the one parked at `at`.
+    pub async fn unpark(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let same = Condition::eq("parked_at", serde_json::to_value(at).unwrap_or_default());
+        match self
+            .table()
+            .delete(&keys::parked(tenant, campaign), Some(same))
+            .await
+        {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// A record's name as a SID's owner: its campaign and contact.
+fn owner_of(record: &MessageRecord) -> String {
+    format!("{}/{}", record.campaign_id, record.contact_id)
 }
 
 /// The status as stored (its serde name), for conditions.
@@ -153,6 +230,14 @@ fn status_name(record: &MessageRecord) -> Result<String, RepoError> {
 }
 
 impl Budgets {
+    /// Gives `refund` back on its own (the reservation's record was not written).
+    pub async fn refund(&self, tenant: &TenantId, refund: Refund) -> Result<(), RepoError> {
+        self.table()
+            .transact(Self::refund_ops(tenant, refund)?)
+            .await?;
+        Ok(())
+    }
+
     /// Operations giving `refund` back to the day and month it was reserved in.
     pub fn refund_ops(tenant: &TenantId, refund: Refund) -> Result<Vec<TransactOp>, RepoError> {
         let amount = i64::try_from(refund.millicents)

@@ -148,11 +148,12 @@ impl Drop for TestApp {
 /// after a second.
 pub fn test_sender(ctx: &AppContext, secrets: &Arc<dyn Secrets>, sim_url: &str) -> sender::Sender {
     let config = sender::SenderConfig {
-        lease: std::time::Duration::from_secs(10),
+        lease: std::time::Duration::from_secs(30),
         unknown_grace: std::time::Duration::from_secs(2),
         max_receives: 5,
         workers: 4,
         status_callback: None,
+        call_timeout: std::time::Duration::from_secs(1),
     };
     smscrm_local_host::sending::sender(
         ctx,
