@@ -317,17 +317,36 @@ async fn every_recipient_gets_one_record_with_its_reason_and_only_the_sendable_a
     assert_eq!(work[0].contact_id, ada.contact_id);
     assert_eq!(work[0].campaign_id, setup.campaign.id);
 
-    // Running the finished fan-out again (a resume does) writes nothing, and queues again
-    // the work of the records still waiting to be sent: only Ada's. The sender's claim keeps
-    // it from going twice.
+    // Running the finished fan-out again writes nothing and queues nothing...
     let again = setup
         .dispatcher(backend, "a")
         .handle(&setup.job(), None)
         .await
         .expect("again");
-    assert_eq!(again, Outcome::Finished(counts));
-    let requeued = drain(setup.sends.as_ref()).await;
-    assert_eq!(requeued, work);
+    assert_eq!(again, Outcome::Finished(counts.clone()));
+    assert!(drain(setup.sends.as_ref()).await.is_empty());
+    // ...unless a sender parked the campaign (a kill switch, a pause): then a resume's run
+    // queues again the work of the records still waiting to be sent, only Ada's, and removes
+    // the mark. The sender's claim keeps it from going twice.
+    let messages = Messages::new(backend.table());
+    messages
+        .park(&setup.tenant, &setup.campaign.id, clock_now(&setup.clock))
+        .await
+        .expect("park");
+    let resumed = setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("resumed");
+    assert_eq!(resumed, Outcome::Finished(counts));
+    assert_eq!(drain(setup.sends.as_ref()).await, work);
+    assert_eq!(
+        messages
+            .parked_at(&setup.tenant, &setup.campaign.id)
+            .await
+            .expect("read"),
+        None
+    );
 }
 
 async fn a_fan_out_killed_mid_way_resumes_and_never_writes_a_record_twice(backend: &dyn Backend) {

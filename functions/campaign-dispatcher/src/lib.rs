@@ -131,14 +131,7 @@ impl Dispatcher {
         if campaign.status == CampaignStatus::Cancelled {
             // Records a sender left queued get their work once more: the sender skips them
             // and gives their reservations back.
-            if self
-                .dispatches
-                .get(tenant_id, campaign_id)
-                .await?
-                .is_some_and(|s| s.done)
-            {
-                self.requeue(tenant_id, campaign_id).await?;
-            }
+            self.requeue(tenant_id, campaign_id).await?;
             return Ok(Outcome::Skipped("the campaign is cancelled"));
         }
         if !campaign.status.is_sending() {
@@ -272,9 +265,12 @@ impl Dispatcher {
         tenant: &TenantId,
         campaign: &CampaignId,
     ) -> Result<usize, DispatchError> {
-        // The mark goes only once the pass is through, and only the one read here: a sender
-        // parking again meanwhile leaves a new one.
-        let parked_at = self.messages.parked_at(tenant, campaign).await?;
+        // Nothing parked, nothing to queue again: jobs queued while an earlier pass ran find
+        // its mark gone. The mark goes only once the pass is through, and only the one read
+        // here: a sender parking again meanwhile leaves a new one.
+        let Some(parked_at) = self.messages.parked_at(tenant, campaign).await? else {
+            return Ok(0);
+        };
         let mut cursor: Option<String> = None;
         let mut requeued = 0;
         loop {
@@ -299,9 +295,7 @@ impl Dispatcher {
                 None => break,
             }
         }
-        if let Some(at) = parked_at {
-            self.messages.unpark(tenant, campaign, at).await?;
-        }
+        self.messages.unpark(tenant, campaign, parked_at).await?;
         Ok(requeued)
     }
     /// A pause or cancel, or the tenant's kill switch, stops the fan-out at the next page; a
@@ -351,15 +345,16 @@ impl Dispatcher {
                 }
             }
         }
-        self.reserve_budget(run, &mut fresh, now).await?;
-        for record in &mut fresh {
-            record.initial_count = Some(record.count_name());
-        }
-        // A run that stalled past its lease must not write over records another run wrote
-        // (and a sender moved on) meanwhile: the lease is checked right before the write.
+        // A run that stalled past its lease must not reserve for, or write over, records
+        // another run wrote (and a sender moved on) meanwhile: the lease is checked right
+        // before.
         let holder = self.dispatches.get(tenant, campaign).await?;
         if holder.and_then(|s| s.lease_owner).as_deref() != Some(self.owner.as_str()) {
             return Err(DispatchError::LeaseLost);
+        }
+        self.reserve_budget(run, &mut fresh, now).await?;
+        for record in &mut fresh {
+            record.initial_count = Some(record.count_name());
         }
         // Records before their send work: the sender finds the record of every message.
         self.messages.put_new(tenant, &fresh).await?;

@@ -169,14 +169,18 @@ impl Scheduler {
             if state.as_ref().is_some_and(|s| s.done) {
                 // Sent out: it completes once nothing is left (the sender completes it too;
                 // this catches a completion that failed).
-                crate::complete_if_settled(
+                // One campaign's trouble must not stop the tick: logged, tried next tick.
+                if let Err(e) = crate::complete_if_settled(
                     &self.campaigns,
                     &self.dispatches,
                     tenant_id,
                     campaign_id,
                     now,
                 )
-                .await?;
+                .await
+                {
+                    tracing::warn!(error = %e, tenant_id = %tenant_id, campaign_id = %campaign_id, "completing a campaign failed");
+                }
                 continue;
             }
             let paused = self.tenants.get(tenant_id).await?.is_none_or(|t| t.paused);
@@ -238,6 +242,14 @@ impl Scheduler {
                 record.reason = Some("quiet_hours".into());
                 record.release_at = Some(opens_at);
                 record.send_before = Some(send_before);
+            }
+            // A record held again after an attempt that may have reached Twilio keeps its
+            // reservation: none is made twice.
+            Window::Open { send_before } if read.reserved_at.is_some() => {
+                record.send_before = Some(send_before);
+                record.status = MessageStatus::Queued;
+                record.reason = None;
+                record.release_at = None;
             }
             Window::Open { send_before } => {
                 record.send_before = Some(send_before);

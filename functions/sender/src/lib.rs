@@ -228,7 +228,8 @@ impl Sender {
             slot,
             receive_count,
         };
-        self.claim_and_send(context, &run, record, claimed).await
+        self.claim_and_send(context, pacer, &run, record, claimed)
+            .await
     }
 
     /// The tenant and the campaign, if its messages may go now.
@@ -279,6 +280,7 @@ impl Sender {
     async fn claim_and_send(
         &self,
         context: &mut BatchContext,
+        pacer: &mut Pacer,
         run: &Run<'_>,
         read: MessageRecord,
         mut claimed: MessageRecord,
@@ -337,8 +339,21 @@ impl Sender {
             }
         }
         // The call goes at the pacing slot, so what varies between the slot and Twilio's clock
-        // is the call alone, not the claim's write.
-        tokio::time::sleep_until(run.slot).await;
+        // is the call alone, not the claim's write. If the claim (or a lookup) made it late,
+        // the worker's next slot moves back with it, so two calls are never closer than the
+        // spacing; a call on time leaves the schedule alone (waking costs a millisecond,
+        // which would otherwise add up to a slower rate).
+        if tokio::time::Instant::now() > run.slot {
+            let from = campaign_from(campaign);
+            pacer.called(
+                from.key(),
+                tenant.sender_rate(from.key()),
+                claimed.segments,
+                tokio::time::Instant::now(),
+            );
+        } else {
+            tokio::time::sleep_until(run.slot).await;
+        }
         // Only while the claim outlasts the call: past its lease another sender may take it.
         let left = claimed.lease_until_ms.unwrap_or_default() - self.clock.now().timestamp_millis();
         if left < millis(self.config.call_timeout + LEASE_MARGIN) {
@@ -482,9 +497,15 @@ impl Sender {
         sent.lease_until_ms = None;
         sent.error = None;
         if !self.messages.mark_sent(tenant, claimed, &sent).await? {
-            // Only a sender whose claim expired gets here: the record's next reader looks the
-            // message up at Twilio and finds it.
-            tracing::warn!(sid = %message.sid, "the claim was lost before the SID was written");
+            // Either the claim was lost (its lease ran out: the record's next reader looks the
+            // message up and finds it), or another record's lookup took this SID first (a
+            // rare race between two records of the same text to the same number). The record
+            // is written sent all the same if the claim is still ours: never left claimed.
+            let written = self
+                .messages
+                .transition(tenant, claimed, &sent, None)
+                .await?;
+            tracing::warn!(sid = %message.sid, written, "the SID was already taken, or the claim lost");
         }
         context
             .settled

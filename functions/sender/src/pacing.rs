@@ -51,6 +51,16 @@ impl Pacer {
         slot
     }
 
+    /// Records a call made at `at` (at or after its slot): the next slot is at least the
+    /// spacing after it.
+    pub fn called(&mut self, sender: &str, segments_per_second: u32, segments: u32, at: Instant) {
+        let earliest = at + self.spacing(segments_per_second, segments);
+        let next = self.next_slot.entry(sender.to_owned()).or_insert(earliest);
+        if *next < earliest {
+            *next = earliest;
+        }
+    }
+
     /// How long `segments` hold one worker's share of the sender.
     pub fn spacing(&self, segments_per_second: u32, segments: u32) -> Duration {
         let per_worker = f64::from(segments_per_second.max(1)) / f64::from(self.workers) * HEADROOM;
@@ -89,6 +99,16 @@ mod tests {
         // Four gaps of just over 100 ms.
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(420));
+        // A call late for its slot pushes the next one back.
+        let late = pacer.take("+15005550008", 10, 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pacer.called("+15005550008", 10, 1, Instant::now());
+        let next = pacer.take("+15005550008", 10, 1);
+        assert!(
+            next - late >= Duration::from_millis(150),
+            "{:?}",
+            next - late
+        );
         let other = Instant::now();
         pacer.wait("+15005550007", 10, 1).await;
         assert_eq!(other.elapsed(), Duration::ZERO);

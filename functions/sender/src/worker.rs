@@ -22,7 +22,7 @@ pub enum Verdict {
     RetryAfter(Duration),
     /// Not done, and this was its last receive: queue a fresh copy after this long (at most
     /// SQS's 15-minute delay) and delete this one, so work that is only waiting (a live claim,
-    /// Twilio's grace, a store hiccup) never reaches the dead-letter queue unsent.
+    /// Twilio's grace) never reaches the dead-letter queue unsent.
     Requeue(Duration),
 }
 
@@ -71,9 +71,11 @@ impl Sender {
                     tracing::debug!(?handled, "send work handled");
                     Verdict::Ack
                 }
+                // Errors that persist (a corrupt record, an unreadable secret) must reach the
+                // dead-letter queue and its alarm, so they are not queued again fresh.
                 Err(e) => {
                     tracing::warn!(error = %e, "send work failed; it will be retried");
-                    retry(backoff::delay(*receive_count, None))
+                    Verdict::RetryAfter(backoff::delay(*receive_count, None))
                 }
             });
         }
