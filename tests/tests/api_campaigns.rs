@@ -199,6 +199,7 @@ async fn the_estimate_counts_recipients_skips_segments_and_cost(app: &TestApp) {
                 phone: PhoneE164::from_e164("+14155550004").expect("e164"),
                 reason: "stop_reply".into(),
                 at: Utc::now(),
+                source: None,
             },
         )
         .await

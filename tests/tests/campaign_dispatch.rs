@@ -236,6 +236,7 @@ async fn every_recipient_gets_one_record_with_its_reason_and_only_the_sendable_a
                 phone: PhoneE164::from_e164("+12125550104").expect("e164"),
                 reason: "stop_reply".into(),
                 at: clock_now(&setup.clock),
+                source: None,
             },
         )
         .await

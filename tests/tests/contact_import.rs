@@ -140,6 +140,7 @@ async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc
                 phone: phone.clone(),
                 reason: "stop_reply".into(),
                 at: Utc::now(),
+                source: None,
             },
         )
         .await

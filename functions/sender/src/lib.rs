@@ -34,7 +34,7 @@ use smscrm_store::{
     Campaigns, Dispatches, DoNotContact, MessageRecord, MessageStatus, Messages, Refund, RepoError,
     Suppression, Tenants,
 };
-use smscrm_twilio::CredentialSource;
+use smscrm_twilio::{CredentialSource, webhooks};
 
 pub use pacing::Pacer;
 pub use worker::{Verdict, WorkerPool, requeue};
@@ -54,8 +54,9 @@ pub struct SenderConfig {
     /// Workers that may run at once across every host (the event source's maximum
     /// concurrency): each paces itself to its share of a sender's rate.
     pub workers: u32,
-    /// Where Twilio posts status changes (the webhooks function's URL), if anywhere.
-    pub status_callback: Option<String>,
+    /// The public base URL of the webhooks (Twilio posts each message's status changes
+    /// under it), if Twilio can reach us.
+    pub public_base_url: Option<String>,
     /// The Twilio client's timeout: a call is made only while the claim has this long left,
     /// and a margin.
     pub call_timeout: Duration,
@@ -68,7 +69,7 @@ impl Default for SenderConfig {
             unknown_grace: Duration::from_secs(60),
             max_receives: 8,
             workers: 4,
-            status_callback: None,
+            public_base_url: None,
             call_timeout: Duration::from_secs(10),
         }
     }
@@ -363,7 +364,32 @@ impl Sender {
             return Ok(Handled::RetryAfter(Duration::ZERO));
         }
         let now = self.clock.now();
-        let message = new_message(campaign, &claimed, self.config.status_callback.clone(), now);
+        // A STOP processed while this message waited for its slot stops it here, a moment
+        // before the call.
+        if self
+            .suppressions
+            .get(&tenant.id, &claimed.phone)
+            .await?
+            .is_some()
+        {
+            // This claim's call never happened: the record is as its last attempt left it,
+            // and its reservation goes back if no attempt ever reached Twilio.
+            let mut unsent = claimed.clone();
+            unsent.attempts = read.attempts;
+            let zone = tenant.timezone.parse().ok();
+            return self
+                .skip(context, &tenant.id, &unsent, "do_not_contact", zone)
+                .await;
+        }
+        let callback = self.config.public_base_url.as_deref().map(|base| {
+            webhooks::status_callback_url(
+                base,
+                &tenant.id,
+                &claimed.campaign_id,
+                &claimed.contact_id,
+            )
+        });
+        let message = new_message(campaign, &claimed, callback, now);
         let outcome = self.provider.send(&credentials, &message).await;
         self.record_outcome(context, tenant, &claimed, outcome, run.receive_count)
             .await
@@ -394,6 +420,7 @@ impl Sender {
                                 phone: claimed.phone.clone(),
                                 reason: "stop_reply".into(),
                                 at: self.clock.now(),
+                                source: Some("Twilio error 21610".into()),
                             },
                         )
                         .await?;
@@ -493,6 +520,7 @@ impl Sender {
         sent.sid = Some(message.sid.clone());
         sent.from = message.from.clone();
         sent.provider_status = Some(message.status.clone());
+        sent.delivery = message.status.parse().ok();
         sent.sent_at = Some(self.clock.now());
         sent.lease_until_ms = None;
         sent.error = None;
@@ -507,6 +535,10 @@ impl Sender {
                 .await?;
             tracing::warn!(sid = %message.sid, written, "the SID was already taken, or the claim lost");
         }
+        // Status callbacks that came before the SID was written are applied now.
+        self.messages
+            .apply_events(tenant, &claimed.campaign_id, &claimed.contact_id)
+            .await?;
         context
             .settled
             .insert((tenant.clone(), claimed.campaign_id.clone()));

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let max_receives: u32 = required_env("SEND_MAX_RECEIVES")?.parse()?;
     let twilio_base =
         std::env::var("TWILIO_BASE_URL").unwrap_or_else(|_| "https://api.twilio.com".into());
-    let status_callback = std::env::var("STATUS_CALLBACK_URL")
+    let public_base_url = std::env::var("PUBLIC_BASE_URL")
         .ok()
         .filter(|u| !u.is_empty());
     let fallback_secret = std::env::var("TWILIO_DEFAULT_SECRET")
@@ -44,7 +44,7 @@ async fn main() -> Result<(), Error> {
         config: SenderConfig {
             workers,
             max_receives,
-            status_callback,
+            public_base_url,
             ..SenderConfig::default()
         },
     });

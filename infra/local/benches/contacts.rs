@@ -48,7 +48,11 @@ async fn main() -> anyhow::Result<()> {
         dispatch: queue("campaign-dispatch")?,
         sends: queue("sends")?,
     };
-    let app = smscrm_local_host::serve::app(ctx, blobs, &queues);
+    let secrets = Arc::new(smscrm_local::FileSecrets::new(
+        dir.path().join("secrets.json"),
+    ));
+    let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets, &base);
+    let app = smscrm_local_host::serve::app(ctx, blobs, &queues, webhooks);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)

@@ -134,6 +134,10 @@ pub struct ServeArgs {
     /// itself to its share of a sender's rate.
     #[arg(long, env = "SMSCRM_SENDER_WORKERS", default_value_t = 4)]
     pub sender_workers: u32,
+    /// The URL Twilio reaches this host at (a tunnel's, for real Twilio), for its webhooks:
+    /// status callbacks and incoming messages. Defaults to the address listened on.
+    #[arg(long, env = "SMSCRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +186,13 @@ pub enum TenantCommand {
         /// it: long codes then get 1, US toll-free numbers 3).
         #[arg(long = "sender-rate")]
         sender_rates: Vec<String>,
+        /// The answer to HELP and INFO; `default` restores the default text.
+        #[arg(long)]
+        help_text: Option<String>,
+        /// Whether Twilio confirms STOP and START itself (its default opt-out handling, or
+        /// Advanced Opt-Out): `true` (the default) or `false` (we answer them).
+        #[arg(long)]
+        twilio_confirms_opt_out: Option<bool>,
     },
 }
 

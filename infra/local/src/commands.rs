@@ -74,6 +74,8 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
             footer_policy,
             footer_text,
             sender_rates,
+            help_text,
+            twilio_confirms_opt_out,
         } => {
             let id = tenant_id(&tenant)?;
             let current = ctx
@@ -124,10 +126,30 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
                     settings.sender_rates.insert(sender, per_second);
                 }
             }
+            if let Some(text) = help_text {
+                settings.keywords.help_text = parse_help_text(&text)?;
+            }
+            if let Some(confirms) = twilio_confirms_opt_out {
+                settings.keywords.twilio_confirms_opt_out = confirms;
+            }
             let tenant = ctx.tenants.set_settings(&id, &settings).await?;
             print_json(&json!({ "tenant_id": tenant.id, "settings": tenant.settings() }))
         }
     }
+}
+
+/// A HELP answer: `default` (or nothing) is the default text.
+fn parse_help_text(raw: &str) -> anyhow::Result<Option<String>> {
+    let text = raw.trim();
+    if text.is_empty() || text == "default" {
+        return Ok(None);
+    }
+    let limit = smscrm_domain::keywords::MAX_HELP_TEXT_CHARS;
+    anyhow::ensure!(
+        text.chars().count() <= limit,
+        "the HELP text is longer than {limit} characters"
+    );
+    Ok(Some(text.to_owned()))
 }
 
 /// `HH:MM-HH:MM`.

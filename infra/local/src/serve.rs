@@ -6,9 +6,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use csv_import::ImportWorker;
-use smscrm_domain::ports::{Blobs, Queue};
+use smscrm_domain::ports::{Blobs, Queue, Secrets};
 use smscrm_http::{AppContext, health_router, with_common_layers};
+use smscrm_twilio::CredentialSource;
+use smscrm_twilio::credentials::DEFAULT_FALLBACK_SECRET;
 use tokio::net::TcpListener;
+use twilio_webhook::{WebhookConfig, WebhookState};
 
 use crate::backend;
 use crate::cli::{BackendArgs, ServeArgs};
@@ -35,25 +38,55 @@ pub struct Queues {
 }
 
 /// Every API function merged into one router, exactly as each runs alone on Lambda.
-pub fn app(ctx: AppContext, blobs: Arc<dyn Blobs>, queues: &Queues) -> Router {
+pub fn app(
+    ctx: AppContext,
+    blobs: Arc<dyn Blobs>,
+    queues: &Queues,
+    webhooks: WebhookState,
+) -> Router {
     let imports = api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
-    app_with(ctx, imports, queues)
+    app_with(ctx, imports, queues, webhooks)
 }
 
 /// [`app`] with the imports API's settings given.
-pub fn app_with(ctx: AppContext, imports: api_imports::ImportsState, queues: &Queues) -> Router {
+pub fn app_with(
+    ctx: AppContext,
+    imports: api_imports::ImportsState,
+    queues: &Queues,
+    webhooks: WebhookState,
+) -> Router {
     let campaigns = api_campaigns::CampaignsState {
         app: ctx.clone(),
         dispatch: queues.dispatch.clone(),
     };
     let contacts = api_contacts::router()
         .merge(api_templates::router())
+        .merge(api_inbox::router())
         .merge(health_router())
         .with_state(ctx);
     with_common_layers(
         contacts
             .merge(api_campaigns::router().with_state(campaigns))
-            .merge(api_imports::router().with_state(imports)),
+            .merge(api_imports::router().with_state(imports))
+            .merge(twilio_webhook::router().with_state(webhooks)),
+    )
+}
+
+/// The webhooks' state: signatures are checked with the tenants' auth tokens (or the
+/// platform's default account's) over URLs starting with `public_base_url`.
+pub fn webhooks(
+    ctx: &AppContext,
+    secrets: Arc<dyn Secrets>,
+    public_base_url: &str,
+) -> WebhookState {
+    let credentials = CredentialSource::new(secrets, Some(DEFAULT_FALLBACK_SECRET.to_owned()));
+    WebhookState::new(
+        ctx.table.clone(),
+        ctx.clock.clone(),
+        Arc::new(credentials),
+        WebhookConfig {
+            public_base_url: Some(public_base_url.to_owned()),
+        },
     )
 }
 
@@ -126,6 +159,10 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
     let (simulator, twilio_base_url) = match &args.twilio_base_url {
         Some(url) => (None, url.clone()),
         None => {
@@ -148,6 +185,7 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         sender::SenderConfig {
             workers: args.sender_workers,
             max_receives: crate::backend::JOB_RECEIVES,
+            public_base_url: Some(public_url.clone()),
             ..sender::SenderConfig::default()
         },
     )?;
@@ -163,7 +201,8 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
-    let mut router = app(backend.ctx, backend.blobs, &queues);
+    let webhooks = webhooks(&backend.ctx, backend.secrets.clone(), &public_url);
+    let mut router = app(backend.ctx, backend.blobs, &queues, webhooks);
     if let Some(sim) = simulator {
         println!(
             "Twilio simulator at http://{local}{}/ (sent messages: GET {}/messages)",

@@ -4,10 +4,12 @@
 pub mod apikey;
 pub mod campaign;
 pub mod contact;
+pub mod delivery;
 pub mod error;
 pub mod gates;
 pub mod ids;
 pub mod import_report;
+pub mod keywords;
 pub mod merge;
 pub mod phone;
 pub mod ports;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::keywords::KeywordSettings;
 use crate::quiet_hours::QuietHours;
 use crate::template::OptOutFooter;
 use crate::{Region, TenantId, ValidationError};
@@ -33,6 +34,9 @@ pub struct Tenant {
     /// where it differs from [`default_sender_rate`].
     #[serde(default)]
     pub sender_rates: BTreeMap<String, u32>,
+    /// Answers to HELP, and whether Twilio confirms STOP and START itself.
+    #[serde(default)]
+    pub keywords: KeywordSettings,
     pub created_at: DateTime<Utc>,
 }
 
@@ -75,6 +79,8 @@ pub struct TenantSettings {
     pub opt_out_footer: OptOutFooter,
     #[serde(default)]
     pub sender_rates: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub keywords: KeywordSettings,
 }
 
 impl Tenant {
@@ -85,6 +91,7 @@ impl Tenant {
             segment_prices: self.segment_prices.clone(),
             opt_out_footer: self.opt_out_footer.clone(),
             sender_rates: self.sender_rates.clone(),
+            keywords: self.keywords.clone(),
         }
     }
 }
@@ -154,6 +161,7 @@ impl Tenant {
             budget: Budget::default(),
             quiet_hours: QuietHours::default(),
             sender_rates: BTreeMap::new(),
+            keywords: KeywordSettings::default(),
             created_at: now,
         })
     }

@@ -18,6 +18,9 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// The caller proved nothing, or the wrong thing (a webhook's signature): 403.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -67,6 +70,7 @@ impl ApiError {
         match self {
             Self::InvalidField(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::StateConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -85,6 +89,7 @@ impl ApiError {
             Self::InvalidField(_) => "invalid_field",
             Self::BadRequest { code, .. } => code,
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::StateConflict { code, .. } => code,

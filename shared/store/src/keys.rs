@@ -18,6 +18,11 @@
 //! | its changes     | `TENANT#<t>`              | `DISPATCHCHANGES#<c>` and `...#<nn>` (per record shard) |       |
 //! | parked sends    | `TENANT#<t>`              | `PARKED#<c>`        |                                          |
 //! | Twilio SID      | `TENANT#<t>`              | `SID#<sid>` (the record it settled) |                          |
+//! | status callback | `TENANT#<t>#EVT#<c>#<nn>` | `<contact>#<sid>#<status>` |                                   |
+//! | inbound message | `TENANT#<t>#THREAD#<e164>` | `MSG#<at>#<sid>`, and `SID#<sid>` (seen) |                     |
+//! | last sent to it | `TENANT#<t>#THREAD#<e164>` | `LASTOUT`          |                                          |
+//! | inbox thread    | `TENANT#<t>`              | `THREAD#<e164>`     | `TENANT#<t>#INBOX` / `<last_at>#<e164>`  |
+//! | audit entry     | `TENANT#<t>#AUDIT`        | `<at>#<id>`         |                                          |
 //! | budget counter  | `TENANT#<t>`              | `BUDGET#D#<day>` / `BUDGET#M#<month>` |                        |
 //!
 //! Cross-tenant work lists are gsi2 entries on tenant items (the items stay under their
@@ -135,6 +140,71 @@ pub fn sid(tenant: &TenantId, sid: &str) -> Key {
     Key::new(tenant_partition(tenant), format!("SID#{sid}"))
 }
 
+/// The partition of a campaign's status callbacks in `shard` (the shard of their records).
+pub fn events_partition(tenant: &TenantId, campaign: &CampaignId, shard: u32) -> String {
+    format!("TENANT#{tenant}#EVT#{campaign}#{shard:02}")
+}
+
+/// The sort-key prefix of one message's callbacks (one SID of one record).
+pub fn events_prefix(contact: &ContactId, sid: &str) -> String {
+    format!("{contact}#{sid}#")
+}
+
+/// One status callback: the same status heard twice is the same item.
+pub fn event(
+    tenant: &TenantId,
+    campaign: &CampaignId,
+    shard: u32,
+    contact: &ContactId,
+    sid: &str,
+    status: &str,
+) -> Key {
+    Key::new(
+        events_partition(tenant, campaign, shard),
+        format!("{}{status}", events_prefix(contact, sid)),
+    )
+}
+
+/// The partition of one number's conversation with the tenant.
+pub fn thread_partition(tenant: &TenantId, phone: &PhoneE164) -> String {
+    format!("TENANT#{tenant}#THREAD#{phone}")
+}
+
+pub const THREAD_MESSAGE_PREFIX: &str = "MSG#";
+
+/// A message in a thread, in time order.
+pub fn thread_message(tenant: &TenantId, phone: &PhoneE164, at: &str, sid: &str) -> Key {
+    Key::new(
+        thread_partition(tenant, phone),
+        format!("{THREAD_MESSAGE_PREFIX}{at}#{sid}"),
+    )
+}
+
+/// That an inbound message was handled: Twilio retries, and each is counted once.
+pub fn thread_seen(tenant: &TenantId, phone: &PhoneE164, sid: &str) -> Key {
+    Key::new(thread_partition(tenant, phone), format!("SID#{sid}"))
+}
+
+/// The last campaign message sent to a number: what a reply answers.
+pub fn last_outbound(tenant: &TenantId, phone: &PhoneE164) -> Key {
+    Key::new(thread_partition(tenant, phone), "LASTOUT")
+}
+
+/// A thread's summary, listed in the tenant's inbox.
+pub fn thread(tenant: &TenantId, phone: &PhoneE164) -> Key {
+    Key::new(tenant_partition(tenant), format!("THREAD#{phone}"))
+}
+
+/// The gsi1 partition of a tenant's threads, by their last message.
+pub fn inbox_index(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#INBOX")
+}
+
+/// The partition of a tenant's audit log, in time order.
+pub fn audit_partition(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#AUDIT")
+}
+
 /// A campaign with queued records a sender left at a kill switch or pause.
 pub fn parked(tenant: &TenantId, campaign: &CampaignId) -> Key {
     Key::new(tenant_partition(tenant), format!("PARKED#{campaign}"))
@@ -156,6 +226,11 @@ pub fn held_index(shard: u32) -> String {
 /// A time as index sort keys hold it: fixed width, so byte order is time order.
 pub fn index_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A time to the millisecond as sort keys hold it (fixed width: byte order is time order).
+pub fn sort_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// A budget counter; `period` is `D#<yyyy-mm-dd>` or `M#<yyyy-mm>`.

@@ -2,16 +2,19 @@
 //! they run unchanged on DynamoDB and on the embedded store.
 
 pub mod apikeys;
+pub mod audit;
 pub mod budget;
 pub mod campaigns;
 pub mod codec;
 pub mod contact_import;
 pub mod contacts;
+pub mod delivery;
 pub mod dispatch;
 pub mod error;
 pub mod estimate;
 pub mod import_ranges;
 pub mod imports;
+pub mod inbox;
 pub mod keys;
 pub mod messages;
 pub mod sending;
@@ -21,9 +24,11 @@ pub mod tenants;
 pub mod versioned;
 
 pub use apikeys::ApiKeys;
+pub use audit::{Actor, AuditEntry, AuditLog};
 pub use budget::{Budgets, OverBudget, Period, ReserveError};
 pub use campaigns::{ActError, CampaignPage, Campaigns};
 pub use contacts::{ContactPage, Contacts};
+pub use delivery::{Applied, StatusEvent};
 pub use dispatch::{DispatchState, Dispatches, LeaseError, Leased};
 pub use error::RepoError;
 pub use estimate::Estimate;
@@ -32,6 +37,7 @@ pub use imports::{
     Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,
     Part, UNFINISHED,
 };
+pub use inbox::{InboundMessage, Inbox, LastOutbound, Listed, Thread};
 pub use messages::{DispatchCounts, MessageRecord, MessageStatus, Messages};
 pub use sending::Refund;
 pub use smscrm_domain::import_report::ImportCounts;

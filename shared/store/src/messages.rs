@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smscrm_domain::delivery::DeliveryStatus;
 use smscrm_domain::ports::{Cursor, Index, Item, Key, Query, SortKeyCondition, Table, table};
 use smscrm_domain::segments::Encoding;
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
@@ -95,9 +96,18 @@ pub struct MessageRecord {
     /// The number it went from (chosen by the Messaging Service when there is one).
     #[serde(default)]
     pub from: Option<String>,
-    /// Twilio's status of it, as last heard.
+    /// Twilio's status of it when it was accepted.
     #[serde(default)]
     pub provider_status: Option<String>,
+    /// Its delivery status: the furthest status Twilio's callbacks (or its answer) told of.
+    #[serde(default)]
+    pub delivery: Option<DeliveryStatus>,
+    /// The error code of a final delivery status (`undelivered`, `failed`).
+    #[serde(default)]
+    pub delivery_error_code: Option<u32>,
+    /// When Twilio's callback of its final status came.
+    #[serde(default)]
+    pub delivery_final_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub error_code: Option<u32>,
     /// The last error met sending it.
@@ -141,6 +151,9 @@ impl MessageRecord {
             sid: None,
             from: None,
             provider_status: None,
+            delivery: None,
+            delivery_error_code: None,
+            delivery_final_at: None,
             error_code: None,
             error: None,
             sent_at: None,
@@ -151,6 +164,19 @@ impl MessageRecord {
     /// The count it is under now.
     pub fn count_name(&self) -> String {
         count_name(self.status, self.reason.as_deref(), self.error_code)
+    }
+
+    /// Every count it is under now: [`Self::count_name`], and for a sent record its delivery
+    /// status (`delivery__<status>`) and that status's error code (`delivery_error__<code>`).
+    pub fn count_names(&self) -> Vec<String> {
+        let mut names = vec![self.count_name()];
+        if let (MessageStatus::Sent, Some(delivery)) = (self.status, self.delivery) {
+            names.push(format!("delivery__{delivery}"));
+            if let Some(code) = self.delivery_error_code {
+                names.push(format!("delivery_error__{code}"));
+            }
+        }
+        names
     }
 }
 
@@ -171,7 +197,24 @@ pub struct DispatchCounts {
     /// Refused by Twilio (by error code) or given up (by reason).
     #[serde(default)]
     pub failed: BTreeMap<String, u64>,
+    /// Sent messages by delivery status (what Twilio's callbacks said last).
+    #[serde(default)]
+    pub delivery: BTreeMap<String, u64>,
+    /// Undelivered and failed deliveries by Twilio error code (30007: carrier filtering).
+    #[serde(default)]
+    pub delivery_errors: BTreeMap<String, u64>,
+    /// Replies from recipients whose last message was this campaign's (keywords aside).
+    #[serde(default)]
+    pub replies: u64,
+    /// STOPs from recipients whose last message was this campaign's.
+    #[serde(default)]
+    pub opt_outs: u64,
 }
+
+/// The counter of replies to a campaign.
+pub const REPLIED: &str = "replied";
+/// The counter of STOPs answering a campaign.
+pub const OPTED_OUT: &str = "opted_out";
 
 /// A record moving from one count to another after the fan-out, as counter names:
 /// `queued` (claimed ones too: not sent yet), `held__<reason>`, `skipped__<reason>`, `sent`,
@@ -198,6 +241,16 @@ impl DispatchCounts {
                 self.queued = shift(self.queued, by);
             } else if name == "sent" {
                 self.sent = shift(self.sent, by);
+            } else if name == REPLIED {
+                self.replies = shift(self.replies, by);
+            } else if name == OPTED_OUT {
+                self.opt_outs = shift(self.opt_outs, by);
+            } else if let Some(status) = name.strip_prefix("delivery__") {
+                let entry = self.delivery.entry(status.to_owned()).or_default();
+                *entry = shift(*entry, by);
+            } else if let Some(code) = name.strip_prefix("delivery_error__") {
+                let entry = self.delivery_errors.entry(code.to_owned()).or_default();
+                *entry = shift(*entry, by);
             } else if let Some(reason) = name.strip_prefix("failed__") {
                 let entry = self.failed.entry(reason.to_owned()).or_default();
                 *entry = shift(*entry, by);
@@ -212,6 +265,8 @@ impl DispatchCounts {
         self.held.retain(|_, n| *n > 0);
         self.skipped.retain(|_, n| *n > 0);
         self.failed.retain(|_, n| *n > 0);
+        self.delivery.retain(|_, n| *n > 0);
+        self.delivery_errors.retain(|_, n| *n > 0);
     }
 
     /// Counts a record the fan-out wrote (now, or on an earlier run of the same page) under

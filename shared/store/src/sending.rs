@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 use smscrm_domain::ports::{Condition, Index, Query, StoreError, TransactOp, Update, table};
-use smscrm_domain::{CampaignId, TenantId};
+use smscrm_domain::{CampaignId, ContactId, TenantId};
 
 use crate::codec::to_item;
+use crate::inbox::LastOutbound;
 use crate::messages::{MessageRecord, Messages, record_item, shard};
 use crate::{Budgets, RepoError, keys};
 
@@ -75,8 +76,43 @@ impl Messages {
             item,
             condition: Some(free),
         };
-        self.transition_with(tenant, read, sent, None, vec![claim_sid])
+        // What a reply from the number answers.
+        let last = LastOutbound {
+            campaign_id: sent.campaign_id.clone(),
+            contact_id: sent.contact_id.clone(),
+            sid: sid.clone(),
+            at: sent.sent_at.unwrap_or(read.created_at),
+        };
+        let last = TransactOp::Put {
+            item: to_item(
+                &last,
+                &keys::last_outbound(tenant, &sent.phone),
+                "last_outbound",
+            )?,
+            condition: None,
+        };
+        self.transition_with(tenant, read, sent, None, vec![claim_sid, last])
             .await
+    }
+
+    /// The record (campaign and contact) this SID settled, if any.
+    pub async fn sid_owner(
+        &self,
+        tenant: &TenantId,
+        sid: &str,
+    ) -> Result<Option<(CampaignId, ContactId)>, RepoError> {
+        let item = self.table().get(&keys::sid(tenant, sid)).await?;
+        let Some(owner) =
+            item.and_then(|i| i.get("owner").and_then(Value::as_str).map(str::to_owned))
+        else {
+            return Ok(None);
+        };
+        let parsed = owner
+            .split_once('/')
+            .and_then(|(c, k)| Some((c.parse().ok()?, k.parse().ok()?)));
+        parsed
+            .map(Some)
+            .ok_or_else(|| RepoError::Corrupt(format!("SID owner `{owner}`")))
     }
 
     /// Whether a record other than `record` was settled by this SID.
@@ -108,15 +144,14 @@ impl Messages {
             item: record_item(tenant, &next)?,
             condition: Some(condition),
         }];
-        let (from, to) = (read.count_name(), next.count_name());
-        if from != to {
+        if let Some(update) = count_moves(read, &next) {
             ops.push(TransactOp::Update {
                 key: keys::dispatch_changes_shard(
                     tenant,
                     &read.campaign_id,
                     shard(&read.contact_id),
                 ),
-                update: Update::new().add(from, -1).add(to, 1),
+                update,
                 condition: None,
             });
         }
@@ -214,6 +249,19 @@ impl Messages {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+/// The counter changes of a record moving from `read` to `next`, if it moves between counts.
+fn count_moves(read: &MessageRecord, next: &MessageRecord) -> Option<Update> {
+    let (from, to) = (read.count_names(), next.count_names());
+    let mut update = Update::new();
+    for name in from.iter().filter(|n| !to.contains(n)) {
+        update = update.add(name.clone(), -1);
+    }
+    for name in to.iter().filter(|n| !from.contains(n)) {
+        update = update.add(name.clone(), 1);
+    }
+    (!update.is_empty()).then_some(update)
 }
 
 /// A record's name as a SID's owner: its campaign and contact.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use smscrm_domain::ports::{Key, Query, Table, table};
+use smscrm_domain::ports::{Condition, Key, Query, StoreError, Table, table};
 use smscrm_domain::{PhoneE164, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -15,10 +15,16 @@ use crate::{RepoError, keys};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppression {
     pub phone: PhoneE164,
-    /// Why, e.g. `stop_reply`, `carrier_block`, `manual`.
+    /// Why, e.g. `stop_reply` (the person opted out), `carrier_blocked`, `manual`.
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// Where it came from, e.g. `STOP to +15005550006`, `Twilio error 30004`.
+    #[serde(default)]
+    pub source: Option<String>,
 }
+
+/// The reason of an entry the person asked for themselves: their START lifts it.
+pub const OPTED_OUT_REASON: &str = "stop_reply";
 
 #[derive(Clone)]
 pub struct DoNotContact {
@@ -33,6 +39,25 @@ impl DoNotContact {
     pub async fn add(&self, tenant: &TenantId, entry: &Suppression) -> Result<(), RepoError> {
         let item = to_item(entry, &keys::dnc(tenant, &entry.phone), "dnc")?;
         Ok(self.table.put(item, None).await?)
+    }
+
+    /// Adds the entry unless the number is on the list already (its first reason stays);
+    /// `true` if it was added.
+    pub async fn add_if_absent(
+        &self,
+        tenant: &TenantId,
+        entry: &Suppression,
+    ) -> Result<bool, RepoError> {
+        let item = to_item(entry, &keys::dnc(tenant, &entry.phone), "dnc")?;
+        match self
+            .table
+            .put(item, Some(Condition::AttrNotExists(table::PK.into())))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
 
     pub async fn remove(&self, tenant: &TenantId, phone: &PhoneE164) -> Result<(), RepoError> {

@@ -84,7 +84,8 @@ impl Tenants {
             .set(
                 "sender_rates",
                 json(serde_json::to_value(&settings.sender_rates))?,
-            );
+            )
+            .set("keywords", json(serde_json::to_value(&settings.keywords))?);
         let item = self
             .table
             .update(&keys::tenant(id), update, Some(Condition::ItemExists))

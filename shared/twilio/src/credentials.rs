@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use smscrm_domain::TenantId;
 use smscrm_domain::ports::secrets::{Secrets, SecretsError};
@@ -91,7 +91,22 @@ pub struct CredentialSource {
     fallback: Option<String>,
     // Only found credentials are cached: a tenant configured while the process runs is picked up
     // on its next message.
-    cache: Mutex<HashMap<TenantId, ProviderCredentials>>,
+    cache: Mutex<HashMap<TenantId, Loaded>>,
+}
+
+/// A secret's credentials: for the REST API, and the account's auth token (Twilio signs its
+/// webhooks with it, never with an API key), when the secret holds it.
+#[derive(Debug, Clone)]
+struct Loaded {
+    rest: ProviderCredentials,
+    auth_token: Option<SecretString>,
+}
+
+/// What checks a tenant's webhooks: its account and that account's auth token.
+#[derive(Debug, Clone)]
+pub struct WebhookKey {
+    pub account_sid: String,
+    pub auth_token: SecretString,
 }
 
 impl fmt::Debug for CredentialSource {
@@ -122,6 +137,24 @@ impl CredentialSource {
         &self,
         tenant: &TenantId,
     ) -> Result<Option<ProviderCredentials>, CredentialError> {
+        Ok(self.loaded(tenant).await?.map(|loaded| loaded.rest))
+    }
+
+    /// The account and auth token the tenant's webhooks are signed with; `None` when the
+    /// tenant has no credentials, or only an API key (add `auth_token` to its secret).
+    pub async fn webhook_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<WebhookKey>, CredentialError> {
+        Ok(self.loaded(tenant).await?.and_then(|loaded| {
+            loaded.auth_token.map(|auth_token| WebhookKey {
+                account_sid: loaded.rest.account_sid,
+                auth_token,
+            })
+        }))
+    }
+
+    async fn loaded(&self, tenant: &TenantId) -> Result<Option<Loaded>, CredentialError> {
         if let Some(found) = self.cached(tenant) {
             return Ok(Some(found));
         }
@@ -156,7 +189,7 @@ impl CredentialSource {
             .remove(tenant);
     }
 
-    fn cached(&self, tenant: &TenantId) -> Option<ProviderCredentials> {
+    fn cached(&self, tenant: &TenantId) -> Option<Loaded> {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -164,7 +197,7 @@ impl CredentialSource {
             .cloned()
     }
 
-    async fn load(&self, name: &str) -> Result<Option<ProviderCredentials>, CredentialError> {
+    async fn load(&self, name: &str) -> Result<Option<Loaded>, CredentialError> {
         let value = self
             .secrets
             .get(name)
@@ -182,7 +215,8 @@ impl CredentialSource {
     }
 }
 
-/// Either `{"account_sid","auth_token"}` or `{"account_sid","api_key_sid","api_key_secret"}`.
+/// Either `{"account_sid","auth_token"}` or `{"account_sid","api_key_sid","api_key_secret"}`
+/// (with `auth_token` too, for checking webhooks).
 #[derive(Deserialize)]
 struct StoredCredentials {
     account_sid: String,
@@ -194,12 +228,7 @@ struct StoredCredentials {
     api_key_secret: Option<SecretString>,
 }
 
-fn parse_credentials(
-    name: &str,
-    value: &SecretString,
-) -> Result<ProviderCredentials, CredentialError> {
-    use secrecy::ExposeSecret as _;
-
+fn parse_credentials(name: &str, value: &SecretString) -> Result<Loaded, CredentialError> {
     let malformed = |reason: String| CredentialError::Malformed {
         name: name.to_owned(),
         reason,
@@ -217,27 +246,33 @@ fn parse_credentials(
         return Err(malformed("`account_sid` must start with `AC`".into()));
     }
     match (stored.auth_token, stored.api_key_sid, stored.api_key_secret) {
-        (_, Some(key_sid), Some(key_secret)) => {
+        (auth_token, Some(key_sid), Some(key_secret)) => {
             if !key_sid.starts_with("SK") {
                 return Err(malformed("`api_key_sid` must start with `SK`".into()));
             }
             if key_secret.expose_secret().is_empty() {
                 return Err(malformed("`api_key_secret` is empty".into()));
             }
-            Ok(ProviderCredentials {
-                account_sid: stored.account_sid,
-                username: key_sid,
-                password: key_secret,
+            Ok(Loaded {
+                rest: ProviderCredentials {
+                    account_sid: stored.account_sid,
+                    username: key_sid,
+                    password: key_secret,
+                },
+                auth_token: auth_token.filter(|t| !t.expose_secret().is_empty()),
             })
         }
         (Some(token), None, None) => {
             if token.expose_secret().is_empty() {
                 return Err(malformed("`auth_token` is empty".into()));
             }
-            Ok(ProviderCredentials {
-                username: stored.account_sid.clone(),
-                account_sid: stored.account_sid,
-                password: token,
+            Ok(Loaded {
+                rest: ProviderCredentials {
+                    username: stored.account_sid.clone(),
+                    account_sid: stored.account_sid,
+                    password: token.clone(),
+                },
+                auth_token: Some(token),
             })
         }
         (_, Some(_), None) | (_, None, Some(_)) => Err(malformed(
@@ -256,7 +291,36 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<ProviderCredentials, CredentialError> {
+        parse_loaded(json).map(|loaded| loaded.rest)
+    }
+
+    fn parse_loaded(json: &str) -> Result<Loaded, CredentialError> {
         parse_credentials("smscrm/tenants/x/twilio", &SecretString::from(json))
+    }
+
+    #[test]
+    fn webhooks_are_checked_with_the_auth_token_only() {
+        let token = parse_loaded(&credentials_json("AC1", "tok")).expect("valid");
+        assert_eq!(
+            token
+                .auth_token
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("tok")
+        );
+        let key_only = parse_loaded(&api_key_credentials_json("AC1", "SK1", "shh")).expect("valid");
+        assert!(key_only.auth_token.is_none());
+        let both = parse_loaded(
+            r#"{"account_sid":"AC1","api_key_sid":"SK1","api_key_secret":"shh","auth_token":"tok"}"#,
+        )
+        .expect("valid");
+        assert_eq!(both.rest.username, "SK1");
+        assert_eq!(
+            both.auth_token
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("tok")
+        );
     }
 
     #[test]

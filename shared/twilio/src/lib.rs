@@ -5,6 +5,7 @@ pub mod client;
 pub mod credentials;
 pub mod errors;
 pub mod signature;
+pub mod webhooks;
 
 pub use client::TwilioClient;
-pub use credentials::CredentialSource;
+pub use credentials::{CredentialSource, WebhookKey};

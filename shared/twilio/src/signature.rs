@@ -59,6 +59,32 @@ mod tests {
         assert!(verify("12345", url, &params, &signature));
     }
 
+    /// Vectors computed apart from this code (Python's `hmac` and `base64`, following Twilio's
+    /// documented algorithm): an empty value still counts, the query string is part of the
+    /// URL as called, and values are signed as UTF-8 text, not as they were URL-encoded.
+    #[test]
+    fn matches_vectors_computed_independently() {
+        let status = pairs(&[
+            ("MessageSid", "SM1"),
+            ("MessageStatus", "delivered"),
+            ("AccountSid", "AC1"),
+            ("ErrorCode", ""),
+        ]);
+        assert_eq!(
+            sign(
+                "12345",
+                "https://example.com/webhooks/twilio/status",
+                &status
+            ),
+            "eqHg2YfYmxkTmG/Z7Pmp61MRE7M="
+        );
+        let inbound = pairs(&[("Body", "Héllo & 👋"), ("From", "+15551234567")]);
+        assert_eq!(
+            sign("12345", "https://example.com/hook?b=2&a=1", &inbound),
+            "5OhreeclMlbMezCidVVjSOVqzQ0="
+        );
+    }
+
     #[test]
     fn any_change_breaks_the_signature() {
         let params = pairs(&[("MessageStatus", "delivered"), ("MessageSid", "SM1")]);

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod sending;
+
 use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
@@ -41,15 +43,32 @@ impl TestApp {
 
     /// [`TestApp::start`] queueing the dry runs of files over `sync_dry_run_bytes`.
     pub async fn start_with(backend: &dyn Backend, sync_dry_run_bytes: u64) -> Self {
-        Self::launch(backend, sync_dry_run_bytes, true).await
+        Self::launch(backend, sync_dry_run_bytes, true, None).await
     }
 
     /// [`TestApp::start`] without sender workers: the test handles send work itself.
     pub async fn start_without_senders(backend: &dyn Backend) -> Self {
-        Self::launch(backend, api_imports::SYNC_DRY_RUN_BYTES, false).await
+        Self::launch(backend, api_imports::SYNC_DRY_RUN_BYTES, false, None).await
     }
 
-    async fn launch(backend: &dyn Backend, sync_dry_run_bytes: u64, senders: bool) -> Self {
+    /// [`TestApp::start`] with webhooks that take Twilio to have called `public_url` (the
+    /// host's public name behind a proxy), not the address they listen on.
+    pub async fn start_behind(backend: &dyn Backend, public_url: &str) -> Self {
+        Self::launch(
+            backend,
+            api_imports::SYNC_DRY_RUN_BYTES,
+            true,
+            Some(public_url.to_owned()),
+        )
+        .await
+    }
+
+    async fn launch(
+        backend: &dyn Backend,
+        sync_dry_run_bytes: u64,
+        senders: bool,
+        public_url: Option<String>,
+    ) -> Self {
         let queues = Queues {
             import_jobs: backend.queue(Default::default()).await.queue,
             dispatch: backend.queue(Default::default()).await.queue,
@@ -80,7 +99,8 @@ impl TestApp {
         let (sim_url, sim_server) = sim.start().await.expect("the simulator starts");
         let mut workers = vec![sim_server];
         if senders {
-            let sender = test_sender(&ctx, &secrets, &sim_url);
+            let mut sender = test_sender(&ctx, &secrets, &sim_url);
+            sender.config.public_base_url = Some(base.clone());
             workers.push(tokio::spawn(
                 smscrm_local_host::sending::worker_pool(sender, queues.sends.clone()).run(),
             ));
@@ -88,7 +108,9 @@ impl TestApp {
         let mut imports =
             api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
-        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports, &queues);
+        let public_url = public_url.unwrap_or_else(|| base.clone());
+        let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &public_url);
+        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports, &queues, webhooks);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
@@ -152,7 +174,7 @@ pub fn test_sender(ctx: &AppContext, secrets: &Arc<dyn Secrets>, sim_url: &str) 
         unknown_grace: std::time::Duration::from_secs(2),
         max_receives: 5,
         workers: 4,
-        status_callback: None,
+        public_base_url: None,
         call_timeout: std::time::Duration::from_secs(1),
     };
     smscrm_local_host::sending::sender(
@@ -197,22 +219,35 @@ pub fn error_code(body: &Value) -> &str {
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
+        on_both_backends!(@start |backend| $crate::TestApp::start(backend); $($name),*);
+    };
+    // Webhooks taking Twilio to have called `$public` (see `TestApp::start_behind`).
+    (behind $public:expr; $($name:ident),* $(,)?) => {
+        on_both_backends!(@start |backend| $crate::TestApp::start_behind(backend, $public); $($name),*);
+    };
+    (@start |$backend:ident| $start:expr; $($name:ident),*) => {
         mod embedded {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::embedded().await;
-                    let app = $crate::TestApp::start(&backend).await;
+                    let $backend = &backend;
+                    let app = $start.await;
                     super::$name(&app).await;
                 }
             )*
         }
         mod aws {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = smscrm_tests::backends::aws().await;
-                    let app = $crate::TestApp::start(&backend).await;
+                    let $backend = &backend;
+                    let app = $start.await;
                     super::$name(&app).await;
                 }
             )*

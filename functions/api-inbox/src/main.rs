@@ -1,0 +1,18 @@
+//! Lambda entry point: wiring only. The router is the same one `smscrm serve` runs locally.
+
+use std::sync::Arc;
+
+use smscrm_aws::lambda::{init_logging, required_env};
+use smscrm_domain::ports::SystemClock;
+use smscrm_http::{AppContext, with_common_layers};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let table_name = required_env("TABLE_NAME")?;
+    let sdk = smscrm_aws::sdk_config().await;
+    let table = smscrm_aws::DynamoTable::from_config(&sdk, table_name);
+    let ctx = AppContext::new(Arc::new(table), Arc::new(SystemClock));
+    let app = with_common_layers(api_inbox::router()).with_state(ctx);
+    lambda_http::run(app).await
+}

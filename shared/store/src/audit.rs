@@ -1,0 +1,105 @@
+//! The tenant's audit log: an append-only record of who did what, and when. Entries are never
+//! changed or deleted.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use smscrm_domain::TenantId;
+use smscrm_domain::ports::{Condition, Cursor, Key, Query, Table, table};
+
+use crate::codec::{from_item, to_item};
+use crate::inbox::Listed;
+use crate::{RepoError, keys};
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A person, by text message from their number (STOP, START).
+    Recipient { phone: String },
+    /// The platform itself (a sender, the scheduler, a Twilio callback).
+    System { component: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// What was done, e.g. `consent.revoked`, `consent.restored`.
+    pub action: String,
+    /// What it was done to, e.g. `contact:<id>` or `phone:<e164>`.
+    pub target: String,
+    #[serde(default)]
+    pub details: Value,
+}
+
+impl AuditEntry {
+    pub fn new(
+        at: DateTime<Utc>,
+        actor: Actor,
+        action: &str,
+        target: String,
+        details: Value,
+    ) -> Self {
+        Self {
+            id: ulid::Ulid::new().to_string().to_lowercase(),
+            at,
+            actor,
+            action: action.to_owned(),
+            target,
+            details,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuditLog {
+    table: Arc<dyn Table>,
+}
+
+impl AuditLog {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub async fn append(&self, tenant: &TenantId, entry: &AuditEntry) -> Result<(), RepoError> {
+        let key = Key::new(
+            keys::audit_partition(tenant),
+            format!("{}#{}", keys::sort_time(entry.at), entry.id),
+        );
+        let item = to_item(entry, &key, "audit")?;
+        Ok(self
+            .table
+            .put(item, Some(Condition::AttrNotExists(table::PK.into())))
+            .await?)
+    }
+
+    /// Entries, newest first.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Listed<AuditEntry>, RepoError> {
+        let page = self
+            .table
+            .query(
+                &Query::partition(keys::audit_partition(tenant))
+                    .backward()
+                    .limit(limit)
+                    .after(after),
+            )
+            .await?;
+        Ok(Listed {
+            items: page
+                .items
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
