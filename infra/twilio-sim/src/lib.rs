@@ -1,6 +1,8 @@
 //! A Twilio simulator: a real HTTP server speaking Twilio's Messages API wire format (create,
 //! fetch, list), with signed status callbacks, and knobs for what real Twilio does to a sender:
-//! latency, failures, 429s, 5xx, answers that never come, and per-sender throughput.
+//! latency, failures, 429s, 5xx, answers that never come, and per-sender throughput. People
+//! text in too: incoming-message webhooks, Twilio's default STOP/START/HELP handling, and TwiML
+//! replies.
 //!
 //! Tests start it in-process with [`Simulator::start`]; the local host mounts
 //! [`Simulator::router`] under `/twilio-sim`.
@@ -11,13 +13,16 @@ mod callbacks;
 mod config;
 mod error;
 mod faults;
+mod inbound;
 mod inspect;
 mod listing;
+mod opt_out;
 mod rate;
 mod resource;
 mod sid;
 mod state;
 mod store;
+mod twiml;
 mod validate;
 
 use std::sync::Arc;
@@ -27,6 +32,7 @@ use axum::Router;
 
 pub use config::{Account, CallbackMode, FailureRule, Faults, FinalStatus, RuleOutcome, SimConfig};
 pub use error::ApiError;
+pub use inbound::{Inbound, InboundError, Reply, ReplySource};
 pub use listing::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use resource::API_VERSION;
 pub use state::MESSAGING_SERVICE_NUMBER;
@@ -48,7 +54,8 @@ impl Simulator {
 
     /// Routes relative to the mount point: `/2010-04-01/Accounts/{AccountSid}/Messages.json`
     /// (POST create, GET list), `/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json` (GET
-    /// fetch), `GET /messages` (inspection) and `DELETE /messages` (forget everything).
+    /// fetch), `GET /messages` (inspection), `DELETE /messages` (forget everything),
+    /// `POST /inbound` (a person texts a number: form `From`, `To`, `Body`) and `GET /replies`.
     pub fn router(&self) -> Router {
         api::routes()
             .merge(inspect::routes())
@@ -113,5 +120,32 @@ impl Simulator {
     /// Changes the callback mode and delay for messages accepted from now on.
     pub fn set_callbacks(&self, mode: CallbackMode, delay: Duration) {
         self.shared.set_callbacks(mode, delay);
+    }
+
+    /// Sets where messages texted to `number` are posted, signed with `account_sid`'s token
+    /// (the number's "A message comes in" webhook).
+    pub fn set_inbound_url(&self, number: &str, account_sid: &str, url: &str) {
+        self.shared.set_inbound_route(
+            number,
+            inbound::Route {
+                account_sid: account_sid.to_owned(),
+                url: url.to_owned(),
+            },
+        );
+    }
+
+    /// Turns Twilio's default opt-out handling on (the default) or off.
+    pub fn set_opt_out_handling(&self, on: bool) {
+        self.shared.set_opt_out_handling(on);
+    }
+
+    /// A person (`from`) texts `body` to `to`, one of the numbers given an inbound URL.
+    pub async fn receive(&self, from: &str, to: &str, body: &str) -> Result<Inbound, InboundError> {
+        inbound::receive(&self.shared, from, to, body).await
+    }
+
+    /// Every message texted back to people who texted in, in order.
+    pub fn replies(&self) -> Vec<Reply> {
+        self.shared.replies()
     }
 }

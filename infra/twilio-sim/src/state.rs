@@ -2,6 +2,7 @@
 //! faults, failure rules and rate limits are checked and the message recorded under one lock,
 //! with no await in between, so a client hanging up mid-request cannot leave half a decision.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ use crate::callbacks::{self, Event, Lifecycle};
 use crate::config::{Account, CallbackMode, FailureRule, FinalStatus, RuleOutcome, SimConfig};
 use crate::error::ApiError;
 use crate::faults::FaultState;
+use crate::inbound::{Reply, Route};
+use crate::opt_out::{Keyword, OptOuts};
 use crate::rate::RateLimiter;
 use crate::store::{AcceptedMessage, Status, Store, StoredMessage};
 use crate::validate::{Draft, Sender};
@@ -32,12 +35,19 @@ struct Mutable {
     latency: Duration,
     callback_delay: Duration,
     callback_mode: CallbackMode,
+    /// Twilio's default opt-out handling: on unless a test turns it off.
+    opt_out_handling: bool,
+    opt_outs: OptOuts,
+    /// Messages texted back to people who texted in, in order.
+    replies: Vec<Reply>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Shared {
     accounts: Mutex<Vec<Account>>,
     rules: Mutex<Vec<FailureRule>>,
+    /// Incoming-message webhooks by number.
+    inbound_routes: Mutex<HashMap<String, Route>>,
     state: Mutex<Mutable>,
     /// Built once: every callback shares its connection pool.
     pub(crate) http: reqwest::Client,
@@ -79,7 +89,11 @@ impl Shared {
                 latency: config.latency,
                 callback_delay: config.callback_delay,
                 callback_mode: config.callbacks,
+                opt_out_handling: true,
+                opt_outs: OptOuts::default(),
+                replies: Vec::new(),
             }),
+            inbound_routes: Mutex::new(HashMap::new()),
             http,
         }
     }
@@ -94,6 +108,57 @@ impl Shared {
         accounts.push(account);
     }
 
+    pub(crate) fn auth_token(&self, account_sid: &str) -> Option<String> {
+        self.accounts()
+            .iter()
+            .find(|account| account.sid == account_sid)
+            .map(|account| account.auth_token.clone())
+    }
+
+    pub(crate) fn set_inbound_route(&self, number: &str, route: Route) {
+        lock(&self.inbound_routes).insert(number.to_owned(), route);
+    }
+
+    pub(crate) fn inbound_route(&self, number: &str) -> Option<Route> {
+        lock(&self.inbound_routes).get(number).cloned()
+    }
+
+    pub(crate) fn set_opt_out_handling(&self, on: bool) {
+        lock(&self.state).opt_out_handling = on;
+    }
+
+    /// Applies a keyword `person` texted to `number` when opt-out handling is on; says whether
+    /// it was (and so whether Twilio confirms it).
+    pub(crate) fn handle_keyword(&self, keyword: Keyword, number: &str, person: &str) -> bool {
+        let mut state = lock(&self.state);
+        if state.opt_out_handling {
+            state.opt_outs.apply(keyword, number, person);
+        }
+        state.opt_out_handling
+    }
+
+    /// Sends replies (Twilio's confirmations always go; a TwiML reply to a person who opted out
+    /// of its number is refused with 21610) and records them; returns them as recorded.
+    pub(crate) fn send_replies(&self, replies: Vec<Reply>) -> Vec<Reply> {
+        let mut state = lock(&self.state);
+        let replies: Vec<Reply> = replies
+            .into_iter()
+            .map(|mut reply| {
+                let twiml = reply.source == crate::inbound::ReplySource::Twiml;
+                if twiml && state.opt_outs.blocks(&reply.from, &reply.to) {
+                    reply.refused = Some(21610);
+                }
+                reply
+            })
+            .collect();
+        state.replies.extend(replies.iter().cloned());
+        replies
+    }
+
+    pub(crate) fn replies(&self) -> Vec<Reply> {
+        lock(&self.state).replies.clone()
+    }
+
     pub(crate) fn with_store<R>(&self, read: impl FnOnce(&Store) -> R) -> R {
         read(&lock(&self.state).store)
     }
@@ -102,6 +167,8 @@ impl Shared {
         let mut state = lock(&self.state);
         state.store.clear();
         state.rate.clear();
+        state.opt_outs.clear();
+        state.replies.clear();
     }
 
     pub(crate) fn set_faults(&self, faults: crate::config::Faults) {
@@ -155,6 +222,13 @@ impl Shared {
         let mut state = lock(&self.state);
         if let Some(error) = state.faults.refuse() {
             return Err(error);
+        }
+        let from = match &draft.sender {
+            Sender::Number(number) => number.as_str(),
+            Sender::Service { from, .. } => from.as_deref().unwrap_or(MESSAGING_SERVICE_NUMBER),
+        };
+        if state.opt_outs.blocks(from, &draft.to) {
+            return Err(rejection(21610, &draft.to));
         }
         let final_event = match rule {
             Some(RuleOutcome::Reject { code }) => return Err(rejection(code, &draft.to)),

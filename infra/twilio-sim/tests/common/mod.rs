@@ -1,5 +1,6 @@
 //! What the integration tests share: a started simulator with one account and a client, and a
-//! small server that records the status callbacks it receives.
+//! small server that records the status callbacks and incoming-message webhooks it receives,
+//! answering the latter with whatever a test sets.
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::routing::post;
 use serde_json::Value;
 use twilio_sim::{Account, SimConfig, Simulator};
@@ -164,12 +165,30 @@ impl Callback {
 }
 
 type Received = Arc<Mutex<Vec<Callback>>>;
+/// The answer to incoming-message webhooks: HTTP status and body (TwiML or not).
+type Answer = Arc<Mutex<(u16, String)>>;
 
-/// A server recording every status callback posted to it.
+/// A server recording every status callback and incoming message posted to it.
 pub struct Receiver {
     pub base: String,
     received: Received,
+    answer: Answer,
     _server: tokio::task::JoinHandle<()>,
+}
+
+async fn answer_inbound(
+    State((received, answer)): State<(Received, Answer)>,
+    uri: Uri,
+    headers: HeaderMap,
+    form: Form<Vec<(String, String)>>,
+) -> (StatusCode, [(header::HeaderName, &'static str); 1], String) {
+    record(State(received), uri, headers, form).await;
+    let (status, body) = answer.lock().expect("not poisoned").clone();
+    (
+        StatusCode::from_u16(status).expect("a status"),
+        [(header::CONTENT_TYPE, "text/xml")],
+        body,
+    )
 }
 
 async fn record(
@@ -196,9 +215,15 @@ async fn record(
 impl Receiver {
     pub async fn start() -> Self {
         let received = Received::default();
+        let answer: Answer = Arc::new(Mutex::new((200, "<Response/>".to_owned())));
         let router = axum::Router::new()
             .route("/status", post(record))
-            .with_state(Arc::clone(&received));
+            .with_state(Arc::clone(&received))
+            .merge(
+                axum::Router::new()
+                    .route("/inbound", post(answer_inbound))
+                    .with_state((Arc::clone(&received), Arc::clone(&answer))),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
@@ -211,8 +236,19 @@ impl Receiver {
         Self {
             base,
             received,
+            answer,
             _server: server,
         }
+    }
+
+    /// The incoming-message webhook URL for `tag`.
+    pub fn inbound_url(&self, tag: &str) -> String {
+        format!("{}/inbound?tag={tag}&number=1", self.base)
+    }
+
+    /// What incoming-message webhooks answer from now on.
+    pub fn answer_with(&self, status: u16, body: &str) {
+        *self.answer.lock().expect("not poisoned") = (status, body.to_owned());
     }
 
     /// The callback URL for one message: the query makes it unique and must be signed too.
