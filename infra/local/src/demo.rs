@@ -19,6 +19,9 @@ pub struct Demo {
     pub contacts: usize,
 }
 
+/// The demo bakery's Twilio number: campaigns send from it, and people text it.
+pub const NUMBER: &str = "+15125550100";
+
 const PEOPLE: [(&str, &str, &str, &[&str]); 12] = [
     ("Ada", "Lovelace", "+1 (212) 555-0142", &["vip"]),
     ("Grace", "Hopper", "+1 415 555 0113", &["vip", "navy"]),

@@ -127,14 +127,17 @@ pub fn dispatcher(ctx: &AppContext, queues: &Queues) -> campaign_dispatcher::Dis
 
 pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<()> {
     let backend = backend::open(backend_args).await?;
-    if args.demo {
+    let demo = if args.demo {
         let demo = crate::demo::ensure(&backend.ctx, &backend_args.data_dir).await?;
         println!(
             "Demo tenant {} ready with {} contacts.",
             demo.tenant_id, demo.contacts
         );
         println!("Demo API key: {}", demo.api_key);
-    }
+        Some(demo)
+    } else {
+        None
+    };
     if let Some(table) = backend.embedded_table.clone() {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(PURGE_EVERY);
@@ -168,9 +171,14 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         None => {
             let account = crate::sending::simulator_account(backend.secrets.as_ref()).await?;
             let sim = twilio_sim::Simulator::new(twilio_sim::SimConfig {
-                accounts: vec![account],
+                accounts: vec![account.clone()],
                 ..twilio_sim::SimConfig::default()
             });
+            if let Some(demo) = &demo {
+                // People can text the demo bakery's number (through the simulator's /inbound).
+                let url = smscrm_twilio::webhooks::inbound_url(&public_url, &demo.tenant_id);
+                sim.set_inbound_url(crate::demo::NUMBER, &account.sid, &url);
+            }
             (
                 Some(sim),
                 format!("http://{local}{}", crate::sending::SIM_PATH),
@@ -205,10 +213,16 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
     let mut router = app(backend.ctx, backend.blobs, &queues, webhooks);
     if let Some(sim) = simulator {
         println!(
-            "Twilio simulator at http://{local}{}/ (sent messages: GET {}/messages)",
-            crate::sending::SIM_PATH,
-            crate::sending::SIM_PATH
+            "Twilio simulator at http://{local}{path}/ (sent messages: GET {path}/messages; \
+             text in: POST {path}/inbound From=.. To=.. Body=..)",
+            path = crate::sending::SIM_PATH,
         );
+        if demo.is_some() {
+            println!(
+                "The demo bakery's number {} answers texts (STOP, START, HELP, replies).",
+                crate::demo::NUMBER
+            );
+        }
         router = router.nest(crate::sending::SIM_PATH, sim.router());
     }
     axum::serve(listener, router)

@@ -280,3 +280,60 @@ fn tenant_settings_are_shown_changed_and_validated() {
         );
     }
 }
+
+#[tokio::test]
+async fn people_can_text_the_demo_bakerys_number() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::new();
+    let server = Server::start(dir.path(), true);
+    let key = server.demo_key.clone().expect("demo key printed");
+    let text = |body: &'static str| {
+        http.post(format!("{}/twilio-sim/inbound", server.base))
+            .form(&[
+                ("From", "+12125550142"),
+                ("To", "+15125550100"),
+                ("Body", body),
+            ])
+            .send()
+    };
+
+    let help: Value = text("help")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(help["http_status"], 200, "{help}");
+    let bodies: Vec<&str> = help["replies"]
+        .as_array()
+        .expect("replies")
+        .iter()
+        .filter_map(|reply| reply["body"].as_str())
+        .collect();
+    assert!(
+        bodies.iter().any(|body| body.starts_with("Demo Bakery")),
+        "the bakery answers HELP itself: {help}"
+    );
+
+    let reply: Value = text("Do you have rye?")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(reply["http_status"], 200, "{reply}");
+    let inbox: Value = http
+        .get(format!("{}/v1/inbox/+12125550142", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("inbox")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        inbox["messages"]["items"][0]["body"], "Do you have rye?",
+        "{inbox}"
+    );
+    server.stop();
+}
