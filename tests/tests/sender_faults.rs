@@ -14,12 +14,13 @@ use chrono::NaiveTime;
 use reqwest::Method;
 use sender::{Handled, Pacer, Sender};
 use serde_json::json;
+use smscrm_domain::delivery::DeliveryStatus;
 use smscrm_domain::ports::sms::{
     MessageFilter, NewMessage, ProviderCredentials, ProviderMessage, SmsError, SmsProvider,
 };
 use smscrm_domain::quiet_hours::QuietHours;
 use smscrm_domain::{ContactId, TenantId};
-use smscrm_store::{MessageRecord, MessageStatus, Messages};
+use smscrm_store::{MessageRecord, MessageStatus, Messages, StatusEvent};
 use smscrm_tests::backends::Backend;
 use support::{Caller, TestApp, send, test_sender};
 
@@ -31,6 +32,8 @@ smscrm_tests::backend_scenarios!(
     twilio_refusing_the_account_pauses_the_tenant_without_burning_the_queue,
     the_last_receive_records_the_failure_where_the_api_shows_it,
     a_lookup_never_takes_another_campaigns_message_for_its_own,
+    a_message_found_already_undelivered_keeps_its_error_code,
+    send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it,
 );
 
 const FROM: &str = "+14155550100";
@@ -487,4 +490,92 @@ async fn a_lookup_never_takes_another_campaigns_message_for_its_own(backend: &dy
         2,
         "the second campaign's message never went"
     );
+}
+
+/// The campaign's fan-out counts as the API shows them.
+async fn fan_out(launched: &Launched) -> serde_json::Value {
+    let path = format!("/v1/campaigns/{}", launched.work[0].campaign_id);
+    let (_, shown) = send(launched.app.request(Method::GET, &path, &launched.me)).await;
+    shown["fan_out"].clone()
+}
+
+async fn a_message_found_already_undelivered_keeps_its_error_code(backend: &dyn Backend) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let phone = launched.record(&work.contact_id).await.phone;
+    launched.app.sim.add_rule(twilio_sim::FailureRule {
+        to_suffix: phone.as_str().to_owned(),
+        outcome: twilio_sim::RuleOutcome::Fail {
+            status: twilio_sim::FinalStatus::Undelivered,
+            code: 30007,
+        },
+    });
+    let real = launched.sender();
+    dies(
+        &launched,
+        DiesOnSend::new(real.provider.clone(), true),
+        work,
+    )
+    .await;
+    let sid = launched.app.sim.accepted()[0].sid.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while launched.app.sim.status(&sid) != Some(twilio_sim::Status::Undelivered) {
+        assert!(std::time::Instant::now() < deadline, "never undelivered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // The lookup finds it final, with no callback to come: the code comes from the lookup.
+    expire_lease(&launched, &work.contact_id).await;
+    assert_eq!(
+        launched.handle(&real, work, 2).await,
+        Handled::Sent { sid: sid.clone() }
+    );
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.delivery, Some(DeliveryStatus::Undelivered));
+    assert_eq!(record.delivery_error_code, Some(30007));
+    let counts = fan_out(&launched).await;
+    assert_eq!(counts["delivery"], json!({"undelivered": 1}), "{counts}");
+    assert_eq!(counts["delivery_errors"], json!({"30007": 1}), "{counts}");
+}
+
+async fn send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let sender = launched.sender();
+    let handled = launched.handle(&sender, work, 1).await;
+    let Handled::Sent { sid } = handled else {
+        panic!("not sent: {handled:?}");
+    };
+    // A callback kept but not applied: the sender failed between its SID write and applying
+    // what had come before it, and its work was delivered again.
+    let messages = Messages::new(launched.app.ctx.table.clone());
+    let event = StatusEvent {
+        sid,
+        status: DeliveryStatus::Delivered,
+        error_code: None,
+        received_at: chrono::Utc::now(),
+        params: Default::default(),
+    };
+    assert!(
+        messages
+            .record_event(
+                &launched.tenant,
+                &work.campaign_id,
+                &work.contact_id,
+                &event
+            )
+            .await
+            .expect("kept")
+    );
+    assert_eq!(
+        launched.handle(&sender, work, 2).await,
+        Handled::AlreadyDone
+    );
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.delivery, Some(DeliveryStatus::Delivered));
+    assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
+    let counts = fan_out(&launched).await;
+    assert_eq!(counts["delivery"], json!({"delivered": 1}), "{counts}");
 }

@@ -23,6 +23,7 @@ on_both_backends!(behind PUBLIC;
     status_callbacks_signed_independently_move_a_message_forward_once,
     stop_start_and_help_do_what_they_say,
     replies_land_in_the_inbox_once_per_message,
+    a_rotated_auth_token_is_picked_up_within_seconds,
 );
 
 /// The public URL the webhooks take Twilio to have called (the test listens elsewhere).
@@ -518,4 +519,40 @@ async fn replies_land_in_the_inbox_once_per_message(app: &TestApp) {
     assert_eq!(status, 404, "{body}");
     let (status, _) = send(app.anonymous(Method::GET, "/v1/inbox")).await;
     assert_eq!(status, 401);
+}
+
+async fn a_rotated_auth_token_is_picked_up_within_seconds(app: &TestApp) {
+    fixed_tenant(app).await;
+    let path = format!("/webhooks/twilio/{TENANT}/inbound");
+    let url = format!("{PUBLIC}{path}");
+    let params = help_from_ada("Help");
+    let (status, _) = post(app, &path, &params, Some("kCszFMT/jVB0WcPZ1DuYZ/88DE8=")).await;
+    assert_eq!(status, 200, "the old token is cached");
+
+    // The tenant rotates its auth token in Twilio's console and in its secret.
+    let rotated = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let id: TenantId = TENANT.parse().expect("id");
+    app.secrets
+        .put(&secret_name(&id), credentials_json(ACCOUNT, rotated).into())
+        .await
+        .expect("credentials");
+    let signed = signature::sign(rotated, &url, &params);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = post(app, &path, &params, Some(&signed)).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 403, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotated token was never picked up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (status, _) = post(app, &path, &params, Some("kCszFMT/jVB0WcPZ1DuYZ/88DE8=")).await;
+    assert_eq!(
+        status, 403,
+        "the old token is refused once the new one is read"
+    );
 }

@@ -23,6 +23,7 @@ use campaign_dispatcher::SendWork;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use smscrm_domain::campaign::{Campaign, CampaignStatus, Sender as CampaignSender};
+use smscrm_domain::delivery::DeliveryStatus;
 use smscrm_domain::ports::Clock;
 use smscrm_domain::ports::sms::{
     MessageFrom, NewMessage, ProviderCredentials, ProviderMessage, SmsError, SmsProvider,
@@ -179,6 +180,15 @@ impl Sender {
         if record.status == MessageStatus::Held && record.release_at.is_some_and(|at| at <= now) {
             // The scheduler queues a released record's work just before it writes it queued.
             return Ok(Handled::RetryAfter(Duration::from_secs(2)));
+        }
+        if record.status == MessageStatus::Sent {
+            // Work redelivered because applying the callbacks kept before the SID was written
+            // failed right after the send: applied now, or they would wait for one more
+            // callback that may never come.
+            self.messages
+                .apply_events(tenant_id, campaign_id, &work.contact_id)
+                .await?;
+            return Ok(Handled::AlreadyDone);
         }
         if record.status.is_final() || record.status == MessageStatus::Held {
             return Ok(Handled::AlreadyDone);
@@ -521,6 +531,12 @@ impl Sender {
         sent.from = message.from.clone();
         sent.provider_status = Some(message.status.clone());
         sent.delivery = message.status.parse().ok();
+        if sent.delivery.is_some_and(DeliveryStatus::is_final) {
+            // A lookup can find the message already final (an earlier attempt's outcome was
+            // unknown): no later callback can add its code once the status is final.
+            sent.delivery_error_code = message.error_code;
+            sent.delivery_final_at = Some(self.clock.now());
+        }
         sent.sent_at = Some(self.clock.now());
         sent.lease_until_ms = None;
         sent.error = None;

@@ -136,8 +136,16 @@ async fn opt_in(state: &WebhookState, incoming: &Incoming<'_>) -> Result<(), Api
     // or a carrier's, stays.
     let list = match state.suppressions.get(tenant, &incoming.from).await? {
         Some(entry) if entry.reason == OPTED_OUT_REASON => {
-            state.suppressions.remove(tenant, &incoming.from).await?;
-            json!({ "removed": entry.reason })
+            // Conditional: a block set for another reason since the read stays.
+            let suppressions = &state.suppressions;
+            if suppressions
+                .remove_if_reason(tenant, &incoming.from, OPTED_OUT_REASON)
+                .await?
+            {
+                json!({ "removed": entry.reason })
+            } else {
+                json!({ "kept": "changed meanwhile" })
+            }
         }
         Some(entry) => json!({ "kept": entry.reason }),
         None => json!(null),

@@ -2,13 +2,19 @@
 //! is the HMAC of the exact URL Twilio called and every form parameter, keyed with that
 //! tenant's auth token, and it names the tenant's account.
 
+use std::time::Duration;
+
 use axum::http::{HeaderMap, Uri, header};
 use secrecy::ExposeSecret as _;
 use smscrm_domain::{Tenant, TenantId};
 use smscrm_http::ApiError;
+use smscrm_twilio::credentials::WebhookKey;
 use smscrm_twilio::signature;
 
 use crate::WebhookState;
+
+/// How long a cached webhook key is trusted before a failed check reads it again.
+const KEY_RELOAD_AFTER: Duration = Duration::from_secs(2);
 
 /// Why a request was refused. Logged, never told to the caller (they all answer the same 403).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,15 +138,41 @@ async fn check(
             return Err(Refused::Unavailable(ApiError::Unavailable(Box::new(e))));
         }
     };
+    let refused = match signed_by(&key, url, params, presented) {
+        Ok(()) => return Ok(tenant),
+        Err(reason) => reason,
+    };
+    // The tenant may have rotated its auth token, or moved to an account of its own, since the
+    // key was cached: read it again (not more often than KEY_RELOAD_AFTER) and check once more.
+    let reloaded = state
+        .credentials
+        .reloaded_webhook_key(&id, KEY_RELOAD_AFTER)
+        .await
+        .map_err(|e| Refused::Unavailable(ApiError::Unavailable(Box::new(e))))?;
+    match reloaded {
+        Some(key) => signed_by(&key, url, params, presented)
+            .map(|()| tenant)
+            .map_err(Refused::Signature),
+        None => Err(Refused::Signature(refused)),
+    }
+}
+
+/// The presented signature is Twilio's for this key, and the request is of the key's account.
+fn signed_by(
+    key: &WebhookKey,
+    url: &str,
+    params: &[(String, String)],
+    presented: &str,
+) -> Result<(), SignatureError> {
     if !signature::verify(key.auth_token.expose_secret(), url, params, presented) {
-        return refuse(SignatureError::Mismatch);
+        return Err(SignatureError::Mismatch);
     }
     let account = params
         .iter()
         .find(|(name, _)| name == "AccountSid")
         .map(|(_, v)| v.as_str());
     if account != Some(key.account_sid.as_str()) {
-        return refuse(SignatureError::WrongAccount);
+        return Err(SignatureError::WrongAccount);
     }
-    Ok(tenant)
+    Ok(())
 }

@@ -18,8 +18,6 @@ use smscrm_domain::tenant::Budget;
 use crate::{RepoError, keys};
 
 const SPENT: &str = "spent";
-/// Attempts when concurrent reservations conflict without any cap being reached.
-const MAX_ATTEMPTS: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,27 +148,18 @@ impl Budgets {
                 condition,
             });
         }
-        for _ in 0..MAX_ATTEMPTS {
-            match self.table.transact(ops.clone()).await {
-                Ok(()) => return Ok(()),
-                // No condition failed: another transaction on the same counters won a race
-                // (DynamoDB's TransactionConflict). The counters are unchanged; try again.
-                Err(StoreError::TransactionCanceled { failed }) if failed.is_empty() => continue,
-                Err(StoreError::TransactionCanceled { failed }) => {
-                    let period = if failed.contains(&0) {
-                        Period::Daily
-                    } else {
-                        Period::Monthly
-                    };
-                    return Err(over(&periods, period).into());
-                }
-                Err(other) => return Err(RepoError::from(other).into()),
+        let written = crate::conflicts::transact(self.table.as_ref(), ops, "budget counters");
+        match written.await? {
+            Ok(()) => Ok(()),
+            Err(failed) => {
+                let period = if failed.contains(&0) {
+                    Period::Daily
+                } else {
+                    Period::Monthly
+                };
+                Err(over(&periods, period).into())
             }
         }
-        Err(RepoError::Store(StoreError::Unavailable(
-            "budget counters are busy; try again".into(),
-        ))
-        .into())
     }
 
     /// What has been reserved in the periods `now` falls in (millicents): (day, month).

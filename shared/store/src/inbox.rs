@@ -145,10 +145,10 @@ impl Inbox {
                 condition: None,
             });
         }
-        match self.table.transact(ops).await {
+        match crate::conflicts::transact(self.table.as_ref(), ops, "campaign counters").await? {
             Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Ok(false),
-            Err(other) => Err(other.into()),
+            Err(failed) if failed.contains(&0) => Ok(false),
+            Err(failed) => Err(RepoError::Store(StoreError::TransactionCanceled { failed })),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod budget;
 pub mod campaigns;
 pub mod codec;
+mod conflicts;
 pub mod contact_import;
 pub mod contacts;
 pub mod delivery;

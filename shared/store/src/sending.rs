@@ -17,9 +17,6 @@ use crate::inbox::LastOutbound;
 use crate::messages::{MessageRecord, Messages, record_item, shard};
 use crate::{Budgets, RepoError, keys};
 
-/// Attempts when concurrent transactions on the same counters conflict.
-const MAX_ATTEMPTS: usize = 20;
-
 /// Money to give back to the budget periods it was reserved in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refund {
@@ -159,17 +156,8 @@ impl Messages {
             ops.extend(Budgets::refund_ops(tenant, refund)?);
         }
         ops.extend(extra);
-        for _ in 0..MAX_ATTEMPTS {
-            match self.table().transact(ops.clone()).await {
-                Ok(()) => return Ok(true),
-                Err(StoreError::TransactionCanceled { failed }) if failed.is_empty() => continue,
-                Err(StoreError::TransactionCanceled { .. }) => return Ok(false),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(RepoError::Store(StoreError::Unavailable(
-            "campaign counters are busy; try again".into(),
-        )))
+        let written = crate::conflicts::transact(self.table(), ops, "campaign counters");
+        Ok(written.await?.is_ok())
     }
 
     /// Marks a campaign parked: a sender left its queued records at a kill switch or pause.

@@ -65,6 +65,26 @@ impl DoNotContact {
         Ok(())
     }
 
+    /// Removes the entry only if it is still there for `reason` (a block set since, for another
+    /// reason, stays); `true` if it was removed.
+    pub async fn remove_if_reason(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneE164,
+        reason: &str,
+    ) -> Result<bool, RepoError> {
+        let condition = Condition::eq("reason", reason);
+        match self
+            .table
+            .delete(&keys::dnc(tenant, phone), Some(condition))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     pub async fn get(
         &self,
         tenant: &TenantId,

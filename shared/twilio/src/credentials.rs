@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,8 @@ pub struct CredentialSource {
     fallback: Option<String>,
     // Only found credentials are cached: a tenant configured while the process runs is picked up
     // on its next message.
-    cache: Mutex<HashMap<TenantId, Loaded>>,
+    /// With when each was read.
+    cache: Mutex<HashMap<TenantId, (Loaded, Instant)>>,
 }
 
 /// A secret's credentials: for the REST API, and the account's auth token (Twilio signs its
@@ -155,7 +157,7 @@ impl CredentialSource {
     }
 
     async fn loaded(&self, tenant: &TenantId) -> Result<Option<Loaded>, CredentialError> {
-        if let Some(found) = self.cached(tenant) {
+        if let Some((found, _)) = self.cached(tenant) {
             return Ok(Some(found));
         }
         let own = secret_name(tenant);
@@ -173,7 +175,7 @@ impl CredentialSource {
                 self.cache
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(tenant.clone(), credentials.clone());
+                    .insert(tenant.clone(), (credentials.clone(), Instant::now()));
             }
             None => tracing::warn!(%tenant, "no Twilio credentials for tenant"),
         }
@@ -189,7 +191,25 @@ impl CredentialSource {
             .remove(tenant);
     }
 
-    fn cached(&self, tenant: &TenantId) -> Option<Loaded> {
+    /// The tenant's webhook key read again from the secrets store, so that a rotated auth
+    /// token is picked up, but only if the cached one was read at least `min_age` ago: a flood
+    /// of forged requests must not turn into a secret read each. `None` when not read again.
+    pub async fn reloaded_webhook_key(
+        &self,
+        tenant: &TenantId,
+        min_age: Duration,
+    ) -> Result<Option<WebhookKey>, CredentialError> {
+        let fresh = self
+            .cached(tenant)
+            .is_some_and(|(_, read_at)| read_at.elapsed() < min_age);
+        if fresh {
+            return Ok(None);
+        }
+        self.forget(tenant);
+        self.webhook_key(tenant).await
+    }
+
+    fn cached(&self, tenant: &TenantId) -> Option<(Loaded, Instant)> {
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
