@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p smscrm-local-host --bench fan_out` (options: BENCH_CONTACTS=100000)
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,11 +12,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use smscrm_domain::campaign::{Action, Audience, Campaign, CampaignDraft, SenderInput};
 use smscrm_domain::contact::ConsentInput;
-use smscrm_domain::ports::{ManualClock, Queue, Table};
+use smscrm_domain::ports::{ManualClock, Table};
 use smscrm_domain::template::{Template, TemplateDraft};
 use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant};
 use smscrm_http::AppContext;
-use smscrm_local_host::serve::Queues;
 use smscrm_store::{Campaigns, Tenants};
 
 /// Area codes across the US zones, so quiet hours hold some recipients (it is 10:00 in New
@@ -33,22 +34,7 @@ async fn main() -> anyhow::Result<()> {
     )?);
     let now: DateTime<Utc> = "2026-11-23T15:00:00Z".parse()?;
     let ctx = AppContext::new(table.clone(), Arc::new(ManualClock::new(now)));
-    let queue = |name: &str| -> anyhow::Result<Arc<dyn Queue>> {
-        Ok(Arc::new(smscrm_local::SqliteQueue::open(
-            &dir.path().join("queue.db"),
-            name,
-            smscrm_local::QueueConfig {
-                visibility_timeout: std::time::Duration::from_secs(900),
-                max_receives: 10,
-                dead_letter: None,
-            },
-        )?))
-    };
-    let queues = Queues {
-        import_jobs: queue("import-jobs")?,
-        dispatch: queue("campaign-dispatch")?,
-        sends: queue("sends")?,
-    };
+    let queues = common::sqlite_queues(dir.path())?;
 
     let tenant = Tenant::new("Bench Bakery", "America/New_York", "US", now)?;
     Tenants::new(table.clone()).create(&tenant).await?;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use smscrm_domain::TenantId;
 use smscrm_domain::ports::{Condition, Cursor, Key, Query, Table, table};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::to_item;
 use crate::inbox::Listed;
 use crate::{RepoError, keys};
 
@@ -93,13 +93,6 @@ impl AuditLog {
                     .after(after),
             )
             .await?;
-        Ok(Listed {
-            items: page
-                .items
-                .into_iter()
-                .map(from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        Listed::from_page(page)
     }
 }

@@ -64,6 +64,20 @@ pub struct Listed<T> {
     pub next_cursor: Option<Cursor>,
 }
 
+impl<T: serde::de::DeserializeOwned> Listed<T> {
+    /// A query's page, its items decoded.
+    pub(crate) fn from_page(page: smscrm_domain::ports::table::Page) -> Result<Self, RepoError> {
+        Ok(Self {
+            items: page
+                .items
+                .into_iter()
+                .map(from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct Inbox {
     table: Arc<dyn Table>,
@@ -169,14 +183,7 @@ impl Inbox {
                     .after(after),
             )
             .await?;
-        Ok(Listed {
-            items: page
-                .items
-                .into_iter()
-                .map(from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        Listed::from_page(page)
     }
 
     pub async fn thread(
@@ -209,14 +216,7 @@ impl Inbox {
                     .after(after),
             )
             .await?;
-        Ok(Listed {
-            items: page
-                .items
-                .into_iter()
-                .map(from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        Listed::from_page(page)
     }
 }
 

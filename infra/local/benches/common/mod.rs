@@ -31,6 +31,26 @@ pub fn setting(name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The host's three queues on SQLite in `dir`, as `smscrm serve` opens them.
+pub fn sqlite_queues(dir: &std::path::Path) -> anyhow::Result<Queues> {
+    let queue = |name: &str| -> anyhow::Result<Arc<dyn Queue>> {
+        Ok(Arc::new(smscrm_local::SqliteQueue::open(
+            &dir.join("queue.db"),
+            name,
+            smscrm_local::QueueConfig {
+                visibility_timeout: Duration::from_secs(900),
+                max_receives: 10,
+                dead_letter: None,
+            },
+        )?))
+    };
+    Ok(Queues {
+        import_jobs: queue("import-jobs")?,
+        dispatch: queue("campaign-dispatch")?,
+        sends: queue("sends")?,
+    })
+}
+
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub table: Arc<dyn Table>,
@@ -49,22 +69,7 @@ impl Host {
             &dir.path().join("store.db"),
         )?);
         let ctx = AppContext::new(table.clone(), Arc::new(SystemClock));
-        let queue = |name: &str| -> anyhow::Result<Arc<dyn Queue>> {
-            Ok(Arc::new(smscrm_local::SqliteQueue::open(
-                &dir.path().join("queue.db"),
-                name,
-                smscrm_local::QueueConfig {
-                    visibility_timeout: Duration::from_secs(900),
-                    max_receives: 10,
-                    dead_letter: None,
-                },
-            )?))
-        };
-        let queues = Queues {
-            import_jobs: queue("import-jobs")?,
-            dispatch: queue("campaign-dispatch")?,
-            sends: queue("sends")?,
-        };
+        let queues = sqlite_queues(dir.path())?;
         let secrets: Arc<dyn Secrets> = Arc::new(smscrm_local::FileSecrets::new(
             dir.path().join("secrets.json"),
         ));
