@@ -12,7 +12,9 @@ use reqwest::Method;
 use serde_json::json;
 use smscrm_domain::{PhoneE164, TenantId};
 use smscrm_store::{DoNotContact, Suppression};
-use support::sending::{FROM, consenting, launch, one_each, records, tenant, wait_for};
+use support::sending::{
+    FROM, PAUSE_TAKES_EFFECT, consenting, launch, one_each, records, tenant, wait_for,
+};
 use support::{TestApp, send};
 
 on_both_backends!(
@@ -101,7 +103,7 @@ async fn the_kill_switch_stops_sends_and_resuming_continues_without_duplicates(a
     app.ctx.tenants.set_paused(&id, true).await.expect("pause");
     // A worker trusts what it read of the tenant for a second and may finish the message it
     // holds; then nothing more goes.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(PAUSE_TAKES_EFFECT).await;
     let at_pause = app.sim.accepted().len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -137,7 +139,7 @@ async fn the_kill_switch_stops_sends_and_resuming_continues_without_duplicates(a
     }
     let (status, _) = send(app.request(Method::POST, &format!("{path}/pause"), &me)).await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(PAUSE_TAKES_EFFECT).await;
     let at_pause = app.sim.accepted().len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(

@@ -349,7 +349,7 @@ async fn stop_start_and_help_do_what_they_say(app: &TestApp) {
     let (_, shown) = send(app.request(Method::GET, &ada_path, &me)).await;
     assert_eq!(shown["consent"]["status"], "explicit", "{shown}");
     let audit = AuditLog::new(app.ctx.table.clone())
-        .list(&tenant, None, 10)
+        .list(&tenant, &smscrm_store::AuditFilter::default(), None, 10)
         .await
         .expect("audit");
     let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();

@@ -120,6 +120,9 @@ pub struct CampaignView {
     pub campaign: Campaign,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fan_out: Option<FanOut>,
+    /// Set while the tenant's kill switch is on: nothing of this campaign is sent meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_paused: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,9 +160,18 @@ async fn fetch(
         // Held records released (or dropped) since, by the scheduler.
         state.counts.apply(&dispatches.changes(tenant, &id).await?);
     }
+    let tenant_paused = principal.tenant.paused.then(|| {
+        // Who paused it and why, when known.
+        principal
+            .tenant
+            .pause
+            .as_ref()
+            .map_or_else(|| serde_json::json!({}), |info| serde_json::json!(info))
+    });
     Ok(Json(CampaignView {
         campaign,
         fan_out: fan_out.map(FanOut::from),
+        tenant_paused,
     }))
 }
 

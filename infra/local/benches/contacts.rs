@@ -51,8 +51,8 @@ async fn main() -> anyhow::Result<()> {
     let secrets = Arc::new(smscrm_local::FileSecrets::new(
         dir.path().join("secrets.json"),
     ));
-    let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets, &base);
-    let app = smscrm_local_host::serve::app(ctx, blobs, &queues, webhooks);
+    let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &base);
+    let app = smscrm_local_host::serve::app(ctx, blobs, &queues, secrets, webhooks);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)

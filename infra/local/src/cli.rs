@@ -156,7 +156,12 @@ pub enum TenantCommand {
     /// List tenants as JSON lines.
     List,
     /// Stop all sending for a tenant (the kill switch).
-    Pause { tenant: String },
+    Pause {
+        tenant: String,
+        /// Why (kept with the switch and in the tenant's audit log).
+        #[arg(long)]
+        reason: String,
+    },
     /// Resume sending for a tenant.
     Resume { tenant: String },
     /// Show (with no options) or change what campaigns' gates read; prints the settings.

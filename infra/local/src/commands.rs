@@ -62,8 +62,8 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        TenantCommand::Pause { tenant } => set_paused(ctx, &tenant, true).await,
-        TenantCommand::Resume { tenant } => set_paused(ctx, &tenant, false).await,
+        TenantCommand::Pause { tenant, reason } => pause(ctx, &tenant, Some(&reason)).await,
+        TenantCommand::Resume { tenant } => pause(ctx, &tenant, None).await,
         TenantCommand::Settings {
             tenant,
             quiet_hours,
@@ -172,14 +172,31 @@ fn parse_cap(raw: &str) -> anyhow::Result<Option<u64>> {
         .with_context(|| format!("`{raw}`: a cap is a number of cents or `none`"))
 }
 
-async fn set_paused(ctx: &AppContext, tenant: &str, paused: bool) -> anyhow::Result<()> {
+/// The kill switch from the operator's side: `reason` pauses, `None` resumes; audited.
+async fn pause(ctx: &AppContext, tenant: &str, reason: Option<&str>) -> anyhow::Result<()> {
     let id = tenant_id(tenant)?;
-    let tenant = ctx
-        .tenants
-        .set_paused(&id, paused)
-        .await
-        .with_context(|| format!("tenant {id}"))?;
-    print_json(&json!({ "tenant_id": tenant.id, "paused": tenant.paused }))
+    let actor = smscrm_store::Actor::Operator {
+        name: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+    };
+    let now = ctx.clock.now();
+    let (tenant, action, details) = match reason {
+        Some(reason) => {
+            let info = smscrm_domain::tenant::PauseInfo {
+                reason: smscrm_domain::tenant::validate_pause_reason(reason)?,
+                by: actor.label(),
+                at: now,
+            };
+            let tenant = ctx.tenants.pause(&id, &info).await;
+            (tenant, "tenant.paused", json!({ "reason": info.reason }))
+        }
+        None => (ctx.tenants.resume(&id).await, "tenant.resumed", json!({})),
+    };
+    let tenant = tenant.with_context(|| format!("tenant {id}"))?;
+    let entry = smscrm_store::AuditEntry::new(now, actor, action, format!("tenant:{id}"), details);
+    smscrm_store::AuditLog::new(ctx.table.clone())
+        .append(&id, &entry)
+        .await?;
+    print_json(&json!({ "tenant_id": tenant.id, "paused": tenant.paused, "pause": tenant.pause }))
 }
 
 async fn apikey(ctx: &AppContext, cmd: ApiKeyCommand) -> anyhow::Result<()> {

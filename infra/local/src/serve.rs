@@ -42,10 +42,11 @@ pub fn app(
     ctx: AppContext,
     blobs: Arc<dyn Blobs>,
     queues: &Queues,
+    secrets: Arc<dyn Secrets>,
     webhooks: WebhookState,
 ) -> Router {
     let imports = api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
-    app_with(ctx, imports, queues, webhooks)
+    app_with(ctx, imports, queues, secrets, webhooks)
 }
 
 /// [`app`] with the imports API's settings given.
@@ -53,8 +54,14 @@ pub fn app_with(
     ctx: AppContext,
     imports: api_imports::ImportsState,
     queues: &Queues,
+    secrets: Arc<dyn Secrets>,
     webhooks: WebhookState,
 ) -> Router {
+    let tenant = api_tenant::TenantState {
+        app: ctx.clone(),
+        secrets,
+        dispatch: queues.dispatch.clone(),
+    };
     let campaigns = api_campaigns::CampaignsState {
         app: ctx.clone(),
         dispatch: queues.dispatch.clone(),
@@ -68,6 +75,7 @@ pub fn app_with(
         contacts
             .merge(api_campaigns::router().with_state(campaigns))
             .merge(api_imports::router().with_state(imports))
+            .merge(api_tenant::router().with_state(tenant))
             .merge(twilio_webhook::router().with_state(webhooks)),
     )
 }
@@ -210,7 +218,13 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         backend_args.data_dir.display()
     );
     let webhooks = webhooks(&backend.ctx, backend.secrets.clone(), &public_url);
-    let mut router = app(backend.ctx, backend.blobs, &queues, webhooks);
+    let mut router = app(
+        backend.ctx,
+        backend.blobs,
+        &queues,
+        backend.secrets.clone(),
+        webhooks,
+    );
     if let Some(sim) = simulator {
         println!(
             "Twilio simulator at http://{local}{path}/ (sent messages: GET {path}/messages; \

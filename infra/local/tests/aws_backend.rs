@@ -132,8 +132,18 @@ async fn cli_and_server_run_on_dynamodb() {
         .await
         .expect("request");
     assert_eq!(refused.status(), 401);
-    let paused = smscrm(&table, &["tenant", "pause", &tenant_id]);
+    let paused = smscrm(
+        &table,
+        &[
+            "tenant",
+            "pause",
+            &tenant_id,
+            "--reason",
+            "carrier complaint",
+        ],
+    );
     assert_eq!(paused["paused"], true);
+    assert_eq!(paused["pause"]["reason"], "carrier complaint");
     let _ = server.kill();
     let _ = server.wait();
 }

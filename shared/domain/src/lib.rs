@@ -17,6 +17,7 @@ pub mod quiet_hours;
 pub mod segments;
 pub mod template;
 pub mod tenant;
+pub mod tenant_patch;
 
 pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
 pub use error::ValidationError;

@@ -20,6 +20,9 @@ pub struct Tenant {
     pub default_region: Region,
     /// The kill switch: when set, nothing is sent for this tenant.
     pub paused: bool,
+    /// Who set the kill switch, when and why (absent for a switch set before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<PauseInfo>,
     /// Absent in tenants stored before footers existed: they get the default.
     #[serde(default)]
     pub opt_out_footer: OptOutFooter,
@@ -59,6 +62,29 @@ impl Tenant {
             .unwrap_or_else(|| default_sender_rate(sender))
             .max(1)
     }
+}
+
+/// Why sending is stopped for a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseInfo {
+    pub reason: String,
+    /// Who pulled the switch: `api_key:<id>`, `user:<email>`, `operator:<name>`.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The longest reason a pause may give.
+pub const MAX_PAUSE_REASON_CHARS: usize = 500;
+
+pub fn validate_pause_reason(reason: &str) -> Result<String, ValidationError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_PAUSE_REASON_CHARS {
+        return Err(ValidationError::new(
+            "reason",
+            format!("say why, in 1-{MAX_PAUSE_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_owned())
 }
 
 /// Spending caps in cents; `None` is no cap. Days and months are the tenant's (its time zone).
@@ -156,6 +182,7 @@ impl Tenant {
             timezone: validate_timezone(timezone)?,
             default_region: default_region.parse()?,
             paused: false,
+            pause: None,
             opt_out_footer: OptOutFooter::default(),
             segment_prices: SegmentPrices::default(),
             budget: Budget::default(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::TenantId;
+use smscrm_domain::ports::table::SortKeyCondition;
 use smscrm_domain::ports::{Condition, Cursor, Key, Query, Table, table};
 
 use crate::codec::to_item;
@@ -21,6 +22,30 @@ pub enum Actor {
     Recipient { phone: String },
     /// The platform itself (a sender, the scheduler, a Twilio callback).
     System { component: String },
+    /// A tenant's system, by one of its API keys.
+    ApiKey { key_id: String },
+    /// A platform operator at the command line.
+    Operator { name: String },
+}
+
+impl Actor {
+    /// How a pause or a change names who made it: `api_key:<id>`, `operator:<name>`, ...
+    pub fn label(&self) -> String {
+        match self {
+            Self::Recipient { phone } => format!("recipient:{phone}"),
+            Self::System { component } => format!("system:{component}"),
+            Self::ApiKey { key_id } => format!("api_key:{key_id}"),
+            Self::Operator { name } => format!("operator:{name}"),
+        }
+    }
+}
+
+/// Which entries to list: one action, and a time range `[since, until)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,22 +102,33 @@ impl AuditLog {
             .await?)
     }
 
-    /// Entries, newest first.
+    /// Entries, newest first. The action is matched within each page read, so a filtered page
+    /// may hold fewer than `limit` entries; only no cursor means the end.
     pub async fn list(
         &self,
         tenant: &TenantId,
+        filter: &AuditFilter,
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Listed<AuditEntry>, RepoError> {
-        let page = self
-            .table
-            .query(
-                &Query::partition(keys::audit_partition(tenant))
-                    .backward()
-                    .limit(limit)
-                    .after(after),
-            )
-            .await?;
-        Listed::from_page(page)
+        let mut query = Query::partition(keys::audit_partition(tenant))
+            .backward()
+            .limit(limit)
+            .after(after);
+        // Sort keys are `<time>#<id>`: a bare time sorts before every entry at that time.
+        let bound = |at: Option<DateTime<Utc>>, open: &str| {
+            at.map_or_else(|| open.to_owned(), keys::sort_time)
+        };
+        if filter.since.is_some() || filter.until.is_some() {
+            query = query.sort(SortKeyCondition::Between(
+                bound(filter.since, "0"),
+                bound(filter.until, "~"),
+            ));
+        }
+        let mut listed: Listed<AuditEntry> = Listed::from_page(self.table.query(&query).await?)?;
+        if let Some(action) = &filter.action {
+            listed.items.retain(|entry| &entry.action == action);
+        }
+        Ok(listed)
     }
 }

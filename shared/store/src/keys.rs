@@ -205,9 +205,14 @@ pub fn audit_partition(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#AUDIT")
 }
 
+pub const PARKED_PREFIX: &str = "PARKED#";
+
 /// A campaign with queued records a sender left at a kill switch or pause.
 pub fn parked(tenant: &TenantId, campaign: &CampaignId) -> Key {
-    Key::new(tenant_partition(tenant), format!("PARKED#{campaign}"))
+    Key::new(
+        tenant_partition(tenant),
+        format!("{PARKED_PREFIX}{campaign}"),
+    )
 }
 
 /// The gsi2 partition of parked campaigns (all tenants).

@@ -25,7 +25,7 @@ pub mod tenants;
 pub mod versioned;
 
 pub use apikeys::ApiKeys;
-pub use audit::{Actor, AuditEntry, AuditLog};
+pub use audit::{Actor, AuditEntry, AuditFilter, AuditLog};
 pub use budget::{Budgets, OverBudget, Period, ReserveError};
 pub use campaigns::{ActError, CampaignPage, Campaigns};
 pub use contacts::{ContactPage, Contacts};

@@ -182,6 +182,34 @@ impl Messages {
     }
 
     /// Parked campaigns of every tenant, oldest first.
+    /// The tenant's campaigns with parked records (the kill switch stopped their sends).
+    pub async fn parked_of(&self, tenant: &TenantId) -> Result<Vec<CampaignId>, RepoError> {
+        let mut campaigns = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .table()
+                .query(
+                    &Query::partition(keys::tenant_partition(tenant))
+                        .prefix(keys::PARKED_PREFIX)
+                        .after(cursor),
+                )
+                .await?;
+            for item in &page.items {
+                let sk = item.get(table::SK).and_then(Value::as_str).unwrap_or("");
+                let campaign = sk
+                    .strip_prefix(keys::PARKED_PREFIX)
+                    .and_then(|c| c.parse().ok())
+                    .ok_or_else(|| RepoError::Corrupt(format!("parked mark `{sk}`")))?;
+                campaigns.push(campaign);
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(campaigns),
+            }
+        }
+    }
+
     pub async fn parked(&self, limit: u32) -> Result<Vec<(TenantId, CampaignId)>, RepoError> {
         let page = self
             .table()

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use smscrm_domain::ports::{Condition, Cursor, Index, Query, Table, Update, table};
-use smscrm_domain::tenant::TenantSettings;
+use smscrm_domain::tenant::{PauseInfo, TenantSettings};
 use smscrm_domain::{Tenant, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -41,21 +41,9 @@ impl Tenants {
             .transpose()
     }
 
-    /// The kill switch.
+    /// The kill switch, with no reason kept (tests, and tenants paused before reasons were).
     pub async fn set_paused(&self, id: &TenantId, paused: bool) -> Result<Tenant, RepoError> {
-        let item = self
-            .table
-            .update(
-                &keys::tenant(id),
-                Update::new().set("paused", paused),
-                Some(Condition::ItemExists),
-            )
-            .await
-            .map_err(|e| match e {
-                smscrm_domain::ports::StoreError::ConditionFailed => RepoError::NotFound,
-                other => other.into(),
-            })?;
-        from_item(item)
+        self.update(id, Update::new().set("paused", paused)).await
     }
 
     /// Replaces the tenant's sending settings (the fields a campaign's gates read).
@@ -64,28 +52,33 @@ impl Tenants {
         id: &TenantId,
         settings: &TenantSettings,
     ) -> Result<Tenant, RepoError> {
-        let json = |value: serde_json::Result<serde_json::Value>| {
-            value.map_err(|e| RepoError::Corrupt(e.to_string()))
-        };
-        let update = Update::new()
-            .set(
-                "quiet_hours",
-                json(serde_json::to_value(settings.quiet_hours))?,
-            )
-            .set("budget", json(serde_json::to_value(settings.budget))?)
-            .set(
-                "segment_prices",
-                json(serde_json::to_value(&settings.segment_prices))?,
-            )
-            .set(
-                "opt_out_footer",
-                json(serde_json::to_value(&settings.opt_out_footer))?,
-            )
-            .set(
-                "sender_rates",
-                json(serde_json::to_value(&settings.sender_rates))?,
-            )
-            .set("keywords", json(serde_json::to_value(&settings.keywords))?);
+        self.update(id, settings_update(settings)?).await
+    }
+
+    /// Replaces the tenant's profile (name, time zone, default region) and settings with
+    /// `tenant`'s; the kill switch is left as it is.
+    pub async fn save_profile(&self, tenant: &Tenant) -> Result<Tenant, RepoError> {
+        let update = settings_update(&tenant.settings())?
+            .set("name", tenant.name.clone())
+            .set("timezone", tenant.timezone.clone())
+            .set("default_region", tenant.default_region.code());
+        self.update(&tenant.id, update).await
+    }
+
+    /// Stops all sending for the tenant, saying who did it and why.
+    pub async fn pause(&self, id: &TenantId, pause: &PauseInfo) -> Result<Tenant, RepoError> {
+        let info = serde_json::to_value(pause).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        self.update(id, Update::new().set("paused", true).set("pause", info))
+            .await
+    }
+
+    /// Lifts the kill switch.
+    pub async fn resume(&self, id: &TenantId) -> Result<Tenant, RepoError> {
+        self.update(id, Update::new().set("paused", false).remove("pause"))
+            .await
+    }
+
+    async fn update(&self, id: &TenantId, update: Update) -> Result<Tenant, RepoError> {
         let item = self
             .table
             .update(&keys::tenant(id), update, Some(Condition::ItemExists))
@@ -119,4 +112,29 @@ impl Tenants {
             .collect::<Result<_, _>>()?;
         Ok((tenants, page.next_cursor))
     }
+}
+
+fn settings_update(settings: &TenantSettings) -> Result<Update, RepoError> {
+    let json = |value: serde_json::Result<serde_json::Value>| {
+        value.map_err(|e| RepoError::Corrupt(e.to_string()))
+    };
+    Ok(Update::new()
+        .set(
+            "quiet_hours",
+            json(serde_json::to_value(settings.quiet_hours))?,
+        )
+        .set("budget", json(serde_json::to_value(settings.budget))?)
+        .set(
+            "segment_prices",
+            json(serde_json::to_value(&settings.segment_prices))?,
+        )
+        .set(
+            "opt_out_footer",
+            json(serde_json::to_value(&settings.opt_out_footer))?,
+        )
+        .set(
+            "sender_rates",
+            json(serde_json::to_value(&settings.sender_rates))?,
+        )
+        .set("keywords", json(serde_json::to_value(&settings.keywords))?))
 }

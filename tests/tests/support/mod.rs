@@ -110,7 +110,13 @@ impl TestApp {
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
         let public_url = public_url.unwrap_or_else(|| base.clone());
         let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &public_url);
-        let app = smscrm_local_host::serve::app_with(ctx.clone(), imports, &queues, webhooks);
+        let app = smscrm_local_host::serve::app_with(
+            ctx.clone(),
+            imports,
+            &queues,
+            secrets.clone(),
+            webhooks,
+        );
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });

@@ -1,0 +1,322 @@
+//! The tenant API over real HTTP, on the embedded store and on DynamoDB + SQS (moto): settings
+//! shown, changed, checked and audited; Twilio credentials write-only; the kill switch stopping
+//! a running campaign (sent by the sender to the simulator) and resuming it; the audit log's
+//! filters.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::sending::{PAUSE_TAKES_EFFECT, consenting, launch, one_each, tenant, wait_for};
+use support::{Caller, TestApp, send};
+
+on_both_backends!(
+    settings_are_shown_changed_checked_and_audited,
+    twilio_credentials_are_written_but_never_shown,
+    the_kill_switch_stops_a_running_campaign_and_resuming_finishes_it,
+    the_audit_log_filters_by_action_and_time_and_pages,
+);
+
+async fn patch(app: &TestApp, me: &Caller, body: Value) -> (u16, Value) {
+    send(app.request(Method::PATCH, "/v1/tenant", me).json(&body)).await
+}
+
+async fn audit(app: &TestApp, me: &Caller, query: &str) -> Value {
+    let (status, listed) = send(app.request(Method::GET, &format!("/v1/audit{query}"), me)).await;
+    assert_eq!(status, 200, "{listed}");
+    listed
+}
+
+fn actions(listed: &Value) -> Vec<&str> {
+    listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|entry| entry["action"].as_str())
+        .collect()
+}
+
+async fn settings_are_shown_changed_checked_and_audited(app: &TestApp) {
+    let me = app.tenant("Bakery").await;
+    let (status, shown) = send(app.request(Method::GET, "/v1/tenant", &me)).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["id"], me.tenant_id.as_str());
+    assert_eq!(shown["name"], "Bakery");
+    assert_eq!(shown["paused"], false);
+    assert_eq!(
+        shown["quiet_hours"],
+        json!({"opens": "08:00", "closes": "21:00"})
+    );
+    assert_eq!(
+        shown["spend"],
+        json!({"today_millicents": 0, "this_month_millicents": 0})
+    );
+    assert_eq!(shown["twilio"]["own_credentials"], false);
+
+    // Refused, each naming its field; nothing changes.
+    for (body, field) in [
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
+        (
+            json!({"quiet_hours": {"opens": "21:00", "closes": "08:00"}, "name": "X"}),
+            "quiet_hours",
+        ),
+        (
+            json!({"sender_rates": {"+14155550100": 0}}),
+            "sender_rates.+14155550100",
+        ),
+    ] {
+        let (status, refused) = patch(app, &me, body.clone()).await;
+        assert!(status == 400 || status == 422, "{body}: {refused}");
+        let text = refused.to_string();
+        assert!(
+            text.contains(field.split('.').next().unwrap_or(field)),
+            "{body}: {refused}"
+        );
+    }
+    let (status, refused) = patch(app, &me, json!({"nmae": "typo"})).await;
+    assert_eq!(status, 422, "{refused}");
+    let (_, unchanged) = send(app.request(Method::GET, "/v1/tenant", &me)).await;
+    assert_eq!(unchanged["name"], "Bakery");
+
+    let (status, changed) = patch(
+        app,
+        &me,
+        json!({
+            "name": "Bakery & Co", "timezone": "America/Chicago",
+            "quiet_hours": {"opens": "09:00", "closes": "20:00"},
+            "budget": {"daily_cap_cents": 5000, "monthly_cap_cents": 100000},
+            "keywords": {"help_text": "Bakery: call 555-0100", "twilio_confirms_opt_out": false},
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let (_, shown) = send(app.request(Method::GET, "/v1/tenant", &me)).await;
+    assert_eq!(shown["name"], "Bakery & Co");
+    assert_eq!(shown["timezone"], "America/Chicago");
+    assert_eq!(shown["budget"]["daily_cap_cents"], 5000);
+    assert_eq!(shown["keywords"]["help_text"], "Bakery: call 555-0100");
+    // What campaigns read changed too (the gates read the same tenant).
+    assert_eq!(
+        shown["quiet_hours"],
+        json!({"opens": "09:00", "closes": "20:00"})
+    );
+
+    let listed = audit(app, &me, "").await;
+    assert_eq!(actions(&listed), ["tenant.settings_changed"], "{listed}");
+    let entry = &listed["items"][0];
+    assert_eq!(
+        entry["details"]["fields"],
+        json!(["name", "timezone", "quiet_hours", "budget", "keywords"])
+    );
+    assert_eq!(entry["details"]["before"]["name"], "Bakery");
+    assert_eq!(entry["details"]["after"]["name"], "Bakery & Co");
+    assert_eq!(
+        entry["details"]["before"]["budget"]["daily_cap_cents"],
+        Value::Null
+    );
+    assert_eq!(entry["actor"]["kind"], "api_key");
+
+    // The same values again change nothing and are not audited.
+    let (status, _) = patch(app, &me, json!({"name": "Bakery & Co"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(actions(&audit(app, &me, "").await).len(), 1);
+}
+
+async fn twilio_credentials_are_written_but_never_shown(app: &TestApp) {
+    let me = app.tenant("Bakery").await;
+    let token = "f00dfeedf00dfeedf00dfeedf00dfeed";
+    let put = |body: Value| {
+        send(
+            app.request(Method::PUT, "/v1/tenant/twilio", &me)
+                .json(&body),
+        )
+    };
+    let (status, refused) = put(json!({"account_sid": "AC123", "auth_token": token})).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("account_sid"), "{refused}");
+    let account = "AC0123456789abcdef0123456789abcdef";
+    let (status, refused) = put(json!({
+        "account_sid": account, "auth_token": token, "api_key_sid": "SK0123456789abcdef0123456789abcdef",
+    }))
+    .await;
+    assert_eq!(status, 400, "{refused}");
+
+    let (status, _) = put(json!({"account_sid": account, "auth_token": token})).await;
+    assert_eq!(status, 204);
+    let (_, shown) = send(app.request(Method::GET, "/v1/tenant", &me)).await;
+    assert_eq!(
+        shown["twilio"],
+        json!({"own_credentials": true, "account_sid": account})
+    );
+    assert!(
+        !shown.to_string().contains(token),
+        "the token is shown: {shown}"
+    );
+    let listed = audit(app, &me, "").await;
+    assert_eq!(actions(&listed), ["tenant.twilio_credentials_set"]);
+    assert!(
+        !listed.to_string().contains(token),
+        "the token is audited: {listed}"
+    );
+    // The sender and the webhooks read them from the secrets store.
+    let id = me.tenant_id.parse().expect("id");
+    let stored = app
+        .secrets
+        .get(&smscrm_twilio::credentials::secret_name(&id))
+        .await
+        .expect("read")
+        .expect("stored");
+    let stored: Value =
+        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&stored)).expect("json");
+    assert_eq!(stored, json!({"account_sid": account, "auth_token": token}));
+}
+
+/// Waits until `count` messages have reached the simulator.
+async fn until_sent(app: &TestApp, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.sim.accepted().len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} sent",
+            app.sim.accepted().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn the_kill_switch_stops_a_running_campaign_and_resuming_finishes_it(app: &TestApp) {
+    let me = tenant(app, 2).await;
+    let phones = consenting(app, &me, 16).await;
+    let path = launch(app, &me, "Fresh bread today, {{first_name}}!").await;
+    until_sent(app, 1).await;
+
+    let pause = |body: Value| {
+        send(
+            app.request(Method::POST, "/v1/tenant/pause", &me)
+                .json(&body),
+        )
+    };
+    let (status, refused) = pause(json!({"reason": "  "})).await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, paused) = pause(json!({"reason": "customer complaint"})).await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["paused"], true);
+    assert_eq!(paused["pause"]["reason"], "customer complaint");
+    assert!(
+        paused["pause"]["by"]
+            .as_str()
+            .is_some_and(|by| by.starts_with("api_key:"))
+    );
+
+    // A call already on its way may land; after that, nothing while the switch is on.
+    tokio::time::sleep(PAUSE_TAKES_EFFECT).await;
+    let sent_when_paused = app.sim.accepted().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        app.sim.accepted().len(),
+        sent_when_paused,
+        "sent while paused"
+    );
+    assert!(
+        sent_when_paused < phones.len(),
+        "everything went before the pause"
+    );
+    let (_, campaign) = send(app.request(Method::GET, &path, &me)).await;
+    assert_eq!(
+        campaign["tenant_paused"]["reason"], "customer complaint",
+        "{campaign}"
+    );
+    assert_eq!(campaign["status"], "sending");
+
+    let (status, resumed) = send(app.request(Method::POST, "/v1/tenant/resume", &me)).await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["paused"], false);
+    assert_eq!(resumed["pause"], Value::Null);
+    wait_for(app, &me, &path, "completed", Duration::from_secs(90)).await;
+    assert_eq!(
+        one_each(app).len(),
+        phones.len(),
+        "one message each, no duplicates"
+    );
+    let (_, campaign) = send(app.request(Method::GET, &path, &me)).await;
+    assert_eq!(campaign.get("tenant_paused"), None, "{campaign}");
+
+    let listed = audit(app, &me, "").await;
+    assert_eq!(
+        actions(&listed),
+        ["tenant.resumed", "tenant.paused"],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["items"][1]["details"]["reason"],
+        "customer complaint"
+    );
+}
+
+async fn the_audit_log_filters_by_action_and_time_and_pages(app: &TestApp) {
+    let me = app.tenant("Bakery").await;
+    let started = chrono::Utc::now();
+    for reason in ["one", "two"] {
+        let body = json!({ "reason": reason });
+        let (status, _) = send(
+            app.request(Method::POST, "/v1/tenant/pause", &me)
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = send(app.request(Method::POST, "/v1/tenant/resume", &me)).await;
+        assert_eq!(status, 200);
+    }
+    let all = audit(app, &me, "").await;
+    assert_eq!(
+        actions(&all),
+        [
+            "tenant.resumed",
+            "tenant.paused",
+            "tenant.resumed",
+            "tenant.paused"
+        ]
+    );
+    let paused = audit(app, &me, "?action=tenant.paused").await;
+    let reasons: Vec<&Value> = paused["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| &e["details"]["reason"])
+        .collect();
+    assert_eq!(reasons, [&json!("two"), &json!("one")]);
+
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let none = audit(app, &me, &format!("?since={}", at(later))).await;
+    assert_eq!(none["items"], json!([]), "{none}");
+    let within = audit(
+        app,
+        &me,
+        &format!("?since={}&until={}", at(started), at(later)),
+    )
+    .await;
+    assert_eq!(actions(&within).len(), 4, "{within}");
+
+    // A page at a time, newest first, to the end.
+    let mut seen = Vec::new();
+    let mut query = "?limit=3".to_owned();
+    loop {
+        let page = audit(app, &me, &query).await;
+        seen.extend(actions(&page).into_iter().map(str::to_owned));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, actions(&all));
+
+    // Another tenant sees none of it.
+    let other = app.tenant("Other").await;
+    assert_eq!(audit(app, &other, "").await["items"], json!([]));
+    let (status, refused) = send(app.request(Method::GET, "/v1/audit?since=yesterday", &me)).await;
+    assert_eq!(status, 400, "{refused}");
+}
