@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use smscrm_domain::ports::{Blobs, Queue, Secrets, Table};
+use smscrm_domain::ports::{Blobs, Mailer, Queue, Secrets, Table};
 use tempfile::TempDir;
 
 use crate::conformance::unique;
@@ -67,6 +67,7 @@ pub trait Backend: QueueFactory {
     fn table(&self) -> Arc<dyn Table>;
     fn blobs(&self) -> Arc<dyn Blobs>;
     fn secrets(&self) -> Arc<dyn Secrets>;
+    fn mailer(&self) -> Arc<dyn Mailer>;
 
     /// Whether [`Blobs::presign_put`] must hand out URLs (S3) or must answer `None` (the
     /// directory adapter: the local host serves uploads itself). Stated here, not inferred from
@@ -89,6 +90,7 @@ pub struct EmbeddedBackend {
     pub table: Arc<smscrm_local::SqliteTable>,
     pub blobs: Arc<smscrm_local::DirBlobs>,
     pub secrets: Arc<smscrm_local::FileSecrets>,
+    pub outbox: Arc<smscrm_local::Outbox>,
 }
 
 impl EmbeddedBackend {
@@ -156,6 +158,7 @@ pub async fn embedded() -> EmbeddedBackend {
     let blobs = smscrm_local::DirBlobs::new(root.join("blobs"));
     let secrets = smscrm_local::FileSecrets::new(root.join("secrets.json"));
     EmbeddedBackend {
+        outbox: Arc::new(smscrm_local::Outbox::new(root.join("outbox"))),
         dir,
         table: Arc::new(table),
         blobs: Arc::new(blobs),
@@ -180,6 +183,9 @@ impl Backend for EmbeddedBackend {
     }
     fn secrets(&self) -> Arc<dyn Secrets> {
         self.secrets.clone()
+    }
+    fn mailer(&self) -> Arc<dyn Mailer> {
+        self.outbox.clone()
     }
     fn presigns_uploads(&self) -> bool {
         false
@@ -232,7 +238,11 @@ pub struct AwsBackend {
     pub table: Arc<smscrm_aws::DynamoTable>,
     pub blobs: Arc<smscrm_aws::S3Blobs>,
     pub secrets: Arc<smscrm_aws::SecretsManagerSecrets>,
+    pub mailer: Arc<smscrm_aws::SesMailer>,
 }
+
+/// The sender SES emails of the AWS backend go from (verified on moto as an operator would).
+pub const MAIL_FROM: &str = "login@smscrm.test";
 
 impl AwsBackend {
     /// Creates queue `name` and its dead-letter queue, redriving after `spec.max_receives`.
@@ -284,6 +294,10 @@ pub async fn aws() -> AwsBackend {
     );
     created_table.unwrap_or_else(|e| panic!("create DynamoDB table {table_name}: {e:?}"));
     created_bucket.unwrap_or_else(|e| panic!("create S3 bucket {bucket}: {e:?}"));
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    smscrm_aws::verify_sender(&ses, MAIL_FROM)
+        .await
+        .unwrap_or_else(|e| panic!("verify {MAIL_FROM}: {e:?}"));
 
     AwsBackend {
         table: Arc::new(smscrm_aws::DynamoTable::new(dynamodb.clone(), &table_name)),
@@ -292,6 +306,7 @@ pub async fn aws() -> AwsBackend {
             secrets_client,
             &secrets_prefix,
         )),
+        mailer: Arc::new(smscrm_aws::SesMailer::new(ses, MAIL_FROM)),
         config,
         dynamodb,
         sqs,
@@ -319,6 +334,9 @@ impl Backend for AwsBackend {
     }
     fn secrets(&self) -> Arc<dyn Secrets> {
         self.secrets.clone()
+    }
+    fn mailer(&self) -> Arc<dyn Mailer> {
+        self.mailer.clone()
     }
     fn presigns_uploads(&self) -> bool {
         true

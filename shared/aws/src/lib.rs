@@ -1,5 +1,6 @@
 //! AWS adapters of the ports in `smscrm_domain::ports`: DynamoDB ([`DynamoTable`]), SQS
-//! ([`SqsQueue`]), S3 ([`S3Blobs`]) and Secrets Manager ([`SecretsManagerSecrets`]).
+//! ([`SqsQueue`]), S3 ([`S3Blobs`]), Secrets Manager ([`SecretsManagerSecrets`]) and SES
+//! ([`SesMailer`]).
 //!
 //! Build the clients once per process from [`sdk_config`] and share them: they are cheap to
 //! clone and hold the connection pool. The `create_*` helpers set up the resources the
@@ -15,6 +16,7 @@ mod error;
 mod s3;
 mod s3_event;
 mod secrets;
+mod ses;
 mod sqs;
 
 pub mod lambda;
@@ -25,4 +27,5 @@ pub use error::{SetupError, UnexpectedResponse};
 pub use s3::{S3Blobs, create_bucket};
 pub use s3_event::{BadEventKey, decode_event_key};
 pub use secrets::SecretsManagerSecrets;
+pub use ses::{SesMailer, verify_sender};
 pub use sqs::{SqsQueue, create_queue_with_dlq};

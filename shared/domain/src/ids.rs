@@ -77,6 +77,7 @@ prefixed_id!(ApiKeyId, "key_", "API key");
 prefixed_id!(ImportId, "im_", "import");
 prefixed_id!(TemplateId, "tp_", "template");
 prefixed_id!(CampaignId, "cp_", "campaign");
+prefixed_id!(UserId, "us_", "user");
 
 #[cfg(test)]
 mod tests {

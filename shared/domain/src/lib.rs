@@ -18,10 +18,11 @@ pub mod segments;
 pub mod template;
 pub mod tenant;
 pub mod tenant_patch;
+pub mod user;
 
 pub use contact::{Consent, ConsentStatus, Contact, ContactDraft, ContactPatch};
 pub use error::ValidationError;
-pub use ids::{ApiKeyId, CampaignId, ContactId, ImportId, TemplateId, TenantId};
+pub use ids::{ApiKeyId, CampaignId, ContactId, ImportId, TemplateId, TenantId, UserId};
 pub use merge::ContactMerge;
 pub use phone::{PhoneE164, Region};
 pub use tenant::Tenant;

@@ -5,11 +5,13 @@
 mod db;
 
 pub mod blobs;
+pub mod outbox;
 pub mod queue;
 pub mod secrets;
 pub mod table;
 
 pub use blobs::DirBlobs;
+pub use outbox::Outbox;
 pub use queue::{QueueConfig, SqliteQueue};
 pub use secrets::FileSecrets;
 pub use table::SqliteTable;

@@ -8,6 +8,7 @@
 //! fails when a `pub async fn` of a case module is missing from the list.
 
 pub mod blobs;
+pub mod mailer;
 pub mod queue;
 pub mod secrets;
 pub mod table;
@@ -139,6 +140,10 @@ macro_rules! conformance_suite {
                 missing_is_none,
                 invalid_names_are_rejected,
             ];
+            mailer: [
+                a_plain_text_email_is_accepted,
+                a_subject_must_be_one_line,
+            ];
         }
     };
 }
@@ -151,6 +156,7 @@ macro_rules! __conformance_cases {
         queue: [$($queue:ident),* $(,)?];
         blobs: [$($blobs:ident),* $(,)?];
         secrets: [$($secrets:ident),* $(,)?];
+        mailer: [$($mailer:ident),* $(,)?];
     ) => {
         mod table {
             $(
@@ -198,6 +204,19 @@ macro_rules! __conformance_cases {
             )*
         }
 
+        mod mailer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $mailer() {
+                    let backend = $backend().await;
+                    $crate::conformance::mailer::$mailer(
+                        $crate::backends::Backend::mailer(&backend),
+                    )
+                    .await;
+                }
+            )*
+        }
+
         #[test]
         fn every_case_is_listed() {
             $crate::conformance::assert_all_listed(
@@ -219,6 +238,11 @@ macro_rules! __conformance_cases {
                 "secrets",
                 $crate::conformance::secrets::SOURCE,
                 &[$(stringify!($secrets)),*],
+            );
+            $crate::conformance::assert_all_listed(
+                "mailer",
+                $crate::conformance::mailer::SOURCE,
+                &[$(stringify!($mailer)),*],
             );
         }
     };

@@ -4,6 +4,7 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod mailer;
 pub mod queue;
 pub mod secrets;
 pub mod sms;
@@ -11,6 +12,7 @@ pub mod table;
 
 pub use blobs::{BlobError, BlobStat, Blobs};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use queue::{Delivery, OutgoingMessage, Queue, QueueError};
 pub use secrets::{Secrets, SecretsError};
 pub use sms::{
