@@ -23,7 +23,8 @@ use smscrm_domain::campaign::CampaignStatus;
 use smscrm_domain::ports::{Queue, Secrets};
 use smscrm_domain::tenant::{PauseInfo, validate_pause_reason};
 use smscrm_domain::tenant_patch::{TenantPatch, changed_fields};
-use smscrm_http::{ApiError, ApiJson, AppContext, Principal};
+use smscrm_domain::user::Permission;
+use smscrm_http::{ApiError, ApiJson, AppContext, Caller, Principal};
 use smscrm_store::{Actor, AuditEntry, AuditLog, Campaigns, Messages};
 
 pub use view::TenantView;
@@ -53,8 +54,14 @@ pub fn router() -> Router<TenantState> {
 
 /// Who the caller is, as the audit log names them.
 pub(crate) fn actor(principal: &Principal) -> Actor {
-    Actor::ApiKey {
-        key_id: principal.key_id.to_string(),
+    match &principal.caller {
+        Caller::ApiKey { key_id } => Actor::ApiKey {
+            key_id: key_id.to_string(),
+        },
+        Caller::User { user_id, email, .. } => Actor::User {
+            user_id: user_id.to_string(),
+            email: email.to_string(),
+        },
     }
 }
 
@@ -91,6 +98,7 @@ async fn change(
     principal: Principal,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
+    principal.require(Permission::Administer)?;
     let before = &principal.tenant;
     let after = patch.apply(before)?;
     let fields = changed_fields(before, &after);
@@ -130,6 +138,7 @@ async fn pause(
     principal: Principal,
     ApiJson(request): ApiJson<PauseRequest>,
 ) -> Result<Json<TenantView>, ApiError> {
+    principal.require(Permission::Administer)?;
     let info = PauseInfo {
         reason: validate_pause_reason(&request.reason)?,
         by: actor(&principal).label(),
@@ -147,6 +156,7 @@ async fn resume(
     State(state): State<TenantState>,
     principal: Principal,
 ) -> Result<Json<TenantView>, ApiError> {
+    principal.require(Permission::Administer)?;
     let was = principal.tenant.pause.clone();
     let tenant = state.app.tenants.resume(&principal.tenant.id).await?;
     let requeued = requeue_parked(&state, &tenant.id).await?;

@@ -52,7 +52,12 @@ async fn main() -> anyhow::Result<()> {
         dir.path().join("secrets.json"),
     ));
     let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &base);
-    let app = smscrm_local_host::serve::app(ctx, blobs, &queues, secrets, webhooks);
+    let services = smscrm_local_host::serve::Services {
+        secrets,
+        mailer: Arc::new(smscrm_local::Outbox::new(dir.path().join("outbox"))),
+        public_url: base.clone(),
+    };
+    let app = smscrm_local_host::serve::app(ctx, blobs, &queues, services, webhooks);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)

@@ -142,13 +142,13 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let webhooks = smscrm_local_host::serve::webhooks(&host.ctx, host.secrets.clone(), &base);
     let blobs = Arc::new(smscrm_local::DirBlobs::new(host.dir.path().join("blobs")));
-    let router = smscrm_local_host::serve::app(
-        host.ctx.clone(),
-        blobs,
-        &host.queues,
-        host.secrets.clone(),
-        webhooks,
-    );
+    let services = smscrm_local_host::serve::Services {
+        secrets: host.secrets.clone(),
+        mailer: Arc::new(smscrm_local::Outbox::new(host.dir.path().join("outbox"))),
+        public_url: base.clone(),
+    };
+    let router =
+        smscrm_local_host::serve::app(host.ctx.clone(), blobs, &host.queues, services, webhooks);
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let (tenant, campaign) = host.campaign(total, 5_000).await?;

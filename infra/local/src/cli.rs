@@ -152,6 +152,9 @@ pub enum TenantCommand {
         /// Default phone region (ISO country code), e.g. US.
         #[arg(long, default_value = "US")]
         region: String,
+        /// The email of the tenant's first owner, who signs in by magic link.
+        #[arg(long)]
+        owner: Option<String>,
     },
     /// List tenants as JSON lines.
     List,

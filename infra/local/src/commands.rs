@@ -1,5 +1,6 @@
 use anyhow::{Context as _, bail};
 use serde_json::json;
+use smscrm_domain::user::{Email, Role, User};
 use smscrm_domain::{ApiKeyId, Tenant, TenantId};
 use smscrm_http::AppContext;
 
@@ -33,19 +34,36 @@ pub async fn create_tenant(
     Ok((tenant, key.plaintext))
 }
 
+/// Makes `email` an owner of the tenant (the first person who can sign in).
+pub async fn add_owner(ctx: &AppContext, tenant: &TenantId, email: &Email) -> anyhow::Result<()> {
+    let user = User::new(tenant.clone(), email.clone(), Role::Owner, ctx.clock.now());
+    smscrm_store::Users::new(ctx.table.clone())
+        .create(&user)
+        .await
+        .with_context(|| format!("owner {email}"))?;
+    Ok(())
+}
+
 async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create {
             name,
             timezone,
             region,
+            owner,
         } => {
+            // Checked before anything is created.
+            let owner = owner.as_deref().map(Email::parse).transpose()?;
             let (tenant, api_key) = create_tenant(ctx, &name, &timezone, &region).await?;
+            if let Some(email) = &owner {
+                add_owner(ctx, &tenant.id, email).await?;
+            }
             print_json(&json!({
                 "tenant_id": tenant.id,
                 "name": tenant.name,
                 "timezone": tenant.timezone,
                 "default_region": tenant.default_region,
+                "owner": owner,
                 "api_key": api_key,
             }))
         }

@@ -19,6 +19,9 @@ pub struct Demo {
     pub contacts: usize,
 }
 
+/// The demo bakery's owner, who signs in by magic link (the link is printed).
+pub const OWNER: &str = "owner@demo-bakery.example";
+
 /// The demo bakery's Twilio number: campaigns send from it, and people text it.
 pub const NUMBER: &str = "+15125550100";
 
@@ -44,6 +47,8 @@ pub async fn ensure(ctx: &AppContext, data_dir: &Path) -> anyhow::Result<Demo> {
     }
     let (tenant, api_key) =
         crate::commands::create_tenant(ctx, "Demo Bakery", "America/New_York", "US").await?;
+    let owner = smscrm_domain::user::Email::parse(OWNER)?;
+    crate::commands::add_owner(ctx, &tenant.id, &owner).await?;
     for (first, last, phone, tags) in PEOPLE {
         let draft = ContactDraft {
             phone: phone.into(),

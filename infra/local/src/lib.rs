@@ -7,5 +7,6 @@ pub mod commands;
 pub mod demo;
 pub mod dropbox;
 pub mod import;
+pub mod mail;
 pub mod sending;
 pub mod serve;

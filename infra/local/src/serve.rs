@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use csv_import::ImportWorker;
-use smscrm_domain::ports::{Blobs, Queue, Secrets};
+use smscrm_domain::ports::{Blobs, Mailer, Queue, Secrets};
 use smscrm_http::{AppContext, health_router, with_common_layers};
 use smscrm_twilio::CredentialSource;
 use smscrm_twilio::credentials::DEFAULT_FALLBACK_SECRET;
@@ -42,11 +42,20 @@ pub fn app(
     ctx: AppContext,
     blobs: Arc<dyn Blobs>,
     queues: &Queues,
-    secrets: Arc<dyn Secrets>,
+    services: Services,
     webhooks: WebhookState,
 ) -> Router {
     let imports = api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
-    app_with(ctx, imports, queues, secrets, webhooks)
+    app_with(ctx, imports, queues, services, webhooks)
+}
+
+/// What some functions need beyond the store and the queues.
+#[derive(Clone)]
+pub struct Services {
+    pub secrets: Arc<dyn Secrets>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The URL people and Twilio reach the product at (links in emails point there).
+    pub public_url: String,
 }
 
 /// [`app`] with the imports API's settings given.
@@ -54,13 +63,18 @@ pub fn app_with(
     ctx: AppContext,
     imports: api_imports::ImportsState,
     queues: &Queues,
-    secrets: Arc<dyn Secrets>,
+    services: Services,
     webhooks: WebhookState,
 ) -> Router {
     let tenant = api_tenant::TenantState {
         app: ctx.clone(),
-        secrets,
+        secrets: services.secrets,
         dispatch: queues.dispatch.clone(),
+    };
+    let auth = api_auth::AuthState {
+        app: ctx.clone(),
+        mailer: services.mailer,
+        public_base_url: Some(services.public_url),
     };
     let campaigns = api_campaigns::CampaignsState {
         app: ctx.clone(),
@@ -76,6 +90,7 @@ pub fn app_with(
             .merge(api_campaigns::router().with_state(campaigns))
             .merge(api_imports::router().with_state(imports))
             .merge(api_tenant::router().with_state(tenant))
+            .merge(api_auth::router().with_state(auth))
             .merge(twilio_webhook::router().with_state(webhooks)),
     )
 }
@@ -142,6 +157,10 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
             demo.tenant_id, demo.contacts
         );
         println!("Demo API key: {}", demo.api_key);
+        println!(
+            "Demo sign-in: POST /v1/auth/magic-link {{\"email\": \"{}\"}} (the link is printed here)",
+            crate::demo::OWNER
+        );
         Some(demo)
     } else {
         None
@@ -218,13 +237,14 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         backend_args.data_dir.display()
     );
     let webhooks = webhooks(&backend.ctx, backend.secrets.clone(), &public_url);
-    let mut router = app(
-        backend.ctx,
-        backend.blobs,
-        &queues,
-        backend.secrets.clone(),
-        webhooks,
-    );
+    let outbox = smscrm_local::Outbox::new(backend_args.data_dir.join("outbox"));
+    let services = Services {
+        secrets: backend.secrets.clone(),
+        mailer: Arc::new(crate::mail::PrintingOutbox(outbox.clone())),
+        public_url: public_url.clone(),
+    };
+    let mut router = app(backend.ctx, backend.blobs, &queues, services, webhooks)
+        .merge(crate::mail::dev_outbox(outbox));
     if let Some(sim) = simulator {
         println!(
             "Twilio simulator at http://{local}{path}/ (sent messages: GET {path}/messages; \
@@ -239,7 +259,9 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         }
         router = router.nest(crate::sending::SIM_PATH, sim.router());
     }
-    axum::serve(listener, router)
+    // The peer address stands in for API Gateway's X-Forwarded-For (rate limits, audit).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     println!("smscrm stopped");

@@ -337,3 +337,63 @@ async fn people_can_text_the_demo_bakerys_number() {
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn the_demo_owner_signs_in_with_the_link_from_the_outbox() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), true);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let asked = http
+        .post(format!("{}/v1/auth/magic-link", server.base))
+        .json(&json!({"email": "owner@demo-bakery.example"}))
+        .send()
+        .await
+        .expect("asked");
+    assert_eq!(asked.status(), 202);
+    let outbox: Value = http
+        .get(format!("{}/dev/outbox", server.base))
+        .send()
+        .await
+        .expect("outbox")
+        .json()
+        .await
+        .expect("json");
+    let text = outbox[0]["text"].as_str().expect("an email");
+    let link = text
+        .split_whitespace()
+        .find(|word| word.starts_with(&server.base))
+        .expect("a link to this server");
+    let token = link.split_once("token=").expect("token").1;
+    let signed_in = http
+        .post(format!("{}/v1/auth/session", server.base))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("smscrm_session="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let me: Value = http
+        .get(format!("{}/v1/me", server.base))
+        .header("cookie", format!("smscrm_session={session}"))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["email"], "owner@demo-bakery.example", "{me}");
+    assert_eq!(me["role"], "owner");
+    assert_eq!(me["tenant"]["name"], "Demo Bakery");
+    server.stop();
+}

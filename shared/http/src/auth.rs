@@ -1,18 +1,91 @@
-//! `Authorization: Bearer <api key>` to the tenant it belongs to. The tenant comes from the
-//! key and nowhere else.
+//! Who is calling: a tenant's system by `Authorization: Bearer <api key>`, or one of its people
+//! by the session cookie a magic link set. The tenant comes from the key or the session and
+//! nowhere else.
+//!
+//! A request authenticated by the cookie that changes anything (any method but GET, HEAD and
+//! OPTIONS) must also carry the session's CSRF token in `X-CSRF-Token` (the page reads it from
+//! the `smscrm_csrf` cookie, which another site cannot); API keys are exempt, as no browser
+//! sends them on its own.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use smscrm_domain::{ApiKeyId, Tenant};
+use axum::http::{HeaderMap, Method};
+use smscrm_domain::user::{Email, Permission, Role, secret_hash};
+use smscrm_domain::{ApiKeyId, Tenant, UserId};
+use smscrm_store::{Logins, Users};
 
 use crate::{ApiError, AppContext};
+
+pub const SESSION_COOKIE: &str = "smscrm_session";
+pub const CSRF_COOKIE: &str = "smscrm_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant: Tenant,
-    pub key_id: ApiKeyId,
+    pub caller: Caller,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    ApiKey {
+        key_id: ApiKeyId,
+    },
+    User {
+        user_id: UserId,
+        email: Email,
+        role: Role,
+        /// Hash of the session id, so logout can end exactly this session.
+        session_hash: String,
+    },
+}
+
+impl Principal {
+    /// Refuses the caller unless its role allows `permission`. API keys may do anything in
+    /// their tenant (their scopes are still to come).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        match &self.caller {
+            Caller::User { role, .. } if !role.allows(permission) => Err(ApiError::Forbidden {
+                code: "forbidden_role",
+                message: format!("a {} cannot do this", role_name(*role)),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
+        Role::Viewer => "viewer",
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, key)| key.trim())
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -24,30 +97,80 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let ctx = AppContext::from_ref(state);
+        let principal = match bearer(&parts.headers) {
+            Some(key) => by_api_key(&ctx, key).await?,
+            None => by_session(&ctx, parts).await?,
+        };
+        tracing::Span::current().record("tenant_id", tracing::field::display(&principal.tenant.id));
+        Ok(principal)
+    }
+}
+
+async fn by_api_key(ctx: &AppContext, presented: &str) -> Result<Principal, ApiError> {
+    let resolved = ctx
+        .api_keys
+        .resolve(presented)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let tenant = ctx
+        .tenants
+        .get(&resolved.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Principal {
+        tenant,
+        caller: Caller::ApiKey {
+            key_id: resolved.key_id,
+        },
+    })
+}
+
+async fn by_session(ctx: &AppContext, parts: &Parts) -> Result<Principal, ApiError> {
+    let session_hash = cookie(&parts.headers, SESSION_COOKIE)
+        .and_then(|id| secret_hash(&id))
+        .ok_or(ApiError::Unauthorized)?;
+    let session = Logins::new(ctx.table.clone())
+        .session(&session_hash, ctx.clock.now())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes {
         let presented = parts
             .headers
-            .get(AUTHORIZATION)
+            .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split_once(' ')
-                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            })
-            .map(|(_, key)| key.trim())
-            .ok_or(ApiError::Unauthorized)?;
-        let resolved = ctx
-            .api_keys
-            .resolve(presented)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let tenant = ctx
-            .tenants
-            .get(&resolved.tenant_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        tracing::Span::current().record("tenant_id", tracing::field::display(&tenant.id));
-        Ok(Self {
-            tenant,
-            key_id: resolved.key_id,
-        })
+            .and_then(secret_hash);
+        if presented.as_deref() != Some(session.csrf_hash.as_str()) {
+            return Err(ApiError::Forbidden {
+                code: "csrf_failed",
+                message: format!(
+                    "send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header with \
+                     every change"
+                ),
+            });
+        }
     }
+    let user = Users::new(ctx.table.clone())
+        .get(&session.tenant_id, &session.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let tenant = ctx
+        .tenants
+        .get(&session.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let principal = Principal {
+        tenant,
+        caller: Caller::User {
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+            session_hash,
+        },
+    };
+    // Until every route states what it needs, no change at all for those who may only read.
+    if changes {
+        principal.require(Permission::Write)?;
+    }
+    Ok(principal)
 }

@@ -16,7 +16,7 @@ pub enum ApiError {
     InvalidField(ValidationError),
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
-    #[error("missing or invalid API key")]
+    #[error("missing or invalid API key or session")]
     Unauthorized,
     /// The caller proved nothing, or the wrong thing (a webhook's signature): 403.
     #[error("{message}")]
@@ -53,6 +53,9 @@ pub enum ApiError {
     },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Too many requests of one kind from one caller: 429 with `Retry-After`.
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// Temporary: the client may retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -79,6 +82,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,6 +103,7 @@ impl ApiError {
             Self::Unreadable(_) => "unreadable_file",
             Self::Rule { code, .. } => code,
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -108,6 +113,9 @@ impl ApiError {
         match self {
             Self::InvalidField(v) => json!({ "field": v.field, "reason": v.reason }),
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            Self::TooManyRequests { retry_after_secs } => {
+                json!({ "retry_after_secs": retry_after_secs })
+            }
             Self::Rule { details, .. } | Self::StateConflict { details, .. } => details.clone(),
             _ => Value::Null,
         }
@@ -129,7 +137,14 @@ impl IntoResponse for ApiError {
         let body = json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": self.details() }
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
     }
 }
 

@@ -104,3 +104,33 @@ where
             })
     }
 }
+
+/// The caller's address, for rate limits and the audit log: the last `X-Forwarded-For` entry
+/// (the one API Gateway appends; earlier ones are the client's to write), else the peer
+/// address the local host saw, else `unknown`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
+        Ok(Self(
+            forwarded
+                .map(str::to_owned)
+                .or(peer)
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}

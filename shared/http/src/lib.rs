@@ -8,10 +8,10 @@ pub mod extract;
 pub mod layers;
 pub mod paging;
 
-pub use auth::Principal;
+pub use auth::{Caller, Principal};
 pub use context::AppContext;
 pub use error::ApiError;
-pub use extract::{ApiJson, ApiJsonOrEmpty, ApiQuery};
+pub use extract::{ApiJson, ApiJsonOrEmpty, ApiQuery, ClientIp};
 pub use layers::{MAX_BODY_BYTES, with_common_layers};
 pub use paging::{Listing, PageParams, page};
 

@@ -26,6 +26,8 @@ pub enum Actor {
     ApiKey { key_id: String },
     /// A platform operator at the command line.
     Operator { name: String },
+    /// One of the tenant's people, signed in.
+    User { user_id: String, email: String },
 }
 
 impl Actor {
@@ -36,6 +38,7 @@ impl Actor {
             Self::System { component } => format!("system:{component}"),
             Self::ApiKey { key_id } => format!("api_key:{key_id}"),
             Self::Operator { name } => format!("operator:{name}"),
+            Self::User { email, .. } => format!("user:{email}"),
         }
     }
 }

@@ -289,3 +289,43 @@ pub fn name_partition(tenant: &TenantId, name: &str) -> Option<String> {
 pub fn name_sort(name: &str, contact: &ContactId) -> String {
     format!("{name}#{contact}")
 }
+
+pub const USER_PREFIX: &str = "USER#";
+
+pub fn user(tenant: &TenantId, id: &smscrm_domain::UserId) -> Key {
+    Key::new(tenant_partition(tenant), format!("{USER_PREFIX}{id}"))
+}
+
+/// One user per email per tenant.
+pub fn user_email(tenant: &TenantId, email: &smscrm_domain::user::Email) -> Key {
+    Key::new(tenant_partition(tenant), format!("USEREMAIL#{email}"))
+}
+
+/// How many owners the tenant has (the last one cannot go).
+pub fn owners(tenant: &TenantId) -> Key {
+    Key::new(tenant_partition(tenant), "OWNERS")
+}
+
+/// The tenants an email belongs to (not tenant-scoped: a login starts from the email alone).
+pub fn memberships_partition(email: &smscrm_domain::user::Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub fn membership(email: &smscrm_domain::user::Email, tenant: &TenantId) -> Key {
+    Key::new(memberships_partition(email), tenant_partition(tenant))
+}
+
+/// A magic-link token, by its hash.
+pub fn login_token(hash: &str) -> Key {
+    Key::new(format!("LOGIN#{hash}"), "LOGIN")
+}
+
+/// A session, by the hash of its id.
+pub fn session(hash: &str) -> Key {
+    Key::new(format!("SESSION#{hash}"), "SESSION")
+}
+
+/// A rate limit's counter for one window.
+pub fn rate(scope: &str, subject: &str, window: i64) -> Key {
+    Key::new(format!("RATE#{scope}#{subject}"), window.to_string())
+}

@@ -17,11 +17,13 @@ pub mod import_ranges;
 pub mod imports;
 pub mod inbox;
 pub mod keys;
+pub mod login;
 pub mod messages;
 pub mod sending;
 pub mod suppression;
 pub mod templates;
 pub mod tenants;
+pub mod users;
 pub mod versioned;
 
 pub use apikeys::ApiKeys;
@@ -39,9 +41,11 @@ pub use imports::{
     Part, UNFINISHED,
 };
 pub use inbox::{InboundMessage, Inbox, LastOutbound, Listed, Thread};
+pub use login::{LoginToken, Logins, Session};
 pub use messages::{DispatchCounts, MessageRecord, MessageStatus, Messages};
 pub use sending::Refund;
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};
 pub use templates::{AttributeNames, TemplatePage, Templates};
 pub use tenants::Tenants;
+pub use users::{Membership, Users};

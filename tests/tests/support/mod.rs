@@ -22,9 +22,42 @@ pub struct TestApp {
     pub sim_url: String,
     /// Where the platform's default Twilio account (the simulator's) is kept.
     pub secrets: Arc<dyn Secrets>,
+    /// What the product emailed, through the backend's mailer (SES on moto, or the outbox).
+    pub mail: Arc<MailTap>,
     client: Client,
     server: tokio::task::JoinHandle<()>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The product's mailer with a copy of every email it accepted, for tests to read.
+pub struct MailTap {
+    mailer: Arc<dyn smscrm_domain::ports::Mailer>,
+    sent: std::sync::Mutex<Vec<smscrm_domain::ports::OutgoingEmail>>,
+}
+
+#[async_trait::async_trait]
+impl smscrm_domain::ports::Mailer for MailTap {
+    async fn send(
+        &self,
+        email: &smscrm_domain::ports::OutgoingEmail,
+    ) -> Result<(), smscrm_domain::ports::MailError> {
+        self.mailer.send(email).await?;
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(email.clone());
+        Ok(())
+    }
+}
+
+impl MailTap {
+    /// Every email sent so far, oldest first.
+    pub fn sent(&self) -> Vec<smscrm_domain::ports::OutgoingEmail> {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// A tenant and a key that speaks for it.
@@ -110,13 +143,18 @@ impl TestApp {
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
         let public_url = public_url.unwrap_or_else(|| base.clone());
         let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &public_url);
-        let app = smscrm_local_host::serve::app_with(
-            ctx.clone(),
-            imports,
-            &queues,
-            secrets.clone(),
-            webhooks,
-        );
+        let mail = Arc::new(MailTap {
+            mailer: backend.mailer(),
+            sent: std::sync::Mutex::default(),
+        });
+        let services = smscrm_local_host::serve::Services {
+            secrets: secrets.clone(),
+            mailer: mail.clone(),
+            public_url,
+        };
+        let app =
+            smscrm_local_host::serve::app_with(ctx.clone(), imports, &queues, services, webhooks)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
@@ -127,6 +165,7 @@ impl TestApp {
             sim,
             sim_url,
             secrets,
+            mail,
             client: Client::new(),
             server,
             workers: workers.into_iter().chain([worker, dispatcher]).collect(),
