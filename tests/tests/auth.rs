@@ -18,6 +18,7 @@ on_both_backends!(
     every_address_gets_the_same_answer_and_requests_are_rate_limited,
     cookie_changes_need_the_csrf_token_and_sessions_expire_and_end,
     readers_change_nothing_and_only_admins_run_the_tenant,
+    a_client_past_its_limit_spends_no_addresss_allowance,
 );
 
 const ADA: &str = "ada@example.com";
@@ -47,12 +48,22 @@ async fn owner(app: &TestApp) -> (Caller, User) {
 }
 
 async fn ask_for_link(app: &TestApp, email: &str) -> (u16, Value, Option<String>) {
-    let response = browser()
+    ask_for_link_from(app, email, None).await
+}
+
+/// As [`ask_for_link`], from `client` as API Gateway would name it in `X-Forwarded-For`.
+async fn ask_for_link_from(
+    app: &TestApp,
+    email: &str,
+    client: Option<&str>,
+) -> (u16, Value, Option<String>) {
+    let mut request = browser()
         .post(format!("{}/v1/auth/magic-link", app.base))
-        .json(&json!({ "email": email }))
-        .send()
-        .await
-        .expect("answer");
+        .json(&json!({ "email": email }));
+    if let Some(client) = client {
+        request = request.header("x-forwarded-for", format!("203.0.113.9, {client}"));
+    }
+    let response = request.send().await.expect("answer");
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -161,12 +172,38 @@ async fn a_magic_link_signs_in_once_with_a_well_flagged_cookie(app: &TestApp) {
         .await
         .expect("page");
     assert_eq!(page.status(), 200);
-    assert!(
-        page.text()
-            .await
-            .expect("html")
-            .contains("action=\"/v1/auth/session\"")
+    let framing = page.headers().get("content-security-policy").cloned();
+    assert_eq!(
+        framing.as_ref().and_then(|v| v.to_str().ok()),
+        Some("frame-ancestors 'none'")
     );
+    // Relative, so it posts to /v1/auth/session under any path prefix.
+    let html = page.text().await.expect("html");
+    assert!(html.contains("action=\"session\""), "{html}");
+
+    // Posted from another site (an attacker signing visitors into the attacker's account): no.
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let refused = browser()
+            .post(format!("{}/v1/auth/session", app.base))
+            .header(header, value)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(refused.status(), 403, "{header}: {value}");
+    }
+    let no_token = browser()
+        .post(format!("{}/v1/auth/session", app.base))
+        .form(&[("tokn", token.as_str())])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(no_token.status(), 400);
+    let no_token: Value = no_token.json().await.expect("json");
+    assert_eq!(no_token["error"]["code"], "invalid_form");
 
     let (status, cookies) = use_token(app, &token).await;
     assert_eq!(status, 303, "{cookies:?}");
@@ -378,6 +415,8 @@ async fn readers_change_nothing_and_only_admins_run_the_tenant(app: &TestApp) {
     let (viewer, viewer_csrf) = signed_in_as(app, "vera@example.com").await;
     let (status, _) = as_browser(app, Method::GET, "/v1/tenant", &viewer, None, None).await;
     assert_eq!(status, 200);
+    let (status, _) = as_browser(app, Method::GET, "/v1/audit", &viewer, None, None).await;
+    assert_eq!(status, 403, "the audit log names people: for admins");
     let (status, refused) = as_browser(
         app,
         Method::POST,
@@ -437,4 +476,28 @@ async fn readers_change_nothing_and_only_admins_run_the_tenant(app: &TestApp) {
         .await
         .expect("answer");
     assert_eq!(response.status(), 204);
+}
+
+async fn a_client_past_its_limit_spends_no_addresss_allowance(app: &TestApp) {
+    owner(app).await;
+    let mut statuses = Vec::new();
+    for n in 0..21 {
+        let email = format!("probe{n}@example.com");
+        statuses.push(ask_for_link_from(app, &email, Some("198.51.100.7")).await.0);
+    }
+    assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 20);
+    assert_eq!(statuses.last(), Some(&429));
+    // Past its limit, the client asks for Ada again and again: refused, and not counted
+    // against Ada, who still gets her five from anywhere else.
+    for _ in 0..10 {
+        assert_eq!(
+            ask_for_link_from(app, ADA, Some("198.51.100.7")).await.0,
+            429
+        );
+    }
+    let mut ada = Vec::new();
+    for _ in 0..6 {
+        ada.push(ask_for_link_from(app, ADA, Some("192.0.2.44")).await.0);
+    }
+    assert_eq!(ada, [202, 202, 202, 202, 202, 429]);
 }

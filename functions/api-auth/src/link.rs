@@ -46,9 +46,11 @@ pub async fn request(
     let logins = Logins::new(state.app.table.clone());
     let now = state.app.clock.now();
     // Counted whether or not the address is known, so the limits reveal nothing either.
+    // The client first: one past its limit spends no address's allowance (or one address
+    // could lock out every other).
     for (scope, subject, limit) in [
-        ("link_email", email.as_str(), PER_EMAIL),
         ("link_client", client.as_str(), PER_CLIENT),
+        ("link_email", email.as_str(), PER_EMAIL),
     ] {
         let (count, ends) = logins.count_request(scope, subject, WINDOW, now).await?;
         if count > limit {

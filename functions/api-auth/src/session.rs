@@ -1,8 +1,9 @@
 //! Sessions: started from a magic link's token, kept in a cookie, ended by sign-out.
 
 use axum::Json;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::{LOCATION, ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use cookie::{Cookie, SameSite};
@@ -29,16 +30,49 @@ fn invalid_link() -> ApiError {
 }
 
 /// The page a link opens: one button, so only a person (not a mail scanner) uses the token.
-pub async fn confirm_page(ApiQuery(param): ApiQuery<TokenParam>) -> Result<Html<String>, ApiError> {
+pub async fn confirm_page(ApiQuery(param): ApiQuery<TokenParam>) -> Result<Response, ApiError> {
     // Checked for shape only; escaping is moot for a token of [A-Za-z0-9_-].
     secret_hash(&param.token).ok_or_else(invalid_link)?;
-    Ok(Html(format!(
+    // `session` is relative: the page works under a path prefix too.
+    let page = Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title>\
-         </head><body><form method=\"post\" action=\"/v1/auth/session\">\
+         </head><body><form method=\"post\" action=\"session\">\
          <input type=\"hidden\" name=\"token\" value=\"{}\">\
          <button type=\"submit\">Sign in to smscrm</button></form></body></html>",
         param.token
-    )))
+    ));
+    // Never inside another site's frame (a click there would sign the person in).
+    let headers = [
+        ("content-security-policy", "frame-ancestors 'none'"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ];
+    Ok((headers, page).into_response())
+}
+
+/// Refuses a sign-in posted from another site: an attacker's page could otherwise sign a
+/// visitor into the attacker's account with a link of its own (login CSRF).
+fn same_site_only(state: &AuthState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let cross_site = || ApiError::Forbidden {
+        code: "cross_site",
+        message: "sign in from the link's own page".into(),
+    };
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site == "cross-site" || site == "same-site") {
+        return Err(cross_site());
+    }
+    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let ours = state.link_base(headers)?;
+    let ours = ours
+        .split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
+        .unwrap_or(ours);
+    if !origin.eq_ignore_ascii_case(&ours) {
+        return Err(cross_site());
+    }
+    Ok(())
 }
 
 fn cookie_header(state: &AuthState, name: &str, value: &str, http_only: bool) -> HeaderValue {
@@ -60,8 +94,14 @@ fn cookie_header(state: &AuthState, name: &str, value: &str, http_only: bool) ->
 pub async fn start(
     State(state): State<AuthState>,
     ClientIp(client): ClientIp,
-    Form(param): Form<TokenParam>,
+    request_headers: HeaderMap,
+    form: Result<Form<TokenParam>, FormRejection>,
 ) -> Result<Response, ApiError> {
+    same_site_only(&state, &request_headers)?;
+    let Form(param) = form.map_err(|rejection| ApiError::BadRequest {
+        code: "invalid_form",
+        message: format!("post the link's token as the form field `token` ({rejection})"),
+    })?;
     let hash = secret_hash(&param.token).ok_or_else(invalid_link)?;
     let logins = Logins::new(state.app.table.clone());
     let now = state.app.clock.now();
@@ -80,7 +120,11 @@ pub async fn start(
         csrf_hash: csrf.hash,
     };
     logins.start_session(&session_id.hash, &session).await?;
-    users.record_login(&user.tenant_id, &user.id, now).await?;
+    // The session exists: what follows is record-keeping, and must not cost the person the
+    // link they just used.
+    if let Err(error) = users.record_login(&user.tenant_id, &user.id, now).await {
+        tracing::warn!(%error, "the sign-in time was not recorded");
+    }
     let actor = Actor::User {
         user_id: user.id.to_string(),
         email: user.email.to_string(),
@@ -92,9 +136,10 @@ pub async fn start(
         format!("user:{}", user.id),
         json!({ "ip": client }),
     );
-    AuditLog::new(state.app.table.clone())
-        .append(&user.tenant_id, &entry)
-        .await?;
+    let audit = AuditLog::new(state.app.table.clone());
+    if let Err(error) = audit.append(&user.tenant_id, &entry).await {
+        tracing::error!(%error, user_id = %user.id, "a sign-in was not audited");
+    }
     let mut headers = HeaderMap::new();
     headers.append(
         SET_COOKIE,
@@ -104,7 +149,14 @@ pub async fn start(
         SET_COOKIE,
         cookie_header(&state, CSRF_COOKIE, &csrf.plaintext, false),
     );
-    headers.insert(LOCATION, HeaderValue::from_static("/"));
+    let home = match &state.public_base_url {
+        Some(base) => format!("{}/", base.trim_end_matches('/')),
+        None => "/".to_owned(),
+    };
+    headers.insert(
+        LOCATION,
+        HeaderValue::from_str(&home).unwrap_or_else(|_| HeaderValue::from_static("/")),
+    );
     Ok((StatusCode::SEE_OTHER, headers).into_response())
 }
 

@@ -27,6 +27,8 @@ pub async fn list(
     principal: Principal,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Listing<AuditEntry>>, ApiError> {
+    // It names people and their addresses: for those who run the tenant.
+    principal.require(smscrm_domain::user::Permission::Administer)?;
     let (limit, cursor) = page(query.limit, query.cursor.as_deref())?;
     let filter = AuditFilter {
         action: query.action.filter(|a| !a.is_empty()),

@@ -105,7 +105,7 @@ async fn change(
     if fields.is_empty() {
         return Ok(Json(TenantView::of(&state, after).await?));
     }
-    let saved = state.app.tenants.save_profile(&after).await?;
+    let saved = state.app.tenants.save_fields(&after, &fields).await?;
     let (old, new) = (view::fields_of(before), view::fields_of(&saved));
     let pick = |all: &Value| -> Value {
         fields

@@ -154,6 +154,13 @@ pub fn validate_name(name: &str) -> Result<String, ValidationError> {
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ValidationError::new("name", "must be 1-200 characters"));
     }
+    // It goes into email subjects and texts, one line.
+    if name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "name",
+            "must be one line, without control characters",
+        ));
+    }
     Ok(name.to_owned())
 }
 

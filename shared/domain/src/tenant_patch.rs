@@ -234,6 +234,7 @@ mod tests {
     fn each_bad_field_is_named() {
         use serde_json::json;
         assert_eq!(field_of(json!({"name": ""})), "name");
+        assert_eq!(field_of(json!({"name": "Acme\nBcc: x"})), "name");
         assert_eq!(field_of(json!({"timezone": "Mars/Olympus"})), "timezone");
         assert_eq!(field_of(json!({"default_region": "XX"})), "region");
         assert_eq!(

@@ -121,7 +121,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
-            .filter(|ip| !ip.is_empty());
+            // An address is at most 45 characters (IPv6 with IPv4 inside); anything else is not one.
+            .filter(|ip| !ip.is_empty() && ip.len() <= 45);
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -55,13 +55,18 @@ impl Tenants {
         self.update(id, settings_update(settings)?).await
     }
 
-    /// Replaces the tenant's profile (name, time zone, default region) and settings with
-    /// `tenant`'s; the kill switch is left as it is.
-    pub async fn save_profile(&self, tenant: &Tenant) -> Result<Tenant, RepoError> {
-        let update = settings_update(&tenant.settings())?
-            .set("name", tenant.name.clone())
-            .set("timezone", tenant.timezone.clone())
-            .set("default_region", tenant.default_region.code());
+    /// Writes `fields` of `tenant` (profile or settings, by their names on the tenant) and
+    /// nothing else, so two people changing different settings at once both keep theirs.
+    pub async fn save_fields(&self, tenant: &Tenant, fields: &[&str]) -> Result<Tenant, RepoError> {
+        let all = serde_json::to_value(tenant).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        let mut update = Update::new();
+        for &field in fields {
+            let value = all
+                .get(field)
+                .cloned()
+                .ok_or_else(|| RepoError::Corrupt(format!("a tenant has no field `{field}`")))?;
+            update = update.set(field, value);
+        }
         self.update(&tenant.id, update).await
     }
 
