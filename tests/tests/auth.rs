@@ -19,6 +19,7 @@ on_both_backends!(
     cookie_changes_need_the_csrf_token_and_sessions_expire_and_end,
     readers_change_nothing_and_only_admins_run_the_tenant,
     a_client_past_its_limit_spends_no_addresss_allowance,
+    owners_and_admins_manage_people_and_the_last_owner_stays,
 );
 
 const ADA: &str = "ada@example.com";
@@ -500,4 +501,148 @@ async fn a_client_past_its_limit_spends_no_addresss_allowance(app: &TestApp) {
         ada.push(ask_for_link_from(app, ADA, Some("192.0.2.44")).await.0);
     }
     assert_eq!(ada, [202, 202, 202, 202, 202, 429]);
+}
+
+async fn owners_and_admins_manage_people_and_the_last_owner_stays(app: &TestApp) {
+    let (me, ada) = owner(app).await;
+    let api = |method: Method, path: &str, body: Option<Value>| {
+        let mut request = app.request(method, path, &me);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request)
+    };
+    let (status, bob) = api(
+        Method::POST,
+        "/v1/users",
+        Some(json!({"email": "Bob@Example.com", "role": "admin"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{bob}");
+    assert_eq!(bob["email"], "bob@example.com");
+    let (status, _) = api(
+        Method::POST,
+        "/v1/users",
+        Some(json!({"email": "bob@example.com", "role": "viewer"})),
+    )
+    .await;
+    assert_eq!(status, 409, "one user per address");
+    let (status, refused) = api(
+        Method::POST,
+        "/v1/users",
+        Some(json!({"email": "x@example.com", "role": "root"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+
+    // The invitation's link signs Bob in.
+    let invitation = app.mail.sent().into_iter().last().expect("an invitation");
+    assert_eq!(invitation.to.as_str(), "bob@example.com");
+    assert!(invitation.subject.contains("invited"), "{invitation:?}");
+    let (bob_cookie, bob_csrf) = {
+        let token = token_in_last_email(app, "bob@example.com");
+        let (status, cookies) = use_token(app, &token).await;
+        assert_eq!(status, 303);
+        (
+            format!(
+                "smscrm_session={}; smscrm_csrf={}",
+                value_of(&cookies, "smscrm_session"),
+                value_of(&cookies, "smscrm_csrf")
+            ),
+            value_of(&cookies, "smscrm_csrf"),
+        )
+    };
+    let as_bob = |method: Method, path: String, body: Option<Value>| {
+        let (cookie, csrf) = (bob_cookie.clone(), bob_csrf.clone());
+        async move { as_browser(app, method, &path, &cookie, Some(&csrf), body).await }
+    };
+    let (status, who) = as_bob(Method::GET, "/v1/me".into(), None).await;
+    assert_eq!((status, &who["role"]), (200, &json!("admin")));
+
+    // An admin manages people, but not owners.
+    let (status, refused) = as_bob(
+        Method::POST,
+        "/v1/users".into(),
+        Some(json!({"email": "carol@example.com", "role": "owner"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden_role"))
+    );
+    let (status, carol) = as_bob(
+        Method::POST,
+        "/v1/users".into(),
+        Some(json!({"email": "carol@example.com", "role": "member"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{carol}");
+    let ada_path = format!("/v1/users/{}", ada.id);
+    let (status, _) = as_bob(
+        Method::PATCH,
+        ada_path.clone(),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // The last owner stays one, and stays.
+    let (status, refused) = api(Method::PATCH, &ada_path, Some(json!({"role": "admin"}))).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("last_owner")),
+        "{refused}"
+    );
+    let (status, _) = api(Method::DELETE, &ada_path, None).await;
+    assert_eq!(status, 409);
+    let bob_path = format!("/v1/users/{}", bob["id"].as_str().expect("id"));
+    let (status, _) = api(Method::PATCH, &bob_path, Some(json!({"role": "owner"}))).await;
+    assert_eq!(status, 200);
+    let (status, demoted) = api(Method::PATCH, &ada_path, Some(json!({"role": "admin"}))).await;
+    assert_eq!(
+        (status, &demoted["role"]),
+        (200, &json!("admin")),
+        "{demoted}"
+    );
+    let (status, _) = api(Method::DELETE, &bob_path, None).await;
+    assert_eq!(status, 409, "Bob is the last owner now");
+
+    // Everyone reads the list; removing someone ends their access at once.
+    let (status, listed) = api(Method::GET, "/v1/users", None).await;
+    assert_eq!(status, 200);
+    let roles: Vec<(&str, &str)> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|u| {
+            (
+                u["email"].as_str().unwrap_or(""),
+                u["role"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(roles.len(), 3, "{listed}");
+    assert!(roles.contains(&("ada@example.com", "admin")));
+    assert!(roles.contains(&("bob@example.com", "owner")));
+    let carol_path = format!("/v1/users/{}", carol["id"].as_str().expect("id"));
+    let (status, _) = as_bob(Method::DELETE, carol_path, None).await;
+    assert_eq!(status, 204);
+    let (_, listed) = api(Method::GET, "/v1/users", None).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+
+    let (_, audit) = api(Method::GET, "/v1/audit", None).await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "user.invited",
+        "user.role_changed",
+        "user.removed",
+        "user.signed_in",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
 }

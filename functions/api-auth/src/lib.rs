@@ -10,8 +10,10 @@
 //!   and the CSRF cookie.
 //! - `POST /v1/auth/logout`: ends the session and clears the cookies.
 //! - `GET /v1/me`: who is signed in (or which API key calls), in which tenant, with what role.
+//! - `/v1/users`: the tenant's people (invite, change role, remove; `people.rs`).
 
 mod link;
+mod people;
 mod session;
 
 use std::sync::Arc;
@@ -72,4 +74,9 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/session", post(session::start))
         .route("/v1/auth/logout", post(session::logout))
         .route("/v1/me", get(session::me))
+        .route("/v1/users", get(people::list).post(people::invite))
+        .route(
+            "/v1/users/{id}",
+            axum::routing::patch(people::change_role).delete(people::remove),
+        )
 }

@@ -13,6 +13,19 @@ use smscrm_domain::{TenantId, UserId};
 use crate::codec::{from_item, to_item};
 use crate::{RepoError, keys};
 
+/// Why a change to a user was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The tenant's last owner cannot stop being one, or go.
+    LastOwner,
+    /// The user changed (or went) since it was read: read it again.
+    Changed,
+}
+
+fn role_name(role: Role) -> serde_json::Value {
+    serde_json::to_value(role).unwrap_or_default()
+}
+
 #[derive(Clone)]
 pub struct Users {
     table: Arc<dyn Table>,
@@ -75,6 +88,63 @@ impl Users {
         }
     }
 
+    /// Gives `user` (as read) the role `role`; the owners count moves with it, and the last
+    /// owner stays one.
+    pub async fn set_role(
+        &self,
+        user: &User,
+        role: Role,
+    ) -> Result<Result<User, Refused>, RepoError> {
+        let mut changed = user.clone();
+        changed.role = role;
+        let mut ops = vec![TransactOp::Put {
+            item: to_item(&changed, &keys::user(&user.tenant_id, &user.id), "user")?,
+            condition: Some(Condition::eq("role", role_name(user.role))),
+        }];
+        ops.extend(owners_move(user, Some(role)));
+        Ok(self.run(ops).await?.map(|()| changed))
+    }
+
+    /// Removes `user` (as read) from its tenant: it can no longer sign in there.
+    pub async fn remove(&self, user: &User) -> Result<Result<(), Refused>, RepoError> {
+        let mut ops = vec![
+            TransactOp::Delete {
+                key: keys::user(&user.tenant_id, &user.id),
+                condition: Some(Condition::eq("role", role_name(user.role))),
+            },
+            TransactOp::Delete {
+                key: keys::user_email(&user.tenant_id, &user.email),
+                condition: None,
+            },
+            TransactOp::Delete {
+                key: keys::membership(&user.email, &user.tenant_id),
+                condition: None,
+            },
+        ];
+        ops.extend(owners_move(user, None));
+        self.run(ops).await
+    }
+
+    /// Runs a change whose first operation guards the user and whose last (if it touches the
+    /// owners count) guards the last owner.
+    async fn run(&self, ops: Vec<TransactOp>) -> Result<Result<(), Refused>, RepoError> {
+        let owners_index = ops.len() - 1;
+        let guards_owners = matches!(
+            ops.last(),
+            Some(TransactOp::Update {
+                condition: Some(_),
+                ..
+            })
+        );
+        match crate::conflicts::transact(self.table.as_ref(), ops, "users").await? {
+            Ok(()) => Ok(Ok(())),
+            Err(failed) if guards_owners && failed.contains(&owners_index) => {
+                Ok(Err(Refused::LastOwner))
+            }
+            Err(_) => Ok(Err(Refused::Changed)),
+        }
+    }
+
     pub async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, RepoError> {
         self.table
             .get(&keys::user(tenant, id))
@@ -130,5 +200,26 @@ impl Users {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// The owners count's move when `user` becomes `role` (`None`: goes): one fewer owner only
+/// while more than one is left.
+fn owners_move(user: &User, role: Option<Role>) -> Option<TransactOp> {
+    let was = user.role == Role::Owner;
+    let will = role == Some(Role::Owner);
+    let key = keys::owners(&user.tenant_id);
+    match (was, will) {
+        (true, false) => Some(TransactOp::Update {
+            key,
+            update: Update::new().add("owners", -1),
+            condition: Some(Condition::gt("owners", 1)),
+        }),
+        (false, true) => Some(TransactOp::Update {
+            key,
+            update: Update::new().add("owners", 1),
+            condition: None,
+        }),
+        _ => None,
     }
 }
