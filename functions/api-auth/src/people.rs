@@ -14,7 +14,7 @@ use smscrm_domain::ports::OutgoingEmail;
 use smscrm_domain::user::{Email, Permission, Role, User, mint_secret};
 use smscrm_http::{ApiError, ApiJson, Caller, Principal};
 use smscrm_store::users::Refused;
-use smscrm_store::{Actor, AuditEntry, AuditLog, LoginToken, Logins, Users};
+use smscrm_store::{AuditEntry, AuditLog, LoginToken, Logins, Users};
 
 use crate::AuthState;
 
@@ -32,18 +32,6 @@ pub struct Invite {
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
     role: Role,
-}
-
-fn actor(principal: &Principal) -> Actor {
-    match &principal.caller {
-        Caller::ApiKey { key_id } => Actor::ApiKey {
-            key_id: key_id.to_string(),
-        },
-        Caller::User { user_id, email, .. } => Actor::User {
-            user_id: user_id.to_string(),
-            email: email.to_string(),
-        },
-    }
 }
 
 /// Owners are made and unmade by owners (and by the tenant's API keys, until keys have scopes).
@@ -66,7 +54,7 @@ async fn audited(
 ) -> Result<(), ApiError> {
     let entry = AuditEntry::new(
         state.app.clock.now(),
-        actor(principal),
+        principal.actor(),
         action,
         format!("user:{}", user.id),
         details,

@@ -10,7 +10,7 @@ use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 use serde_json::json;
 use smscrm_domain::user::{mint_secret, secret_hash};
-use smscrm_http::auth::{CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
+use smscrm_http::auth::{CSRF_COOKIE, SESSION_COOKIE};
 use smscrm_http::{ApiError, ApiQuery, Caller, ClientIp, Principal};
 use smscrm_store::login::SESSION_MAX;
 use smscrm_store::{Actor, AuditEntry, AuditLog, Logins, Session, Users};
@@ -174,16 +174,7 @@ pub async fn logout(
         .session(&session_hash, state.app.clock.now())
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(secret_hash);
-    if presented.as_deref() != Some(session.csrf_hash.as_str()) {
-        return Err(ApiError::Forbidden {
-            code: "csrf_failed",
-            message: "send the smscrm_csrf cookie's value in the X-CSRF-Token header".into(),
-        });
-    }
+    smscrm_http::auth::check_csrf(&headers, &session)?;
     logins.end_session(&session_hash).await?;
     let mut headers = HeaderMap::new();
     headers.append(SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", true));

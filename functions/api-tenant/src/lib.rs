@@ -24,8 +24,8 @@ use smscrm_domain::ports::{Queue, Secrets};
 use smscrm_domain::tenant::{PauseInfo, validate_pause_reason};
 use smscrm_domain::tenant_patch::{TenantPatch, changed_fields};
 use smscrm_domain::user::Permission;
-use smscrm_http::{ApiError, ApiJson, AppContext, Caller, Principal};
-use smscrm_store::{Actor, AuditEntry, AuditLog, Campaigns, Messages};
+use smscrm_http::{ApiError, ApiJson, AppContext, Principal};
+use smscrm_store::{AuditEntry, AuditLog, Campaigns, Messages};
 
 pub use view::TenantView;
 
@@ -52,19 +52,6 @@ pub fn router() -> Router<TenantState> {
         .route("/v1/audit", get(audit::list))
 }
 
-/// Who the caller is, as the audit log names them.
-pub(crate) fn actor(principal: &Principal) -> Actor {
-    match &principal.caller {
-        Caller::ApiKey { key_id } => Actor::ApiKey {
-            key_id: key_id.to_string(),
-        },
-        Caller::User { user_id, email, .. } => Actor::User {
-            user_id: user_id.to_string(),
-            email: email.to_string(),
-        },
-    }
-}
-
 /// Appends one entry to the caller's tenant's audit log.
 pub(crate) async fn audited(
     state: &TenantState,
@@ -75,7 +62,7 @@ pub(crate) async fn audited(
 ) -> Result<(), ApiError> {
     let entry = AuditEntry::new(
         state.app.clock.now(),
-        actor(principal),
+        principal.actor(),
         action,
         target,
         details,
@@ -141,7 +128,7 @@ async fn pause(
     principal.require(Permission::Administer)?;
     let info = PauseInfo {
         reason: validate_pause_reason(&request.reason)?,
-        by: actor(&principal).label(),
+        by: principal.actor().label(),
         at: state.app.clock.now(),
     };
     let tenant = state.app.tenants.pause(&principal.tenant.id, &info).await?;

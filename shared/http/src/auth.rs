@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use smscrm_domain::user::{Email, Permission, Role, secret_hash};
 use smscrm_domain::{ApiKeyId, Tenant, UserId};
-use smscrm_store::{Logins, Users};
+use smscrm_store::{Actor, Logins, Session, Users};
 
 use crate::{ApiError, AppContext};
 
@@ -43,6 +43,19 @@ pub enum Caller {
 }
 
 impl Principal {
+    /// The caller as the audit log names it.
+    pub fn actor(&self) -> Actor {
+        match &self.caller {
+            Caller::ApiKey { key_id } => Actor::ApiKey {
+                key_id: key_id.to_string(),
+            },
+            Caller::User { user_id, email, .. } => Actor::User {
+                user_id: user_id.to_string(),
+                email: email.to_string(),
+            },
+        }
+    }
+
     /// Refuses the caller unless its role allows `permission`. API keys may do anything in
     /// their tenant (their scopes are still to come).
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
@@ -106,6 +119,24 @@ where
     }
 }
 
+/// The request carries the session's CSRF token (a change made with the session cookie).
+pub fn check_csrf(headers: &HeaderMap, session: &Session) -> Result<(), ApiError> {
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(secret_hash);
+    if presented.as_deref() != Some(session.csrf_hash.as_str()) {
+        return Err(ApiError::Forbidden {
+            code: "csrf_failed",
+            message: format!(
+                "send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header with every \
+                 change"
+            ),
+        });
+    }
+    Ok(())
+}
+
 async fn by_api_key(ctx: &AppContext, presented: &str) -> Result<Principal, ApiError> {
     let resolved = ctx
         .api_keys
@@ -135,20 +166,7 @@ async fn by_session(ctx: &AppContext, parts: &Parts) -> Result<Principal, ApiErr
         .ok_or(ApiError::Unauthorized)?;
     let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if changes {
-        let presented = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(secret_hash);
-        if presented.as_deref() != Some(session.csrf_hash.as_str()) {
-            return Err(ApiError::Forbidden {
-                code: "csrf_failed",
-                message: format!(
-                    "send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header with \
-                     every change"
-                ),
-            });
-        }
+        check_csrf(&parts.headers, &session)?;
     }
     let user = Users::new(ctx.table.clone())
         .get(&session.tenant_id, &session.user_id)
