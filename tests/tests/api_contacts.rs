@@ -322,7 +322,12 @@ async fn authentication_is_required_and_revocation_is_immediate(app: &TestApp) {
     let second = app
         .ctx
         .api_keys
-        .create(&tenant, "second", chrono::Utc::now())
+        .create(
+            &tenant,
+            "second",
+            vec![smscrm_domain::apikey::Scope::Read],
+            chrono::Utc::now(),
+        )
         .await
         .expect("second key");
     let second_caller = Caller {

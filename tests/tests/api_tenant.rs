@@ -1,7 +1,7 @@
 //! The tenant API over real HTTP, on the embedded store and on DynamoDB + SQS (moto): settings
 //! shown, changed, checked and audited; Twilio credentials write-only; the kill switch stopping
 //! a running campaign (sent by the sender to the simulator) and resuming it; the audit log's
-//! filters.
+//! filters; API keys with scopes and a last-used time, managed by admins.
 
 mod support;
 
@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use smscrm_domain::user::Role;
 use support::sending::{PAUSE_TAKES_EFFECT, consenting, launch, one_each, tenant, wait_for};
-use support::{Caller, TestApp, send};
+use support::{Caller, TestApp, error_code, send};
 
 on_both_backends!(
     settings_are_shown_changed_checked_and_audited,
     twilio_credentials_are_written_but_never_shown,
     the_kill_switch_stops_a_running_campaign_and_resuming_finishes_it,
     the_audit_log_filters_by_action_and_time_and_pages,
+    admins_mint_scoped_keys_see_when_they_were_used_and_revoke_them,
 );
 
 async fn patch(app: &TestApp, me: &Caller, body: Value) -> (u16, Value) {
@@ -243,7 +245,7 @@ async fn the_kill_switch_stops_a_running_campaign_and_resuming_finishes_it(app: 
     let (_, campaign) = send(app.request(Method::GET, &path, &me)).await;
     assert_eq!(campaign.get("tenant_paused"), None, "{campaign}");
 
-    let listed = audit(app, &me, "").await;
+    let listed = audit(app, &me, "?action=tenant.").await;
     assert_eq!(
         actions(&listed),
         ["tenant.resumed", "tenant.paused"],
@@ -319,4 +321,115 @@ async fn the_audit_log_filters_by_action_and_time_and_pages(app: &TestApp) {
     assert_eq!(audit(app, &other, "").await["items"], json!([]));
     let (status, refused) = send(app.request(Method::GET, "/v1/audit?since=yesterday", &me)).await;
     assert_eq!(status, 400, "{refused}");
+}
+
+async fn admins_mint_scoped_keys_see_when_they_were_used_and_revoke_them(app: &TestApp) {
+    let me = app.tenant("Bakery").await;
+    let ada = app.signed_in(&me, "ada@example.com", Role::Admin).await;
+    let mint = |body: Value| {
+        send(
+            app.as_person(Method::POST, "/v1/api-keys", &ada)
+                .json(&body),
+        )
+    };
+
+    for (body, field) in [
+        (json!({"name": "sync", "scopes": ["owner"]}), "scopes"),
+        (json!({"name": "sync", "scopes": []}), "scopes"),
+        (json!({"name": " ", "scopes": ["read"]}), "name"),
+    ] {
+        let (status, refused) = mint(body).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["error"]["details"]["field"], field, "{refused}");
+    }
+    let (status, refused) = mint(json!({"name": "sync"})).await;
+    assert_eq!((status, error_code(&refused)), (422, "invalid_body"));
+
+    let (status, minted) = mint(json!({"name": "CRM sync", "scopes": ["write", "read"]})).await;
+    assert_eq!(status, 201, "{minted}");
+    assert_eq!(minted["scopes"], json!(["read", "write"]));
+    assert_eq!(minted["last_used_at"], Value::Null);
+    assert!(minted.get("hash").is_none(), "{minted}");
+    let sync = Caller {
+        tenant_id: me.tenant_id.clone(),
+        key: minted["api_key"]
+            .as_str()
+            .expect("the key, shown once")
+            .to_owned(),
+    };
+
+    // It does what its scopes say, and nothing more.
+    let (status, _) = app
+        .post_contact(&sync, json!({"phone": "+14155550123"}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = send(app.request(Method::GET, "/v1/contacts", &sync)).await;
+    assert_eq!(status, 200);
+    let (status, who) = send(app.request(Method::GET, "/v1/me", &sync)).await;
+    assert_eq!((status, &who["scopes"]), (200, &json!(["read", "write"])));
+    let (status, refused) = send(
+        app.request(Method::POST, "/v1/tenant/pause", &sync)
+            .json(&json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!((status, error_code(&refused)), (403, "forbidden_scope"));
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("admin")),
+        "{refused}"
+    );
+
+    // The list shows when each key was last used, never a secret.
+    let (status, listed) = send(app.as_person(Method::GET, "/v1/api-keys", &ada)).await;
+    assert_eq!(status, 200, "{listed}");
+    let keys = listed["data"].as_array().expect("data");
+    assert_eq!(
+        keys.len(),
+        2,
+        "the tenant's first key and this one: {listed}"
+    );
+    let listed_sync = keys
+        .iter()
+        .find(|k| k["id"] == minted["id"])
+        .expect("listed");
+    let used: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(listed_sync["last_used_at"].clone()).expect("a last-used time");
+    let created: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(minted["created_at"].clone()).expect("created_at");
+    assert!(used >= created, "{listed_sync}");
+    for key in keys {
+        assert!(
+            key.get("hash").is_none() && key.get("api_key").is_none(),
+            "{key}"
+        );
+    }
+
+    // Another tenant's admin cannot see or revoke it.
+    let other = app.tenant("Other").await;
+    let bob = app.signed_in(&other, "bob@example.com", Role::Owner).await;
+    let path = format!("/v1/api-keys/{}", minted["id"].as_str().expect("id"));
+    let (status, _) = send(app.as_person(Method::DELETE, &path, &bob)).await;
+    assert_eq!(status, 404);
+    let (_, theirs) = send(app.as_person(Method::GET, "/v1/api-keys", &bob)).await;
+    assert_eq!(theirs["data"].as_array().map(Vec::len), Some(1), "{theirs}");
+
+    let (status, revoked) = send(app.as_person(Method::DELETE, &path, &ada)).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert!(revoked["revoked_at"].is_string());
+    let (status, _) = send(app.request(Method::GET, "/v1/contacts", &sync)).await;
+    assert_eq!(status, 401, "revoked at once");
+    let (status, _) = send(app.as_person(Method::DELETE, &path, &ada)).await;
+    assert_eq!(status, 409);
+
+    let log = audit(app, &me, "").await;
+    for action in ["api_key.created", "api_key.revoked"] {
+        let entry = log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("{action} in {log}"));
+        assert_eq!(entry["actor"]["email"], "ada@example.com", "{entry}");
+    }
 }

@@ -505,12 +505,16 @@ async fn a_client_past_its_limit_spends_no_addresss_allowance(app: &TestApp) {
 
 async fn owners_and_admins_manage_people_and_the_last_owner_stays(app: &TestApp) {
     let (me, ada) = owner(app).await;
+    let (status, refused) = send(app.request(Method::GET, "/v1/api-keys", &me)).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden_scope")),
+        "no key, however broad, manages who acts for the tenant"
+    );
+    let (ada_cookie, ada_csrf) = signed_in(app).await;
     let api = |method: Method, path: &str, body: Option<Value>| {
-        let mut request = app.request(method, path, &me);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        send(request)
+        let (cookie, csrf, path) = (ada_cookie.clone(), ada_csrf.clone(), path.to_owned());
+        async move { as_browser(app, method, &path, &cookie, Some(&csrf), body).await }
     };
     let (status, bob) = api(
         Method::POST,
@@ -605,6 +609,8 @@ async fn owners_and_admins_manage_people_and_the_last_owner_stays(app: &TestApp)
         "{demoted}"
     );
     let (status, _) = api(Method::DELETE, &bob_path, None).await;
+    assert_eq!(status, 403, "Ada is an admin now");
+    let (status, _) = as_bob(Method::DELETE, bob_path.clone(), None).await;
     assert_eq!(status, 409, "Bob is the last owner now");
 
     // Everyone reads the list; removing someone ends their access at once.

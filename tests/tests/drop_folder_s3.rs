@@ -45,6 +45,7 @@ async fn an_s3_notification_imports_the_dropped_file() {
         imports: Imports::new(table.clone()),
         blobs: blobs.clone(),
         jobs: jobs.clone(),
+        audit: smscrm_store::AuditLog::new(table.clone()),
     };
     let outcomes = handle_s3_event(&folder, event.clone())
         .await

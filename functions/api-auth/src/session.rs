@@ -134,8 +134,9 @@ pub async fn start(
         actor,
         "user.signed_in",
         format!("user:{}", user.id),
-        json!({ "ip": client }),
-    );
+        json!({}),
+    )
+    .from_ip(client);
     let audit = AuditLog::new(state.app.table.clone());
     if let Err(error) = audit.append(&user.tenant_id, &entry).await {
         tracing::error!(%error, user_id = %user.id, "a sign-in was not audited");
@@ -193,8 +194,8 @@ pub async fn me(principal: Principal) -> Json<serde_json::Value> {
         } => json!({
             "kind": "user", "user_id": user_id, "email": email, "role": role, "tenant": tenant,
         }),
-        Caller::ApiKey { key_id } => json!({
-            "kind": "api_key", "api_key_id": key_id, "tenant": tenant,
+        Caller::ApiKey { key_id, scopes } => json!({
+            "kind": "api_key", "api_key_id": key_id, "scopes": scopes, "tenant": tenant,
         }),
     };
     Json(body)

@@ -309,6 +309,13 @@ async fn act(
     };
     match done {
         Ok(campaign) => {
+            let details = json!({
+                "name": campaign.name, "status": campaign.status, "send_at": send_at,
+            });
+            let target = format!("campaign:{}", campaign.id);
+            principal
+                .audit(ctx, audit_action(action), target, details)
+                .await?;
             if campaign.status.is_sending() {
                 let job = DispatchJob {
                     tenant_id: tenant.clone(),
@@ -330,6 +337,20 @@ async fn act(
         }
         Err(ActError::Repo(RepoError::NotFound)) => Err(ApiError::NotFound("campaign")),
         Err(ActError::Repo(other)) => Err(other.into()),
+    }
+}
+
+/// How the audit log names what a person or key did to a campaign.
+fn audit_action(action: Action) -> &'static str {
+    match action {
+        Action::Launch { later: false } => "campaign.launched",
+        Action::Launch { later: true } => "campaign.scheduled",
+        Action::Pause => "campaign.paused",
+        Action::Resume { .. } => "campaign.resumed",
+        Action::Cancel => "campaign.cancelled",
+        // Not the API's to do; named all the same should that change.
+        Action::Start => "campaign.started",
+        Action::Complete => "campaign.completed",
     }
 }
 

@@ -35,10 +35,12 @@ async fn upsert(
     ApiJson(draft): ApiJson<ContactDraft>,
 ) -> Result<Response, ApiError> {
     let changes = draft.validate(principal.tenant.default_region)?;
+    let now = ctx.clock.now();
     let (contact, created) = ctx
         .contacts
-        .upsert_by_phone(&principal.tenant.id, changes, ctx.clock.now())
+        .upsert_by_phone(&principal.tenant.id, changes, now)
         .await?;
+    audit_consent(&ctx, &principal, &contact, now).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -92,11 +94,34 @@ async fn update(
 ) -> Result<Json<Contact>, ApiError> {
     let id = contact_id(&id)?;
     let changes = patch.validate(principal.tenant.default_region)?;
-    ctx.contacts
-        .update(&principal.tenant.id, &id, changes, ctx.clock.now())
+    let now = ctx.clock.now();
+    let contact = ctx
+        .contacts
+        .update(&principal.tenant.id, &id, changes, now)
         .await
-        .map(Json)
-        .map_err(|e| not_found_as_contact(e.into()))
+        .map_err(|e| not_found_as_contact(e.into()))?;
+    audit_consent(&ctx, &principal, &contact, now).await?;
+    Ok(Json(contact))
+}
+
+/// Consent is stamped with the time it changed: when that is this request's, the log keeps
+/// who granted or withdrew it, and on what grounds.
+async fn audit_consent(
+    ctx: &AppContext,
+    principal: &Principal,
+    contact: &Contact,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    if contact.consent.at != Some(now) {
+        return Ok(());
+    }
+    let details = serde_json::json!({
+        "status": contact.consent.status, "source": contact.consent.source,
+    });
+    let target = format!("contact:{}", contact.id);
+    principal
+        .audit(ctx, "consent.changed", target, details)
+        .await
 }
 
 async fn remove(
@@ -109,6 +134,11 @@ async fn remove(
         .delete(&principal.tenant.id, &id)
         .await
         .map_err(|e| not_found_as_contact(e.into()))?;
+    // No personal data in the entry: the log outlives the contact.
+    let target = format!("contact:{id}");
+    principal
+        .audit(&ctx, "contact.deleted", target, serde_json::json!({}))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -43,7 +43,12 @@ async fn api_gateway_events_create_and_list_contacts() {
     ctx.tenants.create(&tenant).await.expect("create tenant");
     let key = ctx
         .api_keys
-        .create(&tenant.id, "test", chrono::Utc::now())
+        .create(
+            &tenant.id,
+            "test",
+            smscrm_domain::apikey::Scope::ALL.to_vec(),
+            chrono::Utc::now(),
+        )
         .await
         .expect("key");
 

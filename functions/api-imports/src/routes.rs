@@ -303,6 +303,17 @@ async fn commit(
         }
         return Err(ApiError::Unavailable(Box::new(e)));
     }
+    // The consent declaration is the tenant's word for every contact in the file: the log
+    // keeps who gave it.
+    let details = json!({
+        "filename": record.filename,
+        "consent_source": record.settings.consent_source,
+        "restarted": before == ImportStatus::Committing,
+    });
+    let target = format!("import:{}", record.id);
+    principal
+        .audit(&state.app, "import.committed", target, details)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 

@@ -86,13 +86,18 @@ async fn remove(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = template_id(&id)?;
     ctx.templates
-        .delete(&principal.tenant.id, &template_id(&id)?)
+        .delete(&principal.tenant.id, &id)
         .await
         .map_err(|e| match ApiError::from(e) {
             ApiError::NotFound(_) => ApiError::NotFound("template"),
             other => other,
         })?;
+    let target = format!("template:{id}");
+    principal
+        .audit(&ctx, "template.deleted", target, serde_json::json!({}))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,16 +6,18 @@
 //!   one); the audit log keeps what changed, before and after;
 //! - `PUT /v1/tenant/twilio`: the tenant's Twilio credentials, write-only (never shown);
 //! - `POST /v1/tenant/pause` `{"reason"}` and `POST /v1/tenant/resume`: the kill switch;
-//! - `GET /v1/audit?action=&since=&until=`: the audit log, newest first.
+//! - `GET /v1/audit?action=&since=&until=`: the audit log, newest first;
+//! - `GET/POST /v1/api-keys`, `DELETE /v1/api-keys/{id}`: the tenant's API keys.
 
 mod audit;
 mod credentials;
+mod keys;
 mod view;
 
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,9 +25,8 @@ use smscrm_domain::campaign::CampaignStatus;
 use smscrm_domain::ports::{Queue, Secrets};
 use smscrm_domain::tenant::{PauseInfo, validate_pause_reason};
 use smscrm_domain::tenant_patch::{TenantPatch, changed_fields};
-use smscrm_domain::user::Permission;
 use smscrm_http::{ApiError, ApiJson, AppContext, Principal};
-use smscrm_store::{AuditEntry, AuditLog, Campaigns, Messages};
+use smscrm_store::{Campaigns, Messages};
 
 pub use view::TenantView;
 
@@ -50,6 +51,8 @@ pub fn router() -> Router<TenantState> {
         .route("/v1/tenant/pause", post(pause))
         .route("/v1/tenant/resume", post(resume))
         .route("/v1/audit", get(audit::list))
+        .route("/v1/api-keys", get(keys::list).post(keys::create))
+        .route("/v1/api-keys/{id}", delete(keys::revoke))
 }
 
 /// Appends one entry to the caller's tenant's audit log.
@@ -60,17 +63,7 @@ pub(crate) async fn audited(
     target: String,
     details: Value,
 ) -> Result<(), ApiError> {
-    let entry = AuditEntry::new(
-        state.app.clock.now(),
-        principal.actor(),
-        action,
-        target,
-        details,
-    );
-    AuditLog::new(state.app.table.clone())
-        .append(&principal.tenant.id, &entry)
-        .await?;
-    Ok(())
+    principal.audit(&state.app, action, target, details).await
 }
 
 async fn show(
@@ -85,7 +78,6 @@ async fn change(
     principal: Principal,
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require(Permission::Administer)?;
     let before = &principal.tenant;
     let after = patch.apply(before)?;
     let fields = changed_fields(before, &after);
@@ -125,7 +117,6 @@ async fn pause(
     principal: Principal,
     ApiJson(request): ApiJson<PauseRequest>,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require(Permission::Administer)?;
     let info = PauseInfo {
         reason: validate_pause_reason(&request.reason)?,
         by: principal.actor().label(),
@@ -143,7 +134,6 @@ async fn resume(
     State(state): State<TenantState>,
     principal: Principal,
 ) -> Result<Json<TenantView>, ApiError> {
-    principal.require(Permission::Administer)?;
     let was = principal.tenant.pause.clone();
     let tenant = state.app.tenants.resume(&principal.tenant.id).await?;
     let requeued = requeue_parked(&state, &tenant.id).await?;

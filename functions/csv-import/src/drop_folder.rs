@@ -18,7 +18,8 @@ use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::{Blobs, Queue};
 use smscrm_domain::{ImportId, Region, TenantId};
 use smscrm_store::{
-    Contacts, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Tenants,
+    Actor, AuditEntry, AuditLog, Contacts, ImportRecord, ImportSettings, ImportSource,
+    ImportStatus, Imports, Tenants,
 };
 
 use crate::jobs::{ImportJob, enqueue};
@@ -64,6 +65,7 @@ pub struct DropFolder {
     pub blobs: Arc<dyn Blobs>,
     /// The import-jobs queue.
     pub jobs: Arc<dyn Queue>,
+    pub audit: AuditLog,
 }
 
 /// `tenants/{tenant}/imports/{file}` split into its tenant and file name, for an importable
@@ -147,9 +149,31 @@ impl DropFolder {
             let _ = runner.fail(&record, reason).await;
             return Err(StoredImportError::Internal(format!("{reason}: {e}")));
         }
+        self.audit_commit(&record).await;
         Ok(DropOutcome::Queued {
             import_id: record.id,
         })
+    }
+
+    /// Best effort: the file is queued and marked taken, so a retry would not import it
+    /// again; a lost entry is logged rather than retried.
+    async fn audit_commit(&self, record: &ImportRecord) {
+        let entry = AuditEntry::new(
+            Utc::now(),
+            Actor::System {
+                component: "drop-folder".into(),
+            },
+            "import.committed",
+            format!("import:{}", record.id),
+            serde_json::json!({
+                "filename": record.filename,
+                "consent_source": record.settings.consent_source,
+                "object": record.blob_key,
+            }),
+        );
+        if let Err(error) = self.audit.append(&record.tenant_id, &entry).await {
+            tracing::error!(%error, import_id = %record.id, "a drop-folder commit was not audited");
+        }
     }
 
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {

@@ -9,7 +9,7 @@ use csv_import::DropFolder;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use smscrm_aws::lambda::{init_logging, required_env};
 use smscrm_domain::ports::Table;
-use smscrm_store::{Contacts, Imports, Tenants};
+use smscrm_store::{AuditLog, Contacts, Imports, Tenants};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let folder = Arc::new(DropFolder {
         tenants: Tenants::new(table.clone()),
         contacts: Contacts::new(table.clone()),
-        imports: Imports::new(table),
+        imports: Imports::new(table.clone()),
+        audit: AuditLog::new(table),
         blobs: Arc::new(smscrm_aws::S3Blobs::new(
             smscrm_aws::s3_client(&sdk),
             bucket,

@@ -212,6 +212,10 @@ pub enum ApiKeyCommand {
         tenant: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What the key may do: any of read, write, send, admin, comma-separated. No key
+        /// manages people or keys.
+        #[arg(long, default_value = "read,write,send")]
+        scopes: String,
     },
     /// Revoke a key by its id (key_...).
     Revoke {

@@ -1,5 +1,6 @@
 use anyhow::{Context as _, bail};
 use serde_json::json;
+use smscrm_domain::apikey::Scope;
 use smscrm_domain::user::{Email, Role, User};
 use smscrm_domain::{ApiKeyId, Tenant, TenantId};
 use smscrm_http::AppContext;
@@ -29,7 +30,7 @@ pub async fn create_tenant(
     ctx.tenants.create(&tenant).await?;
     let key = ctx
         .api_keys
-        .create(&tenant.id, "default", ctx.clock.now())
+        .create(&tenant.id, "default", Scope::ALL.to_vec(), ctx.clock.now())
         .await?;
     Ok((tenant, key.plaintext))
 }
@@ -219,17 +220,23 @@ async fn pause(ctx: &AppContext, tenant: &str, reason: Option<&str>) -> anyhow::
 
 async fn apikey(ctx: &AppContext, cmd: ApiKeyCommand) -> anyhow::Result<()> {
     match cmd {
-        ApiKeyCommand::Create { tenant, name } => {
+        ApiKeyCommand::Create {
+            tenant,
+            name,
+            scopes,
+        } => {
             let id = tenant_id(&tenant)?;
+            let scopes = Scope::parse_list(scopes.split(','))?;
             let key = ctx
                 .api_keys
-                .create(&id, &name, ctx.clock.now())
+                .create(&id, &name, scopes, ctx.clock.now())
                 .await
                 .with_context(|| format!("tenant {id}"))?;
             print_json(&json!({
                 "tenant_id": id,
                 "api_key_id": key.key.id,
                 "name": key.key.name,
+                "scopes": key.key.scopes,
                 "api_key": key.plaintext,
             }))
         }
@@ -249,7 +256,9 @@ async fn apikey(ctx: &AppContext, cmd: ApiKeyCommand) -> anyhow::Result<()> {
                 print_json(&json!({
                     "api_key_id": key.id,
                     "name": key.name,
+                    "scopes": key.scopes,
                     "created_at": key.created_at,
+                    "last_used_at": key.last_used_at,
                     "revoked_at": key.revoked_at,
                 }))?;
             }

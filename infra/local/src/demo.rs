@@ -94,7 +94,7 @@ async fn existing(ctx: &AppContext, file: &Path) -> anyhow::Result<Option<Demo>>
     };
     let valid = ctx
         .api_keys
-        .resolve(&demo.api_key)
+        .resolve(&demo.api_key, ctx.clock.now())
         .await?
         .is_some_and(|k| k.tenant_id == demo.tenant_id);
     Ok(valid.then_some(demo))

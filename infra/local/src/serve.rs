@@ -231,6 +231,7 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         imports: smscrm_store::Imports::new(backend.ctx.table.clone()),
         blobs: backend.blobs.clone(),
         jobs: jobs.clone(),
+        audit: smscrm_store::AuditLog::new(backend.ctx.table.clone()),
     }));
     println!(
         "smscrm listening on http://{local} (data in {})",

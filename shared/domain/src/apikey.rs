@@ -11,9 +11,84 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{ApiKeyId, TenantId};
+use crate::user::Permission;
+use crate::{ApiKeyId, TenantId, ValidationError};
 
 const KEY_PREFIX: &str = "smscrm_";
+
+/// What a key may do. Scopes do not imply one another: a key that only feeds contacts in
+/// needs `write` and nothing else. `admin` covers settings, budgets, credentials, the kill
+/// switch (a monitoring system may pull it) and the audit log. No scope manages people or
+/// keys: that is for owners and admins, signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Read,
+    Write,
+    Send,
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Send, Scope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Send => "send",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The scope a key needs for `permission`; none for managing people and keys.
+    pub fn needed_for(permission: Permission) -> Option<Scope> {
+        match permission {
+            Permission::Read => Some(Self::Read),
+            Permission::Write => Some(Self::Write),
+            Permission::Send => Some(Self::Send),
+            Permission::Administer => Some(Self::Admin),
+            Permission::ManageAccess => None,
+        }
+    }
+
+    /// A key's scopes as written by people (`read,write`): at least one, no unknown name,
+    /// duplicates folded.
+    pub fn parse_list<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Scope>, ValidationError> {
+        let mut scopes = Vec::new();
+        for name in names {
+            let scope = match name.trim().to_ascii_lowercase().as_str() {
+                "read" => Self::Read,
+                "write" => Self::Write,
+                "send" => Self::Send,
+                "admin" => Self::Admin,
+                _ => {
+                    return Err(ValidationError::new(
+                        "scopes",
+                        format!("unknown scope {name:?}; scopes are read, write, send and admin"),
+                    ));
+                }
+            };
+            scopes.push(scope);
+        }
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(ValidationError::new(
+                "scopes",
+                "name at least one of read, write, send and admin",
+            ));
+        }
+        Ok(scopes)
+    }
+}
+
+/// Keys minted before scopes existed could do everything; they still can.
+pub fn all_scopes() -> Vec<Scope> {
+    Scope::ALL.to_vec()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -22,8 +97,19 @@ pub struct ApiKey {
     pub name: String,
     /// Hex SHA-256 of the full key.
     pub hash: String,
+    #[serde(default = "all_scopes")]
+    pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Not kept on the key's record: the store fills it in when listing keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
 }
 
 /// A newly minted key: the plaintext exists only here, to be shown once.
@@ -40,7 +126,7 @@ impl std::fmt::Debug for NewApiKey {
     }
 }
 
-pub fn mint(tenant_id: TenantId, name: &str, now: DateTime<Utc>) -> NewApiKey {
+pub fn mint(tenant_id: TenantId, name: &str, scopes: Vec<Scope>, now: DateTime<Utc>) -> NewApiKey {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let id = ApiKeyId::generate();
@@ -54,8 +140,10 @@ pub fn mint(tenant_id: TenantId, name: &str, now: DateTime<Utc>) -> NewApiKey {
             tenant_id,
             name: name.trim().chars().take(100).collect(),
             hash: hash(&plaintext),
+            scopes,
             created_at: now,
             revoked_at: None,
+            last_used_at: None,
         },
         plaintext,
     }
@@ -84,13 +172,35 @@ mod tests {
     #[test]
     fn minted_keys_are_unique_and_stored_only_as_hashes() {
         let t = TenantId::generate();
-        let a = mint(t.clone(), "ci", Utc::now());
-        let b = mint(t, "ci", Utc::now());
+        let a = mint(t.clone(), "ci", Scope::ALL.to_vec(), Utc::now());
+        let b = mint(t, "ci", vec![Scope::Read], Utc::now());
         assert_ne!(a.plaintext, b.plaintext);
         assert!(looks_like_key(&a.plaintext));
         assert_eq!(a.key.hash, hash(&a.plaintext));
         assert!(!a.key.hash.contains(&a.plaintext));
         assert!(!format!("{a:?}").contains(&a.plaintext));
+    }
+
+    #[test]
+    fn scopes_are_named_plainly_and_never_manage_access() {
+        assert_eq!(
+            Scope::parse_list(["Write", " read", "write"]),
+            Ok(vec![Scope::Read, Scope::Write])
+        );
+        assert!(Scope::parse_list(["owner"]).is_err());
+        assert!(Scope::parse_list([]).is_err());
+        assert_eq!(Scope::needed_for(Permission::Send), Some(Scope::Send));
+        assert_eq!(
+            Scope::needed_for(Permission::Administer),
+            Some(Scope::Admin)
+        );
+        assert_eq!(Scope::needed_for(Permission::ManageAccess), None);
+        let old: ApiKey = serde_json::from_value(serde_json::json!({
+            "id": ApiKeyId::generate(), "tenant_id": TenantId::generate(), "name": "old",
+            "hash": "00", "created_at": Utc::now(), "revoked_at": null,
+        }))
+        .expect("a key stored before scopes");
+        assert!(Scope::ALL.iter().all(|s| old.has(*s)));
     }
 
     #[test]

@@ -80,15 +80,21 @@ pub enum Permission {
     Write,
     /// Launching, pausing and resuming campaigns.
     Send,
-    /// Settings, budgets, credentials, the kill switch, API keys, people.
+    /// Settings, budgets, credentials, the kill switch, the audit log.
     Administer,
+    /// People and API keys: who may act for the tenant. Only signed-in owners and admins,
+    /// so that no key, however broad, can mint itself successors.
+    ManageAccess,
 }
 
 impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         match self {
             Self::Owner | Self::Admin => true,
-            Self::Member => permission != Permission::Administer,
+            Self::Member => matches!(
+                permission,
+                Permission::Read | Permission::Write | Permission::Send
+            ),
             Self::Viewer => permission == Permission::Read,
         }
     }
@@ -187,13 +193,13 @@ mod tests {
     fn roles_allow_what_they_say() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true, true]),
-            (Role::Admin, [true, true, true, true]),
-            (Role::Member, [true, true, true, false]),
-            (Role::Viewer, [true, false, false, false]),
+            (Role::Owner, [true, true, true, true, true]),
+            (Role::Admin, [true, true, true, true, true]),
+            (Role::Member, [true, true, true, false, false]),
+            (Role::Viewer, [true, false, false, false, false]),
         ];
         for (role, expected) in table {
-            let got = [Read, Write, Send, Administer].map(|p| role.allows(p));
+            let got = [Read, Write, Send, Administer, ManageAccess].map(|p| role.allows(p));
             assert_eq!(got, expected, "{role:?}");
         }
         assert_eq!("Admin".parse::<Role>(), Ok(Role::Admin));

@@ -6,16 +6,21 @@
 //! OPTIONS) must also carry the session's CSRF token in `X-CSRF-Token` (the page reads it from
 //! the `smscrm_csrf` cookie, which another site cannot); API keys are exempt, as no browser
 //! sends them on its own.
+//!
+//! Once the caller is known, the route's entry in [`crate::access::ROUTES`] decides whether
+//! its role or its key's scopes let it in.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, MatchedPath};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
+use smscrm_domain::apikey::Scope;
 use smscrm_domain::user::{Email, Permission, Role, secret_hash};
 use smscrm_domain::{ApiKeyId, Tenant, UserId};
-use smscrm_store::{Actor, Logins, Session, Users};
+use smscrm_store::{Actor, AuditEntry, AuditLog, Logins, Session, Users};
 
-use crate::{ApiError, AppContext};
+use crate::access::{self, Access};
+use crate::{ApiError, AppContext, ClientIp};
 
 pub const SESSION_COOKIE: &str = "smscrm_session";
 pub const CSRF_COOKIE: &str = "smscrm_csrf";
@@ -26,12 +31,15 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct Principal {
     pub tenant: Tenant,
     pub caller: Caller,
+    /// Where the request came from, for the audit log.
+    pub client_ip: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     ApiKey {
         key_id: ApiKeyId,
+        scopes: Vec<Scope>,
     },
     User {
         user_id: UserId,
@@ -43,10 +51,27 @@ pub enum Caller {
 }
 
 impl Principal {
+    /// Appends to the caller's tenant's audit log what it did to `target`, naming the caller
+    /// and the address it called from.
+    pub async fn audit(
+        &self,
+        ctx: &AppContext,
+        action: &str,
+        target: String,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let entry = AuditEntry::new(ctx.clock.now(), self.actor(), action, target, details)
+            .from_ip(&self.client_ip);
+        AuditLog::new(ctx.table.clone())
+            .append(&self.tenant.id, &entry)
+            .await?;
+        Ok(())
+    }
+
     /// The caller as the audit log names it.
     pub fn actor(&self) -> Actor {
         match &self.caller {
-            Caller::ApiKey { key_id } => Actor::ApiKey {
+            Caller::ApiKey { key_id, .. } => Actor::ApiKey {
                 key_id: key_id.to_string(),
             },
             Caller::User { user_id, email, .. } => Actor::User {
@@ -56,15 +81,46 @@ impl Principal {
         }
     }
 
-    /// Refuses the caller unless its role allows `permission`. API keys may do anything in
-    /// their tenant (their scopes are still to come).
+    /// Refuses the caller unless its role, or its key's scopes, allow `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         match &self.caller {
             Caller::User { role, .. } if !role.allows(permission) => Err(ApiError::Forbidden {
                 code: "forbidden_role",
                 message: format!("a {} cannot do this", role_name(*role)),
             }),
-            _ => Ok(()),
+            Caller::User { .. } => Ok(()),
+            Caller::ApiKey { scopes, .. } => match Scope::needed_for(permission) {
+                Some(scope) if scopes.contains(&scope) => Ok(()),
+                Some(scope) => Err(ApiError::Forbidden {
+                    code: "forbidden_scope",
+                    message: format!("this API key lacks the {} scope", scope.as_str()),
+                }),
+                None => Err(ApiError::Forbidden {
+                    code: "forbidden_scope",
+                    message: "no API key manages people or keys; an owner or admin does this \
+                              signed in"
+                        .into(),
+                }),
+            },
+        }
+    }
+
+    /// Applies the access table's entry for the route this request matched.
+    fn admit(&self, parts: &Parts) -> Result<(), ApiError> {
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        match route.and_then(|path| access::required(&parts.method, path)) {
+            Some(Access::AnyCaller) => Ok(()),
+            Some(Access::Needs(permission)) => self.require(permission),
+            None => {
+                tracing::error!(?route, method = %parts.method, "an authenticated route is missing from the access table");
+                Err(ApiError::Forbidden {
+                    code: "forbidden_route",
+                    message: "this route is not open to anyone yet".into(),
+                })
+            }
         }
     }
 }
@@ -110,11 +166,13 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let ctx = AppContext::from_ref(state);
+        let client_ip = ClientIp::of(parts).0;
         let principal = match bearer(&parts.headers) {
-            Some(key) => by_api_key(&ctx, key).await?,
-            None => by_session(&ctx, parts).await?,
+            Some(key) => by_api_key(&ctx, key, client_ip).await?,
+            None => by_session(&ctx, parts, client_ip).await?,
         };
         tracing::Span::current().record("tenant_id", tracing::field::display(&principal.tenant.id));
+        principal.admit(parts)?;
         Ok(principal)
     }
 }
@@ -137,10 +195,14 @@ pub fn check_csrf(headers: &HeaderMap, session: &Session) -> Result<(), ApiError
     Ok(())
 }
 
-async fn by_api_key(ctx: &AppContext, presented: &str) -> Result<Principal, ApiError> {
+async fn by_api_key(
+    ctx: &AppContext,
+    presented: &str,
+    client_ip: String,
+) -> Result<Principal, ApiError> {
     let resolved = ctx
         .api_keys
-        .resolve(presented)
+        .resolve(presented, ctx.clock.now())
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let tenant = ctx
@@ -152,11 +214,17 @@ async fn by_api_key(ctx: &AppContext, presented: &str) -> Result<Principal, ApiE
         tenant,
         caller: Caller::ApiKey {
             key_id: resolved.key_id,
+            scopes: resolved.scopes,
         },
+        client_ip,
     })
 }
 
-async fn by_session(ctx: &AppContext, parts: &Parts) -> Result<Principal, ApiError> {
+async fn by_session(
+    ctx: &AppContext,
+    parts: &Parts,
+    client_ip: String,
+) -> Result<Principal, ApiError> {
     let session_hash = cookie(&parts.headers, SESSION_COOKIE)
         .and_then(|id| secret_hash(&id))
         .ok_or(ApiError::Unauthorized)?;
@@ -177,7 +245,7 @@ async fn by_session(ctx: &AppContext, parts: &Parts) -> Result<Principal, ApiErr
         .get(&session.tenant_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let principal = Principal {
+    Ok(Principal {
         tenant,
         caller: Caller::User {
             user_id: user.id,
@@ -185,10 +253,6 @@ async fn by_session(ctx: &AppContext, parts: &Parts) -> Result<Principal, ApiErr
             role: user.role,
             session_hash,
         },
-    };
-    // Until every route states what it needs, no change at all for those who may only read.
-    if changes {
-        principal.require(Permission::Write)?;
-    }
-    Ok(principal)
+        client_ip,
+    })
 }

@@ -115,6 +115,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
+impl ClientIp {
+    pub fn of(parts: &Parts) -> Self {
         let forwarded = parts
             .headers
             .get("x-forwarded-for")
@@ -127,11 +133,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|info| info.0.ip().to_string());
-        Ok(Self(
+        Self(
             forwarded
                 .map(str::to_owned)
                 .or(peer)
                 .unwrap_or_else(|| "unknown".into()),
-        ))
+        )
     }
 }

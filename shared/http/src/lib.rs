@@ -1,6 +1,7 @@
 //! HTTP pieces every API function shares: the error type and its JSON body, the request
 //! context, the API-key extractor and JSON/query extractors whose rejections are ApiErrors.
 
+pub mod access;
 pub mod auth;
 pub mod context;
 pub mod error;

@@ -62,6 +62,9 @@ pub struct AuditEntry {
     pub target: String,
     #[serde(default)]
     pub details: Value,
+    /// The address the request came from, when a request did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
 }
 
 impl AuditEntry {
@@ -79,6 +82,15 @@ impl AuditEntry {
             action: action.to_owned(),
             target,
             details,
+            ip: None,
+        }
+    }
+
+    /// The same entry, noting the client address the request came from.
+    pub fn from_ip(self, ip: impl Into<String>) -> Self {
+        Self {
+            ip: Some(ip.into()),
+            ..self
         }
     }
 }
@@ -130,7 +142,11 @@ impl AuditLog {
         }
         let mut listed: Listed<AuditEntry> = Listed::from_page(self.table.query(&query).await?)?;
         if let Some(action) = &filter.action {
-            listed.items.retain(|entry| &entry.action == action);
+            // `campaign.` names a family: every campaign action.
+            let family = action.ends_with('.');
+            listed.items.retain(|entry| {
+                entry.action == *action || (family && entry.action.starts_with(action.as_str()))
+            });
         }
         Ok(listed)
     }

@@ -126,8 +126,8 @@ impl Logins {
                 // Logged out meanwhile.
                 Err(StoreError::ConditionFailed) => return Ok(None),
                 Ok(_) => {}
-                // Best effort: a function allowed to read only still serves the request; the
-                // next one that may write moves the time on.
+                // Best effort: every function that authenticates may write this item (the
+                // template's CallerTouchPolicy), but a throttled write should not fail a read.
                 Err(error) => tracing::warn!(%error, "the session's last-seen time was not moved"),
             }
         }

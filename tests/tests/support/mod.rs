@@ -9,8 +9,10 @@ use std::sync::Arc;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use smscrm_domain::ports::{Secrets, SystemClock};
+use smscrm_domain::user::{Email, Role, User, mint_secret};
 use smscrm_http::AppContext;
 use smscrm_local_host::serve::Queues;
+use smscrm_store::{Logins, Session, Users};
 use smscrm_tests::backends::Backend;
 
 pub struct TestApp {
@@ -64,6 +66,13 @@ impl MailTap {
 pub struct Caller {
     pub tenant_id: String,
     pub key: String,
+}
+
+/// A person of a tenant, signed in: the session cookie and the CSRF token a page sends back.
+/// (`auth.rs` tests how one signs in; elsewhere tests start the session directly.)
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
 }
 
 impl TestApp {
@@ -187,6 +196,46 @@ impl TestApp {
         self.client
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&caller.key)
+    }
+
+    /// Adds a person with `role` to the caller's tenant and starts a session for them.
+    pub async fn signed_in(&self, caller: &Caller, email: &str, role: Role) -> Browser {
+        let tenant: smscrm_domain::TenantId = caller.tenant_id.parse().expect("tenant id");
+        let now = chrono::Utc::now();
+        let user = User::new(
+            tenant.clone(),
+            Email::parse(email).expect("email"),
+            role,
+            now,
+        );
+        Users::new(self.ctx.table.clone())
+            .create(&user)
+            .await
+            .expect("user");
+        let (id, csrf) = (mint_secret(), mint_secret());
+        let session = Session {
+            tenant_id: tenant,
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            csrf_hash: csrf.hash,
+        };
+        Logins::new(self.ctx.table.clone())
+            .start_session(&id.hash, &session)
+            .await
+            .expect("session");
+        Browser {
+            cookie: format!("smscrm_session={}", id.plaintext),
+            csrf: csrf.plaintext,
+        }
+    }
+
+    /// A request as the signed-in person's page makes it.
+    pub fn as_person(&self, method: Method, path: &str, person: &Browser) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, &person.cookie)
+            .header("x-csrf-token", &person.csrf)
     }
 
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
