@@ -313,18 +313,20 @@ async fn act(
                 "name": campaign.name, "status": campaign.status, "send_at": send_at,
             });
             let target = format!("campaign:{}", campaign.id);
-            principal
-                .audit(ctx, audit_action(action), target, details)
-                .await?;
-            if campaign.status.is_sending() {
+            let queued = if campaign.status.is_sending() {
                 let job = DispatchJob {
                     tenant_id: tenant.clone(),
                     campaign_id: campaign.id.clone(),
                 };
-                campaign_dispatcher::enqueue(state.dispatch.as_ref(), &job)
-                    .await
-                    .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
-            }
+                campaign_dispatcher::enqueue(state.dispatch.as_ref(), &job).await
+            } else {
+                Ok(())
+            };
+            // Done either way (a lost job is the scheduler's to queue again): audited.
+            principal
+                .audit(ctx, audit_action(action), target, details)
+                .await;
+            queued.map_err(|e| ApiError::Unavailable(Box::new(e)))?;
             Ok(Json(campaign))
         }
         Err(ActError::Illegal(IllegalTransition { from, action })) => {

@@ -1,5 +1,7 @@
 //! The contacts API: `/v1/contacts`, as an axum sub-router served by `lambda_http` on AWS and
-//! merged into the local host's router by `smscrm serve`.
+//! merged into the local host's router by `smscrm serve`. A person's rights are here too:
+//! `GET /v1/contacts/{id}/export` (everything held about them) and
+//! `DELETE /v1/contacts/{id}?erase=true` (erased everywhere; see `smscrm_store::privacy`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,11 +12,21 @@ use serde::Deserialize;
 use smscrm_domain::contact::{ContactDraft, ContactPatch};
 use smscrm_domain::{Contact, ContactId};
 use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Listing, Principal, page};
+use smscrm_store::Privacy;
 
 pub fn router() -> Router<AppContext> {
     Router::new()
         .route("/v1/contacts", get(list).post(upsert))
         .route("/v1/contacts/{id}", get(fetch).patch(update).delete(remove))
+        .route("/v1/contacts/{id}/export", get(export))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteParams {
+    /// Erase everything held about the person, not just the contact.
+    #[serde(default)]
+    pub erase: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,7 +52,7 @@ async fn upsert(
         .contacts
         .upsert_by_phone(&principal.tenant.id, changes, now)
         .await?;
-    audit_consent(&ctx, &principal, &contact, now).await?;
+    audit_consent(&ctx, &principal, &contact, now).await;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -100,7 +112,7 @@ async fn update(
         .update(&principal.tenant.id, &id, changes, now)
         .await
         .map_err(|e| not_found_as_contact(e.into()))?;
-    audit_consent(&ctx, &principal, &contact, now).await?;
+    audit_consent(&ctx, &principal, &contact, now).await;
     Ok(Json(contact))
 }
 
@@ -111,9 +123,9 @@ async fn audit_consent(
     principal: &Principal,
     contact: &Contact,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ApiError> {
+) {
     if contact.consent.at != Some(now) {
-        return Ok(());
+        return;
     }
     let details = serde_json::json!({
         "status": contact.consent.status, "source": contact.consent.source,
@@ -121,15 +133,45 @@ async fn audit_consent(
     let target = format!("contact:{}", contact.id);
     principal
         .audit(ctx, "consent.changed", target, details)
-        .await
+        .await;
+}
+
+async fn export(
+    State(ctx): State<AppContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<smscrm_store::ContactExport>, ApiError> {
+    let id = contact_id(&id)?;
+    let exported = Privacy::new(ctx.table.clone())
+        .export(&principal.tenant.id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("contact"))?;
+    let target = format!("contact:{id}");
+    principal
+        .audit(&ctx, "contact.exported", target, serde_json::json!({}))
+        .await;
+    Ok(Json(exported))
 }
 
 async fn remove(
     State(ctx): State<AppContext>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+    ApiQuery(params): ApiQuery<DeleteParams>,
+) -> Result<Response, ApiError> {
     let id = contact_id(&id)?;
+    if params.erase {
+        let erased = Privacy::new(ctx.table.clone())
+            .erase(&principal.tenant.id, &id, ctx.clock.now())
+            .await
+            .map_err(|e| not_found_as_contact(e.into()))?;
+        let details = serde_json::to_value(erased).map_err(ApiError::internal)?;
+        let target = format!("contact:{id}");
+        principal
+            .audit(&ctx, "contact.erased", target, details.clone())
+            .await;
+        return Ok(Json(serde_json::json!({ "erased": details })).into_response());
+    }
     ctx.contacts
         .delete(&principal.tenant.id, &id)
         .await
@@ -138,8 +180,8 @@ async fn remove(
     let target = format!("contact:{id}");
     principal
         .audit(&ctx, "contact.deleted", target, serde_json::json!({}))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// A malformed id names no contact: 404, the same answer as an id of another tenant.

@@ -313,7 +313,7 @@ async fn commit(
     let target = format!("import:{}", record.id);
     principal
         .audit(&state.app, "import.committed", target, details)
-        .await?;
+        .await;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
 

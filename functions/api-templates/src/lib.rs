@@ -97,7 +97,7 @@ async fn remove(
     let target = format!("template:{id}");
     principal
         .audit(&ctx, "template.deleted", target, serde_json::json!({}))
-        .await?;
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

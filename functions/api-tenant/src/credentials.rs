@@ -92,6 +92,6 @@ pub async fn set(
         target,
         details,
     )
-    .await?;
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

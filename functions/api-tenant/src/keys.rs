@@ -79,7 +79,7 @@ pub async fn create(
         .await?;
     let target = format!("api_key:{}", minted.key.id);
     let details = json!({ "name": minted.key.name, "scopes": minted.key.scopes });
-    audited(&state, &principal, "api_key.created", target, details).await?;
+    audited(&state, &principal, "api_key.created", target, details).await;
     let mut body = serde_json::to_value(KeyView::from(minted.key)).map_err(ApiError::internal)?;
     body["api_key"] = json!(minted.plaintext);
     Ok((StatusCode::CREATED, Json(body)))
@@ -102,6 +102,6 @@ pub async fn revoke(
         })?;
     let target = format!("api_key:{}", key.id);
     let details = json!({ "name": key.name });
-    audited(&state, &principal, "api_key.revoked", target, details).await?;
+    audited(&state, &principal, "api_key.revoked", target, details).await;
     Ok(Json(KeyView::from(key)))
 }

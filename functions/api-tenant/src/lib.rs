@@ -62,8 +62,8 @@ pub(crate) async fn audited(
     action: &str,
     target: String,
     details: Value,
-) -> Result<(), ApiError> {
-    principal.audit(&state.app, action, target, details).await
+) {
+    principal.audit(&state.app, action, target, details).await;
 }
 
 async fn show(
@@ -102,7 +102,7 @@ async fn change(
         target,
         details,
     )
-    .await?;
+    .await;
     Ok(Json(TenantView::of(&state, saved).await?))
 }
 
@@ -126,7 +126,7 @@ async fn pause(
     tracing::warn!(tenant_id = %tenant.id, reason = %info.reason, by = %info.by, "tenant paused");
     let target = format!("tenant:{}", tenant.id);
     let details = json!({ "reason": info.reason });
-    audited(&state, &principal, "tenant.paused", target, details).await?;
+    audited(&state, &principal, "tenant.paused", target, details).await;
     Ok(Json(TenantView::of(&state, tenant).await?))
 }
 
@@ -141,7 +141,7 @@ async fn resume(
     let details = json!({
         "was_paused": principal.tenant.paused, "pause": was, "campaigns_requeued": requeued,
     });
-    audited(&state, &principal, "tenant.resumed", target, details).await?;
+    audited(&state, &principal, "tenant.resumed", target, details).await;
     Ok(Json(TenantView::of(&state, tenant).await?))
 }
 

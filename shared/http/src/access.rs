@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/contacts/{id}", Needs(Read)),
     ("PATCH", "/v1/contacts/{id}", Needs(Write)),
     ("DELETE", "/v1/contacts/{id}", Needs(Write)),
+    ("GET", "/v1/contacts/{id}/export", Needs(Read)),
     // Imports.
     ("GET", "/v1/imports", Needs(Read)),
     ("POST", "/v1/imports", Needs(Write)),

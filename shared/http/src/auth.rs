@@ -52,20 +52,29 @@ pub enum Caller {
 
 impl Principal {
     /// Appends to the caller's tenant's audit log what it did to `target`, naming the caller
-    /// and the address it called from.
+    /// and the address it called from. Called once the change is made, which a failed write
+    /// here cannot undo: so it never fails the request, and a lost entry is logged as an
+    /// error (with everything it would have said) for the operators' alarms.
     pub async fn audit(
         &self,
         ctx: &AppContext,
         action: &str,
         target: String,
         details: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) {
         let entry = AuditEntry::new(ctx.clock.now(), self.actor(), action, target, details)
             .from_ip(&self.client_ip);
-        AuditLog::new(ctx.table.clone())
+        let appended = AuditLog::new(ctx.table.clone())
             .append(&self.tenant.id, &entry)
-            .await?;
-        Ok(())
+            .await;
+        if let Err(error) = appended {
+            tracing::error!(
+                %error,
+                tenant_id = %self.tenant.id,
+                entry = %serde_json::to_string(&entry).unwrap_or_default(),
+                "an audit entry was not written"
+            );
+        }
     }
 
     /// The caller as the audit log names it.

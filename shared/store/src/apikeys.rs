@@ -201,13 +201,20 @@ impl ApiKeys {
                     update: Update::new().set("revoked_at", now.to_rfc3339()),
                     condition: Some(Condition::AttrExists("hash".into())),
                 },
+                // Two revokes at once: one wins, the other is told it is revoked already.
                 TransactOp::Update {
                     key: keys::api_key_hash(&key.hash),
                     update: Update::new().set("revoked", true),
-                    condition: Some(Condition::ItemExists),
+                    condition: Some(Condition::eq("revoked", false)),
                 },
             ])
-            .await?;
+            .await
+            .map_err(|e| match e {
+                StoreError::TransactionCanceled { .. } => {
+                    RepoError::Conflict("the key is already revoked".into())
+                }
+                other => other.into(),
+            })?;
         Ok(ApiKey {
             revoked_at: Some(now),
             ..key

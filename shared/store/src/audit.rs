@@ -10,7 +10,7 @@ use smscrm_domain::TenantId;
 use smscrm_domain::ports::table::SortKeyCondition;
 use smscrm_domain::ports::{Condition, Cursor, Key, Query, Table, table};
 
-use crate::codec::to_item;
+use crate::codec::{from_item, to_item};
 use crate::inbox::Listed;
 use crate::{RepoError, keys};
 
@@ -95,6 +95,37 @@ impl AuditEntry {
     }
 }
 
+fn entry_key(tenant: &TenantId, entry: &AuditEntry) -> Key {
+    Key::new(
+        keys::audit_partition(tenant),
+        format!("{}#{}", keys::sort_time(entry.at), entry.id),
+    )
+}
+
+fn mentions(entry: &AuditEntry, number: &str) -> bool {
+    serde_json::to_string(entry).is_ok_and(|text| replace_number(&text, number, "").is_some())
+}
+
+/// `text` with each whole occurrence of `number` (not one inside a longer number) replaced;
+/// `None` when there is none.
+fn replace_number(text: &str, number: &str, replacement: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut replaced = false;
+    for (at, _) in text.match_indices(number) {
+        let next = text[at + number.len()..].chars().next();
+        if next.is_some_and(|c| c.is_ascii_digit()) || at < last {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        out.push_str(replacement);
+        last = at + number.len();
+        replaced = true;
+    }
+    out.push_str(&text[last..]);
+    replaced.then_some(out)
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
     table: Arc<dyn Table>,
@@ -106,15 +137,63 @@ impl AuditLog {
     }
 
     pub async fn append(&self, tenant: &TenantId, entry: &AuditEntry) -> Result<(), RepoError> {
-        let key = Key::new(
-            keys::audit_partition(tenant),
-            format!("{}#{}", keys::sort_time(entry.at), entry.id),
-        );
-        let item = to_item(entry, &key, "audit")?;
+        let item = to_item(entry, &entry_key(tenant, entry), "audit")?;
         Ok(self
             .table
             .put(item, Some(Condition::AttrNotExists(table::PK.into())))
             .await?)
+    }
+
+    /// Every entry that mentions `needle` (a phone number), oldest first.
+    pub async fn mentioning(
+        &self,
+        tenant: &TenantId,
+        needle: &str,
+    ) -> Result<Vec<AuditEntry>, RepoError> {
+        let mut found = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .table
+                .query(
+                    &Query::partition(keys::audit_partition(tenant))
+                        .limit(500)
+                        .after(cursor),
+                )
+                .await?;
+            for item in page.items {
+                let entry: AuditEntry = from_item(item)?;
+                if mentions(&entry, needle) {
+                    found.push(entry);
+                }
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Rewrites every entry that mentions `needle` with `replacement` in its place, keeping
+    /// what was done and when but not to whose number: an erasure's one exception to an
+    /// append-only log. Answers how many entries changed.
+    pub async fn redact(
+        &self,
+        tenant: &TenantId,
+        needle: &str,
+        replacement: &str,
+    ) -> Result<usize, RepoError> {
+        let entries = self.mentioning(tenant, needle).await?;
+        for entry in &entries {
+            let text =
+                serde_json::to_string(entry).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+            let text = replace_number(&text, needle, replacement).unwrap_or(text);
+            let redacted: AuditEntry =
+                serde_json::from_str(&text).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+            let item = to_item(&redacted, &entry_key(tenant, entry), "audit")?;
+            self.table.put(item, None).await?;
+        }
+        Ok(entries.len())
     }
 
     /// Entries, newest first. The action is matched within each page read, so a filtered page
@@ -149,5 +228,21 @@ impl AuditLog {
             });
         }
         Ok(listed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_number;
+
+    #[test]
+    fn only_whole_numbers_are_replaced() {
+        let text =
+            r#"{"phone":"+14155550123","other":"+141555501234","target":"phone:+14155550123"}"#;
+        assert_eq!(
+            replace_number(text, "+14155550123", "erased").as_deref(),
+            Some(r#"{"phone":"erased","other":"+141555501234","target":"phone:erased"}"#)
+        );
+        assert_eq!(replace_number("+141555501234", "+14155550123", "x"), None);
     }
 }

@@ -7,7 +7,7 @@
 //! | API key by hash | `APIKEYHASH#<sha256>`     | `APIKEYHASH`        |                                          |
 //! | contact         | `TENANT#<t>`              | `CONTACT#<c>`       | `TENANT#<t>#NAME#<c0>` / `<name>#<c>`     |
 //! | phone claim     | `TENANT#<t>`              | `PHONE#<e164>`      |                                          |
-//! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`        |                                          |
+//! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`, or `DNC#H#<digest>` once its person is erased |        |
 //! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
 //! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
 //! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
@@ -81,6 +81,12 @@ pub fn phone(tenant: &TenantId, phone: &PhoneE164) -> Key {
 
 pub fn dnc(tenant: &TenantId, phone: &PhoneE164) -> Key {
     Key::new(tenant_partition(tenant), format!("{DNC_PREFIX}{phone}"))
+}
+
+/// A do-not-contact entry whose person was erased: the number only as a salted hash
+/// (`suppression::phone_digest`), under the same prefix so the list still counts it.
+pub fn dnc_erased(tenant: &TenantId, digest: &str) -> Key {
+    Key::new(tenant_partition(tenant), format!("{DNC_PREFIX}H#{digest}"))
 }
 
 pub fn import(tenant: &TenantId, import: &ImportId) -> Key {

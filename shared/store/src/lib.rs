@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod keys;
 pub mod login;
 pub mod messages;
+pub mod privacy;
 pub mod sending;
 pub mod suppression;
 pub mod templates;
@@ -43,6 +44,7 @@ pub use imports::{
 pub use inbox::{InboundMessage, Inbox, LastOutbound, Listed, Thread};
 pub use login::{LoginToken, Logins, Session};
 pub use messages::{DispatchCounts, MessageRecord, MessageStatus, Messages};
+pub use privacy::{ContactExport, Erasure, Privacy};
 pub use sending::Refund;
 pub use smscrm_domain::import_report::ImportCounts;
 pub use suppression::{DoNotContact, Suppression};

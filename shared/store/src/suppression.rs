@@ -1,7 +1,10 @@
 //! The tenant's do-not-contact list: numbers that must never be messaged by any of the
 //! tenant's senders, whatever their consent says (STOP replies, carrier blocks, manual adds).
+//!
+//! When a person is erased, their entry stays, keyed by a salted hash of the number instead of
+//! the number: every lookup checks both keys, so erasure never re-enables messaging.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -26,9 +29,31 @@ pub struct Suppression {
 /// The reason of an entry the person asked for themselves: their START lifts it.
 pub const OPTED_OUT_REASON: &str = "stop_reply";
 
+/// What stays of an entry once its person is erased.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ErasedEntry {
+    reason: String,
+    at: DateTime<Utc>,
+    erased_at: DateTime<Utc>,
+}
+
+/// The number as an erased entry keeps it: SHA-256 of the tenant and the number, so the same
+/// number hashes differently in each tenant.
+pub fn phone_digest(tenant: &TenantId, phone: &PhoneE164) -> String {
+    smscrm_domain::apikey::hash(&format!("{tenant}:{phone}"))
+}
+
 #[derive(Clone)]
 pub struct DoNotContact {
     table: Arc<dyn Table>,
+}
+
+/// Where a number's entry may be: under the number, or under its digest once erased.
+fn both_keys(tenant: &TenantId, phone: &PhoneE164) -> [Key; 2] {
+    [
+        keys::dnc(tenant, phone),
+        keys::dnc_erased(tenant, &phone_digest(tenant, phone)),
+    ]
 }
 
 impl DoNotContact {
@@ -61,7 +86,9 @@ impl DoNotContact {
     }
 
     pub async fn remove(&self, tenant: &TenantId, phone: &PhoneE164) -> Result<(), RepoError> {
-        self.table.delete(&keys::dnc(tenant, phone), None).await?;
+        for key in both_keys(tenant, phone) {
+            self.table.delete(&key, None).await?;
+        }
         Ok(())
     }
 
@@ -73,16 +100,16 @@ impl DoNotContact {
         phone: &PhoneE164,
         reason: &str,
     ) -> Result<bool, RepoError> {
-        let condition = Condition::eq("reason", reason);
-        match self
-            .table
-            .delete(&keys::dnc(tenant, phone), Some(condition))
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(other) => Err(other.into()),
+        let mut removed = false;
+        for key in both_keys(tenant, phone) {
+            let condition = Condition::eq("reason", reason);
+            match self.table.delete(&key, Some(condition)).await {
+                Ok(_) => removed = true,
+                Err(StoreError::ConditionFailed) => {}
+                Err(other) => return Err(other.into()),
+            }
         }
+        Ok(removed)
     }
 
     pub async fn get(
@@ -90,11 +117,37 @@ impl DoNotContact {
         tenant: &TenantId,
         phone: &PhoneE164,
     ) -> Result<Option<Suppression>, RepoError> {
-        self.table
-            .get(&keys::dnc(tenant, phone))
-            .await?
-            .map(from_item)
-            .transpose()
+        let found = self.entries(tenant, &[phone]).await?;
+        Ok(found.into_values().next())
+    }
+
+    /// Keeps the number's entry, if it has one, only as a hash of the number (or makes one
+    /// for `reason` when it has none and `reason` is given); `true` if an entry is kept.
+    pub async fn keep_erased(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneE164,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let plain = self.table.get(&keys::dnc(tenant, phone)).await?;
+        let entry = match (plain, reason) {
+            (Some(item), _) => {
+                let entry: Suppression = from_item(item)?;
+                (entry.reason, entry.at)
+            }
+            (None, Some(reason)) => (reason.to_owned(), now),
+            (None, None) => return Ok(false),
+        };
+        let erased = ErasedEntry {
+            reason: entry.0,
+            at: entry.1,
+            erased_at: now,
+        };
+        let key = keys::dnc_erased(tenant, &phone_digest(tenant, phone));
+        self.table.put(to_item(&erased, &key, "dnc")?, None).await?;
+        self.table.delete(&keys::dnc(tenant, phone), None).await?;
+        Ok(true)
     }
 
     /// Whether the tenant has anyone on the list at all.
@@ -116,12 +169,43 @@ impl DoNotContact {
         tenant: &TenantId,
         phones: &[&PhoneE164],
     ) -> Result<HashSet<PhoneE164>, RepoError> {
-        let mut found = HashSet::new();
-        for chunk in phones.chunks(table::MAX_BATCH_GET) {
-            let wanted: Vec<Key> = chunk.iter().map(|p| keys::dnc(tenant, p)).collect();
+        Ok(self.entries(tenant, phones).await?.into_keys().collect())
+    }
+
+    /// The entries of these numbers, by number; an erased person's entry is named by the
+    /// number asked about (it holds no number itself).
+    async fn entries(
+        &self,
+        tenant: &TenantId,
+        phones: &[&PhoneE164],
+    ) -> Result<HashMap<PhoneE164, Suppression>, RepoError> {
+        let mut found = HashMap::new();
+        for chunk in phones.chunks(table::MAX_BATCH_GET / 2) {
+            let mut asked = HashMap::new();
+            for phone in chunk {
+                for key in both_keys(tenant, phone) {
+                    asked.insert(key.sk.clone(), *phone);
+                }
+            }
+            let wanted: Vec<Key> = chunk.iter().flat_map(|p| both_keys(tenant, p)).collect();
             for item in self.table.batch_get(&wanted).await? {
-                let entry: Suppression = from_item(item)?;
-                found.insert(entry.phone);
+                let sk = item.get(table::SK).and_then(|v| v.as_str()).unwrap_or("");
+                let Some(phone) = asked.get(sk).copied() else {
+                    continue;
+                };
+                if sk == keys::dnc(tenant, phone).sk {
+                    // The entry under the number itself says more: it wins.
+                    found.insert(phone.clone(), from_item::<Suppression>(item)?);
+                } else if !found.contains_key(phone) {
+                    let erased: ErasedEntry = from_item(item)?;
+                    let entry = Suppression {
+                        phone: phone.clone(),
+                        reason: erased.reason,
+                        at: erased.at,
+                        source: None,
+                    };
+                    found.insert(phone.clone(), entry);
+                }
             }
         }
         Ok(found)

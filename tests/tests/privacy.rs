@@ -1,0 +1,230 @@
+//! A person's rights over real HTTP, on the embedded store and on DynamoDB + SQS (moto), with
+//! messages sent to the Twilio simulator and texts and status callbacks coming back from it:
+//! the export holds everything held about the person; erasure removes it everywhere but keeps
+//! the number off-limits when they had opted out.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use smscrm_domain::{PhoneE164, TenantId};
+use smscrm_store::DoNotContact;
+use support::sending::{FROM, consenting, launch, records, tenant, wait_for};
+use support::{Caller, TestApp, send};
+
+on_both_backends!(
+    the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_out,
+    erasure_keeps_a_withdrawn_consent_and_nothing_else,
+);
+
+async fn contact_id(app: &TestApp, me: &Caller, phone: &str) -> String {
+    let (_, found) = send(app.request(Method::GET, &format!("/v1/contacts?q={phone}"), me)).await;
+    found["items"][0]["id"].as_str().expect("id").to_owned()
+}
+
+/// Waits until `check` holds for the campaign's record for `phone`.
+async fn record_until(
+    app: &TestApp,
+    me: &Caller,
+    path: &str,
+    phone: &str,
+    check: impl Fn(&Value) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = records(app, me, path).await;
+        if all.get(phone).is_some_and(&check) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never: {:?}", all.get(phone));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every audit entry of the tenant, newest first.
+async fn audit_log(app: &TestApp, me: &Caller) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut query = "?limit=100".to_owned();
+    loop {
+        let (status, page) = send(app.request(Method::GET, &format!("/v1/audit{query}"), me)).await;
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=100&cursor={cursor}"),
+            None => return all,
+        }
+    }
+}
+
+async fn the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_out(app: &TestApp) {
+    let me = tenant(app, 100).await;
+    let phones = consenting(app, &me, 2).await;
+    let (ada_phone, bob_phone) = (phones[0].as_str(), phones[1].as_str());
+    let tenant_id: TenantId = me.tenant_id.parse().expect("id");
+    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
+        .await
+        .expect("account");
+    app.sim.set_inbound_url(
+        FROM,
+        &account.sid,
+        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
+    );
+
+    let first = launch(app, &me, "Fresh bread today, {{first_name}}!").await;
+    wait_for(app, &me, &first, "completed", Duration::from_secs(60)).await;
+    record_until(app, &me, &first, ada_phone, |r| {
+        r["delivery"] == "delivered"
+    })
+    .await;
+    for text in ["What time do you open?", "STOP"] {
+        let answer = app.sim.receive(ada_phone, FROM, text).await.expect("sent");
+        assert_eq!(answer.http_status, 200, "{}", answer.body);
+    }
+    let ada = contact_id(app, &me, ada_phone).await;
+
+    // The export: profile, do-not-contact entry, consent history, messages with Twilio's
+    // reports, replies.
+    let export_path = format!("/v1/contacts/{ada}/export");
+    let (status, exported) = send(app.request(Method::GET, &export_path, &me)).await;
+    assert_eq!(status, 200, "{exported}");
+    assert_eq!(exported["contact"]["phone"], ada_phone);
+    assert_eq!(exported["contact"]["consent"]["status"], "revoked");
+    assert_eq!(exported["do_not_contact"]["reason"], "stop_reply");
+    let history: Vec<&str> = exported["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        history,
+        ["consent.changed", "consent.revoked"],
+        "{exported}"
+    );
+    let messages = exported["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1, "{exported}");
+    assert_eq!(
+        messages[0]["text"],
+        "Fresh bread today, Person0!\nReply STOP to opt out"
+    );
+    let callbacks: Vec<&str> = messages[0]["status_callbacks"]
+        .as_array()
+        .expect("callbacks")
+        .iter()
+        .filter_map(|c| c["status"].as_str())
+        .collect();
+    assert!(callbacks.contains(&"delivered"), "{callbacks:?}");
+    let replies: Vec<&str> = exported["replies"]
+        .as_array()
+        .expect("replies")
+        .iter()
+        .filter_map(|r| r["body"].as_str())
+        .collect();
+    assert_eq!(replies, ["STOP", "What time do you open?"]);
+    assert!(
+        !exported.to_string().contains(bob_phone),
+        "nothing of Bob's in Ada's export"
+    );
+    let other = app.tenant("Other").await;
+    let (status, _) = send(app.request(Method::GET, &export_path, &other)).await;
+    assert_eq!(status, 404, "another tenant's contact is not there");
+
+    // Erasure.
+    let ada_path = format!("/v1/contacts/{ada}");
+    let (status, erased) =
+        send(app.request(Method::DELETE, &format!("{ada_path}?erase=true"), &me)).await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(
+        (
+            &erased["erased"]["messages"],
+            &erased["erased"]["replies"],
+            &erased["erased"]["kept_on_do_not_contact"]
+        ),
+        (&json!(1), &json!(2), &json!(true)),
+        "{erased}"
+    );
+    let (status, _) = send(app.request(Method::GET, &ada_path, &me)).await;
+    assert_eq!(status, 404);
+    let (_, threads) = send(app.request(Method::GET, "/v1/inbox", &me)).await;
+    assert!(!threads.to_string().contains(ada_phone), "{threads}");
+    let (_, thread) = send(app.request(Method::GET, &format!("/v1/inbox/{ada_phone}"), &me)).await;
+    assert!(!thread.to_string().contains("What time"), "{thread}");
+    let left = records(app, &me, &first).await;
+    assert!(!left.contains_key(ada_phone), "{left:?}");
+    assert!(left.contains_key(bob_phone), "Bob's record stays");
+    let log = audit_log(app, &me).await;
+    assert!(
+        !Value::from(log.clone()).to_string().contains(ada_phone),
+        "the log keeps what was done, not to which number"
+    );
+    let actions: Vec<&str> = log.iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["contact.erased", "contact.exported", "consent.revoked"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+
+    // The number stays off-limits: added again (a re-import), it is still not messaged.
+    let ada_e164 = PhoneE164::from_e164(ada_phone).expect("phone");
+    let kept = DoNotContact::new(app.ctx.table.clone())
+        .get(&tenant_id, &ada_e164)
+        .await
+        .expect("read")
+        .expect("still on the list");
+    assert_eq!(kept.reason, "stop_reply");
+    assert_eq!(kept.source, None, "nothing but the digest and why");
+    let (status, _) = app
+        .post_contact(
+            &me,
+            json!({"phone": ada_phone, "consent": {"status": "explicit", "source": "re-import"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.sim.clear();
+    let second = launch(app, &me, "Croissants too!").await;
+    wait_for(app, &me, &second, "completed", Duration::from_secs(60)).await;
+    let again = records(app, &me, &second).await;
+    assert_eq!(again[ada_phone]["reason"], "do_not_contact", "{again:?}");
+    let sent: Vec<String> = app.sim.accepted().into_iter().map(|m| m.to).collect();
+    assert_eq!(sent, [bob_phone.to_owned()]);
+}
+
+async fn erasure_keeps_a_withdrawn_consent_and_nothing_else(app: &TestApp) {
+    let me = app.tenant("Bakery").await;
+    let tenant_id: TenantId = me.tenant_id.parse().expect("id");
+    let dnc = DoNotContact::new(app.ctx.table.clone());
+    for (phone, consent, kept) in [
+        (
+            "+14155550101",
+            json!({"status": "explicit", "source": "web form"}),
+            false,
+        ),
+        ("+14155550102", json!({"status": "revoked"}), true),
+    ] {
+        let (status, created) = app
+            .post_contact(&me, json!({"phone": phone, "consent": consent}))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let path = format!(
+            "/v1/contacts/{}?erase=true",
+            created["id"].as_str().expect("id")
+        );
+        let (status, erased) = send(app.request(Method::DELETE, &path, &me)).await;
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(erased["erased"]["kept_on_do_not_contact"], kept, "{phone}");
+        let listed = dnc
+            .get(&tenant_id, &PhoneE164::from_e164(phone).expect("phone"))
+            .await
+            .expect("read");
+        assert_eq!(listed.is_some(), kept, "{phone}");
+        let (status, _) = send(app.request(Method::DELETE, &path, &me)).await;
+        assert_eq!(status, 404, "erased already");
+    }
+    let (status, refused) = send(app.request(
+        Method::DELETE,
+        "/v1/contacts/ct_01jf8m3q7x2k9v4t6r5w0y1z2c?erase=maybe",
+        &me,
+    ))
+    .await;
+    assert_eq!(status, 400, "{refused}");
+}
