@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use smscrm_domain::user::Role;
-use support::sending::{PAUSE_TAKES_EFFECT, consenting, launch, one_each, tenant, wait_for};
+use support::sending::{
+    PAUSE_TAKES_EFFECT, consenting, launch, one_each, records, tenant, wait_for,
+};
 use support::{Caller, TestApp, error_code, send};
 
 on_both_backends!(
@@ -19,6 +21,7 @@ on_both_backends!(
     the_kill_switch_stops_a_running_campaign_and_resuming_finishes_it,
     the_audit_log_filters_by_action_and_time_and_pages,
     admins_mint_scoped_keys_see_when_they_were_used_and_revoke_them,
+    the_daily_budget_resets_at_the_tenants_midnight_not_utcs,
 );
 
 async fn patch(app: &TestApp, me: &Caller, body: Value) -> (u16, Value) {
@@ -432,4 +435,69 @@ async fn admins_mint_scoped_keys_see_when_they_were_used_and_revoke_them(app: &T
             .unwrap_or_else(|| panic!("{action} in {log}"));
         assert_eq!(entry["actor"]["email"], "ada@example.com", "{entry}");
     }
+}
+
+async fn spend(app: &TestApp, me: &Caller) -> (u64, u64) {
+    let (status, shown) = send(app.request(Method::GET, "/v1/tenant", me)).await;
+    assert_eq!(status, 200, "{shown}");
+    let spend = &shown["spend"];
+    (
+        spend["today_millicents"].as_u64().expect("today"),
+        spend["this_month_millicents"].as_u64().expect("this month"),
+    )
+}
+
+async fn the_daily_budget_resets_at_the_tenants_midnight_not_utcs(app: &TestApp) {
+    let at = |rfc3339: &str| {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .expect("time")
+            .with_timezone(&chrono::Utc)
+    };
+    // 23:58 in New York (daylight time since March 8), the tenant's zone: 03:58 the next
+    // day in UTC.
+    app.clock.shift_to(at("2026-03-10T23:58:00-04:00"));
+    let me = tenant(app, 100).await;
+    let (status, changed) = patch(
+        app,
+        &me,
+        json!({"budget": {"daily_cap_cents": 1, "monthly_cap_cents": null}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let phones = consenting(app, &me, 2).await;
+
+    // One US segment (830 millicents) fits a cent a day; the second message waits for the
+    // tenant's next day.
+    let path = launch(app, &me, "Fresh bread today!").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let held = loop {
+        let all = records(app, &me, &path).await;
+        let held: Vec<&Value> = all.values().filter(|r| r["status"] == "held").collect();
+        let sent = all.values().filter(|r| r["status"] == "sent").count();
+        if held.len() == 1 && sent == 1 {
+            break held[0].clone();
+        }
+        assert!(Instant::now() < deadline, "{all:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(held["reason"], "budget", "{held}");
+    assert_eq!(
+        held["release_at"], "2026-03-11T04:00:00Z",
+        "New York's midnight"
+    );
+    assert_eq!(spend(app, &me).await, (830, 830));
+
+    // Half a minute past the tenant's midnight (UTC's day began four hours ago): today's
+    // spend is zero, the month's is not, and the held message goes.
+    app.clock.shift_to(at("2026-03-11T00:00:30-04:00"));
+    assert_eq!(spend(app, &me).await, (0, 830));
+    let tick = smscrm_local_host::serve::scheduler(&app.ctx, &app.queues)
+        .tick()
+        .await
+        .expect("tick");
+    assert_eq!(tick.released, 1, "{tick:?}");
+    wait_for(app, &me, &path, "completed", Duration::from_secs(30)).await;
+    let sent = one_each(app);
+    assert_eq!(sent.len(), phones.len(), "{sent:?}");
+    assert_eq!(spend(app, &me).await, (830, 1660));
 }

@@ -98,12 +98,27 @@ async fn replies_and_stops_that_lose_a_race_for_the_counters_are_kept_and_counte
     let (tenant, campaign) = (TenantId::generate(), CampaignId::generate());
 
     let reply = inbound("SM01", "What time do you open?", None, &campaign);
-    assert!(inbox.record(&tenant, &reply).await.expect("kept"));
+    assert!(
+        inbox
+            .record(&tenant, &reply, kept_until())
+            .await
+            .expect("kept")
+    );
     let stop = inbound("SM02", "STOP", Some(Keyword::Stop), &campaign);
     table.conflicts.store(3, Ordering::SeqCst);
-    assert!(inbox.record(&tenant, &stop).await.expect("kept"));
+    assert!(
+        inbox
+            .record(&tenant, &stop, kept_until())
+            .await
+            .expect("kept")
+    );
     // Twilio delivering the same message again changes nothing.
-    assert!(!inbox.record(&tenant, &reply).await.expect("read"));
+    assert!(
+        !inbox
+            .record(&tenant, &reply, kept_until())
+            .await
+            .expect("read")
+    );
 
     let changes = Dispatches::new(table.clone())
         .changes(&tenant, &campaign)
@@ -126,7 +141,7 @@ async fn endless_conflicts_are_an_error_to_retry_not_a_silent_loss() {
     let inbox = Inbox::new(table.clone());
     let (tenant, campaign) = (TenantId::generate(), CampaignId::generate());
     let reply = inbound("SM01", "Hello?", None, &campaign);
-    let refused = inbox.record(&tenant, &reply).await;
+    let refused = inbox.record(&tenant, &reply, kept_until()).await;
     assert!(
         matches!(
             &refused,
@@ -134,4 +149,9 @@ async fn endless_conflicts_are_an_error_to_retry_not_a_silent_loss() {
         ),
         "{refused:?}"
     );
+}
+
+/// A year from now: the tenant's default retention.
+fn kept_until() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::days(365)
 }

@@ -99,7 +99,13 @@ impl Campaign {
             params: BTreeMap::from([("MessageStatus".to_owned(), status.to_string())]),
         };
         self.messages
-            .record_event(&self.tenant, &self.campaign, contact, &event)
+            .record_event(
+                &self.tenant,
+                &self.campaign,
+                contact,
+                &event,
+                at + chrono::Duration::days(365),
+            )
             .await
             .expect("event");
         self.messages

@@ -7,16 +7,19 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
-use smscrm_domain::{PhoneE164, TenantId};
-use smscrm_store::DoNotContact;
+use smscrm_domain::ports::{Query, table};
+use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
+use smscrm_store::{DoNotContact, keys};
 use support::sending::{FROM, consenting, launch, records, tenant, wait_for};
 use support::{Caller, TestApp, send};
 
 on_both_backends!(
     the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_out,
     erasure_keeps_a_withdrawn_consent_and_nothing_else,
+    message_bodies_reports_and_replies_expire_after_the_tenants_retention,
 );
 
 async fn contact_id(app: &TestApp, me: &Caller, phone: &str) -> String {
@@ -227,4 +230,122 @@ async fn erasure_keeps_a_withdrawn_consent_and_nothing_else(app: &TestApp) {
     ))
     .await;
     assert_eq!(status, 400, "{refused}");
+}
+
+/// Every item of a partition, with when it expires (`None`: never).
+async fn expiries(app: &TestApp, partition: String) -> Vec<(String, Option<i64>)> {
+    let page = app
+        .ctx
+        .table
+        .query(&Query::partition(partition))
+        .await
+        .expect("query");
+    assert!(page.next_cursor.is_none());
+    page.items
+        .iter()
+        .map(|item| {
+            let sk = item[table::SK].as_str().unwrap_or("").to_owned();
+            (sk, item.get(table::TTL).and_then(Value::as_i64))
+        })
+        .collect()
+}
+
+async fn message_bodies_reports_and_replies_expire_after_the_tenants_retention(app: &TestApp) {
+    let me = tenant(app, 100).await;
+    let (status, refused) = send(
+        app.request(Method::PATCH, "/v1/tenant", &me)
+            .json(&json!({"message_retention_days": 7})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["error"]["details"]["field"],
+        "message_retention_days"
+    );
+    let (status, changed) = send(
+        app.request(Method::PATCH, "/v1/tenant", &me)
+            .json(&json!({"message_retention_days": 30})),
+    )
+    .await;
+    assert_eq!(
+        (status, &changed["message_retention_days"]),
+        (200, &json!(30))
+    );
+
+    let phones = consenting(app, &me, 1).await;
+    let tenant_id: TenantId = me.tenant_id.parse().expect("id");
+    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
+        .await
+        .expect("account");
+    app.sim.set_inbound_url(
+        FROM,
+        &account.sid,
+        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
+    );
+    let started = Utc::now();
+    let path = launch(app, &me, "Fresh bread today!").await;
+    wait_for(app, &me, &path, "completed", Duration::from_secs(60)).await;
+    record_until(app, &me, &path, &phones[0], |r| {
+        r["delivery"] == "delivered"
+    })
+    .await;
+    let answer = app
+        .sim
+        .receive(&phones[0], FROM, "Thanks!")
+        .await
+        .expect("sent");
+    assert_eq!(answer.http_status, 200);
+
+    // Everything about the message expires 30 days on (the tables' TTL attribute).
+    let month = |at: chrono::DateTime<Utc>| (at + chrono::Duration::days(30)).timestamp();
+    let in_a_month = month(started)..=month(Utc::now());
+    let campaign: CampaignId = path.rsplit('/').next().expect("id").parse().expect("id");
+    let contact: ContactId = contact_id(app, &me, &phones[0]).await.parse().expect("id");
+    let shard = smscrm_store::messages::shard(&contact);
+    let phone = PhoneE164::from_e164(&phones[0]).expect("phone");
+    let record = app
+        .ctx
+        .table
+        .get(&smscrm_store::messages::message_key(
+            &tenant_id, &campaign, &contact,
+        ))
+        .await
+        .expect("read")
+        .expect("record");
+    let sid = record["sid"].as_str().expect("sent").to_owned();
+    let mut expiring = vec![(
+        "record".to_owned(),
+        record.get(table::TTL).and_then(Value::as_i64),
+    )];
+    expiring.extend(expiries(app, keys::events_partition(&tenant_id, &campaign, shard)).await);
+    expiring.extend(expiries(app, keys::thread_partition(&tenant_id, &phone)).await);
+    for key in [
+        keys::thread(&tenant_id, &phone),
+        keys::sid(&tenant_id, &sid),
+    ] {
+        let item = app.ctx.table.get(&key).await.expect("read").expect("item");
+        expiring.push((key.sk.clone(), item.get(table::TTL).and_then(Value::as_i64)));
+    }
+    let kinds: Vec<&str> = expiring.iter().map(|(sk, _)| sk.as_str()).collect();
+    assert!(
+        kinds.iter().any(|k| k.ends_with("#delivered"))
+            && kinds.iter().any(|k| k.starts_with("MSG#"))
+            && kinds.contains(&"LASTOUT"),
+        "callbacks, the reply and the last-outbound pointer: {kinds:?}"
+    );
+    for (what, ttl) in &expiring {
+        assert!(
+            ttl.is_some_and(|t| in_a_month.contains(&t)),
+            "{what} expires at {ttl:?}, not in {in_a_month:?}"
+        );
+    }
+    // The contact itself is kept: retention is about messages, not people.
+    let contact_item = app
+        .ctx
+        .table
+        .get(&keys::contact(&tenant_id, &contact))
+        .await
+        .expect("read")
+        .expect("contact");
+    assert_eq!(contact_item.get(table::TTL), None);
 }

@@ -564,7 +564,8 @@ async fn send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it(
                 &launched.tenant,
                 &work.campaign_id,
                 &work.contact_id,
-                &event
+                &event,
+                chrono::Utc::now() + chrono::Duration::days(365),
             )
             .await
             .expect("kept")

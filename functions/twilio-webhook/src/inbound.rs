@@ -74,7 +74,8 @@ pub async fn handle(
         campaign_id: answered.map(|last| last.campaign_id),
         num_segments: signed.get("NumSegments").and_then(|n| n.parse().ok()),
     };
-    state.inbox.record(&tenant.id, &message).await?;
+    let expires_at = tenant.message_expiry(message.received_at);
+    state.inbox.record(&tenant.id, &message, expires_at).await?;
     tracing::info!(%sid, keyword = ?keyword, campaign_id = ?message.campaign_id, "inbound message recorded");
     Ok(answer(tenant, keyword))
 }

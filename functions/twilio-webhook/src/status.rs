@@ -34,9 +34,10 @@ pub async fn handle(
         tracing::warn!(sid = %event.sid, "a status callback for a message we have no record of");
         return Err(ApiError::NotFound("message"));
     };
+    let expires_at = signed.tenant.message_expiry(event.received_at);
     let first = state
         .messages
-        .record_event(&tenant, &campaign, &contact, &event)
+        .record_event(&tenant, &campaign, &contact, &event, expires_at)
         .await?;
     let applied = state
         .messages

@@ -201,6 +201,9 @@ pub enum TenantCommand {
         /// Advanced Opt-Out): `true` (the default) or `false` (we answer them).
         #[arg(long)]
         twilio_confirms_opt_out: Option<bool>,
+        /// Days message bodies, delivery reports and replies are kept (30 to 3650).
+        #[arg(long)]
+        message_retention_days: Option<u32>,
     },
 }
 

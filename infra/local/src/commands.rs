@@ -95,6 +95,7 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
             sender_rates,
             help_text,
             twilio_confirms_opt_out,
+            message_retention_days,
         } => {
             let id = tenant_id(&tenant)?;
             let current = ctx
@@ -150,6 +151,10 @@ async fn tenant(ctx: &AppContext, cmd: TenantCommand) -> anyhow::Result<()> {
             }
             if let Some(confirms) = twilio_confirms_opt_out {
                 settings.keywords.twilio_confirms_opt_out = confirms;
+            }
+            if let Some(days) = message_retention_days {
+                settings.message_retention_days =
+                    smscrm_domain::tenant::validate_retention_days(days)?;
             }
             let tenant = ctx.tenants.set_settings(&id, &settings).await?;
             print_json(&json!({ "tenant_id": tenant.id, "settings": tenant.settings() }))

@@ -40,7 +40,33 @@ pub struct Tenant {
     /// Answers to HELP, and whether Twilio confirms STOP and START itself.
     #[serde(default)]
     pub keywords: KeywordSettings,
+    /// How long message bodies, delivery reports and replies are kept (the store's TTL).
+    #[serde(default = "default_retention_days")]
+    pub message_retention_days: u32,
     pub created_at: DateTime<Utc>,
+}
+
+/// A year: long enough to answer a complaint about last season's campaign.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+/// Shortest: a month, well past the longest a campaign's records are in use (its sending,
+/// held records, late delivery reports), so nothing a sender relies on expires mid-campaign.
+pub const MIN_RETENTION_DAYS: u32 = 30;
+/// Longest: ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+pub fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+pub fn validate_retention_days(days: u32) -> Result<u32, ValidationError> {
+    if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(ValidationError::new(
+            "message_retention_days",
+            format!("between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS} days"),
+        ))
+    }
 }
 
 /// What a sender may send without a configured rate: Twilio's US toll-free default (3
@@ -107,9 +133,16 @@ pub struct TenantSettings {
     pub sender_rates: BTreeMap<String, u32>,
     #[serde(default)]
     pub keywords: KeywordSettings,
+    #[serde(default = "default_retention_days")]
+    pub message_retention_days: u32,
 }
 
 impl Tenant {
+    /// When what is written about a message at `at` expires.
+    pub fn message_expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at + chrono::Duration::days(i64::from(self.message_retention_days))
+    }
+
     pub fn settings(&self) -> TenantSettings {
         TenantSettings {
             quiet_hours: self.quiet_hours,
@@ -118,6 +151,7 @@ impl Tenant {
             opt_out_footer: self.opt_out_footer.clone(),
             sender_rates: self.sender_rates.clone(),
             keywords: self.keywords.clone(),
+            message_retention_days: self.message_retention_days,
         }
     }
 }
@@ -196,6 +230,7 @@ impl Tenant {
             quiet_hours: QuietHours::default(),
             sender_rates: BTreeMap::new(),
             keywords: KeywordSettings::default(),
+            message_retention_days: DEFAULT_RETENTION_DAYS,
             created_at: now,
         })
     }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use crate::keywords::{KeywordSettings, MAX_HELP_TEXT_CHARS};
 use crate::quiet_hours::QuietHours;
 use crate::template::{FooterPolicy, OptOutFooter};
-use crate::tenant::{Budget, SegmentPrices, Tenant, validate_name, validate_timezone};
+use crate::tenant::{
+    Budget, SegmentPrices, Tenant, validate_name, validate_retention_days, validate_timezone,
+};
 use crate::{PhoneE164, ValidationError};
 
 /// The most segments a second a sender may be given (Twilio's short codes start at 100).
@@ -32,6 +34,7 @@ pub struct TenantPatch {
     /// Segments per second by sender (a number or a Messaging Service SID); the whole map.
     pub sender_rates: Option<BTreeMap<String, u32>>,
     pub keywords: Option<KeywordSettings>,
+    pub message_retention_days: Option<u32>,
 }
 
 impl TenantPatch {
@@ -65,6 +68,9 @@ impl TenantPatch {
         if let Some(keywords) = self.keywords {
             next.keywords = checked_keywords(keywords)?;
         }
+        if let Some(days) = self.message_retention_days {
+            next.message_retention_days = validate_retention_days(days)?;
+        }
         Ok(next)
     }
 }
@@ -85,6 +91,10 @@ pub fn changed_fields(before: &Tenant, after: &Tenant) -> Vec<&'static str> {
         ("opt_out_footer", a.opt_out_footer != b.opt_out_footer),
         ("sender_rates", a.sender_rates != b.sender_rates),
         ("keywords", a.keywords != b.keywords),
+        (
+            "message_retention_days",
+            a.message_retention_days != b.message_retention_days,
+        ),
     ]
     .into_iter()
     .filter_map(|(name, changed)| changed.then_some(name))

@@ -24,3 +24,10 @@ pub fn to_item<T: Serialize>(record: &T, key: &Key, entity: &str) -> Result<Item
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, RepoError> {
     serde_json::from_value(Value::Object(item)).map_err(|e| RepoError::Corrupt(e.to_string()))
 }
+
+/// The item, set to expire at `at` (the table's TTL attribute, epoch seconds). DynamoDB deletes
+/// it some time after; the embedded store at once on read and in its sweep.
+pub fn with_ttl(mut item: Item, at: chrono::DateTime<chrono::Utc>) -> Item {
+    item.insert(table::TTL.into(), Value::from(at.timestamp()));
+    item
+}

@@ -14,7 +14,7 @@ use smscrm_domain::delivery::{self, DeliveryStatus};
 use smscrm_domain::ports::{Condition, Query, StoreError, table};
 use smscrm_domain::{CampaignId, ContactId, TenantId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::{from_item, to_item, with_ttl};
 use crate::messages::{MessageRecord, MessageStatus, Messages, shard};
 use crate::{RepoError, keys};
 
@@ -49,14 +49,15 @@ pub enum Applied {
 }
 
 impl Messages {
-    /// Keeps a callback in the message's history; `false` if the same status of the same
-    /// message was kept before.
+    /// Keeps a callback in the message's history until `expires_at`; `false` if the same
+    /// status of the same message was kept before.
     pub async fn record_event(
         &self,
         tenant: &TenantId,
         campaign: &CampaignId,
         contact: &ContactId,
         event: &StatusEvent,
+        expires_at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
         let key = keys::event(
             tenant,
@@ -66,7 +67,7 @@ impl Messages {
             &event.sid,
             event.status.as_str(),
         );
-        let item = to_item(event, &key, "status_event")?;
+        let item = with_ttl(to_item(event, &key, "status_event")?, expires_at);
         let absent = Condition::AttrNotExists(table::PK.into());
         match self.table().put(item, Some(absent)).await {
             Ok(()) => Ok(true),

@@ -13,7 +13,7 @@ use smscrm_domain::ports::{
 };
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::{from_item, to_item, with_ttl};
 use crate::messages::{OPTED_OUT, REPLIED, shard};
 use crate::{RepoError, keys};
 
@@ -121,30 +121,39 @@ impl Inbox {
         &self,
         tenant: &TenantId,
         message: &InboundMessage,
+        expires_at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
         let phone = &message.from;
         let at = keys::sort_time(message.received_at);
-        let seen = to_item(
-            &serde_json::json!({ "at": message.received_at }),
-            &keys::thread_seen(tenant, phone, &message.sid),
-            "inbound_seen",
-        )?;
+        let seen = with_ttl(
+            to_item(
+                &serde_json::json!({ "at": message.received_at }),
+                &keys::thread_seen(tenant, phone, &message.sid),
+                "inbound_seen",
+            )?,
+            expires_at,
+        );
         let mut ops = vec![
             TransactOp::Put {
                 item: seen,
                 condition: Some(Condition::AttrNotExists(table::PK.into())),
             },
             TransactOp::Put {
-                item: to_item(
-                    message,
-                    &keys::thread_message(tenant, phone, &at, &message.sid),
-                    "inbound",
-                )?,
+                item: with_ttl(
+                    to_item(
+                        message,
+                        &keys::thread_message(tenant, phone, &at, &message.sid),
+                        "inbound",
+                    )?,
+                    expires_at,
+                ),
                 condition: None,
             },
+            // The summary quotes the last message: it goes when that message goes.
             TransactOp::Update {
                 key: keys::thread(tenant, phone),
-                update: thread_update(tenant, message, &at)?,
+                update: thread_update(tenant, message, &at)?
+                    .set(table::TTL, expires_at.timestamp()),
                 condition: None,
             },
         ];

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use smscrm_domain::ports::{Condition, StoreError, Table, Update, table};
 use smscrm_domain::{TenantId, UserId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::{from_item, to_item, with_ttl};
 use crate::{RepoError, keys};
 
 pub const LINK_VALID_FOR: Duration = Duration::minutes(15);
@@ -39,11 +39,6 @@ impl Session {
     pub fn expires_at(&self) -> DateTime<Utc> {
         (self.last_seen_at + SESSION_IDLE).min(self.created_at + SESSION_MAX)
     }
-}
-
-fn with_ttl(mut item: smscrm_domain::ports::Item, at: DateTime<Utc>) -> smscrm_domain::ports::Item {
-    item.insert(table::TTL.into(), at.timestamp().into());
-    item
 }
 
 #[derive(Clone)]

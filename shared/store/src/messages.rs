@@ -118,6 +118,11 @@ pub struct MessageRecord {
     /// Bumped by every sender write: each is made only over the version it read.
     #[serde(default)]
     pub version: u64,
+    /// When the record expires, in epoch seconds (the table's TTL attribute): its tenant's
+    /// message retention after it was made. Its status callbacks, its SID item and the
+    /// number's last-outbound pointer expire with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
 }
 
 impl MessageRecord {
@@ -158,6 +163,7 @@ impl MessageRecord {
             error: None,
             sent_at: None,
             version: 0,
+            ttl: None,
         }
     }
 

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
-use smscrm_domain::ports::{Condition, Index, Query, StoreError, TransactOp, Update, table};
+use smscrm_domain::ports::{Condition, Index, Item, Query, StoreError, TransactOp, Update, table};
 use smscrm_domain::{CampaignId, ContactId, TenantId};
 
 use crate::codec::to_item;
@@ -67,7 +67,10 @@ impl Messages {
         };
         let owner = owner_of(sent);
         let key = keys::sid(tenant, sid);
-        let item = to_item(&serde_json::json!({ "owner": owner }), &key, "sid")?;
+        let item = expiring_with(
+            to_item(&serde_json::json!({ "owner": owner }), &key, "sid")?,
+            sent,
+        );
         let free = Condition::AttrNotExists(table::PK.into()).or(Condition::eq("owner", owner));
         let claim_sid = TransactOp::Put {
             item,
@@ -81,11 +84,14 @@ impl Messages {
             at: sent.sent_at.unwrap_or(read.created_at),
         };
         let last = TransactOp::Put {
-            item: to_item(
-                &last,
-                &keys::last_outbound(tenant, &sent.phone),
-                "last_outbound",
-            )?,
+            item: expiring_with(
+                to_item(
+                    &last,
+                    &keys::last_outbound(tenant, &sent.phone),
+                    "last_outbound",
+                )?,
+                sent,
+            ),
             condition: None,
         };
         self.transition_with(tenant, read, sent, None, vec![claim_sid, last])
@@ -317,4 +323,12 @@ impl Budgets {
                 .collect(),
         )
     }
+}
+
+/// An item about `record` that expires with it.
+fn expiring_with(mut item: Item, record: &MessageRecord) -> Item {
+    if let Some(ttl) = record.ttl {
+        item.insert(table::TTL.into(), Value::from(ttl));
+    }
+    item
 }

@@ -141,5 +141,6 @@ fn settings_update(settings: &TenantSettings) -> Result<Update, RepoError> {
             "sender_rates",
             json(serde_json::to_value(&settings.sender_rates))?,
         )
-        .set("keywords", json(serde_json::to_value(&settings.keywords))?))
+        .set("keywords", json(serde_json::to_value(&settings.keywords))?)
+        .set("message_retention_days", settings.message_retention_days))
 }

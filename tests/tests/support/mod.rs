@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use smscrm_domain::ports::{Secrets, SystemClock};
+use smscrm_domain::ports::Secrets;
 use smscrm_domain::user::{Email, Role, User, mint_secret};
 use smscrm_http::AppContext;
 use smscrm_local_host::serve::Queues;
@@ -18,6 +18,8 @@ use smscrm_tests::backends::Backend;
 pub struct TestApp {
     pub base: String,
     pub ctx: AppContext,
+    /// The app's clock: real time unless a test moves it.
+    pub clock: Arc<ShiftedClock>,
     pub queues: Queues,
     /// The Twilio simulator the sender workers send to.
     pub sim: twilio_sim::Simulator,
@@ -59,6 +61,31 @@ impl MailTap {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// Real time, moved by however much a test shifts it: time goes on (leases lapse, pacing
+/// waits) while a test makes it any day and hour it needs.
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::Mutex<chrono::Duration>);
+
+impl ShiftedClock {
+    /// From now on, it is `at` (and time goes on from there).
+    pub fn shift_to(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at - chrono::Utc::now();
+    }
+}
+
+impl smscrm_domain::ports::Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -117,7 +144,8 @@ impl TestApp {
             sends: backend.queue(Default::default()).await.queue,
         };
         let (table, blobs) = (backend.table(), backend.blobs());
-        let ctx = AppContext::new(table, Arc::new(SystemClock));
+        let clock = Arc::new(ShiftedClock::default());
+        let ctx = AppContext::new(table, clock.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
@@ -170,6 +198,7 @@ impl TestApp {
         Self {
             base,
             ctx,
+            clock,
             queues,
             sim,
             sim_url,
