@@ -81,6 +81,7 @@ fn cookie_header(state: &AuthState, name: &str, value: &str, http_only: bool) ->
     } else {
         SESSION_MAX.num_seconds()
     });
+    let name = smscrm_http::auth::cookie_name(name, state.secure_cookies());
     let cookie = Cookie::build((name, value))
         .path("/")
         .http_only(http_only)
@@ -165,9 +166,10 @@ pub async fn start(
 /// nothing), but, as a change, it needs the CSRF token too.
 pub async fn logout(
     State(state): State<AuthState>,
-    headers: HeaderMap,
+    parts: axum::http::request::Parts,
 ) -> Result<Response, ApiError> {
-    let session_hash = smscrm_http::auth::cookie(&headers, SESSION_COOKIE)
+    let headers = &parts.headers;
+    let session_hash = smscrm_http::auth::presented_session(&parts)
         .and_then(|id| secret_hash(&id))
         .ok_or(ApiError::Unauthorized)?;
     let logins = Logins::new(state.app.table.clone());
@@ -175,7 +177,7 @@ pub async fn logout(
         .session(&session_hash, state.app.clock.now())
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    smscrm_http::auth::check_csrf(&headers, &session)?;
+    smscrm_http::auth::check_csrf(headers, &session)?;
     logins.end_session(&session_hash).await?;
     let mut headers = HeaderMap::new();
     headers.append(SET_COOKIE, cookie_header(&state, SESSION_COOKIE, "", true));

@@ -64,6 +64,30 @@ async fn api_gateway_events_create_and_list_contacts() {
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["items"][0]["id"], created["id"]);
 
+    // The audit log names the address API Gateway saw, not what a header claims.
+    let forged = event("apigw-http-create-contact.json", &key.plaintext);
+    let (mut parts, body) = forged.into_parts();
+    parts.headers.insert(
+        "x-forwarded-for",
+        axum::http::HeaderValue::from_static("198.51.100.66"),
+    );
+    let body = body.to_vec();
+    let patched = String::from_utf8(body)
+        .expect("utf-8")
+        .replace("(415) 555-2671", "(415) 555-2672");
+    let (status, _) = call(
+        &ctx,
+        lambda_http::Request::from_parts(parts, patched.into()),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let log = smscrm_store::AuditLog::new(ctx.table.clone())
+        .list(&tenant.id, &Default::default(), None, 10)
+        .await
+        .expect("audit");
+    let addresses: Vec<Option<&str>> = log.items.iter().map(|e| e.ip.as_deref()).collect();
+    assert_eq!(addresses, [Some("203.0.113.7"), Some("203.0.113.7")]);
+
     let (status, denied) = call(&ctx, event("apigw-http-list-contacts.json", "smscrm_wrong")).await;
     assert_eq!(
         (status, denied["error"]["code"].as_str()),

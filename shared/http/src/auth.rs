@@ -24,6 +24,33 @@ use crate::{ApiError, AppContext, ClientIp};
 
 pub const SESSION_COOKIE: &str = "smscrm_session";
 pub const CSRF_COOKIE: &str = "smscrm_csrf";
+/// Over HTTPS both cookies are named with this prefix: a browser then accepts them only from
+/// this very host, over HTTPS, for every path, so no sibling subdomain can plant a session.
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// A cookie's name as it is set: with the `__Host-` prefix when it is `Secure` (the prefix
+/// requires it), plain on plain-HTTP localhost.
+pub fn cookie_name(name: &str, secure: bool) -> String {
+    if secure {
+        format!("{HOST_PREFIX}{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The session id a request presents. Behind API Gateway (always HTTPS) only the `__Host-`
+/// cookie counts; the local host also takes the plain one, which plain HTTP sets.
+pub fn presented_session(parts: &Parts) -> Option<String> {
+    let on_gateway = parts
+        .extensions
+        .get::<lambda_http::request::RequestContext>()
+        .is_some();
+    cookie(&parts.headers, &cookie_name(SESSION_COOKIE, true)).or_else(|| {
+        (!on_gateway)
+            .then(|| cookie(&parts.headers, SESSION_COOKIE))
+            .flatten()
+    })
+}
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The authenticated caller.
@@ -196,7 +223,8 @@ pub fn check_csrf(headers: &HeaderMap, session: &Session) -> Result<(), ApiError
         return Err(ApiError::Forbidden {
             code: "csrf_failed",
             message: format!(
-                "send the {CSRF_COOKIE} cookie's value in the X-CSRF-Token header with every \
+                "send the {CSRF_COOKIE} (or __Host-{CSRF_COOKIE}) cookie's value in the \
+                 X-CSRF-Token header with every \
                  change"
             ),
         });
@@ -234,7 +262,7 @@ async fn by_session(
     parts: &Parts,
     client_ip: String,
 ) -> Result<Principal, ApiError> {
-    let session_hash = cookie(&parts.headers, SESSION_COOKIE)
+    let session_hash = presented_session(parts)
         .and_then(|id| secret_hash(&id))
         .ok_or(ApiError::Unauthorized)?;
     let session = Logins::new(ctx.table.clone())
@@ -264,4 +292,47 @@ async fn by_session(
         },
         client_ip,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(cookies: &str, on_gateway: bool) -> Parts {
+        let (mut parts, ()) = axum::http::Request::builder()
+            .header(COOKIE, cookies)
+            .body(())
+            .expect("request")
+            .into_parts();
+        if on_gateway {
+            parts
+                .extensions
+                .insert(lambda_http::request::RequestContext::ApiGatewayV2(
+                    Default::default(),
+                ));
+        }
+        parts
+    }
+
+    #[test]
+    fn behind_the_gateway_only_the_host_only_cookie_is_a_session() {
+        let plain = "smscrm_session=planted";
+        let host_only = "__Host-smscrm_session=mine";
+        assert_eq!(
+            presented_session(&parts(plain, false)).as_deref(),
+            Some("planted")
+        );
+        assert_eq!(presented_session(&parts(plain, true)), None);
+        let both = format!("{plain}; {host_only}");
+        assert_eq!(
+            presented_session(&parts(&both, true)).as_deref(),
+            Some("mine")
+        );
+        assert_eq!(
+            presented_session(&parts(&both, false)).as_deref(),
+            Some("mine")
+        );
+        assert_eq!(cookie_name(CSRF_COOKIE, true), "__Host-smscrm_csrf");
+        assert_eq!(cookie_name(CSRF_COOKIE, false), "smscrm_csrf");
+    }
 }

@@ -105,9 +105,10 @@ where
     }
 }
 
-/// The caller's address, for rate limits and the audit log: the last `X-Forwarded-For` entry
-/// (the one API Gateway appends; earlier ones are the client's to write), else the peer
-/// address the local host saw, else `unknown`.
+/// The caller's address, for rate limits and the audit log. On Lambda, the source address API
+/// Gateway saw (its request context, which no header can change); elsewhere the last
+/// `X-Forwarded-For` entry (the one the proxy in front appends; earlier ones are the client's
+/// to write), else the peer address the local host saw, else `unknown`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
@@ -121,23 +122,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
 impl ClientIp {
     pub fn of(parts: &Parts) -> Self {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            // An address is at most 45 characters (IPv6 with IPv4 inside); anything else is not one.
-            .filter(|ip| !ip.is_empty() && ip.len() <= 45);
-        let peer = parts
+        let gateway = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string());
-        Self(
-            forwarded
+            .get::<lambda_http::request::RequestContext>()
+            .and_then(|context| match context {
+                lambda_http::request::RequestContext::ApiGatewayV2(v2) => v2.http.source_ip.clone(),
+                lambda_http::request::RequestContext::ApiGatewayV1(v1) => {
+                    v1.identity.source_ip.clone()
+                }
+                _ => None,
+            });
+        let forwarded = || {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
                 .map(str::to_owned)
-                .or(peer)
-                .unwrap_or_else(|| "unknown".into()),
-        )
+        };
+        let peer = || {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+        };
+        let address = [gateway, forwarded(), peer()]
+            .into_iter()
+            .flatten()
+            .find_map(|raw| raw.trim().parse::<std::net::IpAddr>().ok());
+        Self(address.map_or_else(|| "unknown".into(), |ip| ip.to_string()))
     }
 }
