@@ -28,27 +28,8 @@ async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Valu
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["import"]["status"], "awaiting_upload");
     let id = created["import"]["id"].as_str().expect("id").to_owned();
-    let upload = &created["upload"];
-    assert_eq!(upload["method"], "PUT");
-    let url = upload["url"].as_str().expect("url");
-    let mut request = if url.starts_with("http") {
-        // Presigned: no credentials of ours.
-        reqwest::Client::new().put(url)
-    } else {
-        app.request(Method::PUT, url, me)
-    };
-    for pair in upload["headers"].as_array().expect("headers") {
-        request = request.header(
-            pair[0].as_str().expect("name"),
-            pair[1].as_str().expect("value"),
-        );
-    }
-    let response = request.body(csv.to_owned()).send().await.expect("upload");
-    assert!(
-        response.status().is_success(),
-        "upload: {}",
-        response.status()
-    );
+    let response = app.upload(me, &created, csv).await;
+    let url = created["upload"]["url"].as_str().expect("url");
     if !url.starts_with("http") {
         let record: Value = response.json().await.expect("record");
         assert_eq!(record["status"], "uploaded");

@@ -448,14 +448,23 @@ async fn spend(app: &TestApp, me: &Caller) -> (u64, u64) {
 }
 
 async fn the_daily_budget_resets_at_the_tenants_midnight_not_utcs(app: &TestApp) {
-    let at = |rfc3339: &str| {
-        chrono::DateTime::parse_from_rfc3339(rfc3339)
-            .expect("time")
+    use chrono::TimeZone as _;
+    use chrono_tz::America::New_York;
+    // 23:58 in New York, the tenant's zone, ten days from now (so what this test writes is
+    // not past its retention): already the next day in UTC.
+    let day = (chrono::Utc::now() + chrono::Duration::days(10))
+        .with_timezone(&New_York)
+        .date_naive();
+    let local = |date: chrono::NaiveDate, h, m, sec| {
+        New_York
+            .from_local_datetime(&date.and_hms_opt(h, m, sec).expect("time"))
+            .earliest()
+            .expect("a time New York has")
             .with_timezone(&chrono::Utc)
     };
-    // 23:58 in New York (daylight time since March 8), the tenant's zone: 03:58 the next
-    // day in UTC.
-    app.clock.shift_to(at("2026-03-10T23:58:00-04:00"));
+    let next_day = day.succ_opt().expect("a next day");
+    let midnight = local(next_day, 0, 0, 0);
+    app.clock.shift_to(local(day, 23, 58, 0));
     let me = tenant(app, 100).await;
     let (status, changed) = patch(
         app,
@@ -482,15 +491,18 @@ async fn the_daily_budget_resets_at_the_tenants_midnight_not_utcs(app: &TestApp)
     };
     assert_eq!(held["reason"], "budget", "{held}");
     assert_eq!(
-        held["release_at"], "2026-03-11T04:00:00Z",
+        held["release_at"],
+        midnight.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "New York's midnight"
     );
     assert_eq!(spend(app, &me).await, (830, 830));
 
-    // Half a minute past the tenant's midnight (UTC's day began four hours ago): today's
-    // spend is zero, the month's is not, and the held message goes.
-    app.clock.shift_to(at("2026-03-11T00:00:30-04:00"));
-    assert_eq!(spend(app, &me).await, (0, 830));
+    // Half a minute past the tenant's midnight (UTC's day began hours ago): today's spend is
+    // zero, the month's is not (unless the month turned too), and the held message goes.
+    app.clock.shift_to(local(next_day, 0, 0, 30));
+    let same_month = chrono::Datelike::month(&day) == chrono::Datelike::month(&next_day);
+    let month_so_far = if same_month { 830 } else { 0 };
+    assert_eq!(spend(app, &me).await, (0, month_so_far));
     let tick = smscrm_local_host::serve::scheduler(&app.ctx, &app.queues)
         .tick()
         .await
@@ -499,5 +511,5 @@ async fn the_daily_budget_resets_at_the_tenants_midnight_not_utcs(app: &TestApp)
     wait_for(app, &me, &path, "completed", Duration::from_secs(30)).await;
     let sent = one_each(app);
     assert_eq!(sent.len(), phones.len(), "{sent:?}");
-    assert_eq!(spend(app, &me).await, (830, 1660));
+    assert_eq!(spend(app, &me).await, (830, month_so_far + 830));
 }

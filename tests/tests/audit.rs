@@ -34,25 +34,8 @@ async fn import(app: &TestApp, me: &Caller) -> String {
     )
     .await;
     let id = created["import"]["id"].as_str().expect("id").to_owned();
-    let upload = &created["upload"];
-    let url = upload["url"].as_str().expect("url");
-    let mut request = if url.starts_with("http") {
-        reqwest::Client::new().put(url)
-    } else {
-        app.request(Method::PUT, url, me)
-    };
-    for pair in upload["headers"].as_array().expect("headers") {
-        request = request.header(
-            pair[0].as_str().expect("name"),
-            pair[1].as_str().expect("value"),
-        );
-    }
-    let uploaded = request
-        .body("phone,first name\n+14155550111,Ada\n")
-        .send()
-        .await
-        .expect("upload");
-    assert!(uploaded.status().is_success(), "{}", uploaded.status());
+    app.upload(me, &created, "phone,first name\n+14155550111,Ada\n")
+        .await;
     call(
         app,
         me,

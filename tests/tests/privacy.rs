@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use smscrm_domain::ports::{Query, table};
 use smscrm_domain::{CampaignId, ContactId, PhoneE164, TenantId};
 use smscrm_store::{DoNotContact, keys};
-use support::sending::{FROM, consenting, launch, records, tenant, wait_for};
+use support::sending::{FROM, consenting, launch, records, tenant, texts_reach_the_app, wait_for};
 use support::{Caller, TestApp, send};
 
 on_both_backends!(
@@ -66,14 +66,7 @@ async fn the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_ou
     let phones = consenting(app, &me, 2).await;
     let (ada_phone, bob_phone) = (phones[0].as_str(), phones[1].as_str());
     let tenant_id: TenantId = me.tenant_id.parse().expect("id");
-    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
-        .await
-        .expect("account");
-    app.sim.set_inbound_url(
-        FROM,
-        &account.sid,
-        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
-    );
+    texts_reach_the_app(app, &me).await;
 
     let first = launch(app, &me, "Fresh bread today, {{first_name}}!").await;
     wait_for(app, &me, &first, "completed", Duration::from_secs(60)).await;
@@ -134,8 +127,14 @@ async fn the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_ou
     let (status, _) = send(app.request(Method::GET, &export_path, &other)).await;
     assert_eq!(status, 404, "another tenant's contact is not there");
 
-    // Erasure.
+    // Erasure, of every number Ada was messaged at, not just the one she has now.
     let ada_path = format!("/v1/contacts/{ada}");
+    let (status, moved) = send(
+        app.request(Method::PATCH, &ada_path, &me)
+            .json(&json!({"phone": "+12125559999"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
     let (status, erased) =
         send(app.request(Method::DELETE, &format!("{ada_path}?erase=true"), &me)).await;
     assert_eq!(status, 200, "{erased}");
@@ -230,6 +229,46 @@ async fn erasure_keeps_a_withdrawn_consent_and_nothing_else(app: &TestApp) {
     ))
     .await;
     assert_eq!(status, 400, "{refused}");
+
+    // An import's report quotes the people in it (its preview, its row errors): erasing one
+    // takes them out of it and leaves the others.
+    let csv = "phone,first name\n+14155550103,Cleo\n+14155550103,Cleo again\n+14155550104,Dan\n";
+    let (status, created) = send(
+        app.request(Method::POST, "/v1/imports", &me)
+            .json(&json!({"filename": "list.csv", "consent_source": "paper forms"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let import_id = created["import"]["id"].as_str().expect("id").to_owned();
+    app.upload(&me, &created, csv).await;
+    let import_path = format!("/v1/imports/{import_id}");
+    let (status, _) = send(app.request(Method::POST, &format!("{import_path}/commit"), &me)).await;
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let (_, shown) = send(app.request(Method::GET, &import_path, &me)).await;
+        if shown["status"] == "completed" {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(report.to_string().contains("+14155550103"), "{report}");
+    let cleo = contact_id(app, &me, "+14155550103").await;
+    let (status, _) = send(app.request(
+        Method::DELETE,
+        &format!("/v1/contacts/{cleo}?erase=true"),
+        &me,
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (_, after) = send(app.request(Method::GET, &import_path, &me)).await;
+    assert!(!after.to_string().contains("+14155550103"), "{after}");
+    assert!(
+        after.to_string().contains("+14155550104"),
+        "Dan stays: {after}"
+    );
+    assert_eq!(after["report"]["created"], 2, "the counts stay: {after}");
 }
 
 /// Every item of a partition, with when it expires (`None`: never).
@@ -274,14 +313,7 @@ async fn message_bodies_reports_and_replies_expire_after_the_tenants_retention(a
 
     let phones = consenting(app, &me, 1).await;
     let tenant_id: TenantId = me.tenant_id.parse().expect("id");
-    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
-        .await
-        .expect("account");
-    app.sim.set_inbound_url(
-        FROM,
-        &account.sid,
-        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
-    );
+    texts_reach_the_app(app, &me).await;
     let started = Utc::now();
     let path = launch(app, &me, "Fresh bread today!").await;
     wait_for(app, &me, &path, "completed", Duration::from_secs(60)).await;

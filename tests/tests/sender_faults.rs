@@ -34,6 +34,7 @@ smscrm_tests::backend_scenarios!(
     a_lookup_never_takes_another_campaigns_message_for_its_own,
     a_message_found_already_undelivered_keeps_its_error_code,
     send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it,
+    a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_erased_mid_flight,
 );
 
 const FROM: &str = "+14155550100";
@@ -337,7 +338,9 @@ async fn send_work_delivered_again_after_sending_is_acknowledged_without_a_call(
 async fn an_answer_lost_after_accepting_is_looked_up_before_any_resend(backend: &dyn Backend) {
     let launched = launched(backend, 1).await;
     let work = &launched.work[0];
-    let sender = launched.sender();
+    let mut sender = launched.sender();
+    // Room enough that "at once" stays within it on a busy machine.
+    sender.config.unknown_grace = Duration::from_secs(6);
     launched.app.sim.set_faults(twilio_sim::Faults {
         accept_then_hang: 1,
         hang_for: Duration::from_secs(3),
@@ -354,7 +357,7 @@ async fn an_answer_lost_after_accepting_is_looked_up_before_any_resend(backend: 
         launched.handle(&sender, work, 2).await,
         Handled::RetryAfter(_)
     ));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(6100)).await;
     let handled = launched.handle(&sender, work, 3).await;
     assert!(matches!(handled, Handled::Sent { .. }), "{handled:?}");
     assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
@@ -579,4 +582,59 @@ async fn send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it(
     assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
     let counts = fan_out(&launched).await;
     assert_eq!(counts["delivery"], json!({"delivered": 1}), "{counts}");
+}
+
+async fn a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_erased_mid_flight(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 3).await;
+    let (app, me) = (&launched.app, &launched.me);
+    let [gone, withdrawn, kept] = [0, 1, 2].map(|i| launched.work[i].contact_id.clone());
+
+    // Its message is queued: erasing would leave the campaign counting a message that no
+    // longer exists, so it waits.
+    let path = |id: &ContactId| format!("/v1/contacts/{id}");
+    let (status, refused) =
+        send(app.request(Method::DELETE, &format!("{}?erase=true", path(&gone)), me)).await;
+    assert_eq!(status, 409, "{refused}");
+    let (status, _) = send(app.request(Method::DELETE, &path(&gone), me)).await;
+    assert_eq!(status, 204, "deleting the contact itself is fine");
+    let (status, _) = send(
+        app.request(Method::PATCH, &path(&withdrawn), me)
+            .json(&json!({"consent": {"status": "revoked"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let sender = launched.sender();
+    let handled: Vec<Handled> = {
+        let mut all = Vec::new();
+        for work in &launched.work {
+            all.push(launched.handle(&sender, work, 1).await);
+        }
+        all
+    };
+    assert_eq!(
+        handled[..2],
+        [
+            Handled::Skipped {
+                reason: "contact_deleted"
+            },
+            Handled::Skipped {
+                reason: "no_consent"
+            }
+        ]
+    );
+    assert!(matches!(handled[2], Handled::Sent { .. }), "{handled:?}");
+    let sent: Vec<String> = app.sim.accepted().into_iter().map(|m| m.to).collect();
+    assert_eq!(
+        sent,
+        [launched.record(&kept).await.phone.as_str().to_owned()]
+    );
+
+    // Done with them: now the erasure goes through.
+    let (status, erased) =
+        send(app.request(Method::DELETE, &format!("{}?erase=true", path(&kept)), me)).await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["erased"]["messages"], 1);
 }

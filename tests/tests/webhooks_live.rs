@@ -13,7 +13,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use smscrm_domain::{PhoneE164, TenantId};
 use smscrm_store::DoNotContact;
-use support::sending::{FROM, consenting, launch, one_each, records, tenant, wait_for};
+use support::sending::{
+    FROM, consenting, launch, one_each, records, tenant, texts_reach_the_app, wait_for,
+};
 use support::{Caller, TestApp, send};
 use twilio_sim::{CallbackMode, FailureRule, FinalStatus, RuleOutcome};
 
@@ -127,15 +129,7 @@ async fn a_stop_mid_campaign_stops_what_was_not_sent_and_replies_are_counted(app
     // 2 segments a second over 4 workers: the last of 10 recipients goes about 4 s in.
     let me = tenant(app, 2).await;
     let phones = consenting(app, &me, 10).await;
-    let tenant_id: TenantId = me.tenant_id.parse().expect("id");
-    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
-        .await
-        .expect("account");
-    app.sim.set_inbound_url(
-        FROM,
-        &account.sid,
-        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
-    );
+    texts_reach_the_app(app, &me).await;
     // Twilio's own blocking off: the platform's gate alone must stop the message.
     app.sim.set_opt_out_handling(false);
 

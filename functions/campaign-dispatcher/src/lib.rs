@@ -456,7 +456,7 @@ impl Dispatcher {
             contact.phone.clone(),
             now,
         );
-        record.ttl = Some(run.tenant.message_expiry(now).timestamp());
+        record.retention_days = Some(run.tenant.message_retention_days);
         // Every message is a contact's first until sending keeps a history (the footer
         // policy's "first message" then becomes exact).
         match run.screen.check(contact, suppressed, true) {

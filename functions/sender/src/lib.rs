@@ -32,8 +32,8 @@ use smscrm_domain::ports::sms::{
 use smscrm_domain::quiet_hours::{self, Window};
 use smscrm_domain::{CampaignId, Tenant, TenantId};
 use smscrm_store::{
-    Campaigns, Dispatches, DoNotContact, MessageRecord, MessageStatus, Messages, Refund, RepoError,
-    Suppression, Tenants,
+    Campaigns, Contacts, Dispatches, DoNotContact, MessageRecord, MessageStatus, Messages, Refund,
+    RepoError, Suppression, Tenants,
 };
 use smscrm_twilio::{CredentialSource, webhooks};
 
@@ -94,6 +94,7 @@ pub enum SendError {
 pub struct Sender {
     pub tenants: Tenants,
     pub campaigns: Campaigns,
+    pub contacts: Contacts,
     pub messages: Messages,
     pub suppressions: DoNotContact,
     pub dispatches: Dispatches,
@@ -210,6 +211,18 @@ impl Sender {
         {
             return self
                 .skip(context, tenant_id, &record, "do_not_contact", Some(zone))
+                .await;
+        }
+        // Read per message too: a contact deleted or erased, or whose consent was withdrawn,
+        // since the fan-out is not messaged.
+        let gone = match self.contacts.get(tenant_id, &record.contact_id).await? {
+            None => Some("contact_deleted"),
+            Some(contact) if !contact.consent.status.allows_marketing() => Some("no_consent"),
+            Some(_) => None,
+        };
+        if let Some(reason) = gone {
+            return self
+                .skip(context, tenant_id, &record, reason, Some(zone))
                 .await;
         }
         let mut claimed = record.clone();

@@ -9,7 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sender::{Pacer, Sender, SenderConfig, Verdict};
 use smscrm_aws::lambda::{init_logging, required_env};
 use smscrm_domain::ports::{Queue, SystemClock, Table};
-use smscrm_store::{Campaigns, Dispatches, DoNotContact, Messages, Tenants};
+use smscrm_store::{Campaigns, Contacts, Dispatches, DoNotContact, Messages, Tenants};
 use smscrm_twilio::{CredentialSource, TwilioClient};
 use tokio::sync::Mutex;
 
@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
     let sender = Arc::new(Sender {
         tenants: Tenants::new(table.clone()),
         campaigns: Campaigns::new(table.clone()),
+        contacts: Contacts::new(table.clone()),
         messages: Messages::new(table.clone()),
         suppressions: DoNotContact::new(table.clone()),
         dispatches: Dispatches::new(table),

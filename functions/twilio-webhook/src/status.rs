@@ -34,6 +34,16 @@ pub async fn handle(
         tracing::warn!(sid = %event.sid, "a status callback for a message we have no record of");
         return Err(ApiError::NotFound("message"));
     };
+    // A record erased (or expired) since is not brought back by its callbacks.
+    if state
+        .messages
+        .get(&tenant, &campaign, &contact)
+        .await?
+        .is_none()
+    {
+        tracing::warn!(sid = %event.sid, "a status callback for a record that is gone");
+        return Err(ApiError::NotFound("message"));
+    }
     let expires_at = signed.tenant.message_expiry(event.received_at);
     let first = state
         .messages

@@ -33,6 +33,7 @@ pub fn sender(
     Ok(Sender {
         tenants: ctx.tenants.clone(),
         campaigns: smscrm_store::Campaigns::new(table.clone()),
+        contacts: smscrm_store::Contacts::new(table.clone()),
         messages: smscrm_store::Messages::new(table.clone()),
         suppressions: smscrm_store::DoNotContact::new(table.clone()),
         dispatches: smscrm_store::Dispatches::new(table.clone()),

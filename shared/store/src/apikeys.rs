@@ -6,7 +6,7 @@ use smscrm_domain::apikey::{self, ApiKey, NewApiKey, Scope};
 use smscrm_domain::ports::{Condition, Query, StoreError, Table, TransactOp, Update};
 use smscrm_domain::{ApiKeyId, TenantId};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::{all_items, from_item, to_item};
 use crate::{RepoError, keys};
 
 /// How stale a key's last-used time may get: a busy key writes it once a minute, not on
@@ -157,26 +157,14 @@ impl ApiKeys {
     }
 
     async fn records(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, RepoError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(
-                    &Query::partition(keys::tenant_partition(tenant))
-                        .prefix(keys::APIKEY_PREFIX)
-                        .limit(100)
-                        .after(cursor),
-                )
-                .await?;
-            for item in page.items {
-                out.push(from_item(item)?);
-            }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = Query::partition(keys::tenant_partition(tenant))
+            .prefix(keys::APIKEY_PREFIX)
+            .limit(100);
+        all_items(self.table.as_ref(), &query)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Revokes a key at once: the next request with it is refused.

@@ -10,7 +10,7 @@ use smscrm_domain::TenantId;
 use smscrm_domain::ports::table::SortKeyCondition;
 use smscrm_domain::ports::{Condition, Cursor, Key, Query, Table, table};
 
-use crate::codec::{from_item, to_item};
+use crate::codec::{all_items, from_item, to_item};
 use crate::inbox::Listed;
 use crate::{RepoError, keys};
 
@@ -108,7 +108,7 @@ fn mentions(entry: &AuditEntry, number: &str) -> bool {
 
 /// `text` with each whole occurrence of `number` (not one inside a longer number) replaced;
 /// `None` when there is none.
-fn replace_number(text: &str, number: &str, replacement: &str) -> Option<String> {
+pub(crate) fn replace_number(text: &str, number: &str, replacement: &str) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     let mut replaced = false;
@@ -150,28 +150,15 @@ impl AuditLog {
         tenant: &TenantId,
         needle: &str,
     ) -> Result<Vec<AuditEntry>, RepoError> {
+        let query = Query::partition(keys::audit_partition(tenant)).limit(500);
         let mut found = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(
-                    &Query::partition(keys::audit_partition(tenant))
-                        .limit(500)
-                        .after(cursor),
-                )
-                .await?;
-            for item in page.items {
-                let entry: AuditEntry = from_item(item)?;
-                if mentions(&entry, needle) {
-                    found.push(entry);
-                }
-            }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                return Ok(found);
+        for item in all_items(self.table.as_ref(), &query).await? {
+            let entry: AuditEntry = from_item(item)?;
+            if mentions(&entry, needle) {
+                found.push(entry);
             }
         }
+        Ok(found)
     }
 
     /// Rewrites every entry that mentions `needle` with `replacement` in its place, keeping

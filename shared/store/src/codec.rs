@@ -31,3 +31,26 @@ pub fn with_ttl(mut item: Item, at: chrono::DateTime<chrono::Utc>) -> Item {
     item.insert(table::TTL.into(), Value::from(at.timestamp()));
     item
 }
+
+/// Every item `query` matches, reading page after page: for work that needs the whole set
+/// and knows it is small (a person's records, a tenant's keys), never for a tenant's contacts.
+pub async fn all_items(
+    table: &dyn smscrm_domain::ports::Table,
+    query: &smscrm_domain::ports::Query,
+) -> Result<Vec<Item>, RepoError> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table.query(&query.clone().after(cursor)).await?;
+        items.extend(page.items);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// An item's sort key (every stored item has one).
+pub fn sort_key(item: &Item) -> &str {
+    item.get(table::SK).and_then(Value::as_str).unwrap_or("")
+}

@@ -118,14 +118,33 @@ pub struct MessageRecord {
     /// Bumped by every sender write: each is made only over the version it read.
     #[serde(default)]
     pub version: u64,
-    /// When the record expires, in epoch seconds (the table's TTL attribute): its tenant's
-    /// message retention after it was made. Its status callbacks, its SID item and the
-    /// number's last-outbound pointer expire with it.
+    /// How many days its tenant keeps messages once settled ([`Self::expiry`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<i64>,
+    pub retention_days: Option<u32>,
 }
 
 impl MessageRecord {
+    /// When what is kept about it expires (epoch seconds, the table's TTL): its tenant's
+    /// retention after it was last acted on, once the sender is done with it. Never while it
+    /// is in flight, however long it is held or parked.
+    pub fn expiry(&self) -> Option<i64> {
+        let days = self.retention_days?;
+        if !self.status.is_final() {
+            return None;
+        }
+        let settled = [
+            Some(self.created_at),
+            self.release_at,
+            self.first_attempt_at,
+            self.sent_at,
+            self.delivery_final_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()?;
+        Some((settled + chrono::Duration::days(i64::from(days))).timestamp())
+    }
+
     /// A record the fan-out has not decided on yet (skipped, for no reason so far).
     pub fn new(
         campaign_id: CampaignId,
@@ -163,7 +182,7 @@ impl MessageRecord {
             error: None,
             sent_at: None,
             version: 0,
-            ttl: None,
+            retention_days: None,
         }
     }
 
@@ -479,6 +498,9 @@ fn parse_cursor(raw: &str) -> Result<(u32, Option<Cursor>), RepoError> {
 pub(crate) fn record_item(tenant: &TenantId, record: &MessageRecord) -> Result<Item, RepoError> {
     let key = message_key(tenant, &record.campaign_id, &record.contact_id);
     let mut item = to_item(record, &key, "message")?;
+    if let Some(expiry) = record.expiry() {
+        item.insert(table::TTL.into(), Value::from(expiry));
+    }
     if let (MessageStatus::Held, Some(release_at)) = (record.status, record.release_at) {
         item.insert(
             table::GSI2_PK.into(),

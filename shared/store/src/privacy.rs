@@ -10,9 +10,15 @@
 //! - its do-not-contact entry;
 //! - audit entries naming its number (texts it sent) or the contact.
 //!
-//! Erasure deletes all of that but the audit entries, which keep what was done and when with
-//! the number replaced by its digest; a do-not-contact entry (or a withdrawn consent) stays as
-//! an entry keyed by the digest, so the number is never messaged again because it was erased.
+//! - import reports (their preview rows and row errors) that quote its number.
+//!
+//! Erasure deletes all of that for the contact's number and every number it was messaged at,
+//! but the audit entries and import reports, which keep what was done and when with the number
+//! replaced by `erased-number` (and the person's preview rows dropped). A do-not-contact entry
+//! (or a withdrawn consent) stays as an entry keyed by the number's digest, so the number is
+//! never messaged again because it was erased. While a campaign still has a message for the
+//! contact in flight (queued, held, being sent), erasure waits: it answers a conflict, and the
+//! sender skips any message whose contact is gone.
 
 use std::sync::Arc;
 
@@ -21,11 +27,11 @@ use smscrm_domain::contact::ConsentStatus;
 use smscrm_domain::ports::{Key, Query, Table, table};
 use smscrm_domain::{CampaignId, Contact, ContactId, PhoneE164, TenantId};
 
-use crate::codec::from_item;
+use crate::codec::{all_items, from_item, sort_key};
 use crate::delivery::StatusEvent;
 use crate::inbox::InboundMessage;
 use crate::messages::{MessageRecord, message_key, shard};
-use crate::suppression::{OPTED_OUT_REASON, Suppression, phone_digest};
+use crate::suppression::{OPTED_OUT_REASON, Suppression};
 use crate::{AuditEntry, AuditLog, Contacts, DoNotContact, RepoError, keys};
 
 /// Everything held about one contact.
@@ -57,6 +63,37 @@ pub struct Erasure {
     pub audit_entries_redacted: usize,
     /// The number stays on the do-not-contact list, as a digest.
     pub kept_on_do_not_contact: bool,
+}
+
+/// What an erased number becomes where a record of what was done stays.
+const ERASED: &str = "erased-number";
+
+/// A finished import's item without the number, or `None` when it does not mention it (or is
+/// still running).
+fn redacted_import(
+    mut item: smscrm_domain::ports::Item,
+    phone: &PhoneE164,
+) -> Option<smscrm_domain::ports::Item> {
+    // An import record says its status; a range of one says whether it is done.
+    let finished = matches!(
+        item.get("status").and_then(|s| s.as_str()),
+        Some("completed" | "failed")
+    ) || item.get("done").and_then(|d| d.as_bool()) == Some(true);
+    let text = serde_json::to_string(&item).ok()?;
+    crate::audit::replace_number(&text, phone.as_str(), "")?;
+    if !finished {
+        return None;
+    }
+    if let Some(preview) = item
+        .get_mut("report")
+        .and_then(|r| r.get_mut("preview"))
+        .and_then(|p| p.as_array_mut())
+    {
+        preview.retain(|row| row.get("phone").and_then(|p| p.as_str()) != Some(phone.as_str()));
+    }
+    let text = serde_json::to_string(&item).ok()?;
+    let text = crate::audit::replace_number(&text, phone.as_str(), ERASED).unwrap_or(text);
+    serde_json::from_str(&text).ok()
 }
 
 #[derive(Clone)]
@@ -113,28 +150,49 @@ impl Privacy {
     ) -> Result<Erasure, RepoError> {
         let contacts = Contacts::new(self.table.clone());
         let contact = contacts.get(tenant, id).await?.ok_or(RepoError::NotFound)?;
-        let phone = &contact.phone;
-        // First, so that no later failure can leave the number messageable.
-        let withdrew = contact.consent.status == ConsentStatus::Revoked;
-        let kept_on_do_not_contact = DoNotContact::new(self.table.clone())
-            .keep_erased(tenant, phone, withdrew.then_some(OPTED_OUT_REASON), now)
-            .await?;
         let records = self.records(tenant, id).await?;
+        if let Some(busy) = records.iter().find(|r| !r.status.is_final()) {
+            return Err(RepoError::Conflict(format!(
+                "campaign {} still has a message for this contact in flight ({:?}); erase it \
+                 once the campaign is done with them, or cancel the campaign",
+                busy.campaign_id, busy.status
+            )));
+        }
+        // Every number the person was messaged at, and the one they have now.
+        let mut phones = vec![contact.phone.clone()];
         for record in &records {
-            for (key, _) in self.events(tenant, &record.campaign_id, id).await? {
+            if !phones.contains(&record.phone) {
+                phones.push(record.phone.clone());
+            }
+        }
+        // First, so that no later failure can leave a number messageable.
+        let dnc = DoNotContact::new(self.table.clone());
+        let withdrew = contact.consent.status == ConsentStatus::Revoked;
+        let mut kept_on_do_not_contact = false;
+        for (n, phone) in phones.iter().enumerate() {
+            let reason = (n == 0 && withdrew).then_some(OPTED_OUT_REASON);
+            kept_on_do_not_contact |= dnc.keep_erased(tenant, phone, reason, now).await?;
+        }
+        // Callbacks are looked for in every campaign: they can outlive their record.
+        for campaign in self.campaign_ids(tenant).await? {
+            for (key, _) in self.events(tenant, &campaign, id).await? {
                 self.table.delete(&key, None).await?;
             }
+        }
+        for record in &records {
             if let Some(sid) = &record.sid {
                 self.table.delete(&keys::sid(tenant, sid), None).await?;
             }
             let key = message_key(tenant, &record.campaign_id, id);
             self.table.delete(&key, None).await?;
         }
-        let replies = self.erase_thread(tenant, phone).await?;
-        let digest = format!("erased:{}", phone_digest(tenant, phone));
-        let audit_entries_redacted = AuditLog::new(self.table.clone())
-            .redact(tenant, phone.as_str(), &digest)
-            .await?;
+        let audit = AuditLog::new(self.table.clone());
+        let (mut replies, mut audit_entries_redacted) = (0, 0);
+        for phone in &phones {
+            replies += self.erase_thread(tenant, phone).await?;
+            audit_entries_redacted += audit.redact(tenant, phone.as_str(), ERASED).await?;
+            self.redact_imports(tenant, phone).await?;
+        }
         contacts.delete(tenant, id).await?;
         Ok(Erasure {
             messages: records.len(),
@@ -142,6 +200,23 @@ impl Privacy {
             audit_entries_redacted,
             kept_on_do_not_contact,
         })
+    }
+
+    /// Finished imports' reports that quote the number: its preview rows dropped, the number
+    /// replaced in row errors. (A running import writes its report at the end; it is the
+    /// tenant importing the number again.)
+    async fn redact_imports(&self, tenant: &TenantId, phone: &PhoneE164) -> Result<(), RepoError> {
+        for prefix in [keys::IMPORT_PREFIX, keys::IMPORT_RANGE_PREFIX] {
+            let query = Query::partition(keys::tenant_partition(tenant))
+                .prefix(prefix)
+                .limit(100);
+            for item in all_items(self.table.as_ref(), &query).await? {
+                if let Some(redacted) = redacted_import(item, phone) {
+                    self.table.put(redacted, None).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The contact's message records, one per campaign that reached it.
@@ -163,32 +238,18 @@ impl Privacy {
     }
 
     async fn campaign_ids(&self, tenant: &TenantId) -> Result<Vec<CampaignId>, RepoError> {
+        let query = Query::partition(keys::tenant_partition(tenant))
+            .prefix(keys::CAMPAIGN_PREFIX)
+            .limit(500);
         let mut ids = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(
-                    &Query::partition(keys::tenant_partition(tenant))
-                        .prefix(keys::CAMPAIGN_PREFIX)
-                        .limit(500)
-                        .after(cursor),
-                )
-                .await?;
-            for item in &page.items {
-                let sk = item.get(table::SK).and_then(|v| v.as_str()).unwrap_or("");
-                if let Some(id) = sk.strip_prefix(keys::CAMPAIGN_PREFIX) {
-                    ids.push(
-                        id.parse()
-                            .map_err(|_| RepoError::Corrupt(format!("campaign key {sk}")))?,
-                    );
-                }
-            }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                return Ok(ids);
+        for item in all_items(self.table.as_ref(), &query).await? {
+            let sk = sort_key(&item);
+            if let Some(id) = sk.strip_prefix(keys::CAMPAIGN_PREFIX) {
+                let id = id.parse();
+                ids.push(id.map_err(|_| RepoError::Corrupt(format!("campaign key {sk}")))?);
             }
         }
+        Ok(ids)
     }
 
     /// The status callbacks of the contact's messages in one campaign, with their keys.
@@ -199,28 +260,17 @@ impl Privacy {
         id: &ContactId,
     ) -> Result<Vec<(Key, StatusEvent)>, RepoError> {
         let partition = keys::events_partition(tenant, campaign, shard(id));
-        let prefix = format!("{id}#");
-        let mut events = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(
-                    &Query::partition(partition.clone())
-                        .prefix(prefix.clone())
-                        .after(cursor),
-                )
-                .await?;
-            for item in page.items {
-                let sk = item.get(table::SK).and_then(|v| v.as_str()).unwrap_or("");
-                let key = Key::new(partition.clone(), sk);
-                events.push((key, from_item(item)?));
-            }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                return Ok(events);
-            }
-        }
+        let query = Query::partition(partition.clone()).prefix(format!("{id}#"));
+        all_items(self.table.as_ref(), &query)
+            .await?
+            .into_iter()
+            .map(|item| {
+                Ok((
+                    Key::new(partition.clone(), sort_key(&item)),
+                    from_item(item)?,
+                ))
+            })
+            .collect()
     }
 
     async fn replies(
@@ -263,22 +313,12 @@ impl Privacy {
         phone: &PhoneE164,
     ) -> Result<Vec<(Key, smscrm_domain::ports::Item)>, RepoError> {
         let partition = keys::thread_partition(tenant, phone);
-        let mut items = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .table
-                .query(&Query::partition(partition.clone()).after(cursor))
-                .await?;
-            for item in page.items {
-                let sk = item.get(table::SK).and_then(|v| v.as_str()).unwrap_or("");
-                items.push((Key::new(partition.clone(), sk), item));
-            }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = Query::partition(partition.clone());
+        Ok(all_items(self.table.as_ref(), &query)
+            .await?
+            .into_iter()
+            .map(|item| (Key::new(partition.clone(), sort_key(&item)), item))
+            .collect())
     }
 
     /// Audit entries about the contact or its number, oldest first.

@@ -327,8 +327,8 @@ impl Budgets {
 
 /// An item about `record` that expires with it.
 fn expiring_with(mut item: Item, record: &MessageRecord) -> Item {
-    if let Some(ttl) = record.ttl {
-        item.insert(table::TTL.into(), Value::from(ttl));
+    if let Some(expiry) = record.expiry() {
+        item.insert(table::TTL.into(), Value::from(expiry));
     }
     item
 }

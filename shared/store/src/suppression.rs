@@ -130,12 +130,15 @@ impl DoNotContact {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
+        let key = keys::dnc_erased(tenant, &phone_digest(tenant, phone));
         let plain = self.table.get(&keys::dnc(tenant, phone)).await?;
         let entry = match (plain, reason) {
             (Some(item), _) => {
                 let entry: Suppression = from_item(item)?;
                 (entry.reason, entry.at)
             }
+            // Erased before (a retry, or a number two contacts had): its reason stays.
+            (None, _) if self.table.get(&key).await?.is_some() => return Ok(true),
             (None, Some(reason)) => (reason.to_owned(), now),
             (None, None) => return Ok(false),
         };
@@ -144,7 +147,6 @@ impl DoNotContact {
             at: entry.1,
             erased_at: now,
         };
-        let key = keys::dnc_erased(tenant, &phone_digest(tenant, phone));
         self.table.put(to_item(&erased, &key, "dnc")?, None).await?;
         self.table.delete(&keys::dnc(tenant, phone), None).await?;
         Ok(true)

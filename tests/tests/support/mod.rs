@@ -267,6 +267,32 @@ impl TestApp {
             .header("x-csrf-token", &person.csrf)
     }
 
+    /// Puts `body` where `POST /v1/imports` said to (a presigned S3 URL, needing no key of
+    /// ours, or the local host's upload route); the response.
+    pub async fn upload(&self, caller: &Caller, created: &Value, body: &str) -> Response {
+        let upload = &created["upload"];
+        assert_eq!(upload["method"], "PUT");
+        let url = upload["url"].as_str().expect("url");
+        let mut request = if url.starts_with("http") {
+            reqwest::Client::new().put(url)
+        } else {
+            self.request(Method::PUT, url, caller)
+        };
+        for pair in upload["headers"].as_array().expect("headers") {
+            request = request.header(
+                pair[0].as_str().expect("name"),
+                pair[1].as_str().expect("value"),
+            );
+        }
+        let response = request.body(body.to_owned()).send().await.expect("upload");
+        assert!(
+            response.status().is_success(),
+            "upload: {}",
+            response.status()
+        );
+        response
+    }
+
     pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
     }

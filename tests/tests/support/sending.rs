@@ -143,3 +143,17 @@ pub async fn records(app: &TestApp, me: &Caller, path: &str) -> BTreeMap<String,
         }
     }
 }
+
+/// Points the simulator's number [`FROM`] at the tenant's inbound webhook, as a Twilio
+/// console would: what people text it reaches the app.
+pub async fn texts_reach_the_app(app: &TestApp, me: &Caller) {
+    let tenant_id: TenantId = me.tenant_id.parse().expect("tenant id");
+    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
+        .await
+        .expect("account");
+    app.sim.set_inbound_url(
+        FROM,
+        &account.sid,
+        &smscrm_twilio::webhooks::inbound_url(&app.base, &tenant_id),
+    );
+}
