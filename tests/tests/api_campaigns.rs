@@ -152,6 +152,14 @@ async fn the_lifecycle_refuses_illegal_actions_with_the_current_status(app: &Tes
         (status, refused["error"]["details"]["status"].as_str()),
         (409, Some("draft"))
     );
+    // The kill switch keeps the fan-out from finishing this (recipient-less) campaign before
+    // the actions below reach it.
+    let (status, _) = send(
+        app.request(Method::POST, "/v1/tenant/pause", &me)
+            .json(&json!({"reason": "holding the fan-out"})),
+    )
+    .await;
+    assert_eq!(status, 200);
     // A send_at in the past means now.
     let past = (Utc::now() - Duration::minutes(5)).to_rfc3339();
     let (_, body) = act(app, &me, id, "launch", Some(json!({"send_at": past}))).await;

@@ -67,6 +67,9 @@ async fn the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_ou
     let (ada_phone, bob_phone) = (phones[0].as_str(), phones[1].as_str());
     let tenant_id: TenantId = me.tenant_id.parse().expect("id");
     texts_reach_the_app(app, &me).await;
+    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
+        .await
+        .expect("account");
 
     let first = launch(app, &me, "Fresh bread today, {{first_name}}!").await;
     wait_for(app, &me, &first, "completed", Duration::from_secs(60)).await;
@@ -149,6 +152,45 @@ async fn the_export_holds_everything_and_erasure_removes_it_but_keeps_the_opt_ou
     );
     let (status, _) = send(app.request(Method::GET, &ada_path, &me)).await;
     assert_eq!(status, 404);
+    // A callback Twilio sends late, for the erased message, is refused and not kept.
+    let campaign_id: CampaignId = first.rsplit('/').next().expect("id").parse().expect("id");
+    let ada_id: ContactId = ada.parse().expect("id");
+    let url =
+        smscrm_twilio::webhooks::status_callback_url(&app.base, &tenant_id, &campaign_id, &ada_id);
+    let sid = messages[0]["sid"].as_str().expect("sid").to_owned();
+    let params: Vec<(String, String)> = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "read"),
+        ("AccountSid", account.sid.as_str()),
+        ("To", ada_phone),
+        ("From", FROM),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let signature = smscrm_twilio::signature::sign(&account.auth_token, &url, &params);
+    let late = reqwest::Client::new()
+        .post(&url)
+        .header(smscrm_twilio::signature::HEADER, signature)
+        .form(&params)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(late.status(), 404);
+    let events = app
+        .ctx
+        .table
+        .query(
+            &Query::partition(keys::events_partition(
+                &tenant_id,
+                &campaign_id,
+                smscrm_store::messages::shard(&ada_id),
+            ))
+            .prefix(format!("{ada_id}#")),
+        )
+        .await
+        .expect("query");
+    assert!(events.items.is_empty(), "{:?}", events.items);
     let (_, threads) = send(app.request(Method::GET, "/v1/inbox", &me)).await;
     assert!(!threads.to_string().contains(ada_phone), "{threads}");
     let (_, thread) = send(app.request(Method::GET, &format!("/v1/inbox/{ada_phone}"), &me)).await;

@@ -34,16 +34,6 @@ pub async fn handle(
         tracing::warn!(sid = %event.sid, "a status callback for a message we have no record of");
         return Err(ApiError::NotFound("message"));
     };
-    // A record erased (or expired) since is not brought back by its callbacks.
-    if state
-        .messages
-        .get(&tenant, &campaign, &contact)
-        .await?
-        .is_none()
-    {
-        tracing::warn!(sid = %event.sid, "a status callback for a record that is gone");
-        return Err(ApiError::NotFound("message"));
-    }
     let expires_at = signed.tenant.message_expiry(event.received_at);
     let first = state
         .messages
@@ -55,6 +45,13 @@ pub async fn handle(
         .await?;
     tracing::info!(sid = %event.sid, status = %event.status, first, ?applied, "status callback");
     if applied == Applied::Unknown {
+        // A record erased (or expired) since is not brought back by its callbacks.
+        if first {
+            state
+                .messages
+                .forget_event(&tenant, &campaign, &contact, &event)
+                .await?;
+        }
         return Err(ApiError::NotFound("message"));
     }
     if let Some(code) = event.error_code {

@@ -76,6 +76,26 @@ impl Messages {
         }
     }
 
+    /// Takes back a callback kept for a record that turned out not to exist.
+    pub async fn forget_event(
+        &self,
+        tenant: &TenantId,
+        campaign: &CampaignId,
+        contact: &ContactId,
+        event: &StatusEvent,
+    ) -> Result<(), RepoError> {
+        let key = keys::event(
+            tenant,
+            campaign,
+            shard(contact),
+            contact,
+            &event.sid,
+            event.status.as_str(),
+        );
+        self.table().delete(&key, None).await?;
+        Ok(())
+    }
+
     /// A message's callbacks, by status name.
     pub async fn events(
         &self,
