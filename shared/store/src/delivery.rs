@@ -48,6 +48,23 @@ pub enum Applied {
     Unknown,
 }
 
+/// Where one callback of a message is kept.
+fn event_key(
+    tenant: &TenantId,
+    campaign: &CampaignId,
+    contact: &ContactId,
+    event: &StatusEvent,
+) -> smscrm_domain::ports::Key {
+    keys::event(
+        tenant,
+        campaign,
+        shard(contact),
+        contact,
+        &event.sid,
+        event.status.as_str(),
+    )
+}
+
 impl Messages {
     /// Keeps a callback in the message's history until `expires_at`; `false` if the same
     /// status of the same message was kept before.
@@ -59,14 +76,7 @@ impl Messages {
         event: &StatusEvent,
         expires_at: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
-        let key = keys::event(
-            tenant,
-            campaign,
-            shard(contact),
-            contact,
-            &event.sid,
-            event.status.as_str(),
-        );
+        let key = event_key(tenant, campaign, contact, event);
         let item = with_ttl(to_item(event, &key, "status_event")?, expires_at);
         let absent = Condition::AttrNotExists(table::PK.into());
         match self.table().put(item, Some(absent)).await {
@@ -84,14 +94,7 @@ impl Messages {
         contact: &ContactId,
         event: &StatusEvent,
     ) -> Result<(), RepoError> {
-        let key = keys::event(
-            tenant,
-            campaign,
-            shard(contact),
-            contact,
-            &event.sid,
-            event.status.as_str(),
-        );
+        let key = event_key(tenant, campaign, contact, event);
         self.table().delete(&key, None).await?;
         Ok(())
     }
