@@ -4,7 +4,7 @@
 //! what its scopes say, and no key manages people or keys), not copied from the server's
 //! table; the test also fails if the server's table and this one list different routes.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The campaigns API over real HTTP, on the embedded store and on DynamoDB (moto): drafts,
 //! the lifecycle and its 409s, and estimates through every skip gate.
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use reqwest::Method;

@@ -1,7 +1,7 @@
 //! The imports API over real HTTP, on the embedded backend (local upload endpoint) and on
 //! AWS (moto: presigned S3 upload, DynamoDB).
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};

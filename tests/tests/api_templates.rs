@@ -1,6 +1,6 @@
 //! The templates API over real HTTP, on the embedded store and on DynamoDB (moto).
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! a running campaign (sent by the sender to the simulator) and resuming it; the audit log's
 //! filters; API keys with scopes and a last-used time, managed by admins.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! sensitive action a tenant's system takes leaves one entry naming the key that did it and
 //! the address it called from (the last `X-Forwarded-For` entry, which API Gateway appends).
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use reqwest::{Method, RequestBuilder};

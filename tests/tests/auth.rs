@@ -2,7 +2,7 @@
 //! (moto): magic links (single use, 15 minutes, the same answer for anyone, rate limited),
 //! the session cookie's flags, CSRF on cookie-authenticated changes, expiry and sign-out.
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use reqwest::Method;

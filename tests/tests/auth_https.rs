@@ -2,7 +2,7 @@
 //! store and on DynamoDB + SES (moto): the cookies are `Secure` and carry the `__Host-` prefix,
 //! so a browser takes them only from this host; they sign in and out like the plain ones.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use reqwest::Method;

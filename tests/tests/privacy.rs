@@ -3,7 +3,7 @@
 //! the export holds everything held about the person; erasure removes it everywhere but keeps
 //! the number off-limits when they had opted out.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! after the message went; Twilio refusing the account. In every case the simulator holds
 //! exactly one message per recipient, or none, and no record is lost.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

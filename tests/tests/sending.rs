@@ -3,7 +3,7 @@
 //! kill switch stops sends within a batch and resuming continues without duplicates, and a
 //! flaky Twilio (server errors, 429s, answers lost after accepting) never causes a duplicate.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! callbacks move a message only forward; STOP, START and HELP do what they say; everything
 //! else lands in the inbox.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

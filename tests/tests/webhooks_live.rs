@@ -2,7 +2,7 @@
 //! callbacks (out of order, twice) and people's texts to the app over real HTTP, on the
 //! embedded store and on DynamoDB + SQS (moto).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

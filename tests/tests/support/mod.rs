@@ -364,15 +364,15 @@ pub fn error_code(body: &Value) -> &str {
 }
 
 /// Runs each `async fn(&TestApp)` scenario once per backend (`mod embedded`, `mod aws`), so
-/// behaviour cannot differ between them. Invoke at the test file's top level.
-#[macro_export]
+/// behaviour cannot differ between them. Invoke at the top level of a test module; `suite.rs`
+/// declares `support` first, with `#[macro_use]`, so every module sees it.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        on_both_backends!(@start |backend| $crate::TestApp::start(backend); $($name),*);
+        on_both_backends!(@start |backend| $crate::support::TestApp::start(backend); $($name),*);
     };
     // Webhooks taking Twilio to have called `$public` (see `TestApp::start_behind`).
     (behind $public:expr; $($name:ident),* $(,)?) => {
-        on_both_backends!(@start |backend| $crate::TestApp::start_behind(backend, $public); $($name),*);
+        on_both_backends!(@start |backend| $crate::support::TestApp::start_behind(backend, $public); $($name),*);
     };
     (@start |$backend:ident| $start:expr; $($name:ident),*) => {
         mod embedded {
