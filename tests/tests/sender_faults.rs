@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use campaign_dispatcher::SendWork;
-use chrono::NaiveTime;
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use reqwest::Method;
 use sender::{Handled, Pacer, Sender};
 use serde_json::json;
@@ -35,6 +35,7 @@ smscrm_tests::backend_scenarios!(
     a_message_found_already_undelivered_keeps_its_error_code,
     send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it,
     a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_erased_mid_flight,
+    a_message_whose_window_closes_before_its_turn_is_held_for_the_morning_not_sent,
 );
 
 const FROM: &str = "+14155550100";
@@ -49,6 +50,20 @@ struct Launched {
 }
 
 async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
+    let all_day = QuietHours {
+        opens: NaiveTime::MIN,
+        closes: NaiveTime::from_hms_opt(23, 59, 59).expect("time"),
+    };
+    launched_in(backend, recipients, all_day, None).await
+}
+
+/// [`launched`] with the tenant's `quiet_hours`, launched at `at` on the app's clock.
+async fn launched_in(
+    backend: &dyn Backend,
+    recipients: usize,
+    quiet_hours: QuietHours,
+    at: Option<DateTime<Utc>>,
+) -> Launched {
     let app = TestApp::start_without_senders(backend).await;
     let me = app.tenant("Bakery").await;
     let tenant: TenantId = me.tenant_id.parse().expect("id");
@@ -60,10 +75,7 @@ async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
         .expect("read")
         .expect("tenant")
         .settings();
-    settings.quiet_hours = QuietHours {
-        opens: NaiveTime::MIN,
-        closes: NaiveTime::from_hms_opt(23, 59, 59).expect("time"),
-    };
+    settings.quiet_hours = quiet_hours;
     settings.sender_rates.insert(FROM.into(), 100);
     app.ctx
         .tenants
@@ -86,6 +98,9 @@ async fn launched(backend: &dyn Backend, recipients: usize) -> Launched {
     )
     .await;
     let template_id = template["id"].as_str().expect("id").to_owned();
+    if let Some(at) = at {
+        app.clock.shift_to(at);
+    }
     let work = launch_campaign(&app, &me, &template_id, recipients).await;
     Launched {
         app,
@@ -637,4 +652,41 @@ async fn a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_
         send(app.request(Method::DELETE, &format!("{}?erase=true", path(&kept)), me)).await;
     assert_eq!(status, 200, "{erased}");
     assert_eq!(erased["erased"]["messages"], 1);
+}
+
+async fn a_message_whose_window_closes_before_its_turn_is_held_for_the_morning_not_sent(
+    backend: &dyn Backend,
+) {
+    // Fanned out ten seconds before the recipient's quiet hours start (21:00 in New York): by
+    // the time the sender gets to it, too little of the window is left for Twilio to deliver
+    // it, and sent anyway it would expire (30036) or arrive at night.
+    let new_york = chrono_tz::America::New_York;
+    let today = Utc::now().with_timezone(&new_york).date_naive();
+    let local = |day: chrono::NaiveDate, h, m, s| {
+        new_york
+            .from_local_datetime(&day.and_hms_opt(h, m, s).expect("time"))
+            .single()
+            .expect("no DST change at these hours")
+            .with_timezone(&Utc)
+    };
+    let evening = QuietHours {
+        opens: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
+        closes: NaiveTime::from_hms_opt(21, 0, 0).expect("time"),
+    };
+    let launched = launched_in(backend, 1, evening, Some(local(today, 20, 59, 50))).await;
+    let work = &launched.work[0];
+    assert_eq!(
+        launched.record(&work.contact_id).await.send_before,
+        Some(local(today, 21, 0, 0)),
+        "queued while the window was open"
+    );
+
+    let handled = launched.handle(&launched.sender(), work, 1).await;
+    assert_eq!(handled, Handled::Held);
+    assert!(launched.app.sim.accepted().is_empty(), "sent at 21:00");
+    let record = launched.record(&work.contact_id).await;
+    assert_eq!(record.status, MessageStatus::Held);
+    let tomorrow = today.succ_opt().expect("a next day");
+    assert_eq!(record.release_at, Some(local(tomorrow, 8, 0, 0)));
+    assert_eq!(record.attempts, 0, "nothing reached Twilio");
 }

@@ -80,6 +80,9 @@ impl Default for SenderConfig {
 const CLAIM_AHEAD: Duration = Duration::from_millis(250);
 /// Time kept on a claim beyond the call's timeout, for clocks that disagree a little.
 const LEASE_MARGIN: Duration = Duration::from_secs(10);
+/// A message with less of its recipient's window left than this when its turn comes is held
+/// for the next window: Twilio would more likely expire it (30036) than deliver it in time.
+const WINDOW_LEFT_TO_SEND: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -404,6 +407,23 @@ impl Sender {
                 .skip(context, &tenant.id, &unsent, "do_not_contact", zone)
                 .await;
         }
+        // The wait for a pacing slot can outlast the recipient's window.
+        match self.window_closing(tenant, &claimed, now) {
+            Some(Window::Closed {
+                opens_at,
+                send_before,
+            }) => {
+                let mut unsent = claimed.clone();
+                unsent.attempts = read.attempts;
+                let zone = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
+                return self
+                    .hold(&tenant.id, &unsent, opens_at, send_before, zone)
+                    .await;
+            }
+            // The tenant widened its hours since the fan-out: the message may live longer.
+            Some(Window::Open { send_before }) => claimed.send_before = Some(send_before),
+            None => {}
+        }
         let callback = self.config.public_base_url.as_deref().map(|base| {
             webhooks::status_callback_url(
                 base,
@@ -436,8 +456,10 @@ impl Sender {
         match &error {
             SmsError::Permanent { code, message } => {
                 if *code == UNSUBSCRIBED_RECIPIENT {
+                    // An entry made meanwhile (by staff, a carrier) keeps its own reason: a
+                    // later START lifts only opt-outs the person made.
                     self.suppressions
-                        .add(
+                        .add_if_absent(
                             &tenant.id,
                             &Suppression {
                                 phone: claimed.phone.clone(),
@@ -512,6 +534,27 @@ impl Sender {
             },
             _ => quiet_hours::window(now, recipient, tenant.quiet_hours),
         }
+    }
+
+    /// The recipient's window as of [`WINDOW_LEFT_TO_SEND`] from `now`, when `record`'s
+    /// window closes before then.
+    fn window_closing(
+        &self,
+        tenant: &Tenant,
+        record: &MessageRecord,
+        now: DateTime<Utc>,
+    ) -> Option<Window> {
+        let deadline = record.send_before?;
+        if deadline - now >= WINDOW_LEFT_TO_SEND {
+            return None;
+        }
+        let zone = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let recipient = quiet_hours::zone_for(&record.phone, zone);
+        Some(quiet_hours::window(
+            now + WINDOW_LEFT_TO_SEND,
+            recipient,
+            tenant.quiet_hours,
+        ))
     }
 
     async fn look_up(
