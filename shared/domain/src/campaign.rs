@@ -11,7 +11,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::contact::{clean_tags, validate_attribute_name};
+use crate::contact::{clean_tags, same_tag, validate_attribute_name};
 use crate::{CampaignId, Contact, PhoneE164, Region, TemplateId, ValidationError};
 
 pub const MAX_NAME_CHARS: usize = 200;
@@ -141,7 +141,7 @@ impl Audience {
     }
 
     pub fn includes(&self, contact: &Contact) -> bool {
-        let has = |tag: &String| contact.tags.iter().any(|t| t.eq_ignore_ascii_case(tag));
+        let has = |tag: &String| contact.tags.iter().any(|t| same_tag(t, tag));
         self.tags.iter().all(has)
             && (self.any_tags.is_empty() || self.any_tags.iter().any(has))
             && !self.exclude_tags.iter().any(has)
@@ -429,6 +429,18 @@ mod tests {
         assert!(!audience.includes(&contact(&["vip", "sf", "churned"], &[("tier", "gold")])));
         assert!(!audience.includes(&contact(&["vip", "sf"], &[("tier", "silver")])));
         assert!(Audience::default().includes(&contact(&[], &[])));
+    }
+
+    #[test]
+    fn tags_match_whatever_their_case_in_any_script() {
+        let audience = Audience {
+            tags: vec!["école".into()],
+            exclude_tags: vec!["ΑΠΕΝΕΡΓΟΣ".into()],
+            ..Audience::default()
+        };
+        assert!(audience.includes(&contact(&["École"], &[])));
+        assert!(!audience.includes(&contact(&["ÉCOLE", "απενεργος"], &[])));
+        assert!(!audience.includes(&contact(&["ecole"], &[])), "accents count");
     }
 
     #[test]

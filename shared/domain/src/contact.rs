@@ -274,6 +274,15 @@ pub fn clean_email(value: Option<String>) -> Result<Option<String>, ValidationEr
 }
 
 /// Trims tags, drops case-insensitive repeats (first spelling wins) and checks the limits.
+/// Two tags are the same when they differ only in case, in any script (as [`clean_tags`]
+/// judges duplicates).
+pub fn same_tag(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.to_lowercase() == b.to_lowercase()
+}
+
 pub fn clean_tags(tags: Vec<String>) -> Result<Vec<String>, ValidationError> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::contact::ConsentInput;
+use crate::contact::{ConsentInput, same_tag};
 use crate::{Consent, Contact, ContactId, PhoneE164};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl ContactMerge {
             contact.email.clone_from(&self.email);
         }
         for tag in &self.tags {
-            if !contact.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            if !contact.tags.iter().any(|t| same_tag(t, tag)) {
                 contact.tags.push(tag.clone());
             }
         }

@@ -215,14 +215,19 @@ fn snake(header: &str) -> String {
             }
         }
     }
-    let name = name.trim_matches('_');
-    // Room for a `_NN` suffix within the limit.
-    let mut name: String = name.chars().take(MAX_ATTRIBUTE_NAME_CHARS - 4).collect();
-    while name.ends_with('_') {
-        name.pop();
-    }
+    let mut name = name.trim_matches('_').to_owned();
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "col_");
+    }
+    // Room for a `_NN` suffix within the limit.
+    truncate_name(&name, MAX_ATTRIBUTE_NAME_CHARS - 4)
+}
+
+/// `name`'s first `chars` characters, without a trailing `_`.
+fn truncate_name(name: &str, chars: usize) -> String {
+    let mut name: String = name.chars().take(chars).collect();
+    while name.ends_with('_') {
+        name.pop();
     }
     name
 }
@@ -361,7 +366,10 @@ fn attribute_name(header: &str, at: usize, taken: &mut HashSet<String>) -> Strin
     let mut name = base.clone();
     let mut n = 2;
     while !usable(&name, taken) {
-        name = format!("{base}_{n}");
+        // The base gives way to the suffix, so the name stays within the limit.
+        let suffix = format!("_{n}");
+        let room = MAX_ATTRIBUTE_NAME_CHARS.saturating_sub(suffix.len());
+        name = truncate_name(&base, room) + &suffix;
         n += 1;
     }
     taken.insert(name.clone());
@@ -471,6 +479,31 @@ mod tests {
                 ("City!", "attr:city_2"),
             ])
         );
+    }
+
+    #[test]
+    fn long_headers_that_start_alike_get_distinct_names_within_the_limit() {
+        // Survey exports: long questions, numbered, that differ only at the end.
+        let question = "1. How did you hear about us? Please pick the option that fits best";
+        let list = [
+            "Phone".to_owned(),
+            format!("{question} (online)"),
+            format!("{question} (in store)"),
+            format!("{question} (a friend)"),
+        ];
+        let list: Vec<&str> = list.iter().map(String::as_str).collect();
+        let names: Vec<String> = report(&list, None)
+            .into_iter()
+            .skip(1)
+            .map(|(_, target)| target)
+            .collect();
+        let unique: HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), 3, "{names:?}");
+        for name in &names {
+            let name = name.strip_prefix("attr:").expect("an attribute");
+            assert!(name.starts_with("col_1_how_did_you_hear"), "{name}");
+            validate_attribute_name(name).expect("a valid name");
+        }
     }
 
     #[test]

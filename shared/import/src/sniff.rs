@@ -84,20 +84,22 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         Err(e) if e.error_len().is_none() && !complete => Encoding::Utf8,
         Err(_) => Encoding::Windows1252,
     };
-    if mostly_control(sample) {
+    if mostly_control(sample, encoding) {
         return Err(ImportError::Binary);
     }
     Ok(encoding)
 }
 
-/// Text has almost no control bytes besides tab and line ends; binary data has plenty. The
-/// five bytes Windows-1252 leaves undefined count as control bytes too.
-fn mostly_control(sample: &[u8]) -> bool {
+/// Text has almost no control bytes besides tab and line ends; binary data has plenty. Read
+/// as Windows-1252, the five bytes it leaves undefined count as control bytes too (in UTF-8
+/// they are continuation bytes: every hiragana from あ to み has one).
+fn mostly_control(sample: &[u8], encoding: Encoding) -> bool {
+    let undefined =
+        |b: u8| encoding == Encoding::Windows1252 && matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D);
     let control = sample
         .iter()
         .filter(|&&b| {
-            (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-                || matches!(b, 0x7F | 0x81 | 0x8D | 0x8F | 0x90 | 0x9D)
+            (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F || undefined(b)
         })
         .count();
     control * 20 > sample.len()
@@ -200,6 +202,17 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn japanese_text_without_a_bom_is_utf8_not_binary() {
+        // A Numbers or Google Sheets export: most kana carry a 0x81 continuation byte.
+        let csv = "姓,名,せい,めい,携帯電話\n山田,太郎,やまだ,たろう,09012345678\n\
+                   佐藤,花子,さとう,はなこ,08098765432\n";
+        assert_eq!(
+            detect_encoding(csv.as_bytes(), true).unwrap(),
+            Encoding::Utf8
+        );
     }
 
     #[test]
