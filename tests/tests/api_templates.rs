@@ -212,6 +212,30 @@ async fn preview_names_a_missing_variable(app: &TestApp) {
     .await;
     assert_eq!((status, error_code(&refused)), (422, "missing_variable"));
     assert_eq!(refused["error"]["details"]["variable"], "first_name");
+
+    // Sample values and links have a contact's and a campaign's limits: a preview renders no
+    // more than a send would (a megabyte repeated by a long body took the server's time).
+    let body = "{{first_name}} ".repeat(100);
+    let oversized = [
+        (json!({"first_name": "x".repeat(101)}), "sample.first_name"),
+        (
+            json!({"attributes": {"tier": "x".repeat(1001)}}),
+            "sample.attributes.tier",
+        ),
+    ];
+    for (sample, field) in oversized {
+        let (status, refused) = preview(app, &me, json!({"body": body, "sample": sample})).await;
+        assert_eq!((status, error_code(&refused)), (400, "invalid_field"));
+        assert_eq!(refused["error"]["details"]["field"], field, "{refused}");
+    }
+    let (status, refused) = preview(
+        app,
+        &me,
+        json!({"body": "{{link}}", "link": "javascript:alert(1)"}),
+    )
+    .await;
+    assert_eq!((status, error_code(&refused)), (400, "invalid_field"));
+    assert_eq!(refused["error"]["details"]["field"], "link");
 }
 
 async fn tenants_never_see_each_other(app: &TestApp) {

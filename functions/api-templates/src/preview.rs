@@ -8,6 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use smscrm_domain::campaign::validate_link;
+use smscrm_domain::contact;
 use smscrm_domain::segments::{self, Encoding, SegmentCount};
 use smscrm_domain::template::{Body, ContactValues, MissingVariable, Values};
 use smscrm_domain::{ContactId, TemplateId, ValidationError};
@@ -55,6 +57,52 @@ pub struct Sample {
     pub attributes: BTreeMap<String, String>,
 }
 
+impl Sample {
+    /// The limits a contact's own values have, so a preview renders no more than a send would.
+    fn check(&self) -> Result<(), ValidationError> {
+        let names = [
+            ("sample.first_name", &self.first_name),
+            ("sample.last_name", &self.last_name),
+        ];
+        for (field, value) in names {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > contact::MAX_NAME_CHARS)
+            {
+                return Err(too_long(field, contact::MAX_NAME_CHARS));
+            }
+        }
+        let others = [("sample.email", &self.email), ("sample.phone", &self.phone)];
+        for (field, value) in others {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > contact::MAX_EMAIL_CHARS)
+            {
+                return Err(too_long(field, contact::MAX_EMAIL_CHARS));
+            }
+        }
+        if self.attributes.len() > contact::MAX_ATTRIBUTES {
+            return Err(ValidationError::new(
+                "sample.attributes",
+                format!("at most {} attributes", contact::MAX_ATTRIBUTES),
+            ));
+        }
+        for (name, value) in &self.attributes {
+            contact::validate_attribute_value(name, value).map_err(|_| {
+                too_long(
+                    &format!("sample.attributes.{name}"),
+                    contact::MAX_ATTRIBUTE_VALUE_CHARS,
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn too_long(field: &str, max: usize) -> ValidationError {
+    ValidationError::new(field, format!("must be at most {max} characters"))
+}
+
 struct SampleValues<'a> {
     sample: &'a Sample,
     link: Option<&'a str>,
@@ -98,8 +146,12 @@ pub async fn preview(
     ApiJson(request): ApiJson<PreviewRequest>,
 ) -> Result<Json<PreviewResponse>, ApiError> {
     let tenant = &principal.tenant;
+    if let Some(sample) = &request.sample {
+        sample.check()?;
+    }
+    let link = request.link.as_deref().map(validate_link).transpose()?;
+    let link = link.as_deref();
     let body = body(&ctx, &principal, &request).await?;
-    let link = request.link.as_deref();
     let rendered = match (&request.contact_id, &request.sample) {
         (Some(_), Some(_)) => {
             return Err(ValidationError::new(

@@ -146,13 +146,10 @@ pub fn count(body: &str) -> SegmentCount {
 }
 
 fn non_gsm_characters(body: &str) -> Vec<char> {
-    let mut found = Vec::new();
-    for c in body.chars().filter(|&c| !is_gsm7(c)) {
-        if !found.contains(&c) {
-            found.push(c);
-        }
-    }
-    found
+    let mut seen = std::collections::HashSet::new();
+    body.chars()
+        .filter(|&c| !is_gsm7(c) && seen.insert(c))
+        .collect()
 }
 
 /// Units `c` fills in a segment. In GSM-7 every character has septets (that is how the
