@@ -102,11 +102,58 @@ async fn an_s3_notification_imports_the_dropped_file() {
     assert_eq!(report["report"]["errors"][0]["row"], 3);
 
     // S3 delivers at least once: the same notification again imports nothing more.
-    let again = handle_s3_event(&folder, event).await.expect("handled");
+    let again = handle_s3_event(&folder, event.clone())
+        .await
+        .expect("handled");
     assert_eq!(again, vec![DropOutcome::Ignored("already imported")]);
     // And a redelivered job finds nothing to do.
     assert_eq!(
         worker.handle(&job, None).await.expect("worker"),
         JobOutcome::Skipped("the import is not committing")
     );
+
+    // A corrected file dropped under the same name is a new file: imported, not ignored.
+    blobs
+        .put(
+            &key,
+            Bytes::from_static(b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n"),
+            "text/csv",
+        )
+        .await
+        .expect("put the corrected file");
+    let outcomes = handle_s3_event(&folder, event.clone())
+        .await
+        .expect("handled");
+    let [DropOutcome::Queued { import_id: second }] = outcomes.as_slice() else {
+        panic!("expected the new file queued, got {outcomes:?}");
+    };
+    assert_ne!(second, import_id);
+    let delivered = jobs
+        .receive(1, std::time::Duration::from_secs(1))
+        .await
+        .expect("receive");
+    let job: ImportJob = serde_json::from_str(&delivered[0].body).expect("job");
+    assert_eq!(
+        worker.handle(&job, None).await.expect("worker"),
+        JobOutcome::Finished(ImportStatus::Completed)
+    );
+    let record = Imports::new(table.clone())
+        .get(&tenant.id, second)
+        .await
+        .expect("get")
+        .expect("record");
+    let report = record.report.expect("report");
+    assert_eq!(
+        (report.created, report.unchanged, report.invalid),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let page = Contacts::new(table.clone())
+        .list(&tenant.id, None, 10)
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 2);
+    // Its notification again: this version is taken too.
+    let again = handle_s3_event(&folder, event).await.expect("handled");
+    assert_eq!(again, vec![DropOutcome::Ignored("already imported")]);
 }

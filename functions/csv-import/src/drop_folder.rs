@@ -53,6 +53,10 @@ pub enum DropOutcome {
 struct ReportFile<'a> {
     import_id: &'a ImportId,
     file: &'a str,
+    /// The version of the file imported (S3's ETag): the same file notified again is not
+    /// imported twice, a new file dropped under the same name is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_version: Option<&'a str>,
     status: ImportStatus,
     failure: Option<&'a str>,
     report: Option<&'a ImportReport>,
@@ -96,7 +100,10 @@ impl DropFolder {
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
         let report_key = report_key(key);
-        if self.blobs.size(&report_key).await?.is_some() {
+        let Some(dropped) = self.blobs.stat(key).await? else {
+            return Ok(DropOutcome::Ignored("the file is gone"));
+        };
+        if self.already_taken(&report_key, &dropped.tag).await? {
             return Ok(DropOutcome::Ignored("already imported"));
         }
         let Some(tenant) = self.tenants.get(&tenant_id).await? else {
@@ -119,12 +126,18 @@ impl DropFolder {
             now,
         );
         record.status = ImportStatus::Committing;
-        record.bytes_total = self.blobs.size(key).await?;
+        record.bytes_total = Some(dropped.size);
         let sidecar = self.sidecar(key).await;
         if let Ok(sidecar) = &sidecar {
             apply(sidecar, &mut record.settings);
         }
         self.imports.create(&record).await?;
+        // This version is the one imported: replaced before the job reads it, the job fails
+        // and the new version's own notification imports it.
+        let pinned = (self.imports)
+            .pin_file(&tenant.id, &record.id, &dropped.tag)
+            .await?;
+        record.file_tag = Some(pinned);
         let runner = StoredImport {
             contacts: &self.contacts,
             imports: &self.imports,
@@ -176,6 +189,24 @@ impl DropFolder {
         }
     }
 
+    /// Whether the report beside the file says this version of it was taken already. A
+    /// report without a version (written before versions were kept) counts as taken.
+    async fn already_taken(&self, report_key: &str, tag: &str) -> Result<bool, StoredImportError> {
+        #[derive(Deserialize)]
+        struct Taken {
+            file_version: Option<String>,
+        }
+        let Some(bytes) = self.blobs.get(report_key).await? else {
+            return Ok(false);
+        };
+        Ok(match serde_json::from_slice::<Taken>(&bytes) {
+            Ok(Taken {
+                file_version: Some(version),
+            }) => version == tag,
+            _ => true,
+        })
+    }
+
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {
         match self.blobs.get(&format!("{key}{SIDECAR_SUFFIX}")).await {
             Ok(None) => Ok(Sidecar::default()),
@@ -202,6 +233,7 @@ pub(crate) async fn write_report(
     let body = ReportFile {
         import_id: &record.id,
         file: &record.filename,
+        file_version: record.file_tag.as_deref(),
         status,
         failure,
         report,
