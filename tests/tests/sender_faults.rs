@@ -36,6 +36,7 @@ smscrm_tests::backend_scenarios!(
     send_work_again_for_a_sent_message_applies_the_callbacks_kept_for_it,
     a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_erased_mid_flight,
     a_message_whose_window_closes_before_its_turn_is_held_for_the_morning_not_sent,
+    work_whose_turn_comes_after_the_invocations_deadline_goes_back_to_the_queue,
 );
 
 const FROM: &str = "+14155550100";
@@ -327,11 +328,11 @@ async fn send_work_delivered_again_after_sending_is_acknowledged_without_a_call(
         bodies.iter().map(|b| (b.as_str(), receive_count)).collect()
     };
     let mut pacer = Pacer::new(1);
-    let verdicts = sender.handle_batch(&batch(1), &mut pacer).await;
+    let verdicts = sender.handle_batch(&batch(1), &mut pacer, None).await;
     assert_eq!(verdicts, vec![sender::Verdict::Ack; 3]);
     // The whole batch again (SQS redelivers, or the work was queued twice): acknowledged,
     // and Twilio is not called.
-    let verdicts = sender.handle_batch(&batch(2), &mut pacer).await;
+    let verdicts = sender.handle_batch(&batch(2), &mut pacer, None).await;
     assert_eq!(verdicts, vec![sender::Verdict::Ack; 3]);
     assert_eq!(launched.app.sim.accepted().len(), 3);
     for work in &launched.work {
@@ -689,4 +690,58 @@ async fn a_message_whose_window_closes_before_its_turn_is_held_for_the_morning_n
     let tomorrow = today.succ_opt().expect("a next day");
     assert_eq!(record.release_at, Some(local(tomorrow, 8, 0, 0)));
     assert_eq!(record.attempts, 0, "nothing reached Twilio");
+}
+
+async fn work_whose_turn_comes_after_the_invocations_deadline_goes_back_to_the_queue(
+    backend: &dyn Backend,
+) {
+    let launched = launched(backend, 3).await;
+    // One message a second: the second and third turns come 1 s and 2 s after the first.
+    let mut settings = launched
+        .app
+        .ctx
+        .tenants
+        .get(&launched.tenant)
+        .await
+        .expect("read")
+        .expect("tenant")
+        .settings();
+    settings.sender_rates.insert(FROM.into(), 1);
+    launched
+        .app
+        .ctx
+        .tenants
+        .set_settings(&launched.tenant, &settings)
+        .await
+        .expect("settings");
+    let sender = launched.sender();
+    let bodies: Vec<String> = launched
+        .work
+        .iter()
+        .map(|w| serde_json::to_string(w).expect("json"))
+        .collect();
+    let batch: Vec<(&str, u32)> = bodies.iter().map(|b| (b.as_str(), 1)).collect();
+    // A call and its settling take up to the call timeout (1 s here) and a 10 s margin: the
+    // invocation ends in time for the first message only.
+    let stop_at = tokio::time::Instant::now() + Duration::from_millis(11_900);
+    let mut pacer = Pacer::new(1);
+    let verdicts = sender.handle_batch(&batch, &mut pacer, Some(stop_at)).await;
+    let back = sender::Verdict::RetryAfter(Duration::ZERO);
+    assert_eq!(verdicts, [sender::Verdict::Ack, back, back]);
+    assert_eq!(launched.app.sim.accepted().len(), 1);
+    // The next invocation sends the rest, once each.
+    let batch: Vec<(&str, u32)> = bodies.iter().map(|b| (b.as_str(), 2)).collect();
+    let verdicts = sender.handle_batch(&batch, &mut pacer, None).await;
+    assert_eq!(verdicts, vec![sender::Verdict::Ack; 3]);
+    let mut sent: Vec<String> = launched
+        .app
+        .sim
+        .accepted()
+        .into_iter()
+        .map(|m| m.to)
+        .collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 3, "each recipient once");
+    assert_eq!(launched.app.sim.accepted().len(), 3);
 }

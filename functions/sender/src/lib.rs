@@ -160,6 +160,9 @@ pub struct BatchContext {
     campaigns: HashMap<(TenantId, CampaignId), (Instant, Option<Campaign>)>,
     /// Campaigns a record of this batch reached a final state in: they may be complete.
     pub settled: HashSet<(TenantId, CampaignId)>,
+    /// When the batch's invocation ends (a Lambda's deadline): work whose pacing slot comes
+    /// too late to call Twilio and settle before then goes back to the queue.
+    pub stop_at: Option<tokio::time::Instant>,
 }
 
 impl Sender {
@@ -243,6 +246,11 @@ impl Sender {
         // A slow sender's wait is spent before the claim, so no claim waits out its lease.
         let from = campaign_from(&campaign);
         let slot = pacer.take(from.key(), tenant.sender_rate(from.key()), record.segments);
+        let finished_by = slot + self.config.call_timeout + LEASE_MARGIN;
+        if context.stop_at.is_some_and(|stop| finished_by > stop) {
+            // The slot goes unused; the next invocation's pacer starts after it.
+            return Ok(Handled::RetryAfter(Duration::ZERO));
+        }
         tokio::time::sleep_until(slot - CLAIM_AHEAD).await;
         // After a long wait, a kill switch or pause thrown meanwhile stops this message.
         let (tenant, campaign) = match self.may_send(context, tenant_id, campaign_id).await? {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sender::{Pacer, Sender, SenderConfig, Verdict};
-use smscrm_aws::lambda::{init_logging, required_env};
+use smscrm_aws::lambda::{init_logging, pause_before, required_env};
 use smscrm_domain::ports::{Queue, SystemClock, Table};
 use smscrm_store::{Campaigns, Contacts, Dispatches, DoNotContact, Messages, Tenants};
 use smscrm_twilio::{CredentialSource, TwilioClient};
@@ -67,7 +67,10 @@ async fn main() -> Result<(), Error> {
                     (r.body.as_deref().unwrap_or(""), receives)
                 })
                 .collect();
-            let verdicts = sender.handle_batch(&batch, &mut *pacer.lock().await).await;
+            let stop_at = pause_before(event.context.deadline, SETTLE_TIME);
+            let verdicts = sender
+                .handle_batch(&batch, &mut *pacer.lock().await, Some(stop_at))
+                .await;
             let mut response = SqsBatchResponse::default();
             for (record, verdict) in records.iter().zip(verdicts) {
                 let wait = match verdict {
@@ -99,3 +102,6 @@ async fn main() -> Result<(), Error> {
     }))
     .await
 }
+
+/// Time kept back from the invocation's deadline to give back the batch's verdicts.
+const SETTLE_TIME: Duration = Duration::from_secs(5);

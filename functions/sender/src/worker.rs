@@ -32,9 +32,18 @@ const UNREADABLE_RETRY: Duration = Duration::from_secs(60);
 
 impl Sender {
     /// One batch, in order (pacing is per worker), as `(body, receive count)` pairs; then
-    /// completes the campaigns that may have sent their last message.
-    pub async fn handle_batch(&self, batch: &[(&str, u32)], pacer: &mut Pacer) -> Vec<Verdict> {
-        let mut context = BatchContext::default();
+    /// completes the campaigns that may have sent their last message. Work that could not
+    /// be sent before `stop_at` is given back to the queue.
+    pub async fn handle_batch(
+        &self,
+        batch: &[(&str, u32)],
+        pacer: &mut Pacer,
+        stop_at: Option<tokio::time::Instant>,
+    ) -> Vec<Verdict> {
+        let mut context = BatchContext {
+            stop_at,
+            ..BatchContext::default()
+        };
         let mut verdicts = Vec::with_capacity(batch.len());
         for (body, receive_count) in batch {
             let work: SendWork = match serde_json::from_str(body) {
@@ -139,7 +148,7 @@ async fn work(sender: Arc<Sender>, queue: Arc<dyn Queue>, mut pacer: Pacer) {
             .iter()
             .map(|d| (d.body.as_str(), d.receive_count))
             .collect();
-        let verdicts = sender.handle_batch(&batch, &mut pacer).await;
+        let verdicts = sender.handle_batch(&batch, &mut pacer, None).await;
         for (delivery, verdict) in deliveries.iter().zip(verdicts) {
             let done = match verdict {
                 Verdict::Ack => queue.ack(&delivery.receipt).await,
