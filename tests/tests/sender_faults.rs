@@ -37,6 +37,7 @@ smscrm_tests::backend_scenarios!(
     a_contact_deleted_or_unconsented_after_the_fan_out_is_not_messaged_nor_erased_mid_flight,
     a_message_whose_window_closes_before_its_turn_is_held_for_the_morning_not_sent,
     work_whose_turn_comes_after_the_invocations_deadline_goes_back_to_the_queue,
+    a_lookup_that_keeps_failing_leaves_the_message_queued_not_claimed,
 );
 
 const FROM: &str = "+14155550100";
@@ -744,4 +745,79 @@ async fn work_whose_turn_comes_after_the_invocations_deadline_goes_back_to_the_q
     sent.dedup();
     assert_eq!(sent.len(), 3, "each recipient once");
     assert_eq!(launched.app.sim.accepted().len(), 3);
+}
+
+/// A Twilio whose message list answers 503 while `failing` is set.
+struct ListFails {
+    inner: Arc<dyn SmsProvider>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl SmsProvider for ListFails {
+    async fn send(
+        &self,
+        c: &ProviderCredentials,
+        m: &NewMessage,
+    ) -> Result<ProviderMessage, SmsError> {
+        self.inner.send(c, m).await
+    }
+    async fn fetch(
+        &self,
+        c: &ProviderCredentials,
+        sid: &str,
+    ) -> Result<Option<ProviderMessage>, SmsError> {
+        self.inner.fetch(c, sid).await
+    }
+    async fn list(
+        &self,
+        c: &ProviderCredentials,
+        f: &MessageFilter,
+    ) -> Result<Vec<ProviderMessage>, SmsError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SmsError::ServerError {
+                status: 503,
+                reason: "Service Unavailable".into(),
+            });
+        }
+        self.inner.list(c, f).await
+    }
+}
+
+async fn a_lookup_that_keeps_failing_leaves_the_message_queued_not_claimed(backend: &dyn Backend) {
+    let launched = launched(backend, 1).await;
+    let work = &launched.work[0];
+    let real = launched.sender();
+    let twilio = Arc::new(ListFails {
+        inner: real.provider.clone(),
+        failing: true.into(),
+    });
+    let mut sender = with_provider(launched.sender(), twilio.clone());
+    sender.config.unknown_grace = Duration::ZERO;
+    launched.app.sim.set_faults(twilio_sim::Faults {
+        accept_then_hang: 1,
+        hang_for: Duration::from_secs(3),
+        ..Default::default()
+    });
+    // The answer is lost; every lookup after it fails, up to the queue's last receive.
+    assert!(matches!(
+        launched.handle(&sender, work, 1).await,
+        Handled::RetryAfter(_)
+    ));
+    let last = sender.config.max_receives;
+    for receive in 2..=last {
+        let handled = launched.handle(&sender, work, receive).await;
+        assert!(matches!(handled, Handled::RetryAfter(_)), "{handled:?}");
+        let record = launched.record(&work.contact_id).await;
+        // Not claimed: work queued again finds it free, and nothing strands it.
+        assert_eq!(record.status, MessageStatus::Queued, "receive {receive}");
+        assert!(record.error.is_some_and(|e| e.contains("503")));
+    }
+    // Twilio answers again: the lookup finds the message, which is not sent twice.
+    twilio
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let handled = launched.handle(&sender, work, 1).await;
+    assert!(matches!(handled, Handled::Sent { .. }), "{handled:?}");
+    assert_eq!(launched.app.sim.accepted().len(), 1, "sent twice");
 }

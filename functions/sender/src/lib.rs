@@ -352,7 +352,20 @@ impl Sender {
             return self.account_failure(tenant, &claimed, &error).await;
         };
         if attempted_before {
-            match self.look_up(&credentials, &claimed, now).await? {
+            let found = match self.look_up(&credentials, &claimed, now).await {
+                Ok(found) => found,
+                // Twilio cannot say yet whether an earlier attempt went: the record waits,
+                // queued rather than claimed, so running out of receives cannot strand it.
+                Err(SendError::Lookup(error)) => {
+                    tracing::warn!(%error, "looking the message up at Twilio failed");
+                    let wait = backoff::delay(run.receive_count, None);
+                    return self
+                        .release(&tenant.id, &claimed, wait, true, Some(&error))
+                        .await;
+                }
+                Err(other) => return Err(other),
+            };
+            match found {
                 reconcile::Found::Sent(candidates) => {
                     // The same text to the same number may be another campaign's message: a
                     // SID that settled another record is not this one's.
