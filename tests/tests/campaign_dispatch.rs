@@ -10,7 +10,7 @@ use campaign_dispatcher::{DispatchJob, Dispatcher, Outcome, Scheduler, SendWork,
 use chrono::{DateTime, Utc};
 use smscrm_domain::campaign::{Action, Audience, Campaign, CampaignDraft, SenderInput};
 use smscrm_domain::contact::ConsentInput;
-use smscrm_domain::ports::{ManualClock, Queue};
+use smscrm_domain::ports::{Delivery, ManualClock, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::template::{Template, TemplateDraft};
 use smscrm_domain::tenant::Budget;
 use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant, TenantId};
@@ -36,6 +36,7 @@ smscrm_tests::backend_scenarios!(
     a_lost_fan_out_job_is_queued_again_unless_the_tenant_is_paused,
     a_paused_campaigns_held_messages_step_aside_until_it_resumes,
     a_message_dearer_than_the_cap_is_skipped_not_held_forever,
+    a_release_that_cannot_queue_its_work_gives_its_reservation_back,
 );
 
 /// Monday 23 November 2026, 10:00 in New York, 07:00 in Los Angeles.
@@ -885,4 +886,78 @@ async fn a_message_dearer_than_the_cap_is_skipped_not_held_forever(backend: &dyn
     // 4 cents for a UK segment against a 1-cent day: no reset would make it fit.
     assert_eq!(counts.skipped, BTreeMap::from([("over_cap".into(), 1)]));
     assert_eq!((counts.queued, counts.held.len()), (1, 0));
+}
+
+/// A queue that refuses every send.
+struct QueueDown;
+
+#[async_trait::async_trait]
+impl Queue for QueueDown {
+    async fn send_batch(&self, _: Vec<OutgoingMessage>) -> Result<(), QueueError> {
+        Err(QueueError::Unavailable("the queue is down".into()))
+    }
+    async fn receive(&self, _: u32, _: Duration) -> Result<Vec<Delivery>, QueueError> {
+        Ok(Vec::new())
+    }
+    async fn ack(&self, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn retry_after(&self, _: &str, _: Duration) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn approximate_len(&self) -> Result<u64, QueueError> {
+        Ok(0)
+    }
+}
+
+async fn a_release_that_cannot_queue_its_work_gives_its_reservation_back(backend: &dyn Backend) {
+    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let table = backend.table();
+    let rows = [
+        person("+12125550101", Some("Ada"), true, &[]), // New York, 10:00: queued
+        person("+14155550102", Some("Grace"), true, &[]), // Los Angeles, 07:00: held
+    ];
+    Contacts::new(table.clone())
+        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
+        .await
+        .expect("contacts");
+    setup
+        .dispatcher(backend, "a")
+        .handle(&setup.job(), None)
+        .await
+        .expect("dispatch");
+    assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
+    let spent = || async {
+        Budgets::new(table.clone())
+            .spent(
+                &setup.tenant,
+                chrono_tz::America::New_York,
+                clock_now(&setup.clock),
+            )
+            .await
+            .expect("spent")
+            .0
+    };
+    let one_message = spent().await;
+    assert!(one_message > 0, "Ada's message is reserved");
+
+    // 08:00 in Los Angeles, and the send queue is down: Grace's message stays held, and the
+    // reservation made for it is given back.
+    setup.clock.set(at("2026-11-23T16:00:30Z"));
+    let mut failing = setup.scheduler(backend);
+    failing.sends = Arc::new(QueueDown);
+    assert_eq!(failing.tick().await.expect("tick").released, 0);
+    assert_eq!(spent().await, one_message);
+    // The queue is back: released once, and reserved once.
+    assert_eq!(
+        setup
+            .scheduler(backend)
+            .tick()
+            .await
+            .expect("tick")
+            .released,
+        1
+    );
+    assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
+    assert_eq!(spent().await, 2 * one_message);
 }

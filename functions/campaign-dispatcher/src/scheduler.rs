@@ -287,7 +287,16 @@ impl Scheduler {
                 campaign_id: record.campaign_id.clone(),
                 contact_id: record.contact_id.clone(),
             };
-            queue_send_work(self.sends.as_ref(), vec![work]).await?;
+            if let Err(error) = queue_send_work(self.sends.as_ref(), vec![work]).await {
+                // The record stays held and the next tick reserves again: this tick's
+                // reservation goes back, or the budget would count the message twice.
+                if let Some(refund) = Refund::of(&record, zone)
+                    .filter(|_| record.reserved_at == Some(now) && read.reserved_at.is_none())
+                {
+                    self.budgets.refund(&tenant.id, refund).await?;
+                }
+                return Err(error);
+            }
         }
         // The record, its counts and nothing else move together; a record another tick moved
         // first is left to it, and this tick's reservation given back.

@@ -440,7 +440,10 @@ mod tests {
         };
         assert!(audience.includes(&contact(&["École"], &[])));
         assert!(!audience.includes(&contact(&["ÉCOLE", "απενεργος"], &[])));
-        assert!(!audience.includes(&contact(&["ecole"], &[])), "accents count");
+        assert!(
+            !audience.includes(&contact(&["ecole"], &[])),
+            "accents count"
+        );
     }
 
     #[test]
