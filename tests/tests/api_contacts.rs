@@ -208,6 +208,16 @@ async fn tenants_never_see_each_other(app: &TestApp) {
     let (status, body) =
         send(app.request(Method::GET, &format!("/v1/contacts?cursor={cursor}"), &a)).await;
     assert_eq!((status, error_code(&body)), (400, "invalid_cursor"));
+    // Nor does a list's cursor continue a search (by phone, by name) of the same tenant.
+    for q in ["%2B1415", "ada"] {
+        let path = format!("/v1/contacts?q={q}&cursor={cursor}");
+        let (status, body) = send(app.request(Method::GET, &path, &b)).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (400, "invalid_cursor"),
+            "q={q}"
+        );
+    }
 
     // B's contact is untouched.
     let (_, after) = send(app.request(Method::GET, &b_path, &b)).await;

@@ -1150,6 +1150,45 @@ pub async fn cursor_from_another_partition_is_invalid(table: Arc<dyn Table>) {
         matches!(result, Err(StoreError::InvalidCursor)),
         "a cursor from partition A used on partition B: {result:?}"
     );
+    // The same partition, but a sort key the query's condition leaves out (a list's cursor
+    // sent with a search), or none at all.
+    for sort in [
+        SortKeyCondition::Prefix("2".into()),
+        SortKeyCondition::Between("1".into(), "2".into()),
+        SortKeyCondition::Gt("0".into()),
+    ] {
+        let result = table
+            .query(
+                &Query::partition(&pk_a)
+                    .sort(sort.clone())
+                    .limit(1)
+                    .after(Some(cursor.clone())),
+            )
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::InvalidCursor)),
+            "a cursor at sort key 0 used with {sort:?}: {result:?}"
+        );
+    }
+    let mut blank = cursor.clone();
+    blank.key.sk = String::new();
+    let result = table
+        .query(&Query::partition(&pk_a).limit(1).after(Some(blank)))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::InvalidCursor)),
+        "a cursor without a sort key: {result:?}"
+    );
+    let page = table
+        .query(
+            &Query::partition(&pk_a)
+                .sort(SortKeyCondition::Le("1".into()))
+                .limit(1)
+                .after(Some(cursor.clone())),
+        )
+        .await
+        .expect("a cursor the condition admits");
+    assert_eq!(page.items.len(), 1);
     let result = table
         .query(
             &Query::partition(&g)

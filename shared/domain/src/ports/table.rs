@@ -294,6 +294,22 @@ pub enum SortKeyCondition {
     Ge(String),
 }
 
+impl SortKeyCondition {
+    /// Whether `sort_key` meets the condition, comparing bytes as DynamoDB does.
+    pub fn admits(&self, sort_key: &str) -> bool {
+        let key = sort_key.as_bytes();
+        match self {
+            Self::Eq(v) => key == v.as_bytes(),
+            Self::Prefix(p) => key.starts_with(p.as_bytes()),
+            Self::Between(low, high) => low.as_bytes() <= key && key <= high.as_bytes(),
+            Self::Lt(v) => key < v.as_bytes(),
+            Self::Le(v) => key <= v.as_bytes(),
+            Self::Gt(v) => key > v.as_bytes(),
+            Self::Ge(v) => key >= v.as_bytes(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
     #[default]
@@ -358,8 +374,18 @@ impl Query {
                 "query limit must be 1..={MAX_QUERY_LIMIT}"
             )));
         }
+        // A cursor from another query (or made up) is refused alike by both backends;
+        // DynamoDB would fail a start key outside the key condition as a bad request.
         if let Some(cursor) = &self.cursor
-            && (cursor.index != self.index || cursor.partition() != self.partition)
+            && (cursor.index != self.index
+                || cursor.partition() != self.partition
+                || cursor.key.pk.is_empty()
+                || cursor.key.sk.is_empty()
+                || cursor.sort_key().is_empty()
+                || self
+                    .sort
+                    .as_ref()
+                    .is_some_and(|c| !c.admits(cursor.sort_key())))
         {
             return Err(StoreError::InvalidCursor);
         }
