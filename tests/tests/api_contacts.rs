@@ -299,6 +299,9 @@ async fn bad_input_gets_clear_errors(app: &TestApp) {
     assert_eq!((status, error_code(&body)), (400, "invalid_cursor"));
     let (status, body) = send(app.request(Method::GET, "/v1/contacts/not-an-id", &me)).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
+    // Not UTF-8 once decoded: still a JSON error.
+    let (status, body) = send(app.request(Method::GET, "/v1/contacts/%FF", &me)).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
     let (status, body) = send(app.request(Method::GET, "/v1/nothing-here", &me)).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
     let (status, body) = send(app.request(Method::PUT, "/v1/contacts", &me)).await;

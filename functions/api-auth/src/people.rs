@@ -4,7 +4,7 @@
 //! last owner stays. A role change or a removal takes effect on the person's next request.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use smscrm_domain::UserId;
 use smscrm_domain::ports::OutgoingEmail;
 use smscrm_domain::user::{Email, Role, User, mint_secret};
-use smscrm_http::{ApiError, ApiJson, Caller, Principal};
+use smscrm_http::{ApiError, ApiJson, ApiPath, Caller, Principal};
 use smscrm_store::users::Refused;
 use smscrm_store::{LoginToken, Logins, Users};
 
@@ -141,7 +141,7 @@ fn refused(refusal: Refused) -> ApiError {
 pub async fn change_role(
     State(state): State<AuthState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(change): ApiJson<RoleChange>,
 ) -> Result<Json<User>, ApiError> {
     let user = target(&state, &principal, &id).await?;
@@ -169,7 +169,7 @@ pub async fn change_role(
 pub async fn remove(
     State(state): State<AuthState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = target(&state, &principal, &id).await?;
     if user.role == Role::Owner {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,8 @@ use smscrm_domain::gates::Screen;
 use smscrm_domain::ports::Queue;
 use smscrm_domain::{CampaignId, TemplateId, ValidationError};
 use smscrm_http::{
-    ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppContext, Listing, PageParams, Principal, page,
+    ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, AppContext, Listing, PageParams,
+    Principal, page,
 };
 use smscrm_store::{
     ActError, Campaigns, DispatchState, Dispatches, Estimate, MessageRecord, MessageStatus,
@@ -146,7 +147,7 @@ impl From<DispatchState> for FanOut {
 async fn fetch(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let tenant = &principal.tenant.id;
     let id = campaign_id(&id)?;
@@ -179,7 +180,7 @@ async fn fetch(
 async fn update(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<CampaignPatch>,
 ) -> Result<Json<Campaign>, ApiError> {
     let tenant = &principal.tenant;
@@ -203,7 +204,7 @@ async fn update(
 async fn launch(
     State(state): State<CampaignsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<LaunchRequest>,
 ) -> Result<Json<Campaign>, ApiError> {
     let ctx = &state.app;
@@ -236,7 +237,7 @@ async fn launch(
 async fn pause(
     State(state): State<CampaignsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Campaign>, ApiError> {
     act(
         &state,
@@ -252,7 +253,7 @@ async fn pause(
 async fn resume(
     State(state): State<CampaignsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Campaign>, ApiError> {
     let id = campaign_id(&id)?;
     let now = state.app.clock.now();
@@ -275,7 +276,7 @@ async fn resume(
 async fn cancel(
     State(state): State<CampaignsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Campaign>, ApiError> {
     act(
         &state,
@@ -359,7 +360,7 @@ fn audit_action(action: Action) -> &'static str {
 async fn estimate(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EstimateResponse>, ApiError> {
     let tenant = &principal.tenant;
     let campaign = campaigns(&ctx)
@@ -393,7 +394,7 @@ async fn estimate(
 async fn messages(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<MessagesParams>,
 ) -> Result<Json<MessagesResponse>, ApiError> {
     let tenant = &principal.tenant.id;

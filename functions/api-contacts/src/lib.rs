@@ -3,7 +3,7 @@
 //! `GET /v1/contacts/{id}/export` (everything held about them) and
 //! `DELETE /v1/contacts/{id}?erase=true` (erased everywhere; see `smscrm_store::privacy`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use smscrm_domain::contact::{ContactDraft, ContactPatch};
 use smscrm_domain::{Contact, ContactId};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Listing, Principal, page};
+use smscrm_http::{ApiError, ApiJson, ApiPath, ApiQuery, AppContext, Listing, Principal, page};
 use smscrm_store::Privacy;
 
 pub fn router() -> Router<AppContext> {
@@ -88,7 +88,7 @@ async fn list(
 async fn fetch(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Contact>, ApiError> {
     let id = contact_id(&id)?;
     ctx.contacts
@@ -101,7 +101,7 @@ async fn fetch(
 async fn update(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<ContactPatch>,
 ) -> Result<Json<Contact>, ApiError> {
     let id = contact_id(&id)?;
@@ -139,7 +139,7 @@ async fn audit_consent(
 async fn export(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<smscrm_store::ContactExport>, ApiError> {
     let id = contact_id(&id)?;
     let exported = Privacy::new(ctx.table.clone())
@@ -156,7 +156,7 @@ async fn export(
 async fn remove(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<DeleteParams>,
 ) -> Result<Response, ApiError> {
     let id = contact_id(&id)?;

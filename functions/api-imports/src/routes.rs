@@ -2,7 +2,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::ports::blobs::BlobError;
 use smscrm_domain::{ImportId, Region, ValidationError};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, Principal};
+use smscrm_http::{ApiError, ApiJson, ApiPath, ApiQuery, Principal};
 use smscrm_import::{ExplicitMapping, ImportError};
 use smscrm_store::{ImportRecord, ImportSettings, ImportSource, ImportStatus};
 
@@ -169,7 +169,7 @@ async fn list(
 async fn fetch(
     State(state): State<ImportsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ImportRecord>, ApiError> {
     load(&state, &principal, &id).await.map(Json)
 }
@@ -177,7 +177,7 @@ async fn fetch(
 async fn upload(
     State(state): State<ImportsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Body,
 ) -> Result<Json<ImportRecord>, ApiError> {
     let record = load(&state, &principal, &id).await?;
@@ -208,7 +208,7 @@ async fn upload(
 async fn dry_run(
     State(state): State<ImportsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     let movable = [ImportStatus::Uploaded, ImportStatus::Checked];
@@ -259,7 +259,7 @@ async fn dry_run(
 async fn commit(
     State(state): State<ImportsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<ImportRecord>), ApiError> {
     let record = arrived(&state, load(&state, &principal, &id).await?).await?;
     let runner = StoredImport {
@@ -390,7 +390,7 @@ async fn check(state: &ImportsState, record: ImportRecord) -> Result<ImportRecor
 async fn errors_csv(
     State(state): State<ImportsState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let record = load(&state, &principal, &id).await?;
     let Some(reader) = state

@@ -4,12 +4,12 @@
 //! - `GET /v1/inbox/{phone}`: one thread, its messages newest first, and the last campaign
 //!   message sent to the number (what a new reply would answer).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use smscrm_domain::PhoneE164;
-use smscrm_http::{ApiError, ApiQuery, AppContext, Listing, PageParams, Principal, page};
+use smscrm_http::{ApiError, ApiPath, ApiQuery, AppContext, Listing, PageParams, Principal, page};
 use smscrm_store::{InboundMessage, Inbox, LastOutbound, Thread};
 
 pub fn router() -> Router<AppContext> {
@@ -41,7 +41,7 @@ async fn threads(
 async fn thread(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(phone): Path<String>,
+    ApiPath(phone): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<ThreadResponse>, ApiError> {
     let tenant = &principal.tenant;

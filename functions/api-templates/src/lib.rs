@@ -3,7 +3,7 @@
 
 mod preview;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,9 @@ use axum::{Json, Router};
 use serde_json::json;
 use smscrm_domain::TemplateId;
 use smscrm_domain::template::{Template, TemplateDraft, TemplateError, TemplatePatch};
-use smscrm_http::{ApiError, ApiJson, ApiQuery, AppContext, Listing, PageParams, Principal, page};
+use smscrm_http::{
+    ApiError, ApiJson, ApiPath, ApiQuery, AppContext, Listing, PageParams, Principal, page,
+};
 
 pub fn router() -> Router<AppContext> {
     Router::new()
@@ -51,7 +53,7 @@ async fn list(
 async fn fetch(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Template>, ApiError> {
     ctx.templates
         .get(&principal.tenant.id, &template_id(&id)?)
@@ -63,7 +65,7 @@ async fn fetch(
 async fn update(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<TemplatePatch>,
 ) -> Result<Json<Template>, ApiError> {
     let tenant = &principal.tenant.id;
@@ -84,7 +86,7 @@ async fn update(
 async fn remove(
     State(ctx): State<AppContext>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = template_id(&id)?;
     ctx.templates

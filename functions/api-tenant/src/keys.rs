@@ -2,14 +2,14 @@
 //! each was last used, mint one (its secret is shown once), revoke one. Each is audited.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::ApiKeyId;
 use smscrm_domain::apikey::{ApiKey, Scope};
-use smscrm_http::{ApiError, ApiJson, Principal};
+use smscrm_http::{ApiError, ApiJson, ApiPath, Principal};
 use smscrm_store::RepoError;
 
 use crate::{TenantState, audited};
@@ -88,7 +88,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<TenantState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<KeyView>, ApiError> {
     let id: ApiKeyId = id.parse().map_err(|_| ApiError::NotFound("API key"))?;
     let key = state

@@ -7,13 +7,13 @@
 //! changes nothing.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use serde_json::json;
 use smscrm_domain::contact::{ConsentInput, ContactChanges};
 use smscrm_domain::keywords::{self, Keyword};
 use smscrm_domain::{ConsentStatus, Contact, PhoneE164, Tenant};
-use smscrm_http::ApiError;
+use smscrm_http::{ApiError, ApiPath};
 use smscrm_store::suppression::OPTED_OUT_REASON;
 use smscrm_store::{Actor, AuditEntry, InboundMessage, Suppression};
 
@@ -32,7 +32,7 @@ struct Incoming<'a> {
 
 pub async fn handle(
     State(state): State<WebhookState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,

@@ -3,11 +3,11 @@
 //! messaged again put it on the do-not-contact list.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use smscrm_domain::delivery::{self, DeliveryStatus};
 use smscrm_domain::{CampaignId, ContactId, TenantId};
-use smscrm_http::ApiError;
+use smscrm_http::{ApiError, ApiPath};
 use smscrm_store::{Applied, StatusEvent, Suppression};
 
 use crate::WebhookState;
@@ -22,7 +22,7 @@ struct RecordRef {
 
 pub async fn handle(
     State(state): State<WebhookState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,

@@ -105,6 +105,28 @@ where
     }
 }
 
+/// Path parameters. A segment that cannot be read (not UTF-8 once decoded, say) names nothing
+/// that exists: 404 `not_found` in JSON, as a malformed id is, rather than axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| {
+                tracing::debug!(%rejection, "unreadable path");
+                ApiError::NotFound("resource")
+            })
+    }
+}
+
 /// The caller's address, for rate limits and the audit log. On Lambda, the source address API
 /// Gateway saw (its request context, which no header can change); elsewhere the last
 /// `X-Forwarded-For` entry (the one the proxy in front appends; earlier ones are the client's

@@ -12,7 +12,7 @@ pub mod paging;
 pub use auth::{Caller, Principal};
 pub use context::AppContext;
 pub use error::ApiError;
-pub use extract::{ApiJson, ApiJsonOrEmpty, ApiQuery, ClientIp};
+pub use extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ClientIp};
 pub use layers::{MAX_BODY_BYTES, with_common_layers};
 pub use paging::{Listing, PageParams, page};
 
