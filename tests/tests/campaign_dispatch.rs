@@ -613,14 +613,15 @@ async fn the_scheduler_starts_scheduled_campaigns_on_time(backend: &dyn Backend)
     assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
 }
 
-async fn the_scheduler_releases_held_messages_when_their_window_opens(backend: &dyn Backend) {
+/// A campaign fanned out at 10:00 in New York to Ada there (queued, its work taken off the
+/// queue) and Grace in Los Angeles (held until 08:00 there).
+async fn ada_queued_grace_held(backend: &dyn Backend) -> Setup {
     let setup = Setup::new(backend, "Hello", Audience::default()).await;
-    let table = backend.table();
     let rows = [
-        person("+12125550101", Some("Ada"), true, &[]), // New York, 10:00: queued
-        person("+14155550102", Some("Grace"), true, &[]), // Los Angeles, 07:00: held
+        person("+12125550101", Some("Ada"), true, &[]),
+        person("+14155550102", Some("Grace"), true, &[]),
     ];
-    Contacts::new(table.clone())
+    Contacts::new(backend.table())
         .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
         .await
         .expect("contacts");
@@ -630,6 +631,12 @@ async fn the_scheduler_releases_held_messages_when_their_window_opens(backend: &
         .await
         .expect("dispatch");
     assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
+    setup
+}
+
+async fn the_scheduler_releases_held_messages_when_their_window_opens(backend: &dyn Backend) {
+    let setup = ada_queued_grace_held(backend).await;
+    let table = backend.table();
     let scheduler = setup.scheduler(backend);
     setup.clock.set(at("2026-11-23T15:59:00Z"));
     assert_eq!(scheduler.tick().await.expect("tick"), Tick::default());
@@ -911,22 +918,8 @@ impl Queue for QueueDown {
 }
 
 async fn a_release_that_cannot_queue_its_work_gives_its_reservation_back(backend: &dyn Backend) {
-    let setup = Setup::new(backend, "Hello", Audience::default()).await;
+    let setup = ada_queued_grace_held(backend).await;
     let table = backend.table();
-    let rows = [
-        person("+12125550101", Some("Ada"), true, &[]), // New York, 10:00: queued
-        person("+14155550102", Some("Grace"), true, &[]), // Los Angeles, 07:00: held
-    ];
-    Contacts::new(table.clone())
-        .import_batch(&setup.tenant, &rows, clock_now(&setup.clock), true)
-        .await
-        .expect("contacts");
-    setup
-        .dispatcher(backend, "a")
-        .handle(&setup.job(), None)
-        .await
-        .expect("dispatch");
-    assert_eq!(drain(setup.sends.as_ref()).await.len(), 1);
     let spent = || async {
         Budgets::new(table.clone())
             .spent(
