@@ -65,7 +65,11 @@ pub(crate) struct RecordReader<R> {
     max_field: usize,
     max_fields: usize,
     max_record: usize,
-    records: u64,
+    /// The spreadsheet row of the last record: blank lines, which csv-core skips, are rows
+    /// of their own to anyone who opens the file.
+    row: u64,
+    /// The last record ended at a `\r`: a `\n` right after it is the rest of its line end.
+    ended_at_cr: bool,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -89,7 +93,8 @@ impl<R: Read> RecordReader<R> {
             max_field: max_field.max(1),
             max_fields: max_fields.max(1),
             max_record: (4 * max_field).max(1 << 20),
-            records: 0,
+            row: 0,
+            ended_at_cr: false,
         }
     }
 
@@ -119,11 +124,17 @@ impl<R: Read> RecordReader<R> {
         Ok(())
     }
 
-    /// The next record and its number (1 for the first), `None` at the end of the input.
+    /// The next record and its row (1 for the first; a blank line before a record counts as
+    /// a row, as a spreadsheet shows it), `None` at the end of the input.
     pub(crate) fn next_record(&mut self) -> io::Result<Option<(u64, Record<'_>)>> {
         if self.done {
             return Ok(None);
         }
+        // csv-core counts every `\n` it reads: the blank lines before the record, those
+        // inside its quoted fields, and its own line end.
+        let line_before = self.core.line();
+        let mut inside = 0u64;
+        let (mut first_byte, mut last_byte) = (None, None);
         let mut out_len = 0;
         let mut nends = 0;
         // Set once the record is known to be dropped; the rest is parsed into scratch.
@@ -134,9 +145,10 @@ impl<R: Read> RecordReader<R> {
             self.fill()?;
             let input = &self.buf[self.pos..self.len];
             let (result, nin) = if dropped.is_some() {
-                let (result, nin, _, _) =
+                let (result, nin, nout, _) =
                     self.core
                         .read_record(input, &mut scratch, &mut scratch_ends);
+                inside += newlines(&scratch[..nout]);
                 (result, nin)
             } else {
                 // Room for the current field to reach `max_field + 1` bytes: one byte over
@@ -155,6 +167,7 @@ impl<R: Read> RecordReader<R> {
                     &mut self.out[out_len..limit],
                     &mut self.ends[nends..],
                 );
+                inside += newlines(&self.out[out_len..out_len + nout]);
                 out_len += nout;
                 nends += nend;
                 if let Some(field) = (nends.saturating_sub(nend)..nends)
@@ -174,6 +187,10 @@ impl<R: Read> RecordReader<R> {
                 }
                 (result, nin)
             };
+            if nin > 0 {
+                first_byte = first_byte.or(Some(input[0]));
+                last_byte = Some(input[nin - 1]);
+            }
             self.pos += nin;
             match result {
                 ReadRecordResult::InputEmpty
@@ -186,9 +203,14 @@ impl<R: Read> RecordReader<R> {
                 }
             }
         }
-        self.records += 1;
+        let own_end = u64::from(last_byte == Some(b'\n'));
+        let previous_end = u64::from(self.ended_at_cr && first_byte == Some(b'\n'));
+        self.ended_at_cr = last_byte == Some(b'\r');
+        let counted = self.core.line() - line_before;
+        let blank = counted.saturating_sub(inside + own_end + previous_end);
+        self.row += 1 + blank;
         Ok(Some((
-            self.records,
+            self.row,
             match dropped {
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
@@ -214,6 +236,10 @@ enum Dropped {
     FieldTooLong(usize),
     TooManyFields,
     RecordTooLong,
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 #[cfg(test)]
@@ -247,6 +273,28 @@ mod tests {
                 Ok(vec!["4".into(), "5".into()]),
             ]
         );
+    }
+
+    fn rows(text: &[u8], max_field: usize) -> Vec<u64> {
+        let mut reader = RecordReader::new(text, b',', max_field, 8);
+        let mut rows = Vec::new();
+        while let Some((row, _)) = reader.next_record().unwrap() {
+            rows.push(row);
+        }
+        rows
+    }
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_shows_them() {
+        // Blank lines are rows; a quoted field's line breaks are not.
+        assert_eq!(
+            rows(b"a,b\n1,2\n\n\n3,\"x\ny\"\r\n\r\n4,5\n\n6,7", 100),
+            [1, 2, 5, 7, 9]
+        );
+        // The same for records dropped as too long, whose bytes are not kept.
+        let long = format!("a\n\n1,\"{}\n{}\"\n\n2\n", "x".repeat(50), "y".repeat(50));
+        assert_eq!(rows(long.as_bytes(), 10), [1, 3, 5]);
+        assert_eq!(rows(b"a\n1\n", 100), [1, 2]);
     }
 
     #[test]
