@@ -277,7 +277,11 @@ pub fn aws_endpoint() -> String {
 /// A fresh AWS backend: a new table (with its GSIs) and bucket on the emulator.
 pub async fn aws() -> AwsBackend {
     aws_endpoint();
-    let config = smscrm_aws::sdk_config().await;
+    aws_on(smscrm_aws::sdk_config().await).await
+}
+
+/// [`aws`] on the endpoint and credentials of `config`.
+pub async fn aws_on(config: SdkConfig) -> AwsBackend {
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let s3 = smscrm_aws::s3_client(&config);

@@ -22,6 +22,7 @@ mod contact_import;
 mod contention;
 mod delivery_order;
 mod drop_folder_s3;
+mod iam;
 mod import_jobs;
 mod privacy;
 mod sender_faults;

@@ -1,0 +1,328 @@
+//! Deployed functions run under the IAM policies template.yaml gives them, and moto does not
+//! check IAM unless asked. Here a moto server of the test's own has IAM checks turned on; the
+//! world is set up by an administrator, and then the sender sends a campaign as a user holding
+//! exactly the DynamoDB actions template.yaml grants `SenderFunction`. An action the code uses
+//! and the template forgets fails the send here, as it would on AWS.
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use chrono::NaiveTime;
+use reqwest::Method;
+use sender::{Pacer, Verdict};
+use serde_json::json;
+use smscrm_domain::quiet_hours::QuietHours;
+use smscrm_domain::{PhoneE164, TenantId};
+use smscrm_http::AppContext;
+use smscrm_store::{DoNotContact, Suppression};
+use std::process::{Child, Command};
+use support::{TestApp, send, test_sender};
+
+const TEMPLATE: &str = include_str!("../../template.yaml");
+const FROM: &str = "+14155550100";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_sends_with_only_the_table_actions_its_policy_grants() {
+    let moto = Moto::start().await;
+    let admin = moto.user("admin", &["*"]).await;
+    let sender_actions = dynamodb_actions("SenderFunction");
+    assert!(
+        sender_actions.contains(&"dynamodb:UpdateItem".to_owned()),
+        "read the sender's policy: {sender_actions:?}"
+    );
+    let mut actions: Vec<&str> = sender_actions.iter().map(String::as_str).collect();
+    // AWS authorises a transaction by the item actions in it, which the template grants;
+    // moto asks for the operation itself.
+    actions.push("dynamodb:TransactWriteItems");
+    let sender_user = moto.user("sender", &actions).await;
+    moto.check_iam_from_now_on().await;
+
+    let backend = smscrm_tests::backends::aws_on(moto.config(&admin).await).await;
+    let app = TestApp::start_without_senders(&backend).await;
+    let me = app.tenant("Bakery").await;
+    let tenant: TenantId = me.tenant_id.parse().expect("tenant id");
+    let mut settings = app
+        .ctx
+        .tenants
+        .get(&tenant)
+        .await
+        .expect("read")
+        .expect("tenant")
+        .settings();
+    settings.quiet_hours = QuietHours {
+        opens: NaiveTime::MIN,
+        closes: NaiveTime::from_hms_opt(23, 59, 59).expect("time"),
+    };
+    settings.sender_rates.insert(FROM.into(), 100);
+    app.ctx
+        .tenants
+        .set_settings(&tenant, &settings)
+        .await
+        .expect("settings");
+    for phone in ["+12125552001", "+12125552002"] {
+        let (status, body) = app
+            .post_contact(
+                &me,
+                json!({"phone": phone, "first_name": "Ann",
+                       "consent": {"status": "explicit", "source": "web form"}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // An opt-out after the fan-out, so the sender's own do-not-contact check finds one.
+    let (_, template) = send(
+        app.request(Method::POST, "/v1/templates", &me)
+            .json(&json!({"name": "T", "body": "Hi {{first_name}}"})),
+    )
+    .await;
+    let (_, campaign) = send(
+        app.request(Method::POST, "/v1/campaigns", &me)
+            .json(&json!({
+                "name": "Sale", "template_id": template["id"], "sender": {"from": FROM},
+            })),
+    )
+    .await;
+    let launch = format!(
+        "/v1/campaigns/{}/launch",
+        campaign["id"].as_str().expect("id")
+    );
+    let (status, body) = send(app.request(Method::POST, &launch, &me)).await;
+    assert_eq!(status, 200, "{body}");
+    let work = taken_work(&app, 2).await;
+    DoNotContact::new(app.ctx.table.clone())
+        .add(
+            &tenant,
+            &Suppression {
+                phone: PhoneE164::from_e164("+12125552002").expect("phone"),
+                reason: "stop_reply".into(),
+                at: chrono::Utc::now(),
+                source: None,
+            },
+        )
+        .await
+        .expect("opt-out");
+
+    // The sender, as its own IAM user.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(&sender_user).await);
+    let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &backend.table_name));
+    let ctx = AppContext::new(table, app.clock.clone());
+    let sender = test_sender(&ctx, &app.secrets, &app.sim_url);
+    let bodies: Vec<String> = work.iter().map(|w| w.to_string()).collect();
+    let batch: Vec<(&str, u32)> = bodies.iter().map(|b| (b.as_str(), 1)).collect();
+    // One at a time first, so a refusal shows as the error it is.
+    let mut pacer = Pacer::new(1);
+    let mut context = sender::BatchContext::default();
+    for (item, _) in work.iter().zip(&batch) {
+        let item: campaign_dispatcher::SendWork =
+            serde_json::from_value(item.clone()).expect("send work");
+        sender
+            .handle(&item, 1, &mut context, &mut pacer)
+            .await
+            .unwrap_or_else(|e| panic!("the sender, on its own policy (moto refuses in XML: an AccessDenied reads as an unexpected `<`): {e:?}"));
+    }
+    // What the batch does after its messages: completes the campaign.
+    assert_eq!(context.settled.len(), 1);
+    for (tenant, campaign) in &context.settled {
+        let completed = campaign_dispatcher::complete_if_settled(
+            &sender.campaigns,
+            &sender.dispatches,
+            tenant,
+            campaign,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("completing, on the sender's policy: {e:?}"));
+        assert!(completed);
+    }
+    // Work delivered again is acknowledged, on the same policy.
+    let verdicts = sender.handle_batch(&batch, &mut pacer, None).await;
+    assert_eq!(verdicts, [Verdict::Ack, Verdict::Ack]);
+    let sent: Vec<String> = app.sim.accepted().into_iter().map(|m| m.to).collect();
+    assert_eq!(sent, ["+12125552001"]);
+    let (_, campaign) = send(app.request(
+        Method::GET,
+        &format!("/v1/campaigns/{}", campaign["id"].as_str().expect("id")),
+        &me,
+    ))
+    .await;
+    assert_eq!(campaign["status"], "completed", "{campaign}");
+}
+
+/// The DynamoDB actions template.yaml's policies give the function `resource`.
+fn dynamodb_actions(resource: &str) -> Vec<String> {
+    let start = TEMPLATE
+        .find(&format!("\n  {resource}:\n"))
+        .unwrap_or_else(|| panic!("{resource} in template.yaml"));
+    let body = &TEMPLATE[start + 1..];
+    // The next resource starts at the same indentation.
+    let end = body
+        .lines()
+        .skip(1)
+        .position(|line| line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':'))
+        .map_or(body.len(), |n| {
+            body.lines().take(n + 1).map(|l| l.len() + 1).sum()
+        });
+    let mut actions: Vec<String> = body[..end]
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .filter(|action| action.starts_with("dynamodb:"))
+        .map(str::to_owned)
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+/// Send work the fan-out queued, taken off the queue.
+async fn taken_work(app: &TestApp, expected: usize) -> Vec<serde_json::Value> {
+    let mut work = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while work.len() < expected {
+        assert!(std::time::Instant::now() < deadline, "no send work queued");
+        for delivery in app
+            .queues
+            .sends
+            .receive(10, Duration::from_millis(200))
+            .await
+            .expect("receive")
+        {
+            work.push(serde_json::from_str(&delivery.body).expect("send work"));
+            app.queues.sends.ack(&delivery.receipt).await.expect("ack");
+        }
+    }
+    work
+}
+
+/// A moto server of this test's own, stopped when dropped.
+struct Moto {
+    endpoint: String,
+    http: reqwest::Client,
+    process: Child,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+struct User {
+    key: String,
+    secret: String,
+}
+
+impl Moto {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server");
+        let process = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {server} (scripts/test installs it): {e}"));
+        let moto = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            process,
+        };
+        for _ in 0..150 {
+            let up = moto
+                .http
+                .get(format!("{}/moto-api/", moto.endpoint))
+                .send()
+                .await;
+            if up.is_ok() {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto did not answer on {}", moto.endpoint);
+    }
+
+    /// An IAM user allowed `actions` on every resource, with an access key. Only before
+    /// [`Moto::check_iam_from_now_on`]: the request is not signed.
+    async fn user(&self, name: &str, actions: &[&str]) -> User {
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        });
+        self.iam(&[("Action", "CreateUser"), ("UserName", name)])
+            .await;
+        self.iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", name),
+            ("PolicyName", "function"),
+            ("PolicyDocument", &policy.to_string()),
+        ])
+        .await;
+        let created = self
+            .iam(&[("Action", "CreateAccessKey"), ("UserName", name)])
+            .await;
+        let field = |tag: &str| {
+            let open = format!("<{tag}>");
+            let from = created.find(&open).expect("access key in the answer") + open.len();
+            let to = created[from..].find('<').expect("closing tag") + from;
+            created[from..to].to_owned()
+        };
+        User {
+            key: field("AccessKeyId"),
+            secret: field("SecretAccessKey"),
+        }
+    }
+
+    async fn iam(&self, params: &[(&str, &str)]) -> String {
+        let mut form = params.to_vec();
+        form.push(("Version", "2010-05-08"));
+        // Unchecked while IAM checks are off; it names the service for moto's routing.
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, \
+                    SignedHeaders=host, Signature=0";
+        let response = self
+            .http
+            .post(format!("{}/", self.endpoint))
+            .header("Authorization", auth)
+            .form(&form)
+            .send()
+            .await
+            .expect("IAM answers");
+        let status = response.status();
+        let body = response.text().await.expect("IAM body");
+        assert!(status.is_success(), "IAM {params:?}: {status} {body}");
+        body
+    }
+
+    /// From now on every request must be signed by a user whose policies allow it.
+    async fn check_iam_from_now_on(&self) {
+        let response = self
+            .http
+            .post(format!("{}/moto-api/reset-auth", self.endpoint))
+            .body("0")
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(response.status().is_success());
+    }
+
+    async fn config(&self, user: &User) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                &user.key,
+                &user.secret,
+                None,
+                None,
+                "iam-test",
+            ))
+            .load()
+            .await
+    }
+}
