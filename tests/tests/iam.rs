@@ -1,8 +1,9 @@
 //! Deployed functions run under the IAM policies template.yaml gives them, and moto does not
 //! check IAM unless asked. Here a moto server of the test's own has IAM checks turned on; the
-//! world is set up by an administrator, and then the sender sends a campaign as a user holding
-//! exactly the DynamoDB actions template.yaml grants `SenderFunction`. An action the code uses
-//! and the template forgets fails the send here, as it would on AWS.
+//! world is set up by an administrator; then the sender sends a campaign, and the Twilio
+//! webhook takes a START and a STOP, each as a user holding exactly the DynamoDB actions
+//! template.yaml grants its function. An action the code uses and the template forgets fails
+//! here, as it would on AWS.
 
 use crate::support;
 
@@ -26,7 +27,7 @@ const TEMPLATE: &str = include_str!("../../template.yaml");
 const FROM: &str = "+14155550100";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sender_sends_with_only_the_table_actions_its_policy_grants() {
+async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_policies_grant() {
     let moto = Moto::start().await;
     let admin = moto.user("admin", &["*"]).await;
     let sender_actions = dynamodb_actions("SenderFunction");
@@ -34,11 +35,9 @@ async fn the_sender_sends_with_only_the_table_actions_its_policy_grants() {
         sender_actions.contains(&"dynamodb:UpdateItem".to_owned()),
         "read the sender's policy: {sender_actions:?}"
     );
-    let mut actions: Vec<&str> = sender_actions.iter().map(String::as_str).collect();
-    // AWS authorises a transaction by the item actions in it, which the template grants;
-    // moto asks for the operation itself.
-    actions.push("dynamodb:TransactWriteItems");
-    let sender_user = moto.user("sender", &actions).await;
+    let sender_user = moto.user("sender", &as_granted(&sender_actions)).await;
+    let webhook_actions = dynamodb_actions("TwilioWebhookFunction");
+    let webhook_user = moto.user("webhook", &as_granted(&webhook_actions)).await;
     moto.check_iam_from_now_on().await;
 
     let backend = smscrm_tests::backends::aws_on(moto.config(&admin).await).await;
@@ -141,6 +140,42 @@ async fn the_sender_sends_with_only_the_table_actions_its_policy_grants() {
     // Work delivered again is acknowledged, on the same policy.
     let verdicts = sender.handle_batch(&batch, &mut pacer, None).await;
     assert_eq!(verdicts, [Verdict::Ack, Verdict::Ack]);
+
+    // The webhook, as its own user: the person who opted out texts START, then STOP.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(&webhook_user).await);
+    let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &backend.table_name));
+    let ctx = AppContext::new(table, app.clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let state = smscrm_local_host::serve::webhooks(&ctx, app.secrets.clone(), &base);
+    let webhook = twilio_webhook::router()
+        .with_state(state)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, webhook).await });
+    let account = smscrm_local_host::sending::simulator_account(app.secrets.as_ref())
+        .await
+        .expect("account");
+    let url = smscrm_twilio::webhooks::inbound_url(&base, &tenant);
+    app.sim.set_inbound_url(FROM, &account.sid, &url);
+    let suppressions = DoNotContact::new(app.ctx.table.clone());
+    let opted_out = PhoneE164::from_e164("+12125552002").expect("phone");
+    for (text, listed) in [("START", false), ("STOP", true)] {
+        let inbound = app
+            .sim
+            .receive(opted_out.as_str(), FROM, text)
+            .await
+            .expect("the webhook is reachable");
+        assert_eq!(
+            inbound.http_status, 200,
+            "{text}, on the webhook's policy: {}",
+            inbound.body
+        );
+        let entry = suppressions.get(&tenant, &opted_out).await.expect("read");
+        assert_eq!(entry.is_some(), listed, "after {text}");
+    }
+    server.abort();
     let sent: Vec<String> = app.sim.accepted().into_iter().map(|m| m.to).collect();
     assert_eq!(sent, ["+12125552001"]);
     let (_, campaign) = send(app.request(
@@ -150,6 +185,14 @@ async fn the_sender_sends_with_only_the_table_actions_its_policy_grants() {
     ))
     .await;
     assert_eq!(campaign["status"], "completed", "{campaign}");
+}
+
+/// `actions` as moto checks them: AWS authorises a transaction by the item actions in it,
+/// which the template grants; moto asks for the operation itself.
+fn as_granted(actions: &[String]) -> Vec<&str> {
+    let mut granted: Vec<&str> = actions.iter().map(String::as_str).collect();
+    granted.push("dynamodb:TransactWriteItems");
+    granted
 }
 
 /// The DynamoDB actions template.yaml's policies give the function `resource`.
