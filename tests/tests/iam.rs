@@ -1,9 +1,9 @@
 //! Deployed functions run under the IAM policies template.yaml gives them, and moto does not
 //! check IAM unless asked. Here a moto server of the test's own has IAM checks turned on; the
-//! world is set up by an administrator; then the sender sends a campaign, and the Twilio
-//! webhook takes a START and a STOP, each as a user holding exactly the DynamoDB actions
-//! template.yaml grants its function. An action the code uses and the template forgets fails
-//! here, as it would on AWS.
+//! world is set up by an administrator; then a scheduled campaign is started by the scheduler,
+//! fanned out by the dispatcher and sent by the sender, and the Twilio webhook takes a START and
+//! a STOP, each as a user holding exactly the DynamoDB actions template.yaml grants its
+//! function. An action the code uses and the template forgets fails here, as it would on AWS.
 
 use crate::support;
 
@@ -13,13 +13,16 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use chrono::NaiveTime;
+use chrono::TimeZone;
 use reqwest::Method;
 use sender::{Pacer, Verdict};
 use serde_json::json;
+use smscrm_domain::ports::Queue;
 use smscrm_domain::quiet_hours::QuietHours;
 use smscrm_domain::{PhoneE164, TenantId};
 use smscrm_http::AppContext;
 use smscrm_store::{DoNotContact, Suppression};
+use smscrm_tests::backends::QueueFactory as _;
 use std::process::{Child, Command};
 use support::{TestApp, send, test_sender};
 
@@ -27,21 +30,47 @@ const TEMPLATE: &str = include_str!("../../template.yaml");
 const FROM: &str = "+14155550100";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_policies_grant() {
+async fn a_campaign_goes_out_with_each_function_holding_only_its_table_actions() {
     let moto = Moto::start().await;
     let admin = moto.user("admin", &["*"]).await;
-    let sender_actions = dynamodb_actions("SenderFunction");
-    assert!(
-        sender_actions.contains(&"dynamodb:UpdateItem".to_owned()),
-        "read the sender's policy: {sender_actions:?}"
-    );
-    let sender_user = moto.user("sender", &as_granted(&sender_actions)).await;
-    let webhook_actions = dynamodb_actions("TwilioWebhookFunction");
-    let webhook_user = moto.user("webhook", &as_granted(&webhook_actions)).await;
+    let mut users = std::collections::HashMap::new();
+    for function in [
+        "SchedulerFunction",
+        "CampaignDispatcherFunction",
+        "SenderFunction",
+        "TwilioWebhookFunction",
+    ] {
+        let actions = dynamodb_actions(function);
+        assert!(
+            actions.contains(&"dynamodb:UpdateItem".to_owned()),
+            "read {function}'s policy: {actions:?}"
+        );
+        users.insert(function, moto.user(function, &as_granted(&actions)).await);
+    }
     moto.check_iam_from_now_on().await;
 
     let backend = smscrm_tests::backends::aws_on(moto.config(&admin).await).await;
     let app = TestApp::start_without_senders(&backend).await;
+    // Midday in New York, whatever the hour: the recipients' window is open.
+    let new_york = chrono_tz::America::New_York;
+    let today = chrono::Utc::now().with_timezone(&new_york).date_naive();
+    let noon = new_york
+        .from_local_datetime(&today.and_hms_opt(12, 0, 0).expect("time"))
+        .single()
+        .expect("noon exists")
+        .with_timezone(&chrono::Utc);
+    app.clock.shift_to(noon);
+    // A function's own table handle: its DynamoDB calls go out as its user.
+    let ctx_of = |function: &str| {
+        let user = &users[function];
+        let moto = &moto;
+        let (table_name, clock) = (backend.table_name.clone(), app.clock.clone());
+        async move {
+            let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(user).await);
+            let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &table_name));
+            AppContext::new(table, clock)
+        }
+    };
     let me = app.tenant("Bakery").await;
     let tenant: TenantId = me.tenant_id.parse().expect("tenant id");
     let mut settings = app
@@ -89,9 +118,44 @@ async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_polic
         "/v1/campaigns/{}/launch",
         campaign["id"].as_str().expect("id")
     );
-    let (status, body) = send(app.request(Method::POST, &launch, &me)).await;
+    let send_at = noon + chrono::Duration::minutes(30);
+    let (status, body) = send(
+        app.request(Method::POST, &launch, &me)
+            .json(&json!({"send_at": send_at})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let work = taken_work(&app, 2).await;
+    assert_eq!(body["status"], "scheduled", "{body}");
+
+    // The scheduler starts it on time, as its own user, onto queues of the test's own.
+    let queues = smscrm_local_host::serve::Queues {
+        import_jobs: backend.queue(Default::default()).await.queue,
+        dispatch: backend.queue(Default::default()).await.queue,
+        sends: backend.queue(Default::default()).await.queue,
+    };
+    app.clock.shift_to(send_at + chrono::Duration::minutes(1));
+    let scheduler =
+        smscrm_local_host::serve::scheduler(&ctx_of("SchedulerFunction").await, &queues);
+    let tick = scheduler
+        .tick()
+        .await
+        .unwrap_or_else(|e| panic!("the scheduler, on its own policy{REFUSED}: {e:?}"));
+    assert_eq!(tick.started, 1);
+    // The dispatcher fans it out, as its own user.
+    let jobs = taken(queues.dispatch.as_ref(), 1).await;
+    let job: campaign_dispatcher::DispatchJob =
+        serde_json::from_value(jobs[0].clone()).expect("job");
+    let dispatcher =
+        smscrm_local_host::serve::dispatcher(&ctx_of("CampaignDispatcherFunction").await, &queues);
+    let outcome = dispatcher
+        .handle(&job, None)
+        .await
+        .unwrap_or_else(|e| panic!("the dispatcher, on its own policy{REFUSED}: {e:?}"));
+    assert!(
+        matches!(outcome, campaign_dispatcher::Outcome::Finished(_)),
+        "{outcome:?}"
+    );
+    let work = taken(queues.sends.as_ref(), 2).await;
     DoNotContact::new(app.ctx.table.clone())
         .add(
             &tenant,
@@ -105,11 +169,8 @@ async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_polic
         .await
         .expect("opt-out");
 
-    // The sender, as its own IAM user.
-    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(&sender_user).await);
-    let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &backend.table_name));
-    let ctx = AppContext::new(table, app.clock.clone());
-    let sender = test_sender(&ctx, &app.secrets, &app.sim_url);
+    // The sender, as its own user.
+    let sender = test_sender(&ctx_of("SenderFunction").await, &app.secrets, &app.sim_url);
     let bodies: Vec<String> = work.iter().map(|w| w.to_string()).collect();
     let batch: Vec<(&str, u32)> = bodies.iter().map(|b| (b.as_str(), 1)).collect();
     // One at a time first, so a refusal shows as the error it is.
@@ -121,7 +182,7 @@ async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_polic
         sender
             .handle(&item, 1, &mut context, &mut pacer)
             .await
-            .unwrap_or_else(|e| panic!("the sender, on its own policy (moto refuses in XML: an AccessDenied reads as an unexpected `<`): {e:?}"));
+            .unwrap_or_else(|e| panic!("the sender, on its own policy{REFUSED}: {e:?}"));
     }
     // What the batch does after its messages: completes the campaign.
     assert_eq!(context.settled.len(), 1);
@@ -131,7 +192,7 @@ async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_polic
             &sender.dispatches,
             tenant,
             campaign,
-            chrono::Utc::now(),
+            sender.clock.now(),
         )
         .await
         .unwrap_or_else(|e| panic!("completing, on the sender's policy: {e:?}"));
@@ -142,9 +203,7 @@ async fn the_sender_and_the_webhook_work_with_only_the_table_actions_their_polic
     assert_eq!(verdicts, [Verdict::Ack, Verdict::Ack]);
 
     // The webhook, as its own user: the person who opted out texts START, then STOP.
-    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(&webhook_user).await);
-    let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &backend.table_name));
-    let ctx = AppContext::new(table, app.clock.clone());
+    let ctx = ctx_of("TwilioWebhookFunction").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
@@ -220,24 +279,25 @@ fn dynamodb_actions(resource: &str) -> Vec<String> {
     actions
 }
 
-/// Send work the fan-out queued, taken off the queue.
-async fn taken_work(app: &TestApp, expected: usize) -> Vec<serde_json::Value> {
-    let mut work = Vec::new();
+/// moto refuses in XML, which the SDK cannot read: an AccessDenied shows as an unexpected `<`.
+const REFUSED: &str = " (a refusal reads as an unexpected `<`)";
+
+/// `expected` messages, taken off `queue`.
+async fn taken(queue: &dyn Queue, expected: usize) -> Vec<serde_json::Value> {
+    let mut taken = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while work.len() < expected {
-        assert!(std::time::Instant::now() < deadline, "no send work queued");
-        for delivery in app
-            .queues
-            .sends
+    while taken.len() < expected {
+        assert!(std::time::Instant::now() < deadline, "nothing queued");
+        for delivery in queue
             .receive(10, Duration::from_millis(200))
             .await
             .expect("receive")
         {
-            work.push(serde_json::from_str(&delivery.body).expect("send work"));
-            app.queues.sends.ack(&delivery.receipt).await.expect("ack");
+            taken.push(serde_json::from_str(&delivery.body).expect("a JSON message"));
+            queue.ack(&delivery.receipt).await.expect("ack");
         }
     }
-    work
+    taken
 }
 
 /// A moto server of this test's own, stopped when dropped.
