@@ -3,7 +3,9 @@
 //! world is set up by an administrator; then a scheduled campaign is started by the scheduler,
 //! fanned out by the dispatcher and sent by the sender, and the Twilio webhook takes a START and
 //! a STOP, each as a user holding exactly the DynamoDB actions template.yaml grants its
-//! function. An action the code uses and the template forgets fails here, as it would on AWS.
+//! function; and a file dropped in the import folder goes in through the drop-folder function
+//! and the import worker the same way. An action the code uses and the template forgets fails
+//! here, as it would on AWS.
 
 use crate::support;
 
@@ -12,16 +14,21 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use bytes::Bytes;
 use chrono::NaiveTime;
 use chrono::TimeZone;
+use csv_import::{DropFolder, DropOutcome, ImportJob, ImportWorker, JobOutcome};
 use reqwest::Method;
 use sender::{Pacer, Verdict};
 use serde_json::json;
+use smscrm_domain::Tenant;
+use smscrm_domain::ports::Blobs as _;
 use smscrm_domain::ports::Queue;
 use smscrm_domain::quiet_hours::QuietHours;
 use smscrm_domain::{PhoneE164, TenantId};
 use smscrm_http::AppContext;
-use smscrm_store::{DoNotContact, Suppression};
+use smscrm_store::{AuditLog, Contacts, DoNotContact, ImportStatus, Imports, Suppression, Tenants};
+use smscrm_tests::backends::Backend as _;
 use smscrm_tests::backends::QueueFactory as _;
 use std::process::{Child, Command};
 use support::{TestApp, send, test_sender};
@@ -40,12 +47,7 @@ async fn a_campaign_goes_out_with_each_function_holding_only_its_table_actions()
         "SenderFunction",
         "TwilioWebhookFunction",
     ] {
-        let actions = dynamodb_actions(function);
-        assert!(
-            actions.contains(&"dynamodb:UpdateItem".to_owned()),
-            "read {function}'s policy: {actions:?}"
-        );
-        users.insert(function, moto.user(function, &as_granted(&actions)).await);
+        users.insert(function, moto.user_of(function).await);
     }
     moto.check_iam_from_now_on().await;
 
@@ -65,11 +67,7 @@ async fn a_campaign_goes_out_with_each_function_holding_only_its_table_actions()
         let user = &users[function];
         let moto = &moto;
         let (table_name, clock) = (backend.table_name.clone(), app.clock.clone());
-        async move {
-            let dynamodb = aws_sdk_dynamodb::Client::new(&moto.config(user).await);
-            let table = Arc::new(smscrm_aws::DynamoTable::new(dynamodb, &table_name));
-            AppContext::new(table, clock)
-        }
+        async move { AppContext::new(moto.table(user, &table_name).await, clock) }
     };
     let me = app.tenant("Bakery").await;
     let tenant: TenantId = me.tenant_id.parse().expect("tenant id");
@@ -246,6 +244,69 @@ async fn a_campaign_goes_out_with_each_function_holding_only_its_table_actions()
     assert_eq!(campaign["status"], "completed", "{campaign}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_actions() {
+    let moto = Moto::start().await;
+    let admin = moto.user("admin", &["*"]).await;
+    let drop_user = moto.user_of("CsvImportFunction").await;
+    let worker_user = moto.user_of("ImportWorkerFunction").await;
+    moto.check_iam_from_now_on().await;
+
+    let backend = smscrm_tests::backends::aws_on(moto.config(&admin).await).await;
+    let admin_table = backend.table();
+    let tenant = Tenant::new("Dropper", "Europe/London", "GB", chrono::Utc::now()).expect("tenant");
+    Tenants::new(admin_table.clone())
+        .create(&tenant)
+        .await
+        .expect("create tenant");
+    let key = format!("tenants/{}/imports/list.csv", tenant.id);
+    let file = "name,mobile\nAda Lovelace,07911 123456\nBad,0\n";
+    backend
+        .blobs
+        .put(&key, Bytes::from_static(file.as_bytes()), "text/csv")
+        .await
+        .expect("put file");
+    let jobs = backend.queue(Default::default()).await.queue;
+
+    // The drop folder's function takes the file, as its own user.
+    let table = moto.table(&drop_user, &backend.table_name).await;
+    let folder = DropFolder {
+        tenants: Tenants::new(table.clone()),
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table.clone()),
+        blobs: backend.blobs.clone(),
+        jobs: jobs.clone(),
+        audit: AuditLog::new(table),
+    };
+    let outcome = folder
+        .process(&key)
+        .await
+        .unwrap_or_else(|e| panic!("the drop folder, on its own policy{REFUSED}: {e:?}"));
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    // The worker imports it, as its own user.
+    let queued = taken(jobs.as_ref(), 1).await;
+    let job: ImportJob = serde_json::from_value(queued[0].clone()).expect("job");
+    let table = moto.table(&worker_user, &backend.table_name).await;
+    let worker = ImportWorker {
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table),
+        blobs: backend.blobs.clone(),
+        queue: jobs.clone(),
+        fan_out: Default::default(),
+    };
+    let outcome = worker
+        .handle(&job, None)
+        .await
+        .unwrap_or_else(|e| panic!("the import worker, on its own policy{REFUSED}: {e:?}"));
+    assert_eq!(outcome, JobOutcome::Finished(ImportStatus::Completed));
+    let page = Contacts::new(admin_table)
+        .list(&tenant.id, None, 10)
+        .await
+        .expect("list");
+    let phones: Vec<&str> = page.items.iter().map(|c| c.phone.as_str()).collect();
+    assert_eq!(phones, ["+447911123456"]);
+}
+
 /// `actions` as moto checks them: AWS authorises a transaction by the item actions in it,
 /// which the template grants; moto asks for the operation itself.
 fn as_granted(actions: &[String]) -> Vec<&str> {
@@ -380,6 +441,22 @@ impl Moto {
             key: field("AccessKeyId"),
             secret: field("SecretAccessKey"),
         }
+    }
+
+    /// A user holding the DynamoDB actions template.yaml grants `function`.
+    async fn user_of(&self, function: &str) -> User {
+        let actions = dynamodb_actions(function);
+        assert!(
+            actions.contains(&"dynamodb:PutItem".to_owned()),
+            "read {function}'s policy: {actions:?}"
+        );
+        self.user(function, &as_granted(&actions)).await
+    }
+
+    /// The table `name` as `user` reaches it.
+    async fn table(&self, user: &User, name: &str) -> Arc<smscrm_aws::DynamoTable> {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config(user).await);
+        Arc::new(smscrm_aws::DynamoTable::new(dynamodb, name))
     }
 
     async fn iam(&self, params: &[(&str, &str)]) -> String {
