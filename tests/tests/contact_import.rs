@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::ports::Table;
-use smscrm_domain::{ConsentStatus, ContactMerge, PhoneE164, Tenant, TenantId};
+use smscrm_domain::{ConsentStatus, ContactId, ContactMerge, PhoneE164, Tenant, TenantId};
+use smscrm_store::contact_import::ProposedClaims;
 use smscrm_store::{AttributeNames, Contacts, DoNotContact, ImportCounts, Suppression, Tenants};
 
 smscrm_tests::table_scenarios!(
@@ -17,6 +18,7 @@ smscrm_tests::table_scenarios!(
     a_crash_between_claims_and_contacts_never_duplicates,
     batches_larger_than_one_store_call,
     imported_attribute_names_become_template_variables,
+    phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -236,4 +238,90 @@ async fn batches_larger_than_one_store_call(table: Arc<dyn Table>) {
         }
     }
     assert_eq!(seen, 250);
+}
+
+fn propose(rows: &[ContactMerge]) -> (ProposedClaims, Vec<ContactId>) {
+    let mut proposed = ProposedClaims::default();
+    let ids: Vec<ContactId> = rows.iter().map(|_| ContactId::generate()).collect();
+    for (row, id) in rows.iter().zip(&ids) {
+        assert!(proposed.propose(&row.phone, id));
+    }
+    (proposed, ids)
+}
+
+async fn phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    contacts
+        .import_batch(&t, &[row("+14155551000", "Ann", &[])], Utc::now(), true)
+        .await
+        .expect("seed");
+    let ann = contacts
+        .find_by_phone(&t, &PhoneE164::from_e164("+14155551000").expect("e164"))
+        .await
+        .expect("read")
+        .expect("ann");
+    // More phones than one round of claim reads, in no particular order; Ann's among them.
+    let rows: Vec<_> = (0..550)
+        .map(|i| {
+            row(
+                &format!("+1415555{:04}", 1000 + (i * 7) % 550),
+                &format!("P{i}"),
+                &[],
+            )
+        })
+        .collect();
+
+    // A run claims every phone, then crashes before writing a single contact.
+    let (proposed, crashed_ids) = propose(&rows);
+    let claimed = contacts.preclaim(&t, proposed).await.expect("preclaim");
+    assert_eq!(claimed.len(), 550);
+    let list = contacts.list(&t, None, 10).await.expect("list");
+    assert_eq!(list.items.len(), 1, "claims alone are no contacts");
+
+    // The re-run proposes new ids, keeps the claims there, and completes them.
+    let (proposed, _) = propose(&rows);
+    let claimed = contacts
+        .preclaim(&t, proposed)
+        .await
+        .expect("preclaim again");
+    let mut done = ImportCounts::default();
+    for batch in rows.chunks(200) {
+        done.add(
+            contacts
+                .import_preclaimed(&t, batch, Utc::now(), true, &claimed)
+                .await
+                .expect("import"),
+        );
+    }
+    assert_eq!(done, counts(549, 1, 0, 0));
+    let renamed = contacts.get(&t, &ann.id).await.expect("read").expect("ann");
+    assert_eq!(renamed.first_name.as_deref(), Some("P0"), "Ann kept her id");
+    let first_new = contacts
+        .find_by_phone(&t, &rows[1].phone)
+        .await
+        .expect("read")
+        .expect("created");
+    assert_eq!(
+        first_new.id, crashed_ids[1],
+        "the first run's claim is completed"
+    );
+
+    // Nothing is duplicated: every phone has one contact, and a plain re-import changes nothing.
+    let again = contacts
+        .import_batch(&t, &rows[..100], Utc::now(), true)
+        .await
+        .expect("re-import");
+    assert_eq!(again, counts(0, 0, 100, 0));
+    let mut seen = 0;
+    let mut cursor = None;
+    loop {
+        let page = contacts.list(&t, cursor, 100).await.expect("list");
+        seen += page.items.len();
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 550);
 }

@@ -3,8 +3,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
-use smscrm_domain::{ContactMerge, TenantId};
+use smscrm_domain::{ContactId, ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
+use smscrm_store::contact_import::{Preclaimed, ProposedClaims};
 use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -16,12 +17,19 @@ use smscrm_domain::import_report::{ImportReport, PREVIEW_ROWS, PreviewRow, RowEr
 const BATCH_ROWS: usize = 1000;
 /// Batches parsed ahead of the writer.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// Phones claimed ahead of their rows in one run, at most (24 bytes each); rows past them are
+/// claimed a batch at a time.
+const MAX_PRECLAIMED: usize = 1 << 20;
 
 pub struct ImportRequest {
     pub tenant: TenantId,
     pub options: ImportOptions,
     /// False for a dry run: everything is checked and counted, nothing is written.
     pub commit: bool,
+    /// A second reader of the same file. With it, a commit first reads the file for its
+    /// phones and claims them in phone order ([`Contacts::preclaim`]), then writes contacts:
+    /// several times faster on the embedded store than claiming a batch at a time.
+    pub phones_from: Option<Box<dyn Read + Send>>,
 }
 
 /// How a commit that may outlive its worker runs: from where the last worker stopped, until a
@@ -118,7 +126,7 @@ pub async fn run<R: Read + Send + 'static>(
 pub async fn run_resumable<R: Read + Send + 'static>(
     contacts: &Contacts,
     input: R,
-    request: ImportRequest,
+    mut request: ImportRequest,
     progress: &Progress,
     resumable: Option<Resumable<'_>>,
     mut on_error: impl FnMut(&RowError),
@@ -147,6 +155,14 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             counts: Default::default(),
         });
     report.add_counts(done.counts);
+    let preclaimed = match request.phones_from.take() {
+        Some(phones) if request.commit => {
+            let window = (done.rows, last);
+            let (tenant, options) = (&request.tenant, request.options.clone());
+            preclaim(contacts, tenant, options, phones, window).await?
+        }
+        _ => Preclaimed::default(),
+    };
     let mut written = done;
     let mut batches_written = 0u64;
     // Data rows seen so far, this run's or not.
@@ -207,7 +223,13 @@ pub async fn run_resumable<R: Read + Send + 'static>(
                 return Ok(Run::Paused(written));
             }
             let counts = contacts
-                .import_batch(&request.tenant, &merges, Utc::now(), request.commit)
+                .import_preclaimed(
+                    &request.tenant,
+                    &merges,
+                    Utc::now(),
+                    request.commit,
+                    &preclaimed,
+                )
                 .await?;
             report.add_counts(counts);
             batches_written += 1;
@@ -229,6 +251,34 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),
     }
+}
+
+/// Claims the phones of the valid rows in `(after, through]` (data rows counted from 1), in
+/// phone order, each for a contact id made in file order.
+async fn preclaim(
+    contacts: &Contacts,
+    tenant: &TenantId,
+    options: ImportOptions,
+    input: Box<dyn Read + Send>,
+    (after, through): (u64, u64),
+) -> Result<Preclaimed, ImportFailure> {
+    let proposed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
+        let mut rows = smscrm_import::open(input, &options)?;
+        let mut proposed = ProposedClaims::default();
+        for (index, outcome) in (1u64..).zip(rows.by_ref()) {
+            if index > through || proposed.len() == MAX_PRECLAIMED {
+                break;
+            }
+            if let (true, RowOutcome::Valid(row)) = (index > after, outcome) {
+                proposed.propose(&row.phone, &ContactId::generate());
+            }
+        }
+        // A read error ends the rows early here as in the main pass, which reports it.
+        Ok(proposed)
+    })
+    .await
+    .map_err(|join| ImportFailure::Internal(join.to_string()))??;
+    Ok(contacts.preclaim(tenant, proposed).await?)
 }
 
 /// The blocking half: reads and validates, sending batches until the input or the receiver

@@ -47,10 +47,18 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
     let progress = Progress::default();
     let bar =
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
+    let phones_from: Option<Box<dyn std::io::Read + Send>> = if args.dry_run {
+        None
+    } else {
+        let again = File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
+    };
     let request = ImportRequest {
         tenant: tenant.id.clone(),
         options,
         commit: !args.dry_run,
+        phones_from,
     };
     let mut write_failure = None;
     let result = csv_import::run(

@@ -29,11 +29,17 @@ macro_rules! prefixed_id {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                Self(format!(
-                    "{}{}",
-                    $prefix,
-                    next_ulid().to_string().to_lowercase()
-                ))
+                Self::from_ulid(next_ulid())
+            }
+
+            pub fn from_ulid(ulid: ulid::Ulid) -> Self {
+                Self(format!("{}{}", $prefix, ulid.to_string().to_lowercase()))
+            }
+
+            /// The ULID after the prefix: 16 bytes, where the id's string takes 29 and more.
+            pub fn to_ulid(&self) -> ulid::Ulid {
+                // Every constructor checked the ULID, so nil is unreachable.
+                ulid::Ulid::from_string(&self.0[$prefix.len()..]).unwrap_or(ulid::Ulid::nil())
             }
 
             pub fn as_str(&self) -> &str {
@@ -103,6 +109,7 @@ mod tests {
         let b = ContactId::generate();
         assert!(a < b);
         assert_eq!(a.as_str().parse::<ContactId>().unwrap(), a);
+        assert_eq!(ContactId::from_ulid(a.to_ulid()), a);
     }
 
     #[test]

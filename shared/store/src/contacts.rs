@@ -340,10 +340,18 @@ fn decode_all(items: Vec<Item>) -> Result<Vec<Contact>, RepoError> {
 }
 
 pub(crate) fn claim_item(tenant: &TenantId, contact: &Contact) -> Result<Item, RepoError> {
+    claim_item_for(tenant, &contact.phone, &contact.id)
+}
+
+pub(crate) fn claim_item_for(
+    tenant: &TenantId,
+    phone: &PhoneE164,
+    contact: &ContactId,
+) -> Result<Item, RepoError> {
     let claim = PhoneClaim {
-        contact_id: contact.id.clone(),
+        contact_id: contact.clone(),
     };
-    to_item(&claim, &keys::phone(tenant, &contact.phone), "phone_claim")
+    to_item(&claim, &keys::phone(tenant, phone), "phone_claim")
 }
 
 pub(crate) fn claim_op(tenant: &TenantId, contact: &Contact) -> Result<TransactOp, RepoError> {
