@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use smscrm_domain::{ContactId, ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
-use smscrm_store::contact_import::{Preclaimed, ProposedClaims};
+use smscrm_store::contact_import::Preclaimed;
 use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -165,6 +165,8 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     };
     let mut written = done;
     let mut batches_written = 0u64;
+    // Rows handed to the store so far: the index of the next batch's first claim.
+    let mut rows_written = 0usize;
     // Data rows seen so far, this run's or not.
     let mut index = 0u64;
     let mut past_window = false;
@@ -228,9 +230,10 @@ pub async fn run_resumable<R: Read + Send + 'static>(
                     &merges,
                     Utc::now(),
                     request.commit,
-                    &preclaimed,
+                    preclaimed.slice(rows_written, merges.len()),
                 )
                 .await?;
+            rows_written += merges.len();
             report.add_counts(counts);
             batches_written += 1;
             written.rows = through;
@@ -264,7 +267,7 @@ async fn preclaim(
 ) -> Result<Preclaimed, ImportFailure> {
     let proposed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
         let mut rows = smscrm_import::open(input, &options)?;
-        let mut proposed = ProposedClaims::default();
+        let mut proposed = Preclaimed::default();
         for (index, outcome) in (1u64..).zip(rows.by_ref()) {
             if index > through || proposed.len() == MAX_PRECLAIMED {
                 break;

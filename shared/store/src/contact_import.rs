@@ -48,48 +48,56 @@ impl Plan {
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// New claims built and written at a time by [`Contacts::preclaim`]: bounds the items held.
 const PRECLAIM_WRITE_CHUNK: usize = 4000;
-/// Marks, in [`Preclaimed`]'s phone field, a claim that existed before the import.
+/// Marks, in a [`Preclaim`]'s phone field, a claim that existed before the import.
 const EXISTED: u64 = 1 << 63;
+/// A [`Preclaim`]'s phone field for a phone that was not claimed ahead (too long for 63 bits).
+const NOT_CLAIMED: u64 = u64::MAX;
 
-/// The phones an import claimed before writing contacts, and the contact each is claimed for,
-/// in 24 bytes a phone: a million rows hold 24 MB.
+/// One row's phone claimed ahead of its contact: 24 bytes, so a million rows hold 24 MB.
+#[derive(Debug, Clone, Copy)]
+pub struct Preclaim {
+    /// The phone's digits, with [`EXISTED`] set for a claim already there.
+    phone: u64,
+    /// The ULID of the contact the phone is claimed for.
+    contact: [u64; 2],
+}
+
+/// Phones an import claims before writing contacts, one per row to import, in the rows'
+/// order: the pipeline hands each batch its slice ([`Preclaimed::slice`]).
 #[derive(Debug, Default)]
 pub struct Preclaimed {
-    /// (phone digits, with [`EXISTED`] set for a claim already there; the contact's ULID),
-    /// sorted by phone.
-    entries: Vec<(u64, [u64; 2])>,
+    rows: Vec<Preclaim>,
 }
 
-/// Phones an import proposes to claim, each for a new contact id, before
-/// [`Contacts::preclaim`] claims them.
-#[derive(Debug, Default)]
-pub struct ProposedClaims {
-    entries: Vec<(u64, [u64; 2])>,
-}
-
-impl ProposedClaims {
-    /// Proposes `id` for `phone`; false (nothing proposed) for a phone whose digits do not fit
-    /// 63 bits, which [`Contacts::import_preclaimed`] then claims the usual way.
-    pub fn propose(&mut self, phone: &PhoneE164, id: &ContactId) -> bool {
-        match phone.digits_u64().filter(|d| d & EXISTED == 0) {
-            Some(digits) => {
-                self.entries.push((digits, ulid_halves(id)));
-                true
-            }
-            None => false,
-        }
+impl Preclaimed {
+    /// Proposes `id` for the next row's `phone`.
+    pub fn propose(&mut self, phone: &PhoneE164, id: &ContactId) {
+        let phone = phone
+            .digits_u64()
+            .filter(|d| d & EXISTED == 0)
+            .unwrap_or(NOT_CLAIMED);
+        self.rows.push(Preclaim {
+            phone,
+            contact: ulid_halves(id),
+        });
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.rows.is_empty()
+    }
+
+    /// The claims of rows `from..from + len` (fewer past the end).
+    pub fn slice(&self, from: usize, len: usize) -> &[Preclaim] {
+        let from = from.min(self.rows.len());
+        &self.rows[from..(from + len).min(self.rows.len())]
     }
 }
 
-/// What [`Preclaimed`] says of one phone.
+/// What a [`Preclaim`] says of its row's phone.
 enum Claimed {
     /// The import wrote this claim: its contact is new.
     New(ContactId),
@@ -97,24 +105,16 @@ enum Claimed {
     Existing(ContactId),
 }
 
-impl Preclaimed {
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    fn get(&self, phone: &PhoneE164) -> Option<Claimed> {
-        let digits = phone.digits_u64().filter(|d| d & EXISTED == 0)?;
-        let at = self
-            .entries
-            .binary_search_by_key(&digits, |(p, _)| p & !EXISTED)
-            .ok()?;
-        let (p, [hi, lo]) = self.entries[at];
+impl Preclaim {
+    /// What is claimed for `phone`, if this is its claim (a row whose claim is not it, or
+    /// was not claimed ahead, is claimed the usual way).
+    fn of(&self, phone: &PhoneE164) -> Option<Claimed> {
+        if self.phone == NOT_CLAIMED || phone.digits_u64() != Some(self.phone & !EXISTED) {
+            return None;
+        }
+        let [hi, lo] = self.contact;
         let id = ContactId::from_ulid(ulid::Ulid((u128::from(hi) << 64) | u128::from(lo)));
-        Some(if p & EXISTED == 0 {
+        Some(if self.phone & EXISTED == 0 {
             Claimed::New(id)
         } else {
             Claimed::Existing(id)
@@ -127,6 +127,10 @@ fn ulid_halves(id: &ContactId) -> [u64; 2] {
     [(ulid >> 64) as u64, ulid as u64]
 }
 
+fn phone_of(digits: u64) -> PhoneE164 {
+    PhoneE164::from_e164_unchecked(format!("+{digits}"))
+}
+
 impl Contacts {
     /// Claims, in phone order, the phones an import is about to commit, each for the contact
     /// id proposed (made in file order, so the contacts append too). A phone claimed already
@@ -134,17 +138,25 @@ impl Contacts {
     pub async fn preclaim(
         &self,
         tenant: &TenantId,
-        proposed: ProposedClaims,
+        mut claims: Preclaimed,
     ) -> Result<Preclaimed, RepoError> {
-        let mut entries = proposed.entries;
-        entries.sort_unstable_by_key(|(p, _)| *p);
-        if entries.windows(2).any(|w| w[0].0 == w[1].0) {
+        // (phone, row) in phone order: 16 bytes a row while claiming.
+        let mut order: Vec<(u64, u32)> = Vec::with_capacity(claims.rows.len());
+        for (row, claim) in claims.rows.iter().enumerate() {
+            let row = u32::try_from(row).map_err(|_| {
+                RepoError::Store(StoreError::Invalid("too many rows to claim ahead".into()))
+            })?;
+            if claim.phone != NOT_CLAIMED {
+                order.push((claim.phone, row));
+            }
+        }
+        order.sort_unstable();
+        if order.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(RepoError::Store(StoreError::Invalid(
                 "preclaim names a phone twice".into(),
             )));
         }
-        let phone_of = |digits: u64| PhoneE164::from_e164_unchecked(format!("+{digits}"));
-        for group in entries.chunks_mut(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
+        for group in order.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
             let reads: Vec<_> = group
                 .chunks(table::MAX_BATCH_GET)
                 .map(|chunk| {
@@ -156,18 +168,24 @@ impl Contacts {
             for claims in futures::future::try_join_all(reads).await? {
                 found.extend(claims);
             }
-            for (p, id) in group.iter_mut() {
-                if let Some(existing) = found.get(phone_of(*p).as_str()) {
-                    *id = ulid_halves(existing);
-                    *p |= EXISTED;
+            for (phone, row) in group {
+                if let Some(existing) = found.get(phone_of(*phone).as_str()) {
+                    claims.rows[*row as usize] = Preclaim {
+                        phone: phone | EXISTED,
+                        contact: ulid_halves(existing),
+                    };
                 }
             }
         }
-        let new = entries.iter().filter(|(p, _)| p & EXISTED == 0);
         let mut batch = Vec::with_capacity(PRECLAIM_WRITE_CHUNK);
-        for (p, [hi, lo]) in new {
-            let id = ContactId::from_ulid(ulid::Ulid((u128::from(*hi) << 64) | u128::from(*lo)));
-            batch.push(claim_item_for(tenant, &phone_of(*p), &id)?);
+        for (_, row) in order {
+            let claim = claims.rows[row as usize];
+            if claim.phone & EXISTED != 0 {
+                continue;
+            }
+            let [hi, lo] = claim.contact;
+            let id = ContactId::from_ulid(ulid::Ulid((u128::from(hi) << 64) | u128::from(lo)));
+            batch.push(claim_item_for(tenant, &phone_of(claim.phone), &id)?);
             if batch.len() == PRECLAIM_WRITE_CHUNK {
                 self.table.batch_put(std::mem::take(&mut batch)).await?;
             }
@@ -175,7 +193,7 @@ impl Contacts {
         if !batch.is_empty() {
             self.table.batch_put(batch).await?;
         }
-        Ok(Preclaimed { entries })
+        Ok(claims)
     }
 
     /// Upserts rows with distinct phones. With `commit == false` (a dry run) nothing is
@@ -187,19 +205,19 @@ impl Contacts {
         now: DateTime<Utc>,
         commit: bool,
     ) -> Result<ImportCounts, RepoError> {
-        self.import_preclaimed(tenant, rows, now, commit, &Preclaimed::default())
-            .await
+        self.import_preclaimed(tenant, rows, now, commit, &[]).await
     }
 
-    /// [`Contacts::import_batch`] for rows some of whose phones [`Contacts::preclaim`] claimed:
-    /// those are not looked up or claimed again.
+    /// [`Contacts::import_batch`] for rows whose phones [`Contacts::preclaim`] claimed:
+    /// `preclaimed[i]` is row `i`'s claim (rows past it, or whose phone it does not name, are
+    /// claimed the usual way).
     pub async fn import_preclaimed(
         &self,
         tenant: &TenantId,
         rows: &[ContactMerge],
         now: DateTime<Utc>,
         commit: bool,
-        preclaimed: &Preclaimed,
+        preclaimed: &[Preclaim],
     ) -> Result<ImportCounts, RepoError> {
         // Chunks hold distinct phones, so they are independent: run a few at once to overlap
         // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
@@ -213,10 +231,16 @@ impl Contacts {
         // Most tenants' lists are empty: one query then saves a lookup per row.
         let check_dnc = DoNotContact::new(self.table.clone()).any(tenant).await?;
         let mut plan = Plan::default();
-        for group in rows.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
+        let group_rows = table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT;
+        for (g, group) in rows.chunks(group_rows).enumerate() {
             let chunks: Vec<_> = group
                 .chunks(table::MAX_BATCH_GET)
-                .map(|chunk| self.plan_chunk(tenant, chunk, now, check_dnc, preclaimed))
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let from = g * group_rows + c * table::MAX_BATCH_GET;
+                    let claimed = preclaimed.get(from..).unwrap_or_default();
+                    self.plan_chunk(tenant, chunk, now, check_dnc, claimed)
+                })
                 .collect();
             for chunk in futures::future::try_join_all(chunks).await? {
                 plan.absorb(chunk);
@@ -241,14 +265,14 @@ impl Contacts {
         rows: &[ContactMerge],
         now: DateTime<Utc>,
         check_dnc: bool,
-        preclaimed: &Preclaimed,
+        preclaimed: &[Preclaim],
     ) -> Result<Plan, RepoError> {
         // Phones claimed by this import need no reads: their contacts are new.
         let mut fresh = HashMap::new();
         let mut claims = HashMap::new();
         let mut unclaimed: Vec<&PhoneE164> = Vec::new();
-        for row in rows {
-            match preclaimed.get(&row.phone) {
+        for (i, row) in rows.iter().enumerate() {
+            match preclaimed.get(i).and_then(|claim| claim.of(&row.phone)) {
                 Some(Claimed::New(id)) => {
                     fresh.insert(row.phone.as_str(), id);
                 }
