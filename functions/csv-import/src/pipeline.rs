@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use smscrm_domain::{ContactId, ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
-use smscrm_store::contact_import::Preclaimed;
+use smscrm_store::contact_import::{Plan, Preclaimed};
 use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -163,10 +163,18 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         }
         _ => Preclaimed::default(),
     };
-    let mut written = done;
-    let mut batches_written = 0u64;
+    let mut writer = Writer {
+        contacts,
+        tenant: &request.tenant,
+        commit: request.commit,
+        checkpoints: resumable.as_ref().map(|r| r.checkpoints),
+        done,
+        pending: None,
+    };
+    let mut planned_through = done.rows;
+    let mut batches_planned = 0u64;
     // Rows handed to the store so far: the index of the next batch's first claim.
-    let mut rows_written = 0usize;
+    let mut rows_planned = 0usize;
     // Data rows seen so far, this run's or not.
     let mut index = 0u64;
     let mut past_window = false;
@@ -214,45 +222,73 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             }
         }
         let through = index.min(last);
-        if through > written.rows {
+        if through > planned_through {
             if let Some(r) = &resumable
-                && batches_written > 0
+                && batches_planned > 0
                 && r.stop_at.is_some_and(|at| Instant::now() >= at)
             {
+                writer.flush().await?;
                 // Dropping the receiver stops the parser at its next batch.
                 drop(rx);
                 let _ = parser.await;
-                return Ok(Run::Paused(written));
+                return Ok(Run::Paused(writer.done));
             }
-            let counts = contacts
-                .import_preclaimed(
-                    &request.tenant,
-                    &merges,
-                    Utc::now(),
-                    request.commit,
-                    preclaimed.slice(rows_written, merges.len()),
-                )
-                .await?;
-            rows_written += merges.len();
-            report.add_counts(counts);
-            batches_written += 1;
-            written.rows = through;
-            written.counts.add(counts);
-            if let Some(r) = &resumable {
-                r.checkpoints.save(&written).await?;
-            }
+            // This batch is planned (read) while the previous one is written: SQLite writes on
+            // one core, the rest on the other.
+            let claimed = preclaimed.slice(rows_planned, merges.len());
+            let next = contacts.plan_import(&request.tenant, &merges, Utc::now(), claimed);
+            let (planned, flushed) = tokio::join!(next, writer.flush());
+            flushed?;
+            let plan = planned?;
+            rows_planned += merges.len();
+            batches_planned += 1;
+            planned_through = through;
+            report.add_counts(plan.counts());
+            writer.pending = Some((plan, through));
         }
         if past_window {
+            writer.flush().await?;
             // The rest of the file is other runs' business.
             drop(rx);
             let _ = parser.await;
             return Ok(Run::Finished(report));
         }
     }
+    writer.flush().await?;
     match parser.await {
         Ok(Ok(())) => Ok(Run::Finished(report)),
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),
+    }
+}
+
+/// Writes planned batches, one behind the planning, and saves a checkpoint after each.
+struct Writer<'a> {
+    contacts: &'a Contacts,
+    tenant: &'a TenantId,
+    commit: bool,
+    checkpoints: Option<&'a dyn Checkpoints>,
+    /// Everything up to here is written (and saved, for a resumable run).
+    done: Checkpoint,
+    /// The batch planned and not yet written, and the last data row it covers.
+    pending: Option<(Plan, u64)>,
+}
+
+impl Writer<'_> {
+    async fn flush(&mut self) -> Result<(), ImportFailure> {
+        let Some((plan, through)) = self.pending.take() else {
+            return Ok(());
+        };
+        let counts = plan.counts();
+        if self.commit {
+            self.contacts.write_import(self.tenant, plan).await?;
+        }
+        self.done.rows = through;
+        self.done.counts.add(counts);
+        if let Some(checkpoints) = self.checkpoints {
+            checkpoints.save(&self.done).await?;
+        }
+        Ok(())
     }
 }
 

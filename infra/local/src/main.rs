@@ -4,8 +4,15 @@
 use clap::Parser;
 use smscrm_local_host::{cli, commands};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -16,3 +23,20 @@ async fn main() -> anyhow::Result<()> {
         .init();
     commands::run(cli).await
 }
+
+/// glibc gives each thread that allocates its own arena (up to 8 per core); an import's rows
+/// are made on one thread and freed on another, and on a 1M-row import the spare arenas held
+/// ~20 MB more resident memory for no measurable speed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return; // the operator's choice
+    }
+    // SAFETY: mallopt only sets an allocator parameter, and runs before any other thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}

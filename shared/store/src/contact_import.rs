@@ -16,7 +16,7 @@
 //! the same contact may be overwritten by the imported fields. Imports are bulk operations
 //! the tenant starts; the trade is worth the 25x fewer round trips.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -28,10 +28,11 @@ use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, claim_item_for, contact_item};
 use crate::{AttributeNames, Contacts, DoNotContact, RepoError, keys};
 
-/// What a batch will write, and the counts it will report.
+/// What a batch will write ([`Contacts::write_import`]), and the counts it will report.
 #[derive(Default)]
-struct Plan {
+pub struct Plan {
     counts: ImportCounts,
+    attribute_names: BTreeSet<String>,
     new_claims: Vec<Item>,
     writes: Vec<Item>,
 }
@@ -41,6 +42,10 @@ impl Plan {
         self.counts.add(other.counts);
         self.new_claims.extend(other.new_claims);
         self.writes.extend(other.writes);
+    }
+
+    pub fn counts(&self) -> ImportCounts {
+        self.counts
     }
 }
 
@@ -219,6 +224,23 @@ impl Contacts {
         commit: bool,
         preclaimed: &[Preclaim],
     ) -> Result<ImportCounts, RepoError> {
+        let plan = self.plan_import(tenant, rows, now, preclaimed).await?;
+        let counts = plan.counts();
+        if commit {
+            self.write_import(tenant, plan).await?;
+        }
+        Ok(counts)
+    }
+
+    /// The reading half of [`Contacts::import_preclaimed`]: what to write. Batches of an import
+    /// hold distinct phones, so one batch can be planned while the previous one is written.
+    pub async fn plan_import(
+        &self,
+        tenant: &TenantId,
+        rows: &[ContactMerge],
+        now: DateTime<Utc>,
+        preclaimed: &[Preclaim],
+    ) -> Result<Plan, RepoError> {
         // Chunks hold distinct phones, so they are independent: run a few at once to overlap
         // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
         let mut phones = HashSet::with_capacity(rows.len());
@@ -246,16 +268,22 @@ impl Contacts {
                 plan.absorb(chunk);
             }
         }
-        if commit {
-            let names = rows.iter().flat_map(|r| r.attributes.keys());
-            AttributeNames::new(self.table.clone())
-                .record(tenant, names.map(String::as_str))
-                .await?;
-            // Claims first: a crash before the contacts leaves claims the re-run completes.
-            self.table.batch_put(plan.new_claims).await?;
-            self.table.batch_put(plan.writes).await?;
-        }
-        Ok(plan.counts)
+        plan.attribute_names = rows
+            .iter()
+            .flat_map(|r| r.attributes.keys().cloned())
+            .collect();
+        Ok(plan)
+    }
+
+    /// The writing half of [`Contacts::import_preclaimed`].
+    pub async fn write_import(&self, tenant: &TenantId, plan: Plan) -> Result<(), RepoError> {
+        AttributeNames::new(self.table.clone())
+            .record(tenant, plan.attribute_names.iter().map(String::as_str))
+            .await?;
+        // Claims first: a crash before the contacts leaves claims the re-run completes.
+        self.table.batch_put(plan.new_claims).await?;
+        self.table.batch_put(plan.writes).await?;
+        Ok(())
     }
 
     /// Reads what a chunk of (distinct) rows needs and decides what to write.
