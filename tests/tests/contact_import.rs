@@ -19,6 +19,7 @@ smscrm_tests::table_scenarios!(
     batches_larger_than_one_store_call,
     imported_attribute_names_become_template_variables,
     phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash,
+    phones_claimed_ahead_among_many_other_claims,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -324,4 +325,43 @@ async fn phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash(table: 
         }
     }
     assert_eq!(seen, 550);
+}
+
+async fn phones_claimed_ahead_among_many_other_claims(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    // More claims than one page of a range read between the phones claimed below.
+    let others: Vec<_> = (0..1100)
+        .map(|i| row(&format!("+1415556{:04}", i), &format!("O{i}"), &[]))
+        .collect();
+    for batch in others.chunks(500) {
+        contacts
+            .import_batch(&t, batch, Utc::now(), true)
+            .await
+            .expect("seed");
+    }
+    let rows = vec![
+        row("+14155550999", "Before", &[]),
+        row("+14155560500", "Taken", &[]),
+        row("+14155569999", "After", &[]),
+        row("+447911123456", "Elsewhere", &[]),
+    ];
+    let taken = contacts
+        .find_by_phone(&t, &rows[1].phone)
+        .await
+        .expect("read")
+        .expect("seeded");
+    let (proposed, _) = propose(&rows);
+    let claimed = contacts.preclaim(&t, proposed).await.expect("preclaim");
+    let done = contacts
+        .import_preclaimed(&t, &rows, Utc::now(), true, claimed.slice(0, rows.len()))
+        .await
+        .expect("import");
+    assert_eq!(done, counts(3, 1, 0, 0));
+    let renamed = contacts
+        .get(&t, &taken.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(renamed.first_name.as_deref(), Some("Taken"));
 }

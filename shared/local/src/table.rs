@@ -21,7 +21,7 @@ use smscrm_domain::ports::table::{
 use smscrm_domain::ports::{Clock, SystemClock};
 
 use self::query::Plan;
-use self::row::{Row, check_key, parse};
+use self::row::{ITEM_COLUMNS, Row, check_key, restore};
 use crate::db::{Db, Fail, is_busy};
 
 const SCHEMA: &str = "
@@ -139,26 +139,32 @@ impl SqliteTable {
 }
 
 fn load(conn: &Connection, key: &Key) -> Result<Option<Item>> {
-    let mut stmt = conn.prepare_cached("SELECT data FROM items WHERE pk = ?1 AND sk = ?2")?;
-    let data: Option<Vec<u8>> = stmt
-        .query_row(params![key.pk.as_bytes(), key.sk.as_bytes()], |r| r.get(0))
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"
+    ))?;
+    let found = stmt
+        .query_row(params![key.pk.as_bytes(), key.sk.as_bytes()], |r| {
+            Ok(restore(r, 0))
+        })
         .optional()?;
-    Ok(data.map(|d| parse(&d)).transpose()?)
+    Ok(found.transpose()?)
 }
 
 /// The item unless it is missing or expired.
 fn load_visible(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>> {
-    let mut stmt = conn.prepare_cached("SELECT ttl, data FROM items WHERE pk = ?1 AND sk = ?2")?;
-    let found: Option<(Option<i64>, Vec<u8>)> = stmt
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT ttl, {ITEM_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"
+    ))?;
+    let found = stmt
         .query_row(params![key.pk.as_bytes(), key.sk.as_bytes()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            let ttl: Option<i64> = r.get(0)?;
+            Ok(match ttl {
+                Some(ttl) if ttl <= now => None,
+                _ => Some(restore(r, 1)),
+            })
         })
         .optional()?;
-    match found {
-        Some((ttl, _)) if ttl.is_some_and(|ttl| ttl <= now) => Ok(None),
-        Some((_, data)) => Ok(Some(parse(&data)?)),
-        None => Ok(None),
-    }
+    Ok(found.flatten().transpose()?)
 }
 
 fn store(conn: &Connection, row: &Row) -> Result<()> {

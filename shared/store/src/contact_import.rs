@@ -51,6 +51,8 @@ impl Plan {
 
 /// Store calls of one import running at once.
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// Phones whose claims one range query reads, when their key range holds few others.
+const RANGE_READ: usize = 400;
 /// New claims built and written at a time by [`Contacts::preclaim`]: bounds the items held.
 const PRECLAIM_WRITE_CHUNK: usize = 4000;
 /// Marks, in a [`Preclaim`]'s phone field, a claim that existed before the import.
@@ -132,6 +134,26 @@ fn ulid_halves(id: &ContactId) -> [u64; 2] {
     [(ulid >> 64) as u64, ulid as u64]
 }
 
+/// A phone claim item as (phone, contact).
+fn claim_of(item: Item) -> Result<(String, ContactId), RepoError> {
+    let phone = item
+        .get(table::SK)
+        .and_then(Value::as_str)
+        .and_then(|sk| sk.strip_prefix(keys::PHONE_PREFIX))
+        .map(str::to_owned)
+        .ok_or_else(|| RepoError::Corrupt("phone claim without a phone".into()))?;
+    let claim: PhoneClaim = from_item(item)?;
+    Ok((phone, claim.contact_id))
+}
+
+/// Sorts phone digits as their claims' keys sort: as strings, byte by byte (`+4412...` before
+/// `+491...`, though it is the larger number).
+fn key_order(digits: u64) -> (u64, u32) {
+    let len = digits.checked_ilog10().map_or(1, |l| l + 1);
+    // Up to 19 digits, so the padded value fits a u64; the length breaks ties (`+1` < `+10`).
+    (digits * 10u64.pow(19 - len.min(19)), len)
+}
+
 fn phone_of(digits: u64) -> PhoneE164 {
     PhoneE164::from_e164_unchecked(format!("+{digits}"))
 }
@@ -145,7 +167,7 @@ impl Contacts {
         tenant: &TenantId,
         mut claims: Preclaimed,
     ) -> Result<Preclaimed, RepoError> {
-        // (phone, row) in phone order: 16 bytes a row while claiming.
+        // (phone, row) in the order of the claims' keys: 16 bytes a row while claiming.
         let mut order: Vec<(u64, u32)> = Vec::with_capacity(claims.rows.len());
         for (row, claim) in claims.rows.iter().enumerate() {
             let row = u32::try_from(row).map_err(|_| {
@@ -155,23 +177,29 @@ impl Contacts {
                 order.push((claim.phone, row));
             }
         }
-        order.sort_unstable();
+        order.sort_unstable_by_key(|&(phone, _)| key_order(phone));
         if order.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err(RepoError::Store(StoreError::Invalid(
                 "preclaim names a phone twice".into(),
             )));
         }
-        for group in order.chunks(table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT) {
-            let reads: Vec<_> = group
-                .chunks(table::MAX_BATCH_GET)
-                .map(|chunk| {
-                    let phones: Vec<PhoneE164> = chunk.iter().map(|(p, _)| phone_of(*p)).collect();
-                    async move { self.claims(tenant, phones.iter()).await }
-                })
-                .collect();
+        let mut ranges_pay = true;
+        for group in order.chunks(RANGE_READ * CHUNKS_IN_FLIGHT) {
+            let ranges = group.chunks(RANGE_READ).map(|range| async move {
+                match ranges_pay {
+                    true => self.claims_between(tenant, range).await,
+                    false => Ok(None),
+                }
+            });
+            let ranges = futures::future::try_join_all(ranges).await?;
+            // Keys of other phones crowd these ranges: stop trying them.
+            ranges_pay = ranges.iter().all(Option::is_some);
             let mut found = HashMap::new();
-            for claims in futures::future::try_join_all(reads).await? {
-                found.extend(claims);
+            for (range, read) in group.chunks(RANGE_READ).zip(ranges) {
+                match read {
+                    Some(claims) => found.extend(claims),
+                    None => found.extend(self.claims_of(tenant, range).await?),
+                }
             }
             for (phone, row) in group {
                 if let Some(existing) = found.get(phone_of(*phone).as_str()) {
@@ -367,18 +395,52 @@ impl Contacts {
         phones: impl IntoIterator<Item = &'a PhoneE164>,
     ) -> Result<HashMap<String, ContactId>, RepoError> {
         let wanted: Vec<Key> = phones.into_iter().map(|p| keys::phone(tenant, p)).collect();
-        let mut claims = HashMap::with_capacity(wanted.len());
-        for item in self.table.batch_get(&wanted).await? {
-            let phone = item
-                .get(table::SK)
-                .and_then(Value::as_str)
-                .and_then(|sk| sk.strip_prefix(keys::PHONE_PREFIX))
-                .map(str::to_owned)
-                .ok_or_else(|| RepoError::Corrupt("phone claim without a phone".into()))?;
-            let claim: PhoneClaim = from_item(item)?;
-            claims.insert(phone, claim.contact_id);
+        let found = self.table.batch_get(&wanted).await?;
+        found.into_iter().map(claim_of).collect()
+    }
+
+    /// The claims of `phones` (in key order), one query for their whole key range; `None` when
+    /// the range holds too many other claims for one page.
+    async fn claims_between(
+        &self,
+        tenant: &TenantId,
+        phones: &[(u64, u32)],
+    ) -> Result<Option<HashMap<String, ContactId>>, RepoError> {
+        let (Some((first, _)), Some((last, _))) = (phones.first(), phones.last()) else {
+            return Ok(Some(HashMap::new()));
+        };
+        let key = |digits: u64| keys::phone(tenant, &phone_of(digits)).sk;
+        let query = table::Query {
+            sort: Some(table::SortKeyCondition::Between(key(*first), key(*last))),
+            limit: table::MAX_QUERY_LIMIT,
+            ..table::Query::partition(keys::tenant_partition(tenant))
+        };
+        let page = self.table.query(&query).await?;
+        if page.next_cursor.is_some() {
+            return Ok(None);
         }
-        Ok(claims)
+        page.items
+            .into_iter()
+            .map(claim_of)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    /// The claims of `phones`, a batch_get per [`table::MAX_BATCH_GET`], a few at once.
+    async fn claims_of(
+        &self,
+        tenant: &TenantId,
+        phones: &[(u64, u32)],
+    ) -> Result<HashMap<String, ContactId>, RepoError> {
+        let reads = phones.chunks(table::MAX_BATCH_GET).map(|chunk| {
+            let phones: Vec<PhoneE164> = chunk.iter().map(|(p, _)| phone_of(*p)).collect();
+            async move { self.claims(tenant, phones.iter()).await }
+        });
+        let mut found = HashMap::new();
+        for claims in futures::future::try_join_all(reads).await? {
+            found.extend(claims);
+        }
+        Ok(found)
     }
 
     async fn contacts_by_id<'a>(
@@ -397,5 +459,33 @@ impl Contacts {
             found.insert(contact.id.to_string(), (contact, version));
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_sort_as_their_keys_do() {
+        let mut digits = [
+            4912345678u64,
+            33612345678,
+            1,
+            10,
+            2,
+            447911123456,
+            15551234567,
+        ];
+        digits.sort_by_key(|d| key_order(*d));
+        let mut strings: Vec<String> = digits.iter().map(|d| format!("PHONE#+{d}")).collect();
+        let sorted = {
+            let mut s = strings.clone();
+            s.sort();
+            s
+        };
+        assert_eq!(strings, sorted);
+        strings.dedup();
+        assert_eq!(strings.len(), 7);
     }
 }

@@ -9,7 +9,7 @@ use smscrm_domain::ports::table::{
     Cursor, Direction, Index, Key, Page, Query, SortKeyCondition, StoreError,
 };
 
-use super::row::{parse, successor, text};
+use super::row::{ITEM_COLUMNS, restore, successor, text};
 use crate::db::Fail;
 
 /// One end of the sort-key range.
@@ -109,7 +109,9 @@ impl Plan {
             Index::Gsi1 | Index::Gsi2 => &[scol, "pk", "sk"],
         };
         let mut plan = Self {
-            sql: format!("SELECT pk, sk, {pcol}, {scol}, ttl, data FROM items WHERE {pcol} = ?1"),
+            sql: format!(
+                "SELECT pk, sk, {pcol}, {scol}, ttl, {ITEM_COLUMNS} FROM items WHERE {pcol} = ?1"
+            ),
             params: vec![SqlValue::Blob(query.partition.as_bytes().to_vec())],
             index,
             limit: query.limit as usize,
@@ -201,8 +203,7 @@ impl Plan {
             read += 1;
             let ttl: Option<i64> = row.get(4)?;
             if ttl.is_none_or(|ttl| ttl > now_epoch) {
-                let data = row.get_ref(5)?.as_blob().map_err(StoreError::backend);
-                page.items.push(data.and_then(parse).map_err(Fail::Port)?);
+                page.items.push(restore(row, 5).map_err(Fail::Port)?);
             }
             if read == self.limit {
                 last = Some(self.cursor_at(row)?);
