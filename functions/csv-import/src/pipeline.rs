@@ -203,9 +203,10 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             match event {
                 Event::Valid(row) => {
                     report.valid += 1;
-                    let merge = to_merge(row.clone());
+                    let row_number = row.row;
+                    let merge = to_merge(row);
                     if report.preview.len() < PREVIEW_ROWS {
-                        report.preview.push(PreviewRow::of(row.row, &merge));
+                        report.preview.push(PreviewRow::of(row_number, &merge));
                     }
                     if index > done.rows {
                         merges.push(merge);
