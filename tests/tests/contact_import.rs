@@ -228,17 +228,20 @@ async fn batches_larger_than_one_store_call(table: Arc<dyn Table>) {
         .await
         .expect("import");
     assert_eq!(done, counts(250, 0, 0, 0));
+    assert_eq!(count_contacts(&contacts, &t).await, 250);
+}
+
+async fn count_contacts(contacts: &Contacts, t: &TenantId) -> usize {
     let mut seen = 0;
     let mut cursor = None;
     loop {
-        let page = contacts.list(&t, cursor, 100).await.expect("list");
+        let page = contacts.list(t, cursor, 100).await.expect("list");
         seen += page.items.len();
         cursor = page.next_cursor;
         if cursor.is_none() {
-            break;
+            return seen;
         }
     }
-    assert_eq!(seen, 250);
 }
 
 fn propose(rows: &[ContactMerge]) -> (Preclaimed, Vec<ContactId>) {
@@ -314,17 +317,7 @@ async fn phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash(table: 
         .await
         .expect("re-import");
     assert_eq!(again, counts(0, 0, 100, 0));
-    let mut seen = 0;
-    let mut cursor = None;
-    loop {
-        let page = contacts.list(&t, cursor, 100).await.expect("list");
-        seen += page.items.len();
-        cursor = page.next_cursor;
-        if cursor.is_none() {
-            break;
-        }
-    }
-    assert_eq!(seen, 550);
+    assert_eq!(count_contacts(&contacts, &t).await, 550);
 }
 
 async fn phones_claimed_ahead_among_many_other_claims(table: Arc<dyn Table>) {

@@ -1,7 +1,8 @@
 //! [`SqliteTable`]: the Table port on one SQLite file that several processes share.
 //!
-//! One `items` table holds every item as JSON (`data`), beside copies of its key, GSI key and
-//! TTL attributes in columns that SQLite indexes. Keys are stored as the BLOB of their UTF-8
+//! One `items` table holds every item: its key and GSI key attributes in columns that SQLite
+//! indexes, its TTL in another, and the rest as JSON (`data`; the `row` module says why keys are
+//! not repeated there). Keys are stored as the BLOB of their UTF-8
 //! bytes, so SQLite compares them with `memcmp`: the byte order DynamoDB uses for string keys.
 //! Each GSI is a partial index holding only the rows that have both of its key attributes, which
 //! is how DynamoDB's sparse indexes behave. See [`crate::db`] for locking and durability.
