@@ -20,6 +20,7 @@ smscrm_tests::table_scenarios!(
     imported_attribute_names_become_template_variables,
     phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash,
     phones_claimed_ahead_among_many_other_claims,
+    an_api_write_during_an_import_is_merged_not_overwritten,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -357,4 +358,44 @@ async fn phones_claimed_ahead_among_many_other_claims(table: Arc<dyn Table>) {
         .expect("read")
         .expect("kept");
     assert_eq!(renamed.first_name.as_deref(), Some("Taken"));
+}
+
+async fn an_api_write_during_an_import_is_merged_not_overwritten(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let rows = vec![
+        row("+14155550001", "Ann", &["imported"]),
+        row("+14155550002", "Bob", &[]),
+    ];
+    let (proposed, ids) = propose(&rows);
+    let claimed = contacts.preclaim(&t, proposed).await.expect("preclaim");
+    // While the import runs, the API writes Ann (completing the import's claim).
+    let draft: smscrm_domain::ContactDraft = serde_json::from_value(serde_json::json!({
+        "phone": "+14155550001",
+        "last_name": "Api",
+        "consent": {"status": "explicit", "source": "signup form"}
+    }))
+    .expect("draft");
+    let region = "US".parse().expect("region");
+    let (ann, created) = contacts
+        .upsert_by_phone(&t, draft.validate(region).expect("valid"), Utc::now())
+        .await
+        .expect("upsert");
+    assert!(created);
+    assert_eq!(ann.id, ids[0], "the API completes the import's claim");
+
+    let done = contacts
+        .import_preclaimed(&t, &rows, Utc::now(), true, claimed.slice(0, 2))
+        .await
+        .expect("import");
+    assert_eq!(done, counts(1, 1, 0, 0));
+    let ann = contacts.get(&t, &ids[0]).await.expect("read").expect("ann");
+    assert_eq!(ann.first_name.as_deref(), Some("Ann"));
+    assert_eq!(
+        ann.last_name.as_deref(),
+        Some("Api"),
+        "the API's fields stay"
+    );
+    assert_eq!(ann.consent.status, ConsentStatus::Explicit);
+    assert_eq!(count_contacts(&contacts, &t).await, 2);
 }

@@ -131,14 +131,6 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     resumable: Option<Resumable<'_>>,
     mut on_error: impl FnMut(&RowError),
 ) -> Result<Run, ImportFailure> {
-    let (tx, mut rx) = mpsc::channel::<Message>(BATCHES_IN_FLIGHT);
-    let counting = CountingReader {
-        inner: input,
-        read: progress.bytes.clone(),
-    };
-    let options = request.options.clone();
-    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, &tx));
-
     let mut report = ImportReport {
         dry_run: !request.commit,
         ..ImportReport::default()
@@ -156,13 +148,21 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         });
     report.add_counts(done.counts);
     let preclaimed = match request.phones_from.take() {
-        Some(phones) if request.commit => {
+        Some(phones) if request.commit && contacts.claims_ahead_pay() => {
             let window = (done.rows, last);
             let (tenant, options) = (&request.tenant, request.options.clone());
             preclaim(contacts, tenant, options, phones, window).await?
         }
         _ => Preclaimed::default(),
     };
+    // Started after the claims, so the main reader (an S3 stream, say) never sits idle.
+    let (tx, mut rx) = mpsc::channel::<Message>(BATCHES_IN_FLIGHT);
+    let counting = CountingReader {
+        inner: input,
+        read: progress.bytes.clone(),
+    };
+    let options = request.options.clone();
+    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, &tx));
     let mut writer = Writer {
         contacts,
         tenant: &request.tenant,

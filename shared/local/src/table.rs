@@ -50,6 +50,26 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 /// WAL, so fewer, larger commits write shared pages (index interiors, the append end of the
 /// contacts) fewer times.
 const BATCH_PUT_CHUNK: usize = 2000;
+/// Rows of `items` (the last of a key wins) in key order, as SQLite orders the primary key, in
+/// chunks of [`BATCH_PUT_CHUNK`]: a chunk's inserts walk the B-tree forwards and each page
+/// they touch is visited in one go. Measured on a 1M-row import, this also packs pages fuller
+/// (a 10% smaller file).
+fn sorted_rows(items: Vec<Item>) -> Result<Vec<Vec<Row>>, StoreError> {
+    let mut rows = dedupe_by_key(items)?
+        .iter()
+        .map(Row::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.sort_unstable_by(|a, b| {
+        (a.key.pk.as_bytes(), a.key.sk.as_bytes()).cmp(&(b.key.pk.as_bytes(), b.key.sk.as_bytes()))
+    });
+    let mut chunks = Vec::with_capacity(rows.len().div_ceil(BATCH_PUT_CHUNK));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        chunks.push(rows.by_ref().take(BATCH_PUT_CHUNK).collect());
+    }
+    Ok(chunks)
+}
+
 /// `purge_expired` deletes in chunks of this many rows, for the same reason.
 const PURGE_CHUNK: i64 = 1000;
 
@@ -169,17 +189,28 @@ fn load_visible(conn: &Connection, key: &Key, now: i64) -> Result<Option<Item>> 
 }
 
 fn store(conn: &Connection, row: &Row) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
+    insert(conn, row, "INSERT OR REPLACE")?;
+    Ok(())
+}
+
+/// Inserts the row unless its key holds one already (expired or not, as conditions see it);
+/// false when it did.
+fn store_if_absent(conn: &Connection, row: &Row) -> Result<bool> {
+    Ok(insert(conn, row, "INSERT OR IGNORE")? == 1)
+}
+
+fn insert(conn: &Connection, row: &Row, verb: &str) -> Result<usize> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{verb} INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, data) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?;
     fn pk(key: &Option<Key>) -> Option<&[u8]> {
         key.as_ref().map(|k| k.pk.as_bytes())
     }
     fn sk(key: &Option<Key>) -> Option<&[u8]> {
         key.as_ref().map(|k| k.sk.as_bytes())
     }
-    stmt.execute(params![
+    Ok(stmt.execute(params![
         row.key.pk.as_bytes(),
         row.key.sk.as_bytes(),
         pk(&row.gsi1),
@@ -188,8 +219,7 @@ fn store(conn: &Connection, row: &Row) -> Result<()> {
         sk(&row.gsi2),
         row.ttl,
         row.data,
-    ])?;
-    Ok(())
+    ])?)
 }
 
 fn remove(conn: &Connection, key: &Key) -> Result<()> {
@@ -361,20 +391,7 @@ impl Table for SqliteTable {
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let mut rows = dedupe_by_key(items)?
-            .iter()
-            .map(Row::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        // In key order, as SQLite orders the primary key: a chunk's inserts walk the B-tree
-        // forwards and each page they touch is visited in one go. Measured on a 1M-row import,
-        // this also packs pages fuller (a 10% smaller file).
-        rows.sort_unstable_by(|a, b| {
-            (a.key.pk.as_bytes(), a.key.sk.as_bytes())
-                .cmp(&(b.key.pk.as_bytes(), b.key.sk.as_bytes()))
-        });
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<Row> = rows.by_ref().take(BATCH_PUT_CHUNK).collect();
+        for chunk in sorted_rows(items)? {
             self.db
                 .call(move |s| {
                     s.write(|tx| {
@@ -387,6 +404,32 @@ impl Table for SqliteTable {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn batch_put_if_absent(&self, items: Vec<Item>) -> Result<Vec<Key>, StoreError> {
+        let mut taken = Vec::new();
+        for chunk in sorted_rows(items)? {
+            let found = self
+                .db
+                .call(move |s| {
+                    s.write(|tx| {
+                        let mut taken = Vec::new();
+                        for row in chunk {
+                            if !store_if_absent(tx, &row)? {
+                                taken.push(row.key);
+                            }
+                        }
+                        Ok(taken)
+                    })
+                })
+                .await?;
+            taken.extend(found);
+        }
+        Ok(taken)
+    }
+
+    fn sorted_bulk_writes_pay(&self) -> bool {
+        true
     }
 
     async fn transact(&self, ops: Vec<TransactOp>) -> Result<(), StoreError> {

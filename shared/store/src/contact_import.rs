@@ -159,6 +159,12 @@ fn phone_of(digits: u64) -> PhoneE164 {
 }
 
 impl Contacts {
+    /// Whether [`Contacts::preclaim`] is worth a second read of the file: on the embedded
+    /// store, where claims written in key order append; not on DynamoDB.
+    pub fn claims_ahead_pay(&self) -> bool {
+        self.table.sorted_bulk_writes_pay()
+    }
+
     /// Claims, in phone order, the phones an import is about to commit, each for the contact
     /// id proposed (made in file order, so the contacts append too). A phone claimed already
     /// keeps its contact.
@@ -210,22 +216,27 @@ impl Contacts {
                 }
             }
         }
+        // Create-only: a claim another import or the API made since the reads above keeps
+        // its contact, and this import merges into that contact.
         let mut batch = Vec::with_capacity(PRECLAIM_WRITE_CHUNK);
-        for (_, row) in order {
+        let mut rows_of = HashMap::new();
+        for (phone, row) in order {
             let claim = claims.rows[row as usize];
             if claim.phone & EXISTED != 0 {
                 continue;
             }
             let [hi, lo] = claim.contact;
             let id = ContactId::from_ulid(ulid::Ulid((u128::from(hi) << 64) | u128::from(lo)));
-            batch.push(claim_item_for(tenant, &phone_of(claim.phone), &id)?);
+            batch.push(claim_item_for(tenant, &phone_of(phone), &id)?);
+            rows_of.insert(phone, row);
             if batch.len() == PRECLAIM_WRITE_CHUNK {
-                self.table.batch_put(std::mem::take(&mut batch)).await?;
+                let written = std::mem::take(&mut batch);
+                self.adopt_taken(tenant, written, &mut rows_of, &mut claims)
+                    .await?;
             }
         }
-        if !batch.is_empty() {
-            self.table.batch_put(batch).await?;
-        }
+        self.adopt_taken(tenant, batch, &mut rows_of, &mut claims)
+            .await?;
         Ok(claims)
     }
 
@@ -323,14 +334,16 @@ impl Contacts {
         check_dnc: bool,
         preclaimed: &[Preclaim],
     ) -> Result<Plan, RepoError> {
-        // Phones claimed by this import need no reads: their contacts are new.
-        let mut fresh = HashMap::new();
+        // Phones claimed ahead need no claim reads. Their contacts are still read: an API
+        // upsert may have completed a claim this import made, and its fields must merge.
+        let mut fresh = HashSet::new();
         let mut claims = HashMap::new();
         let mut unclaimed: Vec<&PhoneE164> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             match preclaimed.get(i).and_then(|claim| claim.of(&row.phone)) {
                 Some(Claimed::New(id)) => {
-                    fresh.insert(row.phone.as_str(), id);
+                    fresh.insert(row.phone.as_str());
+                    claims.insert(row.phone.as_str().to_owned(), id);
                 }
                 Some(Claimed::Existing(id)) => {
                     claims.insert(row.phone.as_str().to_owned(), id);
@@ -352,15 +365,6 @@ impl Contacts {
         };
         let mut plan = Plan::default();
         for row in rows {
-            if let Some(id) = fresh.remove(row.phone.as_str()) {
-                let contact = row.create(id, now);
-                plan.counts.created += 1;
-                if suppressed.contains(&row.phone) {
-                    plan.counts.suppressed += 1;
-                }
-                plan.writes.push(contact_item(tenant, &contact, 1)?);
-                continue;
-            }
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
@@ -374,7 +378,9 @@ impl Contacts {
                 None => {
                     let contact =
                         row.create(claimed.cloned().unwrap_or_else(ContactId::generate), now);
-                    if claimed.is_none() {
+                    // A claim this import just made stands. Any other is written (again): a
+                    // claim whose contact is missing may have been deleted with it meanwhile.
+                    if !fresh.contains(row.phone.as_str()) {
                         plan.new_claims.push(claim_item(tenant, &contact)?);
                     }
                     plan.counts.created += 1;
@@ -397,6 +403,43 @@ impl Contacts {
         let wanted: Vec<Key> = phones.into_iter().map(|p| keys::phone(tenant, p)).collect();
         let found = self.table.batch_get(&wanted).await?;
         found.into_iter().map(claim_of).collect()
+    }
+
+    /// Writes new claims unless taken meanwhile; a taken one's row gets the claim's contact.
+    async fn adopt_taken(
+        &self,
+        tenant: &TenantId,
+        new_claims: Vec<Item>,
+        rows_of: &mut HashMap<u64, u32>,
+        claims: &mut Preclaimed,
+    ) -> Result<(), RepoError> {
+        let taken = self.table.batch_put_if_absent(new_claims).await?;
+        let phones: Vec<PhoneE164> = taken
+            .iter()
+            .filter_map(|key| key.sk.strip_prefix(keys::PHONE_PREFIX))
+            .filter_map(|e164| PhoneE164::from_e164(e164).ok())
+            .collect();
+        // Rows whose claim vanished again are claimed the usual way, batch by batch.
+        for phone in phones.iter().filter_map(PhoneE164::digits_u64) {
+            if let Some(row) = rows_of.get(&phone) {
+                claims.rows[*row as usize].phone = NOT_CLAIMED;
+            }
+        }
+        for chunk in phones.chunks(table::MAX_BATCH_GET) {
+            for (phone, contact) in self.claims(tenant, chunk.iter()).await? {
+                let digits = PhoneE164::from_e164(&phone)
+                    .ok()
+                    .and_then(|p| p.digits_u64());
+                if let Some(row) = digits.and_then(|d| rows_of.get(&d)) {
+                    claims.rows[*row as usize] = Preclaim {
+                        phone: digits.unwrap_or_default() | EXISTED,
+                        contact: ulid_halves(&contact),
+                    };
+                }
+            }
+        }
+        rows_of.clear();
+        Ok(())
     }
 
     /// The claims of `phones` (in key order), one query for their whole key range; `None` when

@@ -105,6 +105,7 @@ macro_rules! conformance_suite {
                 cursor_from_another_partition_is_invalid,
                 ttl_hides_expired_items,
                 batch_put_last_wins_and_batch_get_skips_missing,
+                batch_put_if_absent_keeps_what_is_there,
                 delete_returns_old_item,
                 invalid_requests_are_rejected,
             ];

@@ -1337,6 +1337,35 @@ pub async fn batch_put_last_wins_and_batch_get_skips_missing(table: Arc<dyn Tabl
         .expect("batch_put of none");
 }
 
+/// batch_put_if_absent writes the new keys, leaves every existing item as it was (an expired,
+/// unpurged one too, as create-only puts see it) and names the keys it left.
+pub async fn batch_put_if_absent_keeps_what_is_there(table: Arc<dyn Table>) {
+    let pk = unique("absent");
+    let k = |i: usize| Key::new(&pk, format!("k{i:02}"));
+    put(&*table, item_at(&k(3), json!({"v": "old"}))).await;
+    put(&*table, item_at(&k(7), json!({"v": "old", "ttl": 1}))).await;
+    let items: Vec<Item> = (0..10)
+        .map(|i| item_at(&k(i), json!({"v": "new"})))
+        .collect();
+    let mut taken = table
+        .batch_put_if_absent(items)
+        .await
+        .expect("batch_put_if_absent");
+    taken.sort_by(|a, b| a.sk.cmp(&b.sk));
+    assert_eq!(taken, vec![k(3), k(7)]);
+    let got = table.get(&k(3)).await.expect("get").expect("kept");
+    assert_eq!(got.get("v"), Some(&json!("old")));
+    let got = table.get(&k(4)).await.expect("get").expect("written");
+    assert_eq!(got.get("v"), Some(&json!("new")));
+    assert_eq!(
+        table
+            .batch_put_if_absent(Vec::new())
+            .await
+            .expect("of none"),
+        Vec::<Key>::new()
+    );
+}
+
 /// delete returns the old item; a failed conditional delete leaves it in place.
 pub async fn delete_returns_old_item(table: Arc<dyn Table>) {
     let key = Key::new(unique("del"), "x");

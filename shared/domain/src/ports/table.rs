@@ -581,6 +581,27 @@ pub trait Table: Send + Sync {
 
     /// All or nothing, up to [`MAX_TRANSACT_ITEMS`] operations on distinct keys.
     async fn transact(&self, ops: Vec<TransactOp>) -> Result<(), StoreError>;
+
+    /// Puts each item whose key holds no item yet (each put is atomic on its own, as a
+    /// conditional PutItem is), and returns the keys that were taken already. Distinct keys.
+    async fn batch_put_if_absent(&self, items: Vec<Item>) -> Result<Vec<Key>, StoreError> {
+        let mut taken = Vec::new();
+        for item in dedupe_by_key(items)? {
+            let key = Key::of(&item)?;
+            match self.put(item, Some(Condition::ItemNotExists)).await {
+                Ok(()) => {}
+                Err(StoreError::ConditionFailed) => taken.push(key),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Whether writing many new items in key order is much cheaper than in any order, as it is
+    /// for a B-tree (the embedded store) and not for DynamoDB: bulk loads then sort first.
+    fn sorted_bulk_writes_pay(&self) -> bool {
+        false
+    }
 }
 
 /// Rejects what DynamoDB's BatchGetItem rejects: more than [`MAX_BATCH_GET`] keys, or a key
