@@ -237,7 +237,13 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             // This batch is planned (read) while the previous one is written: SQLite writes on
             // one core, the rest on the other.
             let claimed = preclaimed.slice(rows_planned, merges.len());
-            let next = contacts.plan_import(&request.tenant, &merges, Utc::now(), claimed);
+            let next = contacts.plan_import(
+                &request.tenant,
+                &merges,
+                Utc::now(),
+                claimed,
+                request.commit,
+            );
             let (planned, flushed) = tokio::join!(next, writer.flush());
             flushed?;
             let plan = planned?;
@@ -302,6 +308,7 @@ async fn preclaim(
     input: Box<dyn Read + Send>,
     (after, through): (u64, u64),
 ) -> Result<Preclaimed, ImportFailure> {
+    let started = Instant::now();
     let proposed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
         let mut rows = smscrm_import::open(input, &options)?;
         let mut proposed = Preclaimed::default();
@@ -318,7 +325,15 @@ async fn preclaim(
     })
     .await
     .map_err(|join| ImportFailure::Internal(join.to_string()))??;
-    Ok(contacts.preclaim(tenant, proposed).await?)
+    let (read, rows) = (started.elapsed(), proposed.len());
+    let claimed = contacts.preclaim(tenant, proposed).await?;
+    tracing::debug!(
+        rows,
+        read_ms = read.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "phones claimed ahead"
+    );
+    Ok(claimed)
 }
 
 /// The blocking half: reads and validates, sending batches until the input or the receiver

@@ -314,11 +314,13 @@ impl Table for SqliteTable {
         Ok(self
             .db
             .call(move |s| {
-                let mut found = Vec::with_capacity(keys.len());
-                for key in &keys {
-                    found.extend(load_visible(s.conn(), key, now)?);
-                }
-                Ok(found)
+                s.read(|conn| {
+                    let mut found = Vec::with_capacity(keys.len());
+                    for key in &keys {
+                        found.extend(load_visible(conn, key, now)?);
+                    }
+                    Ok(found)
+                })
             })
             .await?)
     }

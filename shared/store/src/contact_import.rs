@@ -49,6 +49,15 @@ impl Plan {
     }
 }
 
+/// What every chunk of a batch is planned with.
+#[derive(Clone, Copy)]
+struct ChunkContext {
+    now: DateTime<Utc>,
+    check_dnc: bool,
+    /// False for a dry run: count, build nothing to write.
+    commit: bool,
+}
+
 /// Store calls of one import running at once.
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// Phones whose claims one range query reads, when their key range holds few others.
@@ -263,7 +272,9 @@ impl Contacts {
         commit: bool,
         preclaimed: &[Preclaim],
     ) -> Result<ImportCounts, RepoError> {
-        let plan = self.plan_import(tenant, rows, now, preclaimed).await?;
+        let plan = self
+            .plan_import(tenant, rows, now, preclaimed, commit)
+            .await?;
         let counts = plan.counts();
         if commit {
             self.write_import(tenant, plan).await?;
@@ -273,12 +284,14 @@ impl Contacts {
 
     /// The reading half of [`Contacts::import_preclaimed`]: what to write. Batches of an import
     /// hold distinct phones, so one batch can be planned while the previous one is written.
+    /// Without `commit` (a dry run) only the counts are made, no items.
     pub async fn plan_import(
         &self,
         tenant: &TenantId,
         rows: &[ContactMerge],
         now: DateTime<Utc>,
         preclaimed: &[Preclaim],
+        commit: bool,
     ) -> Result<Plan, RepoError> {
         // Chunks hold distinct phones, so they are independent: run a few at once to overlap
         // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
@@ -300,7 +313,12 @@ impl Contacts {
                 .map(|(c, chunk)| {
                     let from = g * group_rows + c * table::MAX_BATCH_GET;
                     let claimed = preclaimed.get(from..).unwrap_or_default();
-                    self.plan_chunk(tenant, chunk, now, check_dnc, claimed)
+                    let context = ChunkContext {
+                        now,
+                        check_dnc,
+                        commit,
+                    };
+                    self.plan_chunk(tenant, chunk, context, claimed)
                 })
                 .collect();
             for chunk in futures::future::try_join_all(chunks).await? {
@@ -330,8 +348,11 @@ impl Contacts {
         &self,
         tenant: &TenantId,
         rows: &[ContactMerge],
-        now: DateTime<Utc>,
-        check_dnc: bool,
+        ChunkContext {
+            now,
+            check_dnc,
+            commit,
+        }: ChunkContext,
         preclaimed: &[Preclaim],
     ) -> Result<Plan, RepoError> {
         // Phones claimed ahead need no claim reads. Their contacts are still read: an API
@@ -373,24 +394,29 @@ impl Contacts {
                         continue;
                     }
                     plan.counts.updated += 1;
-                    (contact, version + 1)
+                    (Some(contact), version + 1)
                 }
                 None => {
-                    let contact =
-                        row.create(claimed.cloned().unwrap_or_else(ContactId::generate), now);
+                    plan.counts.created += 1;
+                    let contact = commit.then(|| {
+                        row.create(claimed.cloned().unwrap_or_else(ContactId::generate), now)
+                    });
                     // A claim this import just made stands. Any other is written (again): a
                     // claim whose contact is missing may have been deleted with it meanwhile.
-                    if !fresh.contains(row.phone.as_str()) {
-                        plan.new_claims.push(claim_item(tenant, &contact)?);
+                    if let Some(contact) = &contact
+                        && !fresh.contains(row.phone.as_str())
+                    {
+                        plan.new_claims.push(claim_item(tenant, contact)?);
                     }
-                    plan.counts.created += 1;
                     (contact, 1)
                 }
             };
             if suppressed.contains(&row.phone) {
                 plan.counts.suppressed += 1;
             }
-            plan.writes.push(contact_item(tenant, &contact, version)?);
+            if let Some(contact) = contact.filter(|_| commit) {
+                plan.writes.push(contact_item(tenant, &contact, version)?);
+            }
         }
         Ok(plan)
     }
