@@ -14,6 +14,9 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        die_on_closed_pipe();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -40,3 +43,17 @@ fn limit_malloc_arenas() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
+
+/// Rust ignores SIGPIPE, so printing to a closed pipe (`smscrm import --json | head`) panics.
+/// The one-shot commands end quietly instead, like other Unix tools; `serve` keeps ignoring it,
+/// as a server must when a client hangs up.
+#[cfg(unix)]
+fn die_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal; no handler runs our code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn die_on_closed_pipe() {}

@@ -222,3 +222,36 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// `smscrm import ... | head` closes the pipe early: the command ends quietly, as Unix tools
+/// do, instead of panicking on the write.
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let csv_path = dir.path().join("contacts.csv");
+    std::fs::write(&csv_path, "phone\n+14155552671\n+14155552672\n").expect("write csv");
+    let tenant = smscrm(["tenant", "create", "--name", "Pipe", "--data-dir", &data]);
+    let mut child = Command::new(BIN)
+        .args(["import", csv_path.to_str().expect("path"), "--tenant"])
+        .arg(tenant["tenant_id"].as_str().expect("tenant_id"))
+        .args(["--data-dir", &data])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("import");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(13),
+            "SIGPIPE, not {}: {stderr}",
+            out.status
+        );
+    }
+}
