@@ -8,15 +8,17 @@ use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
 use smscrm_store::contact_import::{Plan, Preclaimed};
 use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 
 use smscrm_domain::import_report::{ImportReport, PREVIEW_ROWS, PreviewRow, RowError};
 
 /// Rows handed to the writer at a time: large enough to amortise round trips, small enough
 /// that memory stays flat.
 const BATCH_ROWS: usize = 1000;
-/// Batches parsed ahead of the writer.
+/// Batches parsed ahead of the planner.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// Batches planned ahead of the writer.
+const PLANS_IN_FLIGHT: usize = 1;
 /// Phones claimed ahead of their rows in one run, at most (24 bytes each); rows past them are
 /// claimed a batch at a time.
 const MAX_PRECLAIMED: usize = 1 << 20;
@@ -163,113 +165,162 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     };
     let options = request.options.clone();
     let parser = tokio::task::spawn_blocking(move || parse(counting, &options, &tx));
-    let mut writer = Writer {
+    // Planned batches queue for the writer, so SQLite writes without waiting for planning, and
+    // planning (reads, merges, building items) goes on while it writes.
+    let (plans, planned) = mpsc::channel::<(Plan, u64)>(PLANS_IN_FLIGHT);
+    let writer = Writer {
         contacts,
         tenant: &request.tenant,
         commit: request.commit,
         checkpoints: resumable.as_ref().map(|r| r.checkpoints),
         done,
-        pending: None,
     };
-    let mut planned_through = done.rows;
-    let mut batches_planned = 0u64;
-    // Rows handed to the store so far: the index of the next batch's first claim.
-    let mut rows_planned = 0usize;
-    // Data rows seen so far, this run's or not.
-    let mut index = 0u64;
-    let mut past_window = false;
-    while let Some(message) = rx.recv().await {
-        let events = match message {
-            Message::Header(detected) => {
-                describe(&mut report, &detected);
-                continue;
-            }
-            Message::Rows(events) => events,
-        };
-        progress
-            .rows
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
-        let mut merges = Vec::with_capacity(events.len());
-        for event in events {
-            index += 1;
-            if index <= first {
-                continue;
-            }
-            if index > last {
-                past_window = true;
-                break;
-            }
-            report.rows += 1;
-            match event {
-                Event::Valid(row) => {
-                    report.valid += 1;
-                    let row_number = row.row;
-                    let merge = to_merge(row);
-                    if report.preview.len() < PREVIEW_ROWS {
-                        report.preview.push(PreviewRow::of(row_number, &merge));
-                    }
-                    if index > done.rows {
-                        merges.push(merge);
-                    }
-                }
-                Event::Error(error, kind) => {
-                    match kind {
-                        ErrorKind::Invalid => report.invalid += 1,
-                        ErrorKind::Duplicate => report.duplicates += 1,
-                    }
-                    on_error(&error);
-                    report.record_error(error);
-                }
-            }
+    let planner = Planner {
+        contacts,
+        tenant: &request.tenant,
+        commit: request.commit,
+        stop_at: resumable.as_ref().and_then(|r| r.stop_at),
+        window: (first, last),
+        done_rows: done.rows,
+        preclaimed: &preclaimed,
+    };
+    let (ended, written) = tokio::join!(
+        planner.run(&mut rx, plans, &mut report, progress, &mut on_error),
+        writer.run(planned),
+    );
+    let done = written?;
+    // Dropping the receiver stops the parser at its next batch.
+    drop(rx);
+    let parsed = parser.await;
+    match ended? {
+        Ended::Paused => return Ok(Run::Paused(done)),
+        // The rest of the file is other runs' business.
+        Ended::PastWindow => return Ok(Run::Finished(report)),
+        Ended::WriterGone => {
+            return Err(ImportFailure::Internal("the writer stopped".into()));
         }
-        let through = index.min(last);
-        if through > planned_through {
-            if let Some(r) = &resumable
-                && batches_planned > 0
-                && r.stop_at.is_some_and(|at| Instant::now() >= at)
-            {
-                writer.flush().await?;
-                // Dropping the receiver stops the parser at its next batch.
-                drop(rx);
-                let _ = parser.await;
-                return Ok(Run::Paused(writer.done));
-            }
-            // This batch is planned (read) while the previous one is written: SQLite writes on
-            // one core, the rest on the other.
-            let claimed = preclaimed.slice(rows_planned, merges.len());
-            let next = contacts.plan_import(
-                &request.tenant,
-                &merges,
-                Utc::now(),
-                claimed,
-                request.commit,
-            );
-            let (planned, flushed) = tokio::join!(next, writer.flush());
-            flushed?;
-            let plan = planned?;
-            rows_planned += merges.len();
-            batches_planned += 1;
-            planned_through = through;
-            report.add_counts(plan.counts());
-            writer.pending = Some((plan, through));
-        }
-        if past_window {
-            writer.flush().await?;
-            // The rest of the file is other runs' business.
-            drop(rx);
-            let _ = parser.await;
-            return Ok(Run::Finished(report));
-        }
+        Ended::Input => {}
     }
-    writer.flush().await?;
-    match parser.await {
+    match parsed {
         Ok(Ok(())) => Ok(Run::Finished(report)),
         Ok(Err(e)) => Err(e.into()),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),
     }
 }
 
-/// Writes planned batches, one behind the planning, and saves a checkpoint after each.
+/// Why planning stopped.
+enum Ended {
+    /// The input ended.
+    Input,
+    /// The deadline came; everything planned is written.
+    Paused,
+    /// The rows after the window are other runs'.
+    PastWindow,
+    /// The writer stopped (it failed, and says why).
+    WriterGone,
+}
+
+/// Turns parsed rows into planned batches for the [`Writer`], counting them into the report.
+struct Planner<'a> {
+    contacts: &'a Contacts,
+    tenant: &'a TenantId,
+    commit: bool,
+    stop_at: Option<Instant>,
+    /// Data rows `(first, last]` are this run's.
+    window: (u64, u64),
+    /// Rows up to here were written by earlier runs.
+    done_rows: u64,
+    preclaimed: &'a Preclaimed,
+}
+
+impl Planner<'_> {
+    async fn run(
+        self,
+        rx: &mut mpsc::Receiver<Message>,
+        plans: mpsc::Sender<(Plan, u64)>,
+        report: &mut ImportReport,
+        progress: &Progress,
+        on_error: &mut impl FnMut(&RowError),
+    ) -> Result<Ended, ImportFailure> {
+        let (first, last) = self.window;
+        let mut planned_through = self.done_rows;
+        let mut batches_planned = 0u64;
+        // Rows handed to the store so far: the index of the next batch's first claim.
+        let mut rows_planned = 0usize;
+        // Data rows seen so far, this run's or not.
+        let mut index = 0u64;
+        let mut past_window = false;
+        while let Some(message) = rx.recv().await {
+            let events = match message {
+                Message::Header(detected) => {
+                    describe(report, &detected);
+                    continue;
+                }
+                Message::Rows(events) => events,
+            };
+            progress
+                .rows
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            let mut merges = Vec::with_capacity(events.len());
+            for event in events {
+                index += 1;
+                if index <= first {
+                    continue;
+                }
+                if index > last {
+                    past_window = true;
+                    break;
+                }
+                report.rows += 1;
+                match event {
+                    Event::Valid(row) => {
+                        report.valid += 1;
+                        let row_number = row.row;
+                        let merge = to_merge(row);
+                        if report.preview.len() < PREVIEW_ROWS {
+                            report.preview.push(PreviewRow::of(row_number, &merge));
+                        }
+                        if index > self.done_rows {
+                            merges.push(merge);
+                        }
+                    }
+                    Event::Error(error, kind) => {
+                        match kind {
+                            ErrorKind::Invalid => report.invalid += 1,
+                            ErrorKind::Duplicate => report.duplicates += 1,
+                        }
+                        on_error(&error);
+                        report.record_error(error);
+                    }
+                }
+            }
+            let through = index.min(last);
+            if through > planned_through {
+                if batches_planned > 0 && self.stop_at.is_some_and(|at| Instant::now() >= at) {
+                    return Ok(Ended::Paused);
+                }
+                let claimed = self.preclaimed.slice(rows_planned, merges.len());
+                let plan = self
+                    .contacts
+                    .plan_import(self.tenant, &merges, Utc::now(), claimed, self.commit)
+                    .await?;
+                rows_planned += merges.len();
+                batches_planned += 1;
+                planned_through = through;
+                report.add_counts(plan.counts());
+                if plans.send((plan, through)).await.is_err() {
+                    return Ok(Ended::WriterGone);
+                }
+            }
+            if past_window {
+                return Ok(Ended::PastWindow);
+            }
+        }
+        Ok(Ended::Input)
+    }
+}
+
+/// Writes planned batches in order and saves a checkpoint after each.
 struct Writer<'a> {
     contacts: &'a Contacts,
     tenant: &'a TenantId,
@@ -277,25 +328,38 @@ struct Writer<'a> {
     checkpoints: Option<&'a dyn Checkpoints>,
     /// Everything up to here is written (and saved, for a resumable run).
     done: Checkpoint,
-    /// The batch planned and not yet written, and the last data row it covers.
-    pending: Option<(Plan, u64)>,
 }
 
 impl Writer<'_> {
-    async fn flush(&mut self) -> Result<(), ImportFailure> {
-        let Some((plan, through)) = self.pending.take() else {
-            return Ok(());
-        };
-        let counts = plan.counts();
-        if self.commit {
-            self.contacts.write_import(self.tenant, plan).await?;
+    /// Writes until the planner hangs up; what is written by then.
+    async fn run(
+        mut self,
+        mut planned: mpsc::Receiver<(Plan, u64)>,
+    ) -> Result<Checkpoint, ImportFailure> {
+        let (mut idle, mut busy) = (Duration::ZERO, Duration::ZERO);
+        let mut since = Instant::now();
+        while let Some((plan, through)) = planned.recv().await {
+            idle += since.elapsed();
+            since = Instant::now();
+            let counts = plan.counts();
+            if self.commit {
+                self.contacts.write_import(self.tenant, plan).await?;
+            }
+            self.done.rows = through;
+            self.done.counts.add(counts);
+            if let Some(checkpoints) = self.checkpoints {
+                checkpoints.save(&self.done).await?;
+            }
+            busy += since.elapsed();
+            since = Instant::now();
         }
-        self.done.rows = through;
-        self.done.counts.add(counts);
-        if let Some(checkpoints) = self.checkpoints {
-            checkpoints.save(&self.done).await?;
-        }
-        Ok(())
+        // Which side of the pipeline is the bottleneck.
+        tracing::debug!(
+            busy_ms = busy.as_millis() as u64,
+            idle_ms = idle.as_millis() as u64,
+            "writer done"
+        );
+        Ok(self.done)
     }
 }
 

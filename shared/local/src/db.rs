@@ -16,8 +16,8 @@
 //! Durability: WAL with `synchronous=NORMAL`. A commit is in the WAL file when COMMIT returns, so
 //! it survives the process crashing or being killed; an OS crash or power loss may lose the last
 //! few commits but never corrupts the file. The local host accepts that for commits that do not
-//! wait for an fsync each. Checkpoints run every [`WAL_AUTOCHECKPOINT`] pages rather than
-//! SQLite's default 1000, which bulk writes would otherwise pay an fsync for every few commits.
+//! wait for an fsync each. Checkpoints run on a thread of their own, every 64 MiB of WAL rather
+//! than SQLite's 4 MiB ([`crate::checkpoint`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,18 +26,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
+use crate::checkpoint::Checkpoints;
+
 /// How long a writer waits for another process's write transaction before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections kept open between calls; more may exist while calls run in parallel.
 const MAX_IDLE: usize = 8;
 /// Query shapes vary with index, bounds, direction and cursor: room for all of them.
 const STATEMENT_CACHE: usize = 128;
-/// WAL pages (4 KiB each) after which a commit copies the WAL back into the database file:
-/// 64 MiB instead of SQLite's 4 MiB. Each checkpoint ends in an fsync of both files, and a page
-/// written by several commits between two checkpoints is copied back once; with the default, a
-/// bulk import (random phone-claim pages dirtied by every batch) checkpointed and fsynced after
-/// almost every batch. The WAL file grows to about that size on disk.
-const WAL_AUTOCHECKPOINT: i64 = 16_384;
 
 /// An error inside a blocking SQLite call: SQLite's, the port's own, or anything else (the
 /// blocking task dying, a file that cannot be used). Each adapter turns it into its port's error.
@@ -69,6 +65,7 @@ pub(crate) struct Db {
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
     write_gate: Mutex<()>,
+    checkpoints: Checkpoints,
     /// Woken after writes that may make queue messages visible (same-process long polls).
     pub(crate) changed: tokio::sync::Notify,
 }
@@ -88,7 +85,8 @@ impl Db {
     pub(crate) fn open<E>(path: &Path, schema: &str) -> Result<Arc<Self>, Fail<E>> {
         let mut open = lock(&OPEN);
         open.retain(|_, db| db.strong_count() > 0);
-        let conn = connect(path, BUSY_TIMEOUT)?;
+        // Made before its `Db` exists, so it gets the `Db`'s checkpoints below.
+        let mut conn = connect(path, BUSY_TIMEOUT, None)?;
         // The file exists now. Should canonicalizing fail anyway, the file just gets a second
         // `Db`, which is still correct (SQLite's own locking), only slower under contention.
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -101,6 +99,7 @@ impl Db {
             }
         };
         drop(open);
+        db.checkpoints.install(&mut conn)?;
         db.release(conn);
         db.init(schema)?;
         Ok(db)
@@ -121,6 +120,7 @@ impl Db {
 
     fn new(path: PathBuf, busy_timeout: Duration) -> Self {
         Self {
+            checkpoints: Checkpoints::start(path.clone()),
             path,
             busy_timeout,
             idle: Mutex::new(Vec::new()),
@@ -154,7 +154,7 @@ impl Db {
         let pooled = lock(&self.idle).pop();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => connect(&self.path, self.busy_timeout)?,
+            None => connect(&self.path, self.busy_timeout, Some(&self.checkpoints))?,
         };
         let out = f(&mut Session {
             conn: &mut conn,
@@ -175,8 +175,12 @@ impl Db {
     }
 }
 
-fn connect<E>(path: &Path, busy_timeout: Duration) -> Result<Connection, Fail<E>> {
-    let conn = Connection::open(path)?;
+fn connect<E>(
+    path: &Path,
+    busy_timeout: Duration,
+    checkpoints: Option<&Checkpoints>,
+) -> Result<Connection, Fail<E>> {
+    let mut conn = Connection::open(path)?;
     // Before anything that may need a lock, switching to WAL included.
     conn.busy_timeout(busy_timeout)?;
     // WAL is a property of the file; setting it again is a no-op that reports the mode.
@@ -189,7 +193,9 @@ fn connect<E>(path: &Path, busy_timeout: Duration) -> Result<Connection, Fail<E>
         )));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.install(&mut conn)?;
+    }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }

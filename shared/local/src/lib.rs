@@ -2,6 +2,7 @@
 //! a SQLite table and queue that several processes can share, blobs in a directory, and
 //! secrets in a private file.
 
+mod checkpoint;
 mod db;
 
 pub mod blobs;

@@ -13,7 +13,8 @@ use smscrm_domain::ports::Table;
 use smscrm_store::{Contacts, Imports};
 use tracing::Instrument as _;
 
-/// Time kept for finishing the batch in flight and queueing the continuation.
+/// Time kept for writing the batches already planned (at most two) and queueing the
+/// continuation.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 
 #[tokio::main]

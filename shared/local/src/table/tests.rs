@@ -521,3 +521,35 @@ async fn invalid_items_are_rejected_before_writing() -> TestResult {
     assert_eq!(table.get(&Key::new("P", "s")).await?, None);
     Ok(())
 }
+
+/// Past 64 MiB of WAL, the checkpoint thread copies it into the database file without a
+/// commit waiting for it, and the data is all there.
+#[tokio::test]
+async fn a_large_write_is_checkpointed_in_the_background() -> TestResult {
+    let dir = temp();
+    let table = open(&dir)?;
+    let db_file = dir.path().join("store.db");
+    let padding = "x".repeat(3000);
+    // About 90 MiB of WAL: one 4 KiB page per row, in 45 commits.
+    let rows = 23_000;
+    for batch in 0..rows / 500 {
+        let items = (0..500)
+            .map(|n| item(json!({"pk": "T#1", "sk": format!("R#{batch:03}#{n:03}"), "p": padding})))
+            .collect();
+        table.batch_put(items).await?;
+    }
+    let size = || std::fs::metadata(&db_file).map(|m| m.len()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while size() < 60 << 20 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(size() >= 60 << 20, "database file still {} bytes", size());
+    let page = table
+        .query(&Query {
+            limit: 1000,
+            ..Query::partition("T#1")
+        })
+        .await?;
+    assert_eq!(page.items.len(), 1000);
+    Ok(())
+}
