@@ -234,6 +234,10 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
+    fn past_deadline(&self) -> bool {
+        self.stop_at.is_some_and(|at| Instant::now() >= at)
+    }
+
     async fn run(
         self,
         rx: &mut mpsc::Receiver<Message>,
@@ -296,7 +300,9 @@ impl Planner<'_> {
             }
             let through = index.min(last);
             if through > planned_through {
-                if batches_planned > 0 && self.stop_at.is_some_and(|at| Instant::now() >= at) {
+                // A run's first batch goes ahead whatever the time, so every run progresses.
+                let may_pause = batches_planned > 0;
+                if may_pause && self.past_deadline() {
                     return Ok(Ended::Paused);
                 }
                 let claimed = self.preclaimed.slice(rows_planned, merges.len());
@@ -304,6 +310,12 @@ impl Planner<'_> {
                     .contacts
                     .plan_import(self.tenant, &merges, Utc::now(), claimed, self.commit)
                     .await?;
+                // Again, as planning takes time: past the deadline the writer only finishes
+                // what it has. This plan is dropped unwritten; the next run starts at the
+                // writer's checkpoint.
+                if may_pause && self.past_deadline() {
+                    return Ok(Ended::Paused);
+                }
                 rows_planned += merges.len();
                 batches_planned += 1;
                 planned_through = through;

@@ -10,7 +10,8 @@
 
 use std::ffi::c_int;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
@@ -25,45 +26,65 @@ const CHECKPOINT_AT: c_int = 16_384;
 /// about this size on disk (256 MiB) under a sustained bulk write.
 const INLINE_AT: c_int = 4 * CHECKPOINT_AT;
 
-/// Wakes the file's checkpoint thread; cloned into every connection's WAL hook. The thread
-/// ends once the `Db` and all its connections are gone.
-#[derive(Clone)]
+/// The file's checkpoint thread: woken from every connection's WAL hook, stopped (and waited
+/// for) when the `Db` closes.
 pub(crate) struct Checkpoints {
-    wake: SyncSender<()>,
+    signal: SyncSender<Signal>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Signal {
+    Checkpoint,
+    Stop,
 }
 
 impl Checkpoints {
     pub(crate) fn start(path: PathBuf) -> Self {
-        let (wake, woken) = sync_channel(1);
+        let (signal, signals) = sync_channel(1);
         let spawned = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(&path, &woken));
-        if let Err(err) = spawned {
-            // Commits past INLINE_AT still checkpoint themselves.
-            tracing::warn!(error = %err, "no checkpoint thread: commits will checkpoint");
-        }
-        Self { wake }
+            .spawn(move || run(&path, &signals));
+        let thread = match spawned {
+            Ok(thread) => Some(thread),
+            Err(err) => {
+                // Commits past INLINE_AT still checkpoint themselves.
+                tracing::warn!(error = %err, "no checkpoint thread: commits will checkpoint");
+                None
+            }
+        };
+        Self { signal, thread }
     }
 
     /// Replaces SQLite's automatic checkpoint on `conn`.
     pub(crate) fn install(&self, conn: &mut Connection) -> rusqlite::Result<()> {
-        let wake = self.wake.clone();
+        let signal = self.signal.clone();
         conn.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
             if pages >= INLINE_AT {
                 // Busy when the thread is checkpointing right now: it is doing the work.
                 let _ = wal.checkpoint();
             } else if pages >= CHECKPOINT_AT {
                 // Full: a wake-up is pending already.
-                let _ = wake.try_send(());
+                let _ = signal.try_send(Signal::Checkpoint);
             }
             Ok(())
         }))
     }
+
+    /// Ends the thread and waits for it. Called once the `Db`'s other connections are closed:
+    /// the thread's connection is then the file's last in this process, and closing it
+    /// checkpoints the WAL and syncs it, as closing the last connection did before.
+    pub(crate) fn stop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            // The thread takes it after at most the checkpoint it is running.
+            let _ = self.signal.send(Signal::Stop);
+            let _ = thread.join();
+        }
+    }
 }
 
-fn run(path: &std::path::Path, woken: &Receiver<()>) {
+fn run(path: &std::path::Path, signals: &Receiver<Signal>) {
     let mut conn: Option<Connection> = None;
-    while woken.recv().is_ok() {
+    while let Ok(Signal::Checkpoint) = signals.recv() {
         let conn = match &conn {
             Some(conn) => conn,
             None => match open(path) {
@@ -78,9 +99,6 @@ fn run(path: &std::path::Path, woken: &Receiver<()>) {
         match conn.wal_checkpoint_v2(DEFAULT_NAME, CheckpointMode::PASSIVE) {
             Ok((frames, copied)) => tracing::debug!(frames, copied, "background checkpoint"),
             Err(err) => tracing::debug!(error = %err, "background checkpoint did not run"),
-        }
-        if matches!(woken.try_recv(), Err(TryRecvError::Disconnected)) {
-            break;
         }
     }
 }

@@ -175,6 +175,13 @@ impl Db {
     }
 }
 
+impl Drop for Db {
+    fn drop(&mut self) {
+        lock(&self.idle).clear();
+        self.checkpoints.stop();
+    }
+}
+
 fn connect<E>(
     path: &Path,
     busy_timeout: Duration,

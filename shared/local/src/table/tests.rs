@@ -523,7 +523,7 @@ async fn invalid_items_are_rejected_before_writing() -> TestResult {
 }
 
 /// Past 64 MiB of WAL, the checkpoint thread copies it into the database file without a
-/// commit waiting for it, and the data is all there.
+/// commit waiting for it, the data is all there, and closing the store leaves no WAL.
 #[tokio::test]
 async fn a_large_write_is_checkpointed_in_the_background() -> TestResult {
     let dir = temp();
@@ -551,5 +551,10 @@ async fn a_large_write_is_checkpointed_in_the_background() -> TestResult {
         })
         .await?;
     assert_eq!(page.items.len(), 1000);
+    // Closing waits for the thread, whose connection is then the last: closing it checkpoints
+    // the rest and removes the WAL, before the process could exit.
+    drop(table);
+    let wal = dir.path().join("store.db-wal");
+    assert!(!wal.exists(), "WAL left behind after closing");
     Ok(())
 }
