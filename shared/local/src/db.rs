@@ -225,12 +225,7 @@ impl Session<'_> {
         &mut self,
         f: impl FnOnce(&Connection) -> Result<T, Fail<E>>,
     ) -> Result<T, Fail<E>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        in_transaction(self.conn, TransactionBehavior::Deferred, |tx| f(tx))
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed when `f` succeeds and rolled back
@@ -240,11 +235,18 @@ impl Session<'_> {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail<E>>,
     ) -> Result<T, Fail<E>> {
         let _turn = lock(self.gate);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        in_transaction(self.conn, TransactionBehavior::Immediate, f)
     }
+}
+
+/// Commits when `f` succeeds; dropping the transaction rolls it back when it fails.
+fn in_transaction<T, E>(
+    conn: &mut Connection,
+    behavior: TransactionBehavior,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, Fail<E>>,
+) -> Result<T, Fail<E>> {
+    let tx = conn.transaction_with_behavior(behavior)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
 }
