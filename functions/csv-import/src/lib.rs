@@ -4,9 +4,11 @@
 //! the S3 drop folder, and the import-jobs worker that commits for the last two): parsing runs on a blocking thread and hands batches of validated rows
 //! over a bounded channel to the store writer, so memory stays flat whatever the file size.
 
+mod ahead;
 mod drop_folder;
 mod jobs;
 mod pipeline;
+mod spill;
 mod stored;
 
 pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};

@@ -3,9 +3,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
-use smscrm_domain::{ContactId, ContactMerge, TenantId};
+use smscrm_domain::{ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
-use smscrm_store::contact_import::{Plan, Preclaimed};
+use smscrm_store::contact_import::{Plan, Preclaim};
+
+use crate::ahead::{Note, Notes, Scope, look_ahead};
 use smscrm_store::{Checkpoint, Contacts, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
@@ -19,18 +21,18 @@ const BATCH_ROWS: usize = 1000;
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Batches planned ahead of the writer.
 const PLANS_IN_FLIGHT: usize = 1;
-/// Phones claimed ahead of their rows in one run, at most (24 bytes each); rows past them are
-/// claimed a batch at a time.
-const MAX_PRECLAIMED: usize = 1 << 20;
 
 pub struct ImportRequest {
     pub tenant: TenantId,
     pub options: ImportOptions,
     /// False for a dry run: everything is checked and counted, nothing is written.
     pub commit: bool,
-    /// A second reader of the same file. With it, a commit first reads the file for its
-    /// phones and claims them in phone order ([`Contacts::preclaim`]), then writes contacts:
-    /// several times faster on the embedded store than claiming a batch at a time.
+    /// A second reader of the same file. With it, the import first reads the file for its
+    /// phones (the `ahead` module): duplicates are found on disk, so memory stays flat
+    /// whatever the file's size, and a commit on the embedded store claims the phones in
+    /// phone order ([`Contacts::preclaim`]) before writing contacts, several times faster
+    /// there than claiming a batch at a time. Without it, duplicates are found in memory
+    /// (about 20 bytes a phone).
     pub phones_from: Option<Box<dyn Read + Send>>,
 }
 
@@ -93,7 +95,8 @@ pub enum ImportFailure {
 }
 
 enum Event {
-    Valid(ImportRow),
+    /// With its phone's claim, if the pass ahead made one.
+    Valid(ImportRow, Preclaim),
     Error(RowError, ErrorKind),
 }
 
@@ -149,22 +152,30 @@ pub async fn run_resumable<R: Read + Send + 'static>(
             counts: Default::default(),
         });
     report.add_counts(done.counts);
-    let preclaimed = match request.phones_from.take() {
-        Some(phones) if request.commit && contacts.claims_ahead_pay() => {
-            let window = (done.rows, last);
-            let (tenant, options) = (&request.tenant, request.options.clone());
-            preclaim(contacts, tenant, options, phones, window).await?
+    let notes = match request.phones_from.take() {
+        Some(phones) => {
+            let claims = request.commit && contacts.claims_ahead_pay();
+            let scope = Scope {
+                report_after: first,
+                claim_after: claims.then_some(done.rows),
+                through: last,
+            };
+            let (tenant, options) = (&request.tenant, &request.options);
+            Some(look_ahead(contacts, tenant, options, phones, scope).await?)
         }
-        _ => Preclaimed::default(),
+        None => None,
     };
-    // Started after the claims, so the main reader (an S3 stream, say) never sits idle.
+    // Started after the pass ahead, so the main reader (an S3 stream, say) never sits idle.
     let (tx, mut rx) = mpsc::channel::<Message>(BATCHES_IN_FLIGHT);
     let counting = CountingReader {
         inner: input,
         read: progress.bytes.clone(),
     };
-    let options = request.options.clone();
-    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, &tx));
+    let options = ImportOptions {
+        find_duplicates: notes.is_none(),
+        ..request.options.clone()
+    };
+    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, notes, &tx));
     // Planned batches queue for the writer, so SQLite writes without waiting for planning, and
     // planning (reads, merges, building items) goes on while it writes.
     let (plans, planned) = mpsc::channel::<(Plan, u64)>(PLANS_IN_FLIGHT);
@@ -182,7 +193,6 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         stop_at: resumable.as_ref().and_then(|r| r.stop_at),
         window: (first, last),
         done_rows: done.rows,
-        preclaimed: &preclaimed,
     };
     let (ended, written) = tokio::join!(
         planner.run(&mut rx, plans, &mut report, progress, &mut on_error),
@@ -203,7 +213,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     }
     match parsed {
         Ok(Ok(())) => Ok(Run::Finished(report)),
-        Ok(Err(e)) => Err(e.into()),
+        Ok(Err(e)) => Err(e),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),
     }
 }
@@ -230,7 +240,6 @@ struct Planner<'a> {
     window: (u64, u64),
     /// Rows up to here were written by earlier runs.
     done_rows: u64,
-    preclaimed: &'a Preclaimed,
 }
 
 impl Planner<'_> {
@@ -249,8 +258,6 @@ impl Planner<'_> {
         let (first, last) = self.window;
         let mut planned_through = self.done_rows;
         let mut batches_planned = 0u64;
-        // Rows handed to the store so far: the index of the next batch's first claim.
-        let mut rows_planned = 0usize;
         // Data rows seen so far, this run's or not.
         let mut index = 0u64;
         let mut past_window = false;
@@ -266,6 +273,7 @@ impl Planner<'_> {
                 .rows
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
             let mut merges = Vec::with_capacity(events.len());
+            let mut claims = Vec::with_capacity(events.len());
             for event in events {
                 index += 1;
                 if index <= first {
@@ -277,7 +285,7 @@ impl Planner<'_> {
                 }
                 report.rows += 1;
                 match event {
-                    Event::Valid(row) => {
+                    Event::Valid(row, claim) => {
                         report.valid += 1;
                         let row_number = row.row;
                         let merge = to_merge(row);
@@ -286,6 +294,7 @@ impl Planner<'_> {
                         }
                         if index > self.done_rows {
                             merges.push(merge);
+                            claims.push(claim);
                         }
                     }
                     Event::Error(error, kind) => {
@@ -305,10 +314,9 @@ impl Planner<'_> {
                 if may_pause && self.past_deadline() {
                     return Ok(Ended::Paused);
                 }
-                let claimed = self.preclaimed.slice(rows_planned, merges.len());
                 let plan = self
                     .contacts
-                    .plan_import(self.tenant, &merges, Utc::now(), claimed, self.commit)
+                    .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
                     .await?;
                 // Again, as planning takes time: past the deadline the writer only finishes
                 // what it has. This plan is dropped unwritten; the next run starts at the
@@ -316,7 +324,6 @@ impl Planner<'_> {
                 if may_pause && self.past_deadline() {
                     return Ok(Ended::Paused);
                 }
-                rows_planned += merges.len();
                 batches_planned += 1;
                 planned_through = through;
                 report.add_counts(plan.counts());
@@ -375,50 +382,15 @@ impl Writer<'_> {
     }
 }
 
-/// Claims the phones of the valid rows in `(after, through]` (data rows counted from 1), in
-/// phone order, each for a contact id made in file order.
-async fn preclaim(
-    contacts: &Contacts,
-    tenant: &TenantId,
-    options: ImportOptions,
-    input: Box<dyn Read + Send>,
-    (after, through): (u64, u64),
-) -> Result<Preclaimed, ImportFailure> {
-    let started = Instant::now();
-    let proposed = tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
-        let mut rows = smscrm_import::open(input, &options)?;
-        let mut proposed = Preclaimed::default();
-        for (index, outcome) in (1u64..).zip(rows.by_ref()) {
-            if index > through || proposed.len() == MAX_PRECLAIMED {
-                break;
-            }
-            if let (true, RowOutcome::Valid(row)) = (index > after, outcome) {
-                proposed.propose(&row.phone, &ContactId::generate());
-            }
-        }
-        // A read error ends the rows early here as in the main pass, which reports it.
-        Ok(proposed)
-    })
-    .await
-    .map_err(|join| ImportFailure::Internal(join.to_string()))??;
-    let (read, rows) = (started.elapsed(), proposed.len());
-    let claimed = contacts.preclaim(tenant, proposed).await?;
-    tracing::debug!(
-        rows,
-        read_ms = read.as_millis() as u64,
-        total_ms = started.elapsed().as_millis() as u64,
-        "phones claimed ahead"
-    );
-    Ok(claimed)
-}
-
 /// The blocking half: reads and validates, sending batches until the input or the receiver
-/// ends.
+/// ends. With the pass ahead's `notes`, they say which rows are duplicates (the parser then
+/// keeps no phones) and carry the rows' claims.
 fn parse<R: Read>(
     input: R,
     options: &ImportOptions,
+    mut notes: Option<Notes>,
     tx: &mpsc::Sender<Message>,
-) -> Result<(), ImportError> {
+) -> Result<(), ImportFailure> {
     let mut rows = smscrm_import::open(input, options)?;
     if tx
         .blocking_send(Message::Header(rows.detected().clone()))
@@ -429,7 +401,21 @@ fn parse<R: Read>(
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     for outcome in rows.by_ref() {
         batch.push(match outcome {
-            RowOutcome::Valid(row) => Event::Valid(row),
+            RowOutcome::Valid(row) => {
+                let note = match &mut notes {
+                    Some(notes) => notes.take(row.row).map_err(|err| {
+                        ImportFailure::Internal(format!("reading the pass ahead failed: {err}"))
+                    })?,
+                    None => None,
+                };
+                match note {
+                    Some(Note::Duplicate { first_row }) => {
+                        duplicate(row.row, first_row, &row.phone)
+                    }
+                    Some(Note::Claimed(claim)) => Event::Valid(row, claim),
+                    None => Event::Valid(row, Preclaim::NONE),
+                }
+            }
             RowOutcome::Invalid { row, reason } => {
                 Event::Error(RowError { row, reason }, ErrorKind::Invalid)
             }
@@ -437,13 +423,7 @@ fn parse<R: Read>(
                 row,
                 first_row,
                 phone,
-            } => Event::Error(
-                RowError {
-                    row,
-                    reason: format!("duplicate of row {first_row} ({phone})"),
-                },
-                ErrorKind::Duplicate,
-            ),
+            } => duplicate(row, first_row, &phone),
         });
         if batch.len() == BATCH_ROWS {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
@@ -456,7 +436,12 @@ fn parse<R: Read>(
         let _ = tx.blocking_send(Message::Rows(batch));
     }
     // A read error mid-file ends the rows early; finish says so.
-    rows.finish()
+    Ok(rows.finish()?)
+}
+
+fn duplicate(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Event {
+    let reason = format!("duplicate of row {first_row} ({phone})");
+    Event::Error(RowError { row, reason }, ErrorKind::Duplicate)
 }
 
 fn describe(report: &mut ImportReport, detected: &smscrm_import::Detected) {

@@ -179,17 +179,15 @@ impl StoredImport<'_> {
         let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
         let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
         let _ = errors_csv.write_record(["row", "reason"]);
+        // The pass ahead's own read of the file: it keeps memory flat (duplicates are found
+        // on disk) and, on the embedded store, claims phones in order.
+        let again = self
+            .blobs
+            .open(&record.blob_key)
+            .await?
+            .ok_or(StoredImportError::NoFile)?;
         let phones_from: Option<Box<dyn std::io::Read + Send>> =
-            if commit && self.contacts.claims_ahead_pay() {
-                let reader = self
-                    .blobs
-                    .open(&record.blob_key)
-                    .await?
-                    .ok_or(StoredImportError::NoFile)?;
-                Some(Box::new(tokio_util::io::SyncIoBridge::new(reader)))
-            } else {
-                None
-            };
+            Some(Box::new(tokio_util::io::SyncIoBridge::new(again)));
         let request = ImportRequest {
             tenant: record.tenant_id.clone(),
             options: options_of(record)?,

@@ -47,16 +47,16 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
     let progress = Progress::default();
     let bar =
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
-    // A pipe or FIFO cannot be read twice: only a regular file gets the claims pass.
+    // A pipe or FIFO cannot be read twice: only a regular file gets the pass ahead (which
+    // keeps memory flat and claims phones in order).
     let regular = std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
-    let phones_from: Option<Box<dyn std::io::Read + Send>> =
-        if args.dry_run || !regular || !ctx.contacts.claims_ahead_pay() {
-            None
-        } else {
-            let again = File::open(&args.file)
-                .with_context(|| format!("cannot open {}", args.file.display()))?;
-            Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
-        };
+    let phones_from: Option<Box<dyn std::io::Read + Send>> = if !regular {
+        None
+    } else {
+        let again = File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
+    };
     let request = ImportRequest {
         tenant: tenant.id.clone(),
         options,

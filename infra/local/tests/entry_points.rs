@@ -223,6 +223,56 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     let _ = server.wait();
 }
 
+/// A file piped in cannot be read twice, so it is imported without the pass ahead: its
+/// duplicates are found in memory instead of on disk. The report is the same either way.
+#[test]
+fn a_piped_file_gets_the_same_report_as_a_regular_one() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let csv_path = dir.path().join("kunden.csv");
+    std::fs::write(&csv_path, FILE).expect("write csv");
+    let mapping = "phone=Handy,first_name=Vorname,last_name=Nachname";
+    let import = |name: &str, path: &str, stdin: Stdio| {
+        let tenant = smscrm(["tenant", "create", "--name", name, "--data-dir", &data]);
+        let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+        Command::new(BIN)
+            .args([
+                "import", path, "--tenant", &tenant, "--map", mapping, "--json",
+            ])
+            .args(["--data-dir", &data])
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("import")
+    };
+    let regular = import("File", csv_path.to_str().expect("path"), Stdio::null());
+    let mut piped = import("Pipe", "/dev/stdin", Stdio::piped());
+    let mut stdin = piped.stdin.take().expect("stdin");
+    stdin.write_all(FILE.as_bytes()).expect("write stdin");
+    drop(stdin);
+    let report = |child: std::process::Child| {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+        report.as_object_mut().expect("object").remove("import_id");
+        report
+    };
+    let (from_file, from_pipe) = (report(regular), report(piped));
+    assert_eq!(from_file["duplicates"], 1, "{from_file}");
+    assert_eq!(
+        from_file["errors"][0]["reason"],
+        "duplicate of row 2 (+14155552671)"
+    );
+    assert_eq!(from_pipe, from_file);
+}
+
 /// `smscrm import ... | head` closes the pipe early: the command ends quietly, as Unix tools
 /// do, instead of panicking on the write.
 #[test]

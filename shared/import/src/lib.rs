@@ -2,7 +2,8 @@
 //!
 //! Pure: it reads the [`std::io::Read`] it is given and nothing else, and turns the bytes into
 //! a stream of validated rows in constant memory. Only the in-file dedupe set grows, by
-//! about 20 bytes per unique phone (see `seen`).
+//! about 20 bytes per unique phone (see `seen`); a caller that finds duplicates itself (the
+//! import pipeline does, on disk) turns it off with [`ImportOptions::find_duplicates`].
 //!
 //! ```text
 //! bytes -> sniff (encoding, binary?, delimiter) -> decode to UTF-8 -> bounded CSV records
@@ -48,6 +49,9 @@ pub struct ImportOptions {
     pub consent: Option<ConsentDeclaration>,
     /// A field longer than this (in UTF-8 bytes) makes its row invalid; the file goes on.
     pub max_field_bytes: usize,
+    /// True: a row whose phone an earlier row had is a [`RowOutcome::Duplicate`] (the check
+    /// holds every phone in memory). False: it is `Valid`, and the caller finds duplicates.
+    pub find_duplicates: bool,
 }
 
 impl ImportOptions {
@@ -57,6 +61,7 @@ impl ImportOptions {
             mapping: None,
             consent: None,
             max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
+            find_duplicates: true,
         }
     }
 }

@@ -19,8 +19,8 @@ pub(crate) struct RowValidator {
     headers: Vec<String>,
     phones: PhoneReader,
     declaration: Option<ConsentInput>,
-    /// Each phone's first row: ~20 bytes a unique phone.
-    seen: Seen,
+    /// Each phone's first row: ~20 bytes a unique phone. `None`: the caller finds duplicates.
+    seen: Option<Seen>,
 }
 
 impl RowValidator {
@@ -29,13 +29,14 @@ impl RowValidator {
         headers: Vec<String>,
         phones: PhoneReader,
         declaration: Option<ConsentInput>,
+        find_duplicates: bool,
     ) -> Self {
         Self {
             plan,
             headers,
             phones,
             declaration,
-            seen: Seen::default(),
+            seen: find_duplicates.then(Seen::default),
         }
     }
 
@@ -56,9 +57,12 @@ impl RowValidator {
             Err(reason) => RowOutcome::Invalid { row, reason },
             Ok(mut valid) => {
                 valid.row = row;
-                let first_row =
-                    self.seen
-                        .first_row(valid.phone.digits_u64(), valid.phone.as_str(), row);
+                let first_row = match &mut self.seen {
+                    Some(seen) => {
+                        seen.first_row(valid.phone.digits_u64(), valid.phone.as_str(), row)
+                    }
+                    None => row,
+                };
                 if first_row == row {
                     RowOutcome::Valid(valid)
                 } else {

@@ -130,7 +130,13 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
     Ok(Rows {
         records,
         detected,
-        validator: RowValidator::new(plan, headers, PhoneReader::new(options.region), declaration),
+        validator: RowValidator::new(
+            plan,
+            headers,
+            PhoneReader::new(options.region),
+            declaration,
+            options.find_duplicates,
+        ),
         max_field,
         error: None,
     })

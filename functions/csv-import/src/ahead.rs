@@ -1,0 +1,460 @@
+//! The pass ahead of an import: a first read of the file that finds its duplicate phones and,
+//! for a commit on a store where it pays, claims the phones of the rows to write in phone
+//! order ([`Contacts::preclaim`]).
+//!
+//! Both need every phone of the file at once, so both go through sorts on disk ([`Sorter`]):
+//! phones are sorted (as their claims' keys sort) in runs of a fixed size, written to a
+//! temporary file and merged, so equal phones come together, first row first. What that teaches about
+//! each row (a duplicate of row N, or the claim made for it) is sorted back into row order the
+//! same way, and the main pass reads it beside the rows ([`Notes`]). Memory stays the same
+//! whatever the size of the file: a million rows put about 74 MB in temporary files instead.
+
+use std::io::{self, Read};
+
+use smscrm_domain::{ContactId, PhoneE164, TenantId};
+use smscrm_import::{ImportOptions, RowOutcome};
+use smscrm_store::Contacts;
+use smscrm_store::contact_import::{Preclaim, Preclaimed, key_order};
+use tokio::time::Instant;
+
+use crate::pipeline::ImportFailure;
+use crate::spill::{Record, Sorter};
+
+/// Entries sorted in memory before they go to disk as one run (5-7 MB of them).
+const SEGMENT: usize = 1 << 17;
+/// Phones claimed per call of [`Contacts::preclaim`].
+const CLAIM_GROUP: usize = 1 << 14;
+
+/// Which rows (data rows, counted from 1) the pass looks at, and what for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scope {
+    /// Duplicates are noted for rows after this one (earlier rows still count as first rows).
+    pub report_after: u64,
+    /// Claims are made for rows after this one; `None`: no claims (a dry run, or a store where
+    /// claiming ahead does not pay).
+    pub claim_after: Option<u64>,
+    /// The pass reads no further than this row.
+    pub through: u64,
+}
+
+/// What the pass ahead learned of one row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Note {
+    /// An earlier row had the same phone; the first row wins.
+    Duplicate { first_row: u64 },
+    /// The row's phone was claimed ahead.
+    Claimed(Preclaim),
+}
+
+/// The notes of the pass ahead, in row order, read as the main pass reaches their rows.
+pub(crate) struct Notes {
+    sorted: Box<dyn Iterator<Item = io::Result<RowNote>> + Send>,
+    next: Option<RowNote>,
+}
+
+impl Notes {
+    /// The note on `row` (a file row number), if any. Rows are asked for in increasing order.
+    pub(crate) fn take(&mut self, row: u64) -> io::Result<Option<Note>> {
+        loop {
+            if self.next.is_none() {
+                self.next = self.sorted.next().transpose()?;
+            }
+            match &self.next {
+                // A note on a row the main pass did not see as valid: the file changed under
+                // the import, and that row is no one's now.
+                Some(note) if note.row < row => self.next = None,
+                Some(note) if note.row == row => return Ok(self.next.take().map(|n| n.note)),
+                _ => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Reads `input` for its valid rows' phones and works out the [`Notes`].
+pub(crate) async fn look_ahead(
+    contacts: &Contacts,
+    tenant: &TenantId,
+    options: &ImportOptions,
+    input: Box<dyn Read + Send>,
+    scope: Scope,
+) -> Result<Notes, ImportFailure> {
+    let started = Instant::now();
+    let options = ImportOptions {
+        find_duplicates: false,
+        ..options.clone()
+    };
+    let (contacts, tenant) = (contacts.clone(), tenant.clone());
+    let handle = tokio::runtime::Handle::current();
+    let notes = tokio::task::spawn_blocking(move || -> Result<Notes, ImportFailure> {
+        let sightings = sightings(input, &options, scope, SEGMENT)?;
+        let read = started.elapsed();
+        let claim = |proposed| handle.block_on(contacts.preclaim(&tenant, proposed));
+        let notes = notes(sightings, scope, SEGMENT, claim)?;
+        tracing::debug!(
+            read_ms = read.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "looked ahead"
+        );
+        Ok(notes)
+    })
+    .await
+    .map_err(|join| ImportFailure::Internal(join.to_string()))??;
+    Ok(notes)
+}
+
+/// The valid rows' phones up to `scope.through`, sorted as their claims' keys, then by row,
+/// `segment` at a time in memory.
+fn sightings(
+    input: Box<dyn Read + Send>,
+    options: &ImportOptions,
+    scope: Scope,
+    segment: usize,
+) -> Result<impl Iterator<Item = io::Result<Sighting>> + use<>, ImportFailure> {
+    let mut rows = smscrm_import::open(input, options)?;
+    let mut sorter = Sorter::new(segment, |s: &Sighting| (s.order, s.row));
+    for (index, outcome) in (1u64..).zip(rows.by_ref()) {
+        if index > scope.through {
+            break;
+        }
+        let RowOutcome::Valid(row) = outcome else {
+            continue;
+        };
+        let claims = scope.claim_after.is_some_and(|after| index > after);
+        // Made in file order, so the contacts append.
+        let id = claims.then(|| ContactId::generate().to_ulid().0);
+        let sighting = Sighting::new(&row.phone, row.row, index, id)
+            .ok_or_else(|| ImportFailure::Internal(format!("{} has too many digits", row.phone)))?;
+        sorter.push(sighting).map_err(temp_file)?;
+    }
+    // A read error ends the rows early here as in the main pass, which reports it.
+    drop(rows);
+    sorter.finish().map_err(temp_file)
+}
+
+/// Walks the sightings phone by phone: every row after a phone's first is a duplicate; first
+/// rows in the claim scope are claimed by `claim`, a group at a time, in phone order.
+fn notes(
+    sightings: impl Iterator<Item = io::Result<Sighting>>,
+    scope: Scope,
+    segment: usize,
+    mut claim: impl FnMut(Preclaimed) -> Result<Preclaimed, smscrm_store::RepoError>,
+) -> Result<Notes, ImportFailure> {
+    let mut notes = Sorter::new(segment, |n: &RowNote| n.row);
+    let mut group = ClaimGroup::default();
+    let mut first: Option<Sighting> = None;
+    for sighting in sightings {
+        let sighting = sighting.map_err(temp_file)?;
+        match &first {
+            Some(f) if f.digits == sighting.digits => {
+                if sighting.index > scope.report_after {
+                    let first_row = f.row;
+                    let note = Note::Duplicate { first_row };
+                    notes
+                        .push(RowNote::of(sighting.row, note))
+                        .map_err(temp_file)?;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(id) = sighting.id() {
+            group.add(&sighting, id);
+            if group.rows.len() == CLAIM_GROUP {
+                group.claim(&mut claim, &mut notes)?;
+            }
+        }
+        first = Some(sighting);
+    }
+    group.claim(&mut claim, &mut notes)?;
+    Ok(Notes {
+        sorted: Box::new(notes.finish().map_err(temp_file)?),
+        next: None,
+    })
+}
+
+/// First rows waiting to be claimed, in phone order.
+#[derive(Default)]
+struct ClaimGroup {
+    proposed: Preclaimed,
+    rows: Vec<u64>,
+}
+
+impl ClaimGroup {
+    fn add(&mut self, sighting: &Sighting, id: u128) {
+        self.proposed
+            .propose(&sighting.phone(), &ContactId::from_ulid(ulid::Ulid(id)));
+        self.rows.push(sighting.row);
+    }
+
+    fn claim(
+        &mut self,
+        claim: &mut impl FnMut(Preclaimed) -> Result<Preclaimed, smscrm_store::RepoError>,
+        notes: &mut Sorter<RowNote, u64>,
+    ) -> Result<(), ImportFailure> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let claimed = claim(std::mem::take(&mut self.proposed))?;
+        for (row, claim) in self.rows.drain(..).zip(claimed.into_claims()) {
+            notes
+                .push(RowNote::of(row, Note::Claimed(claim)))
+                .map_err(temp_file)?;
+        }
+        Ok(())
+    }
+}
+
+fn temp_file(err: io::Error) -> ImportFailure {
+    ImportFailure::Internal(format!("the import's temporary files failed: {err}"))
+}
+
+/// A valid row's phone.
+struct Sighting {
+    /// The order of the phone's claim key ([`key_order`]).
+    order: (u64, u32),
+    digits: u64,
+    row: u64,
+    /// The data row's index (from 1), which [`Scope`] counts in.
+    index: u64,
+    /// The ULID proposed for the phone's contact, in the claim scope, as two halves (which
+    /// keep this struct at 56 bytes); zero outside it (no ULID is zero: its time never is).
+    id: [u64; 2],
+}
+
+impl Sighting {
+    /// `None` for a number too long for a `u64` (E.164 numbers have at most 15 digits).
+    fn new(phone: &PhoneE164, row: u64, index: u64, id: Option<u128>) -> Option<Self> {
+        let digits = phone.digits_u64()?;
+        let id = id.unwrap_or(0);
+        Some(Self {
+            order: key_order(digits),
+            digits,
+            row,
+            index,
+            id: [(id >> 64) as u64, id as u64],
+        })
+    }
+
+    fn id(&self) -> Option<u128> {
+        let id = (u128::from(self.id[0]) << 64) | u128::from(self.id[1]);
+        (id != 0).then_some(id)
+    }
+
+    fn phone(&self) -> PhoneE164 {
+        PhoneE164::from_e164_unchecked(format!("+{}", self.digits))
+    }
+}
+
+impl Record for Sighting {
+    const SIZE: usize = 40;
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        for word in [self.digits, self.row, self.index, self.id[0], self.id[1]] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let digits = u64_at(bytes, 0);
+        Self {
+            order: key_order(digits),
+            digits,
+            row: u64_at(bytes, 8),
+            index: u64_at(bytes, 16),
+            id: [u64_at(bytes, 24), u64_at(bytes, 32)],
+        }
+    }
+}
+
+/// A note on one row.
+struct RowNote {
+    row: u64,
+    note: Note,
+}
+
+impl RowNote {
+    fn of(row: u64, note: Note) -> Self {
+        Self { row, note }
+    }
+}
+
+const DUPLICATE: u8 = 0;
+const CLAIMED: u8 = 1;
+
+impl Record for RowNote {
+    const SIZE: usize = 33;
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.row.to_le_bytes());
+        match self.note {
+            Note::Duplicate { first_row } => {
+                out.push(DUPLICATE);
+                out.extend_from_slice(&first_row.to_le_bytes());
+                out.extend_from_slice(&[0; 16]);
+            }
+            Note::Claimed(claim) => {
+                out.push(CLAIMED);
+                out.extend_from_slice(&claim.to_bytes());
+            }
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let mut claim = [0; 24];
+        claim.copy_from_slice(&bytes[9..33]);
+        let note = match bytes[8] {
+            DUPLICATE => Note::Duplicate {
+                first_row: u64_at(bytes, 9),
+            },
+            _ => Note::Claimed(Preclaim::from_bytes(claim)),
+        };
+        Self {
+            row: u64_at(bytes, 0),
+            note,
+        }
+    }
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::io::Cursor;
+
+    use smscrm_domain::Region;
+
+    use super::*;
+
+    /// 60 rows over 23 phones, so every phone comes back, most of them several segments later;
+    /// row 9 is invalid.
+    fn file() -> String {
+        let mut csv = String::from("phone,first name\n");
+        for i in 0..60u32 {
+            match i {
+                7 => csv.push_str("not a phone,Nobody\n"),
+                _ => csv.push_str(&format!("+1 212 555 {:04},Name{i}\n", (i * 7) % 23)),
+            }
+        }
+        csv
+    }
+
+    fn options(find_duplicates: bool) -> ImportOptions {
+        ImportOptions {
+            find_duplicates,
+            ..ImportOptions::new("US".parse::<Region>().expect("region"))
+        }
+    }
+
+    /// What the parser's in-memory check says: row -> first row.
+    fn duplicates_in_memory() -> HashMap<u64, u64> {
+        let rows = smscrm_import::open(Cursor::new(file()), &options(true)).expect("open");
+        rows.filter_map(|outcome| match outcome {
+            RowOutcome::Duplicate { row, first_row, .. } => Some((row, first_row)),
+            _ => None,
+        })
+        .collect()
+    }
+
+    struct Seen {
+        duplicates: HashMap<u64, u64>,
+        claims: HashMap<u64, u64>,
+        claimed_in_order: Vec<u64>,
+    }
+
+    /// Runs the pass with segments of 5 entries (so both sorts spill to disk) and a claimer
+    /// that records the phones it is given and claims each for the contact proposed.
+    fn look(scope: Scope) -> Seen {
+        let input = Box::new(Cursor::new(file()));
+        let sightings = sightings(input, &options(false), scope, 5).expect("sightings");
+        let mut claimed_in_order = Vec::new();
+        let mut notes = notes(sightings, scope, 5, |proposed: Preclaimed| {
+            let claims = proposed.into_claims();
+            claimed_in_order.extend(claims.iter().map(|c| digits_of(*c)));
+            let mut back = Preclaimed::default();
+            for claim in claims {
+                let bytes = claim.to_bytes();
+                let id = u128::from(u64_at(&bytes, 8)) << 64 | u128::from(u64_at(&bytes, 16));
+                let phone = PhoneE164::from_e164_unchecked(format!("+{}", digits_of(claim)));
+                back.propose(&phone, &ContactId::from_ulid(ulid::Ulid(id)));
+            }
+            Ok(back)
+        })
+        .expect("notes");
+        let (mut duplicates, mut claims) = (HashMap::new(), HashMap::new());
+        for row in 2..=61 {
+            match notes.take(row).expect("take") {
+                Some(Note::Duplicate { first_row }) => drop(duplicates.insert(row, first_row)),
+                Some(Note::Claimed(claim)) => drop(claims.insert(row, digits_of(claim))),
+                None => {}
+            }
+        }
+        Seen {
+            duplicates,
+            claims,
+            claimed_in_order,
+        }
+    }
+
+    fn digits_of(claim: Preclaim) -> u64 {
+        u64_at(&claim.to_bytes(), 0)
+    }
+
+    fn phone_of_row(row: u64) -> u64 {
+        let i = (row - 2) as u32;
+        12_125_550_000 + u64::from((i * 7) % 23)
+    }
+
+    #[test]
+    fn duplicates_found_on_disk_match_the_in_memory_check_and_claims_return_to_their_rows() {
+        let whole = Scope {
+            report_after: 0,
+            claim_after: Some(0),
+            through: u64::MAX,
+        };
+        let seen = look(whole);
+        let expected = duplicates_in_memory();
+        assert_eq!(expected.len(), 60 - 1 - 23);
+        assert_eq!(seen.duplicates, expected);
+        // Every phone's first row, and only those, is claimed, for its own phone.
+        assert_eq!(seen.claims.len(), 23);
+        for (row, digits) in &seen.claims {
+            assert!(!expected.contains_key(row));
+            assert_eq!(*digits, phone_of_row(*row), "row {row}");
+        }
+        // Claimed in the order of their keys.
+        let mut sorted = seen.claimed_in_order.clone();
+        sorted.sort_by_key(|d| key_order(*d));
+        assert_eq!(seen.claimed_in_order, sorted);
+    }
+
+    #[test]
+    fn a_window_reports_its_own_rows_against_every_earlier_row() {
+        // Data rows 11.. are reported, rows 21.. (file rows 22..) are claimed.
+        let scope = Scope {
+            report_after: 10,
+            claim_after: Some(20),
+            through: 50,
+        };
+        let seen = look(scope);
+        let expected: HashMap<u64, u64> = duplicates_in_memory()
+            .into_iter()
+            .filter(|(row, _)| (12..=51).contains(row))
+            .collect();
+        assert_eq!(seen.duplicates, expected);
+        assert!(seen.duplicates.values().any(|first| *first < 12));
+        assert!(seen.claims.keys().all(|row| (22..=51).contains(row)));
+        assert!(!seen.claims.is_empty());
+        // A dry run (no claim scope) claims nothing.
+        let dry = look(Scope {
+            claim_after: None,
+            ..scope
+        });
+        assert!(dry.claims.is_empty() && dry.claimed_in_order.is_empty());
+        assert_eq!(dry.duplicates, expected);
+    }
+}
