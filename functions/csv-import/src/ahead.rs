@@ -40,8 +40,8 @@ pub(crate) struct Scope {
 /// What the pass ahead learned of one row.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Note {
-    /// An earlier row had the same phone; the first row wins.
-    Duplicate { first_row: u64 },
+    /// An earlier row had the same phone (these digits); the first row wins.
+    Duplicate { first_row: u64, digits: u64 },
     /// The row's phone was claimed ahead.
     Claimed(Preclaim),
 }
@@ -53,21 +53,35 @@ pub(crate) struct Notes {
 }
 
 impl Notes {
-    /// The note on `row` (a file row number), if any. Rows are asked for in increasing order.
-    pub(crate) fn take(&mut self, row: u64) -> io::Result<Option<Note>> {
-        loop {
-            if self.next.is_none() {
-                self.next = self.sorted.next().transpose()?;
-            }
-            match &self.next {
-                // A note on a row the main pass did not see as valid: the file changed under
-                // the import, and that row is no one's now.
-                Some(note) if note.row < row => self.next = None,
-                Some(note) if note.row == row => return Ok(self.next.take().map(|n| n.note)),
-                _ => return Ok(None),
-            }
+    /// The note on `row` (a file row number) if any, which must fit `phone`. Valid rows are
+    /// asked for in file order.
+    pub(crate) fn take(
+        &mut self,
+        row: u64,
+        phone: &PhoneE164,
+    ) -> Result<Option<Note>, ImportFailure> {
+        if self.next.is_none() {
+            self.next = self.sorted.next().transpose().map_err(temp_file)?;
         }
+        let note = match &self.next {
+            Some(next) if next.row == row => self.next.take().map(|n| n.note),
+            // A note on a row this pass did not see as valid.
+            Some(next) if next.row < row => return Err(changed()),
+            _ => return Ok(None),
+        };
+        let fits = match note {
+            Some(Note::Duplicate { digits, .. }) => phone.digits_u64() == Some(digits),
+            Some(Note::Claimed(claim)) => claim.fits(phone),
+            None => true,
+        };
+        if fits { Ok(note) } else { Err(changed()) }
     }
+}
+
+/// The two reads of the file saw different rows: it was replaced in between. (A stored
+/// import's next attempt finds it replaced and refuses it; see `jobs`.)
+fn changed() -> ImportFailure {
+    ImportFailure::Internal("the file changed while it was being read; import it again".into())
 }
 
 /// Reads `input` for its valid rows' phones and works out the [`Notes`].
@@ -122,12 +136,14 @@ fn sightings(
         let claims = scope.claim_after.is_some_and(|after| index > after);
         // Made in file order, so the contacts append.
         let id = claims.then(|| ContactId::generate().to_ulid().0);
-        let sighting = Sighting::new(&row.phone, row.row, index, id)
-            .ok_or_else(|| ImportFailure::Internal(format!("{} has too many digits", row.phone)))?;
-        sorter.push(sighting).map_err(temp_file)?;
+        // Numbers too long for a u64 (never seen in practice) are left to the main pass.
+        if let Some(sighting) = Sighting::new(&row.phone, row.row, index, id) {
+            sorter.push(sighting).map_err(temp_file)?;
+        }
     }
-    // A read error ends the rows early here as in the main pass, which reports it.
-    drop(rows);
+    // Two reads of one file can fail apart (an S3 stream reset): this one's notes would be
+    // short, so it fails the run rather than leave the main pass to find it.
+    rows.finish()?;
     sorter.finish().map_err(temp_file)
 }
 
@@ -147,8 +163,8 @@ fn notes(
         match &first {
             Some(f) if f.digits == sighting.digits => {
                 if sighting.index > scope.report_after {
-                    let first_row = f.row;
-                    let note = Note::Duplicate { first_row };
+                    let (first_row, digits) = (f.row, f.digits);
+                    let note = Note::Duplicate { first_row, digits };
                     notes
                         .push(RowNote::of(sighting.row, note))
                         .map_err(temp_file)?;
@@ -287,10 +303,11 @@ impl Record for RowNote {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.row.to_le_bytes());
         match self.note {
-            Note::Duplicate { first_row } => {
+            Note::Duplicate { first_row, digits } => {
                 out.push(DUPLICATE);
                 out.extend_from_slice(&first_row.to_le_bytes());
-                out.extend_from_slice(&[0; 16]);
+                out.extend_from_slice(&digits.to_le_bytes());
+                out.extend_from_slice(&[0; 8]);
             }
             Note::Claimed(claim) => {
                 out.push(CLAIMED);
@@ -305,6 +322,7 @@ impl Record for RowNote {
         let note = match bytes[8] {
             DUPLICATE => Note::Duplicate {
                 first_row: u64_at(bytes, 9),
+                digits: u64_at(bytes, 17),
             },
             _ => Note::Claimed(Preclaim::from_bytes(claim)),
         };
@@ -387,8 +405,9 @@ mod tests {
         .expect("notes");
         let (mut duplicates, mut claims) = (HashMap::new(), HashMap::new());
         for row in 2..=61 {
-            match notes.take(row).expect("take") {
-                Some(Note::Duplicate { first_row }) => drop(duplicates.insert(row, first_row)),
+            let phone = PhoneE164::from_e164_unchecked(format!("+{}", phone_of_row(row)));
+            match notes.take(row, &phone).expect("take") {
+                Some(Note::Duplicate { first_row, .. }) => drop(duplicates.insert(row, first_row)),
                 Some(Note::Claimed(claim)) => drop(claims.insert(row, digits_of(claim))),
                 None => {}
             }
@@ -430,6 +449,41 @@ mod tests {
         let mut sorted = seen.claimed_in_order.clone();
         sorted.sort_by_key(|d| key_order(*d));
         assert_eq!(seen.claimed_in_order, sorted);
+    }
+
+    /// A main pass that reads other rows than the pass ahead did (the file was replaced
+    /// between the two reads) is stopped, not fed wrong notes.
+    #[test]
+    fn notes_that_do_not_fit_the_rows_read_say_the_file_changed() {
+        let scope = Scope {
+            report_after: 0,
+            claim_after: None,
+            through: u64::MAX,
+        };
+        let noted = *duplicates_in_memory().keys().min().expect("a duplicate");
+        let fresh = || {
+            let input = Box::new(Cursor::new(file()));
+            let sightings = sightings(input, &options(false), scope, 5).expect("sightings");
+            notes(sightings, scope, 5, |_| {
+                unreachable!("a dry run claims nothing")
+            })
+            .expect("notes")
+        };
+        let phone = |row| PhoneE164::from_e164_unchecked(format!("+{}", phone_of_row(row)));
+        let other = PhoneE164::from_e164_unchecked("+14155550100".into());
+        assert!(matches!(
+            fresh().take(noted, &phone(noted)),
+            Ok(Some(Note::Duplicate { .. }))
+        ));
+        let changed = |result: Result<Option<Note>, ImportFailure>| matches!(result, Err(ImportFailure::Internal(m)) if m.contains("file changed"));
+        assert!(
+            changed(fresh().take(noted, &other)),
+            "another phone on the noted row"
+        );
+        assert!(
+            changed(fresh().take(noted + 1, &phone(noted + 1))),
+            "the noted row missing"
+        );
     }
 
     #[test]

@@ -399,17 +399,24 @@ fn parse<R: Read>(
         return Ok(());
     }
     let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut too_long = std::collections::HashMap::new();
     for outcome in rows.by_ref() {
         batch.push(match outcome {
             RowOutcome::Valid(row) => {
                 let note = match &mut notes {
-                    Some(notes) => notes.take(row.row).map_err(|err| {
-                        ImportFailure::Internal(format!("reading the pass ahead failed: {err}"))
-                    })?,
+                    // The pass ahead leaves numbers too long for a u64 to this pass.
+                    Some(_) if row.phone.digits_u64().is_none() => {
+                        let first_row = *too_long.entry(row.phone.clone()).or_insert(row.row);
+                        (first_row != row.row).then_some(Note::Duplicate {
+                            first_row,
+                            digits: 0,
+                        })
+                    }
+                    Some(notes) => notes.take(row.row, &row.phone)?,
                     None => None,
                 };
                 match note {
-                    Some(Note::Duplicate { first_row }) => {
+                    Some(Note::Duplicate { first_row, .. }) => {
                         duplicate(row.row, first_row, &row.phone)
                     }
                     Some(Note::Claimed(claim)) => Event::Valid(row, claim),

@@ -9,7 +9,7 @@ use chrono::Utc;
 use smscrm_domain::ImportId;
 use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::Blobs;
-use smscrm_domain::ports::blobs::BlobError;
+use smscrm_domain::ports::blobs::{BlobError, BlobReader};
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
 use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, Outcome, RepoError, UNFINISHED};
 
@@ -170,24 +170,21 @@ impl StoredImport<'_> {
         progress: &Progress,
         errors_to: &str,
     ) -> Result<Run, StoredImportError> {
-        let reader = self
-            .blobs
-            .open(&record.blob_key)
-            .await?
-            .ok_or(StoredImportError::NoFile)?;
-        let input = tokio_util::io::SyncIoBridge::new(reader);
-        let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
-        let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
-        let _ = errors_csv.write_record(["row", "reason"]);
-        // The pass ahead's own read of the file: it keeps memory flat (duplicates are found
-        // on disk) and, on the embedded store, claims phones in order.
-        let again = self
+        // The pass ahead's read of the file: it keeps memory flat (duplicates are found on
+        // disk) and, on the embedded store, claims phones in order.
+        let ahead = self
             .blobs
             .open(&record.blob_key)
             .await?
             .ok_or(StoredImportError::NoFile)?;
         let phones_from: Option<Box<dyn std::io::Read + Send>> =
-            Some(Box::new(tokio_util::io::SyncIoBridge::new(again)));
+            Some(Box::new(tokio_util::io::SyncIoBridge::new(ahead)));
+        // The main read starts when the main pass does: an S3 response left unread while the
+        // pass ahead runs (seconds to minutes) could be cut off.
+        let input = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone());
+        let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
+        let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
+        let _ = errors_csv.write_record(["row", "reason"]);
         let request = ImportRequest {
             tenant: record.tenant_id.clone(),
             options: options_of(record)?,
@@ -285,5 +282,46 @@ impl StoredImport<'_> {
                     .await;
             }
         })
+    }
+}
+
+/// A blob opened by its first read. Reads come from the pipeline's blocking parse thread,
+/// which may wait on the runtime.
+struct OpenOnRead {
+    blobs: Arc<dyn Blobs>,
+    key: String,
+    handle: tokio::runtime::Handle,
+    opened: Option<tokio_util::io::SyncIoBridge<BlobReader>>,
+}
+
+impl OpenOnRead {
+    fn new(blobs: Arc<dyn Blobs>, key: String) -> Self {
+        Self {
+            blobs,
+            key,
+            handle: tokio::runtime::Handle::current(),
+            opened: None,
+        }
+    }
+}
+
+impl std::io::Read for OpenOnRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let opened = match &mut self.opened {
+            Some(opened) => opened,
+            None => {
+                let reader = self
+                    .handle
+                    .block_on(self.blobs.open(&self.key))
+                    .map_err(std::io::Error::other)?
+                    .ok_or_else(|| {
+                        std::io::Error::new(std::io::ErrorKind::NotFound, "the file is gone")
+                    })?;
+                let bridge =
+                    tokio_util::io::SyncIoBridge::new_with_handle(reader, self.handle.clone());
+                self.opened.insert(bridge)
+            }
+        };
+        opened.read(buf)
     }
 }

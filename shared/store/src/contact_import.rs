@@ -78,8 +78,8 @@ pub struct Preclaim {
     contact: [u64; 2],
 }
 
-/// Phones an import claims before writing contacts, one per row to import, in the rows'
-/// order: the pipeline hands each batch its slice ([`Preclaimed::slice`]).
+/// Phones an import claims before writing contacts ([`Contacts::preclaim`]), in the order
+/// proposed; each claim then goes with its row to [`Contacts::import_preclaimed`].
 #[derive(Debug, Default)]
 pub struct Preclaimed {
     rows: Vec<Preclaim>,
@@ -152,6 +152,12 @@ impl Preclaim {
             phone: word(0),
             contact: [word(8), word(16)],
         }
+    }
+
+    /// Whether this can be the claim of `phone`'s row: it names that phone, or none (the
+    /// row is then claimed the usual way).
+    pub fn fits(&self, phone: &PhoneE164) -> bool {
+        self.phone == NOT_CLAIMED || phone.digits_u64() == Some(self.phone & !EXISTED)
     }
 
     /// What is claimed for `phone`, if this is its claim (a row whose claim is not it, or
