@@ -14,7 +14,8 @@ mod stored;
 pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};
 pub use jobs::{FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue};
 pub use pipeline::{
-    Checkpoints, ImportFailure, ImportRequest, Progress, Resumable, Run, run, run_resumable,
+    Checkpoints, DRY_RUN_IN_MEMORY_BYTES, ImportFailure, ImportRequest, Progress, Resumable, Run,
+    run, run_resumable, wants_second_read,
 };
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
 pub use stored::{StoredImport, StoredImportError, errors_key, options_of, range_errors_key};

@@ -22,6 +22,17 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Batches planned ahead of the writer.
 const PLANS_IN_FLIGHT: usize = 1;
 
+/// Files up to this size are dry-run with the duplicate check in memory: their set of phones
+/// (about 20 bytes each, ~130,000 rows at most) is smaller than the pass ahead's sort buffers,
+/// and one read is faster than two (0.3 s instead of 0.5 s for 100k rows).
+pub const DRY_RUN_IN_MEMORY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Whether a run over a file of `bytes` should get a second reader of it
+/// ([`ImportRequest::phones_from`]), when the file can be read twice.
+pub fn wants_second_read(commit: bool, bytes: u64) -> bool {
+    commit || bytes > DRY_RUN_IN_MEMORY_BYTES
+}
+
 pub struct ImportRequest {
     pub tenant: TenantId,
     pub options: ImportOptions,
@@ -72,11 +83,17 @@ pub enum Run {
 pub struct Progress {
     bytes: Arc<AtomicU64>,
     rows: Arc<AtomicU64>,
+    ahead: Arc<AtomicU64>,
 }
 
 impl Progress {
+    /// Bytes the main pass has read.
     pub fn bytes_read(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+    /// Bytes the pass ahead has read (it runs first, when there is one).
+    pub fn bytes_read_ahead(&self) -> u64 {
+        self.ahead.load(Ordering::Relaxed)
     }
     pub fn rows_read(&self) -> u64 {
         self.rows.load(Ordering::Relaxed)
@@ -161,6 +178,10 @@ pub async fn run_resumable<R: Read + Send + 'static>(
                 through: last,
             };
             let (tenant, options) = (&request.tenant, &request.options);
+            let phones = Box::new(CountingReader {
+                inner: phones,
+                read: progress.ahead.clone(),
+            });
             Some(look_ahead(contacts, tenant, options, phones, scope).await?)
         }
         None => None,

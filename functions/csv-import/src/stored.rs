@@ -13,7 +13,9 @@ use smscrm_domain::ports::blobs::{BlobError, BlobReader};
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
 use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, Outcome, RepoError, UNFINISHED};
 
-use crate::pipeline::{ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable};
+use crate::pipeline::{
+    ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable, wants_second_read,
+};
 
 /// How often progress is written to the record while an import runs.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -170,18 +172,25 @@ impl StoredImport<'_> {
         progress: &Progress,
         errors_to: &str,
     ) -> Result<Run, StoredImportError> {
-        // The pass ahead's read of the file: it keeps memory flat (duplicates are found on
-        // disk) and, on the embedded store, claims phones in order.
-        let ahead = self
+        let first = self
             .blobs
             .open(&record.blob_key)
             .await?
             .ok_or(StoredImportError::NoFile)?;
-        let phones_from: Option<Box<dyn std::io::Read + Send>> =
-            Some(Box::new(tokio_util::io::SyncIoBridge::new(ahead)));
-        // The main read starts when the main pass does: an S3 response left unread while the
-        // pass ahead runs (seconds to minutes) could be cut off.
-        let input = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone());
+        let first: Box<dyn std::io::Read + Send> =
+            Box::new(tokio_util::io::SyncIoBridge::new(first));
+        let bytes = record.bytes_total.unwrap_or(u64::MAX);
+        let (input, phones_from): (Box<dyn std::io::Read + Send>, _) =
+            if wants_second_read(commit, bytes) {
+                // The first read is the pass ahead's: it keeps memory flat (duplicates are
+                // found on disk) and, on the embedded store, claims phones in order. The main
+                // read starts when the main pass does: an S3 response left unread while the
+                // pass ahead runs (seconds to minutes) could be cut off.
+                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone());
+                (Box::new(main), Some(first))
+            } else {
+                (first, None)
+            };
         let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
         let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
         let _ = errors_csv.write_record(["row", "reason"]);

@@ -5,7 +5,7 @@ use std::io::{BufReader, IsTerminal as _};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use csv_import::{ImportReport, ImportRequest, Progress, RowError};
+use csv_import::{ImportReport, ImportRequest, Progress, RowError, wants_second_read};
 use smscrm_domain::Region;
 use smscrm_http::AppContext;
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportOptions};
@@ -50,13 +50,14 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
     // A pipe or FIFO cannot be read twice: only a regular file gets the pass ahead (which
     // keeps memory flat and claims phones in order).
     let regular = std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
-    let phones_from: Option<Box<dyn std::io::Read + Send>> = if !regular {
-        None
-    } else {
-        let again = File::open(&args.file)
-            .with_context(|| format!("cannot open {}", args.file.display()))?;
-        Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
-    };
+    let phones_from: Option<Box<dyn std::io::Read + Send>> =
+        if !regular || !wants_second_read(!args.dry_run, size) {
+            None
+        } else {
+            let again = File::open(&args.file)
+                .with_context(|| format!("cannot open {}", args.file.display()))?;
+            Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
+        };
     let request = ImportRequest {
         tenant: tenant.id.clone(),
         options,
@@ -104,14 +105,26 @@ fn progress_bar(
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec} eta {eta}",
+            "{spinner} {msg} {bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec} eta {eta}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (ticking, progress) = (bar.clone(), progress.clone());
     let ticker = tokio::spawn(async move {
+        let mut shown = "";
         loop {
-            ticking.set_position(progress.bytes_read());
+            // The pass ahead (when there is one) reads the file first, then the main pass.
+            let (main, ahead) = (progress.bytes_read(), progress.bytes_read_ahead());
+            let (phase, position) = match main {
+                0 if ahead > 0 => ("checking phones", ahead),
+                _ => ("importing", main),
+            };
+            if phase != shown {
+                shown = phase;
+                ticking.set_message(phase);
+                ticking.reset_eta();
+            }
+            ticking.set_position(position);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
