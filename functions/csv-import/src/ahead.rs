@@ -76,6 +76,19 @@ impl Notes {
         };
         if fits { Ok(note) } else { Err(changed()) }
     }
+
+    /// After the main pass has read the whole file: every note was taken (else the file ended
+    /// sooner this time).
+    pub(crate) fn finish(mut self) -> Result<(), ImportFailure> {
+        let left = match self.next.take() {
+            Some(note) => Some(note),
+            None => self.sorted.next().transpose().map_err(temp_file)?,
+        };
+        match left {
+            Some(_) => Err(changed()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The two reads of the file saw different rows: it was replaced in between. (A stored
@@ -484,6 +497,16 @@ mod tests {
             changed(fresh().take(noted + 1, &phone(noted + 1))),
             "the noted row missing"
         );
+        // The file ends before the noted rows: they were never taken.
+        assert!(
+            changed(fresh().finish().map(|()| None)),
+            "rows missing at the end"
+        );
+        let mut all_taken = fresh();
+        for row in 2..=61 {
+            all_taken.take(row, &phone(row)).expect("take");
+        }
+        assert!(all_taken.finish().is_ok());
     }
 
     #[test]
