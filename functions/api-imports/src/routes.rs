@@ -383,6 +383,9 @@ async fn check(state: &ImportsState, record: ImportRecord) -> Result<ImportRecor
             "upload the file before running the import".into(),
         )),
         Err(StoredImportError::Repo(e)) => Err(e.into()),
+        Err(replaced @ StoredImportError::Replaced) => {
+            Err(ApiError::Conflict(replaced.to_string()))
+        }
         Err(other) => Err(ApiError::internal(other)),
     }
 }

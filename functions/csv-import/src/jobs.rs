@@ -634,7 +634,9 @@ pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
 fn is_refusal(error: &StoredImportError) -> bool {
     match error {
         StoredImportError::File(ImportError::Io(_)) => false,
-        StoredImportError::File(_) | StoredImportError::NoFile => true,
+        StoredImportError::File(_) | StoredImportError::NoFile | StoredImportError::Replaced => {
+            true
+        }
         _ => false,
     }
 }

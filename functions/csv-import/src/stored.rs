@@ -32,6 +32,15 @@ pub enum StoredImportError {
     Blob(#[from] BlobError),
     #[error("the import stopped unexpectedly: {0}")]
     Internal(String),
+    #[error("{REPLACED}")]
+    Replaced,
+}
+
+const REPLACED: &str =
+    "the file was replaced or deleted while it was being imported; upload it to a new import";
+
+fn replaced() -> StoredImportError {
+    StoredImportError::Replaced
 }
 
 impl From<ImportFailure> for StoredImportError {
@@ -172,11 +181,18 @@ impl StoredImport<'_> {
         progress: &Progress,
         errors_to: &str,
     ) -> Result<Run, StoredImportError> {
+        // Both reads (when there are two) read this version, whatever is uploaded meanwhile.
+        let version = self
+            .blobs
+            .stat(&record.blob_key)
+            .await?
+            .ok_or(StoredImportError::NoFile)?
+            .tag;
         let first = self
             .blobs
-            .open(&record.blob_key)
+            .open_version(&record.blob_key, &version)
             .await?
-            .ok_or(StoredImportError::NoFile)?;
+            .ok_or_else(replaced)?;
         let first: Box<dyn std::io::Read + Send> =
             Box::new(tokio_util::io::SyncIoBridge::new(first));
         let bytes = record.bytes_total.unwrap_or(u64::MAX);
@@ -186,7 +202,7 @@ impl StoredImport<'_> {
                 // found on disk) and, on the embedded store, claims phones in order. The main
                 // read starts when the main pass does: an S3 response left unread while the
                 // pass ahead runs (seconds to minutes) could be cut off.
-                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone());
+                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone(), version);
                 (Box::new(main), Some(first))
             } else {
                 (first, None)
@@ -299,15 +315,17 @@ impl StoredImport<'_> {
 struct OpenOnRead {
     blobs: Arc<dyn Blobs>,
     key: String,
+    version: String,
     handle: tokio::runtime::Handle,
     opened: Option<tokio_util::io::SyncIoBridge<BlobReader>>,
 }
 
 impl OpenOnRead {
-    fn new(blobs: Arc<dyn Blobs>, key: String) -> Self {
+    fn new(blobs: Arc<dyn Blobs>, key: String, version: String) -> Self {
         Self {
             blobs,
             key,
+            version,
             handle: tokio::runtime::Handle::current(),
             opened: None,
         }
@@ -321,11 +339,9 @@ impl std::io::Read for OpenOnRead {
             None => {
                 let reader = self
                     .handle
-                    .block_on(self.blobs.open(&self.key))
+                    .block_on(self.blobs.open_version(&self.key, &self.version))
                     .map_err(std::io::Error::other)?
-                    .ok_or_else(|| {
-                        std::io::Error::new(std::io::ErrorKind::NotFound, "the file is gone")
-                    })?;
+                    .ok_or_else(|| std::io::Error::other(REPLACED))?;
                 let bridge =
                     tokio_util::io::SyncIoBridge::new_with_handle(reader, self.handle.clone());
                 self.opened.insert(bridge)

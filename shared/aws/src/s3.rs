@@ -89,7 +89,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
-        let Some(out) = self.get_object(key).await? else {
+        let Some(out) = self.get_object(key, None).await? else {
             return Ok(None);
         };
         // The body streams after the headers; a connection lost midway is worth retrying.
@@ -143,10 +143,17 @@ impl Blobs for S3Blobs {
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
-        let Some(out) = self.get_object(key).await? else {
+        let Some(out) = self.get_object(key, None).await? else {
             return Ok(None);
         };
         // Reads the HTTP body as it arrives: the SDK holds one network chunk at a time.
+        Ok(Some(Box::pin(out.body.into_async_read())))
+    }
+
+    async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
+        let Some(out) = self.get_object(key, Some(tag)).await? else {
+            return Ok(None);
+        };
         Ok(Some(Box::pin(out.body.into_async_read())))
     }
 
@@ -306,20 +313,27 @@ impl Blobs for S3Blobs {
 }
 
 impl S3Blobs {
-    /// GetObject, `None` for a missing key.
-    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, BlobError> {
+    /// GetObject, `None` for a missing key or, with `version` (an ETag), for another version
+    /// stored under it (S3 answers 412 Precondition Failed to the If-Match).
+    async fn get_object(
+        &self,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<Option<GetObjectOutput>, BlobError> {
         validate_key(key)?;
         match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_if_match(version.map(str::to_owned))
             .send()
             .await
         {
             Ok(out) => Ok(Some(out)),
             Err(SdkError::ServiceError(ctx))
-                if matches!(ctx.err(), GetObjectError::NoSuchKey(_)) =>
+                if matches!(ctx.err(), GetObjectError::NoSuchKey(_))
+                    || ctx.raw().status().as_u16() == 412 =>
             {
                 Ok(None)
             }

@@ -50,6 +50,31 @@ impl DirBlobs {
     }
 
     /// The file that holds `key`.
+    /// The file under `key` as a reader, when it is a file and `wanted` says yes to it.
+    async fn open_if(
+        &self,
+        key: &str,
+        wanted: impl FnOnce(&std::fs::Metadata) -> bool,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        let path = self.path_of(key)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if is_absent(&err) => return Ok(None),
+            Err(err) => return Err(BlobError::backend(err)),
+        };
+        // Opening a directory succeeds on Unix; it is not an object.
+        let meta = file.metadata().await.map_err(BlobError::backend)?;
+        if !meta.is_file() || !wanted(&meta) {
+            return Ok(None);
+        }
+        // Each read of a tokio file is a trip to the blocking pool: read ahead in large chunks
+        // for callers that read a few KiB at a time.
+        Ok(Some(Box::pin(tokio::io::BufReader::with_capacity(
+            STREAM_CHUNK,
+            file,
+        ))))
+    }
+
     pub fn path_of(&self, key: &str) -> Result<PathBuf, BlobError> {
         validate_key(key)?;
         if key.split('/').any(is_temp_file) {
@@ -252,23 +277,12 @@ impl Blobs for DirBlobs {
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
-        let path = self.path_of(key)?;
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(err) if is_absent(&err) => return Ok(None),
-            Err(err) => return Err(BlobError::backend(err)),
-        };
-        // Opening a directory succeeds on Unix; it is not an object.
-        let meta = file.metadata().await.map_err(BlobError::backend)?;
-        if !meta.is_file() {
-            return Ok(None);
-        }
-        // Each read of a tokio file is a trip to the blocking pool: read ahead in large chunks
-        // for callers that read a few KiB at a time.
-        Ok(Some(Box::pin(tokio::io::BufReader::with_capacity(
-            STREAM_CHUNK,
-            file,
-        ))))
+        self.open_if(key, |_| true).await
+    }
+
+    async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
+        // Writes rename a new file into place, so the file opened stays this version.
+        self.open_if(key, |meta| file_tag(meta) == tag).await
     }
 
     async fn put_stream(

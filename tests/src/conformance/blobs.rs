@@ -638,6 +638,54 @@ pub async fn size_of_present_and_missing(backend: &dyn Backend) {
     assert_eq!(size(&*blobs, &key).await, None, "after delete");
 }
 
+/// `open_version` reads the object while it is the version `stat` named: a reader opened then
+/// reads that version's bytes even when the key is overwritten meanwhile; once another
+/// version is stored, or none, opening the old one answers `None`.
+pub async fn open_version_reads_only_that_version(backend: &dyn Backend) {
+    let blobs = backend.blobs();
+    let key = format!("{}/file.csv", unique("version"));
+    put(&*blobs, &key, &b"phone\n+15551230001\n"[..]).await;
+    let first = blobs.stat(&key).await.expect("stat").expect("stored").tag;
+    let open_first = || async {
+        blobs
+            .open_version(&key, &first)
+            .await
+            .unwrap_or_else(|e| panic!("open_version {key:?}: {e:?}"))
+    };
+    let mut early = open_first().await.expect("the current version opens");
+    let mut first_bytes = Vec::new();
+    let mut again = open_first().await.expect("and opens again");
+    again.read_to_end(&mut first_bytes).await.expect("read");
+    assert_eq!(first_bytes, b"phone\n+15551230001\n");
+
+    put(&*blobs, &key, &b"phone\n+15551230002\n+15551230003\n"[..]).await;
+    let second = blobs.stat(&key).await.expect("stat").expect("stored").tag;
+    assert_ne!(second, first, "another version has another tag");
+    assert!(open_first().await.is_none(), "an old version does not open");
+    let mut read_early = Vec::new();
+    early.read_to_end(&mut read_early).await.expect("read");
+    // S3 streams the version the GET matched; a local file stays the one opened.
+    assert_eq!(
+        read_early, first_bytes,
+        "a reader opened before the overwrite"
+    );
+    let current = blobs
+        .open_version(&key, &second)
+        .await
+        .expect("open_version");
+    assert!(current.is_some(), "the new version opens");
+
+    blobs.delete(&key).await.expect("delete");
+    assert!(
+        blobs
+            .open_version(&key, &second)
+            .await
+            .expect("open_version")
+            .is_none(),
+        "nothing stored"
+    );
+}
+
 /// A 20 MiB body streamed in (a multipart upload on S3) comes back byte for byte through
 /// `get` and `open`, with the count `put_stream` returned; nothing is left half-written.
 pub async fn put_stream_large_round_trips(backend: &dyn Backend) {

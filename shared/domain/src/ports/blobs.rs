@@ -113,6 +113,11 @@ pub trait Blobs: Send + Sync {
     /// connection lost midway) comes out of the reader as an `std::io::Error`.
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError>;
 
+    /// [`Blobs::open`] while the object is the version `tag` ([`BlobStat::tag`]): `None` when
+    /// there is none, or another version is stored under the key. Two reads opened this way
+    /// read the same bytes, whatever is stored meanwhile.
+    async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError>;
+
     /// Stores everything `body` yields under `key`, with bounded memory, and returns the number
     /// of bytes stored. All or nothing: readers see the previous object (or none) until the
     /// whole body is stored, and when the body fails ([`BlobError::Body`]) or the store does,
