@@ -114,6 +114,8 @@ async fn upload_dry_run_commit(app: &TestApp) {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["report"]["created"], 2);
     assert_eq!(done["rows_done"], 4);
+    assert_eq!(done["rows_total"], 4);
+    assert_eq!(done["bytes_checked"], done["bytes_total"]);
     let stored = contacts(app, &me).await;
     assert_eq!(stored.len(), 2);
     let ada = stored

@@ -50,6 +50,8 @@ pub(crate) enum Note {
 pub(crate) struct Notes {
     sorted: Box<dyn Iterator<Item = io::Result<RowNote>> + Send>,
     next: Option<RowNote>,
+    /// The file's data rows, when the pass ahead read it to the end.
+    pub(crate) rows_in_file: Option<u64>,
 }
 
 impl Notes {
@@ -113,10 +115,13 @@ pub(crate) async fn look_ahead(
     let (contacts, tenant) = (contacts.clone(), tenant.clone());
     let handle = tokio::runtime::Handle::current();
     let notes = tokio::task::spawn_blocking(move || -> Result<Notes, ImportFailure> {
-        let sightings = sightings(input, &options, scope, SEGMENT)?;
+        let (sightings, rows_in_file) = sightings(input, &options, scope, SEGMENT)?;
         let read = started.elapsed();
         let claim = |proposed| handle.block_on(contacts.preclaim(&tenant, proposed));
-        let notes = notes(sightings, scope, SEGMENT, claim)?;
+        let notes = Notes {
+            rows_in_file,
+            ..notes(sightings, scope, SEGMENT, claim)?
+        };
         tracing::debug!(
             read_ms = read.as_millis() as u64,
             total_ms = started.elapsed().as_millis() as u64,
@@ -130,19 +135,28 @@ pub(crate) async fn look_ahead(
 }
 
 /// The valid rows' phones up to `scope.through`, sorted as their claims' keys, then by row,
-/// `segment` at a time in memory.
+/// `segment` at a time in memory; and the file's data rows, if it was read to the end.
 fn sightings(
     input: Box<dyn Read + Send>,
     options: &ImportOptions,
     scope: Scope,
     segment: usize,
-) -> Result<impl Iterator<Item = io::Result<Sighting>> + use<>, ImportFailure> {
+) -> Result<
+    (
+        impl Iterator<Item = io::Result<Sighting>> + use<>,
+        Option<u64>,
+    ),
+    ImportFailure,
+> {
     let mut rows = smscrm_import::open(input, options)?;
     let mut sorter = Sorter::new(segment, |s: &Sighting| (s.order, s.row));
+    let mut rows_in_file = Some(0);
     for (index, outcome) in (1u64..).zip(rows.by_ref()) {
         if index > scope.through {
+            rows_in_file = None;
             break;
         }
+        rows_in_file = Some(index);
         let RowOutcome::Valid(row) = outcome else {
             continue;
         };
@@ -157,7 +171,7 @@ fn sightings(
     // Two reads of one file can fail apart (an S3 stream reset): this one's notes would be
     // short, so it fails the run rather than leave the main pass to find it.
     rows.finish()?;
-    sorter.finish().map_err(temp_file)
+    Ok((sorter.finish().map_err(temp_file)?, rows_in_file))
 }
 
 /// Walks the sightings phone by phone: every row after a phone's first is a duplicate; first
@@ -198,6 +212,7 @@ fn notes(
     Ok(Notes {
         sorted: Box::new(notes.finish().map_err(temp_file)?),
         next: None,
+        rows_in_file: None,
     })
 }
 
@@ -401,7 +416,7 @@ mod tests {
     /// that records the phones it is given and claims each for the contact proposed.
     fn look(scope: Scope) -> Seen {
         let input = Box::new(Cursor::new(file()));
-        let sightings = sightings(input, &options(false), scope, 5).expect("sightings");
+        let (sightings, _) = sightings(input, &options(false), scope, 5).expect("sightings");
         let mut claimed_in_order = Vec::new();
         let mut notes = notes(sightings, scope, 5, |proposed: Preclaimed| {
             let claims = proposed.into_claims();
@@ -464,6 +479,39 @@ mod tests {
         assert_eq!(seen.claimed_in_order, sorted);
     }
 
+    /// The pass ahead counts the file's rows for the import's progress, invalid ones too,
+    /// but only when it reads the whole file.
+    #[test]
+    fn counts_the_files_rows_when_it_reads_to_the_end() {
+        let rows_in = |through| {
+            let input = Box::new(Cursor::new(file()));
+            let scope = Scope {
+                report_after: 0,
+                claim_after: None,
+                through,
+            };
+            sightings(input, &options(false), scope, 5)
+                .expect("sightings")
+                .1
+        };
+        assert_eq!(rows_in(u64::MAX), Some(60));
+        assert_eq!(rows_in(60), Some(60));
+        assert_eq!(rows_in(59), None);
+        let empty = sightings(
+            Box::new(Cursor::new("phone\n")),
+            &options(false),
+            Scope {
+                report_after: 0,
+                claim_after: None,
+                through: u64::MAX,
+            },
+            5,
+        )
+        .expect("sightings")
+        .1;
+        assert_eq!(empty, Some(0));
+    }
+
     /// A main pass that reads other rows than the pass ahead did (the file was replaced
     /// between the two reads) is stopped, not fed wrong notes.
     #[test]
@@ -476,7 +524,7 @@ mod tests {
         let noted = *duplicates_in_memory().keys().min().expect("a duplicate");
         let fresh = || {
             let input = Box::new(Cursor::new(file()));
-            let sightings = sightings(input, &options(false), scope, 5).expect("sightings");
+            let (sightings, _) = sightings(input, &options(false), scope, 5).expect("sightings");
             notes(sightings, scope, 5, |_| {
                 unreachable!("a dry run claims nothing")
             })

@@ -85,6 +85,8 @@ pub struct Progress {
     bytes: Arc<AtomicU64>,
     rows: Arc<AtomicU64>,
     ahead: Arc<AtomicU64>,
+    /// The file's data rows plus one; 0 until the pass ahead has counted them.
+    rows_in_file: Arc<AtomicU64>,
 }
 
 impl Progress {
@@ -98,6 +100,10 @@ impl Progress {
     }
     pub fn rows_read(&self) -> u64 {
         self.rows.load(Ordering::Relaxed)
+    }
+    /// The file's data rows, once the pass ahead has read all of it.
+    pub fn rows_in_file(&self) -> Option<u64> {
+        self.rows_in_file.load(Ordering::Relaxed).checked_sub(1)
     }
 }
 
@@ -183,7 +189,13 @@ pub async fn run_resumable<R: Read + Send + 'static>(
                 inner: phones,
                 read: progress.ahead.clone(),
             });
-            Some(look_ahead(contacts, tenant, options, phones, scope).await?)
+            let notes = look_ahead(contacts, tenant, options, phones, scope).await?;
+            if let Some(rows) = notes.rows_in_file {
+                progress
+                    .rows_in_file
+                    .store(rows.saturating_add(1), Ordering::Relaxed);
+            }
+            Some(notes)
         }
         None => None,
     };

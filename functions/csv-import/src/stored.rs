@@ -11,7 +11,9 @@ use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::Blobs;
 use smscrm_domain::ports::blobs::{BlobError, BlobReader};
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
-use smscrm_store::{Contacts, ImportRecord, ImportStatus, Imports, Outcome, RepoError, UNFINISHED};
+use smscrm_store::{
+    Contacts, ImportRecord, ImportStatus, Imports, Outcome, ReadSoFar, RepoError, UNFINISHED,
+};
 
 use crate::pipeline::{
     ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable, wants_second_read,
@@ -157,9 +159,13 @@ impl StoredImport<'_> {
     ) -> Result<(), StoredImportError> {
         let (tenant, id) = (&record.tenant_id, &record.id);
         let bytes = record.bytes_total.unwrap_or(0);
-        self.imports
-            .progress(tenant, id, bytes, report.rows)
-            .await?;
+        let read = ReadSoFar {
+            bytes_checked: bytes,
+            bytes_done: bytes,
+            rows_done: report.rows,
+            rows_total: Some(report.rows),
+        };
+        self.imports.progress(tenant, id, read).await?;
         let outcome = Outcome {
             status,
             report: Some(report),
@@ -302,9 +308,13 @@ impl StoredImport<'_> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(PROGRESS_EVERY).await;
-                let _ = imports
-                    .progress(&tenant, &id, progress.bytes_read(), progress.rows_read())
-                    .await;
+                let read = ReadSoFar {
+                    bytes_checked: progress.bytes_read_ahead(),
+                    bytes_done: progress.bytes_read(),
+                    rows_done: progress.rows_read(),
+                    rows_total: progress.rows_in_file(),
+                };
+                let _ = imports.progress(&tenant, &id, read).await;
             }
         })
     }

@@ -47,6 +47,16 @@ pub struct ImportSettings {
     pub consent_source: Option<String>,
 }
 
+/// How far a running import has read its file (the fields of [`ImportRecord`] of the same
+/// names; `rows_total: None` leaves the record's as it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadSoFar {
+    pub bytes_checked: u64,
+    pub bytes_done: u64,
+    pub rows_done: u64,
+    pub rows_total: Option<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportRecord {
     pub id: ImportId,
@@ -58,9 +68,14 @@ pub struct ImportRecord {
     /// Where the file is in blob storage.
     pub blob_key: String,
     pub bytes_total: Option<u64>,
+    /// Bytes the check ahead has read. Every commit, and a dry run of a large file, first
+    /// reads the file for its phones (duplicates; claims on the embedded store); `bytes_done`
+    /// and `rows_done` count the second read, which imports the rows.
+    #[serde(default)]
+    pub bytes_checked: u64,
     pub bytes_done: u64,
     pub rows_done: u64,
-    /// Data rows in the file, once a commit has counted them (large files only).
+    /// Data rows in the file, once the check ahead or a fanned-out commit has counted them.
     #[serde(default)]
     pub rows_total: Option<u64>,
     /// A commit fanned out over several workers: how many ranges, how many are done.
@@ -107,6 +122,7 @@ impl ImportRecord {
             settings,
             blob_key,
             bytes_total: None,
+            bytes_checked: 0,
             bytes_done: 0,
             rows_done: 0,
             rows_total: None,
@@ -288,6 +304,7 @@ impl Imports {
                 &keys::import(tenant, id),
                 Update::new()
                     .set("bytes_total", bytes)
+                    .set("bytes_checked", 0)
                     .set("bytes_done", 0)
                     .set("rows_done", 0)
                     .set("report", Value::Null),
@@ -301,15 +318,19 @@ impl Imports {
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        bytes_done: u64,
-        rows_done: u64,
+        read: ReadSoFar,
     ) -> Result<(), RepoError> {
+        let mut update = Update::new()
+            .set("bytes_checked", read.bytes_checked)
+            .set("bytes_done", read.bytes_done)
+            .set("rows_done", read.rows_done);
+        if let Some(rows) = read.rows_total {
+            update = update.set("rows_total", rows);
+        }
         self.table
             .update(
                 &keys::import(tenant, id),
-                Update::new()
-                    .set("bytes_done", bytes_done)
-                    .set("rows_done", rows_done),
+                update,
                 Some(Condition::ItemExists),
             )
             .await?;
