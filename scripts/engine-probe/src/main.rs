@@ -28,7 +28,9 @@ fn key(pk: &str, sk: &str) -> Vec<u8> {
 
 fn contacts() -> Vec<Contact> {
     let mut rng = StdRng::seed_from_u64(7);
-    let first = ["anna", "bob", "carla", "dave", "eve", "frank", "gina", "hugo", "ida", "jon"];
+    let first = [
+        "anna", "bob", "carla", "dave", "eve", "frank", "gina", "hugo", "ida", "jon",
+    ];
     (0..CONTACTS)
         .map(|i| {
             let name = format!(
@@ -69,7 +71,11 @@ fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .filter(|l| ["VmHWM", "RssAnon", "RssFile"].iter().any(|p| l.starts_with(p)))
+        .filter(|l| {
+            ["VmHWM", "RssAnon", "RssFile"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join(", ")
@@ -172,7 +178,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             heed::EnvFlags::NO_SYNC | heed::EnvFlags::WRITE_MAP,
         )?,
         "fjall" => fjall(&contacts, batch)?,
-        other => return Err(format!("unknown engine `{other}`: lmdb, lmdb-writemap, fjall").into()),
+        other => {
+            return Err(format!("unknown engine `{other}`: lmdb, lmdb-writemap, fjall").into());
+        }
     }
     Ok(())
 }
