@@ -13,6 +13,7 @@ on_both_backends!(
     imports_are_private_to_their_tenant,
     settings_are_validated_when_the_import_is_created,
     running_before_the_upload_is_a_conflict,
+    a_new_upload_clears_the_last_runs_counts,
 );
 
 const MESSY: &str = "\u{feff}Given Name;Family Name;Phone 1 - Value;Store\r\n\
@@ -243,6 +244,62 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
             "{action}: {body}"
         );
     }
+}
+
+/// A file uploaded again after a dry run is another file: nothing of the first file's run
+/// (its report, its row count) is shown as the new file's. (A presigned S3 upload does not
+/// tell the record; the next run reads the new file.)
+async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let (_, created) = send(
+        app.request(Method::POST, "/v1/imports", &me)
+            .json(&json!({})),
+    )
+    .await;
+    let id = created["import"]["id"].as_str().expect("id").to_owned();
+    app.upload(&me, &created, MESSY).await;
+    let dry_run = || send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me));
+    let (status, checked) = dry_run().await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(
+        (
+            checked["rows_total"].as_u64(),
+            checked["rows_done"].as_u64()
+        ),
+        (Some(4), Some(4))
+    );
+
+    let shorter = "phone\n+1 415 555 2673\n";
+    let response = app.upload(&me, &created, shorter).await;
+    if !created["upload"]["url"]
+        .as_str()
+        .expect("url")
+        .starts_with("http")
+    {
+        let record: Value = response.json().await.expect("record");
+        assert_eq!(record["status"], "uploaded", "{record}");
+        assert_eq!(record["bytes_total"], shorter.len());
+        assert_eq!(
+            (
+                &record["rows_total"],
+                &record["rows_done"],
+                &record["bytes_checked"]
+            ),
+            (&Value::Null, &json!(0), &json!(0)),
+            "{record}"
+        );
+        assert_eq!(record["report"], Value::Null);
+    }
+    let (status, checked) = dry_run().await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(
+        (
+            checked["rows_total"].as_u64(),
+            checked["report"]["rows"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{checked}"
+    );
 }
 
 /// Every file counts as too large to dry-run within its request.

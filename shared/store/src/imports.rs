@@ -307,6 +307,7 @@ impl Imports {
                     .set("bytes_checked", 0)
                     .set("bytes_done", 0)
                     .set("rows_done", 0)
+                    .set("rows_total", Value::Null)
                     .set("report", Value::Null),
                 Some(Condition::eq("status", status_value(record.status))),
             )
