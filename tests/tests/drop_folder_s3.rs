@@ -154,6 +154,80 @@ async fn an_s3_notification_imports_the_dropped_file() {
         .expect("list");
     assert_eq!(page.items.len(), 2);
     // Its notification again: this version is taken too.
-    let again = handle_s3_event(&folder, event).await.expect("handled");
+    let again = handle_s3_event(&folder, event.clone())
+        .await
+        .expect("handled");
     assert_eq!(again, vec![DropOutcome::Ignored("already imported")]);
+
+    // Each import of the name keeps its own error list: the first file's bad row is still
+    // in the first import's, and the corrected file's has none.
+    let errors_of = |id: smscrm_domain::ImportId| {
+        let (imports, blobs, tenant) = (
+            Imports::new(table.clone()),
+            blobs.clone(),
+            tenant.id.clone(),
+        );
+        async move {
+            let record = imports
+                .get(&tenant, &id)
+                .await
+                .expect("get")
+                .expect("record");
+            let bytes = blobs
+                .get(&csv_import::errors_key(&record))
+                .await
+                .expect("get")
+                .expect("errors.csv");
+            String::from_utf8(bytes.to_vec()).expect("utf-8")
+        }
+    };
+    let first_errors = errors_of(import_id.clone()).await;
+    assert!(
+        first_errors.lines().any(|l| l.starts_with("3,")),
+        "{first_errors}"
+    );
+    assert_eq!(errors_of(second.clone()).await.lines().count(), 1);
+
+    // A report left saying `committing` for an import that failed (its queueing failed, and
+    // so did unmarking the file) does not keep this version from being imported.
+    let mut failed = smscrm_store::ImportRecord::new(
+        smscrm_domain::ImportId::generate(),
+        tenant.id.clone(),
+        "March list (final) été.csv".into(),
+        smscrm_store::ImportSource::DropFolder,
+        smscrm_store::ImportSettings {
+            region: "GB".parse().expect("region"),
+            mapping: None,
+            consent_source: None,
+        },
+        key.clone(),
+        chrono::Utc::now(),
+    );
+    failed.status = ImportStatus::Failed;
+    Imports::new(table.clone())
+        .create(&failed)
+        .await
+        .expect("create");
+    let version = blobs.stat(&key).await.expect("stat").expect("file").tag;
+    let stale = serde_json::json!({
+        "import_id": failed.id,
+        "file": "March list (final) été.csv",
+        "file_version": version,
+        "status": "committing",
+        "failure": null,
+        "report": null,
+    });
+    blobs
+        .put(
+            &report_key,
+            Bytes::from(stale.to_string()),
+            "application/json",
+        )
+        .await
+        .expect("put report");
+    let retried = handle_s3_event(&folder, event).await.expect("handled");
+    assert!(
+        matches!(retried.as_slice(), [DropOutcome::Queued { .. }]),
+        "{retried:?}"
+    );
 }

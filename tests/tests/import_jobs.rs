@@ -24,6 +24,7 @@ smscrm_tests::backend_scenarios!(
     a_queued_dry_run_pauses_and_resumes_without_writing,
     a_commit_never_resumes_from_a_dry_runs_checkpoint,
     a_file_replaced_during_a_commit_fails_the_import,
+    a_run_reads_only_the_version_its_import_pinned,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -498,4 +499,38 @@ async fn a_file_replaced_during_a_commit_fails_the_import(backend: &dyn Backend)
         990,
         "only the first run's rows were written (1,000 rows, 10 invalid)"
     );
+}
+
+/// The worker pins the file's version, then the run opens it: a file replaced in between is
+/// refused, not read in place of the pinned one (whose checkpoints count its rows).
+async fn a_run_reads_only_the_version_its_import_pinned(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let job = committing_import(&s).await;
+    let imports = Imports::new(s.table.clone());
+    let key = record(&s, &job).await.blob_key;
+    let version = s.blobs.stat(&key).await.expect("stat").expect("file").tag;
+    imports
+        .pin_file(&job.tenant_id, &job.import_id, &version)
+        .await
+        .expect("pin");
+    let other = file().replace("Person", "Someone");
+    s.blobs
+        .put(&key, bytes::Bytes::from(other), "text/csv")
+        .await
+        .expect("replace");
+    let contacts = Contacts::new(s.table.clone());
+    let runner = csv_import::StoredImport {
+        contacts: &contacts,
+        imports: &imports,
+        blobs: &s.blobs,
+    };
+    let run = runner
+        .run_resumable(&record(&s, &job).await, true, None)
+        .await;
+    assert!(
+        matches!(run, Err(csv_import::StoredImportError::Replaced)),
+        "{:?}",
+        run.map(|_| "a run")
+    );
+    assert_eq!(contact_count(&s, &job.tenant_id).await, 0);
 }

@@ -103,7 +103,10 @@ impl DropFolder {
         let Some(dropped) = self.blobs.stat(key).await? else {
             return Ok(DropOutcome::Ignored("the file is gone"));
         };
-        if self.already_taken(&report_key, &dropped.tag).await? {
+        if self
+            .already_taken(&tenant_id, &report_key, &dropped.tag)
+            .await?
+        {
             return Ok(DropOutcome::Ignored("already imported"));
         }
         let Some(tenant) = self.tenants.get(&tenant_id).await? else {
@@ -190,21 +193,36 @@ impl DropFolder {
     }
 
     /// Whether the report beside the file says this version of it was taken already. A
-    /// report without a version (written before versions were kept) counts as taken.
-    async fn already_taken(&self, report_key: &str, tag: &str) -> Result<bool, StoredImportError> {
+    /// report without a version (written before versions were kept) counts as taken. One
+    /// still saying `committing` for an import that failed does not: its queueing failed, and
+    /// so did unmarking the file.
+    async fn already_taken(
+        &self,
+        tenant: &TenantId,
+        report_key: &str,
+        tag: &str,
+    ) -> Result<bool, StoredImportError> {
         #[derive(Deserialize)]
         struct Taken {
             file_version: Option<String>,
+            import_id: Option<ImportId>,
+            status: Option<ImportStatus>,
         }
         let Some(bytes) = self.blobs.get(report_key).await? else {
             return Ok(false);
         };
-        Ok(match serde_json::from_slice::<Taken>(&bytes) {
-            Ok(Taken {
-                file_version: Some(version),
-            }) => version == tag,
-            _ => true,
-        })
+        let taken = match serde_json::from_slice::<Taken>(&bytes) {
+            Ok(taken) => taken,
+            Err(_) => return Ok(true),
+        };
+        match (taken.file_version, taken.status, taken.import_id) {
+            (Some(version), _, _) if version != tag => Ok(false),
+            (Some(_), Some(ImportStatus::Committing), Some(id)) => {
+                let record = self.imports.get(tenant, &id).await?;
+                Ok(record.is_none_or(|r| r.status != ImportStatus::Failed))
+            }
+            _ => Ok(true),
+        }
     }
 
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {

@@ -162,9 +162,10 @@ impl ImportWorker {
             }
             Some(record) => record,
         };
-        if let Some(outcome) = self.check_file(&record, job.dry_run).await? {
-            return Ok(outcome);
-        }
+        let record = match self.check_file(record, job.dry_run).await? {
+            Ok(pinned) => pinned,
+            Err(outcome) => return Ok(outcome),
+        };
         if job.dry_run {
             return self.run_whole(&record, false, stop_at).await;
         }
@@ -180,24 +181,26 @@ impl ImportWorker {
 
     /// Stops the run when the file is not the version its import started on (a client may
     /// upload again to a still-valid URL): checkpoints and ranges count rows of that version.
+    /// Otherwise returns the record with that version pinned, the one the run then reads.
     async fn check_file(
         &self,
-        record: &ImportRecord,
+        mut record: ImportRecord,
         dry_run: bool,
-    ) -> Result<Option<JobOutcome>, StoredImportError> {
+    ) -> Result<Result<ImportRecord, JobOutcome>, StoredImportError> {
         let Some(stat) = self.blobs.stat(&record.blob_key).await? else {
             // Gone: the run refuses it.
-            return Ok(None);
+            return Ok(Ok(record));
         };
         let (tenant, id) = (&record.tenant_id, &record.id);
         if self.imports.pin_file(tenant, id, &stat.tag).await? == stat.tag {
-            return Ok(None);
+            record.file_tag = Some(stat.tag);
+            return Ok(Ok(record));
         }
         let reason = "the file was replaced after the import started; upload it to a new import";
-        Ok(Some(if dry_run {
-            self.send_back(record, reason).await?
+        Ok(Err(if dry_run {
+            self.send_back(&record, reason).await?
         } else {
-            self.refuse(record, reason).await?
+            self.refuse(&record, reason).await?
         }))
     }
 
@@ -212,6 +215,7 @@ impl ImportWorker {
             status: ImportStatus::Uploaded,
             report: None,
             failure: Some(reason),
+            read: None,
         };
         let (tenant, id, from) = (&record.tenant_id, &record.id, [ImportStatus::Checking]);
         match self

@@ -57,14 +57,18 @@ impl From<ImportFailure> for StoredImportError {
 
 /// Where the full error report of an import is kept: in a `reports/` folder beside the file,
 /// so that in the drop folder it is never taken for a file to import.
+/// It names the import: the drop folder imports every new version of a file under its name.
 pub fn errors_key(record: &ImportRecord) -> String {
-    beside(&record.blob_key, "errors.csv")
+    beside(&record.blob_key, &format!("{}.errors.csv", record.id))
 }
 
 /// Where the rejected rows of one range of a fanned-out commit are kept, for the last range
 /// to merge into [`errors_key`].
 pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
-    beside(&record.blob_key, &format!("errors.{index:05}.csv"))
+    beside(
+        &record.blob_key,
+        &format!("{}.errors.{index:05}.csv", record.id),
+    )
 }
 
 /// `folder/reports/file.suffix` for the file at `folder/file`.
@@ -131,7 +135,8 @@ impl StoredImport<'_> {
         let result = self
             .execute(record, commit, resumable, &progress, &errors)
             .await;
-        ticker.abort();
+        // Before the caller records the outcome, which no progress write may land after.
+        ticker.stop().await;
         result
     }
 
@@ -165,11 +170,11 @@ impl StoredImport<'_> {
             rows_done: report.rows,
             rows_total: Some(report.rows),
         };
-        self.imports.progress(tenant, id, read).await?;
         let outcome = Outcome {
             status,
             report: Some(report),
             failure: None,
+            read: Some(read),
         };
         self.imports
             .finish(tenant, id, from, outcome, Utc::now())
@@ -188,12 +193,7 @@ impl StoredImport<'_> {
         errors_to: &str,
     ) -> Result<Run, StoredImportError> {
         // Both reads (when there are two) read this version, whatever is uploaded meanwhile.
-        let version = self
-            .blobs
-            .stat(&record.blob_key)
-            .await?
-            .ok_or(StoredImportError::NoFile)?
-            .tag;
+        let version = self.version_to_read(record).await?;
         let first = self
             .blobs
             .open_version(&record.blob_key, &version)
@@ -215,7 +215,8 @@ impl StoredImport<'_> {
             };
         let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
         let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
-        let _ = errors_csv.write_record(["row", "reason"]);
+        // A row the error report lost would be a row the user is never told about.
+        let mut write_failure = errors_csv.write_record(["row", "reason"]).err();
         let request = ImportRequest {
             tenant: record.tenant_id.clone(),
             options: options_of(record)?,
@@ -229,7 +230,9 @@ impl StoredImport<'_> {
             progress,
             resumable,
             |error| {
-                let _ = errors_csv.write_record(crate::error_record(error));
+                if write_failure.is_none() {
+                    write_failure = errors_csv.write_record(crate::error_record(error)).err();
+                }
             },
         )
         .await;
@@ -237,6 +240,9 @@ impl StoredImport<'_> {
         drop(errors_csv);
         let run = result?;
         if let Run::Finished(_) = run {
+            if let Some(e) = write_failure {
+                return Err(internal(format!("writing the error report failed: {e}")));
+            }
             flushed.map_err(internal)?;
             let file = tokio::fs::File::open(errors_file.path())
                 .await
@@ -248,15 +254,34 @@ impl StoredImport<'_> {
         Ok(run)
     }
 
+    /// The version of the file a run reads: the one its import pinned (a queued run's, see
+    /// `jobs`), else the current one.
+    async fn version_to_read(&self, record: &ImportRecord) -> Result<String, StoredImportError> {
+        match &record.file_tag {
+            Some(pinned) => Ok(pinned.clone()),
+            None => Ok(self
+                .blobs
+                .stat(&record.blob_key)
+                .await?
+                .ok_or(StoredImportError::NoFile)?
+                .tag),
+        }
+    }
+
     /// Data rows in the file (valid or not), read at parse speed without touching the store.
     pub async fn count_rows(&self, record: &ImportRecord) -> Result<u64, StoredImportError> {
+        let version = self.version_to_read(record).await?;
         let reader = self
             .blobs
-            .open(&record.blob_key)
+            .open_version(&record.blob_key, &version)
             .await?
-            .ok_or(StoredImportError::NoFile)?;
+            .ok_or_else(replaced)?;
         let input = tokio_util::io::SyncIoBridge::new(reader);
-        let options = options_of(record)?;
+        // Only counts: no set of the phones seen (it grows with the file).
+        let options = ImportOptions {
+            find_duplicates: false,
+            ..options_of(record)?
+        };
         tokio::task::spawn_blocking(move || {
             let mut rows = smscrm_import::open(input, &options)?;
             let count = rows.by_ref().count() as u64;
@@ -290,6 +315,7 @@ impl StoredImport<'_> {
             status: ImportStatus::Failed,
             report: None,
             failure: Some(reason),
+            read: None,
         };
         let (tenant, id) = (&record.tenant_id, &record.id);
         self.imports
@@ -298,16 +324,16 @@ impl StoredImport<'_> {
             .map(drop)
     }
 
-    fn track_progress(
-        &self,
-        record: &ImportRecord,
-        progress: &Progress,
-    ) -> tokio::task::JoinHandle<()> {
+    fn track_progress(&self, record: &ImportRecord, progress: &Progress) -> Ticker {
         let (imports, progress) = (self.imports.clone(), progress.clone());
         let (tenant, id): (_, ImportId) = (record.tenant_id.clone(), record.id.clone());
-        tokio::spawn(async move {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(PROGRESS_EVERY).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(PROGRESS_EVERY) => {}
+                    _ = &mut stopped => return,
+                }
                 let read = ReadSoFar {
                     bytes_checked: progress.bytes_read_ahead(),
                     bytes_done: progress.bytes_read(),
@@ -316,7 +342,22 @@ impl StoredImport<'_> {
                 };
                 let _ = imports.progress(&tenant, &id, read).await;
             }
-        })
+        });
+        Ticker { stop, task }
+    }
+}
+
+/// Writes a run's progress to its record every [`PROGRESS_EVERY`] until stopped.
+struct Ticker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Ticker {
+    /// Stops it, waiting for a write under way to end.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
     }
 }
 

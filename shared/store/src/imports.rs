@@ -57,6 +57,19 @@ pub struct ReadSoFar {
     pub rows_total: Option<u64>,
 }
 
+impl ReadSoFar {
+    fn apply(self, update: Update) -> Update {
+        let update = update
+            .set("bytes_checked", self.bytes_checked)
+            .set("bytes_done", self.bytes_done)
+            .set("rows_done", self.rows_done);
+        match self.rows_total {
+            Some(rows) => update.set("rows_total", rows),
+            None => update,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportRecord {
     pub id: ImportId,
@@ -321,17 +334,10 @@ impl Imports {
         id: &ImportId,
         read: ReadSoFar,
     ) -> Result<(), RepoError> {
-        let mut update = Update::new()
-            .set("bytes_checked", read.bytes_checked)
-            .set("bytes_done", read.bytes_done)
-            .set("rows_done", read.rows_done);
-        if let Some(rows) = read.rows_total {
-            update = update.set("rows_total", rows);
-        }
         self.table
             .update(
                 &keys::import(tenant, id),
-                update,
+                read.apply(Update::new()),
                 Some(Condition::ItemExists),
             )
             .await?;
@@ -497,18 +503,24 @@ impl Imports {
         let report =
             serde_json::to_value(&report).map_err(|e| RepoError::Corrupt(e.to_string()))?;
         let failure = outcome.failure.map_or(Value::Null, Value::from);
+        // The run is over: its checkpoint, lease and pinned file version with it.
+        let mut update = Update::new()
+            .set("status", status_value(outcome.status))
+            .set("report", report)
+            .set("failure", failure)
+            .set("updated_at", now.to_rfc3339())
+            .remove(CHECKPOINT)
+            .remove(LEASE_OWNER)
+            .remove(LEASE_UNTIL)
+            .remove(FILE_TAG);
+        if let Some(read) = outcome.read {
+            update = read.apply(update);
+        }
         let result = self
             .table
             .update(
                 &keys::import(tenant, id),
-                Update::new()
-                    .set("status", status_value(outcome.status))
-                    .set("report", report)
-                    .set("failure", failure)
-                    .set("updated_at", now.to_rfc3339())
-                    .remove(CHECKPOINT)
-                    .remove(LEASE_OWNER)
-                    .remove(LEASE_UNTIL),
+                update,
                 Some(Condition::ItemExists.and(in_status(from))),
             )
             .await;
@@ -536,6 +548,8 @@ pub struct Outcome<'a> {
     pub status: ImportStatus,
     pub report: Option<&'a ImportReport>,
     pub failure: Option<&'a str>,
+    /// How far the run read, recorded with the outcome (`None` leaves the record's).
+    pub read: Option<ReadSoFar>,
 }
 
 /// The statuses an import can still leave: everything but `completed` and `failed`.
