@@ -312,9 +312,11 @@ fn decide(region: Region, family: Family, proof: &Proof, k: usize, digits: &[u8]
         Shape::National => vec![0, code_len],
         Shape::Plus => vec![code_len],
     };
-    let mut metas = vec![own];
+    // Each with whether the crate strips its prefixes from this number: the region's own
+    // for a national number, the country code's for a `+` one.
+    let mut metas = vec![(own, family.shape == Shape::National)];
     if family.shape == Shape::Plus {
-        metas.extend(code_metas.iter().copied());
+        metas.extend(code_metas.iter().map(|&meta| (meta, true)));
     }
     // An international prefix changes the number's country: the crate's own path.
     if let Some(idd) = own.international_prefix()
@@ -322,15 +324,32 @@ fn decide(region: Region, family: Family, proof: &Proof, k: usize, digits: &[u8]
     {
         return Verdict::Slow;
     }
-    if !prefixes_decided(&metas, &starts, &text, k) {
+    let Some(national_starts) = prefixes_decided(&metas, &starts, &text, k) else {
         return Verdict::Slow;
-    }
+    };
     let written = match family.shape {
         Shape::National => text.clone(),
         Shape::Plus => format!("+{text}"),
     };
     let phone = match PhoneE164::parse(&written, region) {
         Ok(phone) => phone,
+        // A verdict of "invalid" holds for the key only where the proof covers every place
+        // the crate may have checked validity from: after a prefix it strips elsewhere (the
+        // trunk `8` after +7, GB's `180020`), or after leading zeros it drops (it keeps the
+        // national number as an integer: `00800...` in Kenya is 800...), validity turns on
+        // digits past the key.
+        Err(_)
+            if national_starts.iter().any(|&at| {
+                let past_zeros = at
+                    + digits[at.min(digits.len())..]
+                        .iter()
+                        .take_while(|&&d| d == b'0')
+                        .count();
+                !proof.strips.contains(&at) || !proof.strips.contains(&past_zeros)
+            }) =>
+        {
+            return Verdict::Slow;
+        }
         Err(err) => {
             let reason = format!("phone {}", err.reason);
             return match (Reason::of(&reason, &written), family.shape) {
@@ -365,14 +384,22 @@ fn decide(region: Region, family: Family, proof: &Proof, k: usize, digits: &[u8]
 /// Whether the crate's prefix stripping is decided by the first `k` digits: every literal
 /// national prefix (and every alternative of a literal "national prefix for parsing") that
 /// could start at a place the crate looks either fits inside the `k` digits or already
-/// differs from them; a non-literal pattern must not match at all.
-fn prefixes_decided(metas: &[&Metadata], starts: &[usize], text: &str, k: usize) -> bool {
+/// differs from them; a non-literal pattern must not match at all. If so, the places the
+/// national number may start at once the crate has stripped what this number starts with.
+fn prefixes_decided(
+    metas: &[(&Metadata, bool)],
+    starts: &[usize],
+    text: &str,
+    k: usize,
+) -> Option<Vec<usize>> {
     let known = &text[..k];
     // The literal `lit` at `at`: decided if it ends within the prefix, or conflicts with it.
     let decided = |lit: &str, at: usize| {
         at + lit.len() <= k || known.get(at..).is_some_and(|seen| !lit.starts_with(seen))
     };
-    for meta in metas {
+    let begins = |lit: &str, at: usize| text.get(at..).is_some_and(|rest| rest.starts_with(lit));
+    let mut national_starts: Vec<usize> = starts.to_vec();
+    for &(meta, strips_here) in metas {
         // Where a literal national prefix may be checked: where the crate starts, and after a
         // literal "prefix for parsing" that this number (so every number of the key) starts
         // with there.
@@ -384,9 +411,9 @@ fn prefixes_decided(metas: &[&Metadata], starts: &[usize], text: &str, k: usize)
                     // Leftmost-first: the first alternative that fits is the one stripped.
                     for alt in pattern.split('|') {
                         if !decided(alt, at) {
-                            return false;
+                            return None;
                         }
-                        if text.get(at..).is_some_and(|rest| rest.starts_with(alt)) {
+                        if begins(alt, at) {
                             np_starts.push(at + alt.len());
                             break;
                         }
@@ -399,18 +426,27 @@ fn prefixes_decided(metas: &[&Metadata], starts: &[usize], text: &str, k: usize)
                         .and_then(|rest| npfp.find(rest))
                         .is_some_and(|m| m.start() == 0)
                     {
-                        return false;
+                        return None;
                     }
                 }
             }
         }
-        if let Some(np) = meta.national_prefix()
-            && np_starts.iter().any(|&at| !decided(np, at))
-        {
-            return false;
+        if let Some(np) = meta.national_prefix() {
+            if np_starts.iter().any(|&at| !decided(np, at)) {
+                return None;
+            }
+            if strips_here {
+                let after_np = np_starts.iter().filter(|&&at| begins(np, at));
+                national_starts.extend(after_np.map(|at| at + np.len()).collect::<Vec<_>>());
+            }
+        }
+        if strips_here {
+            national_starts.extend(np_starts);
         }
     }
-    true
+    national_starts.sort_unstable();
+    national_starts.dedup();
+    Some(national_starts)
 }
 
 /// What is proven about a family: the prefix length, where the crate's validity checks may

@@ -16,6 +16,7 @@
 //! them; a row of empty cells, `,,,`, is a record and is counted, then skipped silently).
 
 mod fastpath;
+mod late;
 mod mapping;
 mod phone;
 mod records;

@@ -111,6 +111,15 @@ impl ExplicitMapping {
                 });
             }
         }
+        let parts = [Target::FirstName, Target::LastName];
+        if targets.contains(&Target::Name) && parts.iter().any(|p| targets.contains(p)) {
+            return Err(ImportError::InvalidMapping {
+                entry: "name".into(),
+                reason: "`name` is split into first and last name: map either `name` or \
+                         `first_name` and `last_name`"
+                    .into(),
+            });
+        }
         Ok(Self(pairs))
     }
 
@@ -277,7 +286,11 @@ pub(crate) fn plan(
         let Some((target, rank)) = alias(&normalise(header)) else {
             continue;
         };
-        if taken.contains(&target) {
+        // A full name mapped explicitly is what the user wants split: name columns guessed
+        // beside it stay attributes.
+        let parts_of_taken_name =
+            taken.contains(&Target::Name) && matches!(target, Target::FirstName | Target::LastName);
+        if taken.contains(&target) || parts_of_taken_name {
             continue;
         }
         match best.iter_mut().find(|(t, _, _)| *t == target) {
@@ -543,12 +556,23 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("`Telefon`"), "{err}");
         assert!(err.to_string().contains("[`a`, `b`]"), "{err}");
+        // A full name mapped explicitly is split, even beside a column that looks like a
+        // first name (which stays an attribute).
+        assert_eq!(
+            report(&["Phone", "Contact", "First Name"], Some("name=Contact")),
+            pairs(&[
+                ("Phone", "phone"),
+                ("Contact", "name"),
+                ("First Name", "attr:first_name_2"),
+            ])
+        );
         for bad in [
             "phone",
             "fone=x",
             "phone=a,phone=b",
             "attr:Bad=x",
             "phone= ",
+            "name=a,first_name=b",
         ] {
             assert!(bad.parse::<ExplicitMapping>().is_err(), "{bad}");
         }

@@ -138,7 +138,8 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
     ExcelNumber::Digits(format!("{int}{frac}"))
 }
 
-/// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number.
+/// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
+/// RFC 3966's `;ext=123`.
 pub(crate) fn strip_extension(cell: &str) -> &str {
     let lower = cell.to_ascii_lowercase();
     // The extension's digits run to the end of the cell.
@@ -146,7 +147,7 @@ pub(crate) fn strip_extension(cell: &str) -> &str {
     if digits_start == lower.len() {
         return cell;
     }
-    let before = lower[..digits_start].trim_end_matches([' ', '.', ':']);
+    let before = lower[..digits_start].trim_end_matches([' ', '.', ':', '=']);
     for marker in ["extension", "ext", "x", "#"] {
         if let Some(number) = before.strip_suffix(marker) {
             // A marker glued to a word ("fax") is not a marker.
@@ -193,6 +194,7 @@ mod tests {
             ("415-555-2671 ext. 123", "US", "+14155552671"),
             ("415-555-2671 #123", "US", "+14155552671"),
             ("415 555 2671 extension 9", "US", "+14155552671"),
+            ("+14155552671;ext=5", "US", "+14155552671"),
             // Excel: leading zero lost, floats, scientific notation, text prefix.
             ("7911123456", "GB", "+447911123456"),
             ("15123456789", "DE", "+4915123456789"),
@@ -231,6 +233,7 @@ mod tests {
         assert_eq!(strip_extension("415 555 2671"), "415 555 2671");
         assert_eq!(strip_extension("415 555 2671x12"), "415 555 2671");
         assert_eq!(strip_extension("415 555 2671, ext: 12"), "415 555 2671");
+        assert_eq!(strip_extension("+14155552671;ext=5"), "+14155552671");
         assert_eq!(strip_extension("fax 12"), "fax 12");
     }
 }

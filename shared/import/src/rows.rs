@@ -5,6 +5,7 @@ use std::io::{self, Chain, Cursor, Read};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 
+use crate::late::LateDecision;
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
 use crate::records::{Record, RecordReader};
@@ -22,6 +23,8 @@ type Sampled<R> = Chain<Cursor<Vec<u8>>, R>;
 /// The input as UTF-8: passed through when it is UTF-8 already, decoded otherwise.
 pub enum Decoded<R: Read> {
     Utf8(Sampled<R>),
+    /// All ASCII as far as the sample goes: see [`LateDecision`].
+    Late(LateDecision<Sampled<R>>),
     Other(DecodeReaderBytes<Sampled<R>, Vec<u8>>),
 }
 
@@ -29,6 +32,7 @@ impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::Utf8(r) => r.read(buf),
+            Self::Late(r) => r.read(buf),
             Self::Other(r) => r.read(buf),
         }
     }
@@ -66,6 +70,9 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
     let mut sample = sniff::read_sample(&mut input, SAMPLE_BYTES)?;
     let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
     let decoded = match encoding {
+        Encoding::Utf8 if sample.is_ascii() => {
+            Decoded::Late(LateDecision::new(Cursor::new(sample).chain(input)))
+        }
         Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
         Encoding::Utf8Bom => {
             sample.drain(..3);

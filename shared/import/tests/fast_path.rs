@@ -161,3 +161,35 @@ fn fast_path_equals_the_crate() {
     }
     assert!(reader.fast_path_hits() >= 4, "{}", reader.fast_path_hits());
 }
+
+/// An invalid number must not make the fast path reject later valid numbers that start the
+/// same way when the crate strips a prefix the fast path's proof does not cover (the trunk
+/// `8` after +7 and +993, GB's `180020` relay prefix, leading zeros): there, validity turns on
+/// later digits.
+#[test]
+fn an_invalid_number_does_not_condemn_its_neighbours() {
+    let pairs = [
+        ("US", "+7 8 726 474 8191", "+7 8 726 443 1729"),
+        ("GB", "+7 8 726 474 8191", "+7 8 726 443 1729"),
+        ("US", "7 8 726 474 8191", "7 8 726 443 1729"),
+        ("KZ", "+7 8 7171 040664", "+7 8 7172 123456"),
+        ("GB", "+993 8 11 040664", "+993 8 12 345678"),
+        ("GB", "180020 7911 561552", "180020 7911 123456"),
+        ("GB", "180020 20 9837 9246", "180020 20 7946 0018"),
+        ("RU", "+7 8 8 807 267 28 97", "+7 8 8 800 212 34 88"),
+        // The crate drops the second leading zero too (it keeps national numbers as integers).
+        ("KE", "00800177293", "00800430482"),
+    ];
+    for (own, invalid, valid) in pairs {
+        let mut reader = PhoneReader::new(own.parse().unwrap());
+        assert!(reader.read_slow(invalid).is_err(), "`{invalid}` in {own}");
+        let _ = reader.read(invalid);
+        let expected = reader.read_slow(valid).map(|p| p.to_string());
+        assert!(expected.is_ok(), "`{valid}` in {own}");
+        assert_eq!(
+            reader.read(valid).map(|p| p.to_string()),
+            expected,
+            "`{valid}` in {own} after `{invalid}`"
+        );
+    }
+}

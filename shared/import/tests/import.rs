@@ -97,6 +97,50 @@ fn every_encoding() {
     }
 }
 
+/// A large export whose first accented name comes after the 64 KiB the encoding is guessed
+/// from: its encoding is decided there, Windows-1252 or UTF-8, and no row is lost.
+#[test]
+fn an_accent_past_the_sample_decides_the_encoding() {
+    let mut ascii = String::from("First Name,Phone\n");
+    let mut row = 1;
+    while ascii.len() < 70 * 1024 {
+        row += 1;
+        ascii.push_str(&format!("Name{row},+1 415 555 {:04}\n", row % 10_000));
+    }
+    let late = [
+        ("René", "+1 202 555 0199", row + 1),
+        ("Zoë", "+1 202 555 0198", row + 2),
+    ];
+    let tail: String = late
+        .iter()
+        .map(|(name, phone, _)| format!("{name},{phone}\n"))
+        .collect();
+    let (windows, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&tail);
+    assert!(!unmappable);
+    for (label, tail) in [
+        ("windows-1252", windows.into_owned()),
+        ("utf-8", tail.into_bytes()),
+    ] {
+        let mut file = ascii.clone().into_bytes();
+        file.extend_from_slice(&tail);
+        let (_, outcomes) = import(&file, &options("US"));
+        assert!(
+            invalid(&outcomes).is_empty(),
+            "{label}: {:?}",
+            invalid(&outcomes)
+        );
+        let found = valid(&outcomes);
+        assert_eq!(found.len() as u64, row + 1, "{label}");
+        for (name, phone, at) in late {
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            assert!(
+                found.contains(&(at, format!("+{digits}"), Some(name.into()))),
+                "{label}: {name} on row {at}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_delimiter_and_line_end() {
     for delimiter in [",", ";", "\t", "|"] {
