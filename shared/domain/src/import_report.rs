@@ -96,8 +96,12 @@ impl ImportReport {
         }
         let room = PREVIEW_ROWS.saturating_sub(self.preview.len());
         self.preview.extend(later.preview.into_iter().take(room));
-        let room = MAX_REPORTED_ERRORS.saturating_sub(self.errors.len());
-        self.errors.extend(later.errors.into_iter().take(room));
+        // The first errors in file order: none of the later rows' while some of these rows'
+        // were cut from the list (each range's report keeps only its first ones).
+        if self.errors.len() as u64 == self.errors_total {
+            let room = MAX_REPORTED_ERRORS.saturating_sub(self.errors.len());
+            self.errors.extend(later.errors.into_iter().take(room));
+        }
         self.errors_total += later.errors_total;
     }
 
@@ -125,5 +129,38 @@ impl ImportCounts {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.suppressed += other.suppressed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_errors(rows: std::ops::Range<u64>, kept: usize) -> ImportReport {
+        let mut report = ImportReport::default();
+        for row in rows {
+            report.record_error(RowError {
+                row,
+                reason: "bad".into(),
+            });
+        }
+        report.errors.truncate(kept);
+        report
+    }
+
+    #[test]
+    fn merged_errors_are_the_first_ones_without_gaps() {
+        // The first range kept all its errors: the next range's follow them.
+        let mut whole = with_errors(2..12, 10);
+        whole.absorb(with_errors(500..505, 5));
+        let rows: Vec<u64> = whole.errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows.len(), 15);
+        assert_eq!((rows[9], rows[10]), (11, 500));
+        // The first range's list was cut: the next range's would leave a gap.
+        let mut whole = with_errors(2..152, 100);
+        whole.absorb(with_errors(500..505, 5));
+        assert_eq!(whole.errors.len(), 100);
+        assert!(whole.errors.iter().all(|e| e.row < 152));
+        assert_eq!(whole.errors_total, 155);
     }
 }
