@@ -132,6 +132,8 @@ enum ErrorKind {
 enum Message {
     Header(smscrm_import::Detected),
     Rows(Vec<Event>),
+    /// The encoding turned out to be another than detected (see `smscrm_import::Rows::encoding`).
+    Encoding(&'static str),
 }
 
 /// Imports `input` for the tenant; `on_error` sees every rejected row (the report keeps the
@@ -302,6 +304,10 @@ impl Planner<'_> {
                     continue;
                 }
                 Message::Rows(events) => events,
+                Message::Encoding(label) => {
+                    report.encoding = label.to_owned();
+                    continue;
+                }
             };
             progress
                 .rows
@@ -475,6 +481,9 @@ fn parse<R: Read>(
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Message::Rows(batch));
+    }
+    if rows.encoding() != rows.detected().encoding {
+        let _ = tx.blocking_send(Message::Encoding(rows.encoding()));
     }
     // A read error mid-file ends the rows early; finish says so.
     rows.finish()?;

@@ -28,6 +28,11 @@ impl<R: Read> LateDecision<R> {
         Self::Ascii(input)
     }
 
+    /// Whether what came after the ASCII is read as Windows-1252.
+    pub(crate) fn is_windows_1252(&self) -> bool {
+        matches!(self, Self::Windows1252(_))
+    }
+
     /// Decides on `first` (the bytes from the first non-ASCII one on) and the input after it.
     fn decide(&mut self, mut first: Vec<u8>) -> io::Result<()> {
         let Self::Ascii(mut input) = mem::replace(self, Self::Deciding) else {

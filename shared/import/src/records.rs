@@ -98,6 +98,10 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    pub(crate) fn input(&self) -> &R {
+        &self.input
+    }
+
     /// The cap on a whole record: four fields at the cap, at least 1 MiB. It keeps a row of
     /// many fields just under the cap from holding `max_fields * max_field` bytes.
     pub(crate) fn max_record(&self) -> usize {

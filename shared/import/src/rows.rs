@@ -154,6 +154,15 @@ impl<R: Read> Rows<R> {
         &self.detected
     }
 
+    /// The encoding as read so far: the detected one, unless a file whose sample was all
+    /// ASCII turned out to be Windows-1252 further on.
+    pub fn encoding(&self) -> &'static str {
+        match &self.records.input().get_ref().1 {
+            Decoded::Late(late) if late.is_windows_1252() => Encoding::Windows1252.label(),
+            _ => self.detected.encoding,
+        }
+    }
+
     /// After iterating: `Err` if reading the input failed part-way (the rows seen so far are
     /// all the rows that were read).
     pub fn finish(self) -> Result<(), ImportError> {

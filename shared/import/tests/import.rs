@@ -123,6 +123,10 @@ fn an_accent_past_the_sample_decides_the_encoding() {
     ] {
         let mut file = ascii.clone().into_bytes();
         file.extend_from_slice(&tail);
+        let mut opened = open(Cursor::new(file.clone()), &options("US")).unwrap();
+        assert_eq!(opened.encoding(), "utf-8", "{label}: all ASCII so far");
+        opened.by_ref().for_each(drop);
+        assert_eq!(opened.encoding(), label);
         let (_, outcomes) = import(&file, &options("US"));
         assert!(
             invalid(&outcomes).is_empty(),
