@@ -25,6 +25,7 @@ smscrm_tests::backend_scenarios!(
     a_commit_never_resumes_from_a_dry_runs_checkpoint,
     a_file_replaced_during_a_commit_fails_the_import,
     a_run_reads_only_the_version_its_import_pinned,
+    a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -533,4 +534,101 @@ async fn a_run_reads_only_the_version_its_import_pinned(backend: &dyn Backend) {
         run.map(|_| "a run")
     );
     assert_eq!(contact_count(&s, &job.tenant_id).await, 0);
+}
+
+/// Saves checkpoints in memory; stops the run (as a crash would) at the save after the
+/// first batch is written, when `stop_after_first_write`.
+struct Saved {
+    saved: std::sync::Mutex<Vec<smscrm_store::Checkpoint>>,
+    stop_after_first_write: bool,
+}
+
+#[async_trait::async_trait]
+impl csv_import::Checkpoints for Saved {
+    async fn save(
+        &self,
+        checkpoint: &smscrm_store::Checkpoint,
+    ) -> Result<(), smscrm_store::RepoError> {
+        if self.stop_after_first_write && checkpoint.rows > 0 && checkpoint.pending.is_none() {
+            return Err(smscrm_store::RepoError::Conflict(
+                "the worker stopped".into(),
+            ));
+        }
+        self.saved.lock().expect("lock").push(*checkpoint);
+        Ok(())
+    }
+}
+
+/// Runs [`file`] with checkpoints saved to `saved`, from `from`.
+async fn run_saving(
+    contacts: &Contacts,
+    request: csv_import::ImportRequest,
+    saved: &Saved,
+    from: Option<smscrm_store::Checkpoint>,
+) -> Result<csv_import::Run, csv_import::ImportFailure> {
+    let progress = csv_import::Progress::default();
+    let resumable = csv_import::Resumable {
+        from,
+        window: None,
+        stop_at: None,
+        checkpoints: saved,
+    };
+    let input = std::io::Cursor::new(file());
+    csv_import::run_resumable(contacts, input, request, &progress, Some(resumable), |_| {}).await
+}
+
+/// A run stopped after writing a batch but before saving the checkpoint after it: the next
+/// run writes that batch again (its rows unchanged by then) yet counts it as created, so the
+/// report is that of one run.
+async fn a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once(
+    backend: &dyn Backend,
+) {
+    let s = setup(backend).await;
+    let job = committing_import(&s).await;
+    let contacts = Contacts::new(s.table.clone());
+    let options = csv_import::options_of(&record(&s, &job).await).expect("options");
+    let request = || csv_import::ImportRequest {
+        tenant: job.tenant_id.clone(),
+        options: options.clone(),
+        commit: true,
+        phones_from: None,
+    };
+    let crashing = Saved {
+        saved: Default::default(),
+        stop_after_first_write: true,
+    };
+    assert!(
+        run_saving(&contacts, request(), &crashing, None)
+            .await
+            .is_err()
+    );
+    let last = *crashing
+        .saved
+        .lock()
+        .expect("lock")
+        .last()
+        .expect("a checkpoint");
+    assert_eq!(last.rows, 0, "the first batch's checkpoint was never saved");
+    assert_eq!(
+        contact_count(&s, &job.tenant_id).await,
+        990,
+        "but its rows were written"
+    );
+
+    let saver = Saved {
+        saved: Default::default(),
+        stop_after_first_write: false,
+    };
+    let Ok(csv_import::Run::Finished(report)) =
+        run_saving(&contacts, request(), &saver, Some(last)).await
+    else {
+        panic!("the second run finishes");
+    };
+    // 2,500 rows: 25 without a valid phone, one duplicate.
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (2474, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
 }

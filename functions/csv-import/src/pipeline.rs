@@ -8,7 +8,7 @@ use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
 use smscrm_store::contact_import::{Plan, Preclaim};
 
 use crate::ahead::{Note, Notes, Scope, look_ahead};
-use smscrm_store::{Checkpoint, Contacts, RepoError};
+use smscrm_store::{Checkpoint, Contacts, PendingBatch, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
@@ -175,7 +175,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         .and_then(|r| r.from)
         .unwrap_or(Checkpoint {
             rows: first,
-            counts: Default::default(),
+            ..Checkpoint::default()
         });
     report.add_counts(done.counts);
     let notes = match request.phones_from.take() {
@@ -229,6 +229,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         stop_at: resumable.as_ref().and_then(|r| r.stop_at),
         window: (first, last),
         done_rows: done.rows,
+        pending: done.pending,
     };
     let (ended, written) = tokio::join!(
         planner.run(&mut rx, plans, &mut report, progress, &mut on_error),
@@ -276,6 +277,8 @@ struct Planner<'a> {
     window: (u64, u64),
     /// Rows up to here were written by earlier runs.
     done_rows: u64,
+    /// The batch after them, which an earlier run began to write.
+    pending: Option<PendingBatch>,
 }
 
 impl Planner<'_> {
@@ -354,10 +357,13 @@ impl Planner<'_> {
                 if may_pause && self.past_deadline() {
                     return Ok(Ended::Paused);
                 }
-                let plan = self
+                let mut plan = self
                     .contacts
                     .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
                     .await?;
+                if let Some(pending) = self.pending.filter(|p| p.through == through) {
+                    plan = plan.counted_as(pending.counts);
+                }
                 // Again, as planning takes time: past the deadline the writer only finishes
                 // what it has. This plan is dropped unwritten; the next run starts at the
                 // writer's checkpoint.
@@ -402,10 +408,22 @@ impl Writer<'_> {
             since = Instant::now();
             let counts = plan.counts();
             if self.commit {
+                // Should the run stop between writing and the checkpoint after it, the next
+                // run still counts this batch's rows as this plan does.
+                if let Some(checkpoints) = self.checkpoints {
+                    let pending = Some(PendingBatch { through, counts });
+                    checkpoints
+                        .save(&Checkpoint {
+                            pending,
+                            ..self.done
+                        })
+                        .await?;
+                }
                 self.contacts.write_import(self.tenant, plan).await?;
             }
             self.done.rows = through;
             self.done.counts.add(counts);
+            self.done.pending = None;
             if let Some(checkpoints) = self.checkpoints {
                 checkpoints.save(&self.done).await?;
             }

@@ -47,6 +47,11 @@ impl Plan {
     pub fn counts(&self) -> ImportCounts {
         self.counts
     }
+
+    /// The same writes, counted as `counts` (what an earlier plan of the same rows counted).
+    pub fn counted_as(self, counts: ImportCounts) -> Self {
+        Self { counts, ..self }
+    }
 }
 
 /// What every chunk of a batch is planned with.

@@ -198,6 +198,18 @@ pub struct Lease {
 pub struct Checkpoint {
     pub rows: u64,
     pub counts: ImportCounts,
+    /// The batch being written after `rows`, if any. A run resuming here counts that batch as
+    /// its plan did: some of its rows may be written already, and planned again they would
+    /// count as unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingBatch>,
+}
+
+/// A batch of rows `(checkpoint rows, through]` whose writing began, and what it counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingBatch {
+    pub through: u64,
+    pub counts: ImportCounts,
 }
 
 #[derive(Clone)]

@@ -39,7 +39,7 @@ pub use estimate::Estimate;
 pub use import_ranges::{ImportRange, MAX_RANGES};
 pub use imports::{
     Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,
-    Part, ReadSoFar, UNFINISHED,
+    Part, PendingBatch, ReadSoFar, UNFINISHED,
 };
 pub use inbox::{InboundMessage, Inbox, LastOutbound, Listed, Thread};
 pub use login::{LoginToken, Logins, Session};
