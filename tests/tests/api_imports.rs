@@ -247,8 +247,8 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
 }
 
 /// A file uploaded again after a dry run is another file: nothing of the first file's run
-/// (its report, its row count) is shown as the new file's. (A presigned S3 upload does not
-/// tell the record; the next run reads the new file.)
+/// (its report, its row count, its size) is shown as the new file's. (A presigned S3 upload
+/// does not tell the record: the next dry run or commit sees the new file.)
 async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
     let me = app.tenant("Importer").await;
     let (_, created) = send(
@@ -300,6 +300,8 @@ async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
         (Some(1), Some(1)),
         "{checked}"
     );
+    // A presigned upload is noticed by the dry run: the record describes the new file.
+    assert_eq!(checked["bytes_total"], shorter.len(), "{checked}");
 }
 
 /// Every file counts as too large to dry-run within its request.

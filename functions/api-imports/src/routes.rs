@@ -189,14 +189,20 @@ async fn upload(
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let reader = tokio_util::io::StreamReader::new(stream);
-    let bytes = state
+    state
         .blobs
         .put_stream(&record.blob_key, Box::pin(reader), "text/csv")
         .await
         .map_err(blob_error)?;
+    let stored = state
+        .blobs
+        .stat(&record.blob_key)
+        .await
+        .map_err(blob_error)?
+        .ok_or_else(|| ApiError::Conflict("the upload was replaced or deleted".into()))?;
     let record = state
         .imports
-        .uploaded(&record.tenant_id, &record.id, bytes, Utc::now())
+        .uploaded(&record.tenant_id, &record.id, &stored, Utc::now())
         .await?;
     Ok(Json(record))
 }
@@ -236,6 +242,11 @@ async fn dry_run(
     match runner.preflight(&record).await {
         Ok(()) => {}
         Err(StoredImportError::File(e)) => return Err(unreadable(e)),
+        Err(StoredImportError::NoFile) => {
+            return Err(ApiError::Conflict(
+                "upload the file before running the import".into(),
+            ));
+        }
         Err(other) => return Err(ApiError::internal(other)),
     }
     let (tenant, id, before) = (&record.tenant_id, &record.id, record.status);
@@ -342,26 +353,36 @@ async fn refuse(
     }
 }
 
-/// An import still awaiting its upload whose file has arrived (a presigned upload goes
-/// straight to S3, so the record learns of it here) moves to `uploaded`.
+/// A presigned upload goes straight to S3, so the record learns of it here: an import
+/// awaiting its file whose file has arrived, or one whose file was uploaded again (the URL is
+/// valid for a while), is `uploaded` with that file, its last dry run cleared.
 async fn arrived(state: &ImportsState, record: ImportRecord) -> Result<ImportRecord, ApiError> {
-    if record.status != ImportStatus::AwaitingUpload {
+    let replaceable = [ImportStatus::Uploaded, ImportStatus::Checked];
+    if record.status != ImportStatus::AwaitingUpload && !replaceable.contains(&record.status) {
         return Ok(record);
     }
-    match state
+    let stored = state
         .blobs
-        .size(&record.blob_key)
+        .stat(&record.blob_key)
         .await
-        .map_err(blob_error)?
-    {
-        Some(bytes) => Ok(state
-            .imports
-            .uploaded(&record.tenant_id, &record.id, bytes, Utc::now())
-            .await?),
-        None => Err(ApiError::Conflict(
+        .map_err(blob_error)?;
+    let Some(stored) = stored else {
+        return Err(ApiError::Conflict(
             "upload the file before running the import".into(),
-        )),
+        ));
+    };
+    let same = match &record.upload_tag {
+        Some(tag) => *tag == stored.tag,
+        // Recorded before upload tags were kept: the size tells most new files apart.
+        None => record.bytes_total == Some(stored.size),
+    };
+    if record.status != ImportStatus::AwaitingUpload && same {
+        return Ok(record);
     }
+    Ok(state
+        .imports
+        .uploaded(&record.tenant_id, &record.id, &stored, Utc::now())
+        .await?)
 }
 
 /// Runs the dry run; a file that cannot be imported is refused with the reason (422). The

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::import_report::{ImportCounts, ImportReport};
-use smscrm_domain::ports::{Condition, Cursor, Key, Query, StoreError, Table, TransactOp, Update};
+use smscrm_domain::ports::{
+    BlobStat, Condition, Cursor, Key, Query, StoreError, Table, TransactOp, Update,
+};
 use smscrm_domain::{ImportId, Region, TenantId};
 
 use crate::codec::{from_item, to_item};
@@ -113,6 +115,10 @@ pub struct ImportRecord {
     /// The version tag of the file the current run started on ([`Imports::pin_file`]).
     #[serde(default, skip_serializing)]
     pub file_tag: Option<String>,
+    /// The version tag of the file as last uploaded: a presigned upload may replace it
+    /// without telling the record, which the next run request then sees.
+    #[serde(default, skip_serializing)]
+    pub upload_tag: Option<String>,
 }
 
 impl ImportRecord {
@@ -149,6 +155,7 @@ impl ImportRecord {
             lease_owner: None,
             lease_until: None,
             file_tag: None,
+            upload_tag: None,
         }
     }
 }
@@ -302,12 +309,13 @@ impl Imports {
         }
     }
 
-    /// Records a (re-)upload of the file: allowed until a commit starts.
+    /// Records a (re-)upload of the file (`file`: its size and version): allowed until a
+    /// commit starts.
     pub async fn uploaded(
         &self,
         tenant: &TenantId,
         id: &ImportId,
-        bytes: u64,
+        file: &BlobStat,
         now: DateTime<Utc>,
     ) -> Result<ImportRecord, RepoError> {
         let record = self
@@ -328,7 +336,8 @@ impl Imports {
             .update(
                 &keys::import(tenant, id),
                 Update::new()
-                    .set("bytes_total", bytes)
+                    .set("bytes_total", file.size)
+                    .set("upload_tag", file.tag.as_str())
                     .set("bytes_checked", 0)
                     .set("bytes_done", 0)
                     .set("rows_done", 0)
