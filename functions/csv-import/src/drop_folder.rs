@@ -74,6 +74,10 @@ pub struct DropFolder {
 
 /// `tenants/{tenant}/imports/{file}` split into its tenant and file name, for an importable
 /// file; `Err` says why a key is not one.
+/// The files the drop folder imports (any case), the same locally and on S3, whose trigger
+/// filters on the prefix only.
+pub const IMPORTABLE_SUFFIXES: [&str; 3] = [".csv", ".tsv", ".txt"];
+
 pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     let mut parts = key.splitn(4, '/');
     let (Some("tenants"), Some(tenant), Some("imports"), Some(file)) =
@@ -86,6 +90,15 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     }
     if file.ends_with(SIDECAR_SUFFIX) {
         return Err("a mapping sidecar");
+    }
+    // Hidden files and editors' lock files (`.DS_Store`, `.~lock.x.csv#`, `~$x.csv`) are not
+    // the user's exports.
+    if file.starts_with('.') || file.starts_with("~$") {
+        return Err("a hidden or lock file");
+    }
+    let lower = file.to_ascii_lowercase();
+    if !IMPORTABLE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return Err("not a .csv, .tsv or .txt file");
     }
     let tenant = tenant.parse().map_err(|_| "not a tenant id")?;
     Ok((tenant, file))
@@ -329,13 +342,20 @@ mod tests {
     #[test]
     fn only_files_directly_in_an_imports_folder_count() {
         let t = TenantId::generate();
-        assert_eq!(
-            parse_key(&format!("tenants/{t}/imports/a b.csv")),
-            Ok((t.clone(), "a b.csv"))
-        );
+        for file in ["a b.csv", "LIST.CSV", "tabs.tsv", "Export.Txt"] {
+            assert_eq!(
+                parse_key(&format!("tenants/{t}/imports/{file}")),
+                Ok((t.clone(), file))
+            );
+        }
         for key in [
             format!("tenants/{t}/imports/reports/a.csv.json"),
             format!("tenants/{t}/imports/a.csv.mapping.json"),
+            format!("tenants/{t}/imports/.DS_Store"),
+            format!("tenants/{t}/imports/.~lock.a.csv#"),
+            format!("tenants/{t}/imports/~$a.csv"),
+            format!("tenants/{t}/imports/a.xlsx"),
+            format!("tenants/{t}/imports/reports"),
             format!("tenants/{t}/uploads/a.csv"),
             "tenants/nope/imports/a.csv".to_owned(),
             "a.csv".to_owned(),

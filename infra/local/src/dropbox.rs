@@ -1,20 +1,25 @@
 //! The local analogue of the S3 trigger: watches `<data-dir>/dropbox/tenants/*/imports/` and
-//! hands each new file, once it has stopped growing, to the same drop-folder code the
+//! hands each new file, once it has stopped changing, to the same drop-folder code the
 //! `csv-import` Lambda runs.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use csv_import::{DropFolder, DropOutcome, parse_key};
+use smscrm_domain::ports::BlobStat;
+use tokio::time::Instant;
 
 /// How often the folder is scanned.
 const SCAN_EVERY: Duration = Duration::from_millis(500);
+/// How long a file must stay the same (size and modification time) before it is taken: a
+/// copy that stalls for a moment is not imported half-written. (Writing under another name
+/// and renaming it into the folder is safe whatever the pauses.)
+const SETTLED_AFTER: Duration = Duration::from_secs(2);
 
 /// Runs until the task is dropped. Files are processed one at a time, in name order.
 pub async fn watch(folder: DropFolder) {
-    // Size seen at the previous scan: a file is taken only when two scans agree, so a copy
-    // still in progress is not imported half-written.
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    // Each file as last seen, and since when it has looked so.
+    let mut seen: HashMap<String, (BlobStat, Instant)> = HashMap::new();
     loop {
         tokio::time::sleep(SCAN_EVERY).await;
         let keys = match folder.blobs.list("tenants/").await {
@@ -25,10 +30,17 @@ pub async fn watch(folder: DropFolder) {
             }
         };
         for key in keys.into_iter().filter(|k| parse_key(k).is_ok()) {
-            let Ok(Some(size)) = folder.blobs.size(&key).await else {
+            let Ok(Some(now)) = folder.blobs.stat(&key).await else {
                 continue;
             };
-            if seen.insert(key.clone(), size) != Some(size) {
+            let since = match seen.get(&key) {
+                Some((before, since)) if *before == now => *since,
+                _ => {
+                    seen.insert(key.clone(), (now, Instant::now()));
+                    continue;
+                }
+            };
+            if since.elapsed() < SETTLED_AFTER {
                 continue;
             }
             match folder.process(&key).await {

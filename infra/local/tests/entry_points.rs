@@ -219,6 +219,56 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         "Excel notation expanded"
     );
 
+    // A copy into the drop folder that stalls part-way is taken once, whole: a file is
+    // taken only after it has stayed the same for a while.
+    let (head, tail) = FILE.split_at(FILE.find("Alan").expect("a row to cut at"));
+    std::fs::write(
+        folder.join("stalled.csv.mapping.json"),
+        json!({"mapping": mapping}).to_string(),
+    )
+    .expect("sidecar");
+    std::fs::write(folder.join("stalled.csv"), head).expect("first half");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(folder.join("stalled.csv"))
+        .expect("open");
+    std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
+    drop(file);
+    let report_path = folder.join("reports/stalled.csv.json");
+    let started = Instant::now();
+    let stalled = loop {
+        let report: Option<Value> = std::fs::read(&report_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        match report {
+            Some(report) if report["status"] != "committing" => break report,
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the stalled copy was never imported"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stalled["report"]["rows"], 6, "{stalled}");
+    let imports: Value = http
+        .get(format!("{base}/v1/imports?limit=100"))
+        .bearer_auth(key(&via_drop))
+        .send()
+        .await
+        .expect("imports")
+        .json()
+        .await
+        .expect("json");
+    let taken = imports["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["filename"] == "stalled.csv")
+        .count();
+    assert_eq!(taken, 1, "{imports}");
+
     let _ = server.kill();
     let _ = server.wait();
 }
