@@ -27,6 +27,9 @@ use crate::stored::{StoredImport, StoredImportError};
 
 const SIDECAR_SUFFIX: &str = ".mapping.json";
 
+/// A sidecar holds a few settings.
+const MAX_SIDECAR_BYTES: u64 = 64 * 1024;
+
 /// What a sidecar may say; every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -239,7 +242,19 @@ impl DropFolder {
     }
 
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {
-        match self.blobs.get(&format!("{key}{SIDECAR_SUFFIX}")).await {
+        let sidecar = format!("{key}{SIDECAR_SUFFIX}");
+        // Read whole: a few settings, never a file dropped under that name by mistake.
+        match self.blobs.size(&sidecar).await {
+            Ok(Some(size)) if size > MAX_SIDECAR_BYTES => {
+                return Err(format!(
+                    "the mapping sidecar is larger than {} KiB",
+                    MAX_SIDECAR_BYTES / 1024
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("the mapping sidecar could not be read: {e}")),
+        }
+        match self.blobs.get(&sidecar).await {
             Ok(None) => Ok(Sidecar::default()),
             Ok(Some(bytes)) => serde_json::from_slice(&bytes)
                 .map_err(|e| format!("the mapping sidecar is not valid: {e}")),
@@ -290,7 +305,11 @@ fn apply(sidecar: &Sidecar, settings: &mut ImportSettings) {
         settings.region = region;
     }
     settings.mapping.clone_from(&sidecar.mapping);
-    settings.consent_source.clone_from(&sidecar.consent_source);
+    // As in the API: a blank source declares nothing.
+    settings.consent_source = (sidecar.consent_source.as_deref())
+        .map(str::trim)
+        .filter(|source| !source.is_empty())
+        .map(str::to_owned);
 }
 
 /// A sidecar value that does not parse refuses the file rather than importing it wrongly.
@@ -338,6 +357,23 @@ pub async fn handle_s3_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_consent_source_declares_nothing() {
+        let mut settings = ImportSettings {
+            region: "US".parse().expect("region"),
+            mapping: None,
+            consent_source: None,
+        };
+        for (given, kept) in [(" ", None), (" paper forms ", Some("paper forms"))] {
+            let sidecar = Sidecar {
+                consent_source: Some(given.into()),
+                ..Sidecar::default()
+            };
+            apply(&sidecar, &mut settings);
+            assert_eq!(settings.consent_source.as_deref(), kept, "{given:?}");
+        }
+    }
 
     #[test]
     fn only_files_directly_in_an_imports_folder_count() {
