@@ -18,6 +18,27 @@ Edsger;Dijkstra;+1 415.555.2673 ext. 12;;B-2;south\r\n\
 Ada twice;;415-555-2671;;;\r\n\
 Nobody;;n/a;;;\r\n";
 
+/// The drop-folder report at `path` once it gives the outcome: it says `committing` while
+/// the job runs.
+async fn drop_outcome(path: &std::path::Path) -> Value {
+    let started = Instant::now();
+    loop {
+        let report: Option<Value> = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        match report {
+            Some(report) if report["status"] != "committing" => return report,
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the drop folder import of {} never ended",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn cli_api_and_drop_folder_import_the_same_contacts() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -138,23 +159,7 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     )
     .expect("sidecar");
     std::fs::write(folder.join("kunden.csv"), FILE).expect("drop");
-    let report_path = folder.join("reports/kunden.csv.json");
-    let started = Instant::now();
-    // The report says `committing` while the job runs, then the outcome.
-    let dropped = loop {
-        let report: Option<Value> = std::fs::read(&report_path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        match report {
-            Some(report) if report["status"] != "committing" => break report,
-            _ => {}
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "drop folder import never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let dropped = drop_outcome(&folder.join("reports/kunden.csv.json")).await;
     assert_eq!(dropped["status"], "completed", "{dropped}");
     assert_eq!(dropped["report"]["created"], 4);
 
@@ -235,22 +240,7 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         .expect("open");
     std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
     drop(file);
-    let report_path = folder.join("reports/stalled.csv.json");
-    let started = Instant::now();
-    let stalled = loop {
-        let report: Option<Value> = std::fs::read(&report_path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        match report {
-            Some(report) if report["status"] != "committing" => break report,
-            _ => {}
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the stalled copy was never imported"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let stalled = drop_outcome(&folder.join("reports/stalled.csv.json")).await;
     assert_eq!(stalled["report"]["rows"], 6, "{stalled}");
     let imports: Value = http
         .get(format!("{base}/v1/imports?limit=100"))
