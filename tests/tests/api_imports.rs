@@ -355,3 +355,92 @@ async fn queued_dry_run_embedded() {
 async fn queued_dry_run_aws() {
     queued_dry_run(&smscrm_tests::backends::aws().await).await;
 }
+
+/// The upload endpoint refuses a file over its limit, whether the client declares the size
+/// or streams the body without one, and keeps nothing of it: no file, no half-written
+/// temporary, the import still waiting for its upload. A file of exactly the limit is taken.
+async fn an_upload_over_the_limit_is_refused_and_keeps_nothing(
+    backend: &dyn smscrm_tests::backends::Backend,
+) {
+    const LIMIT: usize = 64;
+    let launch = support::Launch {
+        max_upload_bytes: LIMIT as u64,
+        ..support::Launch::default()
+    };
+    let app = TestApp::launch(backend, launch).await;
+    let me = app.tenant("Importer").await;
+    let (_, created) = send(
+        app.request(Method::POST, "/v1/imports", &me)
+            .json(&json!({})),
+    )
+    .await;
+    let id = created["import"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/v1/imports/{id}/file");
+    let row = "phone\n+1 415 555 2671\n";
+    let over = row.repeat(LIMIT / row.len() + 1);
+
+    let (status, body) = send(
+        app.request(Method::PUT, &path, &me)
+            .header("content-type", "text/csv")
+            .body(over.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "payload_too_large"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["details"]["limit_bytes"], LIMIT, "{body}");
+
+    // No length declared: the body is cut off where it passes the limit.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        over.lines().map(|line| Ok(format!("{line}\n"))).collect();
+    let (status, body) = send(
+        app.request(Method::PUT, &path, &me)
+            .header("content-type", "text/csv")
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks))),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "payload_too_large"),
+        "{body}"
+    );
+
+    let (status, record) = send(app.request(Method::GET, &format!("/v1/imports/{id}"), &me)).await;
+    assert_eq!(
+        (status, &record["status"]),
+        (200, &json!("awaiting_upload"))
+    );
+    let (status, body) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!((status, error_code(&body)), (409, "conflict"), "{body}");
+    assert_eq!(backend.unfinished_blob_writes().await, Vec::<String>::new());
+
+    let exactly = &over[..LIMIT];
+    let (status, record) = send(
+        app.request(Method::PUT, &path, &me)
+            .header("content-type", "text/csv")
+            .body(exactly.to_owned()),
+    )
+    .await;
+    assert_eq!(
+        (status, &record["status"], &record["bytes_total"]),
+        (200, &json!("uploaded"), &json!(LIMIT)),
+        "{record}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_the_limit_is_refused_and_keeps_nothing_embedded() {
+    an_upload_over_the_limit_is_refused_and_keeps_nothing(
+        &smscrm_tests::backends::embedded().await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_the_limit_is_refused_and_keeps_nothing_aws() {
+    an_upload_over_the_limit_is_refused_and_keeps_nothing(&smscrm_tests::backends::aws().await)
+        .await;
+}

@@ -27,10 +27,17 @@ pub struct ImportsState {
     /// Dry runs of files up to this size run within the request; larger ones are queued, so
     /// they never meet API Gateway's 30-second limit.
     pub sync_dry_run_bytes: u64,
+    /// The largest file the local upload endpoint takes; a larger one is refused with 413
+    /// before anything of it is kept.
+    pub max_upload_bytes: u64,
 }
 
 /// About 130,000 rows: a dry run of a few seconds on either backend.
 pub const SYNC_DRY_RUN_BYTES: u64 = 8 * 1024 * 1024;
+
+/// 5 GiB: the most one S3 PUT takes, so a presigned upload on AWS and the local upload
+/// endpoint accept the same files, and a runaway upload cannot fill the local disk.
+pub const MAX_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 impl ImportsState {
     pub fn new(app: AppContext, blobs: Arc<dyn Blobs>, jobs: Arc<dyn Queue>) -> Self {
@@ -40,6 +47,7 @@ impl ImportsState {
             blobs,
             jobs,
             sync_dry_run_bytes: SYNC_DRY_RUN_BYTES,
+            max_upload_bytes: MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -3,13 +3,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use csv_import::{ImportJob, StoredImport, StoredImportError, enqueue, errors_key};
 use futures::TryStreamExt as _;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::ports::blobs::BlobError;
@@ -178,6 +179,7 @@ async fn upload(
     State(state): State<ImportsState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImportRecord>, ApiError> {
     let record = load(&state, &principal, &id).await?;
@@ -187,13 +189,32 @@ async fn upload(
     ) {
         return Err(conflict(&record));
     }
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let too_large = ApiError::PayloadTooLarge {
+        limit: usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX),
+    };
+    if declared_length(&headers).is_some_and(|n| n > state.max_upload_bytes) {
+        return Err(too_large);
+    }
+    // A body without a length is cut off where it passes the limit, and the blob store then
+    // drops the partial file.
+    let limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
+    let stream = Limited::new(body, limit).into_data_stream().map_err(|e| {
+        match e.is::<LengthLimitError>() {
+            true => std::io::Error::new(std::io::ErrorKind::FileTooLarge, e),
+            false => std::io::Error::other(e),
+        }
+    });
     let reader = tokio_util::io::StreamReader::new(stream);
-    state
+    let put = state
         .blobs
         .put_stream(&record.blob_key, Box::pin(reader), "text/csv")
-        .await
-        .map_err(blob_error)?;
+        .await;
+    match put {
+        Err(BlobError::Body(e)) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(too_large);
+        }
+        other => other.map_err(blob_error)?,
+    };
     let stored = state
         .blobs
         .stat(&record.blob_key)
@@ -462,6 +483,16 @@ fn conflict(record: &ImportRecord) -> ApiError {
 
 fn unreadable(e: ImportError) -> ApiError {
     ApiError::Unreadable(e.to_string())
+}
+
+/// The body's `Content-Length`, when the client sent a readable one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn blob_error(e: BlobError) -> ApiError {

@@ -138,6 +138,10 @@ pub struct ServeArgs {
     /// status callbacks and incoming messages. Defaults to the address listened on.
     #[arg(long, env = "SMSCRM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The largest file `PUT /v1/imports/{id}/file` takes (5 GiB, S3's limit for one PUT, by
+    /// default); a larger one is refused with 413 and nothing of it is kept.
+    #[arg(long, env = "SMSCRM_MAX_UPLOAD_BYTES", default_value_t = api_imports::MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -244,7 +244,10 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         mailer: Arc::new(crate::mail::PrintingOutbox(outbox.clone())),
         public_url: public_url.clone(),
     };
-    let mut router = app(backend.ctx, backend.blobs, &queues, services, webhooks)
+    let mut imports =
+        api_imports::ImportsState::new(backend.ctx.clone(), backend.blobs, jobs.clone());
+    imports.max_upload_bytes = args.max_upload_bytes;
+    let mut router = app_with(backend.ctx, imports, &queues, services, webhooks)
         .merge(crate::mail::dev_outbox(outbox));
     if let Some(sim) = simulator {
         println!(

@@ -102,42 +102,71 @@ pub struct Browser {
     pub csrf: String,
 }
 
+/// How [`TestApp::launch`] sets the host up; the default is `serve`'s.
+pub struct Launch {
+    pub sync_dry_run_bytes: u64,
+    pub max_upload_bytes: u64,
+    /// Whether sender workers consume the send queue.
+    pub senders: bool,
+    /// The host's public URL, when it is not the address listened on.
+    pub public_url: Option<String>,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            sync_dry_run_bytes: api_imports::SYNC_DRY_RUN_BYTES,
+            max_upload_bytes: api_imports::MAX_UPLOAD_BYTES,
+            senders: true,
+            public_url: None,
+        }
+    }
+}
+
 impl TestApp {
     /// The router on a free port, with the import worker, the campaign dispatcher and the
     /// sender's workers consuming their queues (new ones on `backend`), as in `serve`, and a
     /// Twilio simulator (on its own port) holding the platform's default account.
     pub async fn start(backend: &dyn Backend) -> Self {
-        Self::start_with(backend, api_imports::SYNC_DRY_RUN_BYTES).await
+        Self::launch(backend, Launch::default()).await
     }
 
     /// [`TestApp::start`] queueing the dry runs of files over `sync_dry_run_bytes`.
     pub async fn start_with(backend: &dyn Backend, sync_dry_run_bytes: u64) -> Self {
-        Self::launch(backend, sync_dry_run_bytes, true, None).await
+        let launch = Launch {
+            sync_dry_run_bytes,
+            ..Launch::default()
+        };
+        Self::launch(backend, launch).await
     }
 
     /// [`TestApp::start`] without sender workers: the test handles send work itself.
     pub async fn start_without_senders(backend: &dyn Backend) -> Self {
-        Self::launch(backend, api_imports::SYNC_DRY_RUN_BYTES, false, None).await
+        let launch = Launch {
+            senders: false,
+            ..Launch::default()
+        };
+        Self::launch(backend, launch).await
     }
 
     /// [`TestApp::start`] with webhooks that take Twilio to have called `public_url` (the
     /// host's public name behind a proxy), not the address they listen on.
     pub async fn start_behind(backend: &dyn Backend, public_url: &str) -> Self {
-        Self::launch(
-            backend,
-            api_imports::SYNC_DRY_RUN_BYTES,
-            true,
-            Some(public_url.to_owned()),
-        )
-        .await
+        let launch = Launch {
+            public_url: Some(public_url.to_owned()),
+            ..Launch::default()
+        };
+        Self::launch(backend, launch).await
     }
 
-    async fn launch(
-        backend: &dyn Backend,
-        sync_dry_run_bytes: u64,
-        senders: bool,
-        public_url: Option<String>,
-    ) -> Self {
+    /// [`TestApp::start`] with the given settings.
+    pub async fn launch(backend: &dyn Backend, launch: Launch) -> Self {
+        let Launch {
+            sync_dry_run_bytes,
+            max_upload_bytes,
+            senders,
+            public_url,
+        } = launch;
         let queues = Queues {
             import_jobs: backend.queue(Default::default()).await.queue,
             dispatch: backend.queue(Default::default()).await.queue,
@@ -178,6 +207,7 @@ impl TestApp {
         let mut imports =
             api_imports::ImportsState::new(ctx.clone(), blobs, queues.import_jobs.clone());
         imports.sync_dry_run_bytes = sync_dry_run_bytes;
+        imports.max_upload_bytes = max_upload_bytes;
         let public_url = public_url.unwrap_or_else(|| base.clone());
         let webhooks = smscrm_local_host::serve::webhooks(&ctx, secrets.clone(), &public_url);
         let mail = Arc::new(MailTap {
