@@ -21,6 +21,7 @@ smscrm_tests::table_scenarios!(
     phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash,
     phones_claimed_ahead_among_many_other_claims,
     an_api_write_during_an_import_is_merged_not_overwritten,
+    a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -398,4 +399,48 @@ async fn an_api_write_during_an_import_is_merged_not_overwritten(table: Arc<dyn 
     );
     assert_eq!(ann.consent.status, ConsentStatus::Explicit);
     assert_eq!(count_contacts(&contacts, &t).await, 2);
+}
+
+/// Moving a contact to a phone an import claimed but has not written (it stopped part-way)
+/// is refused, and the refusal says so rather than naming a contact nobody can find.
+async fn a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let seeded = [
+        row("+14155550002", "Bob", &[]),
+        row("+14155550003", "Cy", &[]),
+    ];
+    contacts
+        .import_batch(&t, &seeded, Utc::now(), true)
+        .await
+        .expect("seed");
+    let bob = contacts
+        .find_by_phone(&t, &seeded[0].phone)
+        .await
+        .expect("read")
+        .expect("bob");
+    let (proposed, _) = propose(&[row("+14155550001", "Ann", &[])]);
+    contacts.preclaim(&t, proposed).await.expect("preclaim");
+
+    let move_bob_to = |phone: &str| {
+        let changes = smscrm_domain::contact::ContactChanges {
+            phone: Some(PhoneE164::from_e164(phone).expect("e164")),
+            ..Default::default()
+        };
+        contacts.update(&t, &bob.id, changes, Utc::now())
+    };
+    match move_bob_to("+14155550001").await {
+        Err(smscrm_store::RepoError::Conflict(message)) => {
+            assert!(message.contains("reserved by an import"), "{message}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    match move_bob_to("+14155550003").await {
+        Err(smscrm_store::RepoError::Conflict(message)) => {
+            assert!(message.contains("another contact"), "{message}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let bob = contacts.get(&t, &bob.id).await.expect("read").expect("bob");
+    assert_eq!(bob.phone, seeded[0].phone, "refused changes change nothing");
 }

@@ -170,16 +170,30 @@ impl Contacts {
                 Ok(()) => return Ok(contact),
                 Err(StoreError::ConditionFailed) => continue,
                 Err(StoreError::TransactionCanceled { failed }) if failed.contains(&2) => {
-                    return Err(RepoError::Conflict(format!(
-                        "another contact already has the phone {}",
-                        contact.phone
-                    )));
+                    return Err(self.phone_taken(tenant, &contact.phone).await);
                 }
                 Err(StoreError::TransactionCanceled { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
         Err(busy())
+    }
+
+    /// Why `phone` cannot be claimed. Its claim may have no contact yet: an import claims
+    /// its phones before writing their contacts, and one that stopped part-way leaves such
+    /// claims until it is committed again (or `upsert_by_phone` completes them).
+    async fn phone_taken(&self, tenant: &TenantId, phone: &PhoneE164) -> RepoError {
+        match self.find_by_phone(tenant, phone).await {
+            Ok(None) => RepoError::Conflict(format!(
+                "the phone {phone} is reserved by an import that has not written its contact \
+                 yet: it is still running, or it stopped part-way and committing it again \
+                 completes it"
+            )),
+            Ok(Some(_)) => {
+                RepoError::Conflict(format!("another contact already has the phone {phone}"))
+            }
+            Err(err) => err,
+        }
     }
 
     /// Templates may use any attribute a contact has: record the names first.
