@@ -175,6 +175,15 @@ async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc
             .expect("dnc")
             .is_some()
     );
+    // The same rows again: unchanged, and the listed number still counts as suppressed, in
+    // a dry run as in a commit.
+    for commit in [false, true] {
+        let again = contacts
+            .import_batch(&t, &rows, Utc::now(), commit)
+            .await
+            .expect("import again");
+        assert_eq!(again, counts(0, 0, 2, 1), "commit: {commit}");
+    }
 }
 
 async fn a_crash_between_claims_and_contacts_never_duplicates(table: Arc<dyn Table>) {

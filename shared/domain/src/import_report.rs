@@ -119,7 +119,8 @@ pub struct ImportCounts {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
-    /// Imported (created or updated) but on the do-not-contact list: never messaged.
+    /// Rows whose number is on the do-not-contact list, whether created, updated or unchanged:
+    /// imported, but never messaged.
     pub suppressed: u64,
 }
 

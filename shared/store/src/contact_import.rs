@@ -430,6 +430,10 @@ impl Contacts {
         };
         let mut plan = Plan::default();
         for row in rows {
+            // Whether created, updated or unchanged, a listed number stays suppressed.
+            if suppressed.contains(&row.phone) {
+                plan.counts.suppressed += 1;
+            }
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
@@ -455,9 +459,6 @@ impl Contacts {
                     (contact, 1)
                 }
             };
-            if suppressed.contains(&row.phone) {
-                plan.counts.suppressed += 1;
-            }
             if let Some(contact) = contact.filter(|_| commit) {
                 plan.writes.push(contact_item(tenant, &contact, version)?);
             }
