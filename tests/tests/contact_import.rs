@@ -22,6 +22,7 @@ smscrm_tests::table_scenarios!(
     phones_claimed_ahead_among_many_other_claims,
     an_api_write_during_an_import_is_merged_not_overwritten,
     a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is,
+    consent_in_a_file_never_lifts_an_opt_out,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -51,6 +52,7 @@ fn counts(created: u64, updated: u64, unchanged: u64, suppressed: u64) -> Import
         updated,
         unchanged,
         suppressed,
+        opt_outs_kept: 0,
     }
 }
 
@@ -452,4 +454,72 @@ async fn a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is(table: A
     }
     let bob = contacts.get(&t, &bob.id).await.expect("read").expect("bob");
     assert_eq!(bob.phone, seeded[0].phone, "refused changes change nothing");
+}
+
+fn with_consent(phone: &str, status: ConsentStatus, source: &str) -> ContactMerge {
+    ContactMerge {
+        consent: Some(ConsentInput {
+            status,
+            source: Some(source.into()),
+        }),
+        ..row(phone, "Ann", &[])
+    }
+}
+
+/// An import's consent meets what a contact already has: a grant keeps the first evidence,
+/// an opt-out stands against any later file (and the report counts the rows it refused), and
+/// a plain "no" withdraws consent.
+async fn consent_in_a_file_never_lifts_an_opt_out(table: Arc<dyn Table>) {
+    use ConsentStatus::{Explicit, Revoked, Unknown};
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let ann = "+14155550001";
+    let consent_of = || async {
+        let phone = PhoneE164::from_e164(ann).expect("e164");
+        let contact = contacts.find_by_phone(&t, &phone).await.expect("read");
+        let consent = contact.expect("ann").consent;
+        (consent.status, consent.source)
+    };
+    let import = |merge: ContactMerge| {
+        let contacts = contacts.clone();
+        let t = t.clone();
+        async move {
+            contacts
+                .import_batch(&t, &[merge], Utc::now(), true)
+                .await
+                .expect("import")
+        }
+    };
+
+    import(with_consent(ann, Explicit, "import column SMS")).await;
+    let declared = import(with_consent(ann, Explicit, "web form 2024")).await;
+    assert_eq!(declared, counts(0, 0, 1, 0));
+    assert_eq!(
+        consent_of().await,
+        (Explicit, Some("import column SMS".into()))
+    );
+
+    let opted_out = import(with_consent(ann, Revoked, "import column SMS")).await;
+    assert_eq!(opted_out, counts(0, 1, 0, 0));
+    for grant in ["web form 2024", "import column SMS"] {
+        let refused = import(with_consent(ann, Explicit, grant)).await;
+        assert_eq!(
+            (refused.unchanged, refused.opt_outs_kept),
+            (1, 1),
+            "{grant}: {refused:?}"
+        );
+        assert_eq!(consent_of().await.0, Revoked);
+    }
+
+    let bob = "+14155550002";
+    import(with_consent(bob, Explicit, "signup form")).await;
+    let no = import(with_consent(bob, Unknown, "import column SMS")).await;
+    assert_eq!(no, counts(0, 1, 0, 0));
+    let phone = PhoneE164::from_e164(bob).expect("e164");
+    let bob = contacts
+        .find_by_phone(&t, &phone)
+        .await
+        .expect("read")
+        .expect("bob");
+    assert_eq!(bob.consent.status, Unknown, "a plain no withdraws consent");
 }

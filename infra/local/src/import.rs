@@ -145,6 +145,12 @@ fn print_summary(report: &ImportReport) {
         "  {} {verb} created, {} {verb} updated, {} unchanged, {} on the do-not-contact list",
         report.created, report.updated, report.unchanged, report.suppressed
     );
+    if report.opt_outs_kept > 0 {
+        println!(
+            "  {} rows grant consent to contacts who opted out: their opt-outs stand",
+            report.opt_outs_kept
+        );
+    }
     for (header, target) in &report.mapping {
         println!("  column {header:?} -> {target}");
     }

@@ -26,6 +26,9 @@ pub struct ImportReport {
     pub updated: u64,
     pub unchanged: u64,
     pub suppressed: u64,
+    /// Rows granting consent to a contact who had opted out: the opt-out stands.
+    #[serde(default)]
+    pub opt_outs_kept: u64,
     pub encoding: String,
     pub delimiter: String,
     /// Column header -> what it was read as (`phone`, `first_name`, `attr:city`, ...).
@@ -88,6 +91,7 @@ impl ImportReport {
             updated: later.updated,
             unchanged: later.unchanged,
             suppressed: later.suppressed,
+            opt_outs_kept: later.opt_outs_kept,
         });
         if self.encoding.is_empty() {
             self.encoding = later.encoding;
@@ -110,6 +114,7 @@ impl ImportReport {
         self.updated += counts.updated;
         self.unchanged += counts.unchanged;
         self.suppressed += counts.suppressed;
+        self.opt_outs_kept += counts.opt_outs_kept;
     }
 }
 
@@ -122,6 +127,9 @@ pub struct ImportCounts {
     /// Rows whose number is on the do-not-contact list, whether created, updated or unchanged:
     /// imported, but never messaged.
     pub suppressed: u64,
+    /// Rows granting consent to a contact who had opted out: the opt-out stands.
+    #[serde(default)]
+    pub opt_outs_kept: u64,
 }
 
 impl ImportCounts {
@@ -130,6 +138,7 @@ impl ImportCounts {
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.suppressed += other.suppressed;
+        self.opt_outs_kept += other.opt_outs_kept;
     }
 }
 

@@ -156,9 +156,10 @@ fn reason(e: ValidationError) -> String {
 }
 
 /// A consent cell. Granting words give explicit consent sourced to the column; a plain "no"
-/// changes nothing (consent stays as it is, unknown for new contacts: not having ticked a box
-/// is not an opt-out); opt-out words record a revocation. Anything else makes the row invalid
-/// rather than guess about consent.
+/// is `Unknown`: no consent (a new contact's stays unknown, an existing contact's consent is
+/// withdrawn), but not an opt-out, since not having ticked a box is not one; opt-out words
+/// record a revocation. How each meets a contact's consent is `ContactMerge`'s rule. Anything
+/// else makes the row invalid rather than guess about consent.
 fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, String> {
     let key: String = value
         .chars()
@@ -168,7 +169,7 @@ fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, Strin
     let status = match key.as_str() {
         "yes" | "y" | "true" | "1" | "x" | "optedin" | "optin" | "subscribed" | "granted"
         | "agreed" | "consented" => ConsentStatus::Explicit,
-        "no" | "n" | "false" | "0" | "notsubscribed" | "none" | "unknown" => return Ok(None),
+        "no" | "n" | "false" | "0" | "notsubscribed" | "none" | "unknown" => ConsentStatus::Unknown,
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
             ConsentStatus::Revoked
         }

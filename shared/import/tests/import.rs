@@ -296,7 +296,8 @@ fn consent_column_and_declaration() {
         consent(&outcomes),
         vec![
             Some((ConsentStatus::Explicit, column.clone())),
-            None,
+            // No consent: withdraws a contact's, but is no opt-out.
+            Some((ConsentStatus::Unknown, column.clone())),
             Some((ConsentStatus::Revoked, column.clone())),
             None,
         ]
@@ -316,7 +317,7 @@ fn consent_column_and_declaration() {
     );
     assert_eq!(
         consent(&outcomes)[1],
-        None,
+        Some((ConsentStatus::Unknown, column.clone())),
         "an explicit no is not overridden"
     );
     let (_, outcomes) = import(b"phone\n4155552671\n", &opts);

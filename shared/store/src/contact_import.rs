@@ -437,6 +437,9 @@ impl Contacts {
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
+                    if row.meets_an_opt_out(&contact) {
+                        plan.counts.opt_outs_kept += 1;
+                    }
                     if !row.merge_into(&mut contact, now) {
                         plan.counts.unchanged += 1;
                         continue;
