@@ -189,17 +189,7 @@ async fn an_s3_notification_imports_the_dropped_file() {
     assert_eq!(errors_of(second.clone()).await.lines().count(), 1);
 
     // A report left saying `committing` for an import that failed (its queueing failed, and
-    // so did unmarking the file) does not keep this version from being imported: the import
-    // that claimed the version is queued again.
-    blobs
-        .put(
-            &key,
-            Bytes::from_static(b"name,mobile\nCy Young,07911 123458\n"),
-            "text/csv",
-        )
-        .await
-        .expect("put a third version");
-    let version = blobs.stat(&key).await.expect("stat").expect("file").tag;
+    // so did unmarking the file) does not keep this version from being imported.
     let mut failed = smscrm_store::ImportRecord::new(
         smscrm_domain::ImportId::generate(),
         tenant.id.clone(),
@@ -214,13 +204,11 @@ async fn an_s3_notification_imports_the_dropped_file() {
         chrono::Utc::now(),
     );
     failed.status = ImportStatus::Failed;
-    let imports = Imports::new(table.clone());
-    imports.create(&failed).await.expect("create");
-    let claimed = imports
-        .claim_dropped_file(&tenant.id, &key, &version, &failed.id)
+    Imports::new(table.clone())
+        .create(&failed)
         .await
-        .expect("claim");
-    assert_eq!(claimed, failed.id);
+        .expect("create");
+    let version = blobs.stat(&key).await.expect("stat").expect("file").tag;
     let stale = serde_json::json!({
         "import_id": failed.id,
         "file": "March list (final) été.csv",
@@ -238,10 +226,8 @@ async fn an_s3_notification_imports_the_dropped_file() {
         .await
         .expect("put report");
     let retried = handle_s3_event(&folder, event).await.expect("handled");
-    assert_eq!(
-        retried,
-        vec![DropOutcome::Queued {
-            import_id: failed.id.clone()
-        }]
+    assert!(
+        matches!(retried.as_slice(), [DropOutcome::Queued { .. }]),
+        "{retried:?}"
     );
 }

@@ -7,9 +7,7 @@
 //! the report file saying `committing` and queues the commit (see [`crate::jobs`]), whose
 //! worker overwrites the report with the outcome. A file whose report exists is skipped, so a
 //! redelivered notification or a restarted watcher never imports a file twice (and importing
-//! twice would change nothing anyway: imports are idempotent). Each version of a file is
-//! claimed for one import in the store first, so notifications of it arriving together, or
-//! retried after a failure part-way, make one import record, not one each.
+//! twice would change nothing anyway: imports are idempotent).
 
 use std::sync::Arc;
 
@@ -130,38 +128,29 @@ impl DropFolder {
         let Some(tenant) = self.tenants.get(&tenant_id).await? else {
             return Ok(DropOutcome::Ignored("no such tenant"));
         };
-        // One import per version of the file, however often and however concurrently it is
-        // notified: a notification retried after a failure below picks up the same import.
-        let candidate = ImportId::generate();
-        let id = (self.imports)
-            .claim_dropped_file(&tenant.id, key, &dropped.tag, &candidate)
-            .await?;
-        let sidecar = self.sidecar(key).await;
+        let now = Utc::now();
+        let settings = ImportSettings {
+            region: tenant.default_region,
+            mapping: None,
+            consent_source: None,
+        };
+        let (id, source) = (ImportId::generate(), ImportSource::DropFolder);
         let mut record = ImportRecord::new(
-            id.clone(),
+            id,
             tenant.id.clone(),
             file.to_owned(),
-            ImportSource::DropFolder,
-            ImportSettings {
-                region: tenant.default_region,
-                mapping: None,
-                consent_source: None,
-            },
+            source,
+            settings,
             key.to_owned(),
-            Utc::now(),
+            now,
         );
         record.status = ImportStatus::Committing;
         record.bytes_total = Some(dropped.size);
+        let sidecar = self.sidecar(key).await;
         if let Ok(sidecar) = &sidecar {
             apply(sidecar, &mut record.settings);
         }
-        let mut record = self.imports.create_or_get(&record).await?;
-        if id != candidate {
-            match self.resumable(record, &report_key, &dropped.tag).await? {
-                Some(resumed) => record = resumed,
-                None => return Ok(DropOutcome::Ignored("already imported")),
-            }
-        }
+        self.imports.create(&record).await?;
         // This version is the one imported: replaced before the job reads it, the job fails
         // and the new version's own notification imports it.
         let pinned = (self.imports)
@@ -196,36 +185,6 @@ impl DropFolder {
         Ok(DropOutcome::Queued {
             import_id: record.id,
         })
-    }
-
-    /// The import another notification of this version claimed, if its queueing is to be
-    /// done (again) here: that notification stopped before the report file marked the file
-    /// taken (a store or queue failure; the notification is being retried), or it is running
-    /// now, and its steps are safe to repeat. `None` once the report marks it taken or the
-    /// import has ended.
-    async fn resumable(
-        &self,
-        record: ImportRecord,
-        report_key: &str,
-        tag: &str,
-    ) -> Result<Option<ImportRecord>, StoredImportError> {
-        let (tenant, id) = (&record.tenant_id, &record.id);
-        if self.already_taken(tenant, report_key, tag).await? {
-            return Ok(None);
-        }
-        match record.status {
-            ImportStatus::Committing => Ok(Some(record)),
-            // Its queueing failed and the file was unmarked for this retry.
-            ImportStatus::Failed => {
-                let failed = [ImportStatus::Failed];
-                let committing = ImportStatus::Committing;
-                let record = (self.imports)
-                    .transition(tenant, id, &failed, committing, Utc::now())
-                    .await?;
-                Ok(Some(record))
-            }
-            _ => Ok(None),
-        }
     }
 
     /// Best effort: the file is queued and marked taken, so a retry would not import it

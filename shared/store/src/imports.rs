@@ -238,47 +238,6 @@ impl Imports {
         Ok(self.table.put(item, Some(Condition::ItemNotExists)).await?)
     }
 
-    /// Creates the record, or returns the one already stored under its id.
-    pub async fn create_or_get(&self, record: &ImportRecord) -> Result<ImportRecord, RepoError> {
-        match self.create(record).await {
-            Ok(()) => Ok(record.clone()),
-            Err(RepoError::Store(StoreError::ConditionFailed)) => self
-                .get(&record.tenant_id, &record.id)
-                .await?
-                .ok_or(RepoError::NotFound),
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Claims the import of one version (`tag`) of the drop-folder file at `object_key` for
-    /// `candidate`. Returns the import that holds the claim: `candidate` when this call made
-    /// it, else the one a repeated or simultaneous notification of the same version made.
-    pub async fn claim_dropped_file(
-        &self,
-        tenant: &TenantId,
-        object_key: &str,
-        tag: &str,
-        candidate: &ImportId,
-    ) -> Result<ImportId, RepoError> {
-        #[derive(Serialize, Deserialize)]
-        struct DroppedFile {
-            import_id: ImportId,
-        }
-        let key = keys::dropped_file(tenant, object_key, tag);
-        let claim = DroppedFile {
-            import_id: candidate.clone(),
-        };
-        let item = to_item(&claim, &key, "dropped_file")?;
-        match self.table.put(item, Some(Condition::ItemNotExists)).await {
-            Ok(()) => Ok(candidate.clone()),
-            Err(StoreError::ConditionFailed) => {
-                let item = self.table.get(&key).await?.ok_or(RepoError::NotFound)?;
-                Ok(from_item::<DroppedFile>(item)?.import_id)
-            }
-            Err(other) => Err(other.into()),
-        }
-    }
-
     pub async fn get(
         &self,
         tenant: &TenantId,
@@ -333,11 +292,9 @@ impl Imports {
                 &keys::import(tenant, id),
                 // A checkpoint and lease belong to the run of one status: a commit must never
                 // resume from a dry run's checkpoint, or from one left by a rolled-back queueing.
-                // Nor does an earlier run's failure describe the new one.
                 Update::new()
                     .set("status", status_value(to))
                     .set("updated_at", now.to_rfc3339())
-                    .set("failure", Value::Null)
                     .remove(CHECKPOINT)
                     .remove(LEASE_OWNER)
                     .remove(LEASE_UNTIL)

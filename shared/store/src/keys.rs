@@ -10,7 +10,6 @@
 //! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`, or `DNC#H#<digest>` once its person is erased |        |
 //! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
 //! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
-//! | dropped file    | `TENANT#<t>`              | `DROPPED#<sha256 of object key and version>` (its import) |      |
 //! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
 //! | attribute name  | `TENANT#<t>`              | `ATTR#<name>`       |                                          |
 //! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
@@ -92,23 +91,6 @@ pub fn dnc_erased(tenant: &TenantId, digest: &str) -> Key {
 
 pub fn import(tenant: &TenantId, import: &ImportId) -> Key {
     Key::new(tenant_partition(tenant), format!("{IMPORT_PREFIX}{import}"))
-}
-
-/// The claim on importing one version (`tag`) of the drop-folder object at `object_key`:
-/// hashed, since an S3 key may be as long as a whole DynamoDB sort key.
-pub fn dropped_file(tenant: &TenantId, object_key: &str, tag: &str) -> Key {
-    use sha2::{Digest, Sha256};
-    let mut digest = Sha256::new();
-    digest.update(object_key.as_bytes());
-    // A NUL cannot occur in either, so no two (key, tag) pairs hash the same bytes.
-    digest.update([0]);
-    digest.update(tag.as_bytes());
-    let hex: String = digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Key::new(tenant_partition(tenant), format!("DROPPED#{hex}"))
 }
 
 pub fn template(tenant: &TenantId, template: &TemplateId) -> Key {
