@@ -21,6 +21,7 @@ mod conformance_embedded;
 mod contact_import;
 mod contention;
 mod delivery_order;
+mod drop_folder;
 mod drop_folder_s3;
 mod iam;
 mod import_jobs;

@@ -151,39 +151,58 @@ impl DropFolder {
             apply(sidecar, &mut record.settings);
         }
         self.imports.create(&record).await?;
-        // This version is the one imported: replaced before the job reads it, the job fails
-        // and the new version's own notification imports it.
-        let pinned = (self.imports)
-            .pin_file(&tenant.id, &record.id, &dropped.tag)
-            .await?;
-        record.file_tag = Some(pinned);
-        let runner = StoredImport {
+        let queued = self.queue(&mut record, sidecar, &dropped.tag).await;
+        if let Err(e) = &queued {
+            // Not left at `committing` with no job: the retried notification makes a new
+            // import, since the report file does not mark the file taken.
+            let reason = format!("the import could not be started ({e}); it will be retried");
+            let _ = self.runner().fail(&record, &reason).await;
+        }
+        queued
+    }
+
+    fn runner(&self) -> StoredImport<'_> {
+        StoredImport {
             contacts: &self.contacts,
             imports: &self.imports,
             blobs: &self.blobs,
-        };
+        }
+    }
+
+    /// Pins the dropped version on its new import, then queues the import, or fails it when
+    /// the sidecar is refused; the report file says which.
+    async fn queue(
+        &self,
+        record: &mut ImportRecord,
+        sidecar: Result<Sidecar, String>,
+        tag: &str,
+    ) -> Result<DropOutcome, StoredImportError> {
+        // This version is the one imported: replaced before the job reads it, the job fails
+        // and the new version's own notification imports it.
+        let pinned = (self.imports)
+            .pin_file(&record.tenant_id, &record.id, tag)
+            .await?;
+        record.file_tag = Some(pinned);
         if let Err(refusal) = sidecar.and_then(|s| check(&s)) {
-            runner.fail(&record, &refusal).await?;
+            self.runner().fail(record, &refusal).await?;
             let status = ImportStatus::Failed;
-            write_report(&*self.blobs, &record, status, Some(&refusal), None).await?;
+            write_report(&*self.blobs, record, status, Some(&refusal), None).await?;
             return Ok(DropOutcome::Refused {
-                import_id: record.id,
+                import_id: record.id.clone(),
                 reason: refusal,
             });
         }
         // The report file marks the file as taken before the job can finish and overwrite it.
-        write_report(&*self.blobs, &record, ImportStatus::Committing, None, None).await?;
+        write_report(&*self.blobs, record, ImportStatus::Committing, None, None).await?;
         let job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
         if let Err(e) = enqueue(&*self.jobs, &job).await {
             // Unmark the file, so the retried notification queues it.
-            let _ = self.blobs.delete(&report_key).await;
-            let reason = "the import could not be queued; it will be retried";
-            let _ = runner.fail(&record, reason).await;
-            return Err(StoredImportError::Internal(format!("{reason}: {e}")));
+            let _ = self.blobs.delete(&report_key(&record.blob_key)).await;
+            return Err(StoredImportError::Internal(format!("not queued: {e}")));
         }
-        self.audit_commit(&record).await;
+        self.audit_commit(record).await;
         Ok(DropOutcome::Queued {
-            import_id: record.id,
+            import_id: record.id.clone(),
         })
     }
 

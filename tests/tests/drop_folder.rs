@@ -1,0 +1,271 @@
+//! The drop folder on both backends: a notification that fails part-way (the report file not
+//! written, the job not queued) leaves its import failed, saying why, never stuck at
+//! `committing` with no job, and its retry imports the file.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+use csv_import::{DropFolder, DropOutcome, ImportJob, ImportWorker, JobOutcome};
+use smscrm_domain::ports::blobs::{BlobError, BlobReader, BlobStat, PresignedUpload};
+use smscrm_domain::ports::queue::{Delivery, OutgoingMessage, QueueError};
+use smscrm_domain::ports::{Blobs, Queue, Table};
+use smscrm_domain::{ImportId, Tenant};
+use smscrm_store::{AuditLog, Contacts, ImportRecord, ImportStatus, Imports, Tenants};
+use smscrm_tests::backends::Backend;
+
+smscrm_tests::backend_scenarios!(
+    a_notification_whose_report_failed_fails_its_import_and_the_retry_imports,
+    a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports,
+);
+
+const FILE: &[u8] = b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n";
+
+struct Setup {
+    table: Arc<dyn Table>,
+    blobs: Arc<Faulty<Arc<dyn Blobs>>>,
+    jobs: Arc<Faulty<Arc<dyn Queue>>>,
+    folder: DropFolder,
+    tenant: Tenant,
+    key: String,
+}
+
+/// A tenant, its file in the drop folder, and the drop folder on blobs and a queue that fail
+/// on demand.
+async fn setup(backend: &dyn Backend) -> Setup {
+    let table = backend.table();
+    let blobs = Arc::new(Faulty::new(backend.blobs()));
+    let jobs = Arc::new(Faulty::new(backend.queue(Default::default()).await.queue));
+    let tenant = Tenant::new("Dropper", "Europe/London", "GB", Utc::now()).expect("tenant");
+    Tenants::new(table.clone())
+        .create(&tenant)
+        .await
+        .expect("create tenant");
+    let key = format!("tenants/{}/imports/list.csv", tenant.id);
+    blobs
+        .put(&key, Bytes::from_static(FILE), "text/csv")
+        .await
+        .expect("put file");
+    let folder = DropFolder {
+        tenants: Tenants::new(table.clone()),
+        contacts: Contacts::new(table.clone()),
+        imports: Imports::new(table.clone()),
+        blobs: blobs.clone(),
+        jobs: jobs.clone(),
+        audit: AuditLog::new(table.clone()),
+    };
+    Setup {
+        table,
+        blobs,
+        jobs,
+        folder,
+        tenant,
+        key,
+    }
+}
+
+impl Setup {
+    async fn imports(&self) -> Vec<ImportRecord> {
+        let (records, _) = Imports::new(self.table.clone())
+            .list(&self.tenant.id, None, 100)
+            .await
+            .expect("list imports");
+        records
+    }
+
+    /// Runs every queued job; returns the imports they finished.
+    async fn run_jobs(&self) -> Vec<ImportId> {
+        let worker = ImportWorker {
+            contacts: Contacts::new(self.table.clone()),
+            imports: Imports::new(self.table.clone()),
+            blobs: self.blobs.clone(),
+            queue: self.jobs.clone(),
+            fan_out: Default::default(),
+        };
+        let mut finished = Vec::new();
+        loop {
+            let delivered = (self.jobs.inner)
+                .receive(10, Duration::from_millis(200))
+                .await
+                .expect("receive");
+            if delivered.is_empty() {
+                return finished;
+            }
+            for delivery in delivered {
+                let job: ImportJob = serde_json::from_str(&delivery.body).expect("job");
+                if let JobOutcome::Finished(status) = worker.handle(&job, None).await.expect("run")
+                {
+                    assert_eq!(status, ImportStatus::Completed);
+                    finished.push(job.import_id);
+                }
+                self.jobs.inner.ack(&delivery.receipt).await.expect("ack");
+            }
+        }
+    }
+
+    async fn contact_count(&self) -> usize {
+        Contacts::new(self.table.clone())
+            .list(&self.tenant.id, None, 10)
+            .await
+            .expect("list contacts")
+            .items
+            .len()
+    }
+
+    async fn report_file(&self) -> serde_json::Value {
+        let key = format!("tenants/{}/imports/reports/list.csv.json", self.tenant.id);
+        let bytes = self.blobs.get(&key).await.expect("get").expect("report");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+}
+
+/// The report file could not be written (the store was down): the notification fails and is
+/// retried, and the retry imports the file.
+async fn a_notification_whose_report_failed_fails_its_import_and_the_retry_imports(
+    backend: &dyn Backend,
+) {
+    let s = setup(backend).await;
+    s.blobs.failing.store(true, Ordering::SeqCst);
+    assert!(s.folder.process(&s.key).await.is_err());
+    s.blobs.failing.store(false, Ordering::SeqCst);
+    s.retry_imports_the_file().await;
+}
+
+/// The job could not be queued: the same, through the queue.
+async fn a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports(
+    backend: &dyn Backend,
+) {
+    let s = setup(backend).await;
+    s.jobs.failing.store(true, Ordering::SeqCst);
+    assert!(s.folder.process(&s.key).await.is_err());
+    s.jobs.failing.store(false, Ordering::SeqCst);
+    s.retry_imports_the_file().await;
+}
+
+impl Setup {
+    /// After a failed notification: its import failed, saying why; the retry imports the
+    /// file as a new import, and the report names that one.
+    async fn retry_imports_the_file(&self) {
+        let imports = self.imports().await;
+        let [failed] = imports.as_slice() else {
+            panic!("one import expected: {imports:?}");
+        };
+        assert_eq!(failed.status, ImportStatus::Failed, "{failed:?}");
+        assert!(
+            failed
+                .failure
+                .as_deref()
+                .is_some_and(|f| f.contains("will be retried")),
+            "{failed:?}"
+        );
+
+        let DropOutcome::Queued { import_id } =
+            self.folder.process(&self.key).await.expect("retried")
+        else {
+            panic!("the retry queues the file");
+        };
+        assert_ne!(&import_id, &failed.id);
+        assert_eq!(self.run_jobs().await, vec![import_id.clone()]);
+        assert_eq!(self.contact_count().await, 2);
+        let report = self.report_file().await;
+        assert_eq!(
+            (&report["status"], &report["import_id"]),
+            (
+                &serde_json::json!("completed"),
+                &serde_json::json!(import_id)
+            ),
+            "{report}"
+        );
+    }
+}
+
+/// A port that fails its writes while `failing` is set: blobs fail `put` (reports), the
+/// queue fails `send_batch`. Reads pass through.
+struct Faulty<P> {
+    inner: P,
+    failing: AtomicBool,
+}
+
+impl<P> Faulty<P> {
+    fn new(inner: P) -> Self {
+        Self {
+            inner,
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Blobs for Faulty<Arc<dyn Blobs>> {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError> {
+        if self.failing() {
+            return Err(BlobError::Unavailable("injected: the store is down".into()));
+        }
+        self.inner.put(key, body, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        self.inner.get(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        self.inner.list(prefix).await
+    }
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        self.inner.open(key).await
+    }
+    async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
+        self.inner.open_version(key, tag).await
+    }
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: BlobReader,
+        content_type: &str,
+    ) -> Result<u64, BlobError> {
+        self.inner.put_stream(key, body, content_type).await
+    }
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        content_type: &str,
+    ) -> Result<Option<PresignedUpload>, BlobError> {
+        self.inner.presign_put(key, expires_in, content_type).await
+    }
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
+        self.inner.stat(key).await
+    }
+}
+
+#[async_trait]
+impl Queue for Faulty<Arc<dyn Queue>> {
+    async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
+        if self.failing() {
+            return Err(QueueError::Unavailable(
+                "injected: the queue is down".into(),
+            ));
+        }
+        self.inner.send_batch(messages).await
+    }
+    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+        self.inner.receive(max, wait).await
+    }
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        self.inner.ack(receipt).await
+    }
+    async fn retry_after(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+        self.inner.retry_after(receipt, delay).await
+    }
+    async fn approximate_len(&self) -> Result<u64, QueueError> {
+        self.inner.approximate_len().await
+    }
+}
