@@ -4,25 +4,91 @@ use std::fs::File;
 use std::io::{BufReader, IsTerminal as _};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use csv_import::{ImportReport, ImportRequest, Progress, RowError, wants_second_read};
+use csv_import::{
+    ImportFailure, ImportReport, ImportRequest, Progress, RowError, wants_second_read,
+};
 use smscrm_domain::Region;
 use smscrm_http::AppContext;
-use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportOptions};
+use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
 
 use crate::cli::ImportArgs;
 use crate::commands::{print_json, tenant_id};
 
+/// Why `smscrm import` stopped without a report; `--json` prints it as
+/// `{"error": {"code", "message"}}` on stdout, so a script always gets one JSON object.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// A flag's value is not usable (`--tenant`, `--region`, `--map`).
+    #[error("{0}")]
+    Option(String),
+    #[error("no tenant {0}")]
+    NoTenant(String),
+    #[error("cannot {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Import(#[from] ImportFailure),
+    #[error("writing the error report failed: {0}")]
+    ErrorsCsv(#[from] csv::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Failure {
+    /// Stable, like the API's error codes (`unreadable_file` is the API's too).
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Option(_) => "invalid_option",
+            Self::NoTenant(_) => "not_found",
+            Self::File { .. } => "cannot_open",
+            Self::Import(ImportFailure::File(ImportError::Io(_))) => "read_failed",
+            Self::Import(ImportFailure::File(_)) => "unreadable_file",
+            Self::Import(ImportFailure::Store(_)) => "store_failed",
+            Self::Import(ImportFailure::Internal(_)) | Self::Other(_) => "internal",
+            Self::ErrorsCsv(_) => "errors_csv_failed",
+        }
+    }
+}
+
 pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
-    let id = tenant_id(&args.tenant)?;
-    let Some(tenant) = ctx.tenants.get(&id).await? else {
-        bail!("no tenant {id}");
+    let json = args.json;
+    match import(ctx, args).await {
+        Ok(report) if json => print_json(&serde_json::to_value(&report)?),
+        Ok(report) => {
+            print_summary(&report);
+            Ok(())
+        }
+        Err(failure) => {
+            if json {
+                print_json(&serde_json::json!({
+                    "error": { "code": failure.code(), "message": failure.to_string() }
+                }))?;
+            }
+            Err(failure.into())
+        }
+    }
+}
+
+async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Failure> {
+    let id = tenant_id(&args.tenant).map_err(|e| Failure::Option(e.to_string()))?;
+    let Some(tenant) = ctx.tenants.get(&id).await.map_err(anyhow::Error::from)? else {
+        return Err(Failure::NoTenant(id.to_string()));
     };
     let region: Region = match &args.region {
-        Some(raw) => raw.parse()?,
+        Some(raw) => raw
+            .parse()
+            .map_err(|e| Failure::Option(format!("--region: {e}")))?,
         None => tenant.default_region,
     };
-    let mapping: Option<ExplicitMapping> = args.map.as_deref().map(str::parse).transpose()?;
+    let mapping: Option<ExplicitMapping> = args
+        .map
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: ImportError| Failure::Option(format!("--map: {e}")))?;
     let options = ImportOptions {
         region,
         mapping,
@@ -32,13 +98,22 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
             .map(|source| ConsentDeclaration { source }),
         ..ImportOptions::new(region)
     };
-    let file =
-        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let open = |path: &std::path::Path| {
+        File::open(path).map_err(|source| Failure::File {
+            action: "open",
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let file = open(&args.file)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut errors_csv = match &args.errors_csv {
         Some(path) => {
-            let mut writer = csv::Writer::from_path(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut writer = csv::Writer::from_path(path).map_err(|e| Failure::File {
+                action: "write",
+                path: path.display().to_string(),
+                source: e.into(),
+            })?;
             writer.write_record(["row", "reason"])?;
             Some(writer)
         }
@@ -54,8 +129,7 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
         if !regular || !wants_second_read(!args.dry_run, size) {
             None
         } else {
-            let again = File::open(&args.file)
-                .with_context(|| format!("cannot open {}", args.file.display()))?;
+            let again = open(&args.file)?;
             Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
         };
     let request = ImportRequest {
@@ -84,18 +158,12 @@ pub async fn run(ctx: &AppContext, args: ImportArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     if let Some(e) = write_failure {
-        return Err(e).context("writing the error report");
+        return Err(e.into());
     }
     if let Some(mut writer) = errors_csv {
-        writer.flush()?;
+        writer.flush().map_err(csv::Error::from)?;
     }
-    let report = result?;
-    if args.json {
-        print_json(&serde_json::to_value(&report)?)
-    } else {
-        print_summary(&report);
-        Ok(())
-    }
+    Ok(result?)
 }
 
 fn progress_bar(

@@ -345,3 +345,56 @@ fn a_closed_stdout_ends_the_cli_quietly() {
         );
     }
 }
+
+/// With `--json`, a refused import still prints one JSON object on stdout, naming a stable
+/// code and the reason, and fails the command; a script never gets an empty stdout.
+#[test]
+fn with_json_a_refused_import_is_one_json_object_and_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let tenant = smscrm(["tenant", "create", "--name", "Json", "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let write = |name: &str, body: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    let empty = write("empty.csv", b"");
+    let no_phone = write("names.csv", b"name,city\nAda,Paris\n");
+    let good = write("good.csv", b"phone\n+14155550100\n");
+    let missing = dir
+        .path()
+        .join("missing.csv")
+        .to_string_lossy()
+        .into_owned();
+    let cases: [(&[&str], &str, &str); 6] = [
+        (&[&empty], "unreadable_file", "empty"),
+        (&[&no_phone], "unreadable_file", "no phone column"),
+        (&[&missing], "cannot_open", "missing.csv"),
+        (&[&good, "--region", "XX"], "invalid_option", "--region"),
+        (&[&good, "--map", "phone"], "invalid_option", "--map"),
+        (
+            &[&good, "--tenant", "tn_00000000000000000000000000"],
+            "not_found",
+            "no tenant",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let mut command = Command::new(BIN);
+        command.arg("import").args(args);
+        if !args.contains(&"--tenant") {
+            command.args(["--tenant", &tenant]);
+        }
+        let out = command
+            .args(["--json", "--data-dir", &data])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{args:?}");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8");
+        let body: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON object ({e}): {stdout}"));
+        assert_eq!(body["error"]["code"], code, "{args:?}: {body}");
+        let message = body["error"]["message"].as_str().expect("message");
+        assert!(message.contains(says), "{args:?}: {message}");
+    }
+}
