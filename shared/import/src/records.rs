@@ -26,6 +26,11 @@ pub(crate) enum Record<'a> {
     /// All fields together are longer than [`RecordReader::max_record`].
     TooLong,
     NotUtf8,
+    /// The file ended inside a quoted field that took in the `lines` lines after this one: a
+    /// quote opened on this row and never closed, so the rows after it were read as its text.
+    UnclosedQuote {
+        lines: u64,
+    },
 }
 
 pub(crate) struct Fields<'a> {
@@ -139,6 +144,10 @@ impl<R: Read> RecordReader<R> {
         let line_before = self.core.line();
         let mut inside = 0u64;
         let (mut first_byte, mut last_byte) = (None, None);
+        // Quote characters read for the record: an odd count at the end of the file means
+        // its last quoted field was never closed (stray quotes inside unquoted fields aside).
+        let mut quotes = 0usize;
+        let mut ended_by_eof;
         let mut out_len = 0;
         let mut nends = 0;
         // Set once the record is known to be dropped; the rest is parsed into scratch.
@@ -194,7 +203,9 @@ impl<R: Read> RecordReader<R> {
             if nin > 0 {
                 first_byte = first_byte.or(Some(input[0]));
                 last_byte = Some(input[nin - 1]);
+                quotes += input[..nin].iter().filter(|&&b| b == b'"').count();
             }
+            ended_by_eof = input.is_empty();
             self.pos += nin;
             match result {
                 ReadRecordResult::InputEmpty
@@ -216,6 +227,10 @@ impl<R: Read> RecordReader<R> {
         Ok(Some((
             self.row,
             match dropped {
+                _ if ended_by_eof && inside > 0 && quotes % 2 == 1 => Record::UnclosedQuote {
+                    // The file's own last line end is not a line after the quote.
+                    lines: inside - own_end,
+                },
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
                 Some(Dropped::RecordTooLong) => Record::TooLong,
@@ -260,6 +275,7 @@ mod tests {
                 Record::TooManyFields => Err("many".into()),
                 Record::TooLong => Err("record".into()),
                 Record::NotUtf8 => Err("utf8".into()),
+                Record::UnclosedQuote { lines } => Err(format!("unclosed, {lines} lines")),
             });
         }
         all
@@ -277,6 +293,29 @@ mod tests {
                 Ok(vec!["4".into(), "5".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_told_apart_from_one_spanning_lines() {
+        let unclosed = b"a,b\n1,\"abc\n2,x\n3,y\n";
+        assert_eq!(
+            read_all(unclosed, 100),
+            vec![
+                Ok(vec!["a".into(), "b".into()]),
+                Err("unclosed, 2 lines".into()),
+            ]
+        );
+        // Without a last line end, and with a tail longer than a field may be.
+        let long = format!("a,b\n1,\"abc\n{}", "2,x\n".repeat(40));
+        assert_eq!(
+            read_all(long.as_bytes(), 100)[1],
+            Err("unclosed, 40 lines".into())
+        );
+        // Closed quotes spanning lines, at the end of the file too, are fields as usual; so
+        // is a quote left open on the last line alone, which swallowed nothing.
+        for text in [&b"a,b\n1,\"x\ny\"\n"[..], b"a,b\n1,\"x\ny\"", b"a,b\n1,\"x"] {
+            assert!(read_all(text, 100).iter().all(Result::is_ok), "{text:?}");
+        }
     }
 
     fn rows(text: &[u8], max_field: usize) -> Vec<u64> {

@@ -125,6 +125,11 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
         Some((_, Record::NotUtf8)) => {
             return Err(ImportError::BadHeader("it is not valid UTF-8".into()));
         }
+        Some((_, Record::UnclosedQuote { .. })) => {
+            return Err(ImportError::BadHeader(
+                "a quote in it is never closed, so the whole file was read as the header".into(),
+            ));
+        }
     };
     records.set_max_fields(headers.len() + EXTRA_FIELDS);
     let (plan, mapping) = plan(&headers, options.mapping.as_ref())?;
@@ -212,6 +217,13 @@ impl<R: Read> Iterator for Rows<R> {
                 }
                 Record::TooLong => {
                     return invalid(format!("row is longer than {max_record} bytes"));
+                }
+                Record::UnclosedQuote { lines } => {
+                    return invalid(format!(
+                        "a quote opened in this row is never closed, so the rest of the file \
+                         ({lines} more line(s)) was read into this row and not imported; close \
+                         or remove the quote and import the file again"
+                    ));
                 }
                 Record::NotUtf8 => {
                     return invalid(

@@ -467,3 +467,17 @@ fn an_unquoted_delimiter_in_a_value_is_reported() {
     assert_eq!(bad[0].0, 2);
     assert!(bad[0].1.contains("`John`"), "{}", bad[0].1);
 }
+
+#[test]
+fn a_quote_never_closed_rejects_its_row_and_says_what_it_swallowed() {
+    let text = "phone,note\n4155552671,\"abc\n4155552672,x\n4155552673,y\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let bad = invalid(&outcomes);
+    assert_eq!(outcomes.len(), 1, "the rows after the quote are its text");
+    assert_eq!(bad[0].0, 2);
+    assert!(
+        bad[0].1.contains("never closed") && bad[0].1.contains("2 more line"),
+        "{}",
+        bad[0].1
+    );
+}
