@@ -18,6 +18,7 @@
 mod fastpath;
 mod late;
 mod mapping;
+mod names;
 mod phone;
 mod records;
 mod row;

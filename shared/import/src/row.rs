@@ -9,6 +9,7 @@ use smscrm_domain::contact::{
 };
 
 use crate::mapping::Plan;
+use crate::names::split_full_name;
 use crate::phone::PhoneReader;
 use crate::records::Fields;
 use crate::seen::Seen;
@@ -94,24 +95,45 @@ impl RowValidator {
                 extra.trim()
             ));
         }
-        let phone = self.phones.read(fields.get(plan.phone))?;
+        // Google Contacts writes a label's several numbers into one cell, ` ::: ` apart: the
+        // first is the contact's phone, the others are kept as an attribute.
+        let (phone_cell, other_phones) = match fields.get(plan.phone).split_once(":::") {
+            Some((first, others)) => (first, Some(others)),
+            None => (fields.get(plan.phone), None),
+        };
+        let phone =
+            self.phones
+                .read(phone_cell)
+                .map_err(|why| match several_numbers(phone_cell) {
+                    true => format!(
+                        "phone `{}` holds more than one number: keep one in the phone column (put \
+                     others in a column of their own)",
+                        phone_cell.trim()
+                    ),
+                    false => why,
+                })?;
         let cell = |at: Option<usize>| {
             at.map(|at| fields.get(at).trim())
                 .filter(|value| !value.is_empty())
         };
         let (first, last) = match cell(plan.name) {
-            Some(full) => match full.rsplit_once(char::is_whitespace) {
-                Some((first, last)) => (Some(first.trim()), Some(last)),
-                None => (Some(full), None),
-            },
-            None => (cell(plan.first_name), cell(plan.last_name)),
+            Some(full) => {
+                let (first, last) = split_full_name(full);
+                (Some(first), last)
+            }
+            None => (
+                cell(plan.first_name).map(str::to_owned),
+                cell(plan.last_name).map(str::to_owned),
+            ),
         };
-        let first_name = clean_name("first_name", first.map(str::to_owned)).map_err(reason)?;
-        let last_name = clean_name("last_name", last.map(str::to_owned)).map_err(reason)?;
-        let email = clean_email(cell(plan.email).map(str::to_owned)).map_err(reason)?;
+        let first_name = clean_name("first_name", first).map_err(reason)?;
+        let last_name = clean_name("last_name", last).map_err(reason)?;
+        let email = cell(plan.email).filter(|e| !is_placeholder(e));
+        let email = clean_email(email.map(str::to_owned)).map_err(reason)?;
         let tags = match cell(plan.tags) {
+            // A line break too: Excel's Alt+Enter lists.
             Some(tags) => clean_tags(
-                tags.split([',', ';', '|'])
+                tags.split([',', ';', '|', '\n', '\r'])
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)
@@ -128,6 +150,21 @@ impl RowValidator {
             };
             validate_attribute_value(name, value).map_err(reason)?;
             attributes.insert(name.clone(), value.to_owned());
+        }
+        if let Some(others) = other_phones {
+            let others: Vec<&str> = others
+                .split(":::")
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .collect();
+            if !others.is_empty() {
+                let others = others.join(", ");
+                validate_attribute_value(OTHER_PHONES, &others).map_err(reason)?;
+                attributes
+                    .entry(OTHER_PHONES.to_owned())
+                    .and_modify(|v: &mut String| *v = format!("{v}, {others}"))
+                    .or_insert(others);
+            }
         }
         if attributes.len() > MAX_ATTRIBUTES {
             return Err(format!(
@@ -149,6 +186,35 @@ impl RowValidator {
             consent,
         })
     }
+}
+
+/// The attribute keeping a phone cell's further numbers (Google Contacts' ` ::: ` lists).
+pub const OTHER_PHONES: &str = "other_phones";
+
+/// Whether a phone cell reads as two or more numbers (`a / b`, `a or b`, `a; b`): each part
+/// has enough digits to be a number of its own.
+fn several_numbers(cell: &str) -> bool {
+    let digits = |part: &str| part.chars().filter(char::is_ascii_digit).count();
+    let parts = cell
+        .split(['/', ';', ',', '&', '|'])
+        .flat_map(|p| p.split(" or "))
+        .filter(|p| digits(p) >= 7)
+        .count();
+    let words = cell.split_whitespace().filter(|w| digits(w) >= 7).count();
+    parts >= 2 || words >= 2
+}
+
+/// What exports write in an empty email cell: read as no email rather than a malformed one.
+fn is_placeholder(value: &str) -> bool {
+    let key: String = value
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    matches!(
+        key.as_str(),
+        "" | "na" | "none" | "null" | "nil" | "unknown" | "noemail" | "notprovided"
+    )
 }
 
 fn reason(e: ValidationError) -> String {

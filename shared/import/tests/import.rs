@@ -171,7 +171,7 @@ fn quoted_fields_keep_row_numbers() {
     assert_eq!(
         valid(&outcomes),
         vec![
-            (2, "+14155552671".into(), Some("Lovelace,".into())),
+            (2, "+14155552671".into(), Some("Ada".into())),
             (4, "+14155552672".into(), Some("Grace".into())),
         ]
     );
@@ -480,4 +480,57 @@ fn a_quote_never_closed_rejects_its_row_and_says_what_it_swallowed() {
         "{}",
         bad[0].1
     );
+}
+
+#[test]
+fn placeholder_emails_are_empty_and_tag_lists_may_span_lines() {
+    let text = "phone,email,tags\n\
+                4155552671,n/a,\"vip\nspring\r\nnewsletter\"\n\
+                4155552672,-,\n\
+                4155552673,N/A ,\n\
+                4155552674,john@@x,\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let kept: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Valid(r) => Some((r.email.clone(), r.tags.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                None,
+                vec!["vip".into(), "spring".into(), "newsletter".into()]
+            ),
+            (None, vec![]),
+            (None, vec![]),
+        ]
+    );
+    // A malformed address is still refused, with its row: it is not a placeholder.
+    let bad = invalid(&outcomes);
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].0, 5);
+    assert!(bad[0].1.contains("john@@x"), "{}", bad[0].1);
+}
+
+#[test]
+fn a_cell_with_several_numbers() {
+    let text = "Name,Phone 1 - Value\n\
+                Ada,+1 415-555-2691 ::: +1 415-555-2692\n\
+                Bob,415-555-2693 / 415-555-2694\n\
+                Cy,4155552695 or 4155552696\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let RowOutcome::Valid(ada) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    // Google Contacts' list: the first is the phone, the others are kept.
+    assert_eq!(ada.phone.as_str(), "+14155552691");
+    assert_eq!(ada.attributes["other_phones"], "+1 415-555-2692");
+    let bad = invalid(&outcomes);
+    assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), [3, 4]);
+    for (_, why) in bad {
+        assert!(why.contains("more than one number"), "{why}");
+    }
 }
