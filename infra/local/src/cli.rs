@@ -92,7 +92,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The CSV file.
+    /// The CSV file, or `-` to read standard input.
     pub file: PathBuf,
     #[arg(long)]
     pub tenant: String,

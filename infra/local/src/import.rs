@@ -105,8 +105,14 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
             source,
         })
     };
-    let file = open(&args.file)?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let from_stdin = args.file.as_os_str() == "-";
+    let (input, size): (Box<dyn std::io::Read + Send>, u64) = if from_stdin {
+        (Box::new(std::io::stdin()), 0)
+    } else {
+        let file = open(&args.file)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        (Box::new(file), size)
+    };
     let mut errors_csv = match &args.errors_csv {
         Some(path) => {
             let mut writer = csv::Writer::from_path(path).map_err(|e| Failure::File {
@@ -124,7 +130,7 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
     // A pipe or FIFO cannot be read twice: only a regular file gets the pass ahead (which
     // keeps memory flat and claims phones in order).
-    let regular = std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
+    let regular = !from_stdin && std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
     let phones_from: Option<Box<dyn std::io::Read + Send>> =
         if !regular || !wants_second_read(!args.dry_run, size) {
             None
@@ -141,7 +147,7 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     let mut write_failure = None;
     let result = csv_import::run(
         &ctx.contacts,
-        BufReader::with_capacity(256 * 1024, file),
+        BufReader::with_capacity(256 * 1024, input),
         request,
         &progress,
         |error: &RowError| {

@@ -289,7 +289,7 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
             .expect("import")
     };
     let regular = import("File", csv_path.to_str().expect("path"), Stdio::null());
-    let mut piped = import("Pipe", "/dev/stdin", Stdio::piped());
+    let mut piped = import("Pipe", "-", Stdio::piped());
     let mut stdin = piped.stdin.take().expect("stdin");
     stdin.write_all(FILE.as_bytes()).expect("write stdin");
     drop(stdin);

@@ -35,9 +35,16 @@ impl FromStr for Region {
             .parse::<country::Id>()
             .map(Region)
             .map_err(|_| {
+                let hint = match raw.trim().to_ascii_uppercase().as_str() {
+                    "UK" => " (the United Kingdom's is GB)",
+                    _ => "",
+                };
                 ValidationError::new(
                     "region",
-                    format!("`{raw}` is not an ISO 3166 two-letter country code such as US or GB"),
+                    format!(
+                        "`{raw}` is not an ISO 3166 two-letter country code such as US or \
+                         GB{hint}"
+                    ),
                 )
             })
     }
@@ -323,5 +330,11 @@ mod tests {
     fn rejects_unknown_regions() {
         assert!("XX".parse::<Region>().is_err());
         assert!("USA".parse::<Region>().is_err());
+        let uk = "uk".parse::<Region>().expect_err("UK is not ISO 3166");
+        assert!(
+            uk.reason.contains("United Kingdom's is GB"),
+            "{}",
+            uk.reason
+        );
     }
 }

@@ -47,6 +47,7 @@ fn prepare(raw: &str) -> Result<Cow<'_, str>, String> {
     let cell = raw.trim();
     // Excel's "treat as text" prefix.
     let cell = cell.strip_prefix('\'').unwrap_or(cell).trim();
+    let cell = strip_label(cell);
     if cell.is_empty() {
         return Err("phone is missing".into());
     }
@@ -140,6 +141,27 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
 
 /// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
 /// RFC 3966's `;ext=123`.
+/// Drops a label written beside the number: `+1 415 555 2671 (mobile)`, `Mobile: 07911...`,
+/// `tel:+44...`. A label is letters only, so `(415) 555-2671` keeps its area code.
+fn strip_label(cell: &str) -> &str {
+    let is_label = |s: &str| {
+        s.chars().any(char::is_alphabetic) && s.chars().all(|c| c.is_alphabetic() || c == ' ')
+    };
+    let mut cell = cell;
+    if let Some(inner) = cell.strip_suffix(')')
+        && let Some(open) = inner.rfind('(')
+        && is_label(&inner[open + 1..])
+    {
+        cell = inner[..open].trim_end();
+    }
+    if let Some((label, rest)) = cell.split_once(':')
+        && is_label(label.trim())
+    {
+        cell = rest.trim_start();
+    }
+    cell
+}
+
 pub(crate) fn strip_extension(cell: &str) -> &str {
     let lower = cell.to_ascii_lowercase();
     // The extension's digits run to the end of the cell.
@@ -176,6 +198,9 @@ mod tests {
     fn what_people_write() {
         for (raw, region, want) in [
             ("(415) 555-2671", "US", "+14155552671"),
+            ("+1 415 555 2688 (mobile)", "US", "+14155552688"),
+            ("Mobile: (415) 555-2688", "US", "+14155552688"),
+            ("tel:+1-415-555-2688", "GB", "+14155552688"),
             ("415.555.2671", "US", "+14155552671"),
             ("+1 415-555-2671", "GB", "+14155552671"),
             ("1-415-555-2671", "US", "+14155552671"),
