@@ -138,17 +138,28 @@ pub enum ImportError {
     Binary,
     #[error(
         "no phone column found among the headers {}; name it with a mapping such as \
-         --map phone=<column>",
+         --map phone=<column> (or phone=#<position>)",
         list(headers)
     )]
     NoPhoneColumn { headers: Vec<String> },
     #[error(
-        "the mapping names the column `{column}`, which is not in the file; its headers are {}",
+        "the mapping names the column `{column}`, which is not in the file; its headers are {} \
+         (a column can also be named by its position, e.g. phone=#2)",
         list(headers)
     )]
     UnknownMappingColumn {
         column: String,
         headers: Vec<String>,
+    },
+    #[error(
+        "the mapping's `{column}` matches several columns (positions {}); name one by its \
+         position, e.g. phone=#{}",
+        positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+        positions.first().copied().unwrap_or(1)
+    )]
+    AmbiguousMappingColumn {
+        column: String,
+        positions: Vec<usize>,
     },
     #[error("invalid mapping `{entry}`: {reason}")]
     InvalidMapping { entry: String, reason: String },

@@ -268,12 +268,7 @@ pub(crate) fn plan(
     let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
     if let Some(explicit) = explicit {
         for (target, column) in explicit.pairs() {
-            let at =
-                find_column(headers, column).ok_or_else(|| ImportError::UnknownMappingColumn {
-                    column: column.clone(),
-                    headers: headers.to_vec(),
-                })?;
-            targets[at] = Some(target.clone());
+            targets[find_column(headers, column)?] = Some(target.clone());
         }
     }
     // Guess the built-in targets the explicit mapping left open.
@@ -352,19 +347,35 @@ pub(crate) fn plan(
     Ok((plan, report))
 }
 
-fn find_column(headers: &[String], column: &str) -> Option<usize> {
+/// The column a mapping names: by its exact (trimmed) header, else by `#n` (its 1-based
+/// position: how to pick one of two `Phone` columns, or one without a name), else by a
+/// header equal to it case, space and punctuation aside, when just one is.
+fn find_column(headers: &[String], column: &str) -> Result<usize, ImportError> {
     let column = column.trim();
     if let Some(at) = headers.iter().position(|h| h.trim() == column) {
-        return Some(at);
+        return Ok(at);
+    }
+    if let Some(n) = column
+        .strip_prefix('#')
+        .and_then(|n| n.parse::<usize>().ok())
+        && (1..=headers.len()).contains(&n)
+    {
+        return Ok(n - 1);
     }
     let key = normalise(column);
-    let mut matching = headers
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| !key.is_empty() && normalise(h) == key);
-    match (matching.next(), matching.next()) {
-        (Some((at, _)), None) => Some(at),
-        _ => None,
+    let matching: Vec<usize> = (0..headers.len())
+        .filter(|&at| !key.is_empty() && normalise(&headers[at]) == key)
+        .collect();
+    match matching.as_slice() {
+        [at] => Ok(*at),
+        [] => Err(ImportError::UnknownMappingColumn {
+            column: column.to_owned(),
+            headers: headers.to_vec(),
+        }),
+        several => Err(ImportError::AmbiguousMappingColumn {
+            column: column.to_owned(),
+            positions: several.iter().map(|at| at + 1).collect(),
+        }),
     }
 }
 

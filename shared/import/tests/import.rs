@@ -534,3 +534,38 @@ fn a_cell_with_several_numbers() {
         assert!(why.contains("more than one number"), "{why}");
     }
 }
+
+#[test]
+fn a_mapping_can_name_a_column_by_position() {
+    let text = "Name,Phone,PHONE,\nAda,4155552671,4155552672,4155552673\n";
+    let mut opts = options("US");
+    opts.mapping = Some("phone=PHONE".parse().unwrap());
+    let (_, outcomes) = import(text.as_bytes(), &opts);
+    let RowOutcome::Valid(row) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(row.phone.as_str(), "+14155552672", "the exact header first");
+
+    opts.mapping = Some("phone=phone".parse().unwrap());
+    let err = open(Cursor::new(text), &opts).err().unwrap();
+    assert!(
+        matches!(&err, ImportError::AmbiguousMappingColumn { positions, .. } if positions == &[2, 3]),
+        "{err}"
+    );
+    assert!(err.to_string().contains("phone=#2"), "{err}");
+
+    // The second of two alike, or a column with no name at all.
+    for (column, phone) in [("#3", "+14155552672"), ("#4", "+14155552673")] {
+        opts.mapping = Some(format!("phone={column}").parse().unwrap());
+        let (_, outcomes) = import(text.as_bytes(), &opts);
+        let RowOutcome::Valid(row) = &outcomes[0] else {
+            panic!("{column}: {outcomes:?}")
+        };
+        assert_eq!(row.phone.as_str(), phone, "{column}");
+    }
+    opts.mapping = Some("phone=#9".parse().unwrap());
+    assert!(matches!(
+        open(Cursor::new(text), &opts).err().unwrap(),
+        ImportError::UnknownMappingColumn { .. }
+    ));
+}
