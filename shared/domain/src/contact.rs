@@ -347,7 +347,10 @@ pub fn validate_attribute_name(name: &str) -> Result<(), ValidationError> {
         ));
     }
     if RESERVED_ATTRIBUTES.contains(&name) {
-        return Err(ValidationError::new(field(), "is a reserved name"));
+        return Err(ValidationError::new(
+            field(),
+            format!("`{name}` is a reserved name (a contact field): choose another"),
+        ));
     }
     Ok(())
 }
@@ -397,6 +400,17 @@ mod tests {
 
     fn draft(json: &str) -> ContactDraft {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_reserved_attribute_name_is_named_in_the_refusal() {
+        let refused = validate_attribute_name("phone").expect_err("reserved");
+        assert!(
+            refused.reason.contains("`phone` is a reserved name"),
+            "{}",
+            refused.reason
+        );
+        assert!(validate_attribute_name("phone_type").is_ok());
     }
 
     #[test]
