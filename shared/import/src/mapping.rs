@@ -268,7 +268,18 @@ pub(crate) fn plan(
     let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
     if let Some(explicit) = explicit {
         for (target, column) in explicit.pairs() {
-            targets[find_column(headers, column)?] = Some(target.clone());
+            let at = find_column(headers, column)?;
+            if targets[at].is_some() {
+                return Err(ImportError::InvalidMapping {
+                    entry: column.clone(),
+                    reason: format!(
+                        "names column {} (`{}`), which another entry maps too",
+                        at + 1,
+                        headers[at]
+                    ),
+                });
+            }
+            targets[at] = Some(target.clone());
         }
     }
     // Guess the built-in targets the explicit mapping left open.
@@ -352,8 +363,18 @@ pub(crate) fn plan(
 /// header equal to it case, space and punctuation aside, when just one is.
 fn find_column(headers: &[String], column: &str) -> Result<usize, ImportError> {
     let column = column.trim();
-    if let Some(at) = headers.iter().position(|h| h.trim() == column) {
-        return Ok(at);
+    let exact: Vec<usize> = (0..headers.len())
+        .filter(|&at| headers[at].trim() == column)
+        .collect();
+    match exact.as_slice() {
+        [at] => return Ok(*at),
+        [] => {}
+        several => {
+            return Err(ImportError::AmbiguousMappingColumn {
+                column: column.to_owned(),
+                positions: several.iter().map(|at| at + 1).collect(),
+            });
+        }
     }
     if let Some(n) = column
         .strip_prefix('#')

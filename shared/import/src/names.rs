@@ -7,27 +7,48 @@ const PARTICLES: [&str; 20] = [
     "van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "dos", "das",
     "do", "ten", "ter", "bin", "ibn", "al",
 ];
-/// Words that end a family name rather than being one.
-const SUFFIXES: [&str; 9] = ["jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq"];
+/// Words that end a name rather than being part of it: generational suffixes, credentials
+/// ("Jane Doe, RN") and company forms ("Acme, Inc.").
+const SUFFIXES: [&str; 19] = [
+    "jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq", "rn", "dds", "cpa", "mba", "inc",
+    "llc", "ltd", "corp", "co", "gmbh",
+];
 
 /// The first and last names in `full` (trimmed, not empty). One word is a first name. "Last,
-/// First" is read as such unless what follows the comma is a suffix ("Smith, Jr.").
+/// First" is read as such; what follows a last comma and is only suffixes ("Smith, Jr.",
+/// "Jane Doe, RN") stays at the end of the last name.
 pub(crate) fn split_full_name(full: &str) -> (String, Option<String>) {
-    if let Some((before, after)) = full.split_once(',') {
-        let (before, after) = (before.trim(), after.trim());
-        if !before.is_empty() && !after.is_empty() && !is_suffix_list(after) {
-            return (
-                join(after.split_whitespace()),
-                Some(join(before.split_whitespace())),
-            );
-        }
-    }
-    let words: Vec<&str> = full
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty())
+    let mut parts: Vec<&str> = full
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
         .collect();
-    // The family name's first word: the first particle after the given names, else the last
-    // word that is not a suffix.
+    let mut suffixes = Vec::new();
+    while parts.len() > 1 && parts.last().is_some_and(|p| is_suffix_list(p)) {
+        suffixes.extend(parts.pop());
+    }
+    suffixes.reverse();
+    let (first, last) = match parts.as_slice() {
+        [family, given] => (
+            join(given.split_whitespace()),
+            Some(join(family.split_whitespace())),
+        ),
+        _ => by_words(&parts.join(" ")),
+    };
+    if suffixes.is_empty() {
+        return (first, last);
+    }
+    let suffix = join(suffixes.iter().flat_map(|s| s.split_whitespace()));
+    match last {
+        Some(last) => (first, Some(format!("{last} {suffix}"))),
+        None => (first, Some(suffix)),
+    }
+}
+
+/// "Given Names Family Name" split at the family name's first word: the first particle after
+/// the given names, else the last word that is not a suffix.
+fn by_words(full: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = full.split_whitespace().collect();
     let mut last_start = words.len().saturating_sub(1);
     while last_start > 1 && is_suffix(words[last_start]) {
         last_start -= 1;
@@ -86,6 +107,9 @@ mod tests {
                 ("Martin Luther", Some("King Jr.")),
             ),
             ("John Smith, Jr.", ("John", Some("Smith Jr."))),
+            ("Smith, John, Jr.", ("John", Some("Smith Jr."))),
+            ("Jane Doe, RN", ("Jane", Some("Doe RN"))),
+            ("Acme, Inc.", ("Acme", Some("Inc."))),
             ("Van Morrison", ("Van", Some("Morrison"))),
         ];
         for (full, (first, last)) in cases {

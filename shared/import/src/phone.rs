@@ -47,7 +47,7 @@ fn prepare(raw: &str) -> Result<Cow<'_, str>, String> {
     let cell = raw.trim();
     // Excel's "treat as text" prefix.
     let cell = cell.strip_prefix('\'').unwrap_or(cell).trim();
-    let cell = strip_label(cell);
+    let cell = strip_label(cell)?;
     if cell.is_empty() {
         return Err("phone is missing".into());
     }
@@ -141,25 +141,71 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
 
 /// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
 /// RFC 3966's `;ext=123`.
-/// Drops a label written beside the number: `+1 415 555 2671 (mobile)`, `Mobile: 07911...`,
-/// `tel:+44...`. A label is letters only, so `(415) 555-2671` keeps its area code.
-fn strip_label(cell: &str) -> &str {
+/// Words that label which line a number is (`(mobile)`, `Work phone:`): dropped.
+const LINE_LABELS: [&str; 24] = [
+    "mobile",
+    "mobil",
+    "mob",
+    "movil",
+    "móvil",
+    "cell",
+    "cellular",
+    "cellphone",
+    "celular",
+    "handy",
+    "portable",
+    "gsm",
+    "work",
+    "office",
+    "business",
+    "home",
+    "main",
+    "personal",
+    "private",
+    "primary",
+    "phone",
+    "telephone",
+    "tel",
+    "sms",
+];
+
+/// Drops a label written beside the number that names its line: `+1 415 555 2671 (mobile)`,
+/// `Mobile: 07911...`, `tel:+44...`. Any other note (`(fax)`, `(do not call)`, `Old:`) refuses
+/// the cell: the number may not be one to text. A label is letters only, so `(415) 555-2671`
+/// keeps its area code.
+fn strip_label(cell: &str) -> Result<&str, String> {
     let is_label = |s: &str| {
         s.chars().any(char::is_alphabetic) && s.chars().all(|c| c.is_alphabetic() || c == ' ')
     };
-    let mut cell = cell;
-    if let Some(inner) = cell.strip_suffix(')')
+    let names_line = |label: &str| {
+        label
+            .split_whitespace()
+            .all(|word| LINE_LABELS.contains(&word.to_lowercase().as_str()))
+    };
+    let refuse = |note: &str| {
+        Err(format!(
+            "phone `{cell}` carries the note `{note}`: remove it if this number may be texted"
+        ))
+    };
+    let mut number = cell;
+    if let Some(inner) = number.strip_suffix(')')
         && let Some(open) = inner.rfind('(')
         && is_label(&inner[open + 1..])
     {
-        cell = inner[..open].trim_end();
+        if !names_line(&inner[open + 1..]) {
+            return refuse(inner[open + 1..].trim());
+        }
+        number = inner[..open].trim_end();
     }
-    if let Some((label, rest)) = cell.split_once(':')
+    if let Some((label, rest)) = number.split_once(':')
         && is_label(label.trim())
     {
-        cell = rest.trim_start();
+        if !names_line(label) {
+            return refuse(label.trim());
+        }
+        number = rest.trim_start();
     }
-    cell
+    Ok(number)
 }
 
 pub(crate) fn strip_extension(cell: &str) -> &str {
@@ -201,6 +247,7 @@ mod tests {
             ("+1 415 555 2688 (mobile)", "US", "+14155552688"),
             ("Mobile: (415) 555-2688", "US", "+14155552688"),
             ("tel:+1-415-555-2688", "GB", "+14155552688"),
+            ("Work phone: 415 555 2688", "US", "+14155552688"),
             ("415.555.2671", "US", "+14155552671"),
             ("+1 415-555-2671", "GB", "+14155552671"),
             ("1-415-555-2671", "US", "+14155552671"),
@@ -251,6 +298,17 @@ mod tests {
             err.contains("call me") || err.contains("no digits"),
             "{err}"
         );
+        // A note beside a number that does not name its line may mean "do not text".
+        for cell in [
+            "07911 123456 (do not call)",
+            "415 555 2671 (Do Not Text)",
+            "020 7946 0018 (fax)",
+            "Fax: 020 7946 0018",
+            "Old: 415 555 2671",
+        ] {
+            let err = read(cell, "GB").unwrap_err();
+            assert!(err.contains("carries the note"), "{cell}: {err}");
+        }
     }
 
     #[test]

@@ -227,10 +227,18 @@ impl<R: Read> RecordReader<R> {
         Ok(Some((
             self.row,
             match dropped {
-                _ if ended_by_eof && inside > 0 && quotes % 2 == 1 => Record::UnclosedQuote {
-                    // The file's own last line end is not a line after the quote.
-                    lines: inside - own_end,
-                },
+                _ if ended_by_eof
+                    && quotes % 2 == 1
+                    && self.swallowed(&dropped, nends, out_len) =>
+                {
+                    Record::UnclosedQuote {
+                        lines: self.lines_swallowed(
+                            &dropped,
+                            nends,
+                            inside.saturating_sub(own_end),
+                        ),
+                    }
+                }
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
                 Some(Dropped::RecordTooLong) => Record::TooLong,
@@ -243,6 +251,46 @@ impl<R: Read> RecordReader<R> {
                 },
             },
         )))
+    }
+
+    /// Whether the record's last field spans lines, as a quote left open at the end of the
+    /// file makes it (all it swallowed is in that field). A dropped record's text is gone:
+    /// any line end inside it counts.
+    fn swallowed(&self, dropped: &Option<Dropped>, nends: usize, out_len: usize) -> bool {
+        match dropped {
+            Some(_) => true,
+            None => {
+                let last = self.last_field(nends, out_len);
+                last.contains(&b'\n') || last.contains(&b'\r')
+            }
+        }
+    }
+
+    /// The lines after the open quote's: line ends in the last field, its final one (the
+    /// file's own last line end) aside; `counted` for a dropped record.
+    fn lines_swallowed(&self, dropped: &Option<Dropped>, nends: usize, counted: u64) -> u64 {
+        if dropped.is_some() {
+            return counted;
+        }
+        let last = self.last_field(nends, usize::MAX);
+        let last = last
+            .strip_suffix(b"\r\n")
+            .or_else(|| last.strip_suffix(b"\n"))
+            .or_else(|| last.strip_suffix(b"\r"))
+            .unwrap_or(last);
+        let crlf = last.windows(2).filter(|w| w == b"\r\n").count();
+        let ends = last.iter().filter(|&&b| b == b'\n' || b == b'\r').count();
+        (ends - crlf) as u64
+    }
+
+    fn last_field(&self, nends: usize, out_len: usize) -> &[u8] {
+        match nends {
+            0 => &self.out[..out_len.min(self.out.len())],
+            n => {
+                let start = if n == 1 { 0 } else { self.ends[n - 2] };
+                &self.out[start..self.ends[n - 1]]
+            }
+        }
     }
 
     fn field_len(&self, i: usize) -> usize {
@@ -313,7 +361,18 @@ mod tests {
         );
         // Closed quotes spanning lines, at the end of the file too, are fields as usual; so
         // is a quote left open on the last line alone, which swallowed nothing.
-        for text in [&b"a,b\n1,\"x\ny\"\n"[..], b"a,b\n1,\"x\ny\"", b"a,b\n1,\"x"] {
+        // Old Mac line ends.
+        assert_eq!(
+            read_all(b"a,b\r1,\"abc\r2,x\r3,y", 100)[1],
+            Err("unclosed, 2 lines".into())
+        );
+        for text in [
+            &b"a,b\n1,\"x\ny\"\n"[..],
+            b"a,b\n1,\"x\ny\"",
+            b"a,b\n1,\"x",
+            // A stray quote in an unquoted field, after a closed multi-line one.
+            b"a,b,c\n\"x\ny\",1,5'10\"",
+        ] {
             assert!(read_all(text, 100).iter().all(Result::is_ok), "{text:?}");
         }
     }

@@ -159,11 +159,11 @@ impl RowValidator {
                 .collect();
             if !others.is_empty() {
                 let others = others.join(", ");
-                validate_attribute_value(OTHER_PHONES, &others).map_err(reason)?;
-                attributes
+                let kept = attributes
                     .entry(OTHER_PHONES.to_owned())
                     .and_modify(|v: &mut String| *v = format!("{v}, {others}"))
                     .or_insert(others);
+                validate_attribute_value(OTHER_PHONES, kept).map_err(reason)?;
             }
         }
         if attributes.len() > MAX_ATTRIBUTES {
@@ -206,6 +206,10 @@ fn several_numbers(cell: &str) -> bool {
 
 /// What exports write in an empty email cell: read as no email rather than a malformed one.
 fn is_placeholder(value: &str) -> bool {
+    // Every address has an `@` and no placeholder does: most cells stop here, unallocated.
+    if value.len() > 16 || value.contains('@') {
+        return false;
+    }
     let key: String = value
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -224,8 +228,9 @@ fn reason(e: ValidationError) -> String {
 /// A consent cell. Granting words give explicit consent sourced to the column; a plain "no"
 /// is `Unknown`: no consent (a new contact's stays unknown, an existing contact's consent is
 /// withdrawn), but not an opt-out, since not having ticked a box is not one; opt-out words
-/// record a revocation. How each meets a contact's consent is `ContactMerge`'s rule. Anything
-/// else makes the row invalid rather than guess about consent.
+/// record a revocation; "unknown" and "none" say nothing (consent stays as it is, and the
+/// import's declaration does not apply). How each meets a contact's consent is
+/// `ContactMerge`'s rule. Anything else makes the row invalid rather than guess about consent.
 fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, String> {
     let key: String = value
         .chars()
@@ -235,7 +240,9 @@ fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, Strin
     let status = match key.as_str() {
         "yes" | "y" | "true" | "1" | "x" | "optedin" | "optin" | "subscribed" | "granted"
         | "agreed" | "consented" => ConsentStatus::Explicit,
-        "no" | "n" | "false" | "0" | "notsubscribed" | "none" | "unknown" => ConsentStatus::Unknown,
+        "no" | "n" | "false" | "0" | "notsubscribed" => ConsentStatus::Unknown,
+        // Says nothing either way: leaves consent as it is.
+        "none" | "unknown" => return Ok(None),
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
             ConsentStatus::Revoked
         }

@@ -533,6 +533,26 @@ fn a_cell_with_several_numbers() {
     for (_, why) in bad {
         assert!(why.contains("more than one number"), "{why}");
     }
+
+    // Beside an `Other Phones` column the numbers are added to it, within the value limit.
+    let long = "1".repeat(995);
+    let text = format!(
+        "Phone 1 - Value,Other Phones\n+1 415-555-2691 ::: +1 415-555-2692,{long}\n\
+         +1 415-555-2693 ::: +1 415-555-2694,+1 415-555-2695\n"
+    );
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    assert!(
+        matches!(&outcomes[0], RowOutcome::Invalid { row: 2, reason } if reason.contains("other_phones")),
+        "{:?}",
+        outcomes[0]
+    );
+    let RowOutcome::Valid(row) = &outcomes[1] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(
+        row.attributes["other_phones"],
+        "+1 415-555-2695, +1 415-555-2694"
+    );
 }
 
 #[test]
@@ -563,9 +583,35 @@ fn a_mapping_can_name_a_column_by_position() {
         };
         assert_eq!(row.phone.as_str(), phone, "{column}");
     }
+    // One column mapped twice, by position and by name, is refused, not overwritten.
+    opts.mapping = Some("phone=#2,attr:mob=Phone".parse().unwrap());
+    let err = open(Cursor::new(text), &opts).err().unwrap();
+    assert!(matches!(err, ImportError::InvalidMapping { .. }), "{err}");
+    // Two headers written the same way: by position only.
+    let twins = "Phone,Phone\n4155552671,4155552672\n";
+    opts.mapping = Some("phone=Phone".parse().unwrap());
+    let err = open(Cursor::new(twins), &opts).err().unwrap();
+    assert!(
+        matches!(err, ImportError::AmbiguousMappingColumn { .. }),
+        "{err}"
+    );
     opts.mapping = Some("phone=#9".parse().unwrap());
     assert!(matches!(
         open(Cursor::new(text), &opts).err().unwrap(),
         ImportError::UnknownMappingColumn { .. }
     ));
+}
+
+#[test]
+fn a_consent_cell_saying_unknown_leaves_consent_alone() {
+    let text = "phone,sms consent\n4155552671,unknown\n4155552672,None\n4155552673,false\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let consent: Vec<_> = outcomes
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Valid(r) => r.consent.as_ref().map(|c| c.status),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(consent, [None, None, Some(ConsentStatus::Unknown)]);
 }
