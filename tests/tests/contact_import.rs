@@ -23,6 +23,7 @@ smscrm_tests::table_scenarios!(
     an_api_write_during_an_import_is_merged_not_overwritten,
     a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is,
     consent_in_a_file_never_lifts_an_opt_out,
+    a_deleted_contact_who_opted_out_stays_suppressed,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -522,4 +523,51 @@ async fn consent_in_a_file_never_lifts_an_opt_out(table: Arc<dyn Table>) {
         .expect("read")
         .expect("bob");
     assert_eq!(bob.consent.status, Unknown, "a plain no withdraws consent");
+}
+
+/// Deleting a contact who opted out keeps the opt-out: a later import of the number (saying
+/// "yes", even) creates a contact that is suppressed. Deleting anyone else lists nothing.
+async fn a_deleted_contact_who_opted_out_stays_suppressed(table: Arc<dyn Table>) {
+    use ConsentStatus::{Explicit, Revoked};
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let (bob, ann) = ("+14155550103", "+14155550104");
+    let rows = [
+        with_consent(bob, Revoked, "import column SMS"),
+        with_consent(ann, Explicit, "import column SMS"),
+    ];
+    contacts
+        .import_batch(&t, &rows, Utc::now(), true)
+        .await
+        .expect("import");
+    for phone in [bob, ann] {
+        let phone = PhoneE164::from_e164(phone).expect("e164");
+        let contact = contacts.find_by_phone(&t, &phone).await.expect("read");
+        contacts
+            .delete_keeping_opt_out(&t, &contact.expect("contact").id, Utc::now())
+            .await
+            .expect("delete");
+    }
+    let again = [
+        with_consent(bob, Explicit, "web form"),
+        with_consent(ann, Explicit, "web form"),
+    ];
+    let counts_again = contacts
+        .import_batch(&t, &again, Utc::now(), true)
+        .await
+        .expect("import again");
+    assert_eq!(counts_again, counts(2, 0, 0, 1));
+    let dnc = DoNotContact::new(table.clone());
+    let listed = dnc
+        .get(&t, &PhoneE164::from_e164(bob).expect("e164"))
+        .await
+        .expect("dnc")
+        .expect("bob stays on the list");
+    assert_eq!(listed.reason, smscrm_store::suppression::OPTED_OUT_REASON);
+    assert!(
+        dnc.get(&t, &PhoneE164::from_e164(ann).expect("e164"))
+            .await
+            .expect("dnc")
+            .is_none()
+    );
 }

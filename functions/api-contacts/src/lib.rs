@@ -173,7 +173,7 @@ async fn remove(
         return Ok(Json(serde_json::json!({ "erased": details })).into_response());
     }
     ctx.contacts
-        .delete(&principal.tenant.id, &id)
+        .delete_keeping_opt_out(&principal.tenant.id, &id, ctx.clock.now())
         .await
         .map_err(|e| not_found_as_contact(e.into()))?;
     // No personal data in the entry: the log outlives the contact.

@@ -15,10 +15,11 @@ use smscrm_domain::contact::ContactChanges;
 use smscrm_domain::ports::{
     Condition, Cursor, Index, Item, Key, Query, StoreError, Table, TransactOp, table,
 };
-use smscrm_domain::{Contact, ContactId, PhoneE164, TenantId};
+use smscrm_domain::{ConsentStatus, Contact, ContactId, PhoneE164, TenantId};
 
 use crate::codec::{from_item, to_item};
-use crate::{AttributeNames, RepoError, keys};
+use crate::suppression::{OPTED_OUT_REASON, Suppression};
+use crate::{AttributeNames, DoNotContact, RepoError, keys};
 
 /// How often a write is retried when a concurrent write got there first.
 const MAX_ATTEMPTS: usize = 8;
@@ -206,6 +207,31 @@ impl Contacts {
         AttributeNames::new(self.table.clone())
             .record(tenant, names.map(String::as_str))
             .await
+    }
+
+    /// Deletes the contact, keeping an opt-out: a contact who had revoked consent leaves
+    /// their number on the do-not-contact list first, so that re-adding them (an import, an
+    /// upsert) does not make them messageable again. Their START lifts it as any opt-out.
+    /// (Erasure handles the list itself: `Privacy::erase`.)
+    pub async fn delete_keeping_opt_out(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+        now: DateTime<Utc>,
+    ) -> Result<Contact, RepoError> {
+        let (contact, _) = self.load(tenant, id).await?;
+        if contact.consent.status == ConsentStatus::Revoked {
+            let entry = Suppression {
+                phone: contact.phone.clone(),
+                reason: OPTED_OUT_REASON.into(),
+                at: now,
+                source: Some("opted out, then the contact was deleted".into()),
+            };
+            DoNotContact::new(self.table.clone())
+                .add_if_absent(tenant, &entry)
+                .await?;
+        }
+        self.delete(tenant, id).await
     }
 
     /// Deletes the contact and frees its phone number.
