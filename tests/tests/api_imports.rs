@@ -111,6 +111,12 @@ async fn upload_dry_run_commit(app: &TestApp) {
         send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
     assert_eq!(status, 202, "{queued}");
     assert_eq!(queued["status"], "committing");
+    // The commit's progress starts from nothing, not where the dry run ended.
+    assert_eq!(
+        (&queued["rows_done"], &queued["rows_total"]),
+        (&json!(0), &Value::Null),
+        "{queued}"
+    );
     let done = finished(app, &me, &id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["report"]["created"], 2);
@@ -207,6 +213,9 @@ async fn settings_are_validated_when_the_import_is_created(app: &TestApp) {
         (json!({"region": "XX"}), "region"),
         (json!({"mapping": "phone"}), "mapping"),
         (json!({"filename": "a\u{0}b"}), "filename"),
+        // Shown as `report_csv.exe` reversed: a spoofed name.
+        (json!({"filename": "report\u{202e}vsc.exe"}), "filename"),
+        (json!({"mapping": "phone=#0"}), "mapping"),
     ] {
         let (status, body) = send(
             app.request(Method::POST, "/v1/imports", &me)
@@ -271,6 +280,16 @@ async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
 
     let shorter = "phone\n+1 415 555 2673\n";
     let response = app.upload(&me, &created, shorter).await;
+    let local = !created["upload"]["url"]
+        .as_str()
+        .expect("url")
+        .starts_with("http");
+    if local {
+        // The first file's error list is not the new file's.
+        let (status, body) =
+            send(app.request(Method::GET, &format!("/v1/imports/{id}/errors.csv"), &me)).await;
+        assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
+    }
     if !created["upload"]["url"]
         .as_str()
         .expect("url")

@@ -148,16 +148,7 @@ async fn list(
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = match params.limit {
-        None => 20,
-        Some(n @ 1..=100) => n,
-        Some(_) => return Err(ValidationError::new("limit", "must be 1..=100").into()),
-    };
-    let cursor = params
-        .cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| smscrm_domain::ports::Cursor::decode(&c))
-        .transpose()?;
+    let (limit, cursor) = smscrm_http::paging::page(params.limit, params.cursor.as_deref())?;
     let (items, next) = state
         .imports
         .list(&principal.tenant.id, cursor, limit)
@@ -438,6 +429,10 @@ async fn errors_csv(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let record = load(&state, &principal, &id).await?;
+    // A file uploaded again has no report yet: the last file's list is not this one's.
+    if record.report.is_none() {
+        return Err(ApiError::NotFound("error report"));
+    }
     let Some(reader) = state
         .blobs
         .open(&errors_key(&record))
@@ -511,7 +506,12 @@ fn clean_filename(raw: Option<&str>) -> Result<String, ApiError> {
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or("upload.csv");
-    if name.chars().count() > MAX_FILENAME_CHARS || name.chars().any(char::is_control) {
+    // Bidirectional overrides make a name display as another (`txt.exe` shown as `exe.txt`).
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if name.chars().count() > MAX_FILENAME_CHARS || name.chars().any(hidden) {
         return Err(ValidationError::new("filename", "must be 1-200 printable characters").into());
     }
     Ok(name.to_owned())

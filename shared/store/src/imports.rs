@@ -286,19 +286,26 @@ impl Imports {
         now: DateTime<Utc>,
     ) -> Result<ImportRecord, RepoError> {
         let allowed = in_status(from);
+        // A checkpoint and lease belong to the run of one status: a commit must never resume
+        // from a dry run's checkpoint, or from one left by a rolled-back queueing.
+        let mut update = Update::new()
+            .set("status", status_value(to))
+            .set("updated_at", now.to_rfc3339())
+            .remove(CHECKPOINT)
+            .remove(LEASE_OWNER)
+            .remove(LEASE_UNTIL)
+            .remove(FILE_TAG);
+        if matches!(to, ImportStatus::Checking | ImportStatus::Committing) {
+            // A new run's progress starts from nothing, not from the last run's end.
+            update = ReadSoFar::default()
+                .apply(update)
+                .set("rows_total", Value::Null);
+        }
         let result = self
             .table
             .update(
                 &keys::import(tenant, id),
-                // A checkpoint and lease belong to the run of one status: a commit must never
-                // resume from a dry run's checkpoint, or from one left by a rolled-back queueing.
-                Update::new()
-                    .set("status", status_value(to))
-                    .set("updated_at", now.to_rfc3339())
-                    .remove(CHECKPOINT)
-                    .remove(LEASE_OWNER)
-                    .remove(LEASE_UNTIL)
-                    .remove(FILE_TAG),
+                update,
                 Some(Condition::ItemExists.and(allowed)),
             )
             .await;
