@@ -20,6 +20,7 @@ use smscrm_tests::backends::Backend;
 smscrm_tests::backend_scenarios!(
     a_notification_whose_report_failed_fails_its_import_and_the_retry_imports,
     a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports,
+    a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported,
 );
 
 const FILE: &[u8] = b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n";
@@ -180,6 +181,22 @@ impl Setup {
             "{report}"
         );
     }
+}
+
+/// A name of 244 bytes is a valid file name, but its sidecar's would not be (255 at most):
+/// no sidecar, rather than a refusal for one that cannot exist.
+async fn a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let name = format!("{}.csv", "ü".repeat(120));
+    let key = format!("tenants/{}/imports/{name}", s.tenant.id);
+    s.blobs
+        .put(&key, Bytes::from_static(FILE), "text/csv")
+        .await
+        .expect("put file");
+    let outcome = s.folder.process(&key).await.expect("processed");
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    assert_eq!(s.run_jobs().await.len(), 1);
+    assert_eq!(s.contact_count().await, 2);
 }
 
 /// A port that fails its writes while `failing` is set: blobs fail `put` (reports), the

@@ -262,6 +262,11 @@ impl DropFolder {
 
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {
         let sidecar = format!("{key}{SIDECAR_SUFFIX}");
+        // A name too long for a file (255 bytes) or an S3 key (1,024) cannot have a sidecar.
+        let name = sidecar.rsplit('/').next().unwrap_or(&sidecar);
+        if name.len() > 255 || sidecar.len() > 1024 {
+            return Ok(Sidecar::default());
+        }
         // Read whole: a few settings, never a file dropped under that name by mistake.
         match self.blobs.size(&sidecar).await {
             Ok(Some(size)) if size > MAX_SIDECAR_BYTES => {

@@ -71,12 +71,21 @@ pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
     )
 }
 
-/// `folder/reports/file.suffix` for the file at `folder/file`.
+/// `folder/reports/file.suffix` for the file at `folder/file`, the file's name shortened when
+/// the whole would not fit a file name (255 bytes; the local drop folder's limit).
 pub(crate) fn beside(blob_key: &str, suffix: &str) -> String {
-    match blob_key.rsplit_once('/') {
-        Some((folder, file)) => format!("{folder}/reports/{file}.{suffix}"),
-        None => format!("reports/{blob_key}.{suffix}"),
+    const MAX_NAME_BYTES: usize = 255;
+    let (folder, file) = match blob_key.rsplit_once('/') {
+        Some((folder, file)) => (format!("{folder}/reports"), file),
+        None => ("reports".to_owned(), blob_key),
+    };
+    let mut end = file
+        .len()
+        .min(MAX_NAME_BYTES.saturating_sub(suffix.len() + 1));
+    while !file.is_char_boundary(end) {
+        end -= 1;
     }
+    format!("{folder}/{}.{suffix}", &file[..end])
 }
 
 fn internal(err: impl std::fmt::Display) -> StoredImportError {
