@@ -138,7 +138,7 @@ pub enum ImportError {
     Binary,
     #[error(
         "no phone column found among the headers {}; name it with a mapping such as \
-         --map phone=<column> (or phone=#<position>)",
+         phone=<column> (or phone=#<position>)",
         list(headers)
     )]
     NoPhoneColumn { headers: Vec<String> },

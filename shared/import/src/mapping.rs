@@ -142,6 +142,9 @@ impl FromStr for ExplicitMapping {
                 .split_once('=')
                 .ok_or_else(|| invalid("expected target=Column, e.g. phone=Telefon".into()))?;
             let target = target.parse::<Target>().map_err(invalid)?;
+            if column.trim() == "#0" {
+                return Err(invalid("column positions start at #1".into()));
+            }
             pairs.push((target, column.trim().to_owned()));
         }
         Self::new(pairs)
@@ -615,7 +618,7 @@ mod tests {
         let err = plan(&headers(&["Name", "Email"]), None).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains("[`Name`, `Email`]") && msg.contains("--map phone="),
+            msg.contains("[`Name`, `Email`]") && msg.contains("mapping such as phone="),
             "{msg}"
         );
     }

@@ -172,7 +172,10 @@ impl RowValidator {
             ));
         }
         let consent = match plan.consent.map(|at| (at, fields.get(at).trim())) {
-            Some((at, value)) if !value.is_empty() => consent_cell(value, &self.headers[at])?,
+            Some((at, value)) if !value.is_empty() => {
+                let declared = self.declaration.as_ref().and_then(|d| d.source.as_deref());
+                consent_cell(value, &self.headers[at], declared)?
+            }
             _ => self.declaration.clone(),
         };
         Ok(ImportRow {
@@ -228,10 +231,15 @@ fn reason(e: ValidationError) -> String {
 /// A consent cell. Granting words give explicit consent sourced to the column; a plain "no"
 /// is `Unknown`: no consent (a new contact's stays unknown, an existing contact's consent is
 /// withdrawn), but not an opt-out, since not having ticked a box is not one; opt-out words
-/// record a revocation; "unknown" and "none" say nothing (consent stays as it is, and the
+/// record a revocation; a grant's source names the import's declared source too, when it has
+/// one; "unknown" and "none" say nothing (consent stays as it is, and the
 /// import's declaration does not apply). How each meets a contact's consent is
 /// `ContactMerge`'s rule. Anything else makes the row invalid rather than guess about consent.
-fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, String> {
+fn consent_cell(
+    value: &str,
+    header: &str,
+    declared: Option<&str>,
+) -> Result<Option<ConsentInput>, String> {
     let key: String = value
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -253,10 +261,14 @@ fn consent_cell(value: &str, header: &str) -> Result<Option<ConsentInput>, Strin
             ));
         }
     };
-    let source: String = format!("import column {header}")
-        .chars()
-        .take(MAX_SOURCE_CHARS)
-        .collect();
+    // A grant keeps where the import says consent was given, as well as the column.
+    let source = match declared {
+        Some(declared) if status == ConsentStatus::Explicit => {
+            format!("{declared} (import column {header})")
+        }
+        _ => format!("import column {header}"),
+    };
+    let source: String = source.chars().take(MAX_SOURCE_CHARS).collect();
     Ok(Some(ConsentInput {
         status,
         source: Some(source),

@@ -6,7 +6,7 @@ use std::io::{Cursor, Read};
 
 use smscrm_domain::contact::ConsentStatus;
 use smscrm_import::{
-    ConsentDeclaration, ImportError, ImportOptions, RowOutcome, Rows, Target, open,
+    ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions, RowOutcome, Rows, Target, open,
 };
 
 fn options(region: &str) -> ImportOptions {
@@ -320,6 +320,14 @@ fn consent_column_and_declaration() {
         Some((ConsentStatus::Unknown, column.clone())),
         "an explicit no is not overridden"
     );
+    assert_eq!(
+        consent(&outcomes)[0],
+        Some((
+            ConsentStatus::Explicit,
+            "paper forms 2024 (import column sms consent)".to_owned()
+        )),
+        "a yes keeps the declared source as well as the column"
+    );
     let (_, outcomes) = import(b"phone\n4155552671\n", &opts);
     assert_eq!(consent(&outcomes), vec![declared]);
     // Default: unknown.
@@ -390,7 +398,8 @@ fn files_that_cannot_be_imported() {
     .unwrap();
     assert!(matches!(err, ImportError::NoPhoneColumn { .. }));
     assert!(
-        err.to_string().contains("[`Name`, `Email`]") && err.to_string().contains("--map phone=")
+        err.to_string().contains("[`Name`, `Email`]")
+            && err.to_string().contains("mapping such as phone=")
     );
 
     for empty in [&b""[..], b"\xEF\xBB\xBF", b"\n\r\n  \n"] {
@@ -594,6 +603,10 @@ fn a_mapping_can_name_a_column_by_position() {
     assert!(
         matches!(err, ImportError::AmbiguousMappingColumn { .. }),
         "{err}"
+    );
+    assert!(
+        "phone=#0".parse::<ExplicitMapping>().is_err(),
+        "positions start at 1"
     );
     opts.mapping = Some("phone=#9".parse().unwrap());
     assert!(matches!(
