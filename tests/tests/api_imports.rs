@@ -39,6 +39,17 @@ async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Valu
     id
 }
 
+/// Creates an import with default settings; returns the API's answer (record and upload).
+async fn create_import(app: &TestApp, me: &Caller) -> Value {
+    let (status, created) = send(
+        app.request(Method::POST, "/v1/imports", me)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
 /// Polls the import until its commit has ended, and returns the record.
 async fn finished(app: &TestApp, me: &Caller, id: &str) -> Value {
     finished_with(app, me, id, "committing").await
@@ -238,11 +249,7 @@ async fn settings_are_validated_when_the_import_is_created(app: &TestApp) {
 
 async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
     let me = app.tenant("Importer").await;
-    let (_, created) = send(
-        app.request(Method::POST, "/v1/imports", &me)
-            .json(&json!({})),
-    )
-    .await;
+    let created = create_import(app, &me).await;
     let id = created["import"]["id"].as_str().expect("id");
     for action in ["dry-run", "commit"] {
         let (status, body) =
@@ -260,11 +267,7 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
 /// does not tell the record: the next dry run or commit sees the new file.)
 async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
     let me = app.tenant("Importer").await;
-    let (_, created) = send(
-        app.request(Method::POST, "/v1/imports", &me)
-            .json(&json!({})),
-    )
-    .await;
+    let created = create_import(app, &me).await;
     let id = created["import"]["id"].as_str().expect("id").to_owned();
     app.upload(&me, &created, MESSY).await;
     let dry_run = || send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me));
@@ -388,11 +391,7 @@ async fn an_upload_over_the_limit_is_refused_and_keeps_nothing(
     };
     let app = TestApp::launch(backend, launch).await;
     let me = app.tenant("Importer").await;
-    let (_, created) = send(
-        app.request(Method::POST, "/v1/imports", &me)
-            .json(&json!({})),
-    )
-    .await;
+    let created = create_import(&app, &me).await;
     let id = created["import"]["id"].as_str().expect("id").to_owned();
     let path = format!("/v1/imports/{id}/file");
     let row = "phone\n+1 415 555 2671\n";
