@@ -20,6 +20,10 @@ const SETTLED_AFTER: Duration = Duration::from_secs(2);
 pub async fn watch(folder: DropFolder) {
     // Each file as last seen, and since when it has looked so.
     let mut seen: HashMap<String, (BlobStat, Instant)> = HashMap::new();
+    // Files ignored for a reason worth telling (no such tenant), as told: told once per
+    // version rather than on every scan, while still looked at on every scan (the tenant
+    // may be created).
+    let mut told: HashMap<String, BlobStat> = HashMap::new();
     loop {
         tokio::time::sleep(SCAN_EVERY).await;
         let keys = match folder.blobs.list("tenants/").await {
@@ -52,7 +56,10 @@ pub async fn watch(folder: DropFolder) {
                 }
                 Ok(DropOutcome::Ignored("already imported")) => {}
                 Ok(DropOutcome::Ignored(why)) => {
-                    tracing::warn!(%key, why, "drop folder file ignored")
+                    if told.get(&key) != Some(&now) {
+                        tracing::warn!(%key, why, "drop folder file ignored");
+                        told.insert(key.clone(), now);
+                    }
                 }
                 Err(e) => tracing::warn!(%key, error = %e, "drop folder import failed; retrying"),
             }
