@@ -71,21 +71,29 @@ pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
     )
 }
 
-/// `folder/reports/file.suffix` for the file at `folder/file`, the file's name shortened when
-/// the whole would not fit a file name (255 bytes; the local drop folder's limit).
+/// `folder/reports/file.suffix` for the file at `folder/file`. When that would not fit a file
+/// name (255 bytes, the local drop folder's limit), the file's name is cut short and a digest
+/// of the whole name added, so that two long names that start alike keep reports apart.
 pub(crate) fn beside(blob_key: &str, suffix: &str) -> String {
     const MAX_NAME_BYTES: usize = 255;
     let (folder, file) = match blob_key.rsplit_once('/') {
         Some((folder, file)) => (format!("{folder}/reports"), file),
         None => ("reports".to_owned(), blob_key),
     };
-    let mut end = file
-        .len()
-        .min(MAX_NAME_BYTES.saturating_sub(suffix.len() + 1));
+    if file.len() + 1 + suffix.len() <= MAX_NAME_BYTES {
+        return format!("{folder}/{file}.{suffix}");
+    }
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(file.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // `~` and 16 hex digits after the cut.
+    let mut end = MAX_NAME_BYTES.saturating_sub(suffix.len() + 1 + 17);
     while !file.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{folder}/{}.{suffix}", &file[..end])
+    format!("{folder}/{}~{digest}.{suffix}", &file[..end])
 }
 
 fn internal(err: impl std::fmt::Display) -> StoredImportError {
@@ -408,5 +416,30 @@ impl std::io::Read for OpenOnRead {
             }
         };
         opened.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod beside_tests {
+    use super::beside;
+
+    #[test]
+    fn long_names_that_start_alike_keep_their_reports_apart() {
+        assert_eq!(
+            beside("t/imports/a.csv", "json"),
+            "t/imports/reports/a.csv.json"
+        );
+        let stem = "é".repeat(124);
+        let (one, two) = (
+            format!("t/imports/{stem}_v1.csv"),
+            format!("t/imports/{stem}_v2.csv"),
+        );
+        let (a, b) = (beside(&one, "json"), beside(&two, "json"));
+        assert_ne!(a, b);
+        for key in [&a, &b] {
+            let name = key.rsplit('/').next().unwrap();
+            assert!(name.len() <= 255 && name.ends_with(".json"), "{name}");
+        }
+        assert_eq!(a, beside(&one, "json"), "the same name, the same report");
     }
 }

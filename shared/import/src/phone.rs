@@ -141,71 +141,64 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
 
 /// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
 /// RFC 3966's `;ext=123`.
-/// Words that label which line a number is (`(mobile)`, `Work phone:`): dropped.
-const LINE_LABELS: [&str; 24] = [
-    "mobile",
-    "mobil",
-    "mob",
-    "movil",
-    "móvil",
-    "cell",
-    "cellular",
-    "cellphone",
-    "celular",
-    "handy",
-    "portable",
-    "gsm",
-    "work",
-    "office",
-    "business",
-    "home",
-    "main",
-    "personal",
-    "private",
-    "primary",
-    "phone",
-    "telephone",
-    "tel",
-    "sms",
+/// Words in a note beside a number that say it must not be texted (or cannot be).
+const NOT_TO_TEXT: [&str; 14] = [
+    "fax",
+    "dnc",
+    "deceased",
+    "dead",
+    "old",
+    "former",
+    "wrong",
+    "invalid",
+    "disconnected",
+    "landline",
+    "pager",
+    "unsubscribed",
+    "stop",
+    "optout",
 ];
+/// Phrases to the same effect.
+const NOT_TO_TEXT_PHRASES: [&str; 6] =
+    ["do not", "don't", "dont", "no sms", "no text", "opted out"];
 
-/// Drops a label written beside the number that names its line: `+1 415 555 2671 (mobile)`,
-/// `Mobile: 07911...`, `tel:+44...`. Any other note (`(fax)`, `(do not call)`, `Old:`) refuses
-/// the cell: the number may not be one to text. A label is letters only, so `(415) 555-2671`
-/// keeps its area code.
+/// Drops a note written beside the number, as the crate drops leading text: `(mobile)`,
+/// `M: 07911...`, `tel:+44...`, `(UK)`. A note saying the number is not one to text (`(fax)`,
+/// `(do not call)`, `Old:`) refuses the cell instead. A note is letters, spaces, `.` and `'`
+/// only, so `(415) 555-2671` keeps its area code.
 fn strip_label(cell: &str) -> Result<&str, String> {
-    let is_label = |s: &str| {
-        s.chars().any(char::is_alphabetic) && s.chars().all(|c| c.is_alphabetic() || c == ' ')
-    };
-    let names_line = |label: &str| {
-        label
-            .split_whitespace()
-            .all(|word| LINE_LABELS.contains(&word.to_lowercase().as_str()))
-    };
-    let refuse = |note: &str| {
-        Err(format!(
-            "phone `{cell}` carries the note `{note}`: remove it if this number may be texted"
-        ))
+    let is_note = |s: &str| {
+        s.chars().any(char::is_alphabetic)
+            && s.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\''))
     };
     let mut number = cell;
+    let mut notes = Vec::new();
     if let Some(inner) = number.strip_suffix(')')
         && let Some(open) = inner.rfind('(')
-        && is_label(&inner[open + 1..])
+        && is_note(&inner[open + 1..])
     {
-        if !names_line(&inner[open + 1..]) {
-            return refuse(inner[open + 1..].trim());
-        }
+        notes.push(inner[open + 1..].trim());
         number = inner[..open].trim_end();
     }
     if let Some((label, rest)) = number.split_once(':')
-        && is_label(label.trim())
+        && is_note(label.trim())
     {
-        if !names_line(label) {
-            return refuse(label.trim());
-        }
+        notes.push(label.trim());
         number = rest.trim_start();
     }
-    Ok(number)
+    match notes.into_iter().find(|note| says_not_to_text(note)) {
+        Some(note) => Err(format!(
+            "phone `{cell}` carries the note `{note}`: remove it if this number may be texted"
+        )),
+        None => Ok(number),
+    }
+}
+
+fn says_not_to_text(note: &str) -> bool {
+    let note = note.to_lowercase().replace('.', " ");
+    note.split_whitespace().any(|w| NOT_TO_TEXT.contains(&w))
+        || NOT_TO_TEXT_PHRASES.iter().any(|p| note.contains(p))
 }
 
 pub(crate) fn strip_extension(cell: &str) -> &str {
@@ -248,6 +241,12 @@ mod tests {
             ("Mobile: (415) 555-2688", "US", "+14155552688"),
             ("tel:+1-415-555-2688", "GB", "+14155552688"),
             ("Work phone: 415 555 2688", "US", "+14155552688"),
+            ("M: 07911 123456", "GB", "+447911123456"),
+            ("T: 020 7946 0018", "GB", "+442079460018"),
+            ("Tel.: 020 7946 0018", "GB", "+442079460018"),
+            ("Telefon: 0151 23456789", "DE", "+4915123456789"),
+            ("07911 123456 (UK)", "GB", "+447911123456"),
+            ("+1 415 555 2671 (WhatsApp)", "US", "+14155552671"),
             ("415.555.2671", "US", "+14155552671"),
             ("+1 415-555-2671", "GB", "+14155552671"),
             ("1-415-555-2671", "US", "+14155552671"),
@@ -304,7 +303,9 @@ mod tests {
             "415 555 2671 (Do Not Text)",
             "020 7946 0018 (fax)",
             "Fax: 020 7946 0018",
+            "Fax.: 020 7946 0018",
             "Old: 415 555 2671",
+            "415 555 2671 (don't text)",
         ] {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("carries the note"), "{cell}: {err}");
