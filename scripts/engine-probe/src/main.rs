@@ -4,7 +4,12 @@
 //! JSON, keys in creation order) and a name-index entry (random order), `batch` contacts a
 //! commit. Prints the time and the process's memory (VmHWM counts mapped file pages).
 //!
-//!   engine-probe lmdb|lmdb-writemap|fjall [batch]
+//!   engine-probe lmdb|lmdb-writemap|fjall|sqlite|sqlite-rowid|sqlite-by-name [batch]
+//!
+//! `sqlite` is the embedded store's layout (a `WITHOUT ROWID` table, the name index an SQLite
+//! index); `sqlite-rowid` keeps rows in a rowid table with the key as a unique index;
+//! `sqlite-by-name` writes the contacts in name order with ids given in that order, so every
+//! insert appends.
 
 use std::time::{Duration, Instant};
 
@@ -162,6 +167,88 @@ fn fjall(contacts: &[Contact], batch: usize) -> fjall::Result<()> {
     Ok(())
 }
 
+/// SQLite as the product opens it (WAL, synchronous=NORMAL, checkpoints every 16,384 pages),
+/// with the current `WITHOUT ROWID` table or a rowid table whose key is a unique index.
+fn sqlite(contacts: &[Contact], batch: usize, rowid: bool) -> rusqlite::Result<()> {
+    let path = std::env::temp_dir().join("engine-probe.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let mut conn = rusqlite::Connection::open(&path)?;
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+    let table = if rowid {
+        "CREATE TABLE items (pk BLOB NOT NULL, sk BLOB NOT NULL, gsi1pk BLOB, gsi1sk BLOB, data BLOB NOT NULL);
+         CREATE UNIQUE INDEX items_key ON items (pk, sk);"
+    } else {
+        "CREATE TABLE items (pk BLOB NOT NULL, sk BLOB NOT NULL, gsi1pk BLOB, gsi1sk BLOB, data BLOB NOT NULL,
+         PRIMARY KEY (pk, sk)) WITHOUT ROWID;"
+    };
+    conn.execute_batch(table)?;
+    conn.execute_batch(
+        "CREATE INDEX items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;",
+    )?;
+    let split = |key: &[u8]| {
+        let at = key.iter().position(|b| *b == 0).unwrap_or(0);
+        (key[..at].to_vec(), key[at + 1..].to_vec())
+    };
+    let insert =
+        "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, data) VALUES (?1, ?2, ?3, ?4, ?5)";
+    let started = Instant::now();
+    for chunk in claims_in_order(contacts).chunks(CLAIMS_A_COMMIT) {
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(insert)?;
+            for (key, id) in chunk {
+                let (pk, sk) = split(key);
+                stmt.execute(rusqlite::params![
+                    pk,
+                    sk,
+                    None::<Vec<u8>>,
+                    None::<Vec<u8>>,
+                    id
+                ])?;
+            }
+        }
+        tx.commit()?;
+    }
+    let claims = started.elapsed();
+    for chunk in contacts.chunks(batch) {
+        let tx = conn.transaction()?;
+        {
+            let mut get = tx.prepare_cached("SELECT data FROM items WHERE pk = ?1 AND sk = ?2")?;
+            let mut stmt = tx.prepare_cached(insert)?;
+            for c in chunk {
+                let (pk, sk) = split(&c.key);
+                let _ = get
+                    .query_row(rusqlite::params![pk, sk], |r| r.get::<_, Vec<u8>>(0))
+                    .ok();
+                let mut parts = c.index_key.split(|b| *b == 0);
+                let gpk = parts.next().unwrap_or_default();
+                let gsk = parts.next().unwrap_or_default();
+                stmt.execute(rusqlite::params![pk, sk, gpk, gsk, c.json])?;
+            }
+        }
+        tx.commit()?;
+    }
+    report(
+        if rowid {
+            "sqlite rowid"
+        } else {
+            "sqlite without rowid"
+        },
+        batch,
+        claims,
+        started.elapsed(),
+    );
+    println!(
+        "file {} MB",
+        std::fs::metadata(&path).map(|m| m.len() >> 20).unwrap_or(0)
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let engine = args.next().unwrap_or_default();
@@ -178,8 +265,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             heed::EnvFlags::NO_SYNC | heed::EnvFlags::WRITE_MAP,
         )?,
         "fjall" => fjall(&contacts, batch)?,
+        "sqlite" => sqlite(&contacts, batch, false)?,
+        "sqlite-rowid" => sqlite(&contacts, batch, true)?,
+        "sqlite-by-name" => {
+            // Contacts written in name order, their ids given in that order: every insert appends.
+            let mut contacts = contacts;
+            contacts.sort_by(|a, b| a.index_key.cmp(&b.index_key));
+            for (i, c) in contacts.iter_mut().enumerate() {
+                let id = format!("ct_01JABCDEF{i:017}");
+                let old = c.id.clone();
+                c.key = key(PARTITION, &format!("CONTACT#{id}"));
+                let ik = String::from_utf8_lossy(&c.index_key).replace(&old, &id);
+                c.index_key = ik.into_bytes();
+                c.id = id;
+            }
+            sqlite(&contacts, batch, false)?
+        }
         other => {
-            return Err(format!("unknown engine `{other}`: lmdb, lmdb-writemap, fjall").into());
+            return Err(format!(
+                "unknown engine `{other}`: lmdb, lmdb-writemap, fjall, sqlite, sqlite-rowid, \
+                 sqlite-by-name"
+            )
+            .into());
         }
     }
     Ok(())
