@@ -1,6 +1,7 @@
 //! The drop folder on both backends: a notification that fails part-way (the report file not
 //! written, the job not queued) leaves its import failed, saying why, never stuck at
-//! `committing` with no job, and its retry imports the file.
+//! `committing` with no job, and its retry imports the file; two notifications of one upload
+//! at once make one import.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,7 @@ smscrm_tests::backend_scenarios!(
     a_notification_whose_report_failed_fails_its_import_and_the_retry_imports,
     a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports,
     a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported,
+    two_notifications_of_one_upload_at_once_make_one_import,
 );
 
 const FILE: &[u8] = b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n";
@@ -199,11 +201,40 @@ async fn a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported(backend: &dy
     assert_eq!(s.contact_count().await, 2);
 }
 
+/// S3 may deliver a notification twice, at once. The second, arriving while the first is
+/// recording the file, fails (so S3 retries it) instead of making a second import; retried,
+/// it finds the file taken.
+async fn two_notifications_of_one_upload_at_once_make_one_import(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let held = s.blobs.stat_gate.lock().await;
+    let first = s.folder.process(&s.key);
+    let second = async {
+        s.blobs.stat_waiting.notified().await;
+        // Without the lease the second would wait at the gate too.
+        let second = tokio::time::timeout(Duration::from_secs(10), s.folder.process(&s.key)).await;
+        drop(held);
+        second
+    };
+    let (first, second) = tokio::join!(first, second);
+    let second = second.expect("the second notification did not wait for the first");
+    assert!(second.is_err(), "{second:?}");
+    assert!(matches!(first, Ok(DropOutcome::Queued { .. })), "{first:?}");
+    assert_eq!(s.imports().await.len(), 1);
+
+    let retried = s.folder.process(&s.key).await.expect("retried");
+    assert_eq!(retried, DropOutcome::Ignored("already imported"));
+    assert_eq!(s.run_jobs().await.len(), 1);
+    assert_eq!(s.contact_count().await, 2);
+}
+
 /// A port that fails its writes while `failing` is set: blobs fail `put` (reports), the
-/// queue fails `send_batch`. Reads pass through.
+/// queue fails `send_batch`. Reads pass through; blobs' `stat` waits while `stat_gate` is
+/// held, saying so on `stat_waiting`.
 struct Faulty<P> {
     inner: P,
     failing: AtomicBool,
+    stat_gate: tokio::sync::Mutex<()>,
+    stat_waiting: tokio::sync::Notify,
 }
 
 impl<P> Faulty<P> {
@@ -211,6 +242,8 @@ impl<P> Faulty<P> {
         Self {
             inner,
             failing: AtomicBool::new(false),
+            stat_gate: tokio::sync::Mutex::new(()),
+            stat_waiting: tokio::sync::Notify::new(),
         }
     }
 
@@ -259,6 +292,8 @@ impl Blobs for Faulty<Arc<dyn Blobs>> {
         self.inner.presign_put(key, expires_in, content_type).await
     }
     async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
+        self.stat_waiting.notify_one();
+        let _open = self.stat_gate.lock().await;
         self.inner.stat(key).await
     }
 }

@@ -7,7 +7,9 @@
 //! the report file saying `committing` and queues the commit (see [`crate::jobs`]), whose
 //! worker overwrites the report with the outcome. A file whose report exists is skipped, so a
 //! redelivered notification or a restarted watcher never imports a file twice (and importing
-//! twice would change nothing anyway: imports are idempotent).
+//! twice would change nothing anyway: imports are idempotent). A notification holds a short
+//! lease on its file meanwhile, so two deliveries of one notification at once cannot both
+//! find the file untaken.
 
 use std::sync::Arc;
 
@@ -26,6 +28,10 @@ use crate::jobs::{ImportJob, enqueue};
 use crate::stored::{StoredImport, StoredImportError};
 
 const SIDECAR_SUFFIX: &str = ".mapping.json";
+
+/// How long one notification may take to record its file's import (the function's timeout is
+/// 60 s): a notification that dies holding the lease keeps its retry out no longer.
+const DROP_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(90);
 
 /// A sidecar holds a few settings.
 const MAX_SIDECAR_BYTES: u64 = 64 * 1024;
@@ -115,6 +121,37 @@ impl DropFolder {
             Ok(found) => found,
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
+        // S3 may deliver a notification twice, at once: both would see the file untaken and
+        // make an import each. The second waits for its retry, when the report marks the
+        // file as taken.
+        let digest = key_digest(key);
+        let owner = ulid::Ulid::new().to_string();
+        let now = Utc::now();
+        if !(self.imports)
+            .take_drop_lease(&tenant_id, &digest, &owner, now, DROP_LEASE)
+            .await?
+        {
+            return Err(StoredImportError::Busy(
+                "another notification of this file is being processed".into(),
+            ));
+        }
+        let outcome = self.process_leased(key, tenant_id.clone(), file).await;
+        if let Err(error) = (self.imports)
+            .release_drop_lease(&tenant_id, &digest, &owner)
+            .await
+        {
+            // It expires on its own; a retry meanwhile waits for the next one.
+            tracing::warn!(%error, key, "a drop-folder lease was not given back");
+        }
+        outcome
+    }
+
+    async fn process_leased(
+        &self,
+        key: &str,
+        tenant_id: TenantId,
+        file: &str,
+    ) -> Result<DropOutcome, StoredImportError> {
         let report_key = report_key(key);
         let Some(dropped) = self.blobs.stat(key).await? else {
             return Ok(DropOutcome::Ignored("the file is gone"));
@@ -285,6 +322,15 @@ impl DropFolder {
             Err(e) => Err(format!("the mapping sidecar could not be read: {e}")),
         }
     }
+}
+
+/// The key of a dropped file, as its lease names it.
+fn key_digest(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Where the drop-folder report of the file at `blob_key` goes.

@@ -36,6 +36,9 @@ pub enum StoredImportError {
     Internal(String),
     #[error("{REPLACED}")]
     Replaced,
+    /// Someone else is doing this very work now; worth retrying later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 const REPLACED: &str =

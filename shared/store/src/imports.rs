@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smscrm_domain::import_report::{ImportCounts, ImportReport};
 use smscrm_domain::ports::{
-    BlobStat, Condition, Cursor, Key, Query, StoreError, Table, TransactOp, Update,
+    BlobStat, Condition, Cursor, Key, Query, StoreError, Table, TransactOp, Update, table,
 };
 use smscrm_domain::{ImportId, Region, TenantId};
 
@@ -486,6 +486,54 @@ impl Imports {
                 .await?
                 .and_then(|record| record.file_tag)
                 .ok_or(RepoError::NotFound),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Takes the drop folder's lease on one dropped file (`key_digest`: a digest of its key)
+    /// for `duration`: S3 may deliver a notification twice, at once, and the two must not
+    /// both make an import. False when another notification holds it.
+    pub async fn take_drop_lease(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        duration: chrono::Duration,
+    ) -> Result<bool, RepoError> {
+        let until = (now + duration).timestamp();
+        let free = Condition::AttrNotExists(LEASE_UNTIL.into())
+            .or(Condition::lt(LEASE_UNTIL, now.timestamp()));
+        // The item outlives its lease by a day, then the table's expiry removes it.
+        let update = Update::new()
+            .set(LEASE_OWNER, owner)
+            .set(LEASE_UNTIL, until)
+            .set(table::TTL, until + 86_400);
+        let key = keys::drop_file(tenant, key_digest);
+        match self.table.update(&key, update, Some(free)).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Gives the drop folder's lease on a file back. Losing it already is fine.
+    pub async fn release_drop_lease(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        owner: &str,
+    ) -> Result<(), RepoError> {
+        let result = self
+            .table
+            .update(
+                &keys::drop_file(tenant, key_digest),
+                Update::new().remove(LEASE_OWNER).remove(LEASE_UNTIL),
+                Some(Condition::eq(LEASE_OWNER, owner)),
+            )
+            .await;
+        match result {
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(other) => Err(other.into()),
         }
     }

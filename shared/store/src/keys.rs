@@ -10,6 +10,7 @@
 //! | do-not-contact  | `TENANT#<t>`              | `DNC#<e164>`, or `DNC#H#<digest>` once its person is erased |        |
 //! | import          | `TENANT#<t>`              | `IMPORT#<i>`        |                                          |
 //! | import range    | `TENANT#<t>`              | `IMPORTRANGE#<i>#<n>` |                                        |
+//! | dropped file's lease | `TENANT#<t>`         | `DROPFILE#<digest of its key>` |                               |
 //! | template        | `TENANT#<t>`              | `TEMPLATE#<p>`      |                                          |
 //! | attribute name  | `TENANT#<t>`              | `ATTR#<name>`       |                                          |
 //! | campaign        | `TENANT#<t>`              | `CAMPAIGN#<c>`      |                                          |
@@ -271,6 +272,12 @@ pub fn import_ranges_prefix(import: &ImportId) -> String {
 /// The sort-key prefix of phone claims starting with `digits` (a `+` and digits).
 pub fn phone_prefix(digits: &str) -> String {
     format!("{PHONE_PREFIX}{digits}")
+}
+
+/// The drop folder's lease on one dropped file, by a digest of the file's key (keys may be
+/// longer than a sort key may).
+pub fn drop_file(tenant: &TenantId, key_digest: &str) -> Key {
+    Key::new(tenant_partition(tenant), format!("DROPFILE#{key_digest}"))
 }
 
 /// How a name is searched: lower case, single spaces.
