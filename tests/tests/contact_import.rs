@@ -24,6 +24,8 @@ smscrm_tests::table_scenarios!(
     a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is,
     consent_in_a_file_never_lifts_an_opt_out,
     a_deleted_contact_who_opted_out_stays_suppressed,
+    two_imports_of_the_same_phones_at_once_make_one_contact_each,
+    an_api_create_between_an_imports_plan_and_its_write_makes_one_contact,
 );
 
 async fn tenant(table: &Arc<dyn Table>) -> TenantId {
@@ -570,4 +572,64 @@ async fn a_deleted_contact_who_opted_out_stays_suppressed(table: Arc<dyn Table>)
             .expect("dnc")
             .is_none()
     );
+}
+
+/// Two imports holding the same phones (two team members' lists, or one file through the drop
+/// folder and the API), each planned before the other writes, as two workers at once do:
+/// one contact per phone. (Claims without the pass ahead used to be written blindly, so each
+/// import made its own contact, and the one whose claim was overwritten was orphaned.)
+async fn two_imports_of_the_same_phones_at_once_make_one_contact_each(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let rows: Vec<_> = (0..50)
+        .map(|i| row(&format!("+1415555{:04}", 2000 + i), &format!("P{i}"), &[]))
+        .collect();
+    let first = contacts
+        .plan_import(&t, &rows, Utc::now(), &[], true)
+        .await
+        .expect("plan first");
+    let second = contacts
+        .plan_import(&t, &rows, Utc::now(), &[], true)
+        .await
+        .expect("plan second");
+    contacts.write_import(&t, first).await.expect("write first");
+    contacts
+        .write_import(&t, second)
+        .await
+        .expect("write second");
+    assert_eq!(count_contacts(&contacts, &t).await, 50);
+    for row in &rows {
+        let found = contacts.find_by_phone(&t, &row.phone).await.expect("read");
+        assert!(found.is_some(), "{} has its contact", row.phone);
+    }
+}
+
+/// The API creates a contact while an import of the same phone is between planning and
+/// writing: the API completes the import's claim, so both write one contact.
+async fn an_api_create_between_an_imports_plan_and_its_write_makes_one_contact(
+    table: Arc<dyn Table>,
+) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let rows = [row("+14155550001", "Ann", &[])];
+    let plan = contacts
+        .plan_import(&t, &rows, Utc::now(), &[], true)
+        .await
+        .expect("plan");
+    let draft: smscrm_domain::ContactDraft =
+        serde_json::from_value(serde_json::json!({"phone": "+14155550001", "last_name": "Api"}))
+            .expect("draft");
+    let region = "US".parse().expect("region");
+    let (api, _) = contacts
+        .upsert_by_phone(&t, draft.validate(region).expect("valid"), Utc::now())
+        .await
+        .expect("upsert");
+    contacts.write_import(&t, plan).await.expect("write");
+    assert_eq!(count_contacts(&contacts, &t).await, 1);
+    let found = contacts
+        .find_by_phone(&t, &rows[0].phone)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.id, api.id);
 }

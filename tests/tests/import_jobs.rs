@@ -26,6 +26,7 @@ smscrm_tests::backend_scenarios!(
     a_file_replaced_during_a_commit_fails_the_import,
     a_run_reads_only_the_version_its_import_pinned,
     a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once,
+    two_imports_of_one_file_at_once_make_one_contact_per_phone,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -92,8 +93,13 @@ async fn committing_import(s: &Setup) -> ImportJob {
         .create(&tenant)
         .await
         .expect("tenant");
+    committing_import_for(s, tenant.id).await
+}
+
+/// The file uploaded to a new import of `tenant`, moved to `committing`.
+async fn committing_import_for(s: &Setup, tenant: TenantId) -> ImportJob {
     let id = ImportId::generate();
-    let blob_key = format!("uploads/{}/{id}.csv", tenant.id);
+    let blob_key = format!("uploads/{tenant}/{id}.csv");
     s.blobs
         .put(&blob_key, Bytes::from(file()), "text/csv")
         .await
@@ -105,7 +111,7 @@ async fn committing_import(s: &Setup) -> ImportJob {
     };
     let mut record = ImportRecord::new(
         id.clone(),
-        tenant.id.clone(),
+        tenant.clone(),
         "big.csv".into(),
         ImportSource::Api,
         settings,
@@ -117,7 +123,7 @@ async fn committing_import(s: &Setup) -> ImportJob {
         .create(&record)
         .await
         .expect("create");
-    ImportJob::new(tenant.id, id)
+    ImportJob::new(tenant, id)
 }
 
 async fn record(s: &Setup, job: &ImportJob) -> ImportRecord {
@@ -631,4 +637,17 @@ async fn a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once
         "{report:?}"
     );
     assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
+}
+
+/// Two commits of one file running at once in one tenant (two team members, or the drop
+/// folder and the API): one contact per phone. On DynamoDB each used to make its own.
+async fn two_imports_of_one_file_at_once_make_one_contact_per_phone(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let one = committing_import(&s).await;
+    let two = committing_import_for(&s, one.tenant_id.clone()).await;
+    let (a, b) = tokio::join!(s.worker.handle(&one, None), s.worker.handle(&two, None));
+    let finished = JobOutcome::Finished(ImportStatus::Completed);
+    assert_eq!(a.expect("first"), finished);
+    assert_eq!(b.expect("second"), finished);
+    assert_eq!(contact_count(&s, &one.tenant_id).await, 2474);
 }

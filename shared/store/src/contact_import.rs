@@ -1,7 +1,9 @@
 //! Bulk upsert of imported rows, a batch at a time.
 //!
-//! Per batch: one batch_get of the phone claims, one of the contacts they point to, one of the
-//! do-not-contact entries; then the claims of new contacts are written, and only then the
+//! Per batch: one batch_get of the phone claims; the claims of new phones written create-only
+//! (a phone another import or the API claimed meanwhile keeps its contact, which the row
+//! merges into, so two writers of one phone never make two contacts); one batch_get of the
+//! contacts the claims point to, one of the do-not-contact entries; and only then the
 //! contacts. That order makes a crashed import safe to re-run: a claim whose contact is
 //! missing is completed under the claimed id, so a number never gets two contacts. Rows that
 //! change nothing are not written, so re-importing a file is cheap and changes nothing.
@@ -12,8 +14,8 @@
 //! Claimed in order, they append (a first load) or merge in one sweep. The claims still go
 //! before their contacts, so the crash rule above holds.
 //!
-//! Writes are unconditional (BatchWriteItem has no conditions): an API edit racing an import of
-//! the same contact may be overwritten by the imported fields. Imports are bulk operations
+//! Contacts are written unconditionally (BatchWriteItem has no conditions): an API edit racing
+//! an import of the same contact may be overwritten by the imported fields. Imports are bulk operations
 //! the tenant starts; the trade is worth the 25x fewer round trips.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -417,7 +419,11 @@ impl Contacts {
             }
         }
         if !unclaimed.is_empty() {
-            claims.extend(self.claims(tenant, unclaimed).await?);
+            claims.extend(self.claims(tenant, unclaimed.iter().copied()).await?);
+            if commit {
+                self.claim_unclaimed(tenant, &unclaimed, &mut claims, &mut fresh)
+                    .await?;
+            }
         }
         let mut existing = self.contacts_by_id(tenant, claims.values()).await?;
         let suppressed = if check_dnc {
@@ -477,6 +483,48 @@ impl Contacts {
         let wanted: Vec<Key> = phones.into_iter().map(|p| keys::phone(tenant, p)).collect();
         let found = self.table.batch_get(&wanted).await?;
         found.into_iter().map(claim_of).collect()
+    }
+
+    /// Claims, create-only, each of `phones` that has no claim in `claims`, for a new contact
+    /// id, before any contact is written (the crash rule). A phone another import or the API
+    /// claimed since the read keeps its contact, which this row then merges into: two
+    /// writers of one phone never make two contacts.
+    async fn claim_unclaimed<'r>(
+        &self,
+        tenant: &TenantId,
+        phones: &[&'r PhoneE164],
+        claims: &mut HashMap<String, ContactId>,
+        fresh: &mut HashSet<&'r str>,
+    ) -> Result<(), RepoError> {
+        let mut items = Vec::new();
+        let mut proposed = Vec::new();
+        for phone in phones.iter().filter(|p| !claims.contains_key(p.as_str())) {
+            let id = ContactId::generate();
+            items.push(claim_item_for(tenant, phone, &id)?);
+            proposed.push((*phone, id));
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        let taken: HashSet<Key> = self
+            .table
+            .batch_put_if_absent(items)
+            .await?
+            .into_iter()
+            .collect();
+        let mut lost = Vec::new();
+        for (phone, id) in proposed {
+            if taken.contains(&keys::phone(tenant, phone)) {
+                lost.push(phone);
+            } else {
+                fresh.insert(phone.as_str());
+                claims.insert(phone.as_str().to_owned(), id);
+            }
+        }
+        if !lost.is_empty() {
+            claims.extend(self.claims(tenant, lost).await?);
+        }
+        Ok(())
     }
 
     /// Writes new claims unless taken meanwhile; a taken one's row gets the claim's contact.

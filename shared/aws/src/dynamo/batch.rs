@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
 use smscrm_domain::ports::table::{
-    Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE_CALL, StoreError, dedupe_by_key,
+    Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE_CALL, PK, StoreError, dedupe_by_key,
 };
 use tokio::task::JoinSet;
 
@@ -17,6 +17,9 @@ use crate::backoff::{MAX_RETRIES, pause};
 /// BatchWriteItem calls in flight at once per `batch_put`: enough to hide latency, few enough
 /// not to trip on-demand throttling or starve other requests on a small Lambda.
 const WRITE_CONCURRENCY: usize = 4;
+/// Conditional PutItem calls in flight at once per `batch_put_if_absent`: one item a call, so
+/// as many items in flight as [`WRITE_CONCURRENCY`] batch calls would have in half their calls.
+const CONDITIONAL_PUT_CONCURRENCY: usize = 16;
 
 /// Up to [`MAX_BATCH_GET`] keys, consistently read; missing items are left out.
 pub(super) async fn get(
@@ -94,6 +97,39 @@ pub(super) async fn put(client: &Client, table: &str, items: Vec<Item>) -> Resul
         match running.join_next().await {
             None => return Ok(()),
             Some(Ok(result)) => result?,
+            Some(Err(join_error)) => return Err(StoreError::backend(join_error)),
+        }
+    }
+}
+
+/// Puts each item whose key holds none (BatchWriteItem takes no conditions, so one
+/// conditional PutItem each, a few at a time); returns the keys that held one already.
+pub(super) async fn put_if_absent(
+    client: &Client,
+    table: &str,
+    items: Vec<Item>,
+) -> Result<Vec<Key>, StoreError> {
+    let mut items = dedupe_by_key(items)?.into_iter();
+    let mut running = JoinSet::new();
+    let mut taken = Vec::new();
+    loop {
+        while running.len() < CONDITIONAL_PUT_CONCURRENCY {
+            let Some(item) = items.next() else { break };
+            let key = Key::of(&item)?;
+            let request = client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(to_dynamo(&item)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK);
+            running.spawn(async move { (key, request.send().await.map_err(store_error)) });
+        }
+        // Dropping the JoinSet on an early return aborts the puts still running.
+        match running.join_next().await {
+            None => return Ok(taken),
+            Some(Ok((_, Ok(_)))) => {}
+            Some(Ok((key, Err(StoreError::ConditionFailed)))) => taken.push(key),
+            Some(Ok((_, Err(other)))) => return Err(other),
             Some(Err(join_error)) => return Err(StoreError::backend(join_error)),
         }
     }

@@ -226,6 +226,10 @@ impl Table for DynamoTable {
         batch::put(&self.client, &self.table, items).await
     }
 
+    async fn batch_put_if_absent(&self, items: Vec<Item>) -> Result<Vec<Key>, StoreError> {
+        batch::put_if_absent(&self.client, &self.table, items).await
+    }
+
     async fn transact(&self, ops: Vec<smscrm_domain::ports::TransactOp>) -> Result<(), StoreError> {
         transact::write(&self.client, &self.table, &ops).await
     }
