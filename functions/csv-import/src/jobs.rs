@@ -623,6 +623,15 @@ impl ImportWorker {
     }
 }
 
+/// How long a job whose run failed (storage unavailable, throttled) waits before its next
+/// delivery, by how many times it was delivered: 30 s, doubling up to 15 minutes. The queue
+/// dead-letters a job after 10 deliveries, so a failing job is retried for about 75 minutes
+/// rather than 10 times 16 (the visibility timeout), and a short throttle costs seconds.
+pub fn retry_delay_after_failure(deliveries: u32) -> Duration {
+    let doublings = deliveries.saturating_sub(1).min(5);
+    Duration::from_secs(30 << doublings).min(Duration::from_secs(15 * 60))
+}
+
 /// `rows` data rows as consecutive `(from, to)` windows of `per_range` rows (more when that
 /// would make over [`MAX_RANGES`] of them).
 pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
@@ -682,6 +691,17 @@ impl Checkpoints for LeasedCheckpoints<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_job_waits_longer_each_time_up_to_fifteen_minutes() {
+        let waits: Vec<u64> = (0..=12)
+            .map(|n| retry_delay_after_failure(n).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [30, 30, 60, 120, 240, 480, 900, 900, 900, 900, 900, 900, 900]
+        );
+    }
 
     #[test]
     fn ranges_cover_every_row_once_and_stay_within_the_plan_limit() {

@@ -12,7 +12,9 @@ mod spill;
 mod stored;
 
 pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};
-pub use jobs::{FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue};
+pub use jobs::{
+    FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue, retry_delay_after_failure,
+};
 pub use pipeline::{
     Checkpoints, DRY_RUN_IN_MEMORY_BYTES, ImportFailure, ImportRequest, Progress, Resumable, Run,
     run, run_resumable, wants_second_read,

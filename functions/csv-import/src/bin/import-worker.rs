@@ -43,7 +43,20 @@ async fn main() -> Result<(), Error> {
                 let job: ImportJob = serde_json::from_str(message.body.as_deref().unwrap_or(""))?;
                 let receipt = message.receipt_handle.unwrap_or_default();
                 let span = tracing::info_span!("import_job", tenant_id = %job.tenant_id, import_id = %job.import_id);
-                let outcome = worker.handle(&job, Some(stop_at)).instrument(span).await?;
+                let outcome = match worker.handle(&job, Some(stop_at)).instrument(span).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        // Back sooner than the visibility timeout (16 minutes), later each time.
+                        let deliveries = (message.attributes.get("ApproximateReceiveCount"))
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(1);
+                        let wait = csv_import::retry_delay_after_failure(deliveries);
+                        if let Err(e) = worker.queue.retry_after(&receipt, wait).await {
+                            tracing::warn!(error = %e, "the failed job keeps the visibility timeout");
+                        }
+                        return Err(error.into());
+                    }
+                };
                 tracing::info!(?outcome, "import job handled");
                 if let JobOutcome::Busy { retry_in } = outcome {
                     // Failing the invocation keeps the message; it comes back after the lease.
