@@ -27,6 +27,7 @@ smscrm_tests::backend_scenarios!(
     a_run_reads_only_the_version_its_import_pinned,
     a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once,
     two_imports_of_one_file_at_once_make_one_contact_per_phone,
+    committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -650,4 +651,60 @@ async fn two_imports_of_one_file_at_once_make_one_contact_per_phone(backend: &dy
     assert_eq!(a.expect("first"), finished);
     assert_eq!(b.expect("second"), finished);
     assert_eq!(contact_count(&s, &one.tenant_id).await, 2474);
+}
+
+/// Committing a fanned-out import again (to resume ranges whose workers died) while a worker
+/// runs one of its ranges queues only the others: the running range keeps its one job, where
+/// a copy would come back every few minutes until dead-lettered.
+async fn committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs(
+    backend: &dyn Backend,
+) {
+    let mut s = setup(backend).await;
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+    };
+    let job = committing_import(&s).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    assert_eq!(s.queued_ranges().await, [0, 1, 2, 3]);
+    let lease = Lease {
+        part: Part::Range(1),
+        owner: "alive".into(),
+        duration: chrono::Duration::minutes(5),
+    };
+    Imports::new(s.table.clone())
+        .acquire_lease(&job.tenant_id, &job.import_id, &lease, Utc::now())
+        .await
+        .expect("lease");
+
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("resume"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    assert_eq!(s.queued_ranges().await, [0, 2, 3]);
+}
+
+impl Setup {
+    /// Takes every queued job off the queue; the ranges they name, in order.
+    async fn queued_ranges(&self) -> Vec<u32> {
+        let mut ranges = Vec::new();
+        loop {
+            let got = (self.jobs)
+                .receive(10, Duration::from_millis(200))
+                .await
+                .expect("receive");
+            if got.is_empty() {
+                ranges.sort_unstable();
+                return ranges;
+            }
+            for delivery in got {
+                let job: ImportJob = serde_json::from_str(&delivery.body).expect("job");
+                ranges.extend(job.range);
+                self.jobs.ack(&delivery.receipt).await.expect("ack");
+            }
+        }
+    }
 }

@@ -368,9 +368,12 @@ impl ImportWorker {
     /// Queues the ranges not done yet, or completes the import when all are.
     async fn resume_plan(&self, record: &ImportRecord) -> Result<JobOutcome, StoredImportError> {
         let ranges = self.imports.ranges(&record.tenant_id, &record.id).await?;
+        let now = Utc::now();
+        // A range a live worker holds keeps its one job; queued again, the copy would come
+        // back every few minutes until it was dead-lettered.
         let open: Vec<OutgoingMessage> = ranges
             .iter()
-            .filter(|r| !r.done)
+            .filter(|r| !r.done && !r.leased(now))
             .map(|r| {
                 let mut job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
                 job.range = Some(r.index);
@@ -378,6 +381,9 @@ impl ImportWorker {
             })
             .collect();
         if open.is_empty() {
+            if ranges.iter().any(|r| !r.done && r.leased(now)) {
+                return Ok(JobOutcome::Skipped("every open range is running"));
+            }
             if !all_done(record, &ranges) {
                 return Err(internal("the import's ranges are missing"));
             }

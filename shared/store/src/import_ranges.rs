@@ -25,6 +25,17 @@ pub struct ImportRange {
     pub done: bool,
     /// The range's own report once done (errors trimmed to the record's share).
     pub report: Option<ImportReport>,
+    /// Until when (Unix seconds) a worker holds the range, if one took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
+}
+
+impl ImportRange {
+    /// A worker holds the range now: queueing it again would only add a job that waits.
+    pub fn leased(&self, now: DateTime<Utc>) -> bool {
+        self.lease_until
+            .is_some_and(|until| until > now.timestamp())
+    }
 }
 
 /// Ranges one plan may have: the plan is one transaction with the import record.
@@ -67,6 +78,7 @@ impl Imports {
                 to,
                 done: false,
                 report: None,
+                lease_until: None,
             };
             let key = keys::import_range(tenant, id, index);
             ops.push(TransactOp::Put {
