@@ -248,7 +248,11 @@ impl ClaimGroup {
     }
 }
 
+/// A full disk refuses the file (no retry gives it room); anything else is worth a retry.
 fn temp_file(err: io::Error) -> ImportFailure {
+    if err.kind() == io::ErrorKind::StorageFull {
+        return ImportFailure::File(smscrm_import::ImportError::NoSpaceToSort);
+    }
     ImportFailure::Internal(format!("the import's temporary files failed: {err}"))
 }
 
@@ -375,6 +379,20 @@ mod tests {
     use smscrm_domain::Region;
 
     use super::*;
+
+    #[test]
+    fn a_full_disk_refuses_the_file_and_other_failures_are_retried() {
+        let full = temp_file(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(
+            matches!(
+                full,
+                ImportFailure::File(smscrm_import::ImportError::NoSpaceToSort)
+            ),
+            "{full:?}"
+        );
+        let other = temp_file(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(matches!(other, ImportFailure::Internal(_)), "{other:?}");
+    }
 
     /// 60 rows over 23 phones, so every phone comes back, most of them several segments later;
     /// row 9 is invalid.

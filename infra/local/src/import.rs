@@ -45,6 +45,7 @@ impl Failure {
             Self::NoTenant(_) => "not_found",
             Self::File { .. } => "cannot_open",
             Self::Import(ImportFailure::File(ImportError::Io(_))) => "read_failed",
+            Self::Import(ImportFailure::File(ImportError::NoSpaceToSort)) => "no_space",
             Self::Import(ImportFailure::File(_)) => "unreadable_file",
             Self::Import(ImportFailure::Store(_)) => "store_failed",
             Self::Import(ImportFailure::Internal(_)) | Self::Other(_) => "internal",
