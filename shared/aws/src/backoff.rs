@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-/// Attempts after the first call before giving up with `Unavailable`.
-pub(crate) const MAX_RETRIES: u32 = 8;
+/// Attempts after the first call before giving up with `Unavailable`: with [`CAP`], up to 37 s
+/// of pauses (18 s expected), enough to ride out throttling while on-demand capacity grows.
+pub(crate) const MAX_RETRIES: u32 = 12;
 
 const BASE: Duration = Duration::from_millis(25);
-const CAP: Duration = Duration::from_secs(2);
+const CAP: Duration = Duration::from_secs(8);
 
 /// The pause before retry number `retry` (0-based): uniform in `0..=min(CAP, BASE * 2^retry)`.
 /// Full jitter spreads concurrent writers apart, which is the point when DynamoDB pushes back.

@@ -1,5 +1,6 @@
 //! Loading the SDK configuration once per process (per Lambda cold start).
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// The shared SDK configuration from the usual sources: environment, profile, container or
@@ -10,6 +11,17 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// service config picks it up. That is how tests point the adapters at moto.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// `config` for a bulk writer (the import worker), which writes at the table's limit for
+/// minutes: the SDK's adaptive retry (it slows the client when DynamoDB throttles) with 10
+/// attempts a call instead of 3, so throttling while on-demand capacity grows is ridden out
+/// rather than failing the run.
+pub fn for_bulk_writes(config: &SdkConfig) -> SdkConfig {
+    config
+        .to_builder()
+        .retry_config(RetryConfig::adaptive().with_max_attempts(10))
+        .build()
 }
 
 /// An S3 client for `config`. With an endpoint override (moto, MinIO, LocalStack), buckets are

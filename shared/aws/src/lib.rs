@@ -21,7 +21,7 @@ mod sqs;
 
 pub mod lambda;
 
-pub use config::{s3_client, sdk_config};
+pub use config::{for_bulk_writes, s3_client, sdk_config};
 pub use dynamo::{DynamoTable, create_table};
 pub use error::{SetupError, UnexpectedResponse};
 pub use s3::{S3Blobs, create_bucket};

@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
     let table_name = required_env("TABLE_NAME")?;
     let bucket = required_env("IMPORT_BUCKET")?;
     let jobs_url = required_env("IMPORT_JOBS_QUEUE_URL")?;
-    let sdk = smscrm_aws::sdk_config().await;
+    let sdk = smscrm_aws::for_bulk_writes(&smscrm_aws::sdk_config().await);
     let table: Arc<dyn Table> = Arc::new(smscrm_aws::DynamoTable::from_config(&sdk, table_name));
     let worker = Arc::new(ImportWorker {
         contacts: Contacts::new(table.clone()),
