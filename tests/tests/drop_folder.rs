@@ -10,10 +10,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
-use csv_import::{DropFolder, DropOutcome, ImportJob, ImportWorker, JobOutcome};
+use csv_import::{DropFolder, DropOutcome, ImportJob, ImportWorker, JobOutcome, StoredImportError};
 use smscrm_domain::ports::blobs::{BlobError, BlobReader, BlobStat, PresignedUpload};
 use smscrm_domain::ports::queue::{Delivery, OutgoingMessage, QueueError};
-use smscrm_domain::ports::{Blobs, Queue, Table};
+use smscrm_domain::ports::{Blobs, Query, Queue, Table};
 use smscrm_domain::{ImportId, Tenant};
 use smscrm_store::{AuditLog, Contacts, ImportRecord, ImportStatus, Imports, Tenants};
 use smscrm_tests::backends::Backend;
@@ -23,6 +23,7 @@ smscrm_tests::backend_scenarios!(
     a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports,
     a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported,
     two_notifications_of_one_upload_at_once_make_one_import,
+    looking_again_at_an_imported_file_writes_nothing,
 );
 
 const FILE: &[u8] = b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n";
@@ -206,18 +207,24 @@ async fn a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported(backend: &dy
 /// it finds the file taken.
 async fn two_notifications_of_one_upload_at_once_make_one_import(backend: &dyn Backend) {
     let s = setup(backend).await;
-    let held = s.blobs.stat_gate.lock().await;
+    // The file's own upload left a wake-up behind: taken now, so the next one is the report's.
+    let _ = tokio::time::timeout(Duration::from_millis(10), s.blobs.put_waiting.notified()).await;
+    let held = s.blobs.put_gate.lock().await;
     let first = s.folder.process(&s.key);
     let second = async {
-        s.blobs.stat_waiting.notified().await;
-        // Without the lease the second would wait at the gate too.
+        s.blobs.put_waiting.notified().await;
+        // The first waits at the gate writing its report, holding the lease; without the
+        // lease the second would reach the gate too.
         let second = tokio::time::timeout(Duration::from_secs(10), s.folder.process(&s.key)).await;
         drop(held);
         second
     };
     let (first, second) = tokio::join!(first, second);
     let second = second.expect("the second notification did not wait for the first");
-    assert!(second.is_err(), "{second:?}");
+    assert!(
+        matches!(second, Err(StoredImportError::Busy(_))),
+        "{second:?}"
+    );
     assert!(matches!(first, Ok(DropOutcome::Queued { .. })), "{first:?}");
     assert_eq!(s.imports().await.len(), 1);
 
@@ -227,14 +234,48 @@ async fn two_notifications_of_one_upload_at_once_make_one_import(backend: &dyn B
     assert_eq!(s.contact_count().await, 2);
 }
 
+/// The local watcher looks at every file twice a second: a file imported already, or for no
+/// such tenant, is told apart by reads alone, with no lease written.
+async fn looking_again_at_an_imported_file_writes_nothing(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let outcome = s.folder.process(&s.key).await.expect("processed");
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    let before = s.tenant_items().await;
+    let again = s.folder.process(&s.key).await.expect("looked again");
+    assert_eq!(again, DropOutcome::Ignored("already imported"));
+    assert_eq!(s.tenant_items().await, before);
+
+    let nobody = smscrm_domain::TenantId::generate();
+    let key = format!("tenants/{nobody}/imports/list.csv");
+    s.blobs
+        .put(&key, Bytes::from_static(FILE), "text/csv")
+        .await
+        .expect("put file");
+    let outcome = s.folder.process(&key).await.expect("processed");
+    assert_eq!(outcome, DropOutcome::Ignored("no such tenant"));
+    let page = (s.table)
+        .query(&Query::partition(format!("TENANT#{nobody}")))
+        .await
+        .expect("query");
+    assert!(page.items.is_empty(), "{:?}", page.items);
+}
+
+impl Setup {
+    /// Everything stored under the tenant's partition.
+    async fn tenant_items(&self) -> Vec<smscrm_domain::ports::Item> {
+        let query = Query::partition(format!("TENANT#{}", self.tenant.id)).limit(1000);
+        self.table.query(&query).await.expect("query").items
+    }
+}
+
 /// A port that fails its writes while `failing` is set: blobs fail `put` (reports), the
-/// queue fails `send_batch`. Reads pass through; blobs' `stat` waits while `stat_gate` is
-/// held, saying so on `stat_waiting`.
+/// queue fails `send_batch`. Reads pass through; blobs' `put` waits while `put_gate` is
+/// held, saying so on `put_waiting`.
 struct Faulty<P> {
     inner: P,
     failing: AtomicBool,
-    stat_gate: tokio::sync::Mutex<()>,
-    stat_waiting: tokio::sync::Notify,
+    put_gate: tokio::sync::Mutex<()>,
+    put_waiting: tokio::sync::Notify,
 }
 
 impl<P> Faulty<P> {
@@ -242,8 +283,8 @@ impl<P> Faulty<P> {
         Self {
             inner,
             failing: AtomicBool::new(false),
-            stat_gate: tokio::sync::Mutex::new(()),
-            stat_waiting: tokio::sync::Notify::new(),
+            put_gate: tokio::sync::Mutex::new(()),
+            put_waiting: tokio::sync::Notify::new(),
         }
     }
 
@@ -255,6 +296,8 @@ impl<P> Faulty<P> {
 #[async_trait]
 impl Blobs for Faulty<Arc<dyn Blobs>> {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError> {
+        self.put_waiting.notify_one();
+        let _open = self.put_gate.lock().await;
         if self.failing() {
             return Err(BlobError::Unavailable("injected: the store is down".into()));
         }
@@ -292,8 +335,6 @@ impl Blobs for Faulty<Arc<dyn Blobs>> {
         self.inner.presign_put(key, expires_in, content_type).await
     }
     async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
-        self.stat_waiting.notify_one();
-        let _open = self.stat_gate.lock().await;
         self.inner.stat(key).await
     }
 }

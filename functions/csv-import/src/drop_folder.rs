@@ -17,8 +17,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::import_report::ImportReport;
-use smscrm_domain::ports::{Blobs, Queue};
-use smscrm_domain::{ImportId, Region, TenantId};
+use smscrm_domain::ports::{BlobStat, Blobs, Queue};
+use smscrm_domain::{ImportId, Region, Tenant, TenantId};
 use smscrm_store::{
     Actor, AuditEntry, AuditLog, Contacts, ImportRecord, ImportSettings, ImportSource,
     ImportStatus, Imports, Tenants,
@@ -121,9 +121,14 @@ impl DropFolder {
             Ok(found) => found,
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
+        // Reads first, so a file that needs nothing costs no write: the local watcher looks
+        // at every file twice a second.
+        if let Err(why) = self.to_import(key, &tenant_id).await? {
+            return Ok(DropOutcome::Ignored(why));
+        }
         // S3 may deliver a notification twice, at once: both would see the file untaken and
         // make an import each. The second waits for its retry, when the report marks the
-        // file as taken.
+        // file as taken. Under the lease, everything is checked again.
         let digest = key_digest(key);
         let owner = ulid::Ulid::new().to_string();
         let now = Utc::now();
@@ -146,24 +151,38 @@ impl DropFolder {
         outcome
     }
 
+    /// The dropped version of the file at `key` and its tenant when the file is to be
+    /// imported; otherwise why not: it is gone, this version was taken already, or its tenant
+    /// does not exist.
+    async fn to_import(
+        &self,
+        key: &str,
+        tenant_id: &TenantId,
+    ) -> Result<Result<(BlobStat, Tenant), &'static str>, StoredImportError> {
+        let Some(dropped) = self.blobs.stat(key).await? else {
+            return Ok(Err("the file is gone"));
+        };
+        if self
+            .already_taken(tenant_id, &report_key(key), &dropped.tag)
+            .await?
+        {
+            return Ok(Err("already imported"));
+        }
+        match self.tenants.get(tenant_id).await? {
+            Some(tenant) => Ok(Ok((dropped, tenant))),
+            None => Ok(Err("no such tenant")),
+        }
+    }
+
     async fn process_leased(
         &self,
         key: &str,
         tenant_id: TenantId,
         file: &str,
     ) -> Result<DropOutcome, StoredImportError> {
-        let report_key = report_key(key);
-        let Some(dropped) = self.blobs.stat(key).await? else {
-            return Ok(DropOutcome::Ignored("the file is gone"));
-        };
-        if self
-            .already_taken(&tenant_id, &report_key, &dropped.tag)
-            .await?
-        {
-            return Ok(DropOutcome::Ignored("already imported"));
-        }
-        let Some(tenant) = self.tenants.get(&tenant_id).await? else {
-            return Ok(DropOutcome::Ignored("no such tenant"));
+        let (dropped, tenant) = match self.to_import(key, &tenant_id).await? {
+            Ok(found) => found,
+            Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
         let now = Utc::now();
         let settings = ImportSettings {

@@ -2,7 +2,8 @@
 //!
 //! Per batch: one batch_get of the phone claims; the claims of new phones written create-only
 //! (a phone another import or the API claimed meanwhile keeps its contact, which the row
-//! merges into, so two writers of one phone never make two contacts); one batch_get of the
+//! merges into, so two writers of one phone never make two contacts; if that contact is not
+//! written yet, both write it and the later one's fields win); one batch_get of the
 //! contacts the claims point to, one of the do-not-contact entries; and only then the
 //! contacts. That order makes a crashed import safe to re-run: a claim whose contact is
 //! missing is completed under the claimed id, so a number never gets two contacts. Rows that

@@ -13,7 +13,7 @@ use smscrm_domain::ports::Table;
 use smscrm_store::{Contacts, Imports};
 use tracing::Instrument as _;
 
-/// Time kept for writing the batches already planned (at most two) and queueing the
+/// Time kept for writing the batches already planned (at most three) and queueing the
 /// continuation.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 

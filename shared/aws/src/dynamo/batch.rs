@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
 use smscrm_domain::ports::table::{
     Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE_CALL, PK, StoreError, dedupe_by_key,
@@ -122,7 +123,7 @@ pub(super) async fn put_if_absent(
                 .set_item(Some(to_dynamo(&item)?))
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK);
-            running.spawn(async move { (key, request.send().await.map_err(store_error)) });
+            running.spawn(async move { (key, put_retrying(request).await) });
         }
         // Dropping the JoinSet on an early return aborts the puts still running.
         match running.join_next().await {
@@ -131,6 +132,23 @@ pub(super) async fn put_if_absent(
             Some(Ok((key, Err(StoreError::ConditionFailed)))) => taken.push(key),
             Some(Ok((_, Err(other)))) => return Err(other),
             Some(Err(join_error)) => return Err(StoreError::backend(join_error)),
+        }
+    }
+}
+
+/// One conditional put, retried with backoff while DynamoDB throttles, as long as
+/// [`write_chunk`] retries unprocessed items: a claim throttled on the tenant's hot partition
+/// must not fail a whole import run sooner than a batch write would.
+async fn put_retrying(request: PutItemFluentBuilder) -> Result<(), StoreError> {
+    let mut retry = 0;
+    loop {
+        match request.clone().send().await.map_err(store_error) {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Unavailable(_)) if retry < MAX_RETRIES => {
+                pause(retry).await;
+                retry += 1;
+            }
+            Err(other) => return Err(other),
         }
     }
 }
