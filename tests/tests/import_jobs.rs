@@ -295,17 +295,7 @@ async fn a_large_file_fans_out_in_ranges_and_ends_as_one_run(backend: &dyn Backe
     s.worker.handle(&straight, None).await.expect("run");
     let expected = record(&s, &straight).await.report.expect("report");
 
-    // Every file counts as large; ranges of 700 rows (not a multiple of the 1,000-row batch):
-    // 1-700, 701-1400, 1401-2100, 2101-2500.
-    s.worker.fan_out = csv_import::FanOut {
-        above_bytes: 0,
-        rows_per_range: 700,
-    };
-    let job = committing_import(&s).await;
-    assert_eq!(
-        s.worker.handle(&job, None).await.expect("plan"),
-        JobOutcome::Planned { ranges: 4 }
-    );
+    let job = planned_in_four_ranges(&mut s).await;
     let planned = record(&s, &job).await;
     assert_eq!((planned.ranges, planned.rows_total), (Some(4), Some(2500)));
 
@@ -660,15 +650,7 @@ async fn committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs
     backend: &dyn Backend,
 ) {
     let mut s = setup(backend).await;
-    s.worker.fan_out = csv_import::FanOut {
-        above_bytes: 0,
-        rows_per_range: 700,
-    };
-    let job = committing_import(&s).await;
-    assert_eq!(
-        s.worker.handle(&job, None).await.expect("plan"),
-        JobOutcome::Planned { ranges: 4 }
-    );
+    let job = planned_in_four_ranges(&mut s).await;
     assert_eq!(s.queued_ranges().await, [0, 1, 2, 3]);
     let lease = Lease {
         part: Part::Range(1),
@@ -685,6 +667,21 @@ async fn committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs
         JobOutcome::Planned { ranges: 4 }
     );
     assert_eq!(s.queued_ranges().await, [0, 2, 3]);
+}
+
+/// A committing import planned as if every file were large, in ranges of 700 rows (not a
+/// multiple of the 1,000-row batch): 1-700, 701-1400, 1401-2100, 2101-2500.
+async fn planned_in_four_ranges(s: &mut Setup) -> ImportJob {
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+    };
+    let job = committing_import(s).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    job
 }
 
 impl Setup {
