@@ -14,13 +14,13 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// `config` for a bulk writer (the import worker), which writes at the table's limit for
-/// minutes: the SDK's adaptive retry (it slows the client when DynamoDB throttles) with 10
+/// minutes: the SDK's adaptive retry (it slows the client when DynamoDB throttles) with 5
 /// attempts a call instead of 3, so throttling while on-demand capacity grows is ridden out
-/// rather than failing the run.
+/// rather than failing the run. (More would outlast the worker's pause margin.)
 pub fn for_bulk_writes(config: &SdkConfig) -> SdkConfig {
     config
         .to_builder()
-        .retry_config(RetryConfig::adaptive().with_max_attempts(10))
+        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
         .build()
 }
 

@@ -21,6 +21,7 @@ mod sqs;
 
 pub mod lambda;
 
+pub use backoff::RetryBudget;
 pub use config::{for_bulk_writes, s3_client, sdk_config};
 pub use dynamo::{DynamoTable, create_table};
 pub use error::{SetupError, UnexpectedResponse};

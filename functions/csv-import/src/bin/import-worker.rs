@@ -14,8 +14,8 @@ use smscrm_store::{Contacts, Imports};
 use tracing::Instrument as _;
 
 /// Time kept for writing the batches already planned (at most three) and queueing the
-/// continuation.
-const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
+/// continuation: room for three throttled batches at the bulk retry budget.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,7 +24,10 @@ async fn main() -> Result<(), Error> {
     let bucket = required_env("IMPORT_BUCKET")?;
     let jobs_url = required_env("IMPORT_JOBS_QUEUE_URL")?;
     let sdk = smscrm_aws::for_bulk_writes(&smscrm_aws::sdk_config().await);
-    let table: Arc<dyn Table> = Arc::new(smscrm_aws::DynamoTable::from_config(&sdk, table_name));
+    let table: Arc<dyn Table> = Arc::new(
+        smscrm_aws::DynamoTable::from_config(&sdk, table_name)
+            .with_retry_budget(smscrm_aws::RetryBudget::BULK),
+    );
     let worker = Arc::new(ImportWorker {
         contacts: Contacts::new(table.clone()),
         imports: Imports::new(table),

@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use super::codec::{DynItem, from_dynamo, key_to_dynamo, to_dynamo};
 use super::errors::store_error;
-use crate::backoff::{MAX_RETRIES, pause};
+use crate::backoff::{RetryBudget, pause};
 
 /// BatchWriteItem calls in flight at once per `batch_put`: enough to hide latency, few enough
 /// not to trip on-demand throttling or starve other requests on a small Lambda.
@@ -27,6 +27,7 @@ pub(super) async fn get(
     client: &Client,
     table: &str,
     keys: &[Key],
+    budget: RetryBudget,
 ) -> Result<Vec<Item>, StoreError> {
     if keys.len() > MAX_BATCH_GET {
         return Err(StoreError::Invalid(format!(
@@ -69,14 +70,19 @@ pub(super) async fn get(
             .map(|k| k.keys)
             .unwrap_or_default();
         if !pending.is_empty() {
-            retry_or_give_up(&mut retry, "BatchGetItem", pending.len()).await?;
+            retry_or_give_up(&mut retry, budget, "BatchGetItem", pending.len()).await?;
         }
     }
     Ok(found)
 }
 
 /// Any number of items: the last of each key wins, written 25 per call, a few calls at a time.
-pub(super) async fn put(client: &Client, table: &str, items: Vec<Item>) -> Result<(), StoreError> {
+pub(super) async fn put(
+    client: &Client,
+    table: &str,
+    items: Vec<Item>,
+    budget: RetryBudget,
+) -> Result<(), StoreError> {
     let items = dedupe_by_key(items)?;
     let mut requests = Vec::with_capacity(items.len());
     for item in &items {
@@ -92,7 +98,7 @@ pub(super) async fn put(client: &Client, table: &str, items: Vec<Item>) -> Resul
         while running.len() < WRITE_CONCURRENCY {
             let Some(chunk) = chunks.next() else { break };
             let (client, table) = (client.clone(), table.to_owned());
-            running.spawn(async move { write_chunk(&client, &table, chunk).await });
+            running.spawn(async move { write_chunk(&client, &table, chunk, budget).await });
         }
         // Dropping the JoinSet on an early return aborts the chunks still running.
         match running.join_next().await {
@@ -109,6 +115,7 @@ pub(super) async fn put_if_absent(
     client: &Client,
     table: &str,
     items: Vec<Item>,
+    budget: RetryBudget,
 ) -> Result<Vec<Key>, StoreError> {
     let mut items = dedupe_by_key(items)?.into_iter();
     let mut running = JoinSet::new();
@@ -123,7 +130,7 @@ pub(super) async fn put_if_absent(
                 .set_item(Some(to_dynamo(&item)?))
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK);
-            running.spawn(async move { (key, put_retrying(request).await) });
+            running.spawn(async move { (key, put_retrying(request, budget).await) });
         }
         // Dropping the JoinSet on an early return aborts the puts still running.
         match running.join_next().await {
@@ -139,13 +146,16 @@ pub(super) async fn put_if_absent(
 /// One conditional put, retried with backoff while DynamoDB throttles, as long as
 /// [`write_chunk`] retries unprocessed items: a claim throttled on the tenant's hot partition
 /// must not fail a whole import run sooner than a batch write would.
-async fn put_retrying(request: PutItemFluentBuilder) -> Result<(), StoreError> {
+async fn put_retrying(
+    request: PutItemFluentBuilder,
+    budget: RetryBudget,
+) -> Result<(), StoreError> {
     let mut retry = 0;
     loop {
         match request.clone().send().await.map_err(store_error) {
             Ok(_) => return Ok(()),
-            Err(StoreError::Unavailable(_)) if retry < MAX_RETRIES => {
-                pause(retry).await;
+            Err(StoreError::Unavailable(_)) if retry < budget.retries() => {
+                pause(retry, budget).await;
                 retry += 1;
             }
             Err(other) => return Err(other),
@@ -157,6 +167,7 @@ async fn write_chunk(
     client: &Client,
     table: &str,
     chunk: Vec<WriteRequest>,
+    budget: RetryBudget,
 ) -> Result<(), StoreError> {
     let mut pending = chunk;
     let mut retry = 0;
@@ -172,20 +183,26 @@ async fn write_chunk(
             .and_then(|mut u: HashMap<String, Vec<WriteRequest>>| u.remove(table))
             .unwrap_or_default();
         if !pending.is_empty() {
-            retry_or_give_up(&mut retry, "BatchWriteItem", pending.len()).await?;
+            retry_or_give_up(&mut retry, budget, "BatchWriteItem", pending.len()).await?;
         }
     }
     Ok(())
 }
 
-async fn retry_or_give_up(retry: &mut u32, call: &str, left: usize) -> Result<(), StoreError> {
-    if *retry >= MAX_RETRIES {
+async fn retry_or_give_up(
+    retry: &mut u32,
+    budget: RetryBudget,
+    call: &str,
+    left: usize,
+) -> Result<(), StoreError> {
+    if *retry >= budget.retries() {
         return Err(StoreError::Unavailable(format!(
-            "{call} left {left} items unprocessed after {MAX_RETRIES} retries"
+            "{call} left {left} items unprocessed after {} retries",
+            budget.retries()
         )));
     }
     tracing::debug!(call, left, retry = *retry, "retrying unprocessed items");
-    pause(*retry).await;
+    pause(*retry, budget).await;
     *retry += 1;
     Ok(())
 }

@@ -21,6 +21,8 @@ pub use admin::create_table;
 
 use codec::{cursor_from_last_key, cursor_to_start_key, from_dynamo, key_to_dynamo, to_dynamo};
 use errors::store_error;
+
+use crate::backoff::RetryBudget;
 use expr::{ExprBuilder, SortPlan, normalize_sort};
 
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct DynamoTable {
     table: String,
     /// Decides which items have expired (`ttl <= now`); injectable so tests can move time.
     clock: Arc<dyn Clock>,
+    /// How long batch calls keep retrying throttled or unprocessed items.
+    budget: RetryBudget,
 }
 
 impl std::fmt::Debug for DynamoTable {
@@ -45,6 +49,7 @@ impl DynamoTable {
             client,
             table: table.into(),
             clock: Arc::new(SystemClock),
+            budget: RetryBudget::REQUEST,
         }
     }
 
@@ -55,6 +60,13 @@ impl DynamoTable {
     /// Uses `clock` instead of the system clock to decide which items have expired.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Retries throttled or unprocessed batch items within `budget` (the default is
+    /// [`RetryBudget::REQUEST`], for functions answering requests).
+    pub fn with_retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
         self
     }
 
@@ -102,7 +114,7 @@ impl Table for DynamoTable {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         validate_batch_get(keys)?;
-        let items = batch::get(&self.client, &self.table, keys).await?;
+        let items = batch::get(&self.client, &self.table, keys, self.budget).await?;
         let now = self.now_epoch();
         Ok(items.into_iter().filter(|i| !is_expired(i, now)).collect())
     }
@@ -223,11 +235,11 @@ impl Table for DynamoTable {
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        batch::put(&self.client, &self.table, items).await
+        batch::put(&self.client, &self.table, items, self.budget).await
     }
 
     async fn batch_put_if_absent(&self, items: Vec<Item>) -> Result<Vec<Key>, StoreError> {
-        batch::put_if_absent(&self.client, &self.table, items).await
+        batch::put_if_absent(&self.client, &self.table, items, self.budget).await
     }
 
     async fn transact(&self, ops: Vec<smscrm_domain::ports::TransactOp>) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use smscrm_domain::ports::queue::{MAX_DELAY, MAX_SEND_BATCH, OutgoingMessage, QueueError};
 
 use super::errors::queue_error;
-use crate::backoff::pause;
+use crate::backoff::{RetryBudget, pause};
 
 /// SQS caps a whole batch request at 256 KiB of message bodies (1 MiB since 2025 on AWS, but
 /// not on every emulator); chunks stay under the older limit so both accept them.
@@ -118,7 +118,7 @@ async fn send_chunk(
             retry,
             "retrying failed SQS batch entries"
         );
-        pause(retry).await;
+        pause(retry, RetryBudget::REQUEST).await;
         retry += 1;
     }
 }
