@@ -212,7 +212,9 @@ async fn two_notifications_of_one_upload_at_once_make_one_import(backend: &dyn B
     let held = s.blobs.put_gate.lock().await;
     let first = s.folder.process(&s.key);
     let second = async {
-        s.blobs.put_waiting.notified().await;
+        tokio::time::timeout(Duration::from_secs(10), s.blobs.put_waiting.notified())
+            .await
+            .expect("the first notification never wrote its report");
         // The first waits at the gate writing its report, holding the lease; without the
         // lease the second would reach the gate too.
         let second = tokio::time::timeout(Duration::from_secs(10), s.folder.process(&s.key)).await;
@@ -241,6 +243,9 @@ async fn looking_again_at_an_imported_file_writes_nothing(backend: &dyn Backend)
     let outcome = s.folder.process(&s.key).await.expect("processed");
     assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
     let before = s.tenant_items().await;
+    // A lease taken and given back leaves its expiry behind, in whole seconds: a second on,
+    // any write would show.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let again = s.folder.process(&s.key).await.expect("looked again");
     assert_eq!(again, DropOutcome::Ignored("already imported"));
     assert_eq!(s.tenant_items().await, before);

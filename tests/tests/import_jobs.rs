@@ -28,6 +28,7 @@ smscrm_tests::backend_scenarios!(
     a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once,
     two_imports_of_one_file_at_once_make_one_contact_per_phone,
     committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs,
+    a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -675,6 +676,7 @@ async fn planned_in_four_ranges(s: &mut Setup) -> ImportJob {
     s.worker.fan_out = csv_import::FanOut {
         above_bytes: 0,
         rows_per_range: 700,
+        ..Default::default()
     };
     let job = committing_import(s).await;
     assert_eq!(
@@ -704,4 +706,31 @@ impl Setup {
             }
         }
     }
+}
+
+/// A file with more rows than the worker's disk can sort is refused when planned, saying why,
+/// before any range writes a contact (a range failing for a full disk would leave the earlier
+/// ranges' contacts behind a failed import).
+async fn a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs(
+    backend: &dyn Backend,
+) {
+    let mut s = setup(backend).await;
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        max_rows: 2000,
+    };
+    let job = committing_import(&s).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Finished(ImportStatus::Failed)
+    );
+    let failed = record(&s, &job).await;
+    let failure = failed.failure.unwrap_or_default();
+    assert!(
+        failure.contains("2500 rows") && failure.contains("split it"),
+        "{failure}"
+    );
+    assert_eq!(s.queued_ranges().await, Vec::<u32>::new());
+    assert_eq!(contact_count(&s, &job.tenant_id).await, 0);
 }

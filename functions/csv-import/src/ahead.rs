@@ -250,7 +250,8 @@ impl ClaimGroup {
 
 /// A full disk refuses the file (no retry gives it room); anything else is worth a retry.
 fn temp_file(err: io::Error) -> ImportFailure {
-    if err.kind() == io::ErrorKind::StorageFull {
+    use io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+    if matches!(err.kind(), StorageFull | QuotaExceeded | FileTooLarge) {
         return ImportFailure::File(smscrm_import::ImportError::NoSpaceToSort);
     }
     ImportFailure::Internal(format!("the import's temporary files failed: {err}"))

@@ -101,6 +101,9 @@ pub struct FanOut {
     pub above_bytes: u64,
     /// Data rows per range (more when the file would need more than [`MAX_RANGES`]).
     pub rows_per_range: u64,
+    /// Files with more data rows are refused when planned, before any range writes: the
+    /// last range's sort on disk holds about 40 bytes for every row of the file.
+    pub max_rows: u64,
 }
 
 impl Default for FanOut {
@@ -110,6 +113,7 @@ impl Default for FanOut {
         Self {
             above_bytes: 64 * 1024 * 1024,
             rows_per_range: 500_000,
+            max_rows: u64::MAX,
         }
     }
 }
@@ -354,6 +358,14 @@ impl ImportWorker {
             Err(e) if is_refusal(&e) => return self.refuse(record, &e.to_string()).await,
             Err(other) => return Err(other),
         };
+        if rows > self.fan_out.max_rows {
+            let reason = format!(
+                "the file has {rows} rows; at most {} can be imported at once here (finding \
+                 duplicate phones sorts the whole file on disk): split it into smaller files",
+                self.fan_out.max_rows
+            );
+            return self.refuse(record, &reason).await;
+        }
         let ranges = split(rows, self.fan_out.rows_per_range);
         if ranges.len() < 2 {
             return self.run_whole(record, true, stop_at).await;

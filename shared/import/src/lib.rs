@@ -169,10 +169,11 @@ pub enum ImportError {
     BadHeader(String),
     #[error("reading the file failed: {0}")]
     Io(#[from] std::io::Error),
-    /// The temporary disk filled up: finding duplicates sorts about 40 bytes a row there.
+    /// The temporary disk filled up: finding duplicates sorts 40 bytes a row there (75 with
+    /// the embedded store's claims ahead).
     #[error(
         "the file is too large for the temporary disk space here (finding its duplicate phones \
-         sorts about 40 bytes a row on disk): split it into smaller files, or free space in the \
+         sorts 40 to 75 bytes a row on disk): split it into smaller files, or free space in the \
          temporary directory"
     )]
     NoSpaceToSort,

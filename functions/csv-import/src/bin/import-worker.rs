@@ -16,6 +16,9 @@ use tracing::Instrument as _;
 /// Time kept for writing the batches already planned (at most three) and queueing the
 /// continuation: room for three throttled batches at the bulk retry budget.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(120);
+/// The largest file the worker takes: its sorts need about 40 bytes a row of the 10 GiB of
+/// `/tmp` template.yaml gives it, with room to spare for the error report.
+const MAX_ROWS: u64 = 200_000_000;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,7 +39,10 @@ async fn main() -> Result<(), Error> {
             bucket,
         )),
         queue: Arc::new(smscrm_aws::SqsQueue::from_config(&sdk, jobs_url)),
-        fan_out: FanOut::default(),
+        fan_out: FanOut {
+            max_rows: MAX_ROWS,
+            ..FanOut::default()
+        },
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
