@@ -323,6 +323,15 @@ impl Blobs for Faulty<Arc<dyn Blobs>> {
     async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
         self.inner.open_version(key, tag).await
     }
+    async fn open_range(
+        &self,
+        key: &str,
+        tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        self.inner.open_range(key, tag, start, end).await
+    }
     async fn put_stream(
         &self,
         key: &str,

@@ -89,7 +89,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
-        let Some(out) = self.get_object(key, None).await? else {
+        let Some(out) = self.get_object(key, None, None).await? else {
             return Ok(None);
         };
         // The body streams after the headers; a connection lost midway is worth retrying.
@@ -143,7 +143,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
-        let Some(out) = self.get_object(key, None).await? else {
+        let Some(out) = self.get_object(key, None, None).await? else {
             return Ok(None);
         };
         // Reads the HTTP body as it arrives: the SDK holds one network chunk at a time.
@@ -151,10 +151,28 @@ impl Blobs for S3Blobs {
     }
 
     async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
-        let Some(out) = self.get_object(key, Some(tag)).await? else {
+        let Some(out) = self.get_object(key, Some(tag), None).await? else {
             return Ok(None);
         };
         Ok(Some(Box::pin(out.body.into_async_read())))
+    }
+
+    async fn open_range(
+        &self,
+        key: &str,
+        tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        if end <= start {
+            // No byte range says "none": only whether the version is still there.
+            let current = self.stat(key).await?;
+            let empty = || Box::pin(std::io::Cursor::new(Vec::new())) as BlobReader;
+            return Ok(current.filter(|c| c.tag == tag).map(|_| empty()));
+        }
+        let range = format!("bytes={start}-{}", end - 1);
+        let found = self.get_object(key, Some(tag), Some(range)).await?;
+        Ok(found.map(|out| Box::pin(out.body.into_async_read()) as BlobReader))
     }
 
     async fn put_stream(
@@ -315,10 +333,13 @@ impl Blobs for S3Blobs {
 impl S3Blobs {
     /// GetObject, `None` for a missing key or, with `version` (an ETag), for another version
     /// stored under it (S3 answers 412 Precondition Failed to the If-Match).
+    /// The object (the version `version`, the bytes `range`), `None` when there is none or
+    /// another version is stored.
     async fn get_object(
         &self,
         key: &str,
         version: Option<&str>,
+        range: Option<String>,
     ) -> Result<Option<GetObjectOutput>, BlobError> {
         validate_key(key)?;
         match self
@@ -327,6 +348,7 @@ impl S3Blobs {
             .bucket(&self.bucket)
             .key(key)
             .set_if_match(version.map(str::to_owned))
+            .set_range(range)
             .send()
             .await
         {
@@ -336,6 +358,11 @@ impl S3Blobs {
                     || ctx.raw().status().as_u16() == 412 =>
             {
                 Ok(None)
+            }
+            // A range starting past the end (preconditions are checked first, so the version
+            // matched): nothing to read.
+            Err(SdkError::ServiceError(ctx)) if ctx.raw().status().as_u16() == 416 => {
+                Ok(Some(GetObjectOutput::builder().build()))
             }
             Err(err) => Err(blob_error(err)),
         }

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use smscrm_domain::ports::blobs::{
     BlobError, BlobReader, BlobStat, Blobs, PresignedUpload, validate_key, validate_presign_expiry,
 };
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
 /// Chunk size of [`Blobs::put_stream`] (bytes read from the body, then written, at a time) and
 /// read-ahead of [`Blobs::open`].
@@ -56,6 +56,15 @@ impl DirBlobs {
         key: &str,
         wanted: impl FnOnce(&std::fs::Metadata) -> bool,
     ) -> Result<Option<BlobReader>, BlobError> {
+        Ok(self.open_file_if(key, wanted).await?.map(buffered))
+    }
+
+    /// The file of `key`, opened, if it is one and `wanted` says yes to it.
+    async fn open_file_if(
+        &self,
+        key: &str,
+        wanted: impl FnOnce(&std::fs::Metadata) -> bool,
+    ) -> Result<Option<tokio::fs::File>, BlobError> {
         let path = self.path_of(key)?;
         let file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
@@ -67,12 +76,7 @@ impl DirBlobs {
         if !meta.is_file() || !wanted(&meta) {
             return Ok(None);
         }
-        // Each read of a tokio file is a trip to the blocking pool: read ahead in large chunks
-        // for callers that read a few KiB at a time.
-        Ok(Some(Box::pin(tokio::io::BufReader::with_capacity(
-            STREAM_CHUNK,
-            file,
-        ))))
+        Ok(Some(file))
     }
 
     pub fn path_of(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -228,6 +232,12 @@ fn walk(dir: &Path, dir_key: &str, prefix: &str, out: &mut Vec<String>) -> std::
     Ok(())
 }
 
+/// Each read of a tokio file is a trip to the blocking pool: read ahead in large chunks for
+/// callers that read a few KiB at a time.
+fn buffered(file: tokio::fs::File) -> BlobReader {
+    Box::pin(tokio::io::BufReader::with_capacity(STREAM_CHUNK, file))
+}
+
 #[async_trait]
 impl Blobs for DirBlobs {
     async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), BlobError> {
@@ -283,6 +293,23 @@ impl Blobs for DirBlobs {
     async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
         // Writes rename a new file into place, so the file opened stays this version.
         self.open_if(key, |meta| file_tag(meta) == tag).await
+    }
+
+    async fn open_range(
+        &self,
+        key: &str,
+        tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        let Some(mut file) = self.open_file_if(key, |meta| file_tag(meta) == tag).await? else {
+            return Ok(None);
+        };
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(BlobError::backend)?;
+        let reader = tokio::io::BufReader::with_capacity(STREAM_CHUNK, file);
+        Ok(Some(Box::pin(reader.take(end.saturating_sub(start)))))
     }
 
     async fn put_stream(

@@ -686,6 +686,44 @@ pub async fn open_version_reads_only_that_version(backend: &dyn Backend) {
     );
 }
 
+/// `open_range` reads the bytes asked for of the version named: the middle, up to the end
+/// when the range runs past it, nothing when it starts past it; `None` once another version
+/// is stored.
+pub async fn open_range_reads_part_of_a_version(backend: &dyn Backend) {
+    let blobs = backend.blobs();
+    let key = format!("{}/file.csv", unique("range"));
+    put(&*blobs, &key, &b"phone\n+15551230001\n+15551230002\n"[..]).await;
+    let tag = blobs.stat(&key).await.expect("stat").expect("stored").tag;
+    let read = |start: u64, end: u64| {
+        let (blobs, key, tag) = (blobs.clone(), key.clone(), tag.clone());
+        async move {
+            let reader = blobs
+                .open_range(&key, &tag, start, end)
+                .await
+                .unwrap_or_else(|e| panic!("open_range {start}..{end}: {e:?}"));
+            match reader {
+                None => None,
+                Some(mut reader) => {
+                    let mut bytes = Vec::new();
+                    reader.read_to_end(&mut bytes).await.expect("read");
+                    Some(String::from_utf8(bytes).expect("utf-8"))
+                }
+            }
+        }
+    };
+    assert_eq!(read(6, 19).await.as_deref(), Some("+15551230001\n"));
+    assert_eq!(read(0, 6).await.as_deref(), Some("phone\n"));
+    assert_eq!(read(19, 1000).await.as_deref(), Some("+15551230002\n"));
+    assert_eq!(read(1000, 2000).await.as_deref(), Some(""));
+    assert_eq!(read(5, 5).await.as_deref(), Some(""));
+
+    put(&*blobs, &key, &b"phone\n"[..]).await;
+    assert_eq!(read(0, 6).await, None, "another version is stored");
+    assert_eq!(read(5, 5).await, None, "another version is stored");
+    blobs.delete(&key).await.expect("delete");
+    assert_eq!(read(0, 6).await, None, "nothing is stored");
+}
+
 /// A 20 MiB body streamed in (a multipart upload on S3) comes back byte for byte through
 /// `get` and `open`, with the count `put_stream` returned; nothing is left half-written.
 pub async fn put_stream_large_round_trips(backend: &dyn Backend) {

@@ -129,6 +129,7 @@ macro_rules! conformance_suite {
                 open_streams_the_object,
                 size_of_present_and_missing,
                 open_version_reads_only_that_version,
+                open_range_reads_part_of_a_version,
                 stat_tag_changes_with_the_content,
                 put_stream_large_round_trips,
                 put_stream_around_the_part_size,

@@ -118,6 +118,17 @@ pub trait Blobs: Send + Sync {
     /// read the same bytes, whatever is stored meanwhile.
     async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError>;
 
+    /// Bytes `start..end` of the version `tag` of the object, as [`Blobs::open_version`]
+    /// reads it whole (`None` when another version or none is stored). A range past the end
+    /// reads up to the end, or nothing. Lets a worker read its own part of a large file.
+    async fn open_range(
+        &self,
+        key: &str,
+        tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BlobReader>, BlobError>;
+
     /// Stores everything `body` yields under `key`, with bounded memory, and returns the number
     /// of bytes stored. All or nothing: readers see the previous object (or none) until the
     /// whole body is stored, and when the body fails ([`BlobError::Body`]) or the store does,
