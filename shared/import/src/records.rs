@@ -75,6 +75,20 @@ pub(crate) struct RecordReader<R> {
     row: u64,
     /// The last record ended at a `\r`: a `\n` right after it is the rest of its line end.
     ended_at_cr: bool,
+    /// Input bytes taken by the records read so far.
+    consumed: u64,
+}
+
+/// Where the reader stands between two records: enough to read on from there with a reader
+/// of its own (see [`RecordReader::resume`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Between {
+    /// Input bytes before the next record (blank lines before it included).
+    pub(crate) offset: u64,
+    /// The spreadsheet row of the record before it.
+    pub(crate) row: u64,
+    /// The record before it ended at a `\r` (a `\n` next is the rest of that line end).
+    pub(crate) ended_at_cr: bool,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -100,7 +114,25 @@ impl<R: Read> RecordReader<R> {
             max_record: (4 * max_field).max(1 << 20),
             row: 0,
             ended_at_cr: false,
+            consumed: 0,
         }
+    }
+
+    /// Where the reader stands: after the last record it returned.
+    pub(crate) fn between(&self) -> Between {
+        Between {
+            offset: self.consumed,
+            row: self.row,
+            ended_at_cr: self.ended_at_cr,
+        }
+    }
+
+    /// Reads on as if the records up to `at` had been read: the input that follows is the
+    /// input from `at.offset` on.
+    pub(crate) fn resume(&mut self, at: Between) {
+        self.consumed = at.offset;
+        self.row = at.row;
+        self.ended_at_cr = at.ended_at_cr;
     }
 
     pub(crate) fn input(&self) -> &R {
@@ -207,6 +239,7 @@ impl<R: Read> RecordReader<R> {
             }
             ended_by_eof = input.is_empty();
             self.pos += nin;
+            self.consumed += nin as u64;
             match result {
                 ReadRecordResult::InputEmpty
                 | ReadRecordResult::OutputFull

@@ -8,7 +8,7 @@ use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 use crate::late::LateDecision;
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
-use crate::records::{Record, RecordReader};
+use crate::records::{Between, Record, RecordReader};
 use crate::row::RowValidator;
 use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 use crate::{Detected, ImportError, ImportOptions, RowOutcome};
@@ -48,13 +48,48 @@ pub struct Rows<R: Read> {
     validator: RowValidator,
     max_field: usize,
     error: Option<io::Error>,
+    /// File bytes before the decoded text: a UTF-8 byte-order mark.
+    skipped: u64,
+}
+
+/// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
+/// that imports only part of a large file does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resume {
+    /// Bytes of the file before the next row (blank lines before it included).
+    pub offset: u64,
+    /// The spreadsheet row of the row before it: rows read on are numbered as in the file.
+    pub row: u64,
+    /// The row before ended at a carriage return (the line feed next ends its line).
+    pub ended_at_cr: bool,
+    /// The file's delimiter, as detected on its start.
+    pub delimiter: u8,
 }
 
 /// Reads the start of `input`: detects the encoding (BOM, else UTF-8 if the first 64 KiB are
 /// valid UTF-8, else Windows-1252), refuses binary data, detects the delimiter, reads the
 /// header and maps the columns. A file with a header and no rows is not an error: it yields
 /// no rows (the report still shows what was detected).
-pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, ImportError> {
+pub fn open<R: Read>(input: R, options: &ImportOptions) -> Result<Rows<R>, ImportError> {
+    open_with(input, options, None)
+}
+
+/// Reads a UTF-8 file on from `at` ([`Rows::resume_point`]): `input` is the file's start up
+/// to the end of its header row ([`Rows::resume_point`] right after [`open`]), then the file
+/// from `at.offset` on. Rows come out as [`open`] gives them there, numbered the same.
+pub fn open_at<R: Read>(
+    input: R,
+    options: &ImportOptions,
+    at: &Resume,
+) -> Result<Rows<R>, ImportError> {
+    open_with(input, options, Some(at))
+}
+
+fn open_with<R: Read>(
+    mut input: R,
+    options: &ImportOptions,
+    at: Option<&Resume>,
+) -> Result<Rows<R>, ImportError> {
     let declaration = options
         .consent
         .as_ref()
@@ -93,7 +128,11 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
     }
-    let delimiter = sniff::detect_delimiter(&text, text.len() < SAMPLE_BYTES);
+    let delimiter = match at {
+        // Judged on the file's start: the sample here holds a part of it.
+        Some(at) => at.delimiter,
+        None => sniff::detect_delimiter(&text, text.len() < SAMPLE_BYTES),
+    };
     let max_field = options.max_field_bytes;
     let mut records = RecordReader::new(
         Cursor::new(text).chain(decoded),
@@ -132,6 +171,14 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
         }
     };
     records.set_max_fields(headers.len() + EXTRA_FIELDS);
+    let skipped = u64::from(encoding == Encoding::Utf8Bom) * 3;
+    if let Some(at) = at {
+        records.resume(Between {
+            offset: at.offset.saturating_sub(skipped),
+            row: at.row,
+            ended_at_cr: at.ended_at_cr,
+        });
+    }
     let (plan, mapping) = plan(&headers, options.mapping.as_ref())?;
     let detected = Detected {
         encoding: encoding.label(),
@@ -151,6 +198,7 @@ pub fn open<R: Read>(mut input: R, options: &ImportOptions) -> Result<Rows<R>, I
         ),
         max_field,
         error: None,
+        skipped,
     })
 }
 
@@ -166,6 +214,25 @@ impl<R: Read> Rows<R> {
             Decoded::Late(late) if late.is_windows_1252() => Encoding::Windows1252.label(),
             _ => self.detected.encoding,
         }
+    }
+
+    /// Where the rows read so far end, for [`open_at`]; `None` unless the file is UTF-8 (a
+    /// decoded file's text does not sit at the file's own offsets).
+    pub fn resume_point(&self) -> Option<Resume> {
+        if !matches!(self.encoding(), "utf-8" | "utf-8-bom") {
+            return None;
+        }
+        let at = self.records.between();
+        Some(Resume {
+            offset: at.offset + self.skipped,
+            row: at.row,
+            ended_at_cr: at.ended_at_cr,
+            delimiter: self.delimiter(),
+        })
+    }
+
+    fn delimiter(&self) -> u8 {
+        u8::try_from(self.detected.delimiter).unwrap_or(b',')
     }
 
     /// After iterating: `Err` if reading the input failed part-way (the rows seen so far are

@@ -1,0 +1,118 @@
+//! Reading a UTF-8 file on from a place between two rows gives the rows a whole read gives
+//! from there, numbered the same, and the same places after them: what a worker that imports
+//! only its part of a large file relies on.
+
+use std::io::Cursor;
+
+use smscrm_import::{ImportOptions, Resume, RowOutcome, open, open_at};
+
+fn options() -> ImportOptions {
+    ImportOptions {
+        // A part cannot know earlier rows' phones: duplicates are found by other means then.
+        find_duplicates: false,
+        ..ImportOptions::new("GB".parse().expect("region"))
+    }
+}
+
+/// Every row of `bytes` with the place after it, and the place after the header.
+fn whole(bytes: &[u8]) -> (Resume, Vec<(RowOutcome, Resume)>) {
+    let mut rows = open(Cursor::new(bytes.to_vec()), &options()).expect("open");
+    let header_end = rows.resume_point().expect("a UTF-8 file");
+    let mut read = Vec::new();
+    while let Some(outcome) = rows.next() {
+        read.push((outcome, rows.resume_point().expect("a UTF-8 file")));
+    }
+    (header_end, read)
+}
+
+/// The rows of `bytes` read on from `at`, given only the header and the bytes from there.
+fn from(bytes: &[u8], header_end: &Resume, at: &Resume) -> Vec<(RowOutcome, Resume)> {
+    let header = &bytes[..header_end.offset as usize];
+    let rest = &bytes[at.offset as usize..];
+    let input = [header, rest].concat();
+    let mut rows = open_at(Cursor::new(input), &options(), at).expect("open_at");
+    let mut read = Vec::new();
+    while let Some(outcome) = rows.next() {
+        read.push((outcome, rows.resume_point().expect("a UTF-8 file")));
+    }
+    read
+}
+
+fn check(name: &str, bytes: &[u8]) {
+    let (header_end, all) = whole(bytes);
+    assert!(all.len() >= 6, "{name}: {} rows", all.len());
+    assert_eq!(
+        from(bytes, &header_end, &header_end),
+        all,
+        "{name}: from the header"
+    );
+    for (k, (_, at)) in all.iter().enumerate() {
+        assert_eq!(
+            from(bytes, &header_end, at),
+            all[k + 1..],
+            "{name}: on from row {k} ({at:?})"
+        );
+    }
+}
+
+/// Rows joined by `end`: blank lines, a quoted cell holding line ends and the delimiter, an
+/// invalid phone, names beyond ASCII.
+fn file(end: &str, delimiter: char) -> String {
+    let d = delimiter;
+    [
+        format!("Name{d}Mobile{d}Notes"),
+        format!("Ada Lovelace{d}07911 123456{d}first"),
+        String::new(),
+        format!("Zoë Brontë{d}07911 123457{d}\"two{end}lines{d} and a {d}\""),
+        format!("Bob{d}not a phone{d}"),
+        String::new(),
+        String::new(),
+        format!("Łukasz Nowak{d}+44 7911 123458{d}\"\"\"quoted\"\"\""),
+        format!("Chloé{d}07911 123459{d}last but one"),
+        format!("Dan{d}07911 123460{d}last"),
+    ]
+    .join(end)
+}
+
+#[test]
+fn reading_on_from_any_row_gives_the_rest_of_a_whole_read() {
+    for (end, name) in [("\r\n", "CRLF"), ("\n", "LF"), ("\r", "CR")] {
+        for delimiter in [',', ';', '\t'] {
+            let text = file(end, delimiter);
+            check(&format!("{name} {delimiter:?}"), text.as_bytes());
+            check(
+                &format!("{name} {delimiter:?}, line end at the end"),
+                format!("{text}{end}").as_bytes(),
+            );
+            let bom = [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat();
+            check(&format!("{name} {delimiter:?} with a BOM"), &bom);
+        }
+    }
+}
+
+/// Exports edited by hand mix line ends: the header's may differ from the rows'.
+#[test]
+fn reading_on_works_whatever_line_end_the_header_has() {
+    for (header_end, rows_end) in [
+        ("\n", "\r\n"),
+        ("\r\n", "\n"),
+        ("\r", "\r\n"),
+        ("\r\n", "\r"),
+    ] {
+        let text = file(rows_end, ',');
+        let (header, rows) = text.split_once(rows_end).expect("a header");
+        let mixed = format!("{header}{header_end}{rows}{rows_end}");
+        check(
+            &format!("header {header_end:?}, rows {rows_end:?}"),
+            mixed.as_bytes(),
+        );
+    }
+}
+
+#[test]
+fn a_file_read_as_windows_1252_has_no_places_to_read_on_from() {
+    let text = b"name,phone\nJos\xE9,07911 123456\n";
+    let mut rows = open(Cursor::new(text.to_vec()), &options()).expect("open");
+    assert!(rows.next().is_some());
+    assert_eq!(rows.resume_point(), None);
+}
