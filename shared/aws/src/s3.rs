@@ -331,10 +331,9 @@ impl Blobs for S3Blobs {
 }
 
 impl S3Blobs {
-    /// GetObject, `None` for a missing key or, with `version` (an ETag), for another version
-    /// stored under it (S3 answers 412 Precondition Failed to the If-Match).
-    /// The object (the version `version`, the bytes `range`), `None` when there is none or
-    /// another version is stored.
+    /// GetObject (of the bytes `range`, if given), `None` for a missing key or, with
+    /// `version` (an ETag), for another version stored under it (S3 answers 412
+    /// Precondition Failed to the If-Match).
     async fn get_object(
         &self,
         key: &str,
@@ -359,10 +358,12 @@ impl S3Blobs {
             {
                 Ok(None)
             }
-            // A range starting past the end (preconditions are checked first, so the version
-            // matched): nothing to read.
+            // A range starting past the end: nothing to read, if the version is the one asked
+            // for (S3 checks `If-Match` first; not every S3 look-alike does).
             Err(SdkError::ServiceError(ctx)) if ctx.raw().status().as_u16() == 416 => {
-                Ok(Some(GetObjectOutput::builder().build()))
+                let current = self.stat(key).await?;
+                let same = current.is_some_and(|c| version.is_none_or(|v| c.tag == v));
+                Ok(same.then(|| GetObjectOutput::builder().build()))
             }
             Err(err) => Err(blob_error(err)),
         }

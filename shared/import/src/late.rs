@@ -15,7 +15,13 @@ const LONGEST_CHAR: usize = 4;
 
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
 
-pub(crate) enum LateDecision<R: Read> {
+pub(crate) struct LateDecision<R: Read> {
+    state: State<R>,
+    /// ASCII bytes read before the decision: where the first other byte sits.
+    ascii: u64,
+}
+
+enum State<R: Read> {
     Ascii(R),
     Utf8(Rest<R>),
     Windows1252(DecodeReaderBytes<Rest<R>, Vec<u8>>),
@@ -23,19 +29,42 @@ pub(crate) enum LateDecision<R: Read> {
     Deciding,
 }
 
+/// How the text at some place of the input is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Judged {
+    /// Everything before it is ASCII: the decision is still to come there.
+    AsciiSoFar,
+    Utf8,
+    Windows1252,
+}
+
 impl<R: Read> LateDecision<R> {
     pub(crate) fn new(input: R) -> Self {
-        Self::Ascii(input)
+        Self {
+            state: State::Ascii(input),
+            ascii: 0,
+        }
     }
 
     /// Whether what came after the ASCII is read as Windows-1252.
     pub(crate) fn is_windows_1252(&self) -> bool {
-        matches!(self, Self::Windows1252(_))
+        matches!(self.state, State::Windows1252(_))
+    }
+
+    /// How the input is read at `offset` (bytes from its start): however far ahead the
+    /// reader has read, a place before the first non-ASCII byte is still undecided.
+    pub(crate) fn judged_at(&self, offset: u64) -> Judged {
+        match &self.state {
+            State::Ascii(_) | State::Deciding => Judged::AsciiSoFar,
+            _ if offset <= self.ascii => Judged::AsciiSoFar,
+            State::Utf8(_) => Judged::Utf8,
+            State::Windows1252(_) => Judged::Windows1252,
+        }
     }
 
     /// Decides on `first` (the bytes from the first non-ASCII one on) and the input after it.
     fn decide(&mut self, mut first: Vec<u8>) -> io::Result<()> {
-        let Self::Ascii(mut input) = mem::replace(self, Self::Deciding) else {
+        let State::Ascii(mut input) = mem::replace(&mut self.state, State::Deciding) else {
             return Ok(());
         };
         while first.len() < LONGEST_CHAR {
@@ -53,10 +82,10 @@ impl<R: Read> LateDecision<R> {
             Err(e) => e.valid_up_to() > 0,
         };
         let rest = Cursor::new(first).chain(input);
-        *self = if utf8 {
-            Self::Utf8(rest)
+        self.state = if utf8 {
+            State::Utf8(rest)
         } else {
-            Self::Windows1252(
+            State::Windows1252(
                 DecodeReaderBytesBuilder::new()
                     .encoding(Some(encoding_rs::WINDOWS_1252))
                     .build(rest),
@@ -68,15 +97,17 @@ impl<R: Read> LateDecision<R> {
 
 impl<R: Read> Read for LateDecision<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match self {
-            Self::Ascii(input) => input.read(buf)?,
-            Self::Utf8(rest) => return rest.read(buf),
-            Self::Windows1252(decoded) => return decoded.read(buf),
-            Self::Deciding => return Err(io::Error::other("the encoding decision failed")),
+        let n = match &mut self.state {
+            State::Ascii(input) => input.read(buf)?,
+            State::Utf8(rest) => return rest.read(buf),
+            State::Windows1252(decoded) => return decoded.read(buf),
+            State::Deciding => return Err(io::Error::other("the encoding decision failed")),
         };
         let Some(at) = buf[..n].iter().position(|b| !b.is_ascii()) else {
+            self.ascii += n as u64;
             return Ok(n);
         };
+        self.ascii += at as u64;
         self.decide(buf[at..n].to_vec())?;
         if at > 0 {
             return Ok(at);

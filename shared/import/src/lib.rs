@@ -35,7 +35,7 @@ use smscrm_domain::{PhoneE164, Region, ValidationError};
 
 pub use mapping::{ExplicitMapping, Target};
 pub use phone::PhoneReader;
-pub use rows::{Resume, Rows, open, open_at};
+pub use rows::{Resume, ResumeText, Rows, open, open_at};
 
 /// The default cap on one field: far above any real cell, far below what could hurt memory.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;

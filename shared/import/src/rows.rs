@@ -5,7 +5,7 @@ use std::io::{self, Chain, Cursor, Read};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 
-use crate::late::LateDecision;
+use crate::late::{Judged, LateDecision};
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
 use crate::records::{Between, Record, RecordReader};
@@ -50,6 +50,9 @@ pub struct Rows<R: Read> {
     error: Option<io::Error>,
     /// File bytes before the decoded text: a UTF-8 byte-order mark.
     skipped: u64,
+    /// For a read from a [`Resume`]: file bytes left out between the header and the rest,
+    /// which the decoder did not see.
+    left_out: u64,
 }
 
 /// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
@@ -64,6 +67,17 @@ pub struct Resume {
     pub ended_at_cr: bool,
     /// The file's delimiter, as detected on its start.
     pub delimiter: u8,
+    /// How the whole read was reading the text there, which a part of the file alone could
+    /// judge otherwise.
+    pub text: ResumeText,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ResumeText {
+    Utf8,
+    /// Nothing but ASCII before it, so UTF-8 or Windows-1252 is decided further on (see
+    /// `late.rs`), at the same byte as in the whole read.
+    AsciiSoFar,
 }
 
 /// Reads the start of `input`: detects the encoding (BOM, else UTF-8 if the first 64 KiB are
@@ -76,13 +90,18 @@ pub fn open<R: Read>(input: R, options: &ImportOptions) -> Result<Rows<R>, Impor
 
 /// Reads a UTF-8 file on from `at` ([`Rows::resume_point`]): `input` is the file's start up
 /// to the end of its header row ([`Rows::resume_point`] right after [`open`]), then the file
-/// from `at.offset` on. Rows come out as [`open`] gives them there, numbered the same.
+/// from `at.offset` on. Rows come out as [`open`] gives them there, numbered the same, except
+/// that duplicates are not looked for (the rows before are not read).
 pub fn open_at<R: Read>(
     input: R,
     options: &ImportOptions,
     at: &Resume,
 ) -> Result<Rows<R>, ImportError> {
-    open_with(input, options, Some(at))
+    let options = ImportOptions {
+        find_duplicates: false,
+        ..options.clone()
+    };
+    open_with(input, &options, Some(at))
 }
 
 fn open_with<R: Read>(
@@ -103,11 +122,18 @@ fn open_with<R: Read>(
         .map_err(ImportError::InvalidConsent)?;
 
     let mut sample = sniff::read_sample(&mut input, SAMPLE_BYTES)?;
-    let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
-    let decoded = match encoding {
-        Encoding::Utf8 if sample.is_ascii() => {
-            Decoded::Late(LateDecision::new(Cursor::new(sample).chain(input)))
+    // A part of a file is read as the whole read was reading it there: judged alone, its
+    // sample could look like another encoding, or like binary data.
+    let (encoding, late) = match at {
+        Some(_) if sample.starts_with(b"\xEF\xBB\xBF") => (Encoding::Utf8Bom, false),
+        Some(at) => (Encoding::Utf8, at.text == ResumeText::AsciiSoFar),
+        None => {
+            let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
+            (encoding, encoding == Encoding::Utf8 && sample.is_ascii())
         }
+    };
+    let decoded = match encoding {
+        _ if late => Decoded::Late(LateDecision::new(Cursor::new(sample).chain(input))),
         Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
         Encoding::Utf8Bom => {
             sample.drain(..3);
@@ -172,9 +198,12 @@ fn open_with<R: Read>(
     };
     records.set_max_fields(headers.len() + EXTRA_FIELDS);
     let skipped = u64::from(encoding == Encoding::Utf8Bom) * 3;
+    let mut left_out = 0;
     if let Some(at) = at {
+        let offset = at.offset.saturating_sub(skipped);
+        left_out = offset.saturating_sub(records.between().offset);
         records.resume(Between {
-            offset: at.offset.saturating_sub(skipped),
+            offset,
             row: at.row,
             ended_at_cr: at.ended_at_cr,
         });
@@ -199,6 +228,7 @@ fn open_with<R: Read>(
         max_field,
         error: None,
         skipped,
+        left_out,
     })
 }
 
@@ -219,15 +249,24 @@ impl<R: Read> Rows<R> {
     /// Where the rows read so far end, for [`open_at`]; `None` unless the file is UTF-8 (a
     /// decoded file's text does not sit at the file's own offsets).
     pub fn resume_point(&self) -> Option<Resume> {
-        if !matches!(self.encoding(), "utf-8" | "utf-8-bom") {
-            return None;
-        }
         let at = self.records.between();
+        let text = match &self.records.input().get_ref().1 {
+            Decoded::Utf8(_) => ResumeText::Utf8,
+            // However far ahead the decoder has read, a place before the first non-ASCII
+            // byte is still undecided there.
+            Decoded::Late(late) => match late.judged_at(at.offset - self.left_out) {
+                Judged::AsciiSoFar => ResumeText::AsciiSoFar,
+                Judged::Utf8 => ResumeText::Utf8,
+                Judged::Windows1252 => return None,
+            },
+            Decoded::Other(_) => return None,
+        };
         Some(Resume {
             offset: at.offset + self.skipped,
             row: at.row,
             ended_at_cr: at.ended_at_cr,
             delimiter: self.delimiter(),
+            text,
         })
     }
 

@@ -15,30 +15,35 @@ fn options() -> ImportOptions {
 }
 
 /// Every row of `bytes` with the place after it, and the place after the header.
-fn whole(bytes: &[u8]) -> (Resume, Vec<(RowOutcome, Resume)>) {
+fn whole(bytes: &[u8]) -> (Resume, Vec<(RowOutcome, Option<Resume>)>) {
     let mut rows = open(Cursor::new(bytes.to_vec()), &options()).expect("open");
     let header_end = rows.resume_point().expect("a UTF-8 file");
     let mut read = Vec::new();
     while let Some(outcome) = rows.next() {
-        read.push((outcome, rows.resume_point().expect("a UTF-8 file")));
+        read.push((outcome, rows.resume_point()));
     }
     (header_end, read)
 }
 
 /// The rows of `bytes` read on from `at`, given only the header and the bytes from there.
-fn from(bytes: &[u8], header_end: &Resume, at: &Resume) -> Vec<(RowOutcome, Resume)> {
+fn from(bytes: &[u8], header_end: &Resume, at: &Resume) -> Vec<(RowOutcome, Option<Resume>)> {
     let header = &bytes[..header_end.offset as usize];
     let rest = &bytes[at.offset as usize..];
     let input = [header, rest].concat();
     let mut rows = open_at(Cursor::new(input), &options(), at).expect("open_at");
     let mut read = Vec::new();
     while let Some(outcome) = rows.next() {
-        read.push((outcome, rows.resume_point().expect("a UTF-8 file")));
+        read.push((outcome, rows.resume_point()));
     }
     read
 }
 
 fn check(name: &str, bytes: &[u8]) {
+    check_every(name, bytes, 1);
+}
+
+/// Reads on from every `stride`th row, and from each of the last 40.
+fn check_every(name: &str, bytes: &[u8], stride: usize) {
     let (header_end, all) = whole(bytes);
     assert!(all.len() >= 6, "{name}: {} rows", all.len());
     assert_eq!(
@@ -47,12 +52,25 @@ fn check(name: &str, bytes: &[u8]) {
         "{name}: from the header"
     );
     for (k, (_, at)) in all.iter().enumerate() {
+        if k % stride != 0 && k + 40 < all.len() {
+            continue;
+        }
+        let Some(at) = at else { continue };
         assert_eq!(
             from(bytes, &header_end, at),
             all[k + 1..],
             "{name}: on from row {k} ({at:?})"
         );
     }
+}
+
+/// A header and `n` rows of nothing but ASCII, past the 64 KiB the encoding is judged on.
+fn ascii_rows(n: u32) -> String {
+    let mut text = String::from("name,phone,notes\n");
+    for i in 0..n {
+        text.push_str(&format!("Name{i},07911 1{i:05},some notes here\n"));
+    }
+    text
 }
 
 /// Rows joined by `end`: blank lines, a quoted cell holding line ends and the delimiter, an
@@ -107,6 +125,60 @@ fn reading_on_works_whatever_line_end_the_header_has() {
             mixed.as_bytes(),
         );
     }
+}
+
+/// A part of a file is read as the whole read reads it there. Judged alone, a part could look
+/// like another encoding (a stray Windows-1252 byte in a UTF-8 file), or binary, or undecided
+/// where the whole read had decided.
+#[test]
+fn a_part_is_read_in_the_encoding_the_whole_read_uses_there() {
+    let tail = |bytes: &[u8]| [ascii_rows(2700).as_bytes(), bytes].concat();
+    let cases: [(&str, Vec<u8>); 5] = [
+        (
+            "UTF-8 from the start, a stray byte late",
+            [
+                "name,phone,notes\nZoë,07911 100000,x\n".as_bytes(),
+                &ascii_rows(2700).as_bytes()[17..],
+                b"Jos\xE9,07911 123456,cp1252\nChlo\xC3\xA9,07911 123457,after\n",
+                b"Dan,07911 123458,end\n",
+            ]
+            .concat(),
+        ),
+        (
+            "ASCII, then UTF-8, then a stray byte",
+            tail(b"Chlo\xC3\xA9,07911 123457,a\nJos\xE9,07911 123456,b\nDan,07911 123458,c\n"),
+        ),
+        (
+            "ASCII, then Windows-1252",
+            tail(b"Jos\xE9,07911 123456,a\nChlo\xE9,07911 123457,b\nDan,07911 123458,c\n"),
+        ),
+        (
+            "control bytes late",
+            tail(b"Nul,07911 123456,a\x00b\nEsc,07911 123457,\x1B\x1B\x1B\nDan,07911 123458,c\n"),
+        ),
+        ("ASCII to the end", ascii_rows(3000).into_bytes()),
+    ];
+    for (name, bytes) in cases {
+        check_every(name, &bytes, 97);
+    }
+}
+
+/// Places before the first non-ASCII byte can be read on from whatever the decoder has read
+/// ahead; after a Windows-1252 decision there are none.
+#[test]
+fn places_before_a_late_decision_stay_places() {
+    let text = [
+        ascii_rows(2700).as_bytes(),
+        b"Jos\xE9,07911 123456,a\nDan,07911 123458,c\n",
+    ]
+    .concat();
+    let (_, all) = whole(&text);
+    let places: Vec<bool> = all.iter().map(|(_, at)| at.is_some()).collect();
+    assert!(
+        places[..2700].iter().all(|p| *p),
+        "every place before the byte"
+    );
+    assert!(places[2700..].iter().all(|p| !*p), "none after it");
 }
 
 #[test]

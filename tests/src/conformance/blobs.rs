@@ -719,6 +719,11 @@ pub async fn open_range_reads_part_of_a_version(backend: &dyn Backend) {
 
     put(&*blobs, &key, &b"phone\n"[..]).await;
     assert_eq!(read(0, 6).await, None, "another version is stored");
+    assert_eq!(
+        read(1000, 2000).await,
+        None,
+        "another version, read past its end"
+    );
     assert_eq!(read(5, 5).await, None, "another version is stored");
     blobs.delete(&key).await.expect("delete");
     assert_eq!(read(0, 6).await, None, "nothing is stored");
