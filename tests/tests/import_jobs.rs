@@ -3,12 +3,14 @@
 //! others out until the lease expires, then the import is taken over.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
 use csv_import::{ImportJob, ImportWorker, JobOutcome};
 use smscrm_domain::import_report::ImportReport;
+use smscrm_domain::ports::blobs::{BlobError, BlobReader, BlobStat, PresignedUpload};
 use smscrm_domain::ports::{Blobs, Queue, Table};
 use smscrm_domain::{ImportId, Region, Tenant, TenantId};
 use smscrm_store::{
@@ -29,6 +31,8 @@ smscrm_tests::backend_scenarios!(
     two_imports_of_one_file_at_once_make_one_contact_per_phone,
     committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs,
     a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs,
+    each_range_reads_only_its_own_part_of_a_utf8_file,
+    files_not_in_utf8_fan_out_by_rows_and_end_as_one_run,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -100,10 +104,15 @@ async fn committing_import(s: &Setup) -> ImportJob {
 
 /// The file uploaded to a new import of `tenant`, moved to `committing`.
 async fn committing_import_for(s: &Setup, tenant: TenantId) -> ImportJob {
+    committing_import_of(s, tenant, file().into_bytes()).await
+}
+
+/// `bytes` uploaded to a new import of `tenant`, moved to `committing`.
+async fn committing_import_of(s: &Setup, tenant: TenantId, bytes: Vec<u8>) -> ImportJob {
     let id = ImportId::generate();
     let blob_key = format!("uploads/{tenant}/{id}.csv");
     s.blobs
-        .put(&blob_key, Bytes::from(file()), "text/csv")
+        .put(&blob_key, Bytes::from(bytes), "text/csv")
         .await
         .expect("upload");
     let settings = ImportSettings {
@@ -733,4 +742,237 @@ async fn a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs(
     );
     assert_eq!(s.queued_ranges().await, Vec::<u32>::new());
     assert_eq!(contact_count(&s, &job.tenant_id).await, 0);
+}
+
+/// A tenant of its own with `bytes` uploaded and committing.
+async fn committing_file(s: &Setup, bytes: &[u8]) -> ImportJob {
+    let tenant = Tenant::new("Importer", "UTC", "US", Utc::now()).expect("tenant");
+    Tenants::new(s.table.clone())
+        .create(&tenant)
+        .await
+        .expect("tenant");
+    committing_import_of(s, tenant.id, bytes.to_vec()).await
+}
+
+impl Setup {
+    /// Runs queued jobs until the import ends.
+    async fn run_queued(&self) {
+        for _ in 0..50 {
+            let got = (self.jobs)
+                .receive(1, Duration::from_secs(1))
+                .await
+                .expect("receive");
+            let delivery = got.into_iter().next().expect("a queued job");
+            let job: ImportJob = serde_json::from_str(&delivery.body).expect("job");
+            let outcome = self.worker.handle(&job, None).await.expect("run");
+            self.jobs.ack(&delivery.receipt).await.expect("ack");
+            if outcome == JobOutcome::Finished(ImportStatus::Completed) {
+                return;
+            }
+            assert!(
+                matches!(outcome, JobOutcome::RangeDone { .. }),
+                "{outcome:?}"
+            );
+        }
+        panic!("runaway");
+    }
+}
+
+/// Commits `bytes` straight and fanned out in ranges of 700 rows, checks both end alike, and
+/// returns the bytes of the file the range jobs read.
+async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) -> u64 {
+    let (mut s, read) = setup_metered(backend).await;
+    let straight = committing_file(&s, bytes).await;
+    s.worker.handle(&straight, None).await.expect("straight");
+    let expected = record(&s, &straight).await;
+    assert_eq!(expected.status, ImportStatus::Completed, "{name}");
+
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        ..Default::default()
+    };
+    let job = committing_file(&s, bytes).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 4 },
+        "{name}"
+    );
+    read.store(0, Ordering::SeqCst);
+    s.run_queued().await;
+    let fanned = record(&s, &job).await;
+    assert_eq!(fanned.report, expected.report, "{name}: the reports");
+    assert_eq!(
+        errors_csv(&s, &job).await,
+        errors_csv(&s, &straight).await,
+        "{name}: the error lists"
+    );
+    let report = expected.report.expect("report");
+    assert_eq!(
+        contact_count(&s, &job.tenant_id).await as u64,
+        report.created,
+        "{name}"
+    );
+    assert_eq!(
+        contact_count(&s, &straight.tenant_id).await as u64,
+        report.created,
+        "{name}"
+    );
+    read.load(Ordering::SeqCst)
+}
+
+/// A UTF-8 file's ranges each read the header and their own bytes, no more (a range that read
+/// the file up to its rows would read it about three times over in four ranges), and a messy
+/// file (a byte-order mark, semicolons, CRLF, cells quoting line breaks on range boundaries,
+/// blank lines, duplicates across ranges) ends exactly as one run.
+async fn each_range_reads_only_its_own_part_of_a_utf8_file(backend: &dyn Backend) {
+    for (name, bytes) in [("plain", file().into_bytes()), ("messy", messy_utf8())] {
+        let read = fan_out_like_straight(backend, name, &bytes).await;
+        let header = bytes.iter().position(|b| *b == b'\n').expect("a header") as u64 + 1;
+        assert!(
+            read <= bytes.len() as u64 + 4 * header,
+            "{name}: the ranges read {read} bytes of a {}-byte file",
+            bytes.len()
+        );
+    }
+}
+
+/// Windows-1252 files, whether the first bytes say so or a byte after the first 64 KiB does,
+/// cannot be read from a place in the middle: their ranges read the file up to their rows,
+/// and end as one run (the report says `windows-1252`).
+async fn files_not_in_utf8_fan_out_by_rows_and_end_as_one_run(backend: &dyn Backend) {
+    let from_the_start = file().replace("Person 2,", "Chlo\u{e9} 2,");
+    fan_out_like_straight(backend, "windows-1252", &latin1(&from_the_start)).await;
+
+    // 2,500 rows of over 30 bytes: ASCII past 64 KiB, then an e-acute in the last range.
+    let mut late = file().replace("Person 2400,", "Ren\u{e9}e 2400,");
+    late = late.replace(",+1 415", ",+1  415");
+    assert!(late.find("Ren").expect("the name") > 64 * 1024);
+    fan_out_like_straight(backend, "late windows-1252", &latin1(&late)).await;
+}
+
+/// `text` in Windows-1252, as Latin-1 (which it equals for these letters).
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 letter"))
+        .collect()
+}
+
+/// 2,500 rows of a messy UTF-8 export: see [`each_range_reads_only_its_own_part_of_a_utf8_file`].
+/// Rows 700, 1400 and 2100 (the ranges' last rows) quote a line break; row 1,900 repeats
+/// row 3's phone.
+fn messy_utf8() -> Vec<u8> {
+    let mut csv = String::from("\u{feff}Name;Mobile;Notes\r\n");
+    for n in 1..=2500u32 {
+        let row = n + 1;
+        let note = match n {
+            700 | 1400 | 2100 => "\"line one;\r\nline two\"".to_owned(),
+            n if n % 97 == 0 => "\"said \"\"hi\"\"\"".to_owned(),
+            _ => format!("n{n}"),
+        };
+        let phone = match n {
+            1900 => "(415) 555-0002".to_owned(),
+            n if n % 101 == 0 => "555".to_owned(),
+            n => format!("(415) 555-{:04}", n % 10_000),
+        };
+        csv.push_str(&format!("Zo\u{eb} {row};{phone};{note}\r\n"));
+        if n % 333 == 0 {
+            csv.push_str("\r\n");
+        }
+    }
+    csv.into_bytes()
+}
+
+/// [`setup`] with the blob store counting the bytes read from files by `open_version` and
+/// `open_range`.
+async fn setup_metered(backend: &dyn Backend) -> (Setup, Arc<AtomicU64>) {
+    let mut s = setup(backend).await;
+    let read = Arc::new(AtomicU64::new(0));
+    let metered: Arc<dyn Blobs> = Arc::new(Metered {
+        inner: s.blobs.clone(),
+        read: read.clone(),
+    });
+    s.worker.blobs = metered;
+    (s, read)
+}
+
+struct Metered {
+    inner: Arc<dyn Blobs>,
+    read: Arc<AtomicU64>,
+}
+
+impl Metered {
+    fn count(&self, reader: Option<BlobReader>) -> Option<BlobReader> {
+        let read = self.read.clone();
+        reader.map(|inner| Box::pin(Counting { inner, read }) as BlobReader)
+    }
+}
+
+struct Counting {
+    inner: BlobReader,
+    read: Arc<AtomicU64>,
+}
+
+impl tokio::io::AsyncRead for Counting {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = self.inner.as_mut().poll_read(cx, buf);
+        let got = (buf.filled().len() - before) as u64;
+        self.read.fetch_add(got, Ordering::SeqCst);
+        polled
+    }
+}
+
+#[async_trait::async_trait]
+impl Blobs for Metered {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError> {
+        self.inner.put(key, body, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        self.inner.get(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        self.inner.list(prefix).await
+    }
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        self.inner.open(key).await
+    }
+    async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
+        Ok(self.count(self.inner.open_version(key, tag).await?))
+    }
+    async fn open_range(
+        &self,
+        key: &str,
+        tag: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<BlobReader>, BlobError> {
+        Ok(self.count(self.inner.open_range(key, tag, start, end).await?))
+    }
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: BlobReader,
+        content_type: &str,
+    ) -> Result<u64, BlobError> {
+        self.inner.put_stream(key, body, content_type).await
+    }
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        content_type: &str,
+    ) -> Result<Option<PresignedUpload>, BlobError> {
+        self.inner.presign_put(key, expires_in, content_type).await
+    }
+    async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
+        self.inner.stat(key).await
+    }
 }

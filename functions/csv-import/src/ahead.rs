@@ -9,15 +9,17 @@
 //! same way, and the main pass reads it beside the rows ([`Notes`]). Memory stays the same
 //! whatever the size of the file: a million rows put about 74 MB in temporary files instead.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use smscrm_domain::{ContactId, PhoneE164, TenantId};
-use smscrm_import::{ImportOptions, RowOutcome};
+use smscrm_import::{ImportOptions, Resume, RowOutcome, Rows};
 use smscrm_store::Contacts;
 use smscrm_store::contact_import::{Preclaim, Preclaimed, key_order};
 use tokio::time::Instant;
 
-use crate::pipeline::ImportFailure;
+use crate::pipeline::{CountingReader, ImportFailure};
 use crate::spill::{Record, Sorter};
 
 /// Entries sorted in memory before they go to disk as one run (5-7 MB of them).
@@ -115,7 +117,7 @@ pub(crate) async fn look_ahead(
     let (contacts, tenant) = (contacts.clone(), tenant.clone());
     let handle = tokio::runtime::Handle::current();
     let notes = tokio::task::spawn_blocking(move || -> Result<Notes, ImportFailure> {
-        let (sightings, rows_in_file) = sightings(input, &options, scope, SEGMENT)?;
+        let (sightings, rows_in_file) = sightings(input, &options, scope, SEGMENT, &mut |_, _| {})?;
         let read = started.elapsed();
         let claim = |proposed| handle.block_on(contacts.preclaim(&tenant, proposed));
         let notes = Notes {
@@ -136,11 +138,16 @@ pub(crate) async fn look_ahead(
 
 /// The valid rows' phones up to `scope.through`, sorted as their claims' keys, then by row,
 /// `segment` at a time in memory; and the file's data rows, if it was read to the end.
+/// The parser over a file being read.
+type FileRows = Rows<Box<dyn Read + Send>>;
+
+/// `at_row` sees the parser after the header (data row 0) and after each data row.
 fn sightings(
     input: Box<dyn Read + Send>,
     options: &ImportOptions,
     scope: Scope,
     segment: usize,
+    at_row: &mut dyn FnMut(u64, &FileRows),
 ) -> Result<
     (
         impl Iterator<Item = io::Result<Sighting>> + use<>,
@@ -151,11 +158,15 @@ fn sightings(
     let mut rows = smscrm_import::open(input, options)?;
     let mut sorter = Sorter::new(segment, |s: &Sighting| (s.order, s.row));
     let mut rows_in_file = Some(0);
-    for (index, outcome) in (1u64..).zip(rows.by_ref()) {
+    at_row(0, &rows);
+    let mut index = 0;
+    while let Some(outcome) = rows.next() {
+        index += 1;
         if index > scope.through {
             rows_in_file = None;
             break;
         }
+        at_row(index, &rows);
         rows_in_file = Some(index);
         let RowOutcome::Valid(row) = outcome else {
             continue;
@@ -214,6 +225,138 @@ fn notes(
         next: None,
         rows_in_file: None,
     })
+}
+
+/// What the plan of a fanned-out commit learns reading the whole file once: how many rows it
+/// has, where ranges of them start, and every duplicate row, so that each range's worker
+/// reads only its own bytes and notes.
+pub(crate) struct Survey {
+    /// The file's data rows.
+    pub(crate) rows: u64,
+    /// The file's bytes.
+    pub(crate) bytes: u64,
+    /// Where the file can be read on from, when it can be (UTF-8 files).
+    pub(crate) places: Option<Places>,
+    /// The duplicate rows' notes, in row order.
+    notes: Notes,
+}
+
+/// Places between rows of a UTF-8 file ([`smscrm_import::open_at`]).
+pub(crate) struct Places {
+    /// Right after the header.
+    pub(crate) header_end: Resume,
+    /// After data rows `step`, `2 * step`, ...
+    pub(crate) every_step: Vec<Resume>,
+}
+
+/// Reads `input` whole for [`Survey`], noting a place every `step` data rows.
+pub(crate) async fn survey(
+    input: Box<dyn Read + Send>,
+    options: &ImportOptions,
+    step: u64,
+) -> Result<Survey, ImportFailure> {
+    let options = ImportOptions {
+        find_duplicates: false,
+        ..options.clone()
+    };
+    let step = step.max(1);
+    tokio::task::spawn_blocking(move || -> Result<Survey, ImportFailure> {
+        let whole = Scope {
+            report_after: 0,
+            claim_after: None,
+            through: u64::MAX,
+        };
+        let read = Arc::new(AtomicU64::new(0));
+        let input = Box::new(CountingReader {
+            inner: input,
+            read: read.clone(),
+        });
+        let (mut header_end, mut every_step, mut readable) = (None, Vec::new(), true);
+        // Asked after every row: a file read as ASCII so far can turn out Windows-1252 at any
+        // row, and then no part of it is read as the whole file is.
+        let mut at_row = |index: u64, rows: &FileRows| match rows.resume_point() {
+            None => readable = false,
+            Some(place) if index == 0 => header_end = Some(place),
+            Some(place) if index.is_multiple_of(step) => every_step.push(place),
+            Some(_) => {}
+        };
+        let (sightings, rows) = sightings(input, &options, whole, SEGMENT, &mut at_row)?;
+        let no_claims = |_| {
+            Err(smscrm_store::RepoError::Conflict(
+                "a survey claims nothing".into(),
+            ))
+        };
+        let notes = notes(sightings, whole, SEGMENT, no_claims)?;
+        let places = match header_end {
+            Some(header_end) if readable => Some(Places {
+                header_end,
+                every_step,
+            }),
+            _ => None,
+        };
+        Ok(Survey {
+            rows: rows.unwrap_or(0),
+            bytes: read.load(Ordering::Relaxed),
+            places,
+            notes,
+        })
+    })
+    .await
+    .map_err(|join| ImportFailure::Internal(join.to_string()))?
+}
+
+impl Survey {
+    /// The notes of each range, as files of records: range `k` has the rows after
+    /// `last_rows[k - 1]` (file row numbers) up to `last_rows[k]`.
+    pub(crate) async fn notes_by_range(
+        self,
+        last_rows: Vec<u64>,
+    ) -> Result<Vec<std::fs::File>, ImportFailure> {
+        let mut sorted = self.notes.sorted;
+        tokio::task::spawn_blocking(move || -> Result<Vec<std::fs::File>, ImportFailure> {
+            let mut files = Vec::with_capacity(last_rows.len());
+            let mut next = sorted.next().transpose().map_err(temp_file)?;
+            for last_row in last_rows {
+                let mut out = io::BufWriter::new(tempfile::tempfile().map_err(temp_file)?);
+                let mut bytes = Vec::with_capacity(RowNote::SIZE);
+                while let Some(note) = next.take_if(|n| n.row <= last_row) {
+                    bytes.clear();
+                    note.encode(&mut bytes);
+                    out.write_all(&bytes).map_err(temp_file)?;
+                    next = sorted.next().transpose().map_err(temp_file)?;
+                }
+                let mut file = out.into_inner().map_err(|e| temp_file(e.into_error()))?;
+                file.seek(io::SeekFrom::Start(0)).map_err(temp_file)?;
+                files.push(file);
+            }
+            match next {
+                None => Ok(files),
+                Some(_) => Err(ImportFailure::Internal("a note past the last range".into())),
+            }
+        })
+        .await
+        .map_err(|join| ImportFailure::Internal(join.to_string()))?
+    }
+}
+
+impl Notes {
+    /// A range's notes, as [`Survey::notes_by_range`] wrote them.
+    pub(crate) fn read_from(input: impl Read + Send + 'static) -> Self {
+        let mut input = io::BufReader::new(input);
+        let records = std::iter::from_fn(move || {
+            let mut bytes = [0; RowNote::SIZE];
+            match input.read_exact(&mut bytes) {
+                Ok(()) => Some(Ok(RowNote::decode(&bytes))),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => None,
+                Err(e) => Some(Err(e)),
+            }
+        });
+        Self {
+            sorted: Box::new(records),
+            next: None,
+            rows_in_file: None,
+        }
+    }
 }
 
 /// First rows waiting to be claimed, in phone order.
@@ -435,7 +578,8 @@ mod tests {
     /// that records the phones it is given and claims each for the contact proposed.
     fn look(scope: Scope) -> Seen {
         let input = Box::new(Cursor::new(file()));
-        let (sightings, _) = sightings(input, &options(false), scope, 5).expect("sightings");
+        let (sightings, _) =
+            sightings(input, &options(false), scope, 5, &mut |_, _| {}).expect("sightings");
         let mut claimed_in_order = Vec::new();
         let mut notes = notes(sightings, scope, 5, |proposed: Preclaimed| {
             let claims = proposed.into_claims();
@@ -509,7 +653,7 @@ mod tests {
                 claim_after: None,
                 through,
             };
-            sightings(input, &options(false), scope, 5)
+            sightings(input, &options(false), scope, 5, &mut |_, _| {})
                 .expect("sightings")
                 .1
         };
@@ -525,6 +669,7 @@ mod tests {
                 through: u64::MAX,
             },
             5,
+            &mut |_, _| {},
         )
         .expect("sightings")
         .1;
@@ -543,7 +688,8 @@ mod tests {
         let noted = *duplicates_in_memory().keys().min().expect("a duplicate");
         let fresh = || {
             let input = Box::new(Cursor::new(file()));
-            let (sightings, _) = sightings(input, &options(false), scope, 5).expect("sightings");
+            let (sightings, _) =
+                sightings(input, &options(false), scope, 5, &mut |_, _| {}).expect("sightings");
             notes(sightings, scope, 5, |_| {
                 unreachable!("a dry run claims nothing")
             })

@@ -32,11 +32,12 @@ use smscrm_domain::{ImportId, TenantId};
 use smscrm_import::ImportError;
 use smscrm_store::{
     Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports, Lease,
-    MAX_RANGES, Outcome, Part, RepoError,
+    MAX_RANGES, Outcome, Part, PlannedRange, RangeBytes, RepoError,
 };
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use crate::ahead::Survey;
 use crate::drop_folder::write_report;
 use crate::pipeline::{Checkpoints, Resumable, Run};
 use crate::stored::{StoredImport, StoredImportError, errors_key, range_errors_key};
@@ -347,17 +348,20 @@ impl ImportWorker {
         }
     }
 
-    /// Counts the file's rows, records the ranges and queues one job per range.
+    /// Reads the file once (its rows, where ranges of them start, its duplicate rows),
+    /// records the ranges and queues one job per range.
     async fn plan(
         &self,
         record: &ImportRecord,
         stop_at: Option<Instant>,
     ) -> Result<JobOutcome, StoredImportError> {
-        let rows = match self.runner().count_rows(record).await {
-            Ok(rows) => rows,
+        let step = self.fan_out.rows_per_range;
+        let survey = match self.runner().survey(record, step).await {
+            Ok(survey) => survey,
             Err(e) if is_refusal(&e) => return self.refuse(record, &e.to_string()).await,
             Err(other) => return Err(other),
         };
+        let rows = survey.rows;
         if rows > self.fan_out.max_rows {
             let reason = format!(
                 "the file has {rows} rows; at most {} can be imported at once here (finding \
@@ -366,10 +370,26 @@ impl ImportWorker {
             );
             return self.refuse(record, &reason).await;
         }
-        let ranges = split(rows, self.fan_out.rows_per_range);
-        if ranges.len() < 2 {
+        let windows = split(rows, step);
+        if windows.len() < 2 {
             return self.run_whole(record, true, stop_at).await;
         }
+        let ranges: Vec<PlannedRange> = match in_bytes(&survey, &windows, step) {
+            Some(ranges) => {
+                let last_rows = ranges.iter().map(|(_, last_row)| *last_row).collect();
+                let notes = survey.notes_by_range(last_rows).await?;
+                self.runner().keep_notes(record, notes).await?;
+                ranges.into_iter().map(|(range, _)| range).collect()
+            }
+            None => windows
+                .iter()
+                .map(|&(from, to)| PlannedRange {
+                    from,
+                    to,
+                    bytes: None,
+                })
+                .collect(),
+        };
         let (tenant, id) = (&record.tenant_id, &record.id);
         self.imports
             .plan_ranges(tenant, id, rows, &ranges, Utc::now())
@@ -441,7 +461,7 @@ impl ImportWorker {
             stop_at,
             checkpoints: &saver,
         };
-        let run = self.runner().run_range(record, index, resumable).await;
+        let run = self.runner().run_range(record, &range, resumable).await;
         let report = match run {
             Ok(Run::Finished(report)) => report,
             Ok(Run::Paused(at)) => return self.pause(record, &lease, at).await,
@@ -502,6 +522,12 @@ impl ImportWorker {
                     .map_err(internal)?;
             }
         }
+        // As the whole file turned out: a file read as ASCII at first can turn out Windows-1252
+        // further on, which only the last range, read to the end, knows (ranges of a UTF-8
+        // file agree).
+        if let Some(last) = ranges.last().and_then(|r| r.report.as_ref()) {
+            report.encoding.clone_from(&last.encoding);
+        }
         merged.flush().map_err(internal)?;
         drop(merged);
         let file = tokio::fs::File::open(errors.path())
@@ -513,8 +539,9 @@ impl ImportWorker {
         let status = ImportStatus::Completed;
         self.report_drop(record, status, None, Some(&report))
             .await?;
-        self.end(record, ImportStatus::Committing, status, &report)
-            .await
+        let ended = (self.end(record, ImportStatus::Committing, status, &report)).await?;
+        self.runner().forget_notes(record, &ranges).await;
+        Ok(ended)
     }
 
     async fn pause(
@@ -650,13 +677,51 @@ pub fn retry_delay_after_failure(deliveries: u32) -> Duration {
     Duration::from_secs(30 << doublings).min(Duration::from_secs(15 * 60))
 }
 
-/// `rows` data rows as consecutive `(from, to)` windows of `per_range` rows (more when that
-/// would make over [`MAX_RANGES`] of them).
-pub fn split(rows: u64, per_range: u64) -> Vec<(u64, u64)> {
-    let per_range = per_range.max(rows.div_ceil(MAX_RANGES as u64)).max(1);
+/// `rows` data rows as consecutive `(from, to)` windows of `step` rows, or of a multiple of
+/// `step` when that would make over [`MAX_RANGES`] of them (the plan knows where every
+/// `step`th row ends).
+pub fn split(rows: u64, step: u64) -> Vec<(u64, u64)> {
+    let step = step.max(1);
+    let per_range = rows.div_ceil(MAX_RANGES as u64).div_ceil(step).max(1) * step;
     (0..rows)
         .step_by(per_range as usize)
         .map(|from| (from, (from + per_range).min(rows)))
+        .collect()
+}
+
+/// The ranges of `windows` with their bytes, each with the file row number of its last row
+/// (`u64::MAX` for the last range); `None` when the file cannot be read in parts.
+fn in_bytes(
+    survey: &Survey,
+    windows: &[(u64, u64)],
+    step: u64,
+) -> Option<Vec<(PlannedRange, u64)>> {
+    let places = survey.places.as_ref()?;
+    // The place after data row `rows` (a multiple of `step`, or 0).
+    let after = |rows: u64| match rows {
+        0 => Some(&places.header_end),
+        n => places
+            .every_step
+            .get(usize::try_from(n / step).ok()?.checked_sub(1)?),
+    };
+    let header_end = places.header_end.offset;
+    windows
+        .iter()
+        .map(|&(from, to)| {
+            let start = after(from)?;
+            let (end, last_row) = match to == survey.rows {
+                true => (survey.bytes, u64::MAX),
+                false => after(to).map(|place| (place.offset, place.row))?,
+            };
+            let bytes = RangeBytes {
+                header_end,
+                start: start.offset,
+                end,
+                resume: serde_json::to_value(start).ok()?,
+            };
+            let bytes = Some(bytes);
+            Some((PlannedRange { from, to, bytes }, last_row))
+        })
         .collect()
 }
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use smscrm_domain::{ContactMerge, TenantId};
-use smscrm_import::{ImportError, ImportOptions, ImportRow, RowOutcome};
+use smscrm_import::{ImportError, ImportOptions, ImportRow, Resume, RowOutcome};
 use smscrm_store::contact_import::{Plan, Preclaim};
 
 use crate::ahead::{Note, Notes, Scope, look_ahead};
@@ -157,9 +157,35 @@ pub async fn run<R: Read + Send + 'static>(
 pub async fn run_resumable<R: Read + Send + 'static>(
     contacts: &Contacts,
     input: R,
+    request: ImportRequest,
+    progress: &Progress,
+    resumable: Option<Resumable<'_>>,
+    on_error: impl FnMut(&RowError),
+) -> Result<Run, ImportFailure> {
+    run_from(
+        contacts, input, request, progress, resumable, None, on_error,
+    )
+    .await
+}
+
+/// A run over one part of a UTF-8 file (a range of a fanned-out commit): its input is the
+/// file's header row followed by the part's bytes.
+pub(crate) struct PartRead {
+    /// The place in the file where the part starts.
+    pub(crate) resume: Resume,
+    /// The part's duplicate rows, found by the plan's read of the whole file.
+    pub(crate) notes: Notes,
+}
+
+/// [`run_resumable`], over the whole file or, with `part`, over the part of it that holds the
+/// window's rows (which must start right after the window's first row).
+pub(crate) async fn run_from<R: Read + Send + 'static>(
+    contacts: &Contacts,
+    input: R,
     mut request: ImportRequest,
     progress: &Progress,
     resumable: Option<Resumable<'_>>,
+    part: Option<PartRead>,
     mut on_error: impl FnMut(&RowError),
 ) -> Result<Run, ImportFailure> {
     let mut report = ImportReport {
@@ -170,6 +196,10 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         .as_ref()
         .and_then(|r| r.window)
         .unwrap_or((0, u64::MAX));
+    let (resume, given_notes) = match part {
+        Some(part) => (Some(part.resume), Some(part.notes)),
+        None => (None, None),
+    };
     let done = resumable
         .as_ref()
         .and_then(|r| r.from)
@@ -179,6 +209,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         });
     report.add_counts(done.counts);
     let notes = match request.phones_from.take() {
+        _ if given_notes.is_some() => given_notes,
         Some(phones) => {
             let claims = request.commit && contacts.claims_ahead_pay();
             let scope = Scope {
@@ -211,7 +242,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         find_duplicates: notes.is_none(),
         ..request.options.clone()
     };
-    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, notes, &tx));
+    let parser = tokio::task::spawn_blocking(move || parse(counting, &options, resume, notes, &tx));
     // Planned batches queue for the writer, so SQLite writes without waiting for planning, and
     // planning (reads, merges, building items) goes on while it writes.
     let (plans, planned) = mpsc::channel::<(Plan, u64)>(PLANS_IN_FLIGHT);
@@ -228,6 +259,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
         commit: request.commit,
         stop_at: resumable.as_ref().and_then(|r| r.stop_at),
         window: (first, last),
+        rows_before: if resume.is_some() { first } else { 0 },
         done_rows: done.rows,
         pending: done.pending,
     };
@@ -275,6 +307,8 @@ struct Planner<'a> {
     stop_at: Option<Instant>,
     /// Data rows `(first, last]` are this run's.
     window: (u64, u64),
+    /// Data rows before the input's first (a part of the file starts after some).
+    rows_before: u64,
     /// Rows up to here were written by earlier runs.
     done_rows: u64,
     /// The batch after them, which an earlier run began to write.
@@ -298,7 +332,7 @@ impl Planner<'_> {
         let mut planned_through = self.done_rows;
         let mut batches_planned = 0u64;
         // Data rows seen so far, this run's or not.
-        let mut index = 0u64;
+        let mut index = self.rows_before;
         let mut past_window = false;
         while let Some(message) = rx.recv().await {
             let events = match message {
@@ -443,10 +477,14 @@ impl Writer<'_> {
 fn parse<R: Read>(
     input: R,
     options: &ImportOptions,
+    resume: Option<Resume>,
     mut notes: Option<Notes>,
     tx: &mpsc::Sender<Message>,
 ) -> Result<(), ImportFailure> {
-    let mut rows = smscrm_import::open(input, options)?;
+    let mut rows = match resume {
+        Some(at) => smscrm_import::open_at(input, options, &at)?,
+        None => smscrm_import::open(input, options)?,
+    };
     if tx
         .blocking_send(Message::Header(rows.detected().clone()))
         .is_err()
@@ -538,9 +576,9 @@ fn to_merge(row: ImportRow) -> ContactMerge {
     }
 }
 
-struct CountingReader<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
+pub(crate) struct CountingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) read: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for CountingReader<R> {

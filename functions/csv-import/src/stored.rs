@@ -12,11 +12,13 @@ use smscrm_domain::ports::Blobs;
 use smscrm_domain::ports::blobs::{BlobError, BlobReader};
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
 use smscrm_store::{
-    Contacts, ImportRecord, ImportStatus, Imports, Outcome, ReadSoFar, RepoError, UNFINISHED,
+    Contacts, ImportRange, ImportRecord, ImportStatus, Imports, Outcome, RangeBytes, ReadSoFar,
+    RepoError, UNFINISHED,
 };
 
+use crate::ahead::{self, Notes, Survey};
 use crate::pipeline::{
-    ImportFailure, ImportRequest, Progress, Resumable, Run, run_resumable, wants_second_read,
+    ImportFailure, ImportRequest, PartRead, Progress, Resumable, Run, run_from, wants_second_read,
 };
 
 /// How often progress is written to the record while an import runs.
@@ -73,6 +75,16 @@ pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
         &format!("{}.errors.{index:05}.csv", record.id),
     )
 }
+
+/// Where the duplicate rows of one range of a fanned-out commit are noted, for its worker.
+pub fn range_notes_key(record: &ImportRecord, index: u32) -> String {
+    beside(
+        &record.blob_key,
+        &format!("{}.notes.{index:05}.bin", record.id),
+    )
+}
+
+const NOTES_TYPE: &str = "application/octet-stream";
 
 /// `folder/reports/file.suffix` for the file at `folder/file`. When that would not fit a file
 /// name (255 bytes, the local drop folder's limit), the file's name is cut short and a digest
@@ -153,7 +165,7 @@ impl StoredImport<'_> {
         let ticker = self.track_progress(record, &progress);
         let errors = errors_key(record);
         let result = self
-            .execute(record, commit, resumable, &progress, &errors)
+            .execute(record, commit, resumable, &progress, &errors, None)
             .await;
         // Before the caller records the outcome, which no progress write may land after.
         ticker.stop().await;
@@ -166,12 +178,86 @@ impl StoredImport<'_> {
     pub async fn run_range(
         &self,
         record: &ImportRecord,
-        index: u32,
+        range: &ImportRange,
         resumable: Resumable<'_>,
     ) -> Result<Run, StoredImportError> {
-        let errors = range_errors_key(record, index);
-        self.execute(record, true, Some(resumable), &Progress::default(), &errors)
+        let errors = range_errors_key(record, range.index);
+        let part = range.bytes.as_ref().map(|bytes| (range.index, bytes));
+        let progress = Progress::default();
+        self.execute(record, true, Some(resumable), &progress, &errors, part)
             .await
+    }
+
+    /// Reads the whole file once for the plan of a fanned-out commit ([`Survey`]).
+    pub(crate) async fn survey(
+        &self,
+        record: &ImportRecord,
+        step: u64,
+    ) -> Result<Survey, StoredImportError> {
+        let version = self.version_to_read(record).await?;
+        let reader = self
+            .blobs
+            .open_version(&record.blob_key, &version)
+            .await?
+            .ok_or_else(replaced)?;
+        let input = Box::new(tokio_util::io::SyncIoBridge::new(reader));
+        Ok(ahead::survey(input, &options_of(record)?, step).await?)
+    }
+
+    /// Stores each range's notes ([`Survey::notes_by_range`]) for its worker.
+    pub(crate) async fn keep_notes(
+        &self,
+        record: &ImportRecord,
+        notes: Vec<std::fs::File>,
+    ) -> Result<(), StoredImportError> {
+        for (index, file) in (0u32..).zip(notes) {
+            let file = Box::pin(tokio::fs::File::from_std(file));
+            (self.blobs)
+                .put_stream(&range_notes_key(record, index), file, NOTES_TYPE)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the ranges' notes once the import is done with them.
+    pub(crate) async fn forget_notes(&self, record: &ImportRecord, ranges: &[ImportRange]) {
+        for range in ranges.iter().filter(|r| r.bytes.is_some()) {
+            let key = range_notes_key(record, range.index);
+            if let Err(e) = self.blobs.delete(&key).await {
+                tracing::warn!(error = %e, key, "deleting a range's notes failed");
+            }
+        }
+    }
+
+    /// The part of the file a range reads: the header row, then the range's bytes; and the
+    /// range's notes, copied to a temporary file first (a stream left idle while the range
+    /// writes could be cut off).
+    async fn open_part(
+        &self,
+        record: &ImportRecord,
+        version: &str,
+        index: u32,
+        bytes: &RangeBytes,
+    ) -> Result<(Box<dyn std::io::Read + Send>, PartRead), StoredImportError> {
+        use tokio::io::AsyncReadExt as _;
+        let key = &record.blob_key;
+        let header = self.blobs.open_range(key, version, 0, bytes.header_end);
+        let header = header.await?.ok_or_else(replaced)?;
+        let rest = (self.blobs).open_range(key, version, bytes.start, bytes.end);
+        let rest = rest.await?.ok_or_else(replaced)?;
+        let input = Box::new(tokio_util::io::SyncIoBridge::new(header.chain(rest)));
+        let resume = serde_json::from_value(bytes.resume.clone()).map_err(internal)?;
+        let notes_key = range_notes_key(record, index);
+        let mut stored = (self.blobs.open(&notes_key).await?)
+            .ok_or_else(|| internal(format!("the notes of range {index} are missing")))?;
+        let mut copy = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
+        tokio::io::copy(&mut stored, &mut copy)
+            .await
+            .map_err(internal)?;
+        let mut copy = copy.into_std().await;
+        std::io::Seek::rewind(&mut copy).map_err(internal)?;
+        let notes = Notes::read_from(copy);
+        Ok((input, PartRead { resume, notes }))
     }
 
     /// Records the end of a run that started from one of `from`: progress, status, report.
@@ -211,28 +297,20 @@ impl StoredImport<'_> {
         resumable: Option<Resumable<'_>>,
         progress: &Progress,
         errors_to: &str,
+        part: Option<(u32, &RangeBytes)>,
     ) -> Result<Run, StoredImportError> {
         // Both reads (when there are two) read this version, whatever is uploaded meanwhile.
         let version = self.version_to_read(record).await?;
-        let first = self
-            .blobs
-            .open_version(&record.blob_key, &version)
-            .await?
-            .ok_or_else(replaced)?;
-        let first: Box<dyn std::io::Read + Send> =
-            Box::new(tokio_util::io::SyncIoBridge::new(first));
-        let bytes = record.bytes_total.unwrap_or(u64::MAX);
-        let (input, phones_from): (Box<dyn std::io::Read + Send>, _) =
-            if wants_second_read(commit, bytes) {
-                // The first read is the pass ahead's: it keeps memory flat (duplicates are
-                // found on disk) and, on the embedded store, claims phones in order. The main
-                // read starts when the main pass does: an S3 response left unread while the
-                // pass ahead runs (seconds to minutes) could be cut off.
-                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone(), version);
-                (Box::new(main), Some(first))
-            } else {
-                (first, None)
-            };
+        let (input, phones_from, part) = match part {
+            Some((index, bytes)) => {
+                let (input, part) = self.open_part(record, &version, index, bytes).await?;
+                (input, None, Some(part))
+            }
+            None => {
+                let (input, phones_from) = self.open_whole(record, version, commit).await?;
+                (input, phones_from, None)
+            }
+        };
         let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
         let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
         // A row the error report lost would be a row the user is never told about.
@@ -243,12 +321,13 @@ impl StoredImport<'_> {
             commit,
             phones_from,
         };
-        let result = run_resumable(
+        let result = run_from(
             self.contacts,
             input,
             request,
             progress,
             resumable,
+            part,
             |error| {
                 if write_failure.is_none() {
                     write_failure = errors_csv.write_record(crate::error_record(error)).err();
@@ -274,6 +353,41 @@ impl StoredImport<'_> {
         Ok(run)
     }
 
+    /// The whole file, read twice when the run wants a pass ahead (see [`wants_second_read`]).
+    async fn open_whole(
+        &self,
+        record: &ImportRecord,
+        version: String,
+        commit: bool,
+    ) -> Result<
+        (
+            Box<dyn std::io::Read + Send>,
+            Option<Box<dyn std::io::Read + Send>>,
+        ),
+        StoredImportError,
+    > {
+        let first = self
+            .blobs
+            .open_version(&record.blob_key, &version)
+            .await?
+            .ok_or_else(replaced)?;
+        let first: Box<dyn std::io::Read + Send> =
+            Box::new(tokio_util::io::SyncIoBridge::new(first));
+        let bytes = record.bytes_total.unwrap_or(u64::MAX);
+        let (input, phones_from): (Box<dyn std::io::Read + Send>, _) =
+            if wants_second_read(commit, bytes) {
+                // The first read is the pass ahead's: it keeps memory flat (duplicates are
+                // found on disk) and, on the embedded store, claims phones in order. The main
+                // read starts when the main pass does: an S3 response left unread while the
+                // pass ahead runs (seconds to minutes) could be cut off.
+                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone(), version);
+                (Box::new(main), Some(first))
+            } else {
+                (first, None)
+            };
+        Ok((input, phones_from))
+    }
+
     /// The version of the file a run reads: the one its import pinned (a queued run's, see
     /// `jobs`), else the current one.
     async fn version_to_read(&self, record: &ImportRecord) -> Result<String, StoredImportError> {
@@ -286,30 +400,6 @@ impl StoredImport<'_> {
                 .ok_or(StoredImportError::NoFile)?
                 .tag),
         }
-    }
-
-    /// Data rows in the file (valid or not), read at parse speed without touching the store.
-    pub async fn count_rows(&self, record: &ImportRecord) -> Result<u64, StoredImportError> {
-        let version = self.version_to_read(record).await?;
-        let reader = self
-            .blobs
-            .open_version(&record.blob_key, &version)
-            .await?
-            .ok_or_else(replaced)?;
-        let input = tokio_util::io::SyncIoBridge::new(reader);
-        // Only counts: no set of the phones seen (it grows with the file).
-        let options = ImportOptions {
-            find_duplicates: false,
-            ..options_of(record)?
-        };
-        tokio::task::spawn_blocking(move || {
-            let mut rows = smscrm_import::open(input, &options)?;
-            let count = rows.by_ref().count() as u64;
-            rows.finish().map(|()| count)
-        })
-        .await
-        .map_err(internal)?
-        .map_err(StoredImportError::File)
     }
 
     /// Reads just enough of the file to know it can be imported (encoding, delimiter, a

@@ -28,6 +28,31 @@ pub struct ImportRange {
     /// Until when (Unix seconds) a worker holds the range, if one took it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
+    /// Where the range's rows sit in the file, when the plan could tell (UTF-8 files): its
+    /// worker then reads those bytes alone. Otherwise it reads the file up to its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<RangeBytes>,
+}
+
+/// A range's own part of the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeBytes {
+    /// The header row is bytes `0..header_end`.
+    pub header_end: u64,
+    /// The range's rows are bytes `start..end`.
+    pub start: u64,
+    pub end: u64,
+    /// The parser's place at `start` (`smscrm_import::Resume`), kept as the parser wrote it:
+    /// the store has no business reading it.
+    pub resume: serde_json::Value,
+}
+
+/// A range as a plan proposes it: data rows `from + 1 ..= to`, and its bytes if known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRange {
+    pub from: u64,
+    pub to: u64,
+    pub bytes: Option<RangeBytes>,
 }
 
 impl ImportRange {
@@ -49,7 +74,7 @@ impl Imports {
         tenant: &TenantId,
         id: &ImportId,
         rows_total: u64,
-        ranges: &[(u64, u64)],
+        ranges: &[PlannedRange],
         now: DateTime<Utc>,
     ) -> Result<bool, RepoError> {
         if ranges.is_empty() || ranges.len() > MAX_RANGES {
@@ -69,16 +94,17 @@ impl Imports {
                 .set("updated_at", now.to_rfc3339()),
             condition: Some(Condition::ItemExists.and(committing()).and(unplanned)),
         }];
-        for (index, &(from, to)) in ranges.iter().enumerate() {
+        for (index, planned) in ranges.iter().enumerate() {
             let index = index as u32;
             let range = ImportRange {
                 import_id: id.clone(),
                 index,
-                from,
-                to,
+                from: planned.from,
+                to: planned.to,
                 done: false,
                 report: None,
                 lease_until: None,
+                bytes: planned.bytes.clone(),
             };
             let key = keys::import_range(tenant, id, index);
             ops.push(TransactOp::Put {

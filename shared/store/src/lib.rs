@@ -36,7 +36,7 @@ pub use delivery::{Applied, StatusEvent};
 pub use dispatch::{DispatchState, Dispatches, LeaseError, Leased};
 pub use error::RepoError;
 pub use estimate::Estimate;
-pub use import_ranges::{ImportRange, MAX_RANGES};
+pub use import_ranges::{ImportRange, MAX_RANGES, PlannedRange, RangeBytes};
 pub use imports::{
     Checkpoint, ImportRecord, ImportSettings, ImportSource, ImportStatus, Imports, Lease, Outcome,
     Part, PendingBatch, ReadSoFar, UNFINISHED,
