@@ -33,6 +33,7 @@ smscrm_tests::backend_scenarios!(
     a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs,
     each_range_reads_only_its_own_part_of_a_utf8_file,
     files_not_in_utf8_fan_out_by_rows_and_end_as_one_run,
+    a_fanned_out_import_that_fails_leaves_no_notes_behind,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -737,7 +738,7 @@ async fn a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs(
     let failed = record(&s, &job).await;
     let failure = failed.failure.unwrap_or_default();
     assert!(
-        failure.contains("2500 rows") && failure.contains("split it"),
+        failure.contains("more than 2000 rows") && failure.contains("split it"),
         "{failure}"
     );
     assert_eq!(s.queued_ranges().await, Vec::<u32>::new());
@@ -818,7 +819,40 @@ async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) 
         report.created,
         "{name}"
     );
+    assert_eq!(notes_left(&s, &job).await, Vec::<String>::new(), "{name}");
     read.load(Ordering::SeqCst)
+}
+
+/// The ranges' notes files still stored beside the import's file.
+async fn notes_left(s: &Setup, job: &ImportJob) -> Vec<String> {
+    let key = record(s, job).await.blob_key;
+    let folder = key.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let stored = s.blobs.list(folder).await.expect("list");
+    stored
+        .into_iter()
+        .filter(|k| k.contains(".notes."))
+        .collect()
+}
+
+/// When a fanned-out import fails (its file was replaced), the ranges' notes, written beside
+/// the file where a drop-folder user sees them, are deleted.
+async fn a_fanned_out_import_that_fails_leaves_no_notes_behind(backend: &dyn Backend) {
+    let mut s = setup(backend).await;
+    let job = planned_in_four_ranges(&mut s).await;
+    assert_eq!(notes_left(&s, &job).await.len(), 4);
+    let key = record(&s, &job).await.blob_key;
+    let other = file().replace("Person", "Someone");
+    s.blobs
+        .put(&key, Bytes::from(other), "text/csv")
+        .await
+        .expect("replace");
+    let mut range = job.clone();
+    range.range = Some(2);
+    assert_eq!(
+        s.worker.handle(&range, None).await.expect("range"),
+        JobOutcome::Finished(ImportStatus::Failed)
+    );
+    assert_eq!(notes_left(&s, &job).await, Vec::<String>::new());
 }
 
 /// A UTF-8 file's ranges each read the header and their own bytes, no more (a range that read

@@ -249,22 +249,25 @@ pub(crate) struct Places {
     pub(crate) every_step: Vec<Resume>,
 }
 
-/// Reads `input` whole for [`Survey`], noting a place every `step` data rows.
+/// Reads `input` whole for [`Survey`], noting a place every `step` data rows; `None` when it
+/// has more than `max_rows` data rows (it stops reading there: the sort on disk is what
+/// `max_rows` keeps within the disk).
 pub(crate) async fn survey(
     input: Box<dyn Read + Send>,
     options: &ImportOptions,
     step: u64,
-) -> Result<Survey, ImportFailure> {
+    max_rows: u64,
+) -> Result<Option<Survey>, ImportFailure> {
     let options = ImportOptions {
         find_duplicates: false,
         ..options.clone()
     };
     let step = step.max(1);
-    tokio::task::spawn_blocking(move || -> Result<Survey, ImportFailure> {
+    tokio::task::spawn_blocking(move || -> Result<Option<Survey>, ImportFailure> {
         let whole = Scope {
             report_after: 0,
             claim_after: None,
-            through: u64::MAX,
+            through: max_rows,
         };
         let read = Arc::new(AtomicU64::new(0));
         let input = Box::new(CountingReader {
@@ -281,6 +284,9 @@ pub(crate) async fn survey(
             Some(_) => {}
         };
         let (sightings, rows) = sightings(input, &options, whole, SEGMENT, &mut at_row)?;
+        let Some(rows) = rows else {
+            return Ok(None);
+        };
         let no_claims = |_| {
             Err(smscrm_store::RepoError::Conflict(
                 "a survey claims nothing".into(),
@@ -294,12 +300,12 @@ pub(crate) async fn survey(
             }),
             _ => None,
         };
-        Ok(Survey {
-            rows: rows.unwrap_or(0),
+        Ok(Some(Survey {
+            rows,
             bytes: read.load(Ordering::Relaxed),
             places,
             notes,
-        })
+        }))
     })
     .await
     .map_err(|join| ImportFailure::Internal(join.to_string()))?

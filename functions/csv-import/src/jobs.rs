@@ -11,14 +11,16 @@
 //! - if it dies, the queue redelivers the message once its visibility timeout passes, and the
 //!   next worker takes the lease when it expires and resumes from the checkpoint.
 //!
-//! Resuming parses the file again from the start (parsing runs ~50x faster than writing) so
-//! the report and the in-file duplicate check are exactly those of an uninterrupted run, and
-//! writes only the rows after the checkpoint.
+//! Resuming parses the file (or the range) again from its start (parsing runs ~50x faster
+//! than writing) so the report and the in-file duplicate check are exactly those of an
+//! uninterrupted run, and writes only the rows after the checkpoint.
 //!
-//! A file larger than [`FanOut::above_bytes`] is fanned out: the first job counts its rows
-//! (parsing only), records a plan of ranges of [`FanOut::rows_per_range`] rows and queues one
-//! job per range; ranges run in parallel on as many workers as the queue's consumers allow,
-//! and whoever finishes the last range merges the reports and completes the import.
+//! A file larger than [`FanOut::above_bytes`] is fanned out: the first job reads it once
+//! (counting its rows, noting where every [`FanOut::rows_per_range`]th row ends, finding its
+//! duplicate rows), records a plan of ranges and queues one job per range; ranges run in
+//! parallel on as many workers as the queue's consumers allow, each reading only its own bytes
+//! of a UTF-8 file (the file up to its rows otherwise), and whoever finishes the last range
+//! merges the reports and completes the import.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,10 +102,12 @@ pub async fn enqueue(queue: &dyn Queue, job: &ImportJob) -> Result<(), QueueErro
 pub struct FanOut {
     /// Files larger than this are committed in ranges.
     pub above_bytes: u64,
-    /// Data rows per range (more when the file would need more than [`MAX_RANGES`]).
+    /// Data rows per range (a multiple of it when the file would need more than
+    /// [`MAX_RANGES`]).
     pub rows_per_range: u64,
     /// Files with more data rows are refused when planned, before any range writes: the
-    /// last range's sort on disk holds about 40 bytes for every row of the file.
+    /// plan's sort on disk (or, for a file not in UTF-8, the last range's) holds about 40
+    /// bytes for every row of the file.
     pub max_rows: u64,
 }
 
@@ -355,21 +359,21 @@ impl ImportWorker {
         record: &ImportRecord,
         stop_at: Option<Instant>,
     ) -> Result<JobOutcome, StoredImportError> {
-        let step = self.fan_out.rows_per_range;
-        let survey = match self.runner().survey(record, step).await {
-            Ok(survey) => survey,
+        let (step, max_rows) = (self.fan_out.rows_per_range.max(1), self.fan_out.max_rows);
+        let survey = match self.runner().survey(record, step, max_rows).await {
+            Ok(Some(survey)) => survey,
+            Ok(None) => {
+                let reason = format!(
+                    "the file has more than {max_rows} rows, the most that can be imported at \
+                     once here (finding duplicate phones sorts the whole file on disk): split \
+                     it into smaller files"
+                );
+                return self.refuse(record, &reason).await;
+            }
             Err(e) if is_refusal(&e) => return self.refuse(record, &e.to_string()).await,
             Err(other) => return Err(other),
         };
         let rows = survey.rows;
-        if rows > self.fan_out.max_rows {
-            let reason = format!(
-                "the file has {rows} rows; at most {} can be imported at once here (finding \
-                 duplicate phones sorts the whole file on disk): split it into smaller files",
-                self.fan_out.max_rows
-            );
-            return self.refuse(record, &reason).await;
-        }
         let windows = split(rows, step);
         if windows.len() < 2 {
             return self.run_whole(record, true, stop_at).await;
@@ -594,6 +598,12 @@ impl ImportWorker {
             Ok(()) => {}
             Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
             Err(e) => return Err(e.into()),
+        }
+        if record.ranges.is_some() {
+            // No range will run: their notes go. (A failure to list them leaves them.)
+            if let Ok(ranges) = self.imports.ranges(&record.tenant_id, &record.id).await {
+                self.runner().forget_notes(record, &ranges).await;
+            }
         }
         self.report_drop(record, ImportStatus::Failed, Some(reason), None)
             .await?;

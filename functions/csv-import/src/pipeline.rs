@@ -497,7 +497,9 @@ fn parse<R: Read>(
         batch.push(match outcome {
             RowOutcome::Valid(row) => {
                 let note = match &mut notes {
-                    // The pass ahead leaves numbers too long for a u64 to this pass.
+                    // The pass ahead leaves numbers too long for a u64 to this pass. None is:
+                    // E.164 numbers have at most 15 digits, the crate's longest 19. (Were one,
+                    // a range read alone would miss its duplicates in other ranges.)
                     Some(_) if row.phone.digits_u64().is_none() => {
                         let first_row = *too_long.entry(row.phone.clone()).or_insert(row.row);
                         (first_row != row.row).then_some(Note::Duplicate {

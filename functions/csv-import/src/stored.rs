@@ -188,12 +188,14 @@ impl StoredImport<'_> {
             .await
     }
 
-    /// Reads the whole file once for the plan of a fanned-out commit ([`Survey`]).
+    /// Reads the whole file once for the plan of a fanned-out commit ([`Survey`]); `None`
+    /// when it has more than `max_rows` data rows.
     pub(crate) async fn survey(
         &self,
         record: &ImportRecord,
         step: u64,
-    ) -> Result<Survey, StoredImportError> {
+        max_rows: u64,
+    ) -> Result<Option<Survey>, StoredImportError> {
         let version = self.version_to_read(record).await?;
         let reader = self
             .blobs
@@ -201,7 +203,7 @@ impl StoredImport<'_> {
             .await?
             .ok_or_else(replaced)?;
         let input = Box::new(tokio_util::io::SyncIoBridge::new(reader));
-        Ok(ahead::survey(input, &options_of(record)?, step).await?)
+        Ok(ahead::survey(input, &options_of(record)?, step, max_rows).await?)
     }
 
     /// Stores each range's notes ([`Survey::notes_by_range`]) for its worker.
