@@ -203,7 +203,10 @@ impl StoredImport<'_> {
             .await?
             .ok_or_else(replaced)?;
         let input = Box::new(tokio_util::io::SyncIoBridge::new(reader));
-        Ok(ahead::survey(input, &options_of(record)?, step, max_rows).await?)
+        let claims = (self.contacts.claims_ahead_pay())
+            .then(|| (self.contacts.clone(), record.tenant_id.clone()));
+        let options = options_of(record)?;
+        Ok(ahead::survey(input, &options, step, max_rows, claims).await?)
     }
 
     /// Stores each range's notes ([`Survey::notes_by_range`]) for its worker.
