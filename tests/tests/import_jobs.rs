@@ -34,6 +34,7 @@ smscrm_tests::backend_scenarios!(
     each_range_reads_only_its_own_part_of_a_utf8_file,
     files_not_in_utf8_fan_out_by_rows_and_end_as_one_run,
     a_fanned_out_import_that_fails_leaves_no_notes_behind,
+    a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -756,7 +757,7 @@ async fn committing_file(s: &Setup, bytes: &[u8]) -> ImportJob {
 }
 
 impl Setup {
-    /// Runs queued jobs until the import ends.
+    /// Runs queued jobs until an import completes.
     async fn run_queued(&self) {
         for _ in 0..50 {
             let got = (self.jobs)
@@ -770,8 +771,13 @@ impl Setup {
             if outcome == JobOutcome::Finished(ImportStatus::Completed) {
                 return;
             }
+            // Skipped: a copy of a job whose import ended (a planning job delivered twice
+            // queues the ranges twice).
             assert!(
-                matches!(outcome, JobOutcome::RangeDone { .. }),
+                matches!(
+                    outcome,
+                    JobOutcome::RangeDone { .. } | JobOutcome::Skipped(_)
+                ),
                 "{outcome:?}"
             );
         }
@@ -832,6 +838,63 @@ async fn notes_left(s: &Setup, job: &ImportJob) -> Vec<String> {
         .into_iter()
         .filter(|k| k.contains(".notes."))
         .collect()
+}
+
+/// A planning job delivered twice, its copies planning at once: the copy that records its
+/// plan second (here with other ranges, as a worker of a newer release might) deletes its own
+/// notes, and the ranges read the first plan's, ending as one run; a copy that finishes
+/// planning after the import completed changes nothing and leaves nothing behind.
+async fn a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes(backend: &dyn Backend) {
+    let mut s = setup(backend).await;
+    let straight = committing_file(&s, file().as_bytes()).await;
+    s.worker.handle(&straight, None).await.expect("straight");
+    let expected = record(&s, &straight).await.report;
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        ..Default::default()
+    };
+    for late in [false, true] {
+        let job = committing_file(&s, file().as_bytes()).await;
+        let gate = Gate::shut();
+        let mut copy = s.worker.clone();
+        copy.blobs = Arc::new(Metered {
+            inner: s.blobs.clone(),
+            read: Arc::default(),
+            gate: Some(gate.clone()),
+        });
+        copy.fan_out.rows_per_range = 600;
+        let second = tokio::spawn({
+            let job = job.clone();
+            async move { copy.handle(&job, None).await }
+        });
+        gate.waiting.notified().await;
+        let first = s.worker.handle(&job, None).await.expect("first copy");
+        assert_eq!(first, JobOutcome::Planned { ranges: 4 });
+        if late {
+            s.run_queued().await;
+        }
+        gate.open.add_permits(1);
+        let second = second.await.expect("join").expect("second copy");
+        if late {
+            assert!(matches!(second, JobOutcome::Skipped(_)), "{second:?}");
+        } else {
+            assert_eq!(
+                second,
+                JobOutcome::Planned { ranges: 4 },
+                "the first plan's"
+            );
+            s.run_queued().await;
+        }
+        let done = record(&s, &job).await;
+        assert_eq!(done.status, ImportStatus::Completed, "late: {late}");
+        assert_eq!(done.report, expected, "late: {late}");
+        assert_eq!(
+            notes_left(&s, &job).await,
+            Vec::<String>::new(),
+            "late: {late}"
+        );
+    }
 }
 
 /// When a fanned-out import fails (its file was replaced), the ranges' notes, written beside
@@ -925,6 +988,7 @@ async fn setup_metered(backend: &dyn Backend) -> (Setup, Arc<AtomicU64>) {
     let metered: Arc<dyn Blobs> = Arc::new(Metered {
         inner: s.blobs.clone(),
         read: read.clone(),
+        gate: None,
     });
     s.worker.blobs = metered;
     (s, read)
@@ -933,6 +997,23 @@ async fn setup_metered(backend: &dyn Backend) -> (Setup, Arc<AtomicU64>) {
 struct Metered {
     inner: Arc<dyn Blobs>,
     read: Arc<AtomicU64>,
+    /// When set, `open_version` says it is waiting, then waits for a permit.
+    gate: Option<Gate>,
+}
+
+#[derive(Clone)]
+struct Gate {
+    waiting: Arc<tokio::sync::Notify>,
+    open: Arc<tokio::sync::Semaphore>,
+}
+
+impl Gate {
+    fn shut() -> Self {
+        Self {
+            waiting: Arc::default(),
+            open: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
 }
 
 impl Metered {
@@ -979,6 +1060,10 @@ impl Blobs for Metered {
         self.inner.open(key).await
     }
     async fn open_version(&self, key: &str, tag: &str) -> Result<Option<BlobReader>, BlobError> {
+        if let Some(gate) = &self.gate {
+            gate.waiting.notify_one();
+            gate.open.acquire().await.expect("gate").forget();
+        }
         Ok(self.count(self.inner.open_version(key, tag).await?))
     }
     async fn open_range(

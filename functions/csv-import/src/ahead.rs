@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use smscrm_domain::{ContactId, PhoneE164, TenantId};
 use smscrm_import::{ImportOptions, Resume, RowOutcome, Rows};
+use smscrm_store::Contacts;
 use smscrm_store::contact_import::{Preclaim, Preclaimed, key_order};
-use smscrm_store::{Contacts, RepoError};
 use tokio::time::Instant;
 
 use crate::pipeline::{CountingReader, ImportFailure};
@@ -191,7 +191,7 @@ fn notes(
     sightings: impl Iterator<Item = io::Result<Sighting>>,
     scope: Scope,
     segment: usize,
-    mut claim: impl FnMut(Preclaimed) -> Result<Preclaimed, RepoError>,
+    mut claim: impl FnMut(Preclaimed) -> Result<Preclaimed, smscrm_store::RepoError>,
 ) -> Result<Notes, ImportFailure> {
     let mut notes = Sorter::new(segment, |n: &RowNote| n.row);
     let mut group = ClaimGroup::default();
@@ -211,7 +211,7 @@ fn notes(
             }
             _ => {}
         }
-        if let Some(id) = sighting.id().filter(|_| scope.claim_after.is_some()) {
+        if let Some(id) = sighting.id() {
             group.add(&sighting, id);
             if group.rows.len() == CLAIM_GROUP {
                 group.claim(&mut claim, &mut notes)?;
@@ -251,26 +251,22 @@ pub(crate) struct Places {
 
 /// Reads `input` whole for [`Survey`], noting a place every `step` data rows; `None` when it
 /// has more than `max_rows` data rows (it stops reading there: the sort on disk is what
-/// `max_rows` keeps within the disk). With `claims` (a commit on a store where claiming ahead
-/// pays), a file read in parts also has its phones claimed, in phone order, as a whole run's
-/// pass ahead claims them, and the notes carry the claims to the ranges.
+/// `max_rows` keeps within the disk).
 pub(crate) async fn survey(
     input: Box<dyn Read + Send>,
     options: &ImportOptions,
     step: u64,
     max_rows: u64,
-    claims: Option<(Contacts, TenantId)>,
 ) -> Result<Option<Survey>, ImportFailure> {
     let options = ImportOptions {
         find_duplicates: false,
         ..options.clone()
     };
     let step = step.max(1);
-    let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || -> Result<Option<Survey>, ImportFailure> {
         let whole = Scope {
             report_after: 0,
-            claim_after: claims.is_some().then_some(0),
+            claim_after: None,
             through: max_rows,
         };
         let read = Arc::new(AtomicU64::new(0));
@@ -291,27 +287,18 @@ pub(crate) async fn survey(
         let Some(rows) = rows else {
             return Ok(None);
         };
+        let no_claims = |_| {
+            Err(smscrm_store::RepoError::Conflict(
+                "a survey claims nothing".into(),
+            ))
+        };
+        let notes = notes(sightings, whole, SEGMENT, no_claims)?;
         let places = match header_end {
             Some(header_end) if readable => Some(Places {
                 header_end,
                 every_step,
             }),
             _ => None,
-        };
-        // A file read whole by each range has each range claim its own phones.
-        let scope = Scope {
-            claim_after: whole.claim_after.filter(|_| places.is_some()),
-            ..whole
-        };
-        let notes = match (claims, scope.claim_after) {
-            (Some((contacts, tenant)), Some(_)) => {
-                let claim = |proposed| handle.block_on(contacts.preclaim(&tenant, proposed));
-                notes(sightings, scope, SEGMENT, claim)?
-            }
-            _ => {
-                let unasked = |_| Err(RepoError::Conflict("no claims were asked for".into()));
-                notes(sightings, scope, SEGMENT, unasked)?
-            }
         };
         Ok(Some(Survey {
             rows,
@@ -394,7 +381,7 @@ impl ClaimGroup {
 
     fn claim(
         &mut self,
-        claim: &mut impl FnMut(Preclaimed) -> Result<Preclaimed, RepoError>,
+        claim: &mut impl FnMut(Preclaimed) -> Result<Preclaimed, smscrm_store::RepoError>,
         notes: &mut Sorter<RowNote, u64>,
     ) -> Result<(), ImportFailure> {
         if self.rows.is_empty() {

@@ -42,7 +42,9 @@ use tracing::Instrument as _;
 use crate::ahead::Survey;
 use crate::drop_folder::write_report;
 use crate::pipeline::{Checkpoints, Resumable, Run};
-use crate::stored::{StoredImport, StoredImportError, errors_key, range_errors_key};
+use crate::stored::{
+    StoredImport, StoredImportError, errors_key, range_errors_key, range_notes_key,
+};
 
 /// How long a worker's claim on an import lasts without a checkpoint renewing it. Far longer
 /// than a batch takes, short enough that a dead worker's import resumes within minutes.
@@ -378,11 +380,14 @@ impl ImportWorker {
         if windows.len() < 2 {
             return self.run_whole(record, true, stop_at).await;
         }
-        let ranges: Vec<PlannedRange> = match in_bytes(&survey, &windows, step) {
+        let plan = ulid::Ulid::new().to_string();
+        let notes_key = |index| range_notes_key(record, &plan, index);
+        let ranges: Vec<PlannedRange> = match in_bytes(&survey, &windows, step, notes_key) {
             Some(ranges) => {
                 let last_rows = ranges.iter().map(|(_, last_row)| *last_row).collect();
                 let notes = survey.notes_by_range(last_rows).await?;
-                self.runner().keep_notes(record, notes).await?;
+                let keys: Vec<String> = (0..ranges.len() as u32).map(notes_key).collect();
+                self.runner().keep_notes(&keys, notes).await?;
                 ranges.into_iter().map(|(range, _)| range).collect()
             }
             None => windows
@@ -395,10 +400,26 @@ impl ImportWorker {
                 .collect(),
         };
         let (tenant, id) = (&record.tenant_id, &record.id);
-        self.imports
+        let recorded = (self.imports)
             .plan_ranges(tenant, id, rows, &ranges, Utc::now())
-            .await?;
-        self.resume_plan(record).await
+            .await;
+        if !matches!(recorded, Ok(true)) {
+            // Another delivery of this job recorded its plan first, or the import ended: this
+            // plan's notes will never be read.
+            let keys = ranges.iter().filter_map(|r| r.bytes.as_ref());
+            let keys = keys.map(|b| b.notes.clone()).collect();
+            self.runner().forget_notes(keys).await;
+        }
+        match recorded {
+            Ok(_) => {}
+            Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
+            Err(e) => return Err(e.into()),
+        }
+        // As planned now (the job's copy predates the plan).
+        match self.imports.get(tenant, id).await? {
+            Some(record) => self.resume_plan(&record).await,
+            None => Ok(JobOutcome::Skipped("no such import")),
+        }
     }
 
     /// Queues the ranges not done yet, or completes the import when all are.
@@ -544,7 +565,7 @@ impl ImportWorker {
         self.report_drop(record, status, None, Some(&report))
             .await?;
         let ended = (self.end(record, ImportStatus::Committing, status, &report)).await?;
-        self.runner().forget_notes(record, &ranges).await;
+        self.runner().forget_notes(notes_of(&ranges)).await;
         Ok(ended)
     }
 
@@ -599,11 +620,10 @@ impl ImportWorker {
             Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
             Err(e) => return Err(e.into()),
         }
-        if record.ranges.is_some() {
-            // No range will run: their notes go. (A failure to list them leaves them.)
-            if let Ok(ranges) = self.imports.ranges(&record.tenant_id, &record.id).await {
-                self.runner().forget_notes(record, &ranges).await;
-            }
+        // No range will run: their notes go. (Listed afresh: the job's copy of the record may
+        // predate the plan. A failure to list them leaves them.)
+        if let Ok(ranges) = self.imports.ranges(&record.tenant_id, &record.id).await {
+            self.runner().forget_notes(notes_of(&ranges)).await;
         }
         self.report_drop(record, ImportStatus::Failed, Some(reason), None)
             .await?;
@@ -705,6 +725,7 @@ fn in_bytes(
     survey: &Survey,
     windows: &[(u64, u64)],
     step: u64,
+    notes_key: impl Fn(u32) -> String,
 ) -> Option<Vec<(PlannedRange, u64)>> {
     let places = survey.places.as_ref()?;
     // The place after data row `rows` (a multiple of `step`, or 0).
@@ -715,9 +736,9 @@ fn in_bytes(
             .get(usize::try_from(n / step).ok()?.checked_sub(1)?),
     };
     let header_end = places.header_end.offset;
-    windows
-        .iter()
-        .map(|&(from, to)| {
+    (0u32..)
+        .zip(windows)
+        .map(|(index, &(from, to))| {
             let start = after(from)?;
             let (end, last_row) = match to == survey.rows {
                 true => (survey.bytes, u64::MAX),
@@ -728,11 +749,18 @@ fn in_bytes(
                 start: start.offset,
                 end,
                 resume: serde_json::to_value(start).ok()?,
+                notes: notes_key(index),
             };
             let bytes = Some(bytes);
             Some((PlannedRange { from, to, bytes }, last_row))
         })
         .collect()
+}
+
+/// The keys of the ranges' notes.
+fn notes_of(ranges: &[ImportRange]) -> Vec<String> {
+    let bytes = ranges.iter().filter_map(|r| r.bytes.as_ref());
+    bytes.map(|b| b.notes.clone()).collect()
 }
 
 /// The file cannot be imported (it is gone, or not a CSV we can read): no retry helps. A read

@@ -76,11 +76,13 @@ pub fn range_errors_key(record: &ImportRecord, index: u32) -> String {
     )
 }
 
-/// Where the duplicate rows of one range of a fanned-out commit are noted, for its worker.
-pub fn range_notes_key(record: &ImportRecord, index: u32) -> String {
+/// Where one plan of a fanned-out commit notes the duplicate rows of one range, for its
+/// worker. Each plan's notes are its own: a planning job delivered twice writes two sets,
+/// and the ranges read those of the plan recorded.
+pub fn range_notes_key(record: &ImportRecord, plan: &str, index: u32) -> String {
     beside(
         &record.blob_key,
-        &format!("{}.notes.{index:05}.bin", record.id),
+        &format!("{}.{plan}.notes.{index:05}.bin", record.id),
     )
 }
 
@@ -182,7 +184,7 @@ impl StoredImport<'_> {
         resumable: Resumable<'_>,
     ) -> Result<Run, StoredImportError> {
         let errors = range_errors_key(record, range.index);
-        let part = range.bytes.as_ref().map(|bytes| (range.index, bytes));
+        let part = range.bytes.as_ref();
         let progress = Progress::default();
         self.execute(record, true, Some(resumable), &progress, &errors, part)
             .await
@@ -203,31 +205,26 @@ impl StoredImport<'_> {
             .await?
             .ok_or_else(replaced)?;
         let input = Box::new(tokio_util::io::SyncIoBridge::new(reader));
-        let claims = (self.contacts.claims_ahead_pay())
-            .then(|| (self.contacts.clone(), record.tenant_id.clone()));
-        let options = options_of(record)?;
-        Ok(ahead::survey(input, &options, step, max_rows, claims).await?)
+        Ok(ahead::survey(input, &options_of(record)?, step, max_rows).await?)
     }
 
-    /// Stores each range's notes ([`Survey::notes_by_range`]) for its worker.
+    /// Stores each range's notes ([`Survey::notes_by_range`]) under its key, for its worker.
     pub(crate) async fn keep_notes(
         &self,
-        record: &ImportRecord,
+        keys: &[String],
         notes: Vec<std::fs::File>,
     ) -> Result<(), StoredImportError> {
-        for (index, file) in (0u32..).zip(notes) {
+        for (key, file) in keys.iter().zip(notes) {
             let file = Box::pin(tokio::fs::File::from_std(file));
-            (self.blobs)
-                .put_stream(&range_notes_key(record, index), file, NOTES_TYPE)
-                .await?;
+            self.blobs.put_stream(key, file, NOTES_TYPE).await?;
         }
         Ok(())
     }
 
-    /// Deletes the ranges' notes once the import is done with them.
-    pub(crate) async fn forget_notes(&self, record: &ImportRecord, ranges: &[ImportRange]) {
-        for range in ranges.iter().filter(|r| r.bytes.is_some()) {
-            let key = range_notes_key(record, range.index);
+    /// Deletes notes no range will read: once the import is done with them, or a plan's
+    /// that was not recorded.
+    pub(crate) async fn forget_notes(&self, keys: Vec<String>) {
+        for key in keys {
             if let Err(e) = self.blobs.delete(&key).await {
                 tracing::warn!(error = %e, key, "deleting a range's notes failed");
             }
@@ -241,7 +238,6 @@ impl StoredImport<'_> {
         &self,
         record: &ImportRecord,
         version: &str,
-        index: u32,
         bytes: &RangeBytes,
     ) -> Result<(Box<dyn std::io::Read + Send>, PartRead), StoredImportError> {
         use tokio::io::AsyncReadExt as _;
@@ -252,9 +248,8 @@ impl StoredImport<'_> {
         let rest = rest.await?.ok_or_else(replaced)?;
         let input = Box::new(tokio_util::io::SyncIoBridge::new(header.chain(rest)));
         let resume = serde_json::from_value(bytes.resume.clone()).map_err(internal)?;
-        let notes_key = range_notes_key(record, index);
-        let mut stored = (self.blobs.open(&notes_key).await?)
-            .ok_or_else(|| internal(format!("the notes of range {index} are missing")))?;
+        let mut stored = (self.blobs.open(&bytes.notes).await?)
+            .ok_or_else(|| internal(format!("the range's notes are missing: {}", bytes.notes)))?;
         let mut copy = tokio::fs::File::from_std(tempfile::tempfile().map_err(internal)?);
         tokio::io::copy(&mut stored, &mut copy)
             .await
@@ -302,13 +297,13 @@ impl StoredImport<'_> {
         resumable: Option<Resumable<'_>>,
         progress: &Progress,
         errors_to: &str,
-        part: Option<(u32, &RangeBytes)>,
+        part: Option<&RangeBytes>,
     ) -> Result<Run, StoredImportError> {
         // Both reads (when there are two) read this version, whatever is uploaded meanwhile.
         let version = self.version_to_read(record).await?;
         let (input, phones_from, part) = match part {
-            Some((index, bytes)) => {
-                let (input, part) = self.open_part(record, &version, index, bytes).await?;
+            Some(bytes) => {
+                let (input, part) = self.open_part(record, &version, bytes).await?;
                 (input, None, Some(part))
             }
             None => {

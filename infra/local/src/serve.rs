@@ -283,7 +283,13 @@ pub fn import_worker(
         imports: smscrm_store::Imports::new(ctx.table.clone()),
         blobs: blobs.clone(),
         queue: jobs.clone(),
-        fan_out: csv_import::FanOut::default(),
+        // One worker, one writer: ranges would run one after another, each claiming its
+        // phones a batch at a time, where one run claims them all in phone order ahead
+        // (BENCHMARKS.md, "Fanned-out commits"). A run of any size pauses and continues.
+        fan_out: csv_import::FanOut {
+            above_bytes: u64::MAX,
+            ..csv_import::FanOut::default()
+        },
     }
 }
 

@@ -12,7 +12,7 @@ use crate::codec::{from_item, to_item};
 use crate::imports::{
     CHECKPOINT, ERRORS_ON_RECORD, LEASE_OWNER, LEASE_UNTIL, Lease, Part, committing,
 };
-use crate::{ImportRecord, Imports, RepoError, keys};
+use crate::{ImportRecord, ImportStatus, Imports, RepoError, keys};
 
 /// One range of a fanned-out commit: the data rows `from + 1 ..= to` (counting from the first
 /// data row).
@@ -45,6 +45,8 @@ pub struct RangeBytes {
     /// The parser's place at `start` (`smscrm_import::Resume`), kept as the parser wrote it:
     /// the store has no business reading it.
     pub resume: serde_json::Value,
+    /// The blob holding the range's notes (its duplicate rows), which the plan wrote.
+    pub notes: String,
 }
 
 /// A range as a plan proposes it: data rows `from + 1 ..= to`, and its bytes if known.
@@ -116,7 +118,9 @@ impl Imports {
             Ok(()) => Ok(true),
             Err(StoreError::TransactionCanceled { .. }) => match self.get(tenant, id).await? {
                 Some(ImportRecord {
-                    ranges: Some(_), ..
+                    ranges: Some(_),
+                    status: ImportStatus::Committing,
+                    ..
                 }) => Ok(false),
                 _ => Err(RepoError::Conflict("the import is not committing".into())),
             },
