@@ -35,6 +35,9 @@ smscrm_tests::backend_scenarios!(
     files_not_in_utf8_fan_out_by_rows_and_end_as_one_run,
     a_fanned_out_import_that_fails_leaves_no_notes_behind,
     a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes,
+    a_plan_recorded_though_its_transaction_reported_failure_keeps_its_notes,
+    a_plan_cancelled_with_no_condition_failed_is_retried,
+    a_planning_attempt_that_failed_part_way_leaves_no_notes_once_the_import_ends,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -862,6 +865,8 @@ async fn a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes(backen
             inner: s.blobs.clone(),
             read: Arc::default(),
             gate: Some(gate.clone()),
+            notes_put: AtomicU64::new(0),
+            fail_notes_put: None,
         });
         copy.fan_out.rows_per_range = 600;
         let second = tokio::spawn({
@@ -989,6 +994,8 @@ async fn setup_metered(backend: &dyn Backend) -> (Setup, Arc<AtomicU64>) {
         inner: s.blobs.clone(),
         read: read.clone(),
         gate: None,
+        notes_put: AtomicU64::new(0),
+        fail_notes_put: None,
     });
     s.worker.blobs = metered;
     (s, read)
@@ -999,6 +1006,9 @@ struct Metered {
     read: Arc<AtomicU64>,
     /// When set, `open_version` says it is waiting, then waits for a permit.
     gate: Option<Gate>,
+    notes_put: AtomicU64,
+    /// The notes file (counting from 0) whose put fails, if any.
+    fail_notes_put: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -1081,6 +1091,12 @@ impl Blobs for Metered {
         body: BlobReader,
         content_type: &str,
     ) -> Result<u64, BlobError> {
+        if key.contains(".notes.") {
+            let n = self.notes_put.fetch_add(1, Ordering::SeqCst);
+            if self.fail_notes_put == Some(n) {
+                return Err(BlobError::Unavailable("injected: S3 said 503".into()));
+            }
+        }
         self.inner.put_stream(key, body, content_type).await
     }
     async fn presign_put(
@@ -1094,4 +1110,203 @@ impl Blobs for Metered {
     async fn stat(&self, key: &str) -> Result<Option<BlobStat>, BlobError> {
         self.inner.stat(key).await
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PlanFault {
+    /// The transaction commits, then the caller hears a timeout (an unknown outcome).
+    CommitThenTimeout,
+    /// Cancelled with no failed condition (TransactionConflict, ThrottlingError on DynamoDB).
+    CanceledNoCondition,
+}
+
+struct Flaky {
+    inner: Arc<dyn Table>,
+    fault: std::sync::Mutex<Option<PlanFault>>,
+}
+
+#[async_trait::async_trait]
+impl Table for Flaky {
+    async fn get(
+        &self,
+        key: &smscrm_domain::ports::Key,
+    ) -> Result<Option<smscrm_domain::ports::Item>, smscrm_domain::ports::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn batch_get(
+        &self,
+        keys: &[smscrm_domain::ports::Key],
+    ) -> Result<Vec<smscrm_domain::ports::Item>, smscrm_domain::ports::StoreError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn put(
+        &self,
+        item: smscrm_domain::ports::Item,
+        c: Option<smscrm_domain::ports::Condition>,
+    ) -> Result<(), smscrm_domain::ports::StoreError> {
+        self.inner.put(item, c).await
+    }
+    async fn update(
+        &self,
+        key: &smscrm_domain::ports::Key,
+        u: smscrm_domain::ports::Update,
+        c: Option<smscrm_domain::ports::Condition>,
+    ) -> Result<smscrm_domain::ports::Item, smscrm_domain::ports::StoreError> {
+        self.inner.update(key, u, c).await
+    }
+    async fn delete(
+        &self,
+        key: &smscrm_domain::ports::Key,
+        c: Option<smscrm_domain::ports::Condition>,
+    ) -> Result<Option<smscrm_domain::ports::Item>, smscrm_domain::ports::StoreError> {
+        self.inner.delete(key, c).await
+    }
+    async fn query(
+        &self,
+        q: &smscrm_domain::ports::Query,
+    ) -> Result<smscrm_domain::ports::Page, smscrm_domain::ports::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn batch_put(
+        &self,
+        items: Vec<smscrm_domain::ports::Item>,
+    ) -> Result<(), smscrm_domain::ports::StoreError> {
+        self.inner.batch_put(items).await
+    }
+    async fn batch_put_if_absent(
+        &self,
+        items: Vec<smscrm_domain::ports::Item>,
+    ) -> Result<Vec<smscrm_domain::ports::Key>, smscrm_domain::ports::StoreError> {
+        self.inner.batch_put_if_absent(items).await
+    }
+    fn sorted_bulk_writes_pay(&self) -> bool {
+        self.inner.sorted_bulk_writes_pay()
+    }
+    async fn transact(
+        &self,
+        ops: Vec<smscrm_domain::ports::TransactOp>,
+    ) -> Result<(), smscrm_domain::ports::StoreError> {
+        // Only the plan's transaction puts import ranges.
+        let is_plan = ops
+            .iter()
+            .any(|op| matches!(op, smscrm_domain::ports::TransactOp::Put { .. }))
+            && ops.len() >= 3;
+        let fault = if is_plan {
+            self.fault.lock().unwrap().take()
+        } else {
+            None
+        };
+        match fault {
+            None => self.inner.transact(ops).await,
+            Some(PlanFault::CommitThenTimeout) => {
+                self.inner.transact(ops).await?;
+                Err(smscrm_domain::ports::StoreError::Unavailable(
+                    "timed out".into(),
+                ))
+            }
+            Some(PlanFault::CanceledNoCondition) => {
+                Err(smscrm_domain::ports::StoreError::TransactionCanceled { failed: vec![] })
+            }
+        }
+    }
+}
+
+fn flaky_worker(s: &Setup, fault: PlanFault) -> ImportWorker {
+    let table: Arc<dyn Table> = Arc::new(Flaky {
+        inner: s.table.clone(),
+        fault: std::sync::Mutex::new(Some(fault)),
+    });
+    let mut worker = s.worker.clone();
+    worker.imports = Imports::new(table);
+    worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        ..Default::default()
+    };
+    worker
+}
+
+/// DynamoDB's TransactWriteItems can commit and still fail for its caller (a timeout, a
+/// retry answered TransactionInProgress): the plan is recorded, its notes must stay.
+async fn a_plan_recorded_though_its_transaction_reported_failure_keeps_its_notes(
+    backend: &dyn Backend,
+) {
+    let mut s = setup(backend).await;
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        ..Default::default()
+    };
+    let job = committing_import(&s).await;
+    let flaky = flaky_worker(&s, PlanFault::CommitThenTimeout);
+    let first = flaky.handle(&job, None).await;
+    assert!(
+        matches!(first, Err(_) | Ok(JobOutcome::Planned { .. })),
+        "{first:?}"
+    );
+    assert_eq!(
+        record(&s, &job).await.ranges,
+        Some(4),
+        "the plan was recorded"
+    );
+    // The queue delivers the planning job again.
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("redelivery"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    let mut range = job.clone();
+    range.range = Some(0);
+    let ran = s.worker.handle(&range, None).await;
+    assert!(ran.is_ok(), "range 0: {ran:?}");
+    assert_eq!(
+        notes_left(&s, &job).await.len(),
+        4,
+        "the recorded plan's notes"
+    );
+}
+
+/// A transaction cancelled with no failed condition wrote nothing: the import is still
+/// committing with no plan, so the planning job must come back (an `Err`), not be acked.
+async fn a_plan_cancelled_with_no_condition_failed_is_retried(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let job = committing_import(&s).await;
+    let flaky = flaky_worker(&s, PlanFault::CanceledNoCondition);
+    let outcome = flaky.handle(&job, None).await;
+    let now = record(&s, &job).await;
+    assert_eq!((now.status, now.ranges), (ImportStatus::Committing, None));
+    assert!(
+        outcome.is_err(),
+        "acked with nothing queued and no plan: {outcome:?}"
+    );
+}
+
+/// A planning attempt that wrote some notes and then failed (an S3 put, a crash) is retried
+/// with a plan of its own: once the import ends, the first attempt's notes are gone too.
+async fn a_planning_attempt_that_failed_part_way_leaves_no_notes_once_the_import_ends(
+    backend: &dyn Backend,
+) {
+    let mut s = setup(backend).await;
+    let job = committing_import(&s).await;
+    let mut failing = s.worker.clone();
+    failing.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 700,
+        ..Default::default()
+    };
+    failing.blobs = Arc::new(Metered {
+        inner: s.blobs.clone(),
+        read: Arc::default(),
+        gate: None,
+        notes_put: AtomicU64::new(0),
+        fail_notes_put: Some(2),
+    });
+    assert!(failing.handle(&job, None).await.is_err());
+    s.worker.fan_out = failing.fan_out;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("retry"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    s.run_queued().await;
+    assert_eq!(record(&s, &job).await.status, ImportStatus::Completed);
+    assert_eq!(notes_left(&s, &job).await, Vec::<String>::new());
 }

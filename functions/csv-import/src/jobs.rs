@@ -403,23 +403,36 @@ impl ImportWorker {
         let recorded = (self.imports)
             .plan_ranges(tenant, id, rows, &ranges, Utc::now())
             .await;
-        if !matches!(recorded, Ok(true)) {
-            // Another delivery of this job recorded its plan first, or the import ended: this
-            // plan's notes will never be read.
-            let keys = ranges.iter().filter_map(|r| r.bytes.as_ref());
-            let keys = keys.map(|b| b.notes.clone()).collect();
-            self.runner().forget_notes(keys).await;
+        let ours = ranges.iter().filter_map(|r| r.bytes.as_ref());
+        let ours: Vec<String> = ours.map(|b| b.notes.clone()).collect();
+        if let Ok(true) = recorded {
+            // As planned now (the job's copy predates the plan).
+            return match self.imports.get(tenant, id).await? {
+                Some(record) => self.resume_plan(&record).await,
+                None => Ok(JobOutcome::Skipped("no such import")),
+            };
         }
-        match recorded {
-            Ok(_) => {}
-            Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
-            Err(e) => return Err(e.into()),
+        // Decided by what the store holds: a transaction can be recorded and still answer
+        // with an error, and another delivery of this job may have recorded its own plan.
+        let Some(now) = self.imports.get(tenant, id).await? else {
+            return Ok(JobOutcome::Skipped("no such import"));
+        };
+        if now.status != ImportStatus::Committing {
+            self.runner().forget_notes(ours).await;
+            return Ok(ended_elsewhere());
         }
-        // As planned now (the job's copy predates the plan).
-        match self.imports.get(tenant, id).await? {
-            Some(record) => self.resume_plan(&record).await,
-            None => Ok(JobOutcome::Skipped("no such import")),
+        if now.ranges.is_none() {
+            // Nothing recorded: the retry plans afresh, with notes of its own.
+            self.runner().forget_notes(ours).await;
+            return Err(match recorded {
+                Err(e) => e.into(),
+                Ok(_) => internal("the plan was not recorded"),
+            });
         }
+        if notes_of(&self.imports.ranges(tenant, id).await?) != ours {
+            self.runner().forget_notes(ours).await;
+        }
+        self.resume_plan(&now).await
     }
 
     /// Queues the ranges not done yet, or completes the import when all are.
@@ -565,7 +578,7 @@ impl ImportWorker {
         self.report_drop(record, status, None, Some(&report))
             .await?;
         let ended = (self.end(record, ImportStatus::Committing, status, &report)).await?;
-        self.runner().forget_notes(notes_of(&ranges)).await;
+        self.runner().forget_all_notes(record).await;
         Ok(ended)
     }
 
@@ -620,11 +633,8 @@ impl ImportWorker {
             Err(RepoError::Conflict(_)) => return Ok(ended_elsewhere()),
             Err(e) => return Err(e.into()),
         }
-        // No range will run: their notes go. (Listed afresh: the job's copy of the record may
-        // predate the plan. A failure to list them leaves them.)
-        if let Ok(ranges) = self.imports.ranges(&record.tenant_id, &record.id).await {
-            self.runner().forget_notes(notes_of(&ranges)).await;
-        }
+        // No range will run: their notes go.
+        self.runner().forget_all_notes(record).await;
         self.report_drop(record, ImportStatus::Failed, Some(reason), None)
             .await?;
         Ok(JobOutcome::Finished(ImportStatus::Failed))

@@ -221,8 +221,28 @@ impl StoredImport<'_> {
         Ok(())
     }
 
-    /// Deletes notes no range will read: once the import is done with them, or a plan's
-    /// that was not recorded.
+    /// Deletes every notes file of the import, whichever planning attempt wrote it (one that
+    /// failed part-way leaves its own), once no range will read them. A failure to list them
+    /// leaves them.
+    pub(crate) async fn forget_all_notes(&self, record: &ImportRecord) {
+        let marker = range_notes_key(record, "", 0);
+        let Some((folder, _)) = marker.rsplit_once('/') else {
+            return;
+        };
+        let of_this_import = format!("{}.", record.id);
+        match self.blobs.list(&format!("{folder}/")).await {
+            Ok(keys) => {
+                let notes = keys.into_iter().filter(|key| {
+                    let name = key.rsplit_once('/').map_or(key.as_str(), |(_, name)| name);
+                    name.contains(&of_this_import) && name.contains(".notes.")
+                });
+                self.forget_notes(notes.collect()).await;
+            }
+            Err(e) => tracing::warn!(error = %e, folder, "listing the ranges' notes failed"),
+        }
+    }
+
+    /// Deletes notes no range will read: a plan's that was not recorded, say.
     pub(crate) async fn forget_notes(&self, keys: Vec<String>) {
         for key in keys {
             if let Err(e) = self.blobs.delete(&key).await {
