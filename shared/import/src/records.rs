@@ -171,11 +171,11 @@ impl<R: Read> RecordReader<R> {
         if self.done {
             return Ok(None);
         }
-        // csv-core counts every `\n` it reads: the blank lines before the record, those
-        // inside its quoted fields, and its own line end.
-        let line_before = self.core.line();
+        // Blank lines are the line ends csv-core skips before the record; counted here, as
+        // its own line counter counts `\n` alone and so misses them in old Mac (CR) files.
+        let mut blank = BlankLines::after(self.ended_at_cr);
         let mut inside = 0u64;
-        let (mut first_byte, mut last_byte) = (None, None);
+        let mut last_byte = None;
         // Quote characters read for the record: an odd count at the end of the file means
         // its last quoted field was never closed (stray quotes inside unquoted fields aside).
         let mut quotes = 0usize;
@@ -233,7 +233,7 @@ impl<R: Read> RecordReader<R> {
                 (result, nin)
             };
             if nin > 0 {
-                first_byte = first_byte.or(Some(input[0]));
+                blank.read(&input[..nin]);
                 last_byte = Some(input[nin - 1]);
                 quotes += input[..nin].iter().filter(|&&b| b == b'"').count();
             }
@@ -251,12 +251,9 @@ impl<R: Read> RecordReader<R> {
                 }
             }
         }
-        let own_end = u64::from(last_byte == Some(b'\n'));
-        let previous_end = u64::from(self.ended_at_cr && first_byte == Some(b'\n'));
+        let own_end = u64::from(matches!(last_byte, Some(b'\n' | b'\r')));
         self.ended_at_cr = last_byte == Some(b'\r');
-        let counted = self.core.line() - line_before;
-        let blank = counted.saturating_sub(inside + own_end + previous_end);
-        self.row += 1 + blank;
+        self.row += 1 + blank.count;
         Ok(Some((
             self.row,
             match dropped {
@@ -338,8 +335,48 @@ enum Dropped {
     RecordTooLong,
 }
 
+/// Line ends in `bytes`: `\r\n`, a lone `\n` and a lone `\r` count one each.
 fn newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    let lfs = bytes.iter().filter(|&&b| b == b'\n').count();
+    let crs = bytes.iter().filter(|&&b| b == b'\r').count();
+    if crs == 0 {
+        return lfs as u64;
+    }
+    let crlfs = bytes.windows(2).filter(|w| w == b"\r\n").count();
+    (crs + lfs - crlfs) as u64
+}
+
+/// Counts the blank lines at the start of a record's input, which may arrive in pieces.
+struct BlankLines {
+    count: u64,
+    after_cr: bool,
+    done: bool,
+}
+
+impl BlankLines {
+    /// `after_cr`: the input before ended at a `\r`, so a `\n` first ends no line of its own.
+    fn after(after_cr: bool) -> Self {
+        Self {
+            count: 0,
+            after_cr,
+            done: false,
+        }
+    }
+
+    fn read(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.done {
+                return;
+            }
+            match b {
+                b'\r' => self.count += 1,
+                b'\n' if !self.after_cr => self.count += 1,
+                b'\n' => {}
+                _ => self.done = true,
+            }
+            self.after_cr = b == b'\r';
+        }
+    }
 }
 
 #[cfg(test)]
@@ -430,6 +467,17 @@ mod tests {
         let long = format!("a\n\n1,\"{}\n{}\"\n\n2\n", "x".repeat(50), "y".repeat(50));
         assert_eq!(rows(long.as_bytes(), 10), [1, 3, 5]);
         assert_eq!(rows(b"a\n1\n", 100), [1, 2]);
+        // Old Mac line ends, and a CRLF file's blank lines.
+        assert_eq!(
+            rows(b"a,b\r1,2\r\r\r3,\"x\ry\"\r\r4,5\r\r6,7", 100),
+            [1, 2, 5, 7, 9]
+        );
+        assert_eq!(
+            rows(b"a,b\r\n1,2\r\n\r\n\r\n3,\"x\r\ny\"\r\n\r\n4,5\r\n", 100),
+            [1, 2, 5, 7]
+        );
+        let long = format!("a\r\r1,\"{}\r{}\"\r\r2\r", "x".repeat(50), "y".repeat(50));
+        assert_eq!(rows(long.as_bytes(), 10), [1, 3, 5]);
     }
 
     #[test]

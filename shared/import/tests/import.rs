@@ -157,6 +157,11 @@ fn every_delimiter_and_line_end() {
                 simple_expected(),
                 "{delimiter:?} {line_end:?}"
             );
+            // Blank lines are rows of the sheet, so the rows after them keep their numbers.
+            let spaced = text.replacen(line_end, &line_end.repeat(3), 2);
+            let (_, outcomes) = import(spaced.as_bytes(), &options("US"));
+            let rows: Vec<u64> = valid(&outcomes).iter().map(|r| r.0).collect();
+            assert_eq!(rows, [4, 7], "{delimiter:?} {line_end:?}");
         }
     }
 }
