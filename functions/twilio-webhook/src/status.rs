@@ -34,6 +34,11 @@ pub async fn handle(
         tracing::warn!(sid = %event.sid, "a status callback for a message we have no record of");
         return Err(ApiError::NotFound("message"));
     };
+    // The list first: once the message's status shows, its number is listed too, and a
+    // failure here fails the callback before anything is counted.
+    if let Some(code) = event.error_code {
+        suppress(&state, &tenant, &campaign, &contact, code).await?;
+    }
     let expires_at = signed.tenant.message_expiry(event.received_at);
     let first = state
         .messages
@@ -53,9 +58,6 @@ pub async fn handle(
                 .await?;
         }
         return Err(ApiError::NotFound("message"));
-    }
-    if let Some(code) = event.error_code {
-        suppress(&state, &tenant, &campaign, &contact, code).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
