@@ -178,6 +178,10 @@ fn sqlite(contacts: &[Contact], batch: usize, rowid: bool) -> rusqlite::Result<(
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+    // SQLITE_CACHE_MB: the page cache (SQLite's default is 2 MB a connection).
+    if let Some(mb) = std::env::var("SQLITE_CACHE_MB").ok().and_then(|v| v.parse::<i64>().ok()) {
+        conn.pragma_update(None, "cache_size", -mb * 1024)?;
+    }
     let table = if rowid {
         "CREATE TABLE items (pk BLOB NOT NULL, sk BLOB NOT NULL, gsi1pk BLOB, gsi1sk BLOB, data BLOB NOT NULL);
          CREATE UNIQUE INDEX items_key ON items (pk, sk);"
