@@ -4,8 +4,9 @@
 //! fanned out by the dispatcher and sent by the sender, and the Twilio webhook takes a START and
 //! a STOP, each as a user holding exactly the DynamoDB actions template.yaml grants its
 //! function; and a file dropped in the import folder goes in through the drop-folder function
-//! and the import worker the same way. An action the code uses and the template forgets fails
-//! here, as it would on AWS.
+//! and the import worker (fanned out in ranges) the same way, each also holding exactly the S3
+//! statements, resources included, the template gives it. An action the code uses and the
+//! template forgets fails here, as it would on AWS.
 
 use crate::support;
 
@@ -245,14 +246,18 @@ async fn a_campaign_goes_out_with_each_function_holding_only_its_table_actions()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_actions() {
+async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_and_bucket_actions() {
     let moto = Moto::start().await;
     let admin = moto.user("admin", &["*"]).await;
-    let drop_user = moto.user_of("CsvImportFunction").await;
-    let worker_user = moto.user_of("ImportWorkerFunction").await;
-    moto.check_iam_from_now_on().await;
-
+    // The bucket first: the functions' S3 statements name it.
     let backend = smscrm_tests::backends::aws_on(moto.config(&admin).await).await;
+    let drop_user = moto
+        .user_in_bucket("CsvImportFunction", &backend.bucket)
+        .await;
+    let worker_user = moto
+        .user_in_bucket("ImportWorkerFunction", &backend.bucket)
+        .await;
+    moto.check_iam_from_now_on().await;
     let admin_table = backend.table();
     let tenant = Tenant::new("Dropper", "Europe/London", "GB", chrono::Utc::now()).expect("tenant");
     Tenants::new(admin_table.clone())
@@ -260,7 +265,9 @@ async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_action
         .await
         .expect("create tenant");
     let key = format!("tenants/{}/imports/list.csv", tenant.id);
-    let file = "name,mobile\nAda Lovelace,07911 123456\nBad,0\n";
+    // Three ranges of two rows; Ada's number again in the last, noted as a duplicate.
+    let file = "name,mobile\nAda Lovelace,07911 123456\nBad,0\nAlan Turing,07911 123457\n\
+                Grace Hopper,07911 123458\nAda Again,07911 123456\nEdsger Dijkstra,07911 123459\n";
     backend
         .blobs
         .put(&key, Bytes::from_static(file.as_bytes()), "text/csv")
@@ -274,7 +281,7 @@ async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_action
         tenants: Tenants::new(table.clone()),
         contacts: Contacts::new(table.clone()),
         imports: Imports::new(table.clone()),
-        blobs: backend.blobs.clone(),
+        blobs: moto.blobs(&drop_user, &backend.bucket).await,
         jobs: jobs.clone(),
         audit: AuditLog::new(table),
     };
@@ -283,28 +290,63 @@ async fn a_dropped_file_goes_in_with_each_function_holding_only_its_table_action
         .await
         .unwrap_or_else(|e| panic!("the drop folder, on its own policy{REFUSED}: {e:?}"));
     assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
-    // The worker imports it, as its own user.
-    let queued = taken(jobs.as_ref(), 1).await;
-    let job: ImportJob = serde_json::from_value(queued[0].clone()).expect("job");
+    // The worker plans the ranges, runs them, merges them and deletes their notes, as its
+    // own user.
     let table = moto.table(&worker_user, &backend.table_name).await;
     let worker = ImportWorker {
         contacts: Contacts::new(table.clone()),
         imports: Imports::new(table),
-        blobs: backend.blobs.clone(),
+        blobs: moto.blobs(&worker_user, &backend.bucket).await,
         queue: jobs.clone(),
-        fan_out: Default::default(),
+        fan_out: csv_import::FanOut {
+            above_bytes: 0,
+            rows_per_range: 2,
+            ..Default::default()
+        },
     };
-    let outcome = worker
-        .handle(&job, None)
-        .await
-        .unwrap_or_else(|e| panic!("the import worker, on its own policy{REFUSED}: {e:?}"));
-    assert_eq!(outcome, JobOutcome::Finished(ImportStatus::Completed));
+    let (mut ranges, mut queued) = (0, Vec::new());
+    loop {
+        if queued.is_empty() {
+            queued = taken(jobs.as_ref(), 1).await;
+        }
+        let job: ImportJob = serde_json::from_value(queued.remove(0)).expect("job");
+        let outcome = worker
+            .handle(&job, None)
+            .await
+            .unwrap_or_else(|e| panic!("the import worker, on its own policy{REFUSED}: {e:?}"));
+        match outcome {
+            JobOutcome::Planned { ranges: 3 } => {}
+            JobOutcome::RangeDone { .. } => ranges += 1,
+            JobOutcome::Finished(ImportStatus::Completed) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ranges, 2, "the last of three ranges merges");
     let page = Contacts::new(admin_table)
         .list(&tenant.id, None, 10)
         .await
         .expect("list");
-    let phones: Vec<&str> = page.items.iter().map(|c| c.phone.as_str()).collect();
-    assert_eq!(phones, ["+447911123456"]);
+    let mut phones: Vec<&str> = page.items.iter().map(|c| c.phone.as_str()).collect();
+    phones.sort_unstable();
+    assert_eq!(
+        phones,
+        [
+            "+447911123456",
+            "+447911123457",
+            "+447911123458",
+            "+447911123459"
+        ]
+    );
+    let reports = format!("tenants/{}/imports/reports/", tenant.id);
+    let left = backend.blobs.list(&reports).await.expect("list reports");
+    assert!(
+        left.iter().all(|name| !name.contains(".notes.")),
+        "notes left: {left:?}"
+    );
+    assert!(
+        left.iter().any(|name| name.ends_with("list.csv.json")),
+        "the report: {left:?}"
+    );
 }
 
 /// `actions` as moto checks them: AWS authorises a transaction by the item actions in it,
@@ -317,6 +359,19 @@ fn as_granted(actions: &[String]) -> Vec<&str> {
 
 /// The DynamoDB actions template.yaml's policies give the function `resource`.
 fn dynamodb_actions(resource: &str) -> Vec<String> {
+    let mut actions: Vec<String> = resource_body(resource)
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .filter(|action| action.starts_with("dynamodb:"))
+        .map(str::to_owned)
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+/// The text of template.yaml's `resource`, up to the next resource.
+fn resource_body(resource: &str) -> &'static str {
     let start = TEMPLATE
         .find(&format!("\n  {resource}:\n"))
         .unwrap_or_else(|| panic!("{resource} in template.yaml"));
@@ -329,15 +384,46 @@ fn dynamodb_actions(resource: &str) -> Vec<String> {
         .map_or(body.len(), |n| {
             body.lines().take(n + 1).map(|l| l.len() + 1).sum()
         });
-    let mut actions: Vec<String> = body[..end]
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("- "))
-        .filter(|action| action.starts_with("dynamodb:"))
-        .map(str::to_owned)
-        .collect();
-    actions.sort();
-    actions.dedup();
-    actions
+    &body[..end]
+}
+
+/// The S3 statements template.yaml's policies give the function `resource`, as IAM
+/// statements on `bucket` (the template's bucket name, `smscrm-${Stage}-imports-${AWS::AccountId}`).
+fn s3_statements(resource: &str, bucket: &str) -> Vec<serde_json::Value> {
+    let lines: Vec<&str> = resource_body(resource).lines().map(str::trim).collect();
+    let mut statements = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let Some(actions) = line.strip_prefix("Action:").map(str::trim) else {
+            continue;
+        };
+        if !actions.contains("s3:") {
+            continue;
+        }
+        let mut actions: Vec<&str> = actions
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(str::trim)
+            .collect();
+        // AWS authorises a HEAD by `s3:GetObject` and a listing by `s3:ListBucket`; moto
+        // asks for the operations themselves.
+        if actions.contains(&"s3:GetObject") {
+            actions.push("s3:HeadObject");
+        }
+        if actions.contains(&"s3:ListBucket") {
+            actions.push("s3:ListObjectsV2");
+        }
+        let arn = lines[at + 1..]
+            .iter()
+            .find_map(|l| l.strip_prefix("Resource: !Sub"))
+            .unwrap_or_else(|| panic!("{resource}: a Resource after {line}"))
+            .trim()
+            .trim_matches('"')
+            .replace("${AWS::Partition}", "aws")
+            .replace("smscrm-${Stage}-imports-${AWS::AccountId}", bucket);
+        assert!(!arn.contains("${"), "{resource}: {arn}");
+        statements.push(json!({"Effect": "Allow", "Action": actions, "Resource": arn}));
+    }
+    statements
 }
 
 /// moto refuses in XML, which the SDK cannot read: an AccessDenied shows as an unexpected `<`.
@@ -415,10 +501,13 @@ impl Moto {
     /// An IAM user allowed `actions` on every resource, with an access key. Only before
     /// [`Moto::check_iam_from_now_on`]: the request is not signed.
     async fn user(&self, name: &str, actions: &[&str]) -> User {
-        let policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-        });
+        let statement = json!({"Effect": "Allow", "Action": actions, "Resource": "*"});
+        self.user_with(name, vec![statement]).await
+    }
+
+    /// An IAM user whose policy is `statements`, with an access key; as [`Moto::user`].
+    async fn user_with(&self, name: &str, statements: Vec<serde_json::Value>) -> User {
+        let policy = json!({"Version": "2012-10-17", "Statement": statements});
         self.iam(&[("Action", "CreateUser"), ("UserName", name)])
             .await;
         self.iam(&[
@@ -451,6 +540,27 @@ impl Moto {
             "read {function}'s policy: {actions:?}"
         );
         self.user(function, &as_granted(&actions)).await
+    }
+
+    /// A user holding the DynamoDB actions and the S3 statements template.yaml grants
+    /// `function`, its statements' bucket being `bucket`.
+    async fn user_in_bucket(&self, function: &str, bucket: &str) -> User {
+        let actions = dynamodb_actions(function);
+        let mut statements = vec![json!({
+            "Effect": "Allow",
+            "Action": as_granted(&actions),
+            "Resource": "*",
+        })];
+        let s3 = s3_statements(function, bucket);
+        assert!(!s3.is_empty(), "read {function}'s S3 statements");
+        statements.extend(s3);
+        self.user_with(function, statements).await
+    }
+
+    /// `bucket` as `user` reaches it.
+    async fn blobs(&self, user: &User, bucket: &str) -> Arc<dyn smscrm_domain::ports::Blobs> {
+        let s3 = smscrm_aws::s3_client(&self.config(user).await);
+        Arc::new(smscrm_aws::S3Blobs::new(s3, bucket))
     }
 
     /// The table `name` as `user` reaches it.
