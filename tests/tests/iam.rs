@@ -484,7 +484,8 @@ impl Moto {
             http: reqwest::Client::new(),
             process,
         };
-        for _ in 0..150 {
+        // 30 s: a second moto starting cold on a machine busy with the rest of the tests.
+        for _ in 0..300 {
             let up = moto
                 .http
                 .get(format!("{}/moto-api/", moto.endpoint))

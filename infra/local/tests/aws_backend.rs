@@ -86,7 +86,8 @@ async fn cli_and_server_run_on_dynamodb() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let mut up = false;
-    for _ in 0..100 {
+    // 30 s: it makes AWS calls before it listens, and moto is slow under a full test run.
+    for _ in 0..300 {
         if http.get(format!("{base}/health")).send().await.is_ok() {
             up = true;
             break;

@@ -233,7 +233,8 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     )
     .expect("sidecar");
     std::fs::write(folder.join("stalled.csv"), head).expect("first half");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Longer than a scan (0.5 s), well short of the 2 s a file must stay the same for.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(folder.join("stalled.csv"))

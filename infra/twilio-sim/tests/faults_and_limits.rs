@@ -146,15 +146,17 @@ async fn reject_rules_answer_400_with_their_code() {
 #[tokio::test]
 async fn latency_delays_every_create() {
     let h = Harness::start(quiet()).await;
-    h.sim.set_latency(Duration::from_millis(300));
+    // A second: far above what a request takes on a busy machine.
+    let latency = Duration::from_secs(1);
+    h.sim.set_latency(latency);
     let started = Instant::now();
     let (status, _) = h.send(TO, FROM, "slow").await;
     assert_eq!(status, 201);
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() >= latency);
     h.sim.set_latency(Duration::ZERO);
     let started = Instant::now();
     h.send(TO, FROM, "fast").await;
-    assert!(started.elapsed() < Duration::from_millis(300));
+    assert!(started.elapsed() < latency);
 }
 
 #[tokio::test]

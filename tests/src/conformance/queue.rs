@@ -205,18 +205,21 @@ pub async fn ack_removes_message(queues: &dyn QueueFactory) {
 
 /// A received message stays hidden for the visibility timeout, then is delivered again.
 pub async fn visibility_timeout_hides_received_message(queues: &dyn QueueFactory) {
-    let visibility = Duration::from_secs(2);
+    // Long enough for the check right after receiving to land inside it on a busy machine.
+    let visibility = Duration::from_secs(4);
     let q = queues
         .queue(QueueSpec::default().visibility(visibility))
         .await;
     let queue = &*q.queue;
     send(queue, &["hidden"]).await;
 
-    let first = receive_one(queue, Duration::from_secs(5), "first delivery").await;
+    // Taken before asking: the message is hidden from some moment of the call on, and the
+    // answer's own latency must not count as time hidden.
     let received_at = Instant::now();
+    let first = receive_one(queue, Duration::from_secs(5), "first delivery").await;
     assert_nothing_visible(queue, "right after receiving").await;
 
-    let again = receive_one(queue, Duration::from_secs(8), "delivery after the timeout").await;
+    let again = receive_one(queue, Duration::from_secs(12), "delivery after the timeout").await;
     let hidden_for = received_at.elapsed();
     assert!(
         hidden_for + EARLY >= visibility,
@@ -291,7 +294,9 @@ pub async fn dead_letter_after_max_receives(queues: &dyn QueueFactory) {
 pub async fn delay_hides_message(queues: &dyn QueueFactory) {
     let q = queues.queue(QueueSpec::default()).await;
     let queue = &*q.queue;
-    let delay = Duration::from_secs(2);
+    // Long enough for the receive, the ack and the check below to land inside it on a busy
+    // machine.
+    let delay = Duration::from_secs(5);
     let sent_at = Instant::now();
     queue
         .send_batch(vec![
@@ -313,7 +318,7 @@ pub async fn delay_hides_message(queues: &dyn QueueFactory) {
     queue.ack(&now.receipt).await.expect("ack");
     assert_nothing_visible(queue, "while the delay runs").await;
 
-    let delayed = receive_one(queue, Duration::from_secs(8), "the delayed message").await;
+    let delayed = receive_one(queue, Duration::from_secs(12), "the delayed message").await;
     let waited = sent_at.elapsed();
     assert_eq!(delayed.body, "delayed");
     assert_eq!(delayed.receive_count, 1, "a delay is not a receive");
