@@ -57,6 +57,24 @@ fn file() -> String {
     csv
 }
 
+/// [`file`]'s rows in a quarter of its length, for the fan-out tests that import a file
+/// several times (each row is a few moto round trips): 600 rows with a `note` column, an invalid
+/// phone every 100th, row 452 repeating the first row's phone.
+fn short_file(note: &str) -> String {
+    let mut csv = String::from("first name,phone,note\n");
+    for n in 0..600u32 {
+        let row = n + 2;
+        if n == 450 {
+            csv.push_str(&format!("Again,+1 415 555 0000,{note}\n"));
+        } else if n % 100 == 99 {
+            csv.push_str(&format!("Broken {row},12,{note}\n"));
+        } else {
+            csv.push_str(&format!("Person {row},+1 415 555 {n:04},{note}\n"));
+        }
+    }
+    csv
+}
+
 impl Setup {
     async fn done_ranges(&self, job: &ImportJob) -> Vec<u32> {
         Imports::new(self.table.clone())
@@ -788,8 +806,8 @@ impl Setup {
     }
 }
 
-/// Commits `bytes` straight and fanned out in ranges of 700 rows, checks both end alike, and
-/// returns the bytes of the file the range jobs read.
+/// Commits `bytes` (600 rows) straight and fanned out in four ranges of 150 rows, checks both
+/// end alike, and returns the bytes of the file the range jobs read.
 async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) -> u64 {
     let (mut s, read) = setup_metered(backend).await;
     let straight = committing_file(&s, bytes).await;
@@ -799,7 +817,7 @@ async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) 
 
     s.worker.fan_out = csv_import::FanOut {
         above_bytes: 0,
-        rows_per_range: 700,
+        rows_per_range: 150,
         ..Default::default()
     };
     let job = committing_file(&s, bytes).await;
@@ -849,16 +867,17 @@ async fn notes_left(s: &Setup, job: &ImportJob) -> Vec<String> {
 /// planning after the import completed changes nothing and leaves nothing behind.
 async fn a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes(backend: &dyn Backend) {
     let mut s = setup(backend).await;
-    let straight = committing_file(&s, file().as_bytes()).await;
+    let file = short_file("");
+    let straight = committing_file(&s, file.as_bytes()).await;
     s.worker.handle(&straight, None).await.expect("straight");
     let expected = record(&s, &straight).await.report;
     s.worker.fan_out = csv_import::FanOut {
         above_bytes: 0,
-        rows_per_range: 700,
+        rows_per_range: 150,
         ..Default::default()
     };
     for late in [false, true] {
-        let job = committing_file(&s, file().as_bytes()).await;
+        let job = committing_file(&s, file.as_bytes()).await;
         let gate = Gate::shut();
         let mut copy = s.worker.clone();
         copy.blobs = Arc::new(Metered {
@@ -868,7 +887,7 @@ async fn a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes(backen
             notes_put: AtomicU64::new(0),
             fail_notes_put: None,
         });
-        copy.fan_out.rows_per_range = 600;
+        copy.fan_out.rows_per_range = 120;
         let second = tokio::spawn({
             let job = job.clone();
             async move { copy.handle(&job, None).await }
@@ -928,7 +947,10 @@ async fn a_fanned_out_import_that_fails_leaves_no_notes_behind(backend: &dyn Bac
 /// file (a byte-order mark, semicolons, CRLF, cells quoting line breaks on range boundaries,
 /// blank lines, duplicates across ranges) ends exactly as one run.
 async fn each_range_reads_only_its_own_part_of_a_utf8_file(backend: &dyn Backend) {
-    for (name, bytes) in [("plain", file().into_bytes()), ("messy", messy_utf8())] {
+    for (name, bytes) in [
+        ("plain", short_file("").into_bytes()),
+        ("messy", messy_utf8()),
+    ] {
         let read = fan_out_like_straight(backend, name, &bytes).await;
         let header = bytes.iter().position(|b| *b == b'\n').expect("a header") as u64 + 1;
         assert!(
@@ -943,12 +965,11 @@ async fn each_range_reads_only_its_own_part_of_a_utf8_file(backend: &dyn Backend
 /// cannot be read from a place in the middle: their ranges read the file up to their rows,
 /// and end as one run (the report says `windows-1252`).
 async fn files_not_in_utf8_fan_out_by_rows_and_end_as_one_run(backend: &dyn Backend) {
-    let from_the_start = file().replace("Person 2,", "Chlo\u{e9} 2,");
+    let from_the_start = short_file("").replace("Person 2,", "Chlo\u{e9} 2,");
     fan_out_like_straight(backend, "windows-1252", &latin1(&from_the_start)).await;
 
-    // 2,500 rows of over 30 bytes: ASCII past 64 KiB, then an e-acute in the last range.
-    let mut late = file().replace("Person 2400,", "Ren\u{e9}e 2400,");
-    late = late.replace(",+1 415", ",+1  415");
+    // 600 rows of over 110 bytes: ASCII past 64 KiB, then an e-acute in the last range.
+    let late = short_file(&"x".repeat(90)).replace("Person 590,", "Ren\u{e9}e 590,");
     assert!(late.find("Ren").expect("the name") > 64 * 1024);
     fan_out_like_straight(backend, "late windows-1252", &latin1(&late)).await;
 }
@@ -960,25 +981,25 @@ fn latin1(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// 2,500 rows of a messy UTF-8 export: see [`each_range_reads_only_its_own_part_of_a_utf8_file`].
-/// Rows 700, 1400 and 2100 (the ranges' last rows) quote a line break; row 1,900 repeats
-/// row 3's phone.
+/// 600 rows of a messy UTF-8 export: see [`each_range_reads_only_its_own_part_of_a_utf8_file`].
+/// Rows 150, 300 and 450 (the ranges' last rows) quote a line break; row 500 repeats row 3's
+/// phone.
 fn messy_utf8() -> Vec<u8> {
     let mut csv = String::from("\u{feff}Name;Mobile;Notes\r\n");
-    for n in 1..=2500u32 {
+    for n in 1..=600u32 {
         let row = n + 1;
         let note = match n {
-            700 | 1400 | 2100 => "\"line one;\r\nline two\"".to_owned(),
+            150 | 300 | 450 => "\"line one;\r\nline two\"".to_owned(),
             n if n % 97 == 0 => "\"said \"\"hi\"\"\"".to_owned(),
             _ => format!("n{n}"),
         };
         let phone = match n {
-            1900 => "(415) 555-0002".to_owned(),
+            500 => "(415) 555-0002".to_owned(),
             n if n % 101 == 0 => "555".to_owned(),
             n => format!("(415) 555-{:04}", n % 10_000),
         };
         csv.push_str(&format!("Zo\u{eb} {row};{phone};{note}\r\n"));
-        if n % 333 == 0 {
+        if n % 83 == 0 {
             csv.push_str("\r\n");
         }
     }
