@@ -228,13 +228,16 @@ fn reason(e: ValidationError) -> String {
     format!("{} {}", e.field, e.reason)
 }
 
-/// A consent cell. Granting words give explicit consent sourced to the column; a plain "no"
-/// is `Unknown`: no consent (a new contact's stays unknown, an existing contact's consent is
+/// A consent cell. Granting words give explicit consent sourced to the column ("implied",
+/// as this product's own contact status reads, gives implied consent); a plain "no" is
+/// `Unknown`: no consent (a new contact's stays unknown, an existing contact's consent is
 /// withdrawn), but not an opt-out, since not having ticked a box is not one; opt-out words
 /// record a revocation; a grant's source names the import's declared source too, when it has
-/// one; "unknown" and "none" say nothing (consent stays as it is, and the
-/// import's declaration does not apply). How each meets a contact's consent is
-/// `ContactMerge`'s rule. Anything else makes the row invalid rather than guess about consent.
+/// one; "unknown", "none" and what mailing tools write for a subscription that is not settled
+/// (Mailchimp's "pending", an unconfirmed opt-in, and "cleaned", a bounced address) say
+/// nothing (consent stays as it is, and the import's declaration does not apply). How each
+/// meets a contact's consent is `ContactMerge`'s rule. Anything else makes the row invalid
+/// rather than guess about consent.
 fn consent_cell(
     value: &str,
     header: &str,
@@ -247,23 +250,28 @@ fn consent_cell(
         .collect();
     let status = match key.as_str() {
         "yes" | "y" | "true" | "1" | "x" | "optedin" | "optin" | "subscribed" | "granted"
-        | "agreed" | "consented" => ConsentStatus::Explicit,
-        "no" | "n" | "false" | "0" | "notsubscribed" => ConsentStatus::Unknown,
+        | "agreed" | "consented" | "explicit" | "confirmed" | "doubleoptin" | "singleoptin"
+        | "ja" | "oui" | "si" | "sí" => ConsentStatus::Explicit,
+        "implied" => ConsentStatus::Implied,
+        "no" | "n" | "false" | "0" | "notsubscribed" | "nonsubscribed" | "nein" | "non" => {
+            ConsentStatus::Unknown
+        }
         // Says nothing either way: leaves consent as it is.
-        "none" | "unknown" => return Ok(None),
+        "none" | "unknown" | "pending" | "cleaned" => return Ok(None),
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
             ConsentStatus::Revoked
         }
         _ => {
             return Err(format!(
                 "consent `{value}` is not understood: use yes or no (or unsubscribed to record \
-                 an opt-out)"
+                 an opt-out; explicit, implied, revoked and unknown as this product exports \
+                 them)"
             ));
         }
     };
     // A grant keeps where the import says consent was given, as well as the column.
     let source = match declared {
-        Some(declared) if status == ConsentStatus::Explicit => {
+        Some(declared) if status.allows_marketing() => {
             format!("{declared} (import column {header})")
         }
         _ => format!("import column {header}"),

@@ -280,6 +280,40 @@ fn duplicates_and_invalid_rows() {
 }
 
 #[test]
+fn consent_words_of_this_product_and_of_mailing_tools() {
+    let cases = [
+        ("explicit", Some(ConsentStatus::Explicit)),
+        ("Implied", Some(ConsentStatus::Implied)),
+        ("revoked", Some(ConsentStatus::Revoked)),
+        ("unknown", None),
+        ("Double opt-in", Some(ConsentStatus::Explicit)),
+        ("confirmed", Some(ConsentStatus::Explicit)),
+        ("pending", None),
+        ("cleaned", None),
+        ("non-subscribed", Some(ConsentStatus::Unknown)),
+        ("ja", Some(ConsentStatus::Explicit)),
+        ("Nein", Some(ConsentStatus::Unknown)),
+        ("oui", Some(ConsentStatus::Explicit)),
+        ("sí", Some(ConsentStatus::Explicit)),
+    ];
+    let mut text = String::from("phone,consent\n");
+    for (n, (word, _)) in cases.iter().enumerate() {
+        text.push_str(&format!("415555{:04},{word}\n", 2600 + n));
+    }
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    assert_eq!(invalid(&outcomes), vec![]);
+    let got: Vec<Option<ConsentStatus>> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Valid(r) => Some(r.consent.as_ref().map(|c| c.status)),
+            _ => None,
+        })
+        .collect();
+    let want: Vec<Option<ConsentStatus>> = cases.iter().map(|(_, status)| *status).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn consent_column_and_declaration() {
     let text = "phone,sms consent\n4155552671,yes\n4155552672,no\n4155552673,unsubscribed\n4155552674,\n4155552675,maybe\n";
     let consent = |outcomes: &[RowOutcome]| -> Vec<Option<(ConsentStatus, String)>> {
