@@ -157,12 +157,18 @@ impl FromStr for ExplicitMapping {
 fn alias(key: &str) -> Option<(Target, u8)> {
     use Target::*;
     Some(match key {
-        "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobile" | "cellphone"
-        | "cellphonenumber" | "cellnumber" | "cell" | "msisdn" | "sms" | "smsnumber"
-        | "smsphone" => (Phone, 0),
+        "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobileno" | "mobilenr"
+        | "mobile" | "cellphone" | "cellphonenumber" | "cellnumber" | "cellno" | "cell"
+        | "msisdn" | "sms" | "smsnumber" | "smsphone"
+        // German, French, Spanish and Portuguese exports.
+        | "handy" | "handynummer" | "mobil" | "mobilnummer" | "mobiltelefon" | "portable"
+        | "telephoneportable" | "movil" | "telefonomovil" | "celular" => (Phone, 0),
         "whatsapp" | "whatsappnumber" => (Phone, 1),
-        "phone" | "phonenumber" | "phone1value" | "phone1" | "primaryphone" => (Phone, 2),
-        "tel" | "telephone" | "telephonenumber" => (Phone, 3),
+        "phone" | "phonenumber" | "phoneno" | "phone1value" | "phone1" | "primaryphone" => {
+            (Phone, 2)
+        }
+        "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
+        | "telefono" | "telefonnummer" => (Phone, 3),
         "number" => (Phone, 4),
         "firstname" | "givenname" | "fname" | "forename" => (FirstName, 0),
         "first" => (FirstName, 1),
@@ -445,6 +451,23 @@ mod tests {
         list.iter()
             .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_mobile_column_wins_whatever_it_is_called() {
+        for (mobile, other) in [
+            ("Mobile No.", "Tel."),
+            ("Handy", "Telefon"),
+            ("Téléphone portable", "Téléphone"),
+            ("Móvil", "Teléfono"),
+            ("Cell No", "Phone No"),
+        ] {
+            assert_eq!(
+                report(&["Name", other, mobile], None)[2],
+                (mobile.to_owned(), "phone".to_owned()),
+                "{mobile} over {other}"
+            );
+        }
     }
 
     #[test]
