@@ -79,11 +79,14 @@ impl ContactMerge {
     /// Whether the row grants consent that [`ContactMerge::merge_into`] does not apply because
     /// the contact opted out: the report counts these rows.
     pub fn meets_an_opt_out(&self, contact: &Contact) -> bool {
-        contact.consent.status == ConsentStatus::Revoked
-            && self
-                .consent
-                .as_ref()
-                .is_some_and(|row| row.status.allows_marketing())
+        contact.consent.status == ConsentStatus::Revoked && self.grants_consent()
+    }
+
+    /// Whether the row (or the import's declaration) gives consent to be messaged.
+    pub fn grants_consent(&self) -> bool {
+        self.consent
+            .as_ref()
+            .is_some_and(|row| row.status.allows_marketing())
     }
 }
 

@@ -25,10 +25,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use smscrm_domain::import_report::ImportCounts;
 use smscrm_domain::ports::{Item, Key, StoreError, table};
-use smscrm_domain::{Contact, ContactId, ContactMerge, PhoneE164, TenantId};
+use smscrm_domain::{
+    Consent, ConsentStatus, Contact, ContactId, ContactMerge, PhoneE164, TenantId,
+};
 
 use crate::codec::from_item;
 use crate::contacts::{PhoneClaim, claim_item, claim_item_for, contact_item};
+use crate::suppression::{OPTED_OUT_REASON, Suppression};
 use crate::{AttributeNames, Contacts, DoNotContact, RepoError, keys};
 
 /// What a batch will write ([`Contacts::write_import`]), and the counts it will report.
@@ -181,6 +184,24 @@ impl Preclaim {
         } else {
             Claimed::Existing(id)
         })
+    }
+}
+
+/// A number whose owner opted out (they texted STOP, or opted out and their contact was
+/// deleted) stays opted out on the contact an import creates for it, whatever its row grants:
+/// an import never lifts an opt-out, and the contact says so, as the list does.
+fn keep_the_opt_out(contact: &mut Contact, entry: &Suppression) {
+    if contact.consent.status != ConsentStatus::Revoked {
+        contact.consent = Consent {
+            status: ConsentStatus::Revoked,
+            source: Some(
+                entry
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| "on the do-not-contact list".into()),
+            ),
+            at: Some(entry.at),
+        };
     }
 }
 
@@ -427,20 +448,22 @@ impl Contacts {
             }
         }
         let mut existing = self.contacts_by_id(tenant, claims.values()).await?;
-        let suppressed = if check_dnc {
+        let listed = if check_dnc {
             let phones: Vec<_> = rows.iter().map(|r| &r.phone).collect();
             DoNotContact::new(self.table.clone())
-                .which(tenant, &phones)
+                .entries(tenant, &phones)
                 .await?
         } else {
-            HashSet::new()
+            HashMap::new()
         };
         let mut plan = Plan::default();
         for row in rows {
             // Whether created, updated or unchanged, a listed number stays suppressed.
-            if suppressed.contains(&row.phone) {
+            let listing = listed.get(&row.phone);
+            if listing.is_some() {
                 plan.counts.suppressed += 1;
             }
+            let opted_out = listing.filter(|entry| entry.reason == OPTED_OUT_REASON);
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
@@ -456,8 +479,16 @@ impl Contacts {
                 }
                 None => {
                     plan.counts.created += 1;
+                    if opted_out.is_some() && row.grants_consent() {
+                        plan.counts.opt_outs_kept += 1;
+                    }
                     let contact = commit.then(|| {
-                        row.create(claimed.cloned().unwrap_or_else(ContactId::generate), now)
+                        let id = claimed.cloned().unwrap_or_else(ContactId::generate);
+                        let mut contact = row.create(id, now);
+                        if let Some(entry) = opted_out {
+                            keep_the_opt_out(&mut contact, entry);
+                        }
+                        contact
                     });
                     // A claim this import just made stands. Any other is written (again): a
                     // claim whose contact is missing may have been deleted with it meanwhile.

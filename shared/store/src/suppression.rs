@@ -176,7 +176,7 @@ impl DoNotContact {
 
     /// The entries of these numbers, by number; an erased person's entry is named by the
     /// number asked about (it holds no number itself).
-    async fn entries(
+    pub(crate) async fn entries(
         &self,
         tenant: &TenantId,
         phones: &[&PhoneE164],
