@@ -206,6 +206,20 @@ fn progress_bar(
     (bar, ticker)
 }
 
+/// `text` with control characters escaped: a reason quotes the file's cells, and a cell's
+/// escape sequences must not reach the terminal (retitle it, clear it).
+fn printable(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 fn print_summary(report: &ImportReport) {
     let verb = if report.dry_run { "would be" } else { "were" };
     println!(
@@ -230,7 +244,7 @@ fn print_summary(report: &ImportReport) {
         println!("  column {header:?} -> {target}");
     }
     for error in &report.errors {
-        println!("  row {}: {}", error.row, error.reason);
+        println!("  row {}: {}", error.row, printable(&error.reason));
     }
     if report.errors_total > report.errors.len() as u64 {
         println!(

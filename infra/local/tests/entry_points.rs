@@ -314,6 +314,40 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
     assert_eq!(from_pipe, from_file);
 }
 
+/// The text report quotes rejected cells: their control characters are shown escaped, so a
+/// cell cannot retitle or clear the terminal of whoever reads the report.
+#[test]
+fn the_text_report_shows_a_cells_escape_sequences_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let csv_path = dir.path().join("contacts.csv");
+    // Enough plain rows that a few control bytes do not make the file look binary.
+    let mut csv = String::from("phone\n");
+    for n in 0..200 {
+        csv.push_str(&format!("+1415555{n:04}\n"));
+    }
+    csv.push_str("\u{1b}]0;pwned\u{7}\u{1b}[2J555\n");
+    std::fs::write(&csv_path, csv).expect("write csv");
+    let tenant = smscrm(["tenant", "create", "--name", "Esc", "--data-dir", &data]);
+    let out = Command::new(BIN)
+        .args(["import", csv_path.to_str().expect("path"), "--tenant"])
+        .arg(tenant["tenant_id"].as_str().expect("tenant_id"))
+        .args(["--data-dir", &data, "--dry-run"])
+        .output()
+        .expect("import");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    let rejected = shown
+        .lines()
+        .find(|line| line.contains("row 202:"))
+        .unwrap_or_else(|| panic!("row 202 rejected: {shown}"));
+    assert!(rejected.contains(r"\u{1b}]0;pwned\u{7}"), "{rejected}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+}
+
 /// `smscrm import ... | head` closes the pipe early: the command ends quietly, as Unix tools
 /// do, instead of panicking on the write.
 #[test]
