@@ -10,6 +10,7 @@ use support::{Caller, TestApp, error_code, send};
 on_both_backends!(
     upload_dry_run_commit,
     a_file_without_phones_is_refused_with_the_headers_seen,
+    a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it,
     imports_are_private_to_their_tenant,
     settings_are_validated_when_the_import_is_created,
     running_before_the_upload_is_a_conflict,
@@ -162,6 +163,27 @@ async fn upload_dry_run_commit(app: &TestApp) {
 
     let (_, list) = send(app.request(Method::GET, "/v1/imports", &me)).await;
     assert_eq!(list["items"][0]["id"], id.as_str());
+}
+
+/// `curl -F file=@contacts.csv` sends a multipart form, whose wrapping is then stored around
+/// the CSV: the dry run says so, and how to upload instead, rather than "no phone column".
+async fn a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let form = "--------------------------5353c0adf60e03eb\r\n\
+                Content-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\n\
+                Content-Type: text/csv\r\n\r\n\
+                phone\r\n4155552671\r\n\
+                --------------------------5353c0adf60e03eb--\r\n";
+    let id = create_and_upload(app, &me, form, json!({})).await;
+    let (status, body) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "unreadable_file"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(message.contains("--data-binary"), "{message}");
 }
 
 async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {

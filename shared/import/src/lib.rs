@@ -137,6 +137,12 @@ pub enum ImportError {
     )]
     Binary,
     #[error(
+        "the file was uploaded as a web form (multipart/form-data, as `curl -F` sends it), so \
+         it starts with the form's boundary instead of the CSV: upload the file's own bytes as \
+         the request body (`curl --data-binary @contacts.csv`)"
+    )]
+    FormUpload,
+    #[error(
         "no phone column found among the headers {}; name it with a mapping such as \
          phone=<column> (or phone=#<position>)",
         list(headers)

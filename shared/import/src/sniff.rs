@@ -74,6 +74,9 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
     if sample.starts_with(b"\xFE\xFF") {
         return Ok(Encoding::Utf16Be);
     }
+    if is_a_form_upload(sample) {
+        return Err(ImportError::FormUpload);
+    }
     if BINARY_MAGIC.iter().any(|magic| sample.starts_with(magic)) || sample.contains(&0) {
         return Err(ImportError::Binary);
     }
@@ -88,6 +91,14 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         return Err(ImportError::Binary);
     }
     Ok(encoding)
+}
+
+/// A multipart form body: a boundary line, then the part's headers. Uploading with
+/// `curl -F file=@x.csv` stores that wrapping around the CSV.
+fn is_a_form_upload(sample: &[u8]) -> bool {
+    let head = &sample[..sample.len().min(1024)];
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    head.starts_with("--") && head.contains("content-disposition: form-data")
 }
 
 /// Text has almost no control bytes besides tab and line ends; binary data has plenty. Read
@@ -213,6 +224,19 @@ mod tests {
             detect_encoding(csv.as_bytes(), true).unwrap(),
             Encoding::Utf8
         );
+    }
+
+    #[test]
+    fn a_file_uploaded_as_a_form_is_told_apart() {
+        let form = b"--------------------------5353c0adf60e03eb\r\n\
+                     Content-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\
+                     Content-Type: text/csv\r\n\r\nphone\r\n4155552671\r\n";
+        assert!(matches!(
+            detect_encoding(form, true),
+            Err(ImportError::FormUpload)
+        ));
+        // A CSV whose first cell starts with dashes is a CSV.
+        assert!(detect_encoding(b"--name,phone\nAda,4155552671\n", true).is_ok());
     }
 
     #[test]
