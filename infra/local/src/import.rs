@@ -170,7 +170,40 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     if let Some(mut writer) = errors_csv {
         writer.flush().map_err(csv::Error::from)?;
     }
-    Ok(result?)
+    let report = result?;
+    if !args.dry_run {
+        audit_commit(ctx, &tenant.id, &args, &report).await;
+    }
+    Ok(report)
+}
+
+/// The audit log keeps a CLI commit as it keeps one by the API or the drop folder: who gave
+/// the consent declaration, for which file. Best effort: the contacts are written, so a lost
+/// entry is told on stderr rather than failing the command.
+async fn audit_commit(
+    ctx: &AppContext,
+    tenant: &smscrm_domain::TenantId,
+    args: &ImportArgs,
+    report: &ImportReport,
+) {
+    let actor = smscrm_store::Actor::Operator {
+        name: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+    };
+    let details = serde_json::json!({
+        "filename": args.file.file_name().map(|n| n.to_string_lossy()),
+        "consent_source": args.consent,
+        "created": report.created,
+        "updated": report.updated,
+    });
+    let target = format!("file:{}", args.file.display());
+    let entry =
+        smscrm_store::AuditEntry::new(ctx.clock.now(), actor, "import.committed", target, details);
+    if let Err(e) = smscrm_store::AuditLog::new(ctx.table.clone())
+        .append(tenant, &entry)
+        .await
+    {
+        eprintln!("warning: the import was not written to the audit log: {e}");
+    }
 }
 
 fn progress_bar(

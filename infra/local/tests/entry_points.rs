@@ -203,6 +203,25 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         "drop folder import differs from CLI import"
     );
 
+    // Each commit is in its tenant's audit log, with the consent declaration it made.
+    for tenant in [&via_cli, &via_api, &via_drop] {
+        let log: Value = http
+            .get(format!("{base}/v1/audit?action=import.committed"))
+            .bearer_auth(key(tenant))
+            .send()
+            .await
+            .expect("audit")
+            .json()
+            .await
+            .expect("json");
+        let entries = log["items"].as_array().expect("items");
+        assert_eq!(entries.len(), 1, "{log}");
+        assert_eq!(
+            entries[0]["details"]["consent_source"], "paper forms",
+            "{log}"
+        );
+    }
+
     // What the rules say the file holds.
     let ada = from_cli
         .iter()
