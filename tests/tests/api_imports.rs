@@ -11,6 +11,7 @@ on_both_backends!(
     upload_dry_run_commit,
     a_file_without_phones_is_refused_with_the_headers_seen,
     a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it,
+    an_opt_out_in_a_later_row_of_a_number_is_not_lost,
     imports_are_private_to_their_tenant,
     settings_are_validated_when_the_import_is_created,
     running_before_the_upload_is_a_conflict,
@@ -163,6 +164,61 @@ async fn upload_dry_run_commit(app: &TestApp) {
 
     let (_, list) = send(app.request(Method::GET, "/v1/imports", &me)).await;
     assert_eq!(list["items"][0]["id"], id.as_str());
+}
+
+/// "The first row wins" over a number's later rows, but not over an opt-out: a later row
+/// saying the person unsubscribed revokes the consent of the contact the first row writes (a
+/// new one, or one who had consented), in the dry run's counts as in the commit's.
+async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let (status, bea) = send(app.request(Method::POST, "/v1/contacts", &me).json(&json!({
+        "phone": "+14155550901", "first_name": "Bea",
+        "consent": {"status": "explicit", "source": "web form"},
+    })))
+    .await;
+    assert_eq!(status, 201, "{bea}");
+    let file = "Phone,Consent,First Name\n\
+                4155550900,yes,First\n\
+                4155550901,yes,Bea\n\
+                (415) 555-0900,unsubscribed,Second\n\
+                415.555.0901,unsubscribed,Bea again\n";
+    let id = create_and_upload(app, &me, file, json!({})).await;
+    let (status, checked) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    let (status, _) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!(status, 202);
+    let done = finished(app, &me, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (mut dry, mut committed) = (checked["report"].clone(), done["report"].clone());
+    dry["dry_run"] = json!(null);
+    committed["dry_run"] = json!(null);
+    assert_eq!(dry, committed, "the dry run counted what the commit did");
+    assert_eq!(
+        (
+            &committed["created"],
+            &committed["updated"],
+            &committed["duplicates"]
+        ),
+        (&json!(1), &json!(1), &json!(2)),
+        "{committed}"
+    );
+    let reason = committed["errors"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("opt-out applies"), "{reason}");
+    let stored = contacts(app, &me).await;
+    let consent = |phone: &str| {
+        let contact = stored
+            .iter()
+            .find(|c| c["phone"] == phone)
+            .unwrap_or_else(|| panic!("{phone}: {stored:?}"));
+        (
+            contact["first_name"].clone(),
+            contact["consent"]["status"].clone(),
+        )
+    };
+    assert_eq!(consent("+14155550900"), (json!("First"), json!("revoked")));
+    assert_eq!(consent("+14155550901"), (json!("Bea"), json!("revoked")));
 }
 
 /// `curl -F file=@contacts.csv` sends a multipart form, whose wrapping is then stored around

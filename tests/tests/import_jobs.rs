@@ -38,6 +38,7 @@ smscrm_tests::backend_scenarios!(
     a_plan_recorded_though_its_transaction_reported_failure_keeps_its_notes,
     a_plan_cancelled_with_no_condition_failed_is_retried,
     a_planning_attempt_that_failed_part_way_leaves_no_notes_once_the_import_ends,
+    a_later_rows_opt_out_reaches_the_first_row_in_another_range,
 );
 
 /// 2,500 data rows (the pipeline writes 1,000 per batch): every 100th row has no valid phone,
@@ -1330,4 +1331,45 @@ async fn a_planning_attempt_that_failed_part_way_leaves_no_notes_once_the_import
     s.run_queued().await;
     assert_eq!(record(&s, &job).await.status, ImportStatus::Completed);
     assert_eq!(notes_left(&s, &job).await, Vec::<String>::new());
+}
+
+/// A fanned-out commit gives a first row a later row's opt-out even when the two sit in
+/// different ranges: the note goes with the first row's range.
+async fn a_later_rows_opt_out_reaches_the_first_row_in_another_range(backend: &dyn Backend) {
+    let mut s = setup(backend).await;
+    // Row 2 (range 0) consents; row 552 (range 3) has the same number and unsubscribed.
+    let file = short_file("yes").replace(
+        "Person 552,+1 415 555 0550,yes",
+        "Person 552,+1 415 555 0000,unsubscribed",
+    );
+    let file = file.replacen("first name,phone,note", "first name,phone,consent", 1);
+    assert!(file.contains("Person 552,+1 415 555 0000,unsubscribed"));
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 150,
+        ..Default::default()
+    };
+    let job = committing_file(&s, file.as_bytes()).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    s.run_queued().await;
+    let done = record(&s, &job).await;
+    assert_eq!(done.status, ImportStatus::Completed);
+    let phone = smscrm_domain::PhoneE164::from_e164("+14155550000").expect("phone");
+    let contact = Contacts::new(s.table.clone())
+        .find_by_phone(&job.tenant_id, &phone)
+        .await
+        .expect("read")
+        .expect("contact");
+    assert_eq!(
+        contact.first_name.as_deref(),
+        Some("Person 2"),
+        "the first row wins"
+    );
+    assert_eq!(
+        contact.consent.status,
+        smscrm_domain::ConsentStatus::Revoked
+    );
 }

@@ -13,7 +13,7 @@ use std::io::{self, Read, Seek, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use smscrm_domain::{ContactId, PhoneE164, TenantId};
+use smscrm_domain::{ConsentStatus, ContactId, PhoneE164, TenantId};
 use smscrm_import::{ImportOptions, Resume, RowOutcome, Rows};
 use smscrm_store::Contacts;
 use smscrm_store::contact_import::{Preclaim, Preclaimed, key_order};
@@ -42,10 +42,18 @@ pub(crate) struct Scope {
 /// What the pass ahead learned of one row.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Note {
-    /// An earlier row had the same phone (these digits); the first row wins.
-    Duplicate { first_row: u64, digits: u64 },
+    /// An earlier row had the same phone (these digits); the first row wins. `opts_out`: this
+    /// row says the person opted out, which the first row takes (see `OptedOutLater`).
+    Duplicate {
+        first_row: u64,
+        digits: u64,
+        opts_out: bool,
+    },
     /// The row's phone was claimed ahead.
     Claimed(Preclaim),
+    /// A later row of the same phone (the first such, `row`) says the person opted out: the
+    /// first row's fields win, but not over an opt-out, which no import may lose.
+    OptedOutLater { row: u64 },
 }
 
 /// The notes of the pass ahead, in row order, read as the main pass reaches their rows.
@@ -59,26 +67,51 @@ pub(crate) struct Notes {
 impl Notes {
     /// The note on `row` (a file row number) if any, which must fit `phone`. Valid rows are
     /// asked for in file order.
+    #[cfg(test)]
     pub(crate) fn take(
         &mut self,
         row: u64,
         phone: &PhoneE164,
     ) -> Result<Option<Note>, ImportFailure> {
-        if self.next.is_none() {
-            self.next = self.sorted.next().transpose().map_err(temp_file)?;
+        self.take_all(row, phone).map(|(note, _)| note)
+    }
+
+    /// The note on `row` as [`Notes::take`] gives it, and the later row that opts the phone
+    /// out, if one does ([`Note::OptedOutLater`], which a first row may have besides its
+    /// claim).
+    pub(crate) fn take_all(
+        &mut self,
+        row: u64,
+        phone: &PhoneE164,
+    ) -> Result<(Option<Note>, Option<u64>), ImportFailure> {
+        let (mut note, mut opted_out_by) = (None, None);
+        loop {
+            if self.next.is_none() {
+                self.next = self.sorted.next().transpose().map_err(temp_file)?;
+            }
+            match self.next.take_if(|next| next.row == row) {
+                Some(RowNote {
+                    note: Note::OptedOutLater { row },
+                    ..
+                }) => opted_out_by = Some(row),
+                Some(taken) => note = Some(taken.note),
+                None => break,
+            }
         }
-        let note = match &self.next {
-            Some(next) if next.row == row => self.next.take().map(|n| n.note),
-            // A note on a row this pass did not see as valid.
-            Some(next) if next.row < row => return Err(changed()),
-            _ => return Ok(None),
-        };
+        // A note on a row this pass did not see as valid.
+        if self.next.as_ref().is_some_and(|next| next.row < row) {
+            return Err(changed());
+        }
         let fits = match note {
             Some(Note::Duplicate { digits, .. }) => phone.digits_u64() == Some(digits),
             Some(Note::Claimed(claim)) => claim.fits(phone),
-            None => true,
+            Some(Note::OptedOutLater { .. }) | None => true,
         };
-        if fits { Ok(note) } else { Err(changed()) }
+        if fits {
+            Ok((note, opted_out_by))
+        } else {
+            Err(changed())
+        }
     }
 
     /// After the main pass has read the whole file: every note was taken (else the file ended
@@ -174,8 +207,12 @@ fn sightings(
         let claims = scope.claim_after.is_some_and(|after| index > after);
         // Made in file order, so the contacts append.
         let id = claims.then(|| ContactId::generate().to_ulid().0);
+        let opts_out = row
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.status == ConsentStatus::Revoked);
         // Numbers too long for a u64 (never seen in practice) are left to the main pass.
-        if let Some(sighting) = Sighting::new(&row.phone, row.row, index, id) {
+        if let Some(sighting) = Sighting::new(&row.phone, row.row, index, id, opts_out) {
             sorter.push(sighting).map_err(temp_file)?;
         }
     }
@@ -196,21 +233,36 @@ fn notes(
     let mut notes = Sorter::new(segment, |n: &RowNote| n.row);
     let mut group = ClaimGroup::default();
     let mut first: Option<Sighting> = None;
+    // Whether the first row's phone is opted out, by it or by a later row already seen.
+    let mut opted_out = false;
     for sighting in sightings {
         let sighting = sighting.map_err(temp_file)?;
         match &first {
             Some(f) if f.digits == sighting.digits => {
                 if sighting.index > scope.report_after {
                     let (first_row, digits) = (f.row, f.digits);
-                    let note = Note::Duplicate { first_row, digits };
+                    let opts_out = sighting.opts_out;
+                    let note = Note::Duplicate {
+                        first_row,
+                        digits,
+                        opts_out,
+                    };
                     notes
                         .push(RowNote::of(sighting.row, note))
                         .map_err(temp_file)?;
                 }
+                // The first row takes the opt-out, if this run writes it (one resumed after
+                // it wrote the first row took the note then).
+                if sighting.opts_out && !opted_out && f.index > scope.report_after {
+                    let note = Note::OptedOutLater { row: sighting.row };
+                    notes.push(RowNote::of(f.row, note)).map_err(temp_file)?;
+                }
+                opted_out |= sighting.opts_out;
                 continue;
             }
             _ => {}
         }
+        opted_out = sighting.opts_out;
         if let Some(id) = sighting.id() {
             group.add(&sighting, id);
             if group.rows.len() == CLAIM_GROUP {
@@ -417,11 +469,22 @@ struct Sighting {
     /// The ULID proposed for the phone's contact, in the claim scope, as two halves (which
     /// keep this struct at 56 bytes); zero outside it (no ULID is zero: its time never is).
     id: [u64; 2],
+    /// The row says the person opted out (stored in the index's top bit).
+    opts_out: bool,
 }
+
+/// The bit of a stored index that says the row opts out: no file has 2^63 rows.
+const OPTS_OUT: u64 = 1 << 63;
 
 impl Sighting {
     /// `None` for a number too long for a `u64` (E.164 numbers have at most 15 digits).
-    fn new(phone: &PhoneE164, row: u64, index: u64, id: Option<u128>) -> Option<Self> {
+    fn new(
+        phone: &PhoneE164,
+        row: u64,
+        index: u64,
+        id: Option<u128>,
+        opts_out: bool,
+    ) -> Option<Self> {
         let digits = phone.digits_u64()?;
         let id = id.unwrap_or(0);
         Some(Self {
@@ -430,6 +493,7 @@ impl Sighting {
             row,
             index,
             id: [(id >> 64) as u64, id as u64],
+            opts_out,
         })
     }
 
@@ -447,19 +511,26 @@ impl Record for Sighting {
     const SIZE: usize = 40;
 
     fn encode(&self, out: &mut Vec<u8>) {
-        for word in [self.digits, self.row, self.index, self.id[0], self.id[1]] {
+        let index = if self.opts_out {
+            self.index | OPTS_OUT
+        } else {
+            self.index
+        };
+        for word in [self.digits, self.row, index, self.id[0], self.id[1]] {
             out.extend_from_slice(&word.to_le_bytes());
         }
     }
 
     fn decode(bytes: &[u8]) -> Self {
         let digits = u64_at(bytes, 0);
+        let index = u64_at(bytes, 16);
         Self {
             order: key_order(digits),
             digits,
             row: u64_at(bytes, 8),
-            index: u64_at(bytes, 16),
+            index: index & !OPTS_OUT,
             id: [u64_at(bytes, 24), u64_at(bytes, 32)],
+            opts_out: index & OPTS_OUT != 0,
         }
     }
 }
@@ -478,6 +549,7 @@ impl RowNote {
 
 const DUPLICATE: u8 = 0;
 const CLAIMED: u8 = 1;
+const OPTED_OUT_LATER: u8 = 2;
 
 impl Record for RowNote {
     const SIZE: usize = 33;
@@ -485,15 +557,24 @@ impl Record for RowNote {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.row.to_le_bytes());
         match self.note {
-            Note::Duplicate { first_row, digits } => {
+            Note::Duplicate {
+                first_row,
+                digits,
+                opts_out,
+            } => {
                 out.push(DUPLICATE);
                 out.extend_from_slice(&first_row.to_le_bytes());
                 out.extend_from_slice(&digits.to_le_bytes());
-                out.extend_from_slice(&[0; 8]);
+                out.extend_from_slice(&u64::from(opts_out).to_le_bytes());
             }
             Note::Claimed(claim) => {
                 out.push(CLAIMED);
                 out.extend_from_slice(&claim.to_bytes());
+            }
+            Note::OptedOutLater { row } => {
+                out.push(OPTED_OUT_LATER);
+                out.extend_from_slice(&row.to_le_bytes());
+                out.extend_from_slice(&[0; 16]);
             }
         }
     }
@@ -505,6 +586,10 @@ impl Record for RowNote {
             DUPLICATE => Note::Duplicate {
                 first_row: u64_at(bytes, 9),
                 digits: u64_at(bytes, 17),
+                opts_out: u64_at(bytes, 25) != 0,
+            },
+            OPTED_OUT_LATER => Note::OptedOutLater {
+                row: u64_at(bytes, 9),
             },
             _ => Note::Claimed(Preclaim::from_bytes(claim)),
         };
@@ -542,6 +627,68 @@ mod tests {
         );
         let other = temp_file(io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(matches!(other, ImportFailure::Internal(_)), "{other:?}");
+    }
+
+    /// A phone's first row wins, but a later row's opt-out goes to it (the first such, in
+    /// whatever segment it sorts), unless the run resumed past the first row; the opting-out
+    /// duplicate is noted as such.
+    #[test]
+    fn a_later_opt_out_goes_to_the_first_row() {
+        let file = "phone,consent\n\
+                    2125550001,yes\n\
+                    2125550002,yes\n\
+                    2125550001,\n\
+                    2125550001,unsubscribed\n\
+                    2125550002,no\n\
+                    2125550001,stop\n\
+                    2125550003,unsubscribed\n\
+                    2125550003,yes\n";
+        let taken = |report_after| {
+            let scope = Scope {
+                report_after,
+                claim_after: None,
+                through: u64::MAX,
+            };
+            let input = Box::new(Cursor::new(file));
+            let (sightings, _) =
+                sightings(input, &options(false), scope, 2, &mut |_, _| {}).expect("sightings");
+            let mut notes =
+                notes(sightings, scope, 2, |_| unreachable!("no claims")).expect("notes");
+            let mut all = Vec::new();
+            for (row, digits) in [
+                (2, 1),
+                (3, 2),
+                (4, 1),
+                (5, 1),
+                (6, 2),
+                (7, 1),
+                (8, 3),
+                (9, 3),
+            ] {
+                let phone = PhoneE164::from_e164_unchecked(format!("+1212555000{digits}"));
+                let (note, opted_out_by) = notes.take_all(row, &phone).expect("take");
+                let opts_out = matches!(note, Some(Note::Duplicate { opts_out: true, .. }));
+                all.push((row, opted_out_by, opts_out));
+            }
+            notes.finish().expect("every note taken");
+            all
+        };
+        assert_eq!(
+            taken(0),
+            [
+                (2, Some(5), false),
+                (3, None, false),
+                (4, None, false),
+                (5, None, true),
+                (6, None, false),
+                (7, None, true),
+                // A first row that opts out itself needs nothing from later rows.
+                (8, None, false),
+                (9, None, false),
+            ]
+        );
+        // Resumed after data row 1 (file row 2), which an earlier run wrote with its note.
+        assert_eq!(taken(1)[0], (2, None, false));
     }
 
     /// 60 rows over 23 phones, so every phone comes back, most of them several segments later;
@@ -606,7 +753,7 @@ mod tests {
             match notes.take(row, &phone).expect("take") {
                 Some(Note::Duplicate { first_row, .. }) => drop(duplicates.insert(row, first_row)),
                 Some(Note::Claimed(claim)) => drop(claims.insert(row, digits_of(claim))),
-                None => {}
+                Some(Note::OptedOutLater { .. }) | None => {}
             }
         }
         Seen {

@@ -16,8 +16,7 @@ pub use jobs::{
     FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue, retry_delay_after_failure,
 };
 pub use pipeline::{
-    Checkpoints, DRY_RUN_IN_MEMORY_BYTES, ImportFailure, ImportRequest, Progress, Resumable, Run,
-    run, run_resumable, wants_second_read,
+    Checkpoints, ImportFailure, ImportRequest, Progress, Resumable, Run, run, run_resumable,
 };
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
 pub use stored::{StoredImport, StoredImportError, errors_key, options_of, range_errors_key};

@@ -17,9 +17,7 @@ use smscrm_store::{
 };
 
 use crate::ahead::{self, Notes, Survey};
-use crate::pipeline::{
-    ImportFailure, ImportRequest, PartRead, Progress, Resumable, Run, run_from, wants_second_read,
-};
+use crate::pipeline::{ImportFailure, ImportRequest, PartRead, Progress, Resumable, Run, run_from};
 
 /// How often progress is written to the record while an import runs.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -327,7 +325,7 @@ impl StoredImport<'_> {
                 (input, None, Some(part))
             }
             None => {
-                let (input, phones_from) = self.open_whole(record, version, commit).await?;
+                let (input, phones_from) = self.open_whole(record, version).await?;
                 (input, phones_from, None)
             }
         };
@@ -373,12 +371,11 @@ impl StoredImport<'_> {
         Ok(run)
     }
 
-    /// The whole file, read twice when the run wants a pass ahead (see [`wants_second_read`]).
+    /// The whole file, read twice: first by the pass ahead, then by the main pass.
     async fn open_whole(
         &self,
         record: &ImportRecord,
         version: String,
-        commit: bool,
     ) -> Result<
         (
             Box<dyn std::io::Read + Send>,
@@ -393,19 +390,12 @@ impl StoredImport<'_> {
             .ok_or_else(replaced)?;
         let first: Box<dyn std::io::Read + Send> =
             Box::new(tokio_util::io::SyncIoBridge::new(first));
-        let bytes = record.bytes_total.unwrap_or(u64::MAX);
-        let (input, phones_from): (Box<dyn std::io::Read + Send>, _) =
-            if wants_second_read(commit, bytes) {
-                // The first read is the pass ahead's: it keeps memory flat (duplicates are
-                // found on disk) and, on the embedded store, claims phones in order. The main
-                // read starts when the main pass does: an S3 response left unread while the
-                // pass ahead runs (seconds to minutes) could be cut off.
-                let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone(), version);
-                (Box::new(main), Some(first))
-            } else {
-                (first, None)
-            };
-        Ok((input, phones_from))
+        // The first read is the pass ahead's: it keeps memory flat (duplicates are found on
+        // disk), gives a first row a later row's opt-out, and, on the embedded store, claims
+        // phones in order. The main read starts when the main pass does: an S3 response left
+        // unread while the pass ahead runs (seconds to minutes) could be cut off.
+        let main = OpenOnRead::new(self.blobs.clone(), record.blob_key.clone(), version);
+        Ok((Box::new(main), Some(first)))
     }
 
     /// The version of the file a run reads: the one its import pinned (a queued run's, see

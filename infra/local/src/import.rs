@@ -4,9 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, IsTerminal as _};
 use std::time::Duration;
 
-use csv_import::{
-    ImportFailure, ImportReport, ImportRequest, Progress, RowError, wants_second_read,
-};
+use csv_import::{ImportFailure, ImportReport, ImportRequest, Progress, RowError};
 use smscrm_domain::Region;
 use smscrm_http::AppContext;
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
@@ -130,15 +128,14 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     let bar =
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
     // A pipe or FIFO cannot be read twice: only a regular file gets the pass ahead (which
-    // keeps memory flat and claims phones in order).
+    // keeps memory flat, gives a first row a later row's opt-out, and claims phones in order).
     let regular = !from_stdin && std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
-    let phones_from: Option<Box<dyn std::io::Read + Send>> =
-        if !regular || !wants_second_read(!args.dry_run, size) {
-            None
-        } else {
-            let again = open(&args.file)?;
-            Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
-        };
+    let phones_from: Option<Box<dyn std::io::Read + Send>> = if regular {
+        let again = open(&args.file)?;
+        Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
+    } else {
+        None
+    };
     let request = ImportRequest {
         tenant: tenant.id.clone(),
         options,
