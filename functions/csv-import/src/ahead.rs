@@ -35,8 +35,12 @@ pub(crate) struct Scope {
     /// Claims are made for rows after this one; `None`: no claims (a dry run, or a store where
     /// claiming ahead does not pay).
     pub claim_after: Option<u64>,
-    /// The pass reads no further than this row.
+    /// The rows the pass notes and claims go no further than this one.
     pub through: u64,
+    /// Whether rows past `through` are still read, for their opt-outs alone: a window of a
+    /// file (a range read from the file's start) gives its first rows a later row's opt-out.
+    /// The plan's survey stops at `through` instead (its limit on rows).
+    pub opt_outs_past: bool,
 }
 
 /// What the pass ahead learned of one row.
@@ -195,16 +199,28 @@ fn sightings(
     let mut index = 0;
     while let Some(outcome) = rows.next() {
         index += 1;
-        if index > scope.through {
+        let past = index > scope.through;
+        if past {
             rows_in_file = None;
-            break;
+            if !scope.opt_outs_past {
+                break;
+            }
+        } else {
+            at_row(index, &rows);
+            rows_in_file = Some(index);
         }
-        at_row(index, &rows);
-        rows_in_file = Some(index);
         let RowOutcome::Valid(row) = outcome else {
             continue;
         };
-        let claims = scope.claim_after.is_some_and(|after| index > after);
+        let opts_out_here = row
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.status == ConsentStatus::Revoked);
+        // Past the window only opt-outs matter: they go to the window's first rows.
+        if past && !opts_out_here {
+            continue;
+        }
+        let claims = !past && scope.claim_after.is_some_and(|after| index > after);
         // Made in file order, so the contacts append.
         let id = claims.then(|| ContactId::generate().to_ulid().0);
         let opts_out = row
@@ -239,7 +255,7 @@ fn notes(
         let sighting = sighting.map_err(temp_file)?;
         match &first {
             Some(f) if f.digits == sighting.digits => {
-                if sighting.index > scope.report_after {
+                if sighting.index > scope.report_after && sighting.index <= scope.through {
                     let (first_row, digits) = (f.row, f.digits);
                     let opts_out = sighting.opts_out;
                     let note = Note::Duplicate {
@@ -253,7 +269,11 @@ fn notes(
                 }
                 // The first row takes the opt-out, if this run writes it (one resumed after
                 // it wrote the first row took the note then).
-                if sighting.opts_out && !opted_out && f.index > scope.report_after {
+                if sighting.opts_out
+                    && !opted_out
+                    && f.index > scope.report_after
+                    && f.index <= scope.through
+                {
                     let note = Note::OptedOutLater { row: sighting.row };
                     notes.push(RowNote::of(f.row, note)).map_err(temp_file)?;
                 }
@@ -320,6 +340,7 @@ pub(crate) async fn survey(
             report_after: 0,
             claim_after: None,
             through: max_rows,
+            opt_outs_past: false,
         };
         let read = Arc::new(AtomicU64::new(0));
         let input = Box::new(CountingReader {
@@ -647,6 +668,7 @@ mod tests {
             let scope = Scope {
                 report_after,
                 claim_after: None,
+                opt_outs_past: false,
                 through: u64::MAX,
             };
             let input = Box::new(Cursor::new(file));
@@ -689,6 +711,49 @@ mod tests {
         );
         // Resumed after data row 1 (file row 2), which an earlier run wrote with its note.
         assert_eq!(taken(1)[0], (2, None, false));
+    }
+
+    /// On the claims-ahead path a first row has two notes (its claim and the later opt-out);
+    /// with segments of 2 both sorts spill. Both come back on the row.
+    #[test]
+    fn a_first_row_takes_its_claim_and_a_later_opt_out_together() {
+        let mut file = String::from("phone,consent\n");
+        for i in 0..9u64 {
+            file.push_str(&format!("212555000{i},yes\n"));
+        }
+        for i in 0..9u64 {
+            file.push_str(&format!("212555000{i},stop\n"));
+        }
+        for report_after in [0u64, 4] {
+            let scope = Scope {
+                report_after,
+                claim_after: Some(report_after),
+                opt_outs_past: false,
+                through: u64::MAX,
+            };
+            let input = Box::new(Cursor::new(file.clone()));
+            let (sightings, _) =
+                sightings(input, &options(false), scope, 2, &mut |_, _| {}).expect("sightings");
+            let mut notes =
+                notes(sightings, scope, 2, |proposed: Preclaimed| Ok(proposed)).expect("notes");
+            for i in 0..18u64 {
+                let row = i + 2;
+                let phone = PhoneE164::from_e164_unchecked(format!("+1212555000{}", i % 9));
+                let (note, by) = notes.take_all(row, &phone).expect("take");
+                if i < 9 {
+                    let mine = i >= report_after;
+                    assert_eq!(matches!(note, Some(Note::Claimed(_))), mine, "row {row}");
+                    assert_eq!(by, mine.then_some(row + 9), "row {row}");
+                } else {
+                    assert!(
+                        matches!(note, Some(Note::Duplicate { opts_out: true, .. })),
+                        "row {row}"
+                    );
+                    assert_eq!(by, None);
+                }
+            }
+            notes.finish().expect("all taken");
+        }
     }
 
     /// 60 rows over 23 phones, so every phone comes back, most of them several segments later;
@@ -777,6 +842,7 @@ mod tests {
         let whole = Scope {
             report_after: 0,
             claim_after: Some(0),
+            opt_outs_past: false,
             through: u64::MAX,
         };
         let seen = look(whole);
@@ -805,6 +871,7 @@ mod tests {
                 report_after: 0,
                 claim_after: None,
                 through,
+                opt_outs_past: false,
             };
             sightings(input, &options(false), scope, 5, &mut |_, _| {})
                 .expect("sightings")
@@ -819,6 +886,7 @@ mod tests {
             Scope {
                 report_after: 0,
                 claim_after: None,
+                opt_outs_past: false,
                 through: u64::MAX,
             },
             5,
@@ -836,6 +904,7 @@ mod tests {
         let scope = Scope {
             report_after: 0,
             claim_after: None,
+            opt_outs_past: false,
             through: u64::MAX,
         };
         let noted = *duplicates_in_memory().keys().min().expect("a duplicate");
@@ -881,6 +950,7 @@ mod tests {
         let scope = Scope {
             report_after: 10,
             claim_after: Some(20),
+            opt_outs_past: false,
             through: 50,
         };
         let seen = look(scope);

@@ -205,6 +205,7 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
                 report_after: first,
                 claim_after: claims.then_some(done.rows),
                 through: last,
+                opt_outs_past: true,
             };
             let (tenant, options) = (&request.tenant, &request.options);
             let phones = Box::new(CountingReader {

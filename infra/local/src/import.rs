@@ -105,13 +105,21 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
         })
     };
     let from_stdin = args.file.as_os_str() == "-";
-    let (input, size): (Box<dyn std::io::Read + Send>, u64) = if from_stdin {
-        (Box::new(std::io::stdin()), 0)
+    // Standard input, a pipe or a FIFO cannot be read twice: it is copied to a temporary file
+    // first, so every import reads its file twice, as the pass ahead needs (memory stays
+    // flat, a first row takes a later row's opt-out, phones are claimed in order).
+    let regular = !from_stdin && std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
+    let copy = if regular {
+        None
     } else {
-        let file = open(&args.file)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        (Box::new(file), size)
+        Some(spool(&args.file, from_stdin)?)
     };
+    let path = copy
+        .as_ref()
+        .map_or(args.file.as_path(), |copy| copy.path());
+    let file = open(path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let input: Box<dyn std::io::Read + Send> = Box::new(file);
     let mut errors_csv = match &args.errors_csv {
         Some(path) => {
             let mut writer = csv::Writer::from_path(path).map_err(|e| Failure::File {
@@ -127,15 +135,9 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     let progress = Progress::default();
     let bar =
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
-    // A pipe or FIFO cannot be read twice: only a regular file gets the pass ahead (which
-    // keeps memory flat, gives a first row a later row's opt-out, and claims phones in order).
-    let regular = !from_stdin && std::fs::metadata(&args.file).is_ok_and(|m| m.is_file());
-    let phones_from: Option<Box<dyn std::io::Read + Send>> = if regular {
-        let again = open(&args.file)?;
-        Some(Box::new(BufReader::with_capacity(256 * 1024, again)))
-    } else {
-        None
-    };
+    let again = open(path)?;
+    let phones_from: Option<Box<dyn std::io::Read + Send>> =
+        Some(Box::new(BufReader::with_capacity(256 * 1024, again)));
     let request = ImportRequest {
         tenant: tenant.id.clone(),
         options,
@@ -172,6 +174,23 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
         audit_commit(ctx, &tenant.id, &args, &report).await;
     }
     Ok(report)
+}
+
+/// A copy of standard input (`from_stdin`) or of the pipe at `file`, to read twice.
+fn spool(file: &std::path::Path, from_stdin: bool) -> Result<tempfile::NamedTempFile, Failure> {
+    let failed = |source| Failure::File {
+        action: "copy",
+        path: file.display().to_string(),
+        source,
+    };
+    let mut copy = tempfile::NamedTempFile::new().map_err(failed)?;
+    let copied = if from_stdin {
+        std::io::copy(&mut std::io::stdin().lock(), &mut copy)
+    } else {
+        File::open(file).and_then(|mut pipe| std::io::copy(&mut pipe, &mut copy))
+    };
+    copied.map_err(failed)?;
+    Ok(copy)
 }
 
 /// The audit log keeps a CLI commit as it keeps one by the API or the drop folder: who gave

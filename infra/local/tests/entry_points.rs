@@ -283,8 +283,8 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
     let _ = server.wait();
 }
 
-/// A file piped in cannot be read twice, so it is imported without the pass ahead: its
-/// duplicates are found in memory instead of on disk. The report is the same either way.
+/// A file piped in cannot be read twice, so the CLI copies it to a temporary file first and
+/// imports it as it imports a regular file: the same report, opt-outs in later rows included.
 #[test]
 fn a_piped_file_gets_the_same_report_as_a_regular_one() {
     use std::io::Write;
@@ -331,6 +331,33 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
         "duplicate of row 2 (+14155552671)"
     );
     assert_eq!(from_pipe, from_file);
+
+    // Piped in too, a later row's opt-out reaches the first row of its number.
+    let tenant = smscrm(["tenant", "create", "--name", "Stop", "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let mut piped = Command::new(BIN)
+        .args([
+            "import",
+            "-",
+            "--tenant",
+            &tenant,
+            "--json",
+            "--data-dir",
+            &data,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("import");
+    let mut stdin = piped.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"phone,consent\n4155550900,yes\n415 555 0900,unsubscribed\n")
+        .expect("write stdin");
+    drop(stdin);
+    let stopped = report(piped);
+    let reason = stopped["errors"][0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("opt-out applies"), "{stopped}");
 }
 
 /// The text report quotes rejected cells: their control characters are shown escaped, so a

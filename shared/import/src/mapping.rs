@@ -254,6 +254,10 @@ fn truncate_name(name: &str, chars: usize) -> String {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Plan {
     pub phone: usize,
+    /// Other columns whose headers say phone, best first (kept as attributes too): a row
+    /// whose phone cell is empty takes its number from the first of them that has one (a
+    /// landline-only row of a file with a mobile column). None when a mapping names the phone.
+    pub phone_fallbacks: Vec<usize>,
     pub first_name: Option<usize>,
     pub last_name: Option<usize>,
     pub name: Option<usize>,
@@ -294,6 +298,7 @@ pub(crate) fn plan(
     // Guess the built-in targets the explicit mapping left open.
     let taken: HashSet<Target> = targets.iter().flatten().cloned().collect();
     let mut best: Vec<(Target, u8, usize)> = Vec::new();
+    let mut phones: Vec<(u8, usize)> = Vec::new();
     for (at, header) in headers.iter().enumerate() {
         if targets[at].is_some() {
             continue;
@@ -301,6 +306,9 @@ pub(crate) fn plan(
         let Some((target, rank)) = alias(&normalise(header)) else {
             continue;
         };
+        if target == Target::Phone && !taken.contains(&Target::Phone) {
+            phones.push((rank, at));
+        }
         // A full name mapped explicitly is what the user wants split: name columns guessed
         // beside it stay attributes.
         let parts_of_taken_name =
@@ -344,6 +352,8 @@ pub(crate) fn plan(
     }
 
     let mut plan = Plan::default();
+    phones.sort_unstable();
+    plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
     let mut phone = None;
     let mut report = Vec::new();
     for (at, target) in targets.into_iter().enumerate() {

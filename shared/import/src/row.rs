@@ -97,9 +97,18 @@ impl RowValidator {
         }
         // Google Contacts writes a label's several numbers into one cell, ` ::: ` apart: the
         // first is the contact's phone, the others are kept as an attribute.
-        let (phone_cell, other_phones) = match fields.get(plan.phone).split_once(":::") {
+        let phone_column = match fields.get(plan.phone).trim() {
+            "" => plan
+                .phone_fallbacks
+                .iter()
+                .copied()
+                .find(|&at| !fields.get(at).trim().is_empty())
+                .unwrap_or(plan.phone),
+            _ => plan.phone,
+        };
+        let (phone_cell, other_phones) = match fields.get(phone_column).split_once(":::") {
             Some((first, others)) => (first, Some(others)),
-            None => (fields.get(plan.phone), None),
+            None => (fields.get(phone_column), None),
         };
         let phone =
             self.phones

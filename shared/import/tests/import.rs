@@ -279,6 +279,24 @@ fn duplicates_and_invalid_rows() {
     assert!(bad[2].1.contains("`not-an-email`"), "{}", bad[2].1);
 }
 
+/// A mobile column wins the phone, but a row without a mobile takes its other number rather
+/// than being refused (which column is the phone is still the mobile one).
+#[test]
+fn a_row_without_a_mobile_takes_its_landline() {
+    let text = "Name,Tel.,Mobile No.\nAda,020 7946 0018,07911 123456\nBob,020 7946 0019,\n\
+                Cy,,\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("GB"));
+    let phones: Vec<(u64, String)> = valid(&outcomes)
+        .into_iter()
+        .map(|(row, phone, _)| (row, phone))
+        .collect();
+    assert_eq!(
+        phones,
+        [(2, "+447911123456".into()), (3, "+442079460019".into())]
+    );
+    assert_eq!(invalid(&outcomes).len(), 1, "a row with no number at all");
+}
+
 #[test]
 fn consent_words_of_this_product_and_of_mailing_tools() {
     let cases = [
