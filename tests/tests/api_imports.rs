@@ -231,28 +231,29 @@ async fn a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it(app: &
                 phone\r\n4155552671\r\n\
                 --------------------------5353c0adf60e03eb--\r\n";
     let id = create_and_upload(app, &me, form, json!({})).await;
+    let message = refused_dry_run(app, &me, &id).await;
+    assert!(message.contains("--data-binary"), "{message}");
+}
+
+/// Dry-runs import `id`, which must be refused as unreadable; the refusal's message.
+async fn refused_dry_run(app: &TestApp, me: &Caller, id: &str) -> String {
     let (status, body) =
-        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), me)).await;
     assert_eq!(
         (status, error_code(&body)),
         (422, "unreadable_file"),
         "{body}"
     );
-    let message = body["error"]["message"].as_str().expect("message");
-    assert!(message.contains("--data-binary"), "{message}");
+    body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned()
 }
 
 async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
     let me = app.tenant("Importer").await;
     let id = create_and_upload(app, &me, "Name,Email\nAda,ada@example.com\n", json!({})).await;
-    let (status, body) =
-        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (422, "unreadable_file"),
-        "{body}"
-    );
-    let message = body["error"]["message"].as_str().expect("message");
+    let message = refused_dry_run(app, &me, &id).await;
     assert!(
         message.contains("Name") && message.contains("Email"),
         "{message}"

@@ -816,17 +816,7 @@ async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) 
     let expected = record(&s, &straight).await;
     assert_eq!(expected.status, ImportStatus::Completed, "{name}");
 
-    s.worker.fan_out = csv_import::FanOut {
-        above_bytes: 0,
-        rows_per_range: 150,
-        ..Default::default()
-    };
-    let job = committing_file(&s, bytes).await;
-    assert_eq!(
-        s.worker.handle(&job, None).await.expect("plan"),
-        JobOutcome::Planned { ranges: 4 },
-        "{name}"
-    );
+    let job = planned_in_four_short_ranges(&mut s, bytes).await;
     read.store(0, Ordering::SeqCst);
     s.run_queued().await;
     let fanned = record(&s, &job).await;
@@ -849,6 +839,22 @@ async fn fan_out_like_straight(backend: &dyn Backend, name: &str, bytes: &[u8]) 
     );
     assert_eq!(notes_left(&s, &job).await, Vec::<String>::new(), "{name}");
     read.load(Ordering::SeqCst)
+}
+
+/// A new tenant's commit of `bytes` (600 rows, as [`short_file`]), planned in four ranges
+/// of 150 rows.
+async fn planned_in_four_short_ranges(s: &mut Setup, bytes: &[u8]) -> ImportJob {
+    s.worker.fan_out = csv_import::FanOut {
+        above_bytes: 0,
+        rows_per_range: 150,
+        ..Default::default()
+    };
+    let job = committing_file(s, bytes).await;
+    assert_eq!(
+        s.worker.handle(&job, None).await.expect("plan"),
+        JobOutcome::Planned { ranges: 4 }
+    );
+    job
 }
 
 /// The ranges' notes files still stored beside the import's file.
@@ -1353,16 +1359,7 @@ async fn a_later_rows_opt_out_reaches_the_first_row_in_another_range(backend: &d
 
 async fn a_later_opt_out_reaches_row_2(backend: &dyn Backend, bytes: &[u8]) {
     let mut s = setup(backend).await;
-    s.worker.fan_out = csv_import::FanOut {
-        above_bytes: 0,
-        rows_per_range: 150,
-        ..Default::default()
-    };
-    let job = committing_file(&s, bytes).await;
-    assert_eq!(
-        s.worker.handle(&job, None).await.expect("plan"),
-        JobOutcome::Planned { ranges: 4 }
-    );
+    let job = planned_in_four_short_ranges(&mut s, bytes).await;
     s.run_queued().await;
     let done = record(&s, &job).await;
     assert_eq!(done.status, ImportStatus::Completed);
