@@ -24,6 +24,8 @@ smscrm_tests::backend_scenarios!(
     a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported,
     two_notifications_of_one_upload_at_once_make_one_import,
     looking_again_at_an_imported_file_writes_nothing,
+    a_workbook_is_refused_with_a_report_saying_to_save_it_as_csv,
+    a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant_exists,
 );
 
 const FILE: &[u8] = b"name,mobile\nAda Lovelace,07911 123456\nBob Jones,07911 123457\n";
@@ -237,7 +239,8 @@ async fn two_notifications_of_one_upload_at_once_make_one_import(backend: &dyn B
 }
 
 /// The local watcher looks at every file twice a second: a file imported already, or for no
-/// such tenant, is told apart by reads alone, with no lease written.
+/// such tenant, is told apart by reads alone, with no lease written (and the report for no
+/// such tenant written once).
 async fn looking_again_at_an_imported_file_writes_nothing(backend: &dyn Backend) {
     let s = setup(backend).await;
     let outcome = s.folder.process(&s.key).await.expect("processed");
@@ -258,11 +261,105 @@ async fn looking_again_at_an_imported_file_writes_nothing(backend: &dyn Backend)
         .expect("put file");
     let outcome = s.folder.process(&key).await.expect("processed");
     assert_eq!(outcome, DropOutcome::Ignored("no such tenant"));
+    let told = s.blobs.puts.load(Ordering::SeqCst);
+    let again = s.folder.process(&key).await.expect("looked again");
+    assert_eq!(again, DropOutcome::Ignored("no such tenant"));
+    assert_eq!(s.blobs.puts.load(Ordering::SeqCst), told, "told twice");
     let page = (s.table)
         .query(&Query::partition(format!("TENANT#{nobody}")))
         .await
         .expect("query");
     assert!(page.items.is_empty(), "{:?}", page.items);
+}
+
+/// An Excel workbook dropped by mistake: refused, with a report beside it saying what to
+/// do and a failed import in the API saying the same; looked at again, it is left alone.
+async fn a_workbook_is_refused_with_a_report_saying_to_save_it_as_csv(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let key = format!("tenants/{}/imports/Contacts.xlsx", s.tenant.id);
+    let workbook = Bytes::from_static(b"PK\x03\x04\x14\x00\x06\x00binary workbook");
+    s.blobs
+        .put(&key, workbook, "application/octet-stream")
+        .await
+        .expect("put workbook");
+    let outcome = s.folder.process(&key).await.expect("processed");
+    let DropOutcome::Refused { import_id, reason } = outcome else {
+        panic!("refused expected: {outcome:?}");
+    };
+    assert!(reason.contains("save the sheet as CSV"), "{reason}");
+    let report_key = format!("tenants/{}/imports/reports/Contacts.xlsx.json", s.tenant.id);
+    let bytes = s
+        .blobs
+        .get(&report_key)
+        .await
+        .expect("get")
+        .expect("report");
+    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(report["status"], "failed", "{report}");
+    assert_eq!(
+        report["import_id"],
+        serde_json::json!(import_id),
+        "{report}"
+    );
+    assert_eq!(report["failure"], serde_json::json!(reason), "{report}");
+    let imports = s.imports().await;
+    let [record] = imports.as_slice() else {
+        panic!("one import expected: {imports:?}");
+    };
+    assert_eq!(record.status, ImportStatus::Failed);
+    assert_eq!(record.failure.as_deref(), Some(reason.as_str()));
+
+    let again = s.folder.process(&key).await.expect("looked again");
+    assert_eq!(again, DropOutcome::Ignored("already imported"));
+    assert_eq!(s.imports().await.len(), 1);
+    assert!(s.run_jobs().await.is_empty());
+}
+
+/// A folder named for a tenant that does not exist (yet): the file is not imported, and a
+/// report beside it says why. Once the tenant is created with that id, the file is imported.
+async fn a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant_exists(
+    backend: &dyn Backend,
+) {
+    let s = setup(backend).await;
+    let mut later = Tenant::new("Later", "Europe/London", "GB", Utc::now()).expect("tenant");
+    later.id = smscrm_domain::TenantId::generate();
+    let key = format!("tenants/{}/imports/list.csv", later.id);
+    s.blobs
+        .put(&key, Bytes::from_static(FILE), "text/csv")
+        .await
+        .expect("put file");
+    let outcome = s.folder.process(&key).await.expect("processed");
+    assert_eq!(outcome, DropOutcome::Ignored("no such tenant"));
+    let report_key = format!("tenants/{}/imports/reports/list.csv.json", later.id);
+    let bytes = s
+        .blobs
+        .get(&report_key)
+        .await
+        .expect("get")
+        .expect("report");
+    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(report["status"], "failed", "{report}");
+    assert_eq!(report["import_id"], serde_json::Value::Null, "{report}");
+    let failure = report["failure"].as_str().expect("failure");
+    assert!(
+        failure.contains(&format!("there is no tenant {}", later.id)),
+        "{failure}"
+    );
+
+    Tenants::new(s.table.clone())
+        .create(&later)
+        .await
+        .expect("create tenant");
+    let outcome = s.folder.process(&key).await.expect("processed");
+    let DropOutcome::Queued { import_id } = outcome else {
+        panic!("queued expected: {outcome:?}");
+    };
+    assert_eq!(s.run_jobs().await, vec![import_id]);
+    let contacts = Contacts::new(s.table.clone())
+        .list(&later.id, None, 10)
+        .await
+        .expect("list contacts");
+    assert_eq!(contacts.items.len(), 2);
 }
 
 impl Setup {
@@ -279,6 +376,8 @@ impl Setup {
 struct Faulty<P> {
     inner: P,
     failing: AtomicBool,
+    /// Writes passed through (blobs' `put`).
+    puts: std::sync::atomic::AtomicUsize,
     put_gate: tokio::sync::Mutex<()>,
     put_waiting: tokio::sync::Notify,
 }
@@ -288,6 +387,7 @@ impl<P> Faulty<P> {
         Self {
             inner,
             failing: AtomicBool::new(false),
+            puts: Default::default(),
             put_gate: tokio::sync::Mutex::new(()),
             put_waiting: tokio::sync::Notify::new(),
         }
@@ -306,6 +406,7 @@ impl Blobs for Faulty<Arc<dyn Blobs>> {
         if self.failing() {
             return Err(BlobError::Unavailable("injected: the store is down".into()));
         }
+        self.puts.fetch_add(1, Ordering::SeqCst);
         self.inner.put(key, body, content_type).await
     }
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {

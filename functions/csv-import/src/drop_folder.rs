@@ -58,9 +58,12 @@ pub enum DropOutcome {
     Ignored(&'static str),
 }
 
+const NO_SUCH_TENANT: &str = "no such tenant";
+
 #[derive(Debug, Serialize)]
 struct ReportFile<'a> {
-    import_id: &'a ImportId,
+    /// None when the file was refused before an import was made (no such tenant).
+    import_id: Option<&'a ImportId>,
     file: &'a str,
     /// The version of the file imported (S3's ETag): the same file notified again is not
     /// imported twice, a new file dropped under the same name is.
@@ -97,6 +100,10 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     if file.contains('/') {
         return Err("in a subfolder (reports are written there)");
     }
+    // The folder itself (the marker object S3's console makes), or the reports folder.
+    if file.is_empty() || file == "reports" {
+        return Err("a folder");
+    }
     if file.ends_with(SIDECAR_SUFFIX) {
         return Err("a mapping sidecar");
     }
@@ -105,12 +112,29 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     if file.starts_with('.') || file.starts_with("~$") {
         return Err("a hidden or lock file");
     }
-    let lower = file.to_ascii_lowercase();
-    if !IMPORTABLE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
-        return Err("not a .csv, .tsv or .txt file");
-    }
     let tenant = tenant.parse().map_err(|_| "not a tenant id")?;
     Ok((tenant, file))
+}
+
+/// Why a file dropped in the folder is not imported for its type, if it is not: the user
+/// dropped it to be imported, so the report says what to do instead.
+pub fn type_refusal(file: &str) -> Option<String> {
+    let lower = file.to_ascii_lowercase();
+    if IMPORTABLE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return None;
+    }
+    let extension = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    let advice = match extension {
+        "xlsx" | "xlsm" | "xls" | "ods" | "numbers" => {
+            "it is a spreadsheet workbook: save the sheet as CSV (in Excel: File > Save As > \
+             CSV UTF-8) and drop the .csv file"
+        }
+        "zip" | "gz" | "7z" | "rar" | "tar" | "tgz" => {
+            "it is compressed: unpack it and drop the .csv file inside"
+        }
+        _ => "only .csv, .tsv and .txt files are imported: export the contacts as CSV",
+    };
+    Some(format!("{file} was not imported: {advice}"))
 }
 
 impl DropFolder {
@@ -124,6 +148,9 @@ impl DropFolder {
         // Reads first, so a file that needs nothing costs no write: the local watcher looks
         // at every file twice a second.
         if let Err(why) = self.to_import(key, &tenant_id).await? {
+            if why == NO_SUCH_TENANT {
+                self.report_no_tenant(key, file, &tenant_id).await?;
+            }
             return Ok(DropOutcome::Ignored(why));
         }
         // S3 may deliver a notification twice, at once: both would see the file untaken and
@@ -170,8 +197,43 @@ impl DropFolder {
         }
         match self.tenants.get(tenant_id).await? {
             Some(tenant) => Ok(Ok((dropped, tenant))),
-            None => Ok(Err("no such tenant")),
+            None => Ok(Err(NO_SUCH_TENANT)),
         }
+    }
+
+    /// Tells whoever dropped a file in a folder named for no tenant (a mistyped id, or a
+    /// tenant not created yet) why nothing happens, once per version of the file. The report
+    /// names no import and does not mark the file taken: once the tenant exists, the file is
+    /// imported.
+    async fn report_no_tenant(
+        &self,
+        key: &str,
+        file: &str,
+        tenant_id: &TenantId,
+    ) -> Result<(), StoredImportError> {
+        let Some(dropped) = self.blobs.stat(key).await? else {
+            return Ok(());
+        };
+        let at = report_key(key);
+        if let Some(bytes) = self.blobs.get(&at).await?
+            && let Ok(told) = serde_json::from_slice::<ToldBefore>(&bytes)
+            && told.file_version.as_deref() == Some(dropped.tag.as_str())
+        {
+            return Ok(());
+        }
+        let failure = format!(
+            "{file} was not imported: there is no tenant {tenant_id}; check the folder's name \
+             (tenants/<tenant id>/imports/)"
+        );
+        let body = ReportFile {
+            import_id: None,
+            file,
+            file_version: Some(&dropped.tag),
+            status: ImportStatus::Failed,
+            failure: Some(&failure),
+            report: None,
+        };
+        put_report(&*self.blobs, key, &body).await
     }
 
     async fn process_leased(
@@ -239,7 +301,11 @@ impl DropFolder {
             .pin_file(&record.tenant_id, &record.id, tag)
             .await?;
         record.file_tag = Some(pinned);
-        if let Err(refusal) = sidecar.and_then(|s| check(&s)) {
+        let refused = match type_refusal(&record.filename) {
+            Some(refusal) => Err(refusal),
+            None => sidecar.and_then(|s| check(&s)),
+        };
+        if let Err(refusal) = refused {
             self.runner().fail(record, &refusal).await?;
             let status = ImportStatus::Failed;
             write_report(&*self.blobs, record, status, Some(&refusal), None).await?;
@@ -312,6 +378,8 @@ impl DropFolder {
                 let record = self.imports.get(tenant, &id).await?;
                 Ok(record.is_none_or(|r| r.status != ImportStatus::Failed))
             }
+            // Refused before any import was made: there was no such tenant.
+            (Some(_), Some(ImportStatus::Failed), None) => Ok(false),
             _ => Ok(true),
         }
     }
@@ -366,23 +434,33 @@ pub(crate) async fn write_report(
     report: Option<&ImportReport>,
 ) -> Result<(), StoredImportError> {
     let body = ReportFile {
-        import_id: &record.id,
+        import_id: Some(&record.id),
         file: &record.filename,
         file_version: record.file_tag.as_deref(),
         status,
         failure,
         report,
     };
-    let bytes = serde_json::to_vec_pretty(&body)
+    put_report(blobs, &record.blob_key, &body).await
+}
+
+async fn put_report(
+    blobs: &dyn Blobs,
+    blob_key: &str,
+    body: &ReportFile<'_>,
+) -> Result<(), StoredImportError> {
+    let bytes = serde_json::to_vec_pretty(body)
         .unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string().into_bytes());
     blobs
-        .put(
-            &report_key(&record.blob_key),
-            bytes.into(),
-            "application/json",
-        )
+        .put(&report_key(blob_key), bytes.into(), "application/json")
         .await?;
     Ok(())
+}
+
+/// The version a report was written for.
+#[derive(Deserialize)]
+struct ToldBefore {
+    file_version: Option<String>,
 }
 
 fn apply(sidecar: &Sidecar, settings: &mut ImportSettings) {
@@ -465,6 +543,26 @@ mod tests {
     }
 
     #[test]
+    fn files_not_in_csv_are_refused_saying_what_to_do() {
+        for file in ["a b.csv", "LIST.CSV", "tabs.tsv", "Export.Txt"] {
+            assert_eq!(type_refusal(file), None, "{file}");
+        }
+        for (file, says) in [
+            ("Contacts.XLSX", "save the sheet as CSV"),
+            ("old.xls", "save the sheet as CSV"),
+            ("list.csv.zip", "unpack it"),
+            ("list.pdf", "only .csv, .tsv and .txt files"),
+            ("list", "only .csv, .tsv and .txt files"),
+        ] {
+            let refusal = type_refusal(file).expect(file);
+            assert!(
+                refusal.starts_with(file) && refusal.contains(says),
+                "{refusal}"
+            );
+        }
+    }
+
+    #[test]
     fn only_files_directly_in_an_imports_folder_count() {
         let t = TenantId::generate();
         for file in ["a b.csv", "LIST.CSV", "tabs.tsv", "Export.Txt"] {
@@ -479,8 +577,9 @@ mod tests {
             format!("tenants/{t}/imports/.DS_Store"),
             format!("tenants/{t}/imports/.~lock.a.csv#"),
             format!("tenants/{t}/imports/~$a.csv"),
-            format!("tenants/{t}/imports/a.xlsx"),
             format!("tenants/{t}/imports/reports"),
+            format!("tenants/{t}/imports/"),
+            format!("tenants/{t}/imports/2024/a.csv"),
             format!("tenants/{t}/uploads/a.csv"),
             "tenants/nope/imports/a.csv".to_owned(),
             "a.csv".to_owned(),
