@@ -90,6 +90,15 @@ pub struct DropFolder {
 /// filters on the prefix only.
 pub const IMPORTABLE_SUFFIXES: [&str; 3] = [".csv", ".tsv", ".txt"];
 
+const PARTIAL_SUFFIXES: [&str; 6] = [
+    ".filepart",
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".download",
+    ".tmp",
+];
+
 pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     let mut parts = key.splitn(4, '/');
     let (Some("tenants"), Some(tenant), Some("imports"), Some(file)) =
@@ -111,6 +120,11 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     // the user's exports.
     if file.starts_with('.') || file.starts_with("~$") {
         return Err("a hidden or lock file");
+    }
+    // What upload tools and browsers write before renaming the file into place.
+    let lower = file.to_ascii_lowercase();
+    if PARTIAL_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return Err("a file still being copied");
     }
     let tenant = tenant.parse().map_err(|_| "not a tenant id")?;
     Ok((tenant, file))
@@ -578,6 +592,8 @@ mod tests {
             format!("tenants/{t}/imports/.~lock.a.csv#"),
             format!("tenants/{t}/imports/~$a.csv"),
             format!("tenants/{t}/imports/reports"),
+            format!("tenants/{t}/imports/list.csv.filepart"),
+            format!("tenants/{t}/imports/list.csv.PART"),
             format!("tenants/{t}/imports/"),
             format!("tenants/{t}/imports/2024/a.csv"),
             format!("tenants/{t}/uploads/a.csv"),
