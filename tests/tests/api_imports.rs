@@ -16,6 +16,7 @@ on_both_backends!(
     settings_are_validated_when_the_import_is_created,
     running_before_the_upload_is_a_conflict,
     a_new_upload_clears_the_last_runs_counts,
+    a_header_only_file_is_refused_and_the_refusal_kept_until_a_new_upload,
 );
 
 const MESSY: &str = "\u{feff}Given Name;Family Name;Phone 1 - Value;Store\r\n\
@@ -344,6 +345,38 @@ async fn running_before_the_upload_is_a_conflict(app: &TestApp) {
 /// A file uploaded again after a dry run is another file: nothing of the first file's run
 /// (its report, its row count, its size) is shown as the new file's. (A presigned S3 upload
 /// does not tell the record: the next dry run or commit sees the new file.)
+/// An export of an empty list (a header row alone) is refused rather than "completed" with
+/// nothing in it; the import says why until a new file is uploaded.
+async fn a_header_only_file_is_refused_and_the_refusal_kept_until_a_new_upload(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let created = create_import(app, &me).await;
+    let id = created["import"]["id"].as_str().expect("id").to_owned();
+    app.upload(&me, &created, "Phone,First Name\r\n").await;
+    let message = refused_dry_run(app, &me, &id).await;
+    assert!(message.contains("no data rows"), "{message}");
+    let (_, record) = send(app.request(Method::GET, &format!("/v1/imports/{id}"), &me)).await;
+    assert_eq!(
+        (&record["status"], &record["failure"]),
+        (&json!("uploaded"), &json!(message)),
+        "{record}"
+    );
+
+    app.upload(&me, &created, "Phone,First Name\r\n+1 415 555 2673,Cy\r\n")
+        .await;
+    let (status, checked) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(
+        (
+            &checked["status"],
+            &checked["failure"],
+            &checked["report"]["valid"]
+        ),
+        (&json!("checked"), &Value::Null, &json!(1)),
+        "{checked}"
+    );
+}
+
 async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
     let me = app.tenant("Importer").await;
     let created = create_import(app, &me).await;

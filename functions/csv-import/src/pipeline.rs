@@ -185,6 +185,7 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
         .as_ref()
         .and_then(|r| r.window)
         .unwrap_or((0, u64::MAX));
+    let whole_file = part.is_none() && (first, last) == (0, u64::MAX);
     let (resume, given_notes) = match part {
         Some(part) => (Some(part.resume), Some(part.notes)),
         None => (None, None),
@@ -271,6 +272,8 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
         Ended::Input => {}
     }
     match parsed {
+        // A header alone is most likely an export of an empty list, not what was meant.
+        Ok(Ok(())) if whole_file && report.rows == 0 => Err(ImportError::NoRows.into()),
         Ok(Ok(())) => Ok(Run::Finished(report)),
         Ok(Err(e)) => Err(e),
         Err(join) => Err(ImportFailure::Internal(join.to_string())),

@@ -143,10 +143,30 @@ impl StoredImport<'_> {
     /// error report beside the file and its summary on the record (`checked`); `Conflict` if a
     /// commit started meanwhile.
     pub async fn dry_run(&self, record: &ImportRecord) -> Result<ImportReport, StoredImportError> {
-        let Run::Finished(report) = self.run_resumable(record, false, None).await? else {
+        let from = [ImportStatus::Uploaded, ImportStatus::Checked];
+        let run = match self.run_resumable(record, false, None).await {
+            Ok(run) => run,
+            Err(StoredImportError::File(refusal)) => {
+                // Kept on the record, as a queued dry run keeps it: whoever looks at the
+                // import later sees why it is not checked.
+                let reason = refusal.to_string();
+                let outcome = Outcome {
+                    status: ImportStatus::Uploaded,
+                    report: None,
+                    failure: Some(&reason),
+                    read: None,
+                };
+                let (tenant, id) = (&record.tenant_id, &record.id);
+                (self.imports)
+                    .finish(tenant, id, &from, outcome, Utc::now())
+                    .await?;
+                return Err(StoredImportError::File(refusal));
+            }
+            Err(other) => return Err(other),
+        };
+        let Run::Finished(report) = run else {
             return Err(internal("a dry run without a deadline paused"));
         };
-        let from = [ImportStatus::Uploaded, ImportStatus::Checked];
         self.complete(record, &from, ImportStatus::Checked, &report)
             .await?;
         Ok(report)

@@ -442,14 +442,21 @@ fn with_json_a_refused_import_is_one_json_object_and_fails() {
     };
     let empty = write("empty.csv", b"");
     let no_phone = write("names.csv", b"name,city\nAda,Paris\n");
+    let header_only = write("header.csv", b"phone,name\r\n\r\n");
     let good = write("good.csv", b"phone\n+14155550100\n");
     let missing = dir
         .path()
         .join("missing.csv")
         .to_string_lossy()
         .into_owned();
-    let cases: [(&[&str], &str, &str); 6] = [
+    let cases: [(&[&str], &str, &str); 8] = [
         (&[&empty], "unreadable_file", "empty"),
+        (&[&header_only], "unreadable_file", "no data rows"),
+        (
+            &[&header_only, "--dry-run"],
+            "unreadable_file",
+            "no data rows",
+        ),
         (&[&no_phone], "unreadable_file", "no phone column"),
         (&[&missing], "cannot_open", "missing.csv"),
         (&[&good, "--region", "XX"], "invalid_option", "--region"),

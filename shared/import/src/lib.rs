@@ -131,6 +131,8 @@ pub struct ImportRow {
 pub enum ImportError {
     #[error("the file is empty: it needs a header row naming its columns (phone, first name, ...)")]
     Empty,
+    #[error("the file has a header row but no data rows: there is nothing to import")]
+    NoRows,
     #[error(
         "the file is not CSV text (it looks like binary data: an image, an archive, or an Excel \
          workbook); save it as CSV (UTF-8) and upload that"

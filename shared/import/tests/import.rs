@@ -468,7 +468,7 @@ fn files_that_cannot_be_imported() {
             "{empty:?}"
         );
     }
-    // Header only: zero rows, not an error.
+    // Header only: zero rows from the parser; an import run refuses such a file.
     let (detected, outcomes) = import(b"phone,name\n", &options("US"));
     assert_eq!(detected.headers, vec!["phone", "name"]);
     assert!(outcomes.is_empty());

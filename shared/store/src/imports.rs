@@ -349,7 +349,8 @@ impl Imports {
                     .set("bytes_done", 0)
                     .set("rows_done", 0)
                     .set("rows_total", Value::Null)
-                    .set("report", Value::Null),
+                    .set("report", Value::Null)
+                    .set("failure", Value::Null),
                 Some(Condition::eq("status", status_value(record.status))),
             )
             .await?;
