@@ -100,9 +100,12 @@ pub struct ImportArgs {
     #[arg(long)]
     pub region: Option<String>,
     /// Explicit column mapping, e.g. `phone=Telefon,first_name=Vorname,attr:city=Stadt`.
+    /// Targets: phone, first_name, last_name, name, email, consent, opt_out, tags, skip,
+    /// attr:<name>.
     #[arg(long)]
     pub map: Option<String>,
-    /// Declare consent for every row without a consent column, naming where it was given.
+    /// Declare consent for every row whose consent cell is empty (or that has no consent
+    /// column), naming where it was given. An opt-out column's yes still wins.
     #[arg(long, value_name = "SOURCE")]
     pub consent: Option<String>,
     /// Check and count everything, write nothing.

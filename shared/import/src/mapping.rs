@@ -20,6 +20,10 @@ pub enum Target {
     Name,
     Email,
     Consent,
+    /// Says whether the person opted out ("SMS Opt Out", "Do Not Text", Mailchimp's
+    /// `UNSUB_TIME`): a yes records an opt-out whatever else the row or the import says; a
+    /// no says nothing. Every such column counts.
+    OptOut,
     Tags,
     /// A custom attribute with this name (usable in templates).
     Attribute(String),
@@ -36,6 +40,7 @@ impl fmt::Display for Target {
             Self::Name => f.write_str("name"),
             Self::Email => f.write_str("email"),
             Self::Consent => f.write_str("consent"),
+            Self::OptOut => f.write_str("opt_out"),
             Self::Tags => f.write_str("tags"),
             Self::Attribute(name) => write!(f, "attr:{name}"),
             Self::Skip => f.write_str("skip"),
@@ -54,6 +59,7 @@ impl FromStr for Target {
             "name" => Self::Name,
             "email" => Self::Email,
             "consent" => Self::Consent,
+            "opt_out" => Self::OptOut,
             "tags" => Self::Tags,
             "skip" => Self::Skip,
             other => match other.strip_prefix("attr:") {
@@ -64,7 +70,7 @@ impl FromStr for Target {
                 None => {
                     return Err(format!(
                         "`{other}` is not a target; use phone, first_name, last_name, name, \
-                         email, consent, tags, skip or attr:<name>"
+                         email, consent, opt_out, tags, skip or attr:<name>"
                     ));
                 }
             },
@@ -154,6 +160,8 @@ impl FromStr for ExplicitMapping {
 /// Which target a header name suggests, with a rank: among several columns suggesting the
 /// same target the lowest rank wins (a mobile number beats a generic phone), then the
 /// leftmost. Keys are [`normalise`]d.
+const BARE_NAME: &str = "name";
+
 fn alias(key: &str) -> Option<(Target, u8)> {
     use Target::*;
     Some(match key {
@@ -170,22 +178,164 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
         | "telefono" | "telefonnummer" => (Phone, 3),
         "number" => (Phone, 4),
-        "firstname" | "givenname" | "fname" | "forename" => (FirstName, 0),
+        "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam" => {
+            (FirstName, 0)
+        }
         "first" => (FirstName, 1),
-        "lastname" | "surname" | "familyname" | "lname" => (LastName, 0),
+        "lastname" | "surname" | "familyname" | "lname" | "nachname" | "familienname"
+        | "nomdefamille" | "apellido" | "apellidos" | "achternaam" => (LastName, 0),
         "last" => (LastName, 1),
-        "fullname" | "name" | "contactname" | "displayname" => (Name, 0),
-        "email" | "emailaddress" | "email1value" => (Email, 0),
+        "fullname" | "contactname" | "displayname" | "customername" | "clientname"
+        | "guestname" | "membername" | "kundenname" | "nomcomplet" => (Name, 0),
+        // Beside a first-name column, a bare "Name" is the family name ("Name;Vorname").
+        BARE_NAME | "nom" => (Name, 1),
+        "email" | "emailaddress" | "email1value" | "emailadresse" | "adresseemail"
+        | "adressemail" | "courriel" | "correo" | "correoelectronico" | "emailadres" => (Email, 0),
         "mail" => (Email, 1),
         "smsconsent"
         | "acceptssmsmarketing"
         | "smsoptin"
         | "smsmarketingconsent"
-        | "smssubscribed" => (Consent, 0),
-        "consent" | "optin" | "optedin" | "marketingconsent" | "subscribed" => (Consent, 1),
+        | "smssubscribed"
+        | "smsmarketing"
+        | "smsmarketingoptin"
+        | "smsmarketingstatus"
+        | "smsoptinstatus"
+        | "smssubscriptionstatus"
+        | "smsconsentstatus"
+        | "smspermission"
+        | "textoptin"
+        | "textconsent"
+        | "textingconsent"
+        | "acceptstextmessages"
+        | "acceptssms"
+        | "mobileoptin" => (Consent, 0),
+        "consent" | "optin" | "optedin" | "marketingconsent" | "subscribed"
+        | "marketingallowed" => (Consent, 1),
+        // Opt-outs: CRMs' flags, TCPA do-not-call lists (texts are calls there), Mailchimp's
+        // unsubscribed export. Not email-only ones ("Email Opt Out"): those say nothing about
+        // texts.
+        "smsoptout" | "smsoptedout" | "optout" | "optedout" | "smsunsubscribed"
+        | "unsubscribed" | "donottext" | "donotsms" | "nosms" | "hasoptedoutofsms"
+        | "textoptout" | "donotcall" | "dnc" | "donotcontact" | "unsubtime"
+        | "unsubscribedat" | "unsubscribedate" | "unsubscribeddate" | "optoutdate"
+        | "optouttime" | "smsoptoutdate" | "smsoptouttime" => (OptOut, 0),
         "tags" | "tag" | "labels" | "label" | "groups" | "segments" => (Tags, 0),
+        "categories" | "category" | "kategorien" | "etiquettes" => (Tags, 1),
         _ => return None,
     })
+}
+
+/// What a header suggests: a known alias, else, for the many ways of naming a phone column
+/// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
+fn guess(header: &str) -> Option<(Target, u8)> {
+    alias(&normalise(header)).or_else(|| phone_by_words(header))
+}
+
+/// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
+/// other just after "phone". Columns about a phone rather than holding one (its type, label,
+/// extension, country code, whether it is verified or opted in) and fax or pager numbers are
+/// not phones.
+fn phone_by_words(header: &str) -> Option<(Target, u8)> {
+    let words = words(header);
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    const ABOUT_A_PHONE: [&str; 16] = [
+        "type",
+        "label",
+        "ext",
+        "extension",
+        "country",
+        "code",
+        "verified",
+        "status",
+        "opt",
+        "optin",
+        "optout",
+        "consent",
+        "fax",
+        "pager",
+        "telegram",
+        "date",
+    ];
+    if has(&ABOUT_A_PHONE) {
+        return None;
+    }
+    // Whole words, or the start of a compound ("Mobilfunknummer"); not "mobil" alone as a
+    // start ("Mobility") nor "phone" ("Phonetic First Name").
+    let says = |exact: &[&str], starts: &[&str]| {
+        words
+            .iter()
+            .any(|w| exact.contains(&w.as_str()) || starts.iter().any(|s| w.starts_with(s)))
+    };
+    let mobile = says(
+        &[
+            "mobile",
+            "cell",
+            "handy",
+            "mobil",
+            "portable",
+            "movil",
+            "celular",
+            "cellulare",
+            "mobiel",
+            "gsm",
+        ],
+        &[
+            "mobilfunk",
+            "mobilnummer",
+            "mobiltelefon",
+            "mobilnr",
+            "handynummer",
+            "handynr",
+            "cellphone",
+            "cellular",
+            "mobielnummer",
+        ],
+    );
+    if mobile {
+        return Some((Target::Phone, 1));
+    }
+    let phone = says(
+        &[
+            "tel",
+            "phone",
+            "phones",
+            "fon",
+            "phonenumber",
+            "phoneno",
+            "telnr",
+        ],
+        &["telephone", "telefon", "telefoon"],
+    );
+    phone.then_some((Target::Phone, 3))
+}
+
+/// A header's words, lowercased with accents folded: `Tél. portable` -> `tel`, `portable`;
+/// `HomePhone` -> `home`, `phone`.
+fn words(header: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut last_lower = false;
+    for c in header.chars() {
+        for folded in fold(c) {
+            if !folded.is_ascii_alphanumeric() {
+                last_lower = false;
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                continue;
+            }
+            if folded.is_ascii_uppercase() && last_lower && !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            last_lower = folded.is_ascii_lowercase();
+            word.push(folded.to_ascii_lowercase());
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Lowercase ASCII letters and digits only, accents folded: `E-mail 1 - Value` ->
@@ -263,6 +413,7 @@ pub(crate) struct Plan {
     pub name: Option<usize>,
     pub email: Option<usize>,
     pub consent: Option<usize>,
+    pub opt_outs: Vec<usize>,
     pub tags: Option<usize>,
     pub attributes: Vec<(usize, String)>,
 }
@@ -292,6 +443,18 @@ pub(crate) fn plan(
                     ),
                 });
             }
+            if *target == Target::Consent
+                && alias(&normalise(&headers[at])).is_some_and(|(t, _)| t == Target::OptOut)
+            {
+                return Err(ImportError::InvalidMapping {
+                    entry: format!("consent={column}"),
+                    reason: format!(
+                        "`{}` reads as an opt-out column, where yes means the person opted \
+                         out: map it as opt_out={column}",
+                        headers[at]
+                    ),
+                });
+            }
             targets[at] = Some(target.clone());
         }
     }
@@ -303,9 +466,14 @@ pub(crate) fn plan(
         if targets[at].is_some() {
             continue;
         }
-        let Some((target, rank)) = alias(&normalise(header)) else {
+        let Some((target, rank)) = guess(header) else {
             continue;
         };
+        if target == Target::OptOut {
+            // Every one counts: any of them saying so is an opt-out.
+            targets[at] = Some(target);
+            continue;
+        }
         if target == Target::Phone && !taken.contains(&Target::Phone) {
             phones.push((rank, at));
         }
@@ -327,14 +495,18 @@ pub(crate) fn plan(
     }
     // A full name is split only when there is neither a first- nor a last-name column;
     // otherwise it is kept as an attribute.
-    let has_parts = targets
-        .iter()
-        .any(|t| matches!(t, Some(Target::FirstName | Target::LastName)));
-    if has_parts {
-        for t in &mut targets {
-            if *t == Some(Target::Name) {
-                *t = None;
+    let has = |targets: &[Option<Target>], target: Target| targets.contains(&Some(target));
+    let (first, last) = (
+        has(&targets, Target::FirstName),
+        has(&targets, Target::LastName),
+    );
+    if first || last {
+        for (at, t) in targets.iter_mut().enumerate() {
+            if *t != Some(Target::Name) || taken.contains(&Target::Name) {
+                continue;
             }
+            let bare = matches!(normalise(&headers[at]).as_str(), BARE_NAME | "nom");
+            *t = (first && !last && bare).then_some(Target::LastName);
         }
     }
 
@@ -365,6 +537,7 @@ pub(crate) fn plan(
             Target::Name => plan.name = Some(at),
             Target::Email => plan.email = Some(at),
             Target::Consent => plan.consent = Some(at),
+            Target::OptOut => plan.opt_outs.push(at),
             Target::Tags => plan.tags = Some(at),
             Target::Attribute(name) => plan.attributes.push((at, name.clone())),
             Target::Skip => continue,
@@ -594,11 +767,114 @@ mod tests {
             pairs(&[("Name", "name"), ("Cell", "phone")])
         );
         assert_eq!(
-            report(&["Name", "First", "Cell"], None),
+            report(&["Full Name", "First", "Cell"], None),
             pairs(&[
-                ("Name", "attr:name"),
+                ("Full Name", "attr:full_name"),
                 ("First", "first_name"),
                 ("Cell", "phone")
+            ])
+        );
+        // "Name;Vorname", "Nom;Prénom": beside a first name, a bare name is the family name.
+        for (name, first) in [
+            ("Name", "Vorname"),
+            ("Nom", "Prénom"),
+            ("Name", "First Name"),
+        ] {
+            assert_eq!(
+                report(&[name, first, "Handy"], None),
+                pairs(&[
+                    (name, "last_name"),
+                    (first, "first_name"),
+                    ("Handy", "phone")
+                ])
+            );
+        }
+        assert_eq!(
+            report(&["Name", "Vorname", "Nachname", "Handy"], None),
+            pairs(&[
+                ("Name", "attr:name"),
+                ("Vorname", "first_name"),
+                ("Nachname", "last_name"),
+                ("Handy", "phone")
+            ])
+        );
+        assert_eq!(
+            report(&["Guest Name", "Phone"], None),
+            pairs(&[("Guest Name", "name"), ("Phone", "phone")])
+        );
+    }
+
+    #[test]
+    fn phone_columns_are_found_by_their_words_the_mobile_first() {
+        for (mobile, other) in [
+            ("Téléphone mobile", "Téléphone"),
+            ("Handy-Nr.", "Telefon"),
+            ("Mobil-Nr.", "Telefon"),
+            ("Mobilfunknummer", "Telefon"),
+            ("Cellulare", "Telefono"),
+            ("Mobile Phone 1", "Phone 1"),
+            ("Phone 2 (Mobile)", "Phone 1"),
+            ("Phone (Mobile)", "Phone (Home)"),
+            ("Personal Cell", "Work Phone"),
+            ("Tél. portable", "Téléphone fixe"),
+            ("Mobiel", "Telefoon"),
+            ("MobilePhone", "HomePhone"),
+        ] {
+            let mapped = report(&["Nom", other, mobile], None);
+            assert_eq!(
+                mapped[2],
+                (mobile.to_owned(), "phone".to_owned()),
+                "{mobile} over {other}: {mapped:?}"
+            );
+            assert_eq!(report(&["Nom", other], None)[1].1, "phone", "{other}");
+        }
+        // About a phone, not one; nor a fax, nor a name that starts like one.
+        for header in [
+            "Phone 1 - Type",
+            "Mobile Phone Verified",
+            "Phone Country Code",
+            "Fax Phone",
+            "Phonetic First Name",
+            "Mobility Aid",
+            "Mobile Opt-In Date",
+            "Cancellation Reason",
+        ] {
+            let mapped = report(&[header, "Phone"], None);
+            assert_eq!(mapped[1].1, "phone", "{header}: {mapped:?}");
+            assert!(mapped[0].1.starts_with("attr:"), "{header}: {mapped:?}");
+        }
+    }
+
+    #[test]
+    fn consent_and_opt_out_columns() {
+        for header in [
+            "SMS Marketing",
+            "SMS Opt-In Status",
+            "Text Opt-In",
+            "Accepts Text Messages",
+            "Mobile Opt-In",
+            "SMS Subscription Status",
+        ] {
+            assert_eq!(report(&["Phone", header], None)[1].1, "consent", "{header}");
+        }
+        // Every opt-out column counts; an email-only one is not about texts.
+        assert_eq!(
+            report(
+                &[
+                    "Phone",
+                    "SMS Opt Out",
+                    "Do Not Call",
+                    "Email Opt Out",
+                    "UNSUB_TIME"
+                ],
+                None
+            ),
+            pairs(&[
+                ("Phone", "phone"),
+                ("SMS Opt Out", "opt_out"),
+                ("Do Not Call", "opt_out"),
+                ("Email Opt Out", "attr:email_opt_out"),
+                ("UNSUB_TIME", "opt_out")
             ])
         );
     }

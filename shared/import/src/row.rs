@@ -142,8 +142,9 @@ impl RowValidator {
         let tags = match cell(plan.tags) {
             // A line break too: Excel's Alt+Enter lists.
             Some(tags) => clean_tags(
-                tags.split([',', ';', '|', '\n', '\r'])
-                    .map(str::trim)
+                tags.split(":::")
+                    .flat_map(|part| part.split([',', ';', '|', '\n', '\r']))
+                    .map(tag_as_written)
                     .filter(|t| !t.is_empty())
                     .map(str::to_owned)
                     .collect(),
@@ -187,6 +188,13 @@ impl RowValidator {
             }
             _ => self.declaration.clone(),
         };
+        let consent = match self.opted_out(fields)? {
+            Some(header) => Some(ConsentInput {
+                status: ConsentStatus::Revoked,
+                source: Some(format!("import column {header}")),
+            }),
+            None => consent,
+        };
         Ok(ImportRow {
             row: 0,
             phone,
@@ -198,6 +206,79 @@ impl RowValidator {
             consent,
         })
     }
+}
+
+impl RowValidator {
+    /// The header of the first opt-out column saying this row's person opted out.
+    fn opted_out(&self, fields: &Fields<'_>) -> Result<Option<&str>, String> {
+        for &at in &self.plan.opt_outs {
+            let header = &self.headers[at];
+            if opt_out_cell(fields.get(at).trim(), header)? {
+                return Ok(Some(header));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether an opt-out cell says the person opted out. In a column of times (Mailchimp's
+/// `UNSUB_TIME`, "Opt Out Date") any time does; elsewhere yes-words do and no-words or an
+/// empty cell do not. Anything else makes the row invalid rather than guess.
+fn opt_out_cell(value: &str, header: &str) -> Result<bool, String> {
+    if value.is_empty() {
+        return Ok(false);
+    }
+    let key = word_key(value);
+    if let Some(yes) = yes_or_no(&key) {
+        return Ok(yes);
+    }
+    match key.as_str() {
+        "optedout" | "optout" | "unsubscribed" | "stop" | "revoked" | "donotcall" | "dnc"
+        | "blocked" => Ok(true),
+        "none" | "subscribed" | "optedin" | "optin" => Ok(false),
+        _ if is_time_column(header) && value.chars().any(|c| c.is_ascii_digit()) => Ok(true),
+        _ => Err(format!(
+            "opt-out `{value}` in column {header} is not understood: use yes (opted out) or no"
+        )),
+    }
+}
+
+fn is_time_column(header: &str) -> bool {
+    let key = crate::mapping::normalise(header);
+    key.contains("time") || key.contains("date") || key.ends_with("at")
+}
+
+/// A cell's letters and digits, lowercased: `Opted-Out` -> `optedout`.
+fn word_key(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Yes and no as spreadsheets and people write them, in English, German, French and Spanish
+/// (Excel in German writes WAHR and FALSCH for TRUE and FALSE, in French VRAI and FAUX).
+fn yes_or_no(key: &str) -> Option<bool> {
+    match key {
+        "yes" | "y" | "true" | "1" | "x" | "ja" | "j" | "wahr" | "oui" | "vrai" | "si" | "sí" => {
+            Some(true)
+        }
+        "no" | "n" | "false" | "0" | "nein" | "falsch" | "non" | "faux" => Some(false),
+        _ => None,
+    }
+}
+
+/// A tag without what exports wrap it in: Mailchimp quotes each (`"VIP","Customer"`), Google
+/// Contacts marks its own groups with `* ` (`* myContacts ::: VIP`).
+fn tag_as_written(tag: &str) -> &str {
+    let tag = tag.trim();
+    let tag = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(tag)
+        .trim();
+    tag.strip_prefix("* ").unwrap_or(tag).trim()
 }
 
 /// The attribute keeping a phone cell's further numbers (Google Contacts' ` ::: ` lists).
@@ -252,19 +333,14 @@ fn consent_cell(
     header: &str,
     declared: Option<&str>,
 ) -> Result<Option<ConsentInput>, String> {
-    let key: String = value
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let key = word_key(value);
     let status = match key.as_str() {
-        "yes" | "y" | "true" | "1" | "x" | "optedin" | "optin" | "subscribed" | "granted"
-        | "agreed" | "consented" | "explicit" | "confirmed" | "doubleoptin" | "singleoptin"
-        | "ja" | "oui" | "si" | "sí" => ConsentStatus::Explicit,
+        yes if yes_or_no(yes) == Some(true) => ConsentStatus::Explicit,
+        no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
+        "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"
+        | "confirmed" | "doubleoptin" | "singleoptin" => ConsentStatus::Explicit,
         "implied" => ConsentStatus::Implied,
-        "no" | "n" | "false" | "0" | "notsubscribed" | "nonsubscribed" | "nein" | "non" => {
-            ConsentStatus::Unknown
-        }
+        "notsubscribed" | "nonsubscribed" => ConsentStatus::Unknown,
         // Says nothing either way: leaves consent as it is.
         "none" | "unknown" | "pending" | "cleaned" => return Ok(None),
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {

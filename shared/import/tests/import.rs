@@ -685,3 +685,108 @@ fn a_consent_cell_saying_unknown_leaves_consent_alone() {
         .collect();
     assert_eq!(consent, [None, None, Some(ConsentStatus::Unknown)]);
 }
+
+/// Exports carry opt-outs in columns of their own: a yes there records an opt-out, whatever
+/// the consent column or the import's declaration says; a no says nothing.
+#[test]
+fn opt_out_columns_win_over_consent_and_the_declaration() {
+    let statuses =
+        |text: &str, opts: &ImportOptions| -> Vec<Result<Option<ConsentStatus>, String>> {
+            let (_, outcomes) = import(text.as_bytes(), opts);
+            outcomes
+                .into_iter()
+                .map(|o| match o {
+                    RowOutcome::Valid(r) => Ok(r.consent.map(|c| c.status)),
+                    RowOutcome::Invalid { reason, .. } => Err(reason),
+                    RowOutcome::Duplicate { .. } => Err("duplicate".into()),
+                })
+                .collect()
+        };
+    let mut declared = options("US");
+    declared.consent = Some(ConsentDeclaration {
+        source: "web form".into(),
+    });
+    // Salesforce's report: an SMS opt-out flag and a do-not-call flag.
+    let salesforce = "First Name,Mobile,SMS Opt Out,Do Not Call,Email Opt Out\n\
+                      Ada,4155552671,0,0,1\n\
+                      Bob,4155552672,1,0,0\n\
+                      Cy,4155552673,0,1,0\n\
+                      Di,4155552674,,,\n";
+    use ConsentStatus::{Explicit, Revoked};
+    assert_eq!(
+        statuses(salesforce, &declared),
+        vec![
+            Ok(Some(Explicit)),
+            Ok(Some(Revoked)),
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit))
+        ]
+    );
+    // Mailchimp's unsubscribed export: a time is an opt-out, even beside a "yes".
+    let mailchimp = "Email Address,Phone Number,SMS Consent,UNSUB_TIME,UNSUB_REASON\n\
+                     a@example.com,4155552671,yes,2024-03-01 10:00:00,SPAM\n\
+                     b@example.com,4155552672,yes,,\n";
+    assert_eq!(
+        statuses(mailchimp, &declared),
+        vec![Ok(Some(Revoked)), Ok(Some(Explicit))]
+    );
+    // German Excel's booleans, in an opt-out column and a consent column.
+    let german =
+        "Telefon;Kein SMS;SMS-Einwilligung\n4155552671;FALSCH;WAHR\n4155552672;WAHR;WAHR\n";
+    let mut mapped = options("US");
+    mapped.mapping = Some(
+        "opt_out=Kein SMS,consent=SMS-Einwilligung"
+            .parse::<ExplicitMapping>()
+            .unwrap(),
+    );
+    assert_eq!(
+        statuses(german, &mapped),
+        vec![Ok(Some(Explicit)), Ok(Some(Revoked))]
+    );
+    // Not understood: the row is refused rather than guessed, naming the column.
+    let unclear = statuses("phone,Do Not Text\n4155552671,maybe\n", &declared);
+    assert!(
+        unclear[0]
+            .as_ref()
+            .is_err_and(|e| e.contains("`maybe`") && e.contains("Do Not Text")),
+        "{unclear:?}"
+    );
+    // Mapping an opt-out column as consent would turn every opt-out into consent.
+    let mut flipped = options("US");
+    flipped.mapping = Some("consent=SMS Opt Out".parse::<ExplicitMapping>().unwrap());
+    let refused = open(Cursor::new(salesforce), &flipped)
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().contains("opt_out=SMS Opt Out"),
+        "{refused}"
+    );
+}
+
+/// Tags as exports write them: Google Contacts' ` ::: ` lists with its `* ` groups,
+/// Mailchimp's quoted tags, Outlook's categories.
+#[test]
+fn tags_as_exports_write_them() {
+    let tags = |text: &str| -> Vec<Vec<String>> {
+        let (_, outcomes) = import(text.as_bytes(), &options("US"));
+        outcomes
+            .into_iter()
+            .map(|o| match o {
+                RowOutcome::Valid(r) => r.tags,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        tags("Phone 1 - Value,Labels\n4155552671,* myContacts ::: VIP ::: Book Club\n"),
+        vec![vec!["myContacts", "VIP", "Book Club"]]
+    );
+    assert_eq!(
+        tags("Phone Number,TAGS\n4155552671,\"\"\"VIP\"\",\"\"Customer\"\"\"\n"),
+        vec![vec!["VIP", "Customer"]]
+    );
+    assert_eq!(
+        tags("Mobile Phone,Categories\n4155552671,VIP;Kunden\n"),
+        vec![vec!["VIP", "Kunden"]]
+    );
+}
