@@ -226,6 +226,27 @@ fn alias(key: &str) -> Option<(Target, u8)> {
     })
 }
 
+/// How surely a header names a row's country (lower is surer); `None` if it does not.
+fn country_rank(key: &str) -> Option<u8> {
+    Some(match key {
+        "country" | "countrycode" | "countryregion" | "land" | "pays" | "pais" => 0,
+        "addresscountry"
+        | "addresscountrycode"
+        | "address1country"
+        | "defaultaddresscountrycode"
+        | "homecountryregion"
+        | "homecountry"
+        | "mailingcountry"
+        | "billingcountry"
+        | "billingcountrycode"
+        | "shippingcountry"
+        | "shippingcountrycode"
+        | "businesscountryregion"
+        | "othercountryregion" => 1,
+        _ => return None,
+    })
+}
+
 /// What a header suggests: a known alias, else, for the many ways of naming a phone column
 /// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
 fn guess(header: &str) -> Option<(Target, u8)> {
@@ -416,6 +437,9 @@ pub(crate) struct Plan {
     pub opt_outs: Vec<usize>,
     pub tags: Option<usize>,
     pub attributes: Vec<(usize, String)>,
+    /// A column naming each row's country (kept as an attribute too): numbers written
+    /// without a country code are read for it rather than for the import's region.
+    pub country: Option<usize>,
 }
 
 /// Maps every column: explicit entries first, then aliases, then attributes for the rest.
@@ -544,6 +568,12 @@ pub(crate) fn plan(
         }
         report.push((headers[at].clone(), target));
     }
+    plan.country = plan
+        .attributes
+        .iter()
+        .filter_map(|(at, _)| Some((country_rank(&normalise(&headers[*at]))?, *at)))
+        .min()
+        .map(|(_, at)| at);
     plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
         headers: headers.to_vec(),
     })?;

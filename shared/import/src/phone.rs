@@ -31,6 +31,10 @@ impl PhoneReader {
         slow(&number, self.region)
     }
 
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
     /// How many numbers the fast path answered (the rest went to the crate).
     pub fn fast_path_hits(&self) -> u64 {
         self.fast.hits()

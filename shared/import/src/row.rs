@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use smscrm_domain::ValidationError;
 use smscrm_domain::contact::{
     ConsentInput, ConsentStatus, MAX_ATTRIBUTES, MAX_SOURCE_CHARS, clean_email, clean_name,
     clean_tags, validate_attribute_value,
 };
+use smscrm_domain::{Region, ValidationError};
 
 use crate::mapping::Plan;
 use crate::names::split_full_name;
@@ -19,6 +19,8 @@ pub(crate) struct RowValidator {
     plan: Plan,
     headers: Vec<String>,
     phones: PhoneReader,
+    /// Readers for the regions a country column names, besides the import's.
+    other_regions: Vec<PhoneReader>,
     declaration: Option<ConsentInput>,
     /// Each phone's first row: ~20 bytes a unique phone. `None`: the caller finds duplicates.
     seen: Option<Seen>,
@@ -36,6 +38,7 @@ impl RowValidator {
             plan,
             headers,
             phones,
+            other_regions: Vec::new(),
             declaration,
             seen: find_duplicates.then(Seen::default),
         }
@@ -110,17 +113,44 @@ impl RowValidator {
             Some((first, others)) => (first, Some(others)),
             None => (fields.get(phone_column), None),
         };
-        let phone =
-            self.phones
-                .read(phone_cell)
-                .map_err(|why| match several_numbers(phone_cell) {
-                    true => format!(
-                        "phone `{}` holds more than one number: keep one in the phone column (put \
+        let region = match plan.country.map(|at| (at, fields.get(at).trim())) {
+            Some((at, value)) if !value.is_empty() => match country_region(value) {
+                Some(region) => Some(region),
+                None if written_internationally(phone_cell) => None,
+                None => {
+                    return Err(format!(
+                        "country `{value}` (column {}) is not one this import knows, so the \
+                         phone's country is unknown: write a two-letter code such as GB or US \
+                         (or map skip={} to read every number for the import's region)",
+                        self.headers[at], self.headers[at]
+                    ));
+                }
+            },
+            _ => None,
+        };
+        let phones = match region {
+            Some(region) if region != self.phones.region() => {
+                match self.other_regions.iter().position(|r| r.region() == region) {
+                    Some(at) => &mut self.other_regions[at],
+                    None => {
+                        self.other_regions.push(PhoneReader::new(region));
+                        self.other_regions.last_mut().expect("just pushed")
+                    }
+                }
+            }
+            _ => &mut self.phones,
+        };
+        let plan = &self.plan;
+        let phone = phones
+            .read(phone_cell)
+            .map_err(|why| match several_numbers(phone_cell) {
+                true => format!(
+                    "phone `{}` holds more than one number: keep one in the phone column (put \
                      others in a column of their own)",
-                        phone_cell.trim()
-                    ),
-                    false => why,
-                })?;
+                    phone_cell.trim()
+                ),
+                false => why,
+            })?;
         let cell = |at: Option<usize>| {
             at.map(|at| fields.get(at).trim())
                 .filter(|value| !value.is_empty())
@@ -279,6 +309,36 @@ fn tag_as_written(tag: &str) -> &str {
         .unwrap_or(tag)
         .trim();
     tag.strip_prefix("* ").unwrap_or(tag).trim()
+}
+
+/// The region a country cell names: a two- or three-letter code, an English name ("United
+/// Kingdom", "Germany"), or a calling code (`44`, `+1`).
+fn country_region(value: &str) -> Option<Region> {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let code: u16 = digits.parse().ok()?;
+        let regions = phonenumber::metadata::DATABASE.by_code(&code)?;
+        let main = regions
+            .iter()
+            .find(|m| m.is_main_country_for_code())
+            .or(regions.first())?;
+        return main.id().parse().ok();
+    }
+    let key = word_key(value);
+    if key == "uk" {
+        return "GB".parse().ok();
+    }
+    let country = <celes::Country as std::str::FromStr>::from_str(&key)
+        .or_else(|_| celes::Country::from_alias(&key))
+        .ok()?;
+    country.alpha2.parse().ok()
+}
+
+/// Whether a phone cell carries its country code (`+44 ...`, `0044 ...`).
+fn written_internationally(cell: &str) -> bool {
+    let cell = cell.trim();
+    let cell = cell.strip_prefix('\'').unwrap_or(cell).trim_start();
+    cell.starts_with('+') || cell.starts_with("00")
 }
 
 /// The attribute keeping a phone cell's further numbers (Google Contacts' ` ::: ` lists).

@@ -790,3 +790,50 @@ fn tags_as_exports_write_them() {
         vec![vec!["VIP", "Kunden"]]
     );
 }
+
+/// A country column says where each row's number is from: a US number in a GB tenant's file
+/// is not read as a London one.
+#[test]
+fn a_country_column_reads_each_number_for_its_country() {
+    let text = "First Name,Phone,Address Country Code\n\
+                Ada,(201) 555-0102,US\n\
+                Bea,07911 123456,United Kingdom\n\
+                Cal,030 1234567,Germany\n\
+                Di,0612345678,+33\n\
+                Ed,07911 123457,\n\
+                Flo,+1 201 555 0103,Narnia\n\
+                Gus,201 555 0104,Narnia\n";
+    let (detected, outcomes) = import(text.as_bytes(), &options("GB"));
+    assert!(
+        detected
+            .mapping
+            .iter()
+            .any(|(h, t)| h == "Address Country Code" && t.to_string().starts_with("attr:")),
+        "the column is kept as an attribute too: {:?}",
+        detected.mapping
+    );
+    assert_eq!(
+        valid(&outcomes)
+            .into_iter()
+            .map(|(row, phone, _)| (row, phone))
+            .collect::<Vec<_>>(),
+        vec![
+            (2, "+12015550102".to_owned()),
+            (3, "+447911123456".to_owned()),
+            (4, "+49301234567".to_owned()),
+            (5, "+33612345678".to_owned()),
+            // No country: the import's region.
+            (6, "+447911123457".to_owned()),
+            // Written with its country code: the column is not needed.
+            (7, "+12015550103".to_owned()),
+        ]
+    );
+    let refused = invalid(&outcomes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, 8);
+    assert!(
+        refused[0].1.contains("`Narnia`") && refused[0].1.contains("skip=Address Country Code"),
+        "{}",
+        refused[0].1
+    );
+}
