@@ -169,7 +169,8 @@ async fn upload_dry_run_commit(app: &TestApp) {
 
 /// "The first row wins" over a number's later rows, but not over an opt-out: a later row
 /// saying the person unsubscribed revokes the consent of the contact the first row writes (a
-/// new one, or one who had consented), in the dry run's counts as in the commit's.
+/// new one, or one who had consented), in the dry run's counts as in the commit's; a later
+/// "no" withdraws the first row's "yes", as it would from a file of its own.
 async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
     let me = app.tenant("Importer").await;
     let (status, bea) = send(app.request(Method::POST, "/v1/contacts", &me).json(&json!({
@@ -182,7 +183,9 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
                 4155550900,yes,First\n\
                 4155550901,yes,Bea\n\
                 (415) 555-0900,unsubscribed,Second\n\
-                415.555.0901,unsubscribed,Bea again\n";
+                415.555.0901,unsubscribed,Bea again\n\
+                4155550902,Yes,Cy\n\
+                415 555 0902,No,Cy again\n";
     let id = create_and_upload(app, &me, file, json!({})).await;
     let (status, checked) =
         send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
@@ -202,11 +205,13 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
             &committed["updated"],
             &committed["duplicates"]
         ),
-        (&json!(1), &json!(1), &json!(2)),
+        (&json!(2), &json!(1), &json!(3)),
         "{committed}"
     );
     let reason = committed["errors"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("opt-out applies"), "{reason}");
+    let reason = committed["errors"][2]["reason"].as_str().expect("reason");
+    assert!(reason.contains("\"no\" to consent applies"), "{reason}");
     let stored = contacts(app, &me).await;
     let consent = |phone: &str| {
         let contact = stored
@@ -220,6 +225,7 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
     };
     assert_eq!(consent("+14155550900"), (json!("First"), json!("revoked")));
     assert_eq!(consent("+14155550901"), (json!("Bea"), json!("revoked")));
+    assert_eq!(consent("+14155550902"), (json!("Cy"), json!("unknown")));
 }
 
 /// `curl -F file=@contacts.csv` sends a multipart form, whose wrapping is then stored around

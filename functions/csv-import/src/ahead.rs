@@ -13,6 +13,7 @@ use std::io::{self, Read, Seek, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::{ConsentStatus, ContactId, PhoneE164, TenantId};
 use smscrm_import::{ImportOptions, Resume, RowOutcome, Rows};
 use smscrm_store::Contacts;
@@ -43,21 +44,63 @@ pub(crate) struct Scope {
     pub opt_outs_past: bool,
 }
 
+/// What a row says against messaging its person. A number's first row takes the strongest
+/// that any later row of it says, since "the first row wins" must not lose a "no", let alone
+/// an opt-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) enum Restricts {
+    #[default]
+    Nothing,
+    /// A plain "no" in a consent column: consent withdrawn, not an opt-out.
+    Withdraws,
+    OptsOut,
+}
+
+impl Restricts {
+    pub(crate) fn of(consent: Option<&ConsentInput>) -> Self {
+        match consent.map(|c| c.status) {
+            Some(ConsentStatus::Revoked) => Self::OptsOut,
+            Some(ConsentStatus::Unknown) => Self::Withdraws,
+            _ => Self::Nothing,
+        }
+    }
+
+    /// As notes store it: 1 for an opt-out, as before "no"s were carried too.
+    fn word(self) -> u64 {
+        match self {
+            Self::Nothing => 0,
+            Self::OptsOut => 1,
+            Self::Withdraws => 2,
+        }
+    }
+
+    fn from_word(word: u64) -> Self {
+        match word {
+            0 => Self::Nothing,
+            2 => Self::Withdraws,
+            _ => Self::OptsOut,
+        }
+    }
+}
+
+/// The later row restricting a first row's phone most, and how.
+pub(crate) type RestrictedBy = (u64, Restricts);
+
 /// What the pass ahead learned of one row.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Note {
-    /// An earlier row had the same phone (these digits); the first row wins. `opts_out`: this
-    /// row says the person opted out, which the first row takes (see `OptedOutLater`).
+    /// An earlier row had the same phone (these digits); the first row wins. `restricts`:
+    /// what this row says against messaging, which the first row takes (see `RestrictedLater`).
     Duplicate {
         first_row: u64,
         digits: u64,
-        opts_out: bool,
+        restricts: Restricts,
     },
     /// The row's phone was claimed ahead.
     Claimed(Preclaim),
-    /// A later row of the same phone (the first such, `row`) says the person opted out: the
-    /// first row's fields win, but not over an opt-out, which no import may lose.
-    OptedOutLater { row: u64 },
+    /// A later row of the same phone (the first to say it, `row`) says the person opted out,
+    /// or said no: the first row's fields win, but not over that.
+    RestrictedLater { row: u64, restricts: Restricts },
 }
 
 /// The notes of the pass ahead, in row order, read as the main pass reaches their rows.
@@ -80,24 +123,28 @@ impl Notes {
         self.take_all(row, phone).map(|(note, _)| note)
     }
 
-    /// The note on `row` as [`Notes::take`] gives it, and the later row that opts the phone
-    /// out, if one does ([`Note::OptedOutLater`], which a first row may have besides its
-    /// claim).
+    /// The note on `row` as [`Notes::take`] gives it, and the later row that restricts the
+    /// phone most, if one does ([`Note::RestrictedLater`], which a first row may have besides
+    /// its claim, and twice: a "no", then an opt-out).
     pub(crate) fn take_all(
         &mut self,
         row: u64,
         phone: &PhoneE164,
-    ) -> Result<(Option<Note>, Option<u64>), ImportFailure> {
-        let (mut note, mut opted_out_by) = (None, None);
+    ) -> Result<(Option<Note>, Option<RestrictedBy>), ImportFailure> {
+        let (mut note, mut restricted_by): (_, Option<RestrictedBy>) = (None, None);
         loop {
             if self.next.is_none() {
                 self.next = self.sorted.next().transpose().map_err(temp_file)?;
             }
             match self.next.take_if(|next| next.row == row) {
                 Some(RowNote {
-                    note: Note::OptedOutLater { row },
+                    note: Note::RestrictedLater { row, restricts },
                     ..
-                }) => opted_out_by = Some(row),
+                }) => {
+                    if restricted_by.is_none_or(|(_, before)| restricts > before) {
+                        restricted_by = Some((row, restricts));
+                    }
+                }
                 Some(taken) => note = Some(taken.note),
                 None => break,
             }
@@ -109,10 +156,10 @@ impl Notes {
         let fits = match note {
             Some(Note::Duplicate { digits, .. }) => phone.digits_u64() == Some(digits),
             Some(Note::Claimed(claim)) => claim.fits(phone),
-            Some(Note::OptedOutLater { .. }) | None => true,
+            Some(Note::RestrictedLater { .. }) | None => true,
         };
         if fits {
-            Ok((note, opted_out_by))
+            Ok((note, restricted_by))
         } else {
             Err(changed())
         }
@@ -212,23 +259,16 @@ fn sightings(
         let RowOutcome::Valid(row) = outcome else {
             continue;
         };
-        let opts_out_here = row
-            .consent
-            .as_ref()
-            .is_some_and(|c| c.status == ConsentStatus::Revoked);
-        // Past the window only opt-outs matter: they go to the window's first rows.
-        if past && !opts_out_here {
+        let restricts = Restricts::of(row.consent.as_ref());
+        // Past the window only opt-outs and "no"s matter: they go to the window's first rows.
+        if past && restricts == Restricts::Nothing {
             continue;
         }
         let claims = !past && scope.claim_after.is_some_and(|after| index > after);
         // Made in file order, so the contacts append.
         let id = claims.then(|| ContactId::generate().to_ulid().0);
-        let opts_out = row
-            .consent
-            .as_ref()
-            .is_some_and(|c| c.status == ConsentStatus::Revoked);
         // Numbers too long for a u64 (never seen in practice) are left to the main pass.
-        if let Some(sighting) = Sighting::new(&row.phone, row.row, index, id, opts_out) {
+        if let Some(sighting) = Sighting::new(&row.phone, row.row, index, id, restricts) {
             sorter.push(sighting).map_err(temp_file)?;
         }
     }
@@ -249,40 +289,41 @@ fn notes(
     let mut notes = Sorter::new(segment, |n: &RowNote| n.row);
     let mut group = ClaimGroup::default();
     let mut first: Option<Sighting> = None;
-    // Whether the first row's phone is opted out, by it or by a later row already seen.
-    let mut opted_out = false;
+    // The most the first row's phone is restricted, by it or by a later row already seen.
+    let mut restricted = Restricts::Nothing;
     for sighting in sightings {
         let sighting = sighting.map_err(temp_file)?;
         match &first {
             Some(f) if f.digits == sighting.digits => {
                 if sighting.index > scope.report_after && sighting.index <= scope.through {
                     let (first_row, digits) = (f.row, f.digits);
-                    let opts_out = sighting.opts_out;
                     let note = Note::Duplicate {
                         first_row,
                         digits,
-                        opts_out,
+                        restricts: sighting.restricts,
                     };
                     notes
                         .push(RowNote::of(sighting.row, note))
                         .map_err(temp_file)?;
                 }
-                // The first row takes the opt-out, if this run writes it (one resumed after
+                // The first row takes the restriction, if this run writes it (one resumed after
                 // it wrote the first row took the note then).
-                if sighting.opts_out
-                    && !opted_out
+                if sighting.restricts > restricted
                     && f.index > scope.report_after
                     && f.index <= scope.through
                 {
-                    let note = Note::OptedOutLater { row: sighting.row };
+                    let note = Note::RestrictedLater {
+                        row: sighting.row,
+                        restricts: sighting.restricts,
+                    };
                     notes.push(RowNote::of(f.row, note)).map_err(temp_file)?;
                 }
-                opted_out |= sighting.opts_out;
+                restricted = restricted.max(sighting.restricts);
                 continue;
             }
             _ => {}
         }
-        opted_out = sighting.opts_out;
+        restricted = sighting.restricts;
         if let Some(id) = sighting.id() {
             group.add(&sighting, id);
             if group.rows.len() == CLAIM_GROUP {
@@ -490,12 +531,13 @@ struct Sighting {
     /// The ULID proposed for the phone's contact, in the claim scope, as two halves (which
     /// keep this struct at 56 bytes); zero outside it (no ULID is zero: its time never is).
     id: [u64; 2],
-    /// The row says the person opted out (stored in the index's top bit).
-    opts_out: bool,
+    /// What the row says against messaging (stored in the index's top two bits).
+    restricts: Restricts,
 }
 
-/// The bit of a stored index that says the row opts out: no file has 2^63 rows.
+/// The bits of a stored index that say the row opts out, or says no: no file has 2^62 rows.
 const OPTS_OUT: u64 = 1 << 63;
+const WITHDRAWS: u64 = 1 << 62;
 
 impl Sighting {
     /// `None` for a number too long for a `u64` (E.164 numbers have at most 15 digits).
@@ -504,7 +546,7 @@ impl Sighting {
         row: u64,
         index: u64,
         id: Option<u128>,
-        opts_out: bool,
+        restricts: Restricts,
     ) -> Option<Self> {
         let digits = phone.digits_u64()?;
         let id = id.unwrap_or(0);
@@ -514,7 +556,7 @@ impl Sighting {
             row,
             index,
             id: [(id >> 64) as u64, id as u64],
-            opts_out,
+            restricts,
         })
     }
 
@@ -532,10 +574,10 @@ impl Record for Sighting {
     const SIZE: usize = 40;
 
     fn encode(&self, out: &mut Vec<u8>) {
-        let index = if self.opts_out {
-            self.index | OPTS_OUT
-        } else {
-            self.index
+        let index = match self.restricts {
+            Restricts::Nothing => self.index,
+            Restricts::Withdraws => self.index | WITHDRAWS,
+            Restricts::OptsOut => self.index | OPTS_OUT,
         };
         for word in [self.digits, self.row, index, self.id[0], self.id[1]] {
             out.extend_from_slice(&word.to_le_bytes());
@@ -549,9 +591,15 @@ impl Record for Sighting {
             order: key_order(digits),
             digits,
             row: u64_at(bytes, 8),
-            index: index & !OPTS_OUT,
+            index: index & !(OPTS_OUT | WITHDRAWS),
             id: [u64_at(bytes, 24), u64_at(bytes, 32)],
-            opts_out: index & OPTS_OUT != 0,
+            restricts: if index & OPTS_OUT != 0 {
+                Restricts::OptsOut
+            } else if index & WITHDRAWS != 0 {
+                Restricts::Withdraws
+            } else {
+                Restricts::Nothing
+            },
         }
     }
 }
@@ -571,6 +619,7 @@ impl RowNote {
 const DUPLICATE: u8 = 0;
 const CLAIMED: u8 = 1;
 const OPTED_OUT_LATER: u8 = 2;
+const WITHDRAWN_LATER: u8 = 3;
 
 impl Record for RowNote {
     const SIZE: usize = 33;
@@ -581,19 +630,22 @@ impl Record for RowNote {
             Note::Duplicate {
                 first_row,
                 digits,
-                opts_out,
+                restricts,
             } => {
                 out.push(DUPLICATE);
                 out.extend_from_slice(&first_row.to_le_bytes());
                 out.extend_from_slice(&digits.to_le_bytes());
-                out.extend_from_slice(&u64::from(opts_out).to_le_bytes());
+                out.extend_from_slice(&restricts.word().to_le_bytes());
             }
             Note::Claimed(claim) => {
                 out.push(CLAIMED);
                 out.extend_from_slice(&claim.to_bytes());
             }
-            Note::OptedOutLater { row } => {
-                out.push(OPTED_OUT_LATER);
+            Note::RestrictedLater { row, restricts } => {
+                out.push(match restricts {
+                    Restricts::Withdraws => WITHDRAWN_LATER,
+                    _ => OPTED_OUT_LATER,
+                });
                 out.extend_from_slice(&row.to_le_bytes());
                 out.extend_from_slice(&[0; 16]);
             }
@@ -607,10 +659,15 @@ impl Record for RowNote {
             DUPLICATE => Note::Duplicate {
                 first_row: u64_at(bytes, 9),
                 digits: u64_at(bytes, 17),
-                opts_out: u64_at(bytes, 25) != 0,
+                restricts: Restricts::from_word(u64_at(bytes, 25)),
             },
-            OPTED_OUT_LATER => Note::OptedOutLater {
+            OPTED_OUT_LATER => Note::RestrictedLater {
                 row: u64_at(bytes, 9),
+                restricts: Restricts::OptsOut,
+            },
+            WITHDRAWN_LATER => Note::RestrictedLater {
+                row: u64_at(bytes, 9),
+                restricts: Restricts::Withdraws,
             },
             _ => Note::Claimed(Preclaim::from_bytes(claim)),
         };
@@ -650,9 +707,10 @@ mod tests {
         assert!(matches!(other, ImportFailure::Internal(_)), "{other:?}");
     }
 
-    /// A phone's first row wins, but a later row's opt-out goes to it (the first such, in
-    /// whatever segment it sorts), unless the run resumed past the first row; the opting-out
-    /// duplicate is noted as such.
+    /// A phone's first row wins, but a later row's opt-out or "no" goes to it (the first
+    /// such, in whatever segment it sorts; the strongest, when a "no" and an opt-out both
+    /// come), unless the run resumed past the first row; the restricting duplicate is noted
+    /// as such.
     #[test]
     fn a_later_opt_out_goes_to_the_first_row() {
         let file = "phone,consent\n\
@@ -663,7 +721,10 @@ mod tests {
                     2125550002,no\n\
                     2125550001,stop\n\
                     2125550003,unsubscribed\n\
-                    2125550003,yes\n";
+                    2125550003,yes\n\
+                    2125550004,yes\n\
+                    2125550004,no\n\
+                    2125550004,stop\n";
         let taken = |report_after| {
             let scope = Scope {
                 report_after,
@@ -686,31 +747,41 @@ mod tests {
                 (7, 1),
                 (8, 3),
                 (9, 3),
+                (10, 4),
+                (11, 4),
+                (12, 4),
             ] {
                 let phone = PhoneE164::from_e164_unchecked(format!("+1212555000{digits}"));
-                let (note, opted_out_by) = notes.take_all(row, &phone).expect("take");
-                let opts_out = matches!(note, Some(Note::Duplicate { opts_out: true, .. }));
-                all.push((row, opted_out_by, opts_out));
+                let (note, restricted_by) = notes.take_all(row, &phone).expect("take");
+                let restricts = match note {
+                    Some(Note::Duplicate { restricts, .. }) => restricts,
+                    _ => Restricts::Nothing,
+                };
+                all.push((row, restricted_by, restricts));
             }
             notes.finish().expect("every note taken");
             all
         };
+        use Restricts::{Nothing, OptsOut, Withdraws};
         assert_eq!(
             taken(0),
             [
-                (2, Some(5), false),
-                (3, None, false),
-                (4, None, false),
-                (5, None, true),
-                (6, None, false),
-                (7, None, true),
+                (2, Some((5, OptsOut)), Nothing),
+                (3, Some((6, Withdraws)), Nothing),
+                (4, None, Nothing),
+                (5, None, OptsOut),
+                (6, None, Withdraws),
+                (7, None, OptsOut),
                 // A first row that opts out itself needs nothing from later rows.
-                (8, None, false),
-                (9, None, false),
+                (8, None, Nothing),
+                (9, None, Nothing),
+                (10, Some((12, OptsOut)), Nothing),
+                (11, None, Withdraws),
+                (12, None, OptsOut),
             ]
         );
         // Resumed after data row 1 (file row 2), which an earlier run wrote with its note.
-        assert_eq!(taken(1)[0], (2, None, false));
+        assert_eq!(taken(1)[0], (2, None, Nothing));
     }
 
     /// On the claims-ahead path a first row has two notes (its claim and the later opt-out);
@@ -743,10 +814,17 @@ mod tests {
                 if i < 9 {
                     let mine = i >= report_after;
                     assert_eq!(matches!(note, Some(Note::Claimed(_))), mine, "row {row}");
-                    assert_eq!(by, mine.then_some(row + 9), "row {row}");
+                    let by_row = mine.then_some((row + 9, Restricts::OptsOut));
+                    assert_eq!(by, by_row, "row {row}");
                 } else {
                     assert!(
-                        matches!(note, Some(Note::Duplicate { opts_out: true, .. })),
+                        matches!(
+                            note,
+                            Some(Note::Duplicate {
+                                restricts: Restricts::OptsOut,
+                                ..
+                            })
+                        ),
                         "row {row}"
                     );
                     assert_eq!(by, None);
@@ -818,7 +896,7 @@ mod tests {
             match notes.take(row, &phone).expect("take") {
                 Some(Note::Duplicate { first_row, .. }) => drop(duplicates.insert(row, first_row)),
                 Some(Note::Claimed(claim)) => drop(claims.insert(row, digits_of(claim))),
-                Some(Note::OptedOutLater { .. }) | None => {}
+                Some(Note::RestrictedLater { .. }) | None => {}
             }
         }
         Seen {

@@ -8,7 +8,7 @@ use smscrm_domain::{ConsentStatus, ContactMerge, TenantId};
 use smscrm_import::{ImportError, ImportOptions, ImportRow, Resume, RowOutcome};
 use smscrm_store::contact_import::{Plan, Preclaim};
 
-use crate::ahead::{Note, Notes, Scope, look_ahead};
+use crate::ahead::{Note, Notes, Restricts, Scope, look_ahead};
 use smscrm_store::{Checkpoint, Contacts, PendingBatch, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
@@ -489,7 +489,7 @@ fn parse<R: Read>(
     for outcome in rows.by_ref() {
         batch.push(match outcome {
             RowOutcome::Valid(row) => {
-                let (note, opted_out_by) = match &mut notes {
+                let (note, restricted_by) = match &mut notes {
                     // The pass ahead leaves numbers too long for a u64 to this pass. None is:
                     // E.164 numbers have at most 15 digits, the crate's longest 19. (Were one,
                     // a range read alone would miss its duplicates in other ranges.)
@@ -498,7 +498,7 @@ fn parse<R: Read>(
                         let note = (first_row != row.row).then_some(Note::Duplicate {
                             first_row,
                             digits: 0,
-                            opts_out: false,
+                            restricts: Restricts::Nothing,
                         });
                         (note, None)
                     }
@@ -506,20 +506,19 @@ fn parse<R: Read>(
                     None => (None, None),
                 };
                 let mut row = row;
-                if let Some(later) = opted_out_by {
-                    row.consent = Some(opted_out_later(later));
+                if let Some((later, restricts)) = restricted_by
+                    && restricts > Restricts::of(row.consent.as_ref())
+                {
+                    row.consent = Some(restricted_later(later, restricts));
                 }
                 match note {
                     Some(Note::Duplicate {
                         first_row,
-                        opts_out,
+                        restricts,
                         ..
-                    }) if opts_out => duplicate_opting_out(row.row, first_row, &row.phone),
-                    Some(Note::Duplicate { first_row, .. }) => {
-                        duplicate(row.row, first_row, &row.phone)
-                    }
+                    }) => duplicate_restricting(row.row, first_row, &row.phone, restricts),
                     Some(Note::Claimed(claim)) => Event::Valid(row, claim),
-                    Some(Note::OptedOutLater { .. }) | None => Event::Valid(row, Preclaim::NONE),
+                    Some(Note::RestrictedLater { .. }) | None => Event::Valid(row, Preclaim::NONE),
                 }
             }
             RowOutcome::Invalid { row, reason } => {
@@ -557,20 +556,34 @@ fn duplicate(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Even
     Event::Error(RowError { row, reason }, ErrorKind::Duplicate)
 }
 
-/// A duplicate whose opt-out the first row took: the report says the opt-out was not lost.
-fn duplicate_opting_out(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Event {
+/// A duplicate, whose opt-out or "no" the first row took: the report says it was not lost.
+fn duplicate_restricting(
+    row: u64,
+    first_row: u64,
+    phone: &smscrm_domain::PhoneE164,
+    restricts: Restricts,
+) -> Event {
+    let applies = match restricts {
+        Restricts::Nothing => return duplicate(row, first_row, phone),
+        Restricts::Withdraws => "its \"no\" to consent",
+        Restricts::OptsOut => "its opt-out",
+    };
     let reason = format!(
-        "duplicate of row {first_row} ({phone}); its opt-out applies to the contact of row \
+        "duplicate of row {first_row} ({phone}); {applies} applies to the contact of row \
          {first_row}"
     );
     Event::Error(RowError { row, reason }, ErrorKind::Duplicate)
 }
 
-/// The consent of a first row whose phone a later row opts out: an opt-out is never lost to
-/// "the first row wins".
-fn opted_out_later(row: u64) -> ConsentInput {
+/// The consent of a first row whose phone a later row opts out, or says no for: neither is
+/// lost to "the first row wins".
+fn restricted_later(row: u64, restricts: Restricts) -> ConsentInput {
+    let status = match restricts {
+        Restricts::OptsOut => ConsentStatus::Revoked,
+        _ => ConsentStatus::Unknown,
+    };
     ConsentInput {
-        status: ConsentStatus::Revoked,
+        status,
         source: Some(format!("import row {row}")),
     }
 }
