@@ -10,10 +10,16 @@ use crate::{ContactId, PhoneE164, Region, ValidationError};
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_EMAIL_CHARS: usize = 254;
 pub const MAX_TAGS: usize = 50;
-pub const MAX_TAG_CHARS: usize = 64;
-pub const MAX_ATTRIBUTES: usize = 100;
+/// Shopify's limit: a tenant's tags come from there.
+pub const MAX_TAG_CHARS: usize = 255;
+/// A CRM's "all properties" export (HubSpot's has hundreds of columns) fits.
+pub const MAX_ATTRIBUTES: usize = 250;
 pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 64;
-pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 1000;
+/// Notes fields run long.
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 4000;
+/// All of a contact's attributes, names and values in UTF-8: keeps a contact far below
+/// DynamoDB's 400 KB item limit whatever its attributes.
+pub const MAX_ATTRIBUTES_BYTES: usize = 64 * 1024;
 pub const MAX_SOURCE_CHARS: usize = 200;
 
 /// Names a custom attribute may not take: they are the contact's own fields in templates.
@@ -327,6 +333,7 @@ pub fn clean_attributes(
         validate_attribute_name(name)?;
         validate_attribute_value(name, value)?;
     }
+    check_attributes_size(&attributes)?;
     Ok(attributes)
 }
 
@@ -350,6 +357,21 @@ pub fn validate_attribute_name(name: &str) -> Result<(), ValidationError> {
         return Err(ValidationError::new(
             field(),
             format!("`{name}` is a reserved name (a contact field): choose another"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the size of all attributes together ([`MAX_ATTRIBUTES_BYTES`]).
+pub fn check_attributes_size(attributes: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+    let bytes: usize = attributes.iter().map(|(n, v)| n.len() + v.len()).sum();
+    if bytes > MAX_ATTRIBUTES_BYTES {
+        return Err(ValidationError::new(
+            "attributes",
+            format!(
+                "take {bytes} bytes together, more than {} KiB",
+                MAX_ATTRIBUTES_BYTES / 1024
+            ),
         ));
     }
     Ok(())
@@ -458,6 +480,22 @@ mod tests {
             "a".repeat(101)
         );
         assert_eq!(draft(&long).validate(us()).unwrap_err().field, "first_name");
+    }
+
+    #[test]
+    fn attributes_are_limited_in_number_and_in_size_together() {
+        let many = |count: usize, chars: usize| -> BTreeMap<String, String> {
+            (0..count)
+                .map(|i| (format!("field_{i}"), "v".repeat(chars)))
+                .collect()
+        };
+        // A CRM's wide export, and a few long notes, fit.
+        assert!(clean_attributes(many(MAX_ATTRIBUTES, 20)).is_ok());
+        assert!(clean_attributes(many(10, MAX_ATTRIBUTE_VALUE_CHARS)).is_ok());
+        let err = clean_attributes(many(MAX_ATTRIBUTES + 1, 1)).unwrap_err();
+        assert!(err.reason.contains("more than 250"), "{err:?}");
+        let err = clean_attributes(many(20, MAX_ATTRIBUTE_VALUE_CHARS)).unwrap_err();
+        assert!(err.reason.contains("more than 64 KiB"), "{err:?}");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use smscrm_domain::contact::{
-    ConsentInput, ConsentStatus, MAX_ATTRIBUTES, MAX_SOURCE_CHARS, clean_email, clean_name,
-    clean_tags, validate_attribute_value,
+    ConsentInput, ConsentStatus, MAX_ATTRIBUTES, MAX_SOURCE_CHARS, check_attributes_size,
+    clean_email, clean_name, clean_tags, validate_attribute_value,
 };
 use smscrm_domain::{Region, ValidationError};
 
@@ -208,9 +208,11 @@ impl RowValidator {
         }
         if attributes.len() > MAX_ATTRIBUTES {
             return Err(format!(
-                "row has more than {MAX_ATTRIBUTES} non-empty custom columns"
+                "row has more than {MAX_ATTRIBUTES} non-empty custom columns; leave out \
+                 columns you do not need with a mapping such as skip=<column>"
             ));
         }
+        check_attributes_size(&attributes).map_err(reason)?;
         let consent = match plan.consent.map(|at| (at, fields.get(at).trim())) {
             Some((at, value)) if !value.is_empty() => {
                 let declared = self.declaration.as_ref().and_then(|d| d.source.as_deref());
