@@ -219,7 +219,7 @@ async fn preview_names_a_missing_variable(app: &TestApp) {
     let oversized = [
         (json!({"first_name": "x".repeat(101)}), "sample.first_name"),
         (
-            json!({"attributes": {"tier": "x".repeat(1001)}}),
+            json!({"attributes": {"tier": "x".repeat(4001)}}),
             "sample.attributes.tier",
         ),
     ];

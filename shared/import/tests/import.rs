@@ -601,7 +601,7 @@ fn a_cell_with_several_numbers() {
     }
 
     // Beside an `Other Phones` column the numbers are added to it, within the value limit.
-    let long = "1".repeat(995);
+    let long = "1".repeat(smscrm_domain::contact::MAX_ATTRIBUTE_VALUE_CHARS - 5);
     let text = format!(
         "Phone 1 - Value,Other Phones\n+1 415-555-2691 ::: +1 415-555-2692,{long}\n\
          +1 415-555-2693 ::: +1 415-555-2694,+1 415-555-2695\n"
