@@ -208,6 +208,11 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
         (&json!(2), &json!(1), &json!(3)),
         "{committed}"
     );
+    assert_eq!(
+        committed["consent"],
+        json!({"given": 0, "withdrawn": 1, "opted_out": 2}),
+        "what the first rows say, with their later rows' opt-outs and no"
+    );
     let reason = committed["errors"][0]["reason"].as_str().expect("reason");
     assert!(reason.contains("opt-out applies"), "{reason}");
     let reason = committed["errors"][2]["reason"].as_str().expect("reason");

@@ -13,7 +13,9 @@ use smscrm_store::{Checkpoint, Contacts, PendingBatch, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
-use smscrm_domain::import_report::{ImportReport, PREVIEW_ROWS, PreviewRow, RowError};
+use smscrm_domain::import_report::{
+    ConsentCounts, ImportReport, PREVIEW_ROWS, PreviewRow, RowError,
+};
 
 /// Rows handed to the writer at a time: large enough to amortise round trips, small enough
 /// that memory stays flat.
@@ -357,6 +359,7 @@ impl Planner<'_> {
                 match event {
                     Event::Valid(row, claim) => {
                         report.valid += 1;
+                        count_consent(&mut report.consent, row.consent.as_ref());
                         let row_number = row.row;
                         let merge = to_merge(row);
                         if report.preview.len() < PREVIEW_ROWS {
@@ -585,6 +588,15 @@ fn restricted_later(row: u64, restricts: Restricts) -> ConsentInput {
     ConsentInput {
         status,
         source: Some(format!("import row {row}")),
+    }
+}
+
+fn count_consent(counts: &mut ConsentCounts, consent: Option<&ConsentInput>) {
+    match consent.map(|c| c.status) {
+        Some(ConsentStatus::Revoked) => counts.opted_out += 1,
+        Some(ConsentStatus::Unknown) => counts.withdrawn += 1,
+        Some(_) => counts.given += 1,
+        None => {}
     }
 }
 

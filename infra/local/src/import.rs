@@ -283,6 +283,11 @@ fn print_summary(report: &ImportReport) {
         "  {} {verb} created, {} {verb} updated, {} unchanged, {} on the do-not-contact list",
         report.created, report.updated, report.unchanged, report.suppressed
     );
+    let consent = report.consent;
+    println!(
+        "  consent: {} rows give it, {} say no, {} opted out; the others leave it as it is",
+        consent.given, consent.withdrawn, consent.opted_out
+    );
     if report.opt_outs_kept > 0 {
         println!(
             "  {} rows grant consent to contacts who opted out: their opt-outs stand",

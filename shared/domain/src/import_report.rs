@@ -29,6 +29,9 @@ pub struct ImportReport {
     /// Rows granting consent to a contact who had opted out: the opt-out stands.
     #[serde(default)]
     pub opt_outs_kept: u64,
+    /// What the valid rows say about consent.
+    #[serde(default)]
+    pub consent: ConsentCounts,
     pub encoding: String,
     pub delimiter: String,
     /// Column header -> what it was read as (`phone`, `first_name`, `attr:city`, ...).
@@ -86,6 +89,9 @@ impl ImportReport {
         self.valid += later.valid;
         self.invalid += later.invalid;
         self.duplicates += later.duplicates;
+        self.consent.given += later.consent.given;
+        self.consent.withdrawn += later.consent.withdrawn;
+        self.consent.opted_out += later.consent.opted_out;
         self.add_counts(ImportCounts {
             created: later.created,
             updated: later.updated,
@@ -116,6 +122,19 @@ impl ImportReport {
         self.suppressed += counts.suppressed;
         self.opt_outs_kept += counts.opt_outs_kept;
     }
+}
+
+/// What valid rows say about consent, from a consent or opt-out column or the import's
+/// declaration; rows saying nothing leave a contact's consent as it is. A grant meets an
+/// earlier opt-out without lifting it ([`ImportReport::opt_outs_kept`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ConsentCounts {
+    /// Rows giving consent (explicit or implied).
+    pub given: u64,
+    /// Rows saying no: consent withdrawn, not an opt-out.
+    pub withdrawn: u64,
+    /// Rows saying the person opted out.
+    pub opted_out: u64,
 }
 
 /// What writing a batch of rows did (or, in a dry run, would do).

@@ -87,18 +87,24 @@ impl PhoneE164 {
             return Err(invalid("is too long to be a phone number"));
         }
         if !trimmed.chars().any(|c| c.is_ascii_digit()) {
-            return Err(invalid("has no digits"));
+            return Err(ValidationError::new(
+                "phone",
+                format!("`{trimmed}` has no digits"),
+            ));
         }
         let number = phonenumber::parse(Some(default_region.0), trimmed).map_err(|e| {
             ValidationError::new("phone", format!("`{trimmed}` is not a phone number ({e})"))
         })?;
         let number = own_country_rules(trimmed, default_region, number);
         if !phonenumber::is_valid(&number) {
+            // The region matters only to a number written without its country code.
+            let read_as = match trimmed.starts_with('+') {
+                true => String::new(),
+                false => format!(" (read as a number of {default_region}: it has no country code)"),
+            };
             return Err(ValidationError::new(
                 "phone",
-                format!(
-                    "`{trimmed}` is not a valid number (read with default region {default_region})"
-                ),
+                format!("`{trimmed}` is not a valid number{read_as}"),
             ));
         }
         Ok(Self(number.format().mode(Mode::E164).to_string()))

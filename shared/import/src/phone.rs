@@ -191,12 +191,38 @@ fn strip_label(cell: &str) -> Result<&str, String> {
         notes.push(label.trim());
         number = rest.trim_start();
     }
+    // Words before or after the number, without brackets or a colon: `Fax 020 ...`,
+    // `201-555-0129 mobile`, `201 555 0128 - cell`.
+    if let Some(start) = number.find(|c: char| c.is_ascii_digit() || matches!(c, '+' | '('))
+        && start > 0
+        && is_note(number[..start].trim())
+    {
+        notes.push(number[..start].trim());
+        number = &number[start..];
+    }
+    if let Some(end) = number.rfind(|c: char| c.is_ascii_digit() || c == ')')
+        && end + 1 < number.len()
+    {
+        let after = number[end + 1..].trim_start_matches([' ', '-', '\u{2013}', ',', '/']);
+        if is_note(after.trim()) && !is_extension_marker(after.trim()) {
+            notes.push(after.trim());
+            number = number[..end + 1].trim_end();
+        }
+    }
     match notes.into_iter().find(|note| says_not_to_text(note)) {
         Some(note) => Err(format!(
             "phone `{cell}` carries the note `{note}`: remove it if this number may be texted"
         )),
         None => Ok(number),
     }
+}
+
+/// A trailing word that is an extension's marker left without digits is not a note.
+fn is_extension_marker(word: &str) -> bool {
+    matches!(
+        word.to_ascii_lowercase().trim_end_matches('.'),
+        "x" | "ext" | "extension"
+    )
 }
 
 fn says_not_to_text(note: &str) -> bool {
@@ -251,6 +277,9 @@ mod tests {
             ("Telefon: 0151 23456789", "DE", "+4915123456789"),
             ("07911 123456 (UK)", "GB", "+447911123456"),
             ("+1 415 555 2671 (WhatsApp)", "US", "+14155552671"),
+            ("415-555-2671 mobile", "US", "+14155552671"),
+            ("415 555 2671 - cell", "US", "+14155552671"),
+            ("Mobile 07911 123456", "GB", "+447911123456"),
             ("415.555.2671", "US", "+14155552671"),
             ("+1 415-555-2671", "GB", "+14155552671"),
             ("1-415-555-2671", "US", "+14155552671"),
@@ -297,10 +326,12 @@ mod tests {
         assert!(err.contains("`555-0199`"), "{err}");
         assert_eq!(read("  ", "US").unwrap_err(), "phone is missing");
         let err = read("call me", "US").unwrap_err();
-        assert!(
-            err.contains("call me") || err.contains("no digits"),
-            "{err}"
-        );
+        assert!(err.contains("`call me` has no digits"), "{err}");
+        // The region is named only where it was used: for a number without a country code.
+        let err = read("+44 7911 12345", "US").unwrap_err();
+        assert!(!err.contains("read as"), "{err}");
+        let err = read("7911 12345", "GB").unwrap_err();
+        assert!(err.contains("read as a number of GB"), "{err}");
         // A note beside a number that does not name its line may mean "do not text".
         for cell in [
             "07911 123456 (do not call)",
@@ -308,6 +339,8 @@ mod tests {
             "020 7946 0018 (fax)",
             "Fax: 020 7946 0018",
             "Fax.: 020 7946 0018",
+            "Fax 020 7946 0018",
+            "020 7946 0018 fax",
             "Old: 415 555 2671",
             "415 555 2671 (don't text)",
         ] {

@@ -167,8 +167,11 @@ impl RowValidator {
         };
         let first_name = clean_name("first_name", first).map_err(reason)?;
         let last_name = clean_name("last_name", last).map_err(reason)?;
-        let email = cell(plan.email).filter(|e| !is_placeholder(e));
-        let email = clean_email(email.map(str::to_owned)).map_err(reason)?;
+        let emails = cell(plan.email)
+            .filter(|e| !is_placeholder(e))
+            .map(emails_as_written)
+            .unwrap_or_default();
+        let email = clean_email(emails.first.map(str::to_owned)).map_err(reason)?;
         let tags = match cell(plan.tags) {
             // A line break too: Excel's Alt+Enter lists.
             Some(tags) => clean_tags(
@@ -188,24 +191,21 @@ impl RowValidator {
             let Some(value) = cell(Some(*at)) else {
                 continue;
             };
+            let value = without_text_prefix(value);
             validate_attribute_value(name, value).map_err(reason)?;
             attributes.insert(name.clone(), value.to_owned());
         }
         if let Some(others) = other_phones {
-            let others: Vec<&str> = others
-                .split(":::")
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .collect();
-            if !others.is_empty() {
-                let others = others.join(", ");
-                let kept = attributes
-                    .entry(OTHER_PHONES.to_owned())
-                    .and_modify(|v: &mut String| *v = format!("{v}, {others}"))
-                    .or_insert(others);
-                validate_attribute_value(OTHER_PHONES, kept).map_err(reason)?;
-            }
+            let others = others.split(":::").map(str::trim);
+            keep_besides(&mut attributes, OTHER_PHONES, others).map_err(reason)?;
         }
+        keep_besides(&mut attributes, OTHER_EMAILS, emails.others.into_iter()).map_err(reason)?;
+        keep_besides(
+            &mut attributes,
+            EXCHANGE_ADDRESS,
+            emails.exchange.into_iter(),
+        )
+        .map_err(reason)?;
         if attributes.len() > MAX_ATTRIBUTES {
             return Err(format!(
                 "row has more than {MAX_ATTRIBUTES} non-empty custom columns; leave out \
@@ -343,8 +343,93 @@ fn written_internationally(cell: &str) -> bool {
     cell.starts_with('+') || cell.starts_with("00")
 }
 
+/// A number Excel was told to keep as text (`'07102`, `'+1 555 0100`: Shopify writes zip codes
+/// and ids so), without the `'`. Other text starting with `'` is kept as written.
+fn without_text_prefix(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(number)
+            if number.starts_with(|c: char| c.is_ascii_digit() || c == '+')
+                && number.chars().all(|c| {
+                    c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')')
+                }) =>
+        {
+            number
+        }
+        _ => value,
+    }
+}
+
 /// The attribute keeping a phone cell's further numbers (Google Contacts' ` ::: ` lists).
 pub const OTHER_PHONES: &str = "other_phones";
+/// The attribute keeping an email cell's further addresses.
+pub const OTHER_EMAILS: &str = "other_emails";
+/// The attribute keeping an Exchange address (`/o=ExchangeLabs/...`), which Outlook exports in
+/// the email column of colleagues' contacts: not an email address, but not to be lost.
+pub const EXCHANGE_ADDRESS: &str = "exchange_address";
+
+/// Adds `values` (the empty ones left out) to the attribute `name`, after what a column of
+/// that name holds, comma-separated.
+fn keep_besides<'a>(
+    attributes: &mut BTreeMap<String, String>,
+    name: &str,
+    values: impl Iterator<Item = &'a str>,
+) -> Result<(), ValidationError> {
+    let values: Vec<&str> = values.filter(|v| !v.is_empty()).collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    let values = values.join(", ");
+    let kept = attributes
+        .entry(name.to_owned())
+        .and_modify(|v: &mut String| *v = format!("{v}, {values}"))
+        .or_insert(values);
+    validate_attribute_value(name, kept)
+}
+
+/// An email cell's addresses as exports write them.
+#[derive(Default)]
+struct Emails<'a> {
+    /// The contact's email.
+    first: Option<&'a str>,
+    others: Vec<&'a str>,
+    exchange: Option<&'a str>,
+}
+
+/// Reads an email cell: Google Contacts' ` ::: ` lists and `;` or `,` lists (the first address
+/// is the contact's, the others are kept), `Name <address>`, `mailto:` links, Outlook's
+/// Exchange addresses.
+fn emails_as_written(cell: &str) -> Emails<'_> {
+    if cell.starts_with("/o=") || cell.starts_with("/O=") {
+        return Emails {
+            exchange: Some(cell),
+            ..Emails::default()
+        };
+    }
+    let mut addresses = cell
+        .split(":::")
+        .flat_map(|part| part.split([';', ',']))
+        .map(address_as_written)
+        .filter(|a| !a.is_empty());
+    Emails {
+        first: addresses.next(),
+        others: addresses.collect(),
+        exchange: None,
+    }
+}
+
+/// `Ada Lovelace <ada@example.com>` and `mailto:ada@example.com` -> `ada@example.com`.
+fn address_as_written(part: &str) -> &str {
+    let part = part.trim();
+    let part = match (part.rfind('<'), part.strip_suffix('>')) {
+        (Some(open), Some(_)) => &part[open + 1..part.len() - 1],
+        _ => part,
+    };
+    let part = part.trim();
+    match part.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => part[7..].trim(),
+        _ => part,
+    }
+}
 
 /// Whether a phone cell reads as two or more numbers (`a / b`, `a or b`, `a; b`): each part
 /// has enough digits to be a number of its own.

@@ -854,3 +854,57 @@ fn a_wide_export_with_long_notes_imports() {
     };
     assert_eq!(contact.attributes.len(), 151);
 }
+
+/// Email cells as exports write them: the contact gets the first address, the others are
+/// kept; an Outlook colleague's Exchange address is kept but is not an email; a malformed
+/// address still refuses its row.
+#[test]
+fn email_cells_as_exports_write_them() {
+    let text = "Phone,E-mail Address\n\
+                4155552671,Di Jones <di@example.com>\n\
+                4155552672,a@example.com ::: b@example.com\n\
+                4155552673,c@example.com; c2@example.com\n\
+                4155552674,MAILTO:fa@example.com\n\
+                4155552675,/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=ab12\n\
+                4155552676,b@example\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let kept: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Valid(r) => Some((
+                r.email.clone(),
+                r.attributes.get("other_emails").cloned(),
+                r.attributes.contains_key("exchange_address"),
+            )),
+            _ => None,
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        kept,
+        vec![
+            (some("di@example.com"), None, false),
+            (some("a@example.com"), some("b@example.com"), false),
+            (some("c@example.com"), some("c2@example.com"), false),
+            (some("fa@example.com"), None, false),
+            (None, None, true),
+        ]
+    );
+    let refused = invalid(&outcomes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].1.contains("`b@example`"), "{}", refused[0].1);
+}
+
+/// Shopify writes ids and zip codes with Excel's text prefix: the attribute is the number;
+/// other text starting with `'` stays as written.
+#[test]
+fn excels_text_prefix_is_dropped_from_numbers_only() {
+    let text = "Phone,Customer ID,Zip,Note\n'+1 415 555 2671,'7012345678901,'07102,'70s music\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let [RowOutcome::Valid(row)] = outcomes.as_slice() else {
+        panic!("{outcomes:?}");
+    };
+    assert_eq!(row.attributes["customer_id"], "7012345678901");
+    assert_eq!(row.attributes["zip"], "07102");
+    assert_eq!(row.attributes["note"], "'70s music");
+}
