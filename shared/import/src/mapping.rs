@@ -167,7 +167,7 @@ fn alias(key: &str) -> Option<(Target, u8)> {
     Some(match key {
         "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobileno" | "mobilenr"
         | "mobile" | "cellphone" | "cellphonenumber" | "cellnumber" | "cellno" | "cell"
-        | "msisdn" | "sms" | "smsnumber" | "smsphone"
+        | "msisdn" | "smsnumber" | "smsphone"
         // German, French, Spanish and Portuguese exports.
         | "handy" | "handynummer" | "mobil" | "mobilnummer" | "mobiltelefon" | "portable"
         | "telephoneportable" | "movil" | "telefonomovil" | "celular" => (Phone, 0),
@@ -250,86 +250,172 @@ fn country_rank(key: &str) -> Option<u8> {
 /// What a header suggests: a known alias, else, for the many ways of naming a phone column
 /// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
 fn guess(header: &str) -> Option<(Target, u8)> {
-    alias(&normalise(header)).or_else(|| phone_by_words(header))
+    alias(&normalise(header))
+        .or_else(|| consent_by_words(header))
+        .or_else(|| phone_by_words(header))
+}
+
+/// An opt-out or SMS-consent column named in words, in the many ways exports name them
+/// ("Texting Opt Out", "Global Unsubscribe", "DND", "Opt-in SMS", "OK to Text",
+/// "SMS-Einwilligung"). Opt-outs count whatever channel they name but email alone (erring
+/// towards not messaging); consent counts only when it names texts, since a generic one may
+/// be an email list's. Columns about a consent rather than holding it (its time, IP, source)
+/// are neither, nor are links (an unsubscribe URL is on every row).
+fn consent_by_words(header: &str) -> Option<(Target, u8)> {
+    let words = words(header);
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    let joined = words.concat();
+    let texts = has(&["sms", "text", "texts", "texting", "mobile", "phone", "txt"]);
+    let email_only = has(&["email", "mail", "newsletter", "emails"]) && !texts;
+    if email_only || has(&["url", "link", "href"]) {
+        return None;
+    }
+    let opts_out = [
+        "optout",
+        "optedout",
+        "unsub",
+        "donot",
+        "abgemeldet",
+        "desabonne",
+    ]
+    .iter()
+    .any(|w| joined.contains(w))
+        || has(&["dnd", "dnc", "blocked", "nosms", "stop"])
+        || (has(&["keine", "kein"]) && texts);
+    if opts_out {
+        return Some((Target::OptOut, 0));
+    }
+    let about = has(&[
+        "time", "date", "ip", "source", "method", "reason", "by", "channel", "type", "campaign",
+        "id", "at", "count",
+    ]);
+    let consents = [
+        "optin",
+        "optedin",
+        "consent",
+        "einwilligung",
+        "accept",
+        "acepta",
+        "subscri",
+    ]
+    .iter()
+    .any(|w| joined.contains(w))
+        || has(&["permission", "ok", "allowed", "status", "marketing"]);
+    (texts && consents && !about).then_some((Target::Consent, 2))
 }
 
 /// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
-/// other just after "phone". Columns about a phone rather than holding one (its type, label,
-/// extension, country code, whether it is verified or opted in) and fax or pager numbers are
-/// not phones.
+/// other just after "phone". Only headers made of words naming the person's own line count
+/// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable", "Business Phone 2"): not
+/// someone else's number ("Emergency Contact Mobile", "Assistant's Phone"), nor something
+/// about a phone ("Mobile Carrier", "Phone 1 - Type", "Letzter Telefonkontakt").
 fn phone_by_words(header: &str) -> Option<(Target, u8)> {
     let words = words(header);
-    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
-    const ABOUT_A_PHONE: [&str; 16] = [
-        "type",
-        "label",
-        "ext",
-        "extension",
-        "country",
-        "code",
-        "verified",
-        "status",
-        "opt",
-        "optin",
-        "optout",
-        "consent",
-        "fax",
-        "pager",
-        "telegram",
-        "date",
-    ];
-    if has(&ABOUT_A_PHONE) {
+    let is_mobile =
+        |w: &str| MOBILE_WORDS.contains(&w) || MOBILE_STEMS.iter().any(|s| w.starts_with(s));
+    let is_phone =
+        |w: &str| PHONE_WORDS.contains(&w) || ["telephone", "telefon", "telefoon"].contains(&w);
+    let own_line = words.iter().all(|w| {
+        let w = w.as_str();
+        is_mobile(w)
+            || is_phone(w)
+            || OWN_LINE_WORDS.contains(&w)
+            || w.bytes().all(|b| b.is_ascii_digit())
+    });
+    if !own_line {
         return None;
     }
-    // Whole words, or the start of a compound ("Mobilfunknummer"); not "mobil" alone as a
-    // start ("Mobility") nor "phone" ("Phonetic First Name").
-    let says = |exact: &[&str], starts: &[&str]| {
-        words
-            .iter()
-            .any(|w| exact.contains(&w.as_str()) || starts.iter().any(|s| w.starts_with(s)))
-    };
-    let mobile = says(
-        &[
-            "mobile",
-            "cell",
-            "handy",
-            "mobil",
-            "portable",
-            "movil",
-            "celular",
-            "cellulare",
-            "mobiel",
-            "gsm",
-        ],
-        &[
-            "mobilfunk",
-            "mobilnummer",
-            "mobiltelefon",
-            "mobilnr",
-            "handynummer",
-            "handynr",
-            "cellphone",
-            "cellular",
-            "mobielnummer",
-        ],
-    );
-    if mobile {
+    if words.iter().any(|w| is_mobile(w)) {
         return Some((Target::Phone, 1));
     }
-    let phone = says(
-        &[
-            "tel",
-            "phone",
-            "phones",
-            "fon",
-            "phonenumber",
-            "phoneno",
-            "telnr",
-        ],
-        &["telephone", "telefon", "telefoon"],
-    );
-    phone.then_some((Target::Phone, 3))
+    words
+        .iter()
+        .any(|w| is_phone(w))
+        .then_some((Target::Phone, 3))
 }
+
+const MOBILE_WORDS: [&str; 12] = [
+    "mobile",
+    "cell",
+    "cellphone",
+    "cellular",
+    "handy",
+    "mobil",
+    "portable",
+    "movil",
+    "celular",
+    "cellulare",
+    "mobiel",
+    "gsm",
+];
+/// Compounds naming a mobile number ("Mobilfunknummer", "Handynr").
+const MOBILE_STEMS: [&str; 7] = [
+    "mobilfunk",
+    "mobilnummer",
+    "mobiltelefon",
+    "mobilnr",
+    "handynummer",
+    "handynr",
+    "mobielnummer",
+];
+const PHONE_WORDS: [&str; 11] = [
+    "phone",
+    "phones",
+    "tel",
+    "fon",
+    "phonenumber",
+    "phoneno",
+    "telnr",
+    "telephonenumber",
+    "telefonnummer",
+    "telefono",
+    "telefone",
+];
+/// Words that may stand beside "phone" in a column holding the person's own number, in the
+/// languages the aliases cover.
+const OWN_LINE_WORDS: [&str; 40] = [
+    "home",
+    "work",
+    "business",
+    "office",
+    "personal",
+    "private",
+    "own",
+    "primary",
+    "other",
+    "direct",
+    "main",
+    "no",
+    "nr",
+    "num",
+    "number",
+    "value",
+    "s",
+    "fixed",
+    "landline",
+    // German, French, Spanish, Dutch.
+    "privat",
+    "geschaftlich",
+    "dienstlich",
+    "festnetz",
+    "nummer",
+    "de",
+    "du",
+    "numero",
+    "fixe",
+    "domicile",
+    "bureau",
+    "travail",
+    "perso",
+    "personnel",
+    "professionnel",
+    "casa",
+    "trabajo",
+    "particular",
+    "werk",
+    "prive",
+    "thuis",
+];
 
 /// A header's words, lowercased with accents folded: `Tél. portable` -> `tel`, `portable`;
 /// `HomePhone` -> `home`, `phone`.
@@ -849,6 +935,8 @@ mod tests {
             ("Tél. portable", "Téléphone fixe"),
             ("Mobiel", "Telefoon"),
             ("MobilePhone", "HomePhone"),
+            ("Handy privat", "Telefon geschäftlich"),
+            ("Numéro de portable", "Numéro de téléphone"),
         ] {
             let mapped = report(&["Nom", other, mobile], None);
             assert_eq!(
@@ -858,8 +946,17 @@ mod tests {
             );
             assert_eq!(report(&["Nom", other], None)[1].1, "phone", "{other}");
         }
-        // About a phone, not one; nor a fax, nor a name that starts like one.
+        // About a phone, not one; nor a fax, nor a name that starts like one; nor someone
+        // else's number.
         for header in [
+            "Emergency Contact Mobile",
+            "Parent Cell",
+            "Assistant's Phone",
+            "Phone number (Company)",
+            "Letzter Telefonkontakt",
+            "Mobile Carrier",
+            "Mobile App",
+            "Cell Carrier",
             "Phone 1 - Type",
             "Mobile Phone Verified",
             "Phone Country Code",
@@ -872,6 +969,60 @@ mod tests {
             let mapped = report(&[header, "Phone"], None);
             assert_eq!(mapped[1].1, "phone", "{header}: {mapped:?}");
             assert!(mapped[0].1.starts_with("attr:"), "{header}: {mapped:?}");
+        }
+    }
+
+    #[test]
+    fn consent_and_opt_out_columns_in_words() {
+        for header in [
+            "Texting Opt Out",
+            "Opt-out SMS",
+            "SMS Blocked",
+            "DND",
+            "Do Not Disturb",
+            "Global Opt Out",
+            "Marketing Opt Out",
+            "Unsubscribe",
+            "Unsubscribed from SMS",
+            "SMS Opt-Out Reason",
+            "Abgemeldet",
+            "Désabonné",
+            "Keine SMS",
+        ] {
+            assert_eq!(report(&["Phone", header], None)[1].1, "opt_out", "{header}");
+        }
+        for header in [
+            "SMS Consent Given",
+            "OK to Text",
+            "Opt-in SMS",
+            "opt_in_sms",
+            "Text Message Opt In",
+            "Marketing SMS",
+            "SMS Status",
+            "SMS Subscriber",
+            "SMS-Einwilligung",
+            "Einwilligung SMS",
+            "Accepte les SMS",
+            "Acepta SMS",
+            "Mobile Marketing",
+        ] {
+            assert_eq!(report(&["Phone", header], None)[1].1, "consent", "{header}");
+        }
+        // Mailchimp's columns about a subscription, email-only opt-outs, an unsubscribe link,
+        // the tool's own "SMS" flag: none of them.
+        for header in [
+            "OPTIN_TIME",
+            "OPTIN_IP",
+            "CONFIRM_TIME",
+            "Email Opt Out",
+            "Unsubscribed from Email",
+            "Unsubscribe URL",
+            "SMS Opt-In Date",
+            "SMS",
+        ] {
+            let mapped = report(&["Phone", header], None);
+            assert_eq!(mapped[0].1, "phone", "{header}: {mapped:?}");
+            assert!(mapped[1].1.starts_with("attr:"), "{header}: {mapped:?}");
         }
     }
 

@@ -145,10 +145,9 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
 
 /// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
 /// RFC 3966's `;ext=123`.
-/// Words in a note beside a number that say it must not be texted (or cannot be).
-const NOT_TO_TEXT: [&str; 14] = [
+/// Words in a note beside a number that say it is not a mobile to text (the row is refused).
+const NOT_A_MOBILE: [&str; 14] = [
     "fax",
-    "dnc",
     "deceased",
     "dead",
     "old",
@@ -158,23 +157,92 @@ const NOT_TO_TEXT: [&str; 14] = [
     "disconnected",
     "landline",
     "pager",
-    "unsubscribed",
-    "stop",
-    "optout",
+    "festnetz",
+    "fixe",
+    "ancien",
+    "verstorben",
 ];
+/// Words in a note beside a number that say its owner is not to be texted: the row imports
+/// with an opt-out.
+const OPTED_OUT: [&str; 5] = ["dnc", "unsubscribed", "stop", "optout", "dnd"];
 /// Phrases to the same effect.
-const NOT_TO_TEXT_PHRASES: [&str; 6] =
-    ["do not", "don't", "dont", "no sms", "no text", "opted out"];
+const OPTED_OUT_PHRASES: [&str; 13] = [
+    "do not",
+    "don't",
+    "dont",
+    "no sms",
+    "no text",
+    "opted out",
+    "never text",
+    "keine sms",
+    "kein sms",
+    "nicht anrufen",
+    "ne pas",
+    "no llamar",
+    "no enviar",
+];
+/// What a note may say about a number's line when it stands beside it without brackets or a
+/// colon (`Mobile 07911 ...`, `415-555-2671 cell`); other words there are left to the crate.
+const LINE_LABELS: [&str; 22] = [
+    "mobile",
+    "mob",
+    "cell",
+    "cellphone",
+    "home",
+    "work",
+    "office",
+    "business",
+    "personal",
+    "private",
+    "privat",
+    "handy",
+    "mobil",
+    "portable",
+    "movil",
+    "whatsapp",
+    "main",
+    "primary",
+    "direct",
+    "phone",
+    "tel",
+    "telephone",
+];
 
-/// Drops a note written beside the number, as the crate drops leading text: `(mobile)`,
-/// `M: 07911...`, `tel:+44...`, `(UK)`. A note saying the number is not one to text (`(fax)`,
-/// `(do not call)`, `Old:`) refuses the cell instead. A note is letters, spaces, `.` and `'`
-/// only, so `(415) 555-2671` keeps its area code.
+/// Drops the notes written beside the number, as the crate drops leading text: `(mobile)`,
+/// `M: 07911...`, `tel:+44...`, `(UK)`, `Mobile 07911...`. A note saying the number is not a
+/// mobile to text (`(fax)`, `Old:`) refuses the cell; one saying its owner is not to be texted
+/// (`(do not text)`) is dropped here, and [`note_opts_out`] tells the row.
 fn strip_label(cell: &str) -> Result<&str, String> {
+    // Whatever the punctuation around it (`Fax/020...`).
+    if cell.contains(char::is_alphabetic) && says(cell, &NOT_A_MOBILE, &[]) {
+        return Err(format!(
+            "phone `{cell}` carries a note saying it is not a mobile to text: remove the note \
+             if this number may be texted"
+        ));
+    }
+    Ok(notes_beside(cell).0)
+}
+
+/// Whether text in a phone cell says its owner is not to be texted (`(do not text)`,
+/// `DNC-415...`).
+pub(crate) fn note_opts_out(cell: &str) -> bool {
+    cell.contains(char::is_alphabetic) && says(cell, &OPTED_OUT, &OPTED_OUT_PHRASES)
+}
+
+/// The number in a phone cell and the notes beside it. A note is letters, spaces, `.` and `'`
+/// only, so `(415) 555-2671` keeps its area code.
+fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
     let is_note = |s: &str| {
         s.chars().any(char::is_alphabetic)
             && s.chars()
                 .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\''))
+    };
+    // Without brackets or a colon, only words known to go beside numbers are notes.
+    let is_bare_note = |s: &str| {
+        is_note(s)
+            && (says(s, &LINE_LABELS, &[])
+                || says(s, &NOT_A_MOBILE, &[])
+                || says(s, &OPTED_OUT, &OPTED_OUT_PHRASES))
     };
     let mut number = cell;
     let mut notes = Vec::new();
@@ -191,11 +259,9 @@ fn strip_label(cell: &str) -> Result<&str, String> {
         notes.push(label.trim());
         number = rest.trim_start();
     }
-    // Words before or after the number, without brackets or a colon: `Fax 020 ...`,
-    // `201-555-0129 mobile`, `201 555 0128 - cell`.
     if let Some(start) = number.find(|c: char| c.is_ascii_digit() || matches!(c, '+' | '('))
         && start > 0
-        && is_note(number[..start].trim())
+        && is_bare_note(number[..start].trim())
     {
         notes.push(number[..start].trim());
         number = &number[start..];
@@ -203,32 +269,30 @@ fn strip_label(cell: &str) -> Result<&str, String> {
     if let Some(end) = number.rfind(|c: char| c.is_ascii_digit() || c == ')')
         && end + 1 < number.len()
     {
-        let after = number[end + 1..].trim_start_matches([' ', '-', '\u{2013}', ',', '/']);
-        if is_note(after.trim()) && !is_extension_marker(after.trim()) {
-            notes.push(after.trim());
+        let after = number[end + 1..]
+            .trim_start_matches([' ', '-', '\u{2013}', ',', '/'])
+            .trim();
+        if is_bare_note(after) {
+            notes.push(after);
             number = number[..end + 1].trim_end();
         }
     }
-    match notes.into_iter().find(|note| says_not_to_text(note)) {
-        Some(note) => Err(format!(
-            "phone `{cell}` carries the note `{note}`: remove it if this number may be texted"
-        )),
-        None => Ok(number),
-    }
+    (number, notes)
 }
 
-/// A trailing word that is an extension's marker left without digits is not a note.
-fn is_extension_marker(word: &str) -> bool {
-    matches!(
-        word.to_ascii_lowercase().trim_end_matches('.'),
-        "x" | "ext" | "extension"
-    )
-}
-
-fn says_not_to_text(note: &str) -> bool {
-    let note = note.to_lowercase().replace('.', " ");
-    note.split_whitespace().any(|w| NOT_TO_TEXT.contains(&w))
-        || NOT_TO_TEXT_PHRASES.iter().any(|p| note.contains(p))
+/// Whether text has one of `words` or `phrases`, in any case, anything but letters and `'`
+/// counting as a space.
+fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
+    let text: String = text
+        .chars()
+        .map(|c| match c.is_alphabetic() || c == '\'' {
+            true => c.to_lowercase().next().unwrap_or(c),
+            false => ' ',
+        })
+        .collect();
+    let spaced = format!(" {}", text.split_whitespace().collect::<Vec<_>>().join(" "));
+    spaced.split(' ').any(|w| words.contains(&w))
+        || phrases.iter().any(|p| spaced.contains(&format!(" {p}")))
 }
 
 pub(crate) fn strip_extension(cell: &str) -> &str {
@@ -332,20 +396,47 @@ mod tests {
         assert!(!err.contains("read as"), "{err}");
         let err = read("7911 12345", "GB").unwrap_err();
         assert!(err.contains("read as a number of GB"), "{err}");
-        // A note beside a number that does not name its line may mean "do not text".
+        // A note saying the number is not a mobile refuses it, whatever its punctuation.
         for cell in [
-            "07911 123456 (do not call)",
-            "415 555 2671 (Do Not Text)",
             "020 7946 0018 (fax)",
             "Fax: 020 7946 0018",
             "Fax.: 020 7946 0018",
             "Fax 020 7946 0018",
+            "Fax/020 7946 0018",
             "020 7946 0018 fax",
             "Old: 415 555 2671",
-            "415 555 2671 (don't text)",
+            "020 7946 0018 (Festnetz)",
         ] {
             let err = read(cell, "GB").unwrap_err();
-            assert!(err.contains("carries the note"), "{cell}: {err}");
+            assert!(err.contains("not a mobile"), "{cell}: {err}");
+        }
+        // Words beside a number that are not a line's label are left to the crate, which
+        // refuses them.
+        for cell in ["415 555 2605 not in service", "415 555 2605 number changed"] {
+            assert!(read(cell, "US").is_err(), "{cell}");
+        }
+    }
+
+    /// A note saying the owner is not to be texted keeps the number, and says so.
+    #[test]
+    fn a_note_saying_not_to_text_is_an_opt_out() {
+        for cell in [
+            "07911 123456 (do not call)",
+            "07911 123456 (Do Not Text)",
+            "07911 123456 (don't text)",
+            "Do not text - 07911 123456",
+            "DNC-07911 123456",
+            "07911 123456 keine SMS",
+        ] {
+            assert_eq!(read(cell, "GB").as_deref(), Ok("+447911123456"), "{cell}");
+            assert!(note_opts_out(cell), "{cell}");
+        }
+        for cell in [
+            "07911 123456 (mobile)",
+            "07911 123456",
+            "Piano text 07911 123456",
+        ] {
+            assert!(!note_opts_out(cell), "{cell}");
         }
     }
 

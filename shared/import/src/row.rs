@@ -220,10 +220,20 @@ impl RowValidator {
             }
             _ => self.declaration.clone(),
         };
-        let consent = match self.opted_out(fields)? {
+        let note_opts_out = crate::phone::note_opts_out(phone_cell);
+        let phone_header = self.headers[phone_column].as_str();
+        let opted_out = self
+            .opted_out(fields)
+            .or(note_opts_out.then_some(phone_header));
+        let consent = match opted_out {
             Some(header) => Some(ConsentInput {
                 status: ConsentStatus::Revoked,
-                source: Some(format!("import column {header}")),
+                source: Some(
+                    format!("import column {header}")
+                        .chars()
+                        .take(MAX_SOURCE_CHARS)
+                        .collect(),
+                ),
             }),
             None => consent,
         };
@@ -242,42 +252,39 @@ impl RowValidator {
 
 impl RowValidator {
     /// The header of the first opt-out column saying this row's person opted out.
-    fn opted_out(&self, fields: &Fields<'_>) -> Result<Option<&str>, String> {
-        for &at in &self.plan.opt_outs {
-            let header = &self.headers[at];
-            if opt_out_cell(fields.get(at).trim(), header)? {
-                return Ok(Some(header));
-            }
-        }
-        Ok(None)
+    fn opted_out(&self, fields: &Fields<'_>) -> Option<&str> {
+        self.plan
+            .opt_outs
+            .iter()
+            .find(|&&at| opt_out_cell(fields.get(at).trim()))
+            .map(|&at| self.headers[at].as_str())
     }
 }
 
-/// Whether an opt-out cell says the person opted out. In a column of times (Mailchimp's
-/// `UNSUB_TIME`, "Opt Out Date") any time does; elsewhere yes-words do and no-words or an
-/// empty cell do not. Anything else makes the row invalid rather than guess.
-fn opt_out_cell(value: &str, header: &str) -> Result<bool, String> {
+/// Whether an opt-out cell says the person opted out: yes-words do, no-words, placeholders
+/// and an empty cell do not, and anything else does (a time, a reason, "Yes - replied
+/// STOP"): an opt-out column is read erring towards not messaging.
+fn opt_out_cell(value: &str) -> bool {
     if value.is_empty() {
-        return Ok(false);
+        return false;
     }
     let key = word_key(value);
     if let Some(yes) = yes_or_no(&key) {
-        return Ok(yes);
+        return yes;
     }
-    match key.as_str() {
-        "optedout" | "optout" | "unsubscribed" | "stop" | "revoked" | "donotcall" | "dnc"
-        | "blocked" => Ok(true),
-        "none" | "subscribed" | "optedin" | "optin" => Ok(false),
-        _ if is_time_column(header) && value.chars().any(|c| c.is_ascii_digit()) => Ok(true),
-        _ => Err(format!(
-            "opt-out `{value}` in column {header} is not understood: use yes (opted out) or no"
-        )),
-    }
-}
-
-fn is_time_column(header: &str) -> bool {
-    let key = crate::mapping::normalise(header);
-    key.contains("time") || key.contains("date") || key.ends_with("at")
+    !matches!(
+        key.as_str(),
+        "" | "none"
+            | "na"
+            | "null"
+            | "nil"
+            | "unknown"
+            | "subscribed"
+            | "optedin"
+            | "optin"
+            | "active"
+            | "notoptedout"
+    )
 }
 
 /// A cell's letters and digits, lowercased: `Opted-Out` -> `optedout`.
@@ -482,14 +489,36 @@ fn consent_cell(
 ) -> Result<Option<ConsentInput>, String> {
     let key = word_key(value);
     let status = match key.as_str() {
+        // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
+        out if [
+            "unsub",
+            "optedout",
+            "optout",
+            "revoked",
+            "blocked",
+            "abgemeldet",
+        ]
+        .iter()
+        .any(|w| out.contains(w)) =>
+        {
+            ConsentStatus::Revoked
+        }
         yes if yes_or_no(yes) == Some(true) => ConsentStatus::Explicit,
         no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
         "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"
         | "confirmed" | "doubleoptin" | "singleoptin" => ConsentStatus::Explicit,
         "implied" => ConsentStatus::Implied,
-        "notsubscribed" | "nonsubscribed" => ConsentStatus::Unknown,
-        // Says nothing either way: leaves consent as it is.
-        "none" | "unknown" | "pending" | "cleaned" => return Ok(None),
+        // Says nothing either way: leaves consent as it is (bounced, cleaned: an email's).
+        "none" | "unknown" | "pending" | "cleaned" | "bounced" => return Ok(None),
+        // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined".
+        no if [
+            "no", "not", "never", "non", "declin", "denied", "refused", "nicht", "kein",
+        ]
+        .iter()
+        .any(|w| no.starts_with(w)) =>
+        {
+            ConsentStatus::Unknown
+        }
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
             ConsentStatus::Revoked
         }

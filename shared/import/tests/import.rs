@@ -743,13 +743,32 @@ fn opt_out_columns_win_over_consent_and_the_declaration() {
         statuses(german, &mapped),
         vec![Ok(Some(Explicit)), Ok(Some(Revoked))]
     );
-    // Not understood: the row is refused rather than guessed, naming the column.
-    let unclear = statuses("phone,Do Not Text\n4155552671,maybe\n", &declared);
-    assert!(
-        unclear[0]
-            .as_ref()
-            .is_err_and(|e| e.contains("`maybe`") && e.contains("Do Not Text")),
-        "{unclear:?}"
+    // Anything but a clear no or a placeholder errs towards an opt-out: a reason, a time, a
+    // "yes" with a remark.
+    let unclear = "phone,Do Not Text\n4155552671,maybe\n4155552672,Yes - replied STOP\n\
+                   4155552673,n/a\n4155552674,No\n";
+    assert_eq!(
+        statuses(unclear, &declared),
+        vec![
+            Ok(Some(Revoked)),
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit)),
+            Ok(Some(Explicit))
+        ]
+    );
+    // Consent cells as tools write them: an opt-out however put, a never-subscribed.
+    let values = "phone,SMS Status\n4155552671,No - unsubscribed\n4155552672,NEVER_SUBSCRIBED\n\
+                  4155552673,not opted in\n4155552674,bounced\n4155552675,Subscribed\n";
+    use ConsentStatus::Unknown;
+    assert_eq!(
+        statuses(values, &options("US")),
+        vec![
+            Ok(Some(Revoked)),
+            Ok(Some(Unknown)),
+            Ok(Some(Unknown)),
+            Ok(None),
+            Ok(Some(Explicit))
+        ]
     );
     // Mapping an opt-out column as consent would turn every opt-out into consent.
     let mut flipped = options("US");
@@ -907,4 +926,29 @@ fn excels_text_prefix_is_dropped_from_numbers_only() {
     assert_eq!(row.attributes["customer_id"], "7012345678901");
     assert_eq!(row.attributes["zip"], "07102");
     assert_eq!(row.attributes["note"], "'70s music");
+}
+
+/// A note in the phone cell saying the person is not to be texted imports the contact opted
+/// out (it used to refuse the row, leaving an existing contact's consent standing); a note
+/// saying the number is a fax still refuses it.
+#[test]
+fn a_do_not_text_note_in_the_phone_cell_is_an_opt_out() {
+    let mut declared = options("US");
+    declared.consent = Some(ConsentDeclaration {
+        source: "web form".into(),
+    });
+    let text = "Name,Phone,SMS Consent\n\
+                Ann,201-555-0132 (Do not text),yes\n\
+                Bob,Fax: 201-555-0133,\n";
+    let (_, outcomes) = import(text.as_bytes(), &declared);
+    let RowOutcome::Valid(ann) = &outcomes[0] else {
+        panic!("{outcomes:?}");
+    };
+    let consent = ann.consent.as_ref().expect("consent");
+    assert_eq!(consent.status, ConsentStatus::Revoked);
+    assert_eq!(consent.source.as_deref(), Some("import column Phone"));
+    assert!(
+        matches!(&outcomes[1], RowOutcome::Invalid { row: 3, .. }),
+        "{outcomes:?}"
+    );
 }
