@@ -618,8 +618,7 @@ impl RowNote {
 
 const DUPLICATE: u8 = 0;
 const CLAIMED: u8 = 1;
-const OPTED_OUT_LATER: u8 = 2;
-const WITHDRAWN_LATER: u8 = 3;
+const RESTRICTED_LATER: u8 = 2;
 
 impl Record for RowNote {
     const SIZE: usize = 33;
@@ -641,13 +640,18 @@ impl Record for RowNote {
                 out.push(CLAIMED);
                 out.extend_from_slice(&claim.to_bytes());
             }
+            // The kind an opt-out had before "no"s were carried, with the level after the row
+            // (0 there, as before, is an opt-out): a worker of the release before reads a "no"
+            // as an opt-out, erring towards not messaging, rather than failing the range.
             Note::RestrictedLater { row, restricts } => {
-                out.push(match restricts {
-                    Restricts::Withdraws => WITHDRAWN_LATER,
-                    _ => OPTED_OUT_LATER,
-                });
+                out.push(RESTRICTED_LATER);
                 out.extend_from_slice(&row.to_le_bytes());
-                out.extend_from_slice(&[0; 16]);
+                let level = match restricts {
+                    Restricts::Withdraws => Restricts::Withdraws.word(),
+                    _ => 0,
+                };
+                out.extend_from_slice(&level.to_le_bytes());
+                out.extend_from_slice(&[0; 8]);
             }
         }
     }
@@ -661,13 +665,12 @@ impl Record for RowNote {
                 digits: u64_at(bytes, 17),
                 restricts: Restricts::from_word(u64_at(bytes, 25)),
             },
-            OPTED_OUT_LATER => Note::RestrictedLater {
+            RESTRICTED_LATER => Note::RestrictedLater {
                 row: u64_at(bytes, 9),
-                restricts: Restricts::OptsOut,
-            },
-            WITHDRAWN_LATER => Note::RestrictedLater {
-                row: u64_at(bytes, 9),
-                restricts: Restricts::Withdraws,
+                restricts: match Restricts::from_word(u64_at(bytes, 17)) {
+                    Restricts::Withdraws => Restricts::Withdraws,
+                    _ => Restricts::OptsOut,
+                },
             },
             _ => Note::Claimed(Preclaim::from_bytes(claim)),
         };
@@ -782,6 +785,35 @@ mod tests {
         );
         // Resumed after data row 1 (file row 2), which an earlier run wrote with its note.
         assert_eq!(taken(1)[0], (2, None, Nothing));
+    }
+
+    /// Notes on disk outlive a release (a plan's ranges run on the workers deployed then):
+    /// an opt-out noted by the release before reads back as one, and a "no" keeps its kind.
+    #[test]
+    fn restriction_notes_read_back_across_releases() {
+        let before: Vec<u8> =
+            [&7u64.to_le_bytes()[..], &[2], &9u64.to_le_bytes(), &[0; 16]].concat();
+        let read = RowNote::decode(&before);
+        assert!(matches!(
+            read.note,
+            Note::RestrictedLater {
+                row: 9,
+                restricts: Restricts::OptsOut
+            }
+        ));
+        for restricts in [Restricts::OptsOut, Restricts::Withdraws] {
+            let mut out = Vec::new();
+            RowNote::of(7, Note::RestrictedLater { row: 9, restricts }).encode(&mut out);
+            assert_eq!(out.len(), RowNote::SIZE);
+            assert_eq!(out[8], 2, "the kind the release before knows");
+            let Note::RestrictedLater {
+                restricts: back, ..
+            } = RowNote::decode(&out).note
+            else {
+                panic!("a restriction");
+            };
+            assert_eq!(back, restricts);
+        }
     }
 
     /// On the claims-ahead path a first row has two notes (its claim and the later opt-out);

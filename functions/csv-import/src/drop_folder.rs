@@ -121,6 +121,10 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     if file.starts_with('.') || file.starts_with("~$") {
         return Err("a hidden or lock file");
     }
+    // What file managers leave in folders.
+    if ["desktop.ini", "thumbs.db", "icon\r"].contains(&file.to_ascii_lowercase().as_str()) {
+        return Err("a file manager's file");
+    }
     // What upload tools and browsers write before renaming the file into place.
     let lower = file.to_ascii_lowercase();
     if PARTIAL_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
@@ -237,7 +241,7 @@ impl DropFolder {
         }
         let failure = format!(
             "{file} was not imported: there is no tenant {tenant_id}; check the folder's name \
-             (tenants/<tenant id>/imports/)"
+             (tenants/<tenant id>/imports/), or once the tenant exists, put the file there again"
         );
         let body = ReportFile {
             import_id: None,
@@ -593,6 +597,8 @@ mod tests {
             format!("tenants/{t}/imports/~$a.csv"),
             format!("tenants/{t}/imports/reports"),
             format!("tenants/{t}/imports/list.csv.filepart"),
+            format!("tenants/{t}/imports/Thumbs.db"),
+            format!("tenants/{t}/imports/desktop.ini"),
             format!("tenants/{t}/imports/list.csv.PART"),
             format!("tenants/{t}/imports/"),
             format!("tenants/{t}/imports/2024/a.csv"),

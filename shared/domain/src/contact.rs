@@ -19,7 +19,7 @@ pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 64;
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 4000;
 /// All of a contact's attributes, names and values in UTF-8: keeps a contact far below
 /// DynamoDB's 400 KB item limit whatever its attributes.
-pub const MAX_ATTRIBUTES_BYTES: usize = 64 * 1024;
+pub const MAX_ATTRIBUTES_BYTES: usize = 128 * 1024;
 pub const MAX_SOURCE_CHARS: usize = 200;
 
 /// Names a custom attribute may not take: they are the contact's own fields in templates.
@@ -494,8 +494,10 @@ mod tests {
         assert!(clean_attributes(many(10, MAX_ATTRIBUTE_VALUE_CHARS)).is_ok());
         let err = clean_attributes(many(MAX_ATTRIBUTES + 1, 1)).unwrap_err();
         assert!(err.reason.contains("more than 250"), "{err:?}");
-        let err = clean_attributes(many(20, MAX_ATTRIBUTE_VALUE_CHARS)).unwrap_err();
-        assert!(err.reason.contains("more than 64 KiB"), "{err:?}");
+        // What the limits allowed before: 100 values of 1,000 characters.
+        assert!(clean_attributes(many(100, 1000)).is_ok());
+        let err = clean_attributes(many(40, MAX_ATTRIBUTE_VALUE_CHARS)).unwrap_err();
+        assert!(err.reason.contains("more than 128 KiB"), "{err:?}");
     }
 
     #[test]

@@ -143,6 +143,19 @@ impl PhoneE164 {
         }
     }
 
+    /// Whether the number may be a mobile (its numbering plan says mobile, or cannot tell
+    /// mobiles from fixed lines, as in the US): which reading of an ambiguous number to text.
+    pub fn may_be_mobile(&self) -> bool {
+        use phonenumber::Type;
+        use phonenumber::metadata::DATABASE;
+        phonenumber::parse(None, &self.0).is_ok_and(|number| {
+            matches!(
+                number.number_type(&DATABASE),
+                Type::Mobile | Type::FixedLineOrMobile
+            )
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -236,13 +236,14 @@ fn country_rank(key: &str) -> Option<u8> {
         | "defaultaddresscountrycode"
         | "homecountryregion"
         | "homecountry"
-        | "mailingcountry"
-        | "billingcountry"
+        | "mailingcountry" => 1,
+        // Addresses less surely the person's own.
+        "billingcountry"
         | "billingcountrycode"
         | "shippingcountry"
         | "shippingcountrycode"
         | "businesscountryregion"
-        | "othercountryregion" => 1,
+        | "othercountryregion" => 2,
         _ => return None,
     })
 }
@@ -610,13 +611,19 @@ pub(crate) fn plan(
         has(&targets, Target::FirstName),
         has(&targets, Target::LastName),
     );
+    // "Name;Vorname" and "Nom;Prénom" pair a family name with a first name; in English,
+    // "Name" beside "First Name" is as likely the full name, so it stays an attribute.
+    let first_is_foreign = targets.iter().zip(headers).any(|(t, h)| {
+        *t == Some(Target::FirstName)
+            && matches!(normalise(h).as_str(), "vorname" | "prenom" | "voornaam")
+    });
     if first || last {
         for (at, t) in targets.iter_mut().enumerate() {
             if *t != Some(Target::Name) || taken.contains(&Target::Name) {
                 continue;
             }
             let bare = matches!(normalise(&headers[at]).as_str(), BARE_NAME | "nom");
-            *t = (first && !last && bare).then_some(Target::LastName);
+            *t = (first && !last && bare && first_is_foreign).then_some(Target::LastName);
         }
     }
 
@@ -891,11 +898,7 @@ mod tests {
             ])
         );
         // "Name;Vorname", "Nom;Prénom": beside a first name, a bare name is the family name.
-        for (name, first) in [
-            ("Name", "Vorname"),
-            ("Nom", "Prénom"),
-            ("Name", "First Name"),
-        ] {
+        for (name, first) in [("Name", "Vorname"), ("Nom", "Prénom")] {
             assert_eq!(
                 report(&[name, first, "Handy"], None),
                 pairs(&[
@@ -912,6 +915,14 @@ mod tests {
                 ("Vorname", "first_name"),
                 ("Nachname", "last_name"),
                 ("Handy", "phone")
+            ])
+        );
+        assert_eq!(
+            report(&["Name", "First Name", "Phone"], None),
+            pairs(&[
+                ("Name", "attr:name"),
+                ("First Name", "first_name"),
+                ("Phone", "phone")
             ])
         );
         assert_eq!(

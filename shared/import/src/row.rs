@@ -6,7 +6,7 @@ use smscrm_domain::contact::{
     ConsentInput, ConsentStatus, MAX_ATTRIBUTES, MAX_SOURCE_CHARS, check_attributes_size,
     clean_email, clean_name, clean_tags, validate_attribute_value,
 };
-use smscrm_domain::{Region, ValidationError};
+use smscrm_domain::{PhoneE164, Region, ValidationError};
 
 use crate::mapping::Plan;
 use crate::names::split_full_name;
@@ -19,8 +19,8 @@ pub(crate) struct RowValidator {
     plan: Plan,
     headers: Vec<String>,
     phones: PhoneReader,
-    /// Readers for the regions a country column names, besides the import's.
-    other_regions: Vec<PhoneReader>,
+    /// What a country column's cells name.
+    countries: Countries,
     declaration: Option<ConsentInput>,
     /// Each phone's first row: ~20 bytes a unique phone. `None`: the caller finds duplicates.
     seen: Option<Seen>,
@@ -38,7 +38,7 @@ impl RowValidator {
             plan,
             headers,
             phones,
-            other_regions: Vec::new(),
+            countries: Countries::default(),
             declaration,
             seen: find_duplicates.then(Seen::default),
         }
@@ -113,44 +113,26 @@ impl RowValidator {
             Some((first, others)) => (first, Some(others)),
             None => (fields.get(phone_column), None),
         };
-        let region = match plan.country.map(|at| (at, fields.get(at).trim())) {
-            Some((at, value)) if !value.is_empty() => match country_region(value) {
-                Some(region) => Some(region),
-                None if written_internationally(phone_cell) => None,
-                None => {
-                    return Err(format!(
-                        "country `{value}` (column {}) is not one this import knows, so the \
-                         phone's country is unknown: write a two-letter code such as GB or US \
-                         (or map skip={} to read every number for the import's region)",
-                        self.headers[at], self.headers[at]
-                    ));
-                }
-            },
-            _ => None,
-        };
-        let phones = match region {
-            Some(region) if region != self.phones.region() => {
-                match self.other_regions.iter().position(|r| r.region() == region) {
-                    Some(at) => &mut self.other_regions[at],
-                    None => {
-                        self.other_regions.push(PhoneReader::new(region));
-                        self.other_regions.last_mut().expect("just pushed")
-                    }
-                }
-            }
-            _ => &mut self.phones,
-        };
+        let country = plan
+            .country
+            .map(|at| fields.get(at).trim())
+            .filter(|value| !value.is_empty())
+            .and_then(|value| self.countries.region(value))
+            .filter(|&region| region != self.phones.region());
+        let ours = self.phones.read(phone_cell);
+        let phone = match country {
+            Some(region) => choose_reading(ours, self.phones.read_for(phone_cell, region)),
+            None => ours,
+        }
+        .map_err(|why| match several_numbers(phone_cell) {
+            true => format!(
+                "phone `{}` holds more than one number: keep one in the phone column (put \
+                 others in a column of their own)",
+                phone_cell.trim()
+            ),
+            false => why,
+        })?;
         let plan = &self.plan;
-        let phone = phones
-            .read(phone_cell)
-            .map_err(|why| match several_numbers(phone_cell) {
-                true => format!(
-                    "phone `{}` holds more than one number: keep one in the phone column (put \
-                     others in a column of their own)",
-                    phone_cell.trim()
-                ),
-                false => why,
-            })?;
         let cell = |at: Option<usize>| {
             at.map(|at| fields.get(at).trim())
                 .filter(|value| !value.is_empty())
@@ -323,8 +305,18 @@ fn tag_as_written(tag: &str) -> &str {
 /// The region a country cell names: a two- or three-letter code, an English name ("United
 /// Kingdom", "Germany"), or a calling code (`44`, `+1`).
 fn country_region(value: &str) -> Option<Region> {
+    let value = value.strip_prefix('\'').unwrap_or(value).trim();
+    if value.contains('/') {
+        // "N/A", not Namibia.
+        return None;
+    }
     let digits = value.strip_prefix('+').unwrap_or(value);
     if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.starts_with('0') {
+            // No calling code starts with 0: ISO 3166's numeric code (`036`, Australia).
+            let country = celes::Country::from_code(digits).ok()?;
+            return country.alpha2.parse().ok();
+        }
         let code: u16 = digits.parse().ok()?;
         let regions = phonenumber::metadata::DATABASE.by_code(&code)?;
         let main = regions
@@ -343,11 +335,48 @@ fn country_region(value: &str) -> Option<Region> {
     country.alpha2.parse().ok()
 }
 
-/// Whether a phone cell carries its country code (`+44 ...`, `0044 ...`).
-fn written_internationally(cell: &str) -> bool {
-    let cell = cell.trim();
-    let cell = cell.strip_prefix('\'').unwrap_or(cell).trim_start();
-    cell.starts_with('+') || cell.starts_with("00")
+/// A country column's cells read as regions, remembered: a file names a few countries
+/// over and over. `None` for what is no country this import knows ("Narnia", "-",
+/// "Deutschland"): the import's region reads that row's number, as without the column.
+#[derive(Default)]
+struct Countries {
+    known: std::collections::HashMap<String, Option<Region>>,
+}
+
+impl Countries {
+    /// A file with more distinct cells than this is not a column of countries.
+    const REMEMBERED: usize = 1024;
+
+    fn region(&mut self, cell: &str) -> Option<Region> {
+        if let Some(known) = self.known.get(cell) {
+            return *known;
+        }
+        let region = country_region(cell);
+        if self.known.len() < Self::REMEMBERED {
+            self.known.insert(cell.to_owned(), region);
+        }
+        region
+    }
+}
+
+/// The number read for the import's region (`ours`) or for the row's country (`theirs`):
+/// the one that is a valid number; where both are, and differ, the one that may be a mobile
+/// (an address's country is not always the phone's: a German mobile with an Austrian
+/// billing address, a US number in a British shop's file), and the import's when both may.
+fn choose_reading(
+    ours: Result<PhoneE164, String>,
+    theirs: Result<PhoneE164, String>,
+) -> Result<PhoneE164, String> {
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs))
+            if ours != theirs && !ours.may_be_mobile() && theirs.may_be_mobile() =>
+        {
+            Ok(theirs)
+        }
+        (Ok(ours), _) => Ok(ours),
+        (Err(_), Ok(theirs)) => Ok(theirs),
+        (Err(why), Err(_)) => Err(why),
+    }
 }
 
 /// A number Excel was told to keep as text (`'07102`, `'+1 555 0100`: Shopify writes zip codes
@@ -412,9 +441,15 @@ fn emails_as_written(cell: &str) -> Emails<'_> {
             ..Emails::default()
         };
     }
+    // `"Lovelace, Ada" <ada@example.com>`: a comma in a display name is no list.
+    let separators: &[char] = if cell.contains('<') {
+        &[';']
+    } else {
+        &[';', ',']
+    };
     let mut addresses = cell
         .split(":::")
-        .flat_map(|part| part.split([';', ',']))
+        .flat_map(|part| part.split(separators))
         .map(address_as_written)
         .filter(|a| !a.is_empty());
     Emails {
@@ -433,7 +468,11 @@ fn address_as_written(part: &str) -> &str {
     };
     let part = part.trim();
     match part.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => part[7..].trim(),
+        // Without a link's `?subject=...`.
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => {
+            let address = &part[7..];
+            address.split_once('?').map_or(address, |(a, _)| a).trim()
+        }
         _ => part,
     }
 }
