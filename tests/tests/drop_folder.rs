@@ -342,9 +342,26 @@ async fn a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant
     assert_eq!(report["import_id"], serde_json::Value::Null, "{report}");
     let failure = report["failure"].as_str().expect("failure");
     assert!(
-        failure.contains(&format!("there is no tenant {}", later.id)),
+        failure.contains(&format!("there is no tenant `{}`", later.id)),
         "{failure}"
     );
+
+    // A folder named for the shop rather than its id: the same report.
+    let misnamed = "tenants/My Shop/imports/list.csv";
+    s.blobs
+        .put(misnamed, Bytes::from_static(FILE), "text/csv")
+        .await
+        .expect("put file");
+    let outcome = s.folder.process(misnamed).await.expect("processed");
+    assert_eq!(outcome, DropOutcome::Ignored("not a tenant id"));
+    let bytes = (s.blobs)
+        .get("tenants/My Shop/imports/reports/list.csv.json")
+        .await
+        .expect("get")
+        .expect("report");
+    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let failure = report["failure"].as_str().expect("failure");
+    assert!(failure.contains("no tenant `My Shop`"), "{failure}");
 
     Tenants::new(s.table.clone())
         .create(&later)

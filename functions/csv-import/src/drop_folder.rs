@@ -59,6 +59,13 @@ pub enum DropOutcome {
 }
 
 const NO_SUCH_TENANT: &str = "no such tenant";
+const NOT_A_TENANT_ID: &str = "not a tenant id";
+
+/// Whether the drop folder looks at the file at `key`: a file to import, or one in a folder
+/// named for no tenant ("tenants/My Shop/imports/"), which gets a report saying so.
+pub fn worth_a_look(key: &str) -> bool {
+    matches!(parse_key(key), Ok(_) | Err(NOT_A_TENANT_ID))
+}
 
 #[derive(Debug, Serialize)]
 struct ReportFile<'a> {
@@ -130,7 +137,7 @@ pub fn parse_key(key: &str) -> Result<(TenantId, &str), &'static str> {
     if PARTIAL_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
         return Err("a file still being copied");
     }
-    let tenant = tenant.parse().map_err(|_| "not a tenant id")?;
+    let tenant = tenant.parse().map_err(|_| NOT_A_TENANT_ID)?;
     Ok((tenant, file))
 }
 
@@ -161,13 +168,20 @@ impl DropFolder {
     pub async fn process(&self, key: &str) -> Result<DropOutcome, StoredImportError> {
         let (tenant_id, file) = match parse_key(key) {
             Ok(found) => found,
+            Err(NOT_A_TENANT_ID) => {
+                let mut parts = key.split('/').skip(1);
+                if let (Some(folder), Some(file)) = (parts.next(), parts.nth(1)) {
+                    self.report_no_tenant(key, file, folder).await?;
+                }
+                return Ok(DropOutcome::Ignored(NOT_A_TENANT_ID));
+            }
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
         // Reads first, so a file that needs nothing costs no write: the local watcher looks
         // at every file twice a second.
         if let Err(why) = self.to_import(key, &tenant_id).await? {
             if why == NO_SUCH_TENANT {
-                self.report_no_tenant(key, file, &tenant_id).await?;
+                self.report_no_tenant(key, file, tenant_id.as_str()).await?;
             }
             return Ok(DropOutcome::Ignored(why));
         }
@@ -227,7 +241,7 @@ impl DropFolder {
         &self,
         key: &str,
         file: &str,
-        tenant_id: &TenantId,
+        tenant_id: &str,
     ) -> Result<(), StoredImportError> {
         let Some(dropped) = self.blobs.stat(key).await? else {
             return Ok(());
@@ -240,8 +254,9 @@ impl DropFolder {
             return Ok(());
         }
         let failure = format!(
-            "{file} was not imported: there is no tenant {tenant_id}; check the folder's name \
-             (tenants/<tenant id>/imports/), or once the tenant exists, put the file there again"
+            "{file} was not imported: there is no tenant `{tenant_id}`; the folder must be named \
+             for the tenant's id (tenants/<tenant id>/imports/, the id as `smscrm tenant` or \
+             the API shows it), or, once the tenant exists, put the file there again"
         );
         let body = ReportFile {
             import_id: None,

@@ -11,7 +11,9 @@ mod pipeline;
 mod spill;
 mod stored;
 
-pub use drop_folder::{DropFolder, DropOutcome, handle_s3_event, parse_key, report_key};
+pub use drop_folder::{
+    DropFolder, DropOutcome, handle_s3_event, parse_key, report_key, worth_a_look,
+};
 pub use jobs::{
     FanOut, ImportJob, ImportWorker, JobOutcome, LEASE_RETRY, enqueue, retry_delay_after_failure,
 };

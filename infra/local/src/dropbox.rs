@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use csv_import::{DropFolder, DropOutcome, parse_key};
+use csv_import::{DropFolder, DropOutcome, worth_a_look};
 use smscrm_domain::ports::BlobStat;
 use tokio::time::Instant;
 
@@ -33,7 +33,7 @@ pub async fn watch(folder: DropFolder) {
                 continue;
             }
         };
-        for key in keys.into_iter().filter(|k| parse_key(k).is_ok()) {
+        for key in keys.into_iter().filter(|k| worth_a_look(k)) {
             let Ok(Some(now)) = folder.blobs.stat(&key).await else {
                 continue;
             };

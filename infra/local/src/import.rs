@@ -269,29 +269,42 @@ fn printable(text: &str) -> String {
     shown
 }
 
+/// "1 row", "2 rows".
+fn rows(count: u64) -> String {
+    match count {
+        1 => "1 row".to_owned(),
+        n => format!("{n} rows"),
+    }
+}
+
 fn print_summary(report: &ImportReport) {
     let verb = if report.dry_run { "would be" } else { "were" };
     println!(
-        "{} rows read ({} encoding, delimiter {})",
-        report.rows, report.encoding, report.delimiter
+        "{} read ({} encoding, delimiter {})",
+        rows(report.rows),
+        report.encoding,
+        report.delimiter
     );
     println!(
         "  valid {}, invalid {}, duplicates {}",
         report.valid, report.invalid, report.duplicates
     );
     println!(
-        "  {} {verb} created, {} {verb} updated, {} unchanged, {} on the do-not-contact list",
+        "  contacts {verb} created: {}, updated: {}; unchanged: {}; on the do-not-contact \
+         list: {}",
         report.created, report.updated, report.unchanged, report.suppressed
     );
     let consent = report.consent;
     println!(
-        "  consent: {} rows give it, {} say no, {} opted out; the others leave it as it is",
-        consent.given, consent.withdrawn, consent.opted_out
+        "  consent: given in {}, refused in {}, opted out in {}; other rows leave it as it is",
+        rows(consent.given),
+        rows(consent.withdrawn),
+        rows(consent.opted_out)
     );
     if report.opt_outs_kept > 0 {
         println!(
-            "  {} rows grant consent to contacts who opted out: their opt-outs stand",
-            report.opt_outs_kept
+            "  {} grant consent to contacts who opted out: their opt-outs stand",
+            rows(report.opt_outs_kept)
         );
     }
     for (header, target) in &report.mapping {

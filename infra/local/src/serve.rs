@@ -237,6 +237,15 @@ pub async fn run(backend_args: &BackendArgs, args: ServeArgs) -> anyhow::Result<
         "smscrm listening on http://{local} (data in {})",
         backend_args.data_dir.display()
     );
+    let dropbox = backend_args.data_dir.join("dropbox").join("tenants");
+    if let Err(error) = std::fs::create_dir_all(&dropbox) {
+        tracing::warn!(%error, "the drop folder could not be made");
+    }
+    println!(
+        "Drop folder: CSV files put in {}/<tenant id>/imports/ are imported (reports in its \
+         reports/ folder)",
+        dropbox.display()
+    );
     let webhooks = webhooks(&backend.ctx, backend.secrets.clone(), &public_url);
     let outbox = smscrm_local::Outbox::new(backend_args.data_dir.join("outbox"));
     let services = Services {

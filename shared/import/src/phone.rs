@@ -168,6 +168,33 @@ const NOT_A_MOBILE: [&str; 14] = [
     "ancien",
     "verstorben",
 ];
+/// Words in a note beside a number that say it is someone else's (`(wife's cell)`): not the
+/// contact's to text (the row is refused).
+const SOMEONE_ELSES: [&str; 22] = [
+    "wife's",
+    "husband's",
+    "wife",
+    "husband",
+    "spouse",
+    "partner's",
+    "mother's",
+    "mom's",
+    "mum's",
+    "father's",
+    "dad's",
+    "son's",
+    "daughter's",
+    "parent's",
+    "parents",
+    "guardian",
+    "assistant",
+    "assistant's",
+    "emergency",
+    "boss",
+    "neighbour's",
+    "neighbor's",
+];
+
 /// Words in a note beside a number that say its owner is not to be texted: the row imports
 /// with an opt-out.
 const OPTED_OUT: [&str; 5] = ["dnc", "unsubscribed", "stop", "optout", "dnd"];
@@ -224,6 +251,12 @@ fn strip_label(cell: &str) -> Result<&str, String> {
         return Err(format!(
             "phone `{cell}` carries a note saying it is not a mobile to text: remove the note \
              if this number may be texted"
+        ));
+    }
+    if cell.contains(char::is_alphabetic) && says(cell, &SOMEONE_ELSES, &[]) {
+        return Err(format!(
+            "phone `{cell}` carries a note saying it is someone else's number: put the \
+             contact's own number there"
         ));
     }
     Ok(notes_beside(cell).0)
@@ -415,6 +448,10 @@ mod tests {
         ] {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("not a mobile"), "{cell}: {err}");
+        }
+        for cell in ["07911 123456 (wife's cell)", "Emergency: 07911 123456"] {
+            let err = read(cell, "GB").unwrap_err();
+            assert!(err.contains("someone else's"), "{cell}: {err}");
         }
         // Words beside a number that are not a line's label are left to the crate, which
         // refuses them.
