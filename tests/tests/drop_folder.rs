@@ -123,7 +123,12 @@ impl Setup {
 
     async fn report_file(&self) -> serde_json::Value {
         let key = format!("tenants/{}/imports/reports/list.csv.json", self.tenant.id);
-        let bytes = self.blobs.get(&key).await.expect("get").expect("report");
+        self.report_at(&key).await
+    }
+
+    /// The drop-folder report at `key`, which must exist.
+    async fn report_at(&self, key: &str) -> serde_json::Value {
+        let bytes = self.blobs.get(key).await.expect("get").expect("report");
         serde_json::from_slice(&bytes).expect("json")
     }
 }
@@ -288,13 +293,7 @@ async fn a_workbook_is_refused_with_a_report_saying_to_save_it_as_csv(backend: &
     };
     assert!(reason.contains("save the sheet as CSV"), "{reason}");
     let report_key = format!("tenants/{}/imports/reports/Contacts.xlsx.json", s.tenant.id);
-    let bytes = s
-        .blobs
-        .get(&report_key)
-        .await
-        .expect("get")
-        .expect("report");
-    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let report = s.report_at(&report_key).await;
     assert_eq!(report["status"], "failed", "{report}");
     assert_eq!(
         report["import_id"],
@@ -331,13 +330,7 @@ async fn a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant
     let outcome = s.folder.process(&key).await.expect("processed");
     assert_eq!(outcome, DropOutcome::Ignored("no such tenant"));
     let report_key = format!("tenants/{}/imports/reports/list.csv.json", later.id);
-    let bytes = s
-        .blobs
-        .get(&report_key)
-        .await
-        .expect("get")
-        .expect("report");
-    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let report = s.report_at(&report_key).await;
     assert_eq!(report["status"], "failed", "{report}");
     assert_eq!(report["import_id"], serde_json::Value::Null, "{report}");
     let failure = report["failure"].as_str().expect("failure");
@@ -354,12 +347,7 @@ async fn a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant
         .expect("put file");
     let outcome = s.folder.process(misnamed).await.expect("processed");
     assert_eq!(outcome, DropOutcome::Ignored("not a tenant id"));
-    let bytes = (s.blobs)
-        .get("tenants/My Shop/imports/reports/list.csv.json")
-        .await
-        .expect("get")
-        .expect("report");
-    let report: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let report = (s.report_at("tenants/My Shop/imports/reports/list.csv.json")).await;
     let failure = report["failure"].as_str().expect("failure");
     assert!(failure.contains("no tenant `My Shop`"), "{failure}");
 

@@ -100,7 +100,9 @@ impl PhoneE164 {
             // The region matters only to a number written without its country code.
             let read_as = match trimmed.starts_with('+') {
                 true => String::new(),
-                false => format!(" (read as a number of {default_region}: it has no country code)"),
+                false => {
+                    format!(" (read as a number of {default_region}: it does not start with +)")
+                }
             };
             return Err(ValidationError::new(
                 "phone",

@@ -246,14 +246,18 @@ const LINE_LABELS: [&str; 22] = [
 /// mobile to text (`(fax)`, `Old:`) refuses the cell; one saying its owner is not to be texted
 /// (`(do not text)`) is dropped here, and [`note_opts_out`] tells the row.
 fn strip_label(cell: &str) -> Result<&str, String> {
+    // Most cells: no letters, no notes.
+    if !cell.contains(char::is_alphabetic) {
+        return Ok(cell);
+    }
     // Whatever the punctuation around it (`Fax/020...`).
-    if cell.contains(char::is_alphabetic) && says(cell, &NOT_A_MOBILE, &[]) {
+    if says(cell, &NOT_A_MOBILE, &[]) {
         return Err(format!(
             "phone `{cell}` carries a note saying it is not a mobile to text: remove the note \
              if this number may be texted"
         ));
     }
-    if cell.contains(char::is_alphabetic) && says(cell, &SOMEONE_ELSES, &[]) {
+    if says(cell, &SOMEONE_ELSES, &[]) {
         return Err(format!(
             "phone `{cell}` carries a note saying it is someone else's number: put the \
              contact's own number there"

@@ -435,6 +435,16 @@ struct Emails<'a> {
 /// is the contact's, the others are kept), `Name <address>`, `mailto:` links, Outlook's
 /// Exchange addresses.
 fn emails_as_written(cell: &str) -> Emails<'_> {
+    // Most cells: one plain address.
+    if !cell
+        .bytes()
+        .any(|b| matches!(b, b':' | b';' | b',' | b'<' | b'/'))
+    {
+        return Emails {
+            first: Some(cell),
+            ..Emails::default()
+        };
+    }
     if cell.starts_with("/o=") || cell.starts_with("/O=") {
         return Emails {
             exchange: Some(cell),

@@ -947,3 +947,20 @@ fn a_do_not_text_note_in_the_phone_cell_is_an_opt_out() {
         "{outcomes:?}"
     );
 }
+
+/// A CRM's "all properties" export: 150 filled custom columns and a long note still import.
+#[test]
+fn a_wide_export_with_long_notes_imports() {
+    let mut header = String::from("Phone Number,Notes");
+    let mut row = format!("4155552671,{}", "n".repeat(3000));
+    for i in 0..150 {
+        header.push_str(&format!(",Property {i}"));
+        row.push_str(&format!(",value {i}"));
+    }
+    let text = format!("{header}\n{row}\n");
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let [RowOutcome::Valid(contact)] = outcomes.as_slice() else {
+        panic!("{outcomes:?}");
+    };
+    assert_eq!(contact.attributes.len(), 151);
+}
