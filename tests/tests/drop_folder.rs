@@ -349,7 +349,10 @@ async fn a_file_for_no_tenant_gets_a_report_once_and_is_imported_once_the_tenant
     assert_eq!(outcome, DropOutcome::Ignored("not a tenant id"));
     let report = (s.report_at("tenants/My Shop/imports/reports/list.csv.json")).await;
     let failure = report["failure"].as_str().expect("failure");
-    assert!(failure.contains("no tenant `My Shop`"), "{failure}");
+    assert!(
+        failure.contains("the folder `My Shop` is not a tenant id"),
+        "{failure}"
+    );
 
     Tenants::new(s.table.clone())
         .create(&later)

@@ -253,11 +253,17 @@ impl DropFolder {
         {
             return Ok(());
         }
-        let failure = format!(
-            "{file} was not imported: there is no tenant `{tenant_id}`; the folder must be named \
-             for the tenant's id (tenants/<tenant id>/imports/, the id as `smscrm tenant` or \
-             the API shows it), or, once the tenant exists, put the file there again"
-        );
+        let failure = match tenant_id.parse::<TenantId>() {
+            Ok(_) => format!(
+                "{file} was not imported: there is no tenant `{tenant_id}`; check the folder's \
+                 name, or, once the tenant exists, put the file there again"
+            ),
+            Err(_) => format!(
+                "{file} was not imported: the folder `{tenant_id}` is not a tenant id; put the \
+                 file in tenants/<tenant id>/imports/, with the id as `smscrm tenant` or the \
+                 API shows it"
+            ),
+        };
         let body = ReportFile {
             import_id: None,
             file,

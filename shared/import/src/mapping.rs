@@ -209,7 +209,8 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         | "textingconsent"
         | "acceptstextmessages"
         | "acceptssms"
-        | "mobileoptin" => (Consent, 0),
+        | "mobileoptin"
+        | "mobilemarketing" => (Consent, 0),
         "consent" | "optin" | "optedin" | "marketingconsent" | "subscribed"
         | "marketingallowed" => (Consent, 1),
         // Opt-outs: CRMs' flags, TCPA do-not-call lists (texts are calls there), Mailchimp's
@@ -251,46 +252,104 @@ fn country_rank(key: &str) -> Option<u8> {
 /// What a header suggests: a known alias, else, for the many ways of naming a phone column
 /// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
 fn guess(header: &str) -> Option<(Target, u8)> {
-    alias(&normalise(header))
+    // Letters `normalise` drops (other scripts) could say anything: "Mobile 紧急联系人" is an
+    // emergency contact's mobile. Such headers go by their words, which no list knows.
+    let other_script = header
+        .chars()
+        .any(|c| c.is_alphabetic() && !c.is_ascii() && fold(c).next() == Some(c));
+    (!other_script)
+        .then(|| alias(&normalise(header)))
+        .flatten()
         .or_else(|| consent_by_words(header))
         .or_else(|| phone_by_words(header))
 }
 
 /// An opt-out or SMS-consent column named in words, in the many ways exports name them
 /// ("Texting Opt Out", "Global Unsubscribe", "DND", "Opt-in SMS", "OK to Text",
-/// "SMS-Einwilligung"). Opt-outs count whatever channel they name but email alone (erring
-/// towards not messaging); consent counts only when it names texts, since a generic one may
-/// be an email list's. Columns about a consent rather than holding it (its time, IP, source)
-/// are neither, nor are links (an unsubscribe URL is on every row).
+/// "SMS-Einwilligung"). An import can never lift an opt-out, so a guess errs away from both:
+/// an opt-out counts whatever channel it names but email (and fax, tracking, cookies) alone,
+/// and not when the column is about an opt-out rather than saying it (a token, a keyword, a
+/// scrub date, quiet hours); consent counts only when it names texts, says nothing negative
+/// ("No SMS Marketing", "Consent Withdrawn": neither) and is not about a consent (its time,
+/// source, wording). Anything else is an attribute, or mapped by hand.
 fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     let words = words(header);
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
     let joined = words.concat();
-    let texts = has(&["sms", "text", "texts", "texting", "mobile", "phone", "txt"]);
-    let email_only = has(&["email", "mail", "newsletter", "emails"]) && !texts;
-    if email_only || has(&["url", "link", "href"]) {
+    let joined_has = |set: &[&str]| set.iter().any(|w| joined.contains(w));
+    let texts = has(&["sms", "text", "texts", "texting", "txt"]);
+    let other_channel = joined_has(&[
+        "email",
+        "mail",
+        "newsletter",
+        "fax",
+        "track",
+        "cookie",
+        "sell",
+        "sale",
+        "profiling",
+    ]);
+    if (other_channel && !texts) || has(&["url", "link", "href", "token", "key"]) {
         return None;
     }
-    let opts_out = [
-        "optout",
-        "optedout",
-        "unsub",
-        "donot",
-        "abgemeldet",
-        "desabonne",
-    ]
-    .iter()
-    .any(|w| joined.contains(w))
-        || has(&["dnd", "dnc", "blocked", "nosms", "stop"])
+    // Columns about an opt-out or a consent rather than saying it.
+    let about_a_text = has(&[
+        "keyword",
+        "instructions",
+        "language",
+        "wording",
+        "disclosure",
+        "form",
+        "version",
+        "template",
+    ]);
+    let about_a_time = has(&[
+        "time",
+        "timestamp",
+        "datetime",
+        "date",
+        "at",
+        "on",
+        "until",
+        "before",
+        "after",
+        "hours",
+    ]);
+    let about_a_record = has(&[
+        "ip", "source", "method", "by", "channel", "type", "campaign", "id", "count", "updated",
+        "delivery", "check", "checked", "scrub",
+    ]);
+    let opt_out_words = joined_has(&["optout", "optedout", "unsub", "abgemeldet", "desabonne"]);
+    // "Do Not Text", "DNC", "DND": short flags; a header that is only "Stop".
+    let flags = joined_has(&["donot"])
+        || has(&["dnd", "dnc", "blocked", "nosms"])
+        || joined == "stop"
         || (has(&["keine", "kein"]) && texts);
+    // An opt-out's time or reason is filled for those who opted out; a flag's status, check
+    // or hours are filled for everyone.
+    let opts_out = (opt_out_words && !about_a_text && !about_a_record)
+        || (flags && !about_a_text && !about_a_time && !about_a_record && !has(&["status"]));
     if opts_out {
         return Some((Target::OptOut, 0));
     }
-    let about = has(&[
-        "time", "date", "ip", "source", "method", "reason", "by", "channel", "type", "campaign",
-        "id", "at", "count",
+    let about = about_a_text || about_a_time || about_a_record || has(&["reason"]);
+    let negated = has(&[
+        "no",
+        "not",
+        "dont",
+        "never",
+        "withdrawn",
+        "revoked",
+        "declined",
+        "refused",
+        "denied",
+        "rejected",
+        "disallowed",
+        "kein",
+        "keine",
+        "nicht",
     ]);
-    let consents = [
+    let consents = joined_has(&[
         "optin",
         "optedin",
         "consent",
@@ -298,11 +357,10 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "accept",
         "acepta",
         "subscri",
-    ]
-    .iter()
-    .any(|w| joined.contains(w))
-        || has(&["permission", "ok", "allowed", "status", "marketing"]);
-    (texts && consents && !about).then_some((Target::Consent, 2))
+    ]) || has(&["permission", "ok", "allowed", "marketing", "status"]);
+    // A phone's own column ("Cell (text OK)") holds a number, not an answer.
+    let names_a_line = has(&["phone", "mobile", "cell", "number"]);
+    (texts && consents && !about && !negated && !names_a_line).then_some((Target::Consent, 2))
 }
 
 /// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
@@ -316,11 +374,13 @@ fn phone_by_words(header: &str) -> Option<(Target, u8)> {
         |w: &str| MOBILE_WORDS.contains(&w) || MOBILE_STEMS.iter().any(|s| w.starts_with(s));
     let is_phone =
         |w: &str| PHONE_WORDS.contains(&w) || ["telephone", "telefon", "telefoon"].contains(&w);
-    let own_line = words.iter().all(|w| {
+    // "No" after the line ("Mobile No"), not before it ("No Mobile" is a flag).
+    let own_line = words.iter().enumerate().all(|(at, w)| {
         let w = w.as_str();
         is_mobile(w)
             || is_phone(w)
             || OWN_LINE_WORDS.contains(&w)
+            || (w == "no" && at > 0)
             || w.bytes().all(|b| b.is_ascii_digit())
     });
     if !own_line {
@@ -374,7 +434,7 @@ const PHONE_WORDS: [&str; 11] = [
 ];
 /// Words that may stand beside "phone" in a column holding the person's own number, in the
 /// languages the aliases cover.
-const OWN_LINE_WORDS: [&str; 40] = [
+const OWN_LINE_WORDS: [&str; 42] = [
     "home",
     "work",
     "business",
@@ -386,7 +446,9 @@ const OWN_LINE_WORDS: [&str; 40] = [
     "other",
     "direct",
     "main",
-    "no",
+    "sms",
+    "text",
+    "for",
     "nr",
     "num",
     "number",
@@ -426,7 +488,8 @@ fn words(header: &str) -> Vec<String> {
     let mut last_lower = false;
     for c in header.chars() {
         for folded in fold(c) {
-            if !folded.is_ascii_alphanumeric() {
+            // Letters of other scripts make words too, which no list here knows.
+            if !folded.is_alphanumeric() {
                 last_lower = false;
                 if !word.is_empty() {
                     words.push(std::mem::take(&mut word));
@@ -555,7 +618,7 @@ pub(crate) fn plan(
                 });
             }
             if *target == Target::Consent
-                && alias(&normalise(&headers[at])).is_some_and(|(t, _)| t == Target::OptOut)
+                && guess(&headers[at]).is_some_and(|(t, _)| t == Target::OptOut)
             {
                 return Err(ImportError::InvalidMapping {
                     entry: format!("consent={column}"),
@@ -948,6 +1011,8 @@ mod tests {
             ("MobilePhone", "HomePhone"),
             ("Handy privat", "Telefon geschäftlich"),
             ("Numéro de portable", "Numéro de téléphone"),
+            ("Mobile (SMS)", "Phone"),
+            ("Mobile Number (for SMS)", "Phone"),
         ] {
             let mapped = report(&["Nom", other, mobile], None);
             assert_eq!(
@@ -968,6 +1033,8 @@ mod tests {
             "Mobile Carrier",
             "Mobile App",
             "Cell Carrier",
+            "Mobile 紧急联系人",
+            "No Mobile",
             "Phone 1 - Type",
             "Mobile Phone Verified",
             "Phone Country Code",
@@ -1035,6 +1102,49 @@ mod tests {
             assert_eq!(mapped[0].1, "phone", "{header}: {mapped:?}");
             assert!(mapped[1].1.starts_with("attr:"), "{header}: {mapped:?}");
         }
+    }
+
+    /// An import never lifts an opt-out, so guesses err away from both: no consent from a
+    /// negated, telephone or about-a-consent header; no opt-out from an email-only, privacy
+    /// or everyone-filled one.
+    #[test]
+    fn word_guesses_leave_doubtful_columns_alone() {
+        for header in [
+            "No SMS Marketing",
+            "Not OK to Text",
+            "SMS Consent Withdrawn",
+            "SMS Marketing Declined",
+            "Phone Consent",
+            "Phone Marketing Opt-in",
+            "Mobile App Push Opt-in",
+            "Phone Recording Consent",
+            "SMS Consent Timestamp",
+            "SMS Consent Language",
+            "SMS Opt-in Form",
+            "Cell (text OK)",
+            "HASOPTEDOUTOFEMAIL",
+            "DONOTEMAIL",
+            "emailoptout",
+            "HasOptedOutOfFax",
+            "Do Not Track",
+            "Cookie Opt-Out",
+            "DNC Scrub Date",
+            "Last DNC Check",
+            "DNC Status",
+            "DND Hours",
+            "Do Not Disturb Until",
+            "Unsubscribe Token",
+            "Opt-out Keyword",
+            "Bus Stop",
+        ] {
+            let mapped = report(&["Phone", header], None);
+            assert!(mapped[1].1.starts_with("attr:"), "{header}: {mapped:?}");
+        }
+        let explicit = "consent=Texting Opt Out"
+            .parse::<ExplicitMapping>()
+            .unwrap();
+        let refused = plan(&headers(&["Phone", "Texting Opt Out"]), Some(&explicit));
+        assert!(matches!(refused, Err(ImportError::InvalidMapping { .. })));
     }
 
     #[test]

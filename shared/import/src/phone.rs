@@ -170,29 +170,38 @@ const NOT_A_MOBILE: [&str; 14] = [
 ];
 /// Words in a note beside a number that say it is someone else's (`(wife's cell)`): not the
 /// contact's to text (the row is refused).
-const SOMEONE_ELSES: [&str; 22] = [
-    "wife's",
-    "husband's",
+const SOMEONE_ELSES: [&str; 31] = [
     "wife",
     "husband",
     "spouse",
-    "partner's",
-    "mother's",
-    "mom's",
-    "mum's",
-    "father's",
-    "dad's",
-    "son's",
-    "daughter's",
-    "parent's",
+    "partner",
+    "mother",
+    "mom",
+    "mum",
+    "father",
+    "dad",
+    "son",
+    "daughter",
+    "sister",
+    "brother",
+    "parent",
     "parents",
     "guardian",
+    "carer",
+    "caregiver",
     "assistant",
-    "assistant's",
     "emergency",
     "boss",
-    "neighbour's",
-    "neighbor's",
+    "neighbour",
+    "neighbor",
+    "ehefrau",
+    "ehemann",
+    "mutter",
+    "vater",
+    "notfall",
+    "urgence",
+    "mama",
+    "papa",
 ];
 
 /// Words in a note beside a number that say its owner is not to be texted: the row imports
@@ -277,8 +286,9 @@ pub(crate) fn note_opts_out(cell: &str) -> bool {
 fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
     let is_note = |s: &str| {
         s.chars().any(char::is_alphabetic)
-            && s.chars()
-                .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\''))
+            && s.chars().all(|c| {
+                c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '\u{2019}' | '-' | ',' | '/')
+            })
     };
     // Without brackets or a colon, only words known to go beside numbers are notes.
     let is_bare_note = |s: &str| {
@@ -328,14 +338,21 @@ fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
 fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
     let text: String = text
         .chars()
-        .map(|c| match c.is_alphabetic() || c == '\'' {
-            true => c.to_lowercase().next().unwrap_or(c),
-            false => ' ',
+        .map(|c| match c {
+            '\'' | '\u{2019}' => '\'',
+            c if c.is_alphabetic() => c.to_lowercase().next().unwrap_or(c),
+            _ => ' ',
         })
         .collect();
-    let spaced = format!(" {}", text.split_whitespace().collect::<Vec<_>>().join(" "));
-    spaced.split(' ').any(|w| words.contains(&w))
-        || phrases.iter().any(|p| spaced.contains(&format!(" {p}")))
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Whole words, a possessive's `'s` aside ("Mum's mobile"); whole phrases ("Dontae" is
+    // no "dont").
+    joined
+        .split(' ')
+        .any(|w| words.contains(&w.strip_suffix("'s").unwrap_or(w)))
+        || phrases
+            .iter()
+            .any(|p| format!(" {joined} ").contains(&format!(" {p} ")))
 }
 
 pub(crate) fn strip_extension(cell: &str) -> &str {
@@ -453,7 +470,13 @@ mod tests {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("not a mobile"), "{cell}: {err}");
         }
-        for cell in ["07911 123456 (wife's cell)", "Emergency: 07911 123456"] {
+        for cell in [
+            "07911 123456 (wife's cell)",
+            "Emergency: 07911 123456",
+            "07911 123456 (mom)",
+            "Mum\u{2019}s mobile: 07911 123456",
+            "Mutter: 07911 123456",
+        ] {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("someone else's"), "{cell}: {err}");
         }
@@ -474,6 +497,8 @@ mod tests {
             "Do not text - 07911 123456",
             "DNC-07911 123456",
             "07911 123456 keine SMS",
+            "07911 123456 (Don\u{2019}t text)",
+            "07911 123456 (Work - do not text)",
         ] {
             assert_eq!(read(cell, "GB").as_deref(), Ok("+447911123456"), "{cell}");
             assert!(note_opts_out(cell), "{cell}");
@@ -482,6 +507,7 @@ mod tests {
             "07911 123456 (mobile)",
             "07911 123456",
             "Piano text 07911 123456",
+            "Dontae: 07911 123456",
         ] {
             assert!(!note_opts_out(cell), "{cell}");
         }

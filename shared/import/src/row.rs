@@ -121,6 +121,8 @@ impl RowValidator {
             .filter(|&region| region != self.phones.region());
         let ours = self.phones.read(phone_cell);
         let phone = match country {
+            // Written with its country code, the number reads the same for any region.
+            Some(_) if phone_cell.trim_start().starts_with(['+', '\'']) => ours,
             Some(region) => choose_reading(ours, self.phones.read_for(phone_cell, region)),
             None => ours,
         }
@@ -266,6 +268,11 @@ fn opt_out_cell(value: &str) -> bool {
             | "optin"
             | "active"
             | "notoptedout"
+            | "off"
+            | "disabled"
+            | "inactive"
+            | "notset"
+            | "clean"
     )
 }
 
@@ -368,10 +375,15 @@ fn choose_reading(
     theirs: Result<PhoneE164, String>,
 ) -> Result<PhoneE164, String> {
     match (ours, theirs) {
-        (Ok(ours), Ok(theirs))
-            if ours != theirs && !ours.may_be_mobile() && theirs.may_be_mobile() =>
-        {
-            Ok(theirs)
+        (Ok(ours), Ok(theirs)) if ours != theirs => {
+            match (ours.may_be_mobile(), theirs.may_be_mobile()) {
+                (false, true) => Ok(theirs),
+                (true, true) => Err(format!(
+                    "phone reads as a mobile both for the import's region ({ours}) and for \
+                     the row's country ({theirs}): write it with its country code"
+                )),
+                _ => Ok(ours),
+            }
         }
         (Ok(ours), _) => Ok(ours),
         (Err(_), Ok(theirs)) => Ok(theirs),
@@ -451,15 +463,8 @@ fn emails_as_written(cell: &str) -> Emails<'_> {
             ..Emails::default()
         };
     }
-    // `"Lovelace, Ada" <ada@example.com>`: a comma in a display name is no list.
-    let separators: &[char] = if cell.contains('<') {
-        &[';']
-    } else {
-        &[';', ',']
-    };
-    let mut addresses = cell
-        .split(":::")
-        .flat_map(|part| part.split(separators))
+    let mut addresses = split_addresses(cell)
+        .into_iter()
         .map(address_as_written)
         .filter(|a| !a.is_empty());
     Emails {
@@ -467,6 +472,29 @@ fn emails_as_written(cell: &str) -> Emails<'_> {
         others: addresses.collect(),
         exchange: None,
     }
+}
+
+/// An email cell's parts: split at ` ::: `, `;` and `,`, but not inside quotes or `<...>`
+/// (`"Lovelace, Ada" <ada@example.com>, Bob <bob@example.com>`).
+fn split_addresses(cell: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for list in cell.split(":::") {
+        let (mut start, mut quoted, mut angled) = (0, false, false);
+        for (at, c) in list.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                '<' if !quoted => angled = true,
+                '>' if !quoted => angled = false,
+                ',' | ';' if !quoted && !angled => {
+                    parts.push(&list[start..at]);
+                    start = at + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(&list[start..]);
+    }
+    parts
 }
 
 /// `Ada Lovelace <ada@example.com>` and `mailto:ada@example.com` -> `ada@example.com`.
@@ -537,39 +565,60 @@ fn consent_cell(
     declared: Option<&str>,
 ) -> Result<Option<ConsentInput>, String> {
     let key = word_key(value);
+    // The first word, for answers put in a few words: "No - unsubscribed", "Not opted in".
+    let first_word = value
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+    let negated = matches!(first_word.as_str(), "not" | "never");
+    // A sentence (the consent wording, "Reply STOP to opt out") is not an answer.
+    let short = value.split_whitespace().count() <= 3;
+    let says_opt_out = [
+        "unsub",
+        "optedout",
+        "optout",
+        "revoked",
+        "blocked",
+        "abgemeldet",
+    ]
+    .iter()
+    .any(|w| key.contains(w));
     let status = match key.as_str() {
-        // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
-        out if [
-            "unsub",
-            "optedout",
-            "optout",
-            "revoked",
-            "blocked",
-            "abgemeldet",
-        ]
-        .iter()
-        .any(|w| out.contains(w)) =>
-        {
-            ConsentStatus::Revoked
+        // Says nothing either way: leaves consent as it is (bounced, cleaned: an email's).
+        "" | "na" | "null" | "none" | "unknown" | "pending" | "cleaned" | "bounced" => {
+            return Ok(None);
         }
         yes if yes_or_no(yes) == Some(true) => ConsentStatus::Explicit,
         no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
         "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"
         | "confirmed" | "doubleoptin" | "singleoptin" => ConsentStatus::Explicit,
         "implied" => ConsentStatus::Implied,
-        // Says nothing either way: leaves consent as it is (bounced, cleaned: an email's).
-        "none" | "unknown" | "pending" | "cleaned" | "bounced" => return Ok(None),
-        // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined".
-        no if [
-            "no", "not", "never", "non", "declin", "denied", "refused", "nicht", "kein",
-        ]
-        .iter()
-        .any(|w| no.starts_with(w)) =>
-        {
-            ConsentStatus::Unknown
-        }
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
             ConsentStatus::Revoked
+        }
+        // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
+        _ if short && says_opt_out && !negated => ConsentStatus::Revoked,
+        // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined"; "not opted out" too, erring
+        // towards not messaging.
+        _ if short
+            && matches!(
+                first_word.as_str(),
+                "no" | "not"
+                    | "never"
+                    | "non"
+                    | "declined"
+                    | "denied"
+                    | "refused"
+                    | "nicht"
+                    | "kein"
+                    | "keine"
+                    | "neversubscribed"
+                    | "nonsubscribed"
+                    | "notsubscribed"
+            ) =>
+        {
+            ConsentStatus::Unknown
         }
         _ => {
             return Err(format!(

@@ -812,8 +812,8 @@ fn tags_as_exports_write_them() {
 
 /// A country column says where each row's number may be from: a US number in a GB tenant's
 /// file is not read as a London landline. Where the number reads validly both ways, the
-/// reading that may be a mobile wins, and the import's when both may (an address's country is
-/// not always the phone's). A country the import does not know changes nothing.
+/// reading that may be a mobile wins (an address's country is not always the phone's), and
+/// where both may, the row is refused. A country the import does not know changes nothing.
 #[test]
 fn a_country_column_reads_each_number_for_its_country() {
     let text = "First Name,Phone,Address Country Code\n\
@@ -853,8 +853,7 @@ fn a_country_column_reads_each_number_for_its_country() {
             "+447911123457",
             // Written with its country code: the column is not needed.
             "+12015550103",
-            // A UK mobile with an Indian address: both readings are mobiles, the import's
-            // region wins.
+            // A UK mobile with an Indian address: no valid Indian number.
             "+447911123458",
             "+447911123459",
             "+447911123460",
@@ -865,6 +864,15 @@ fn a_country_column_reads_each_number_for_its_country() {
         "Vorname,Handy,Billing Country\nAnn,0151 23456789,AT\nBen,0151 23456780,Deutschland\n";
     let (_, outcomes) = import(text.as_bytes(), &options("DE"));
     assert_eq!(phones(&outcomes), ["+4915123456789", "+4915123456780"]);
+    // A US shop's Mexican customer: a New Jersey number or a Mexico City one, both perhaps
+    // mobiles; which is meant cannot be told, so the row is refused.
+    let text = "Name,Phone,Country\nAna,55 1234 5678,Mexico\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let refused = invalid(&outcomes);
+    assert!(
+        refused.len() == 1 && refused[0].1.contains("write it with its country code"),
+        "{outcomes:?}"
+    );
 }
 
 /// Email cells as exports write them: the contact gets the first address, the others are
@@ -877,7 +885,7 @@ fn email_cells_as_exports_write_them() {
                 4155552672,a@example.com ::: b@example.com\n\
                 4155552673,c@example.com; c2@example.com\n\
                 4155552674,MAILTO:fa@example.com?subject=Hi\n\
-                4155552677,\"\"\"Lovelace, Ada\"\" <ada@example.com>\"\n\
+                4155552677,\"\"\"Lovelace, Ada\"\" <ada@example.com>, Bob <b@example.com>\"\n\
                 4155552675,/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=ab12\n\
                 4155552676,b@example\n";
     let (_, outcomes) = import(text.as_bytes(), &options("US"));
@@ -900,7 +908,7 @@ fn email_cells_as_exports_write_them() {
             (some("a@example.com"), some("b@example.com"), false),
             (some("c@example.com"), some("c2@example.com"), false),
             (some("fa@example.com"), None, false),
-            (some("ada@example.com"), None, false),
+            (some("ada@example.com"), some("b@example.com"), false),
             (None, None, true),
         ]
     );
@@ -963,4 +971,29 @@ fn a_wide_export_with_long_notes_imports() {
         panic!("{outcomes:?}");
     };
     assert_eq!(contact.attributes.len(), 151);
+}
+
+/// Consent cells that are not short answers are refused rather than read as opt-outs (the
+/// consent wording, "Reply STOP to opt out", on every row); dates are not "no"s; placeholders
+/// say nothing; off-values in an opt-out column are no.
+#[test]
+fn consent_cells_that_are_not_answers() {
+    let text = "Phone,SMS Consent,DND\n\
+                4155552671,I agree to receive texts. Reply STOP to opt out.,Off\n\
+                4155552672,\"Nov 5, 2023\",Disabled\n\
+                4155552673,N/A,Not Set\n\
+                4155552674,Not opted in,\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let got: Vec<Result<Option<ConsentStatus>, u64>> = outcomes
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Valid(r) => Ok(r.consent.as_ref().map(|c| c.status)),
+            RowOutcome::Invalid { row, .. } => Err(*row),
+            RowOutcome::Duplicate { row, .. } => Err(*row),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![Err(2), Err(3), Ok(None), Ok(Some(ConsentStatus::Unknown))]
+    );
 }
