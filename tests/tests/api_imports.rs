@@ -12,6 +12,7 @@ on_both_backends!(
     a_file_without_phones_is_refused_with_the_headers_seen,
     a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it,
     an_opt_out_in_a_later_row_of_a_number_is_not_lost,
+    a_refused_row_keeps_its_opt_out,
     imports_are_private_to_their_tenant,
     settings_are_validated_when_the_import_is_created,
     running_before_the_upload_is_a_conflict,
@@ -231,6 +232,108 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
     assert_eq!(consent("+14155550900"), (json!("First"), json!("revoked")));
     assert_eq!(consent("+14155550901"), (json!("Bea"), json!("revoked")));
     assert_eq!(consent("+14155550902"), (json!("Cy"), json!("unknown")));
+}
+
+/// A row refused for another field (a bad email) still says its person opted out: the
+/// number goes on the do-not-contact list and an existing contact's consent is revoked, so
+/// fixing the row and importing it again, even with a consent declaration, cannot make the
+/// person messageable. A dry run says what a commit will do and writes nothing. A refused
+/// number, or a row saying no opt-out, changes nothing.
+async fn a_refused_row_keeps_its_opt_out(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let (status, bea) = send(app.request(Method::POST, "/v1/contacts", &me).json(&json!({
+        "phone": "+14155550901", "first_name": "Bea",
+        "consent": {"status": "explicit", "source": "web form"},
+    })))
+    .await;
+    assert_eq!(status, 201, "{bea}");
+    let file = "Phone,Email,SMS Opt Out,First Name\n\
+                4155550901,bea@@example,yes,Bea\n\
+                4155550903,cy@@example,1,Cy\n\
+                4155550904,di@@example,no,Di\n\
+                12,ed@example.com,yes,Ed\n";
+    let id = create_and_upload(app, &me, file, json!({})).await;
+    let (status, checked) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    let dry = &checked["report"];
+    assert_eq!(
+        (&dry["invalid"], &dry["consent"]["opted_out"]),
+        (&json!(4), &json!(2)),
+        "{dry}"
+    );
+    let reason = dry["errors"][0]["reason"].as_str().expect("reason");
+    assert!(
+        reason.contains("a commit puts +14155550901 on the do-not-contact list"),
+        "{reason}"
+    );
+    let consent_of = |phone: &'static str| {
+        let me = &me;
+        async move {
+            let stored = contacts(app, me).await;
+            stored
+                .iter()
+                .find(|c| c["phone"] == phone)
+                .map(|c| c["consent"]["status"].clone())
+        }
+    };
+    assert_eq!(
+        consent_of("+14155550901").await,
+        Some(json!("explicit")),
+        "a dry run writes nothing"
+    );
+
+    let (status, _) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!(status, 202);
+    let done = finished(app, &me, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let committed = &done["report"];
+    assert_eq!(
+        (&committed["invalid"], &committed["created"]),
+        (&json!(4), &json!(0)),
+        "{committed}"
+    );
+    let reasons: Vec<&str> = committed["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["reason"].as_str().expect("reason"))
+        .collect();
+    assert!(
+        reasons[0].contains("its opt-out is kept: +14155550901 is on the do-not-contact list"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("+14155550903 is on the do-not-contact list"),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons[2].contains("opt-out") && !reasons[3].contains("opt-out"),
+        "{reasons:?}"
+    );
+    assert_eq!(consent_of("+14155550901").await, Some(json!("revoked")));
+    assert_eq!(
+        consent_of("+14155550903").await,
+        None,
+        "a refused row creates no contact"
+    );
+
+    // The rows fixed and imported again, declaring consent: the two who opted out stay out.
+    let fixed = "Phone,Email,First Name\n\
+                 4155550901,bea@example.com,Bea\n\
+                 4155550903,cy@example.com,Cy\n\
+                 4155550904,di@example.com,Di\n";
+    let id = create_and_upload(app, &me, fixed, json!({"consent_source": "signup form"})).await;
+    let (status, _) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
+    assert_eq!(status, 202);
+    let done = finished(app, &me, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["report"]["suppressed"], json!(2), "{done}");
+    assert_eq!(consent_of("+14155550901").await, Some(json!("revoked")));
+    assert_eq!(consent_of("+14155550903").await, Some(json!("revoked")));
+    assert_eq!(consent_of("+14155550904").await, Some(json!("explicit")));
 }
 
 /// `curl -F file=@contacts.csv` sends a multipart form, whose wrapping is then stored around

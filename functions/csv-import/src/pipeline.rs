@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::{ConsentStatus, ContactMerge, TenantId};
-use smscrm_import::{ImportError, ImportOptions, ImportRow, Resume, RowOutcome};
+use smscrm_import::{ImportError, ImportOptions, ImportRow, RefusedOptOut, Resume, RowOutcome};
 use smscrm_store::contact_import::{Plan, Preclaim};
 
 use crate::ahead::{Note, Notes, Restricts, Scope, look_ahead};
@@ -116,7 +116,8 @@ enum Event {
 }
 
 enum ErrorKind {
-    Invalid,
+    /// With the refused row's opt-out, which is kept for its number.
+    Invalid(Option<RefusedOptOut>),
     Duplicate,
 }
 
@@ -238,7 +239,7 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
     let parser = tokio::task::spawn_blocking(move || parse(counting, &options, resume, notes, &tx));
     // Planned batches queue for the writer, so SQLite writes without waiting for planning, and
     // planning (reads, merges, building items) goes on while it writes.
-    let (plans, planned) = mpsc::channel::<(Plan, u64)>(PLANS_IN_FLIGHT);
+    let (plans, planned) = mpsc::channel::<Planned>(PLANS_IN_FLIGHT);
     let writer = Writer {
         contacts,
         tenant: &request.tenant,
@@ -282,6 +283,28 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
     }
 }
 
+/// A planned batch, the data row it ends with, and the opt-outs of its refused rows.
+type Planned = (Plan, u64, Vec<KeptOptOut>);
+
+/// A refused row's opt-out, as the do-not-contact list and the contact record it.
+struct KeptOptOut {
+    phone: smscrm_domain::PhoneE164,
+    /// Where it was read, and the row: `import column SMS Opt Out, row 7`.
+    source: String,
+}
+
+impl KeptOptOut {
+    fn of(row: u64, opt_out: RefusedOptOut) -> Self {
+        Self {
+            source: format!("{}, row {row}", opt_out.source)
+                .chars()
+                .take(smscrm_domain::contact::MAX_SOURCE_CHARS)
+                .collect(),
+            phone: opt_out.phone,
+        }
+    }
+}
+
 /// Why planning stopped.
 enum Ended {
     /// The input ended.
@@ -315,10 +338,25 @@ impl Planner<'_> {
         self.stop_at.is_some_and(|at| Instant::now() >= at)
     }
 
+    /// A refused row's reason, saying what becomes of its opt-out.
+    fn keeps(&self, error: &RowError, opt_out: &RefusedOptOut) -> String {
+        let phone = &opt_out.phone;
+        match self.commit {
+            true => format!(
+                "{}; its opt-out is kept: {phone} is on the do-not-contact list",
+                error.reason
+            ),
+            false => format!(
+                "{}; its opt-out will be kept: a commit puts {phone} on the do-not-contact list",
+                error.reason
+            ),
+        }
+    }
+
     async fn run(
         self,
         rx: &mut mpsc::Receiver<Message>,
-        plans: mpsc::Sender<(Plan, u64)>,
+        plans: mpsc::Sender<Planned>,
         report: &mut ImportReport,
         progress: &Progress,
         on_error: &mut impl FnMut(&RowError),
@@ -346,6 +384,7 @@ impl Planner<'_> {
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
             let mut merges = Vec::with_capacity(events.len());
             let mut claims = Vec::with_capacity(events.len());
+            let mut opt_outs = Vec::new();
             for event in events {
                 index += 1;
                 if index <= first {
@@ -370,9 +409,18 @@ impl Planner<'_> {
                             claims.push(claim);
                         }
                     }
-                    Event::Error(error, kind) => {
+                    Event::Error(mut error, kind) => {
                         match kind {
-                            ErrorKind::Invalid => report.invalid += 1,
+                            ErrorKind::Invalid(opt_out) => {
+                                report.invalid += 1;
+                                if let Some(opt_out) = opt_out {
+                                    report.consent.opted_out += 1;
+                                    error.reason = self.keeps(&error, &opt_out);
+                                    if index > self.done_rows {
+                                        opt_outs.push(KeptOptOut::of(error.row, opt_out));
+                                    }
+                                }
+                            }
                             ErrorKind::Duplicate => report.duplicates += 1,
                         }
                         on_error(&error);
@@ -387,6 +435,18 @@ impl Planner<'_> {
                 if may_pause && self.past_deadline() {
                     return Ok(Ended::Paused);
                 }
+                if self.commit {
+                    for kept in &opt_outs {
+                        self.contacts
+                            .list_refused_opt_out(
+                                self.tenant,
+                                &kept.phone,
+                                &kept.source,
+                                Utc::now(),
+                            )
+                            .await?;
+                    }
+                }
                 let mut plan = self
                     .contacts
                     .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
@@ -400,7 +460,7 @@ impl Planner<'_> {
                 batches_planned += 1;
                 planned_through = through;
                 report.add_counts(plan.counts());
-                if plans.send((plan, through)).await.is_err() {
+                if plans.send((plan, through, opt_outs)).await.is_err() {
                     return Ok(Ended::WriterGone);
                 }
             }
@@ -426,11 +486,11 @@ impl Writer<'_> {
     /// Writes until the planner hangs up; what is written by then.
     async fn run(
         mut self,
-        mut planned: mpsc::Receiver<(Plan, u64)>,
+        mut planned: mpsc::Receiver<Planned>,
     ) -> Result<Checkpoint, ImportFailure> {
         let (mut idle, mut busy) = (Duration::ZERO, Duration::ZERO);
         let mut since = Instant::now();
-        while let Some((plan, through)) = planned.recv().await {
+        while let Some((plan, through, opt_outs)) = planned.recv().await {
             idle += since.elapsed();
             since = Instant::now();
             let counts = plan.counts();
@@ -447,6 +507,16 @@ impl Writer<'_> {
                         .await?;
                 }
                 self.contacts.write_import(self.tenant, plan).await?;
+                for kept in &opt_outs {
+                    self.contacts
+                        .revoke_for_refused_opt_out(
+                            self.tenant,
+                            &kept.phone,
+                            &kept.source,
+                            Utc::now(),
+                        )
+                        .await?;
+                }
             }
             self.done.rows = through;
             self.done.counts.add(counts);
@@ -524,9 +594,11 @@ fn parse<R: Read>(
                     Some(Note::RestrictedLater { .. }) | None => Event::Valid(row, Preclaim::NONE),
                 }
             }
-            RowOutcome::Invalid { row, reason } => {
-                Event::Error(RowError { row, reason }, ErrorKind::Invalid)
-            }
+            RowOutcome::Invalid {
+                row,
+                reason,
+                opt_out,
+            } => Event::Error(RowError { row, reason }, ErrorKind::Invalid(opt_out)),
             RowOutcome::Duplicate {
                 row,
                 first_row,

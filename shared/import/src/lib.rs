@@ -93,6 +93,8 @@ pub enum RowOutcome {
     Invalid {
         row: u64,
         reason: String,
+        /// The row's valid number and its opt-out, which refusing the row must not lose.
+        opt_out: Option<RefusedOptOut>,
     },
     /// The same phone appeared earlier in the file: the first row wins.
     Duplicate {
@@ -109,6 +111,16 @@ impl RowOutcome {
             Self::Invalid { row, .. } | Self::Duplicate { row, .. } => *row,
         }
     }
+}
+
+/// A refused row's opt-out (an opt-out column, or a note in the phone cell, says the person
+/// opted out) where its number itself is valid: an opt-out is a fact about the person whatever
+/// is wrong with the rest of the row, so the import records it for the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedOptOut {
+    pub phone: PhoneE164,
+    /// Where it was read, e.g. `import column SMS Opt Out`.
+    pub source: String,
 }
 
 /// A validated row. Empty cells are `None` / absent: an import never clears a field.

@@ -13,7 +13,7 @@ use crate::names::split_full_name;
 use crate::phone::PhoneReader;
 use crate::records::Fields;
 use crate::seen::Seen;
-use crate::{ImportRow, RowOutcome};
+use crate::{ImportRow, RefusedOptOut, RowOutcome};
 
 pub(crate) struct RowValidator {
     plan: Plan,
@@ -58,7 +58,11 @@ impl RowValidator {
             return None;
         }
         Some(match self.read(fields) {
-            Err(reason) => RowOutcome::Invalid { row, reason },
+            Err(reason) => RowOutcome::Invalid {
+                row,
+                opt_out: self.opt_out_of_refused(fields),
+                reason,
+            },
             Ok(mut valid) => {
                 valid.row = row;
                 let first_row = match &mut self.seen {
@@ -81,59 +85,11 @@ impl RowValidator {
     }
 
     fn read(&mut self, fields: &Fields<'_>) -> Result<ImportRow, String> {
-        let plan = &self.plan;
-        // Extra cells past the header are usually an unquoted delimiter inside a value
-        // ("Smith, John"), which shifts every later column: refuse rather than misread.
-        if let Some((at, extra)) = fields
-            .iter()
-            .enumerate()
-            .skip(self.headers.len())
-            .find(|(_, f)| !f.trim().is_empty())
-        {
-            return Err(format!(
-                "row has more cells than the header has columns ({} or more, cell {} is \
-                 `{}`); quote values that contain the delimiter",
-                at + 1,
-                at + 1,
-                extra.trim()
-            ));
+        if let Some(shifted) = self.shifted(fields) {
+            return Err(shifted);
         }
-        // Google Contacts writes a label's several numbers into one cell, ` ::: ` apart: the
-        // first is the contact's phone, the others are kept as an attribute.
-        let phone_column = match fields.get(plan.phone).trim() {
-            "" => plan
-                .phone_fallbacks
-                .iter()
-                .copied()
-                .find(|&at| !fields.get(at).trim().is_empty())
-                .unwrap_or(plan.phone),
-            _ => plan.phone,
-        };
-        let (phone_cell, other_phones) = match fields.get(phone_column).split_once(":::") {
-            Some((first, others)) => (first, Some(others)),
-            None => (fields.get(phone_column), None),
-        };
-        let country = plan
-            .country
-            .map(|at| fields.get(at).trim())
-            .filter(|value| !value.is_empty())
-            .and_then(|value| self.countries.region(value))
-            .filter(|&region| region != self.phones.region());
-        let ours = self.phones.read(phone_cell);
-        let phone = match country {
-            // Written with its country code, the number reads the same for any region.
-            Some(_) if phone_cell.trim_start().starts_with(['+', '\'']) => ours,
-            Some(region) => choose_reading(ours, self.phones.read_for(phone_cell, region)),
-            None => ours,
-        }
-        .map_err(|why| match several_numbers(phone_cell) {
-            true => format!(
-                "phone `{}` holds more than one number: keep one in the phone column (put \
-                 others in a column of their own)",
-                phone_cell.trim()
-            ),
-            false => why,
-        })?;
+        let (phone_column, phone_cell, other_phones) = self.phone_cell(fields);
+        let phone = self.phone(fields, phone_cell)?;
         let plan = &self.plan;
         let cell = |at: Option<usize>| {
             at.map(|at| fields.get(at).trim())
@@ -212,12 +168,7 @@ impl RowValidator {
         let consent = match opted_out {
             Some(header) => Some(ConsentInput {
                 status: ConsentStatus::Revoked,
-                source: Some(
-                    format!("import column {header}")
-                        .chars()
-                        .take(MAX_SOURCE_CHARS)
-                        .collect(),
-                ),
+                source: Some(opt_out_source(header)),
             }),
             None => consent,
         };
@@ -235,6 +186,91 @@ impl RowValidator {
 }
 
 impl RowValidator {
+    /// Why a row with more cells than the header is refused. They are usually an unquoted
+    /// delimiter inside a value ("Smith, John"), which shifts every later column: refuse
+    /// rather than misread.
+    fn shifted(&self, fields: &Fields<'_>) -> Option<String> {
+        let (at, extra) = fields
+            .iter()
+            .enumerate()
+            .skip(self.headers.len())
+            .find(|(_, f)| !f.trim().is_empty())?;
+        Some(format!(
+            "row has more cells than the header has columns ({} or more, cell {} is `{}`); \
+             quote values that contain the delimiter",
+            at + 1,
+            at + 1,
+            extra.trim()
+        ))
+    }
+
+    /// The phone column this row fills (the mapped one, or a fallback when it is empty), the
+    /// number's cell, and the other numbers Google Contacts lists beside it.
+    fn phone_cell<'f>(&self, fields: &Fields<'f>) -> (usize, &'f str, Option<&'f str>) {
+        let plan = &self.plan;
+        // Google Contacts writes a label's several numbers into one cell, ` ::: ` apart: the
+        // first is the contact's phone, the others are kept as an attribute.
+        let phone_column = match fields.get(plan.phone).trim() {
+            "" => plan
+                .phone_fallbacks
+                .iter()
+                .copied()
+                .find(|&at| !fields.get(at).trim().is_empty())
+                .unwrap_or(plan.phone),
+            _ => plan.phone,
+        };
+        match fields.get(phone_column).split_once(":::") {
+            Some((first, others)) => (phone_column, first, Some(others)),
+            None => (phone_column, fields.get(phone_column), None),
+        }
+    }
+
+    /// The row's number, read for the import's region or the row's country.
+    fn phone(&mut self, fields: &Fields<'_>, phone_cell: &str) -> Result<PhoneE164, String> {
+        let plan = &self.plan;
+        let country = plan
+            .country
+            .map(|at| fields.get(at).trim())
+            .filter(|value| !value.is_empty())
+            .and_then(|value| self.countries.region(value))
+            .filter(|&region| region != self.phones.region());
+        let ours = self.phones.read(phone_cell);
+        match country {
+            // Written with its country code, the number reads the same for any region.
+            Some(_) if phone_cell.trim_start().starts_with(['+', '\'']) => ours,
+            Some(region) => choose_reading(ours, self.phones.read_for(phone_cell, region)),
+            None => ours,
+        }
+        .map_err(|why| match several_numbers(phone_cell) {
+            true => format!(
+                "phone `{}` holds more than one number: keep one in the phone column (put \
+                 others in a column of their own)",
+                phone_cell.trim()
+            ),
+            false => why,
+        })
+    }
+
+    /// A refused row's opt-out, if it says the person opted out and its number is valid. Not
+    /// for a row with cells past the header: its columns may be shifted, so neither the
+    /// opt-out nor the number can be trusted to be this person's.
+    fn opt_out_of_refused(&mut self, fields: &Fields<'_>) -> Option<RefusedOptOut> {
+        if self.shifted(fields).is_some() {
+            return None;
+        }
+        let (phone_column, phone_cell, _) = self.phone_cell(fields);
+        let header = match self.opted_out(fields) {
+            Some(header) => header.to_owned(),
+            None if crate::phone::note_opts_out(phone_cell) => self.headers[phone_column].clone(),
+            None => return None,
+        };
+        let phone = self.phone(fields, phone_cell).ok()?;
+        Some(RefusedOptOut {
+            phone,
+            source: opt_out_source(&header),
+        })
+    }
+
     /// The header of the first opt-out column saying this row's person opted out.
     fn opted_out(&self, fields: &Fields<'_>) -> Option<&str> {
         self.plan
@@ -243,6 +279,14 @@ impl RowValidator {
             .find(|&&at| opt_out_cell(fields.get(at).trim()))
             .map(|&at| self.headers[at].as_str())
     }
+}
+
+/// Where an opt-out was read, as a contact's consent and the do-not-contact list say it.
+fn opt_out_source(header: &str) -> String {
+    format!("import column {header}")
+        .chars()
+        .take(MAX_SOURCE_CHARS)
+        .collect()
 }
 
 /// Whether an opt-out cell says the person opted out: yes-words do, no-words, placeholders

@@ -301,7 +301,13 @@ impl<R: Read> Iterator for Rows<R> {
                     return None;
                 }
             };
-            let invalid = |reason: String| Some(RowOutcome::Invalid { row, reason });
+            let invalid = |reason: String| {
+                Some(RowOutcome::Invalid {
+                    row,
+                    reason,
+                    opt_out: None,
+                })
+            };
             match record {
                 Record::Fields(fields) => {
                     if let Some(outcome) = self.validator.validate(row, &fields) {

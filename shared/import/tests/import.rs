@@ -37,7 +37,7 @@ fn invalid(outcomes: &[RowOutcome]) -> Vec<(u64, String)> {
     outcomes
         .iter()
         .filter_map(|o| match o {
-            RowOutcome::Invalid { row, reason } => Some((*row, reason.clone())),
+            RowOutcome::Invalid { row, reason, .. } => Some((*row, reason.clone())),
             _ => None,
         })
         .collect()
@@ -608,7 +608,7 @@ fn a_cell_with_several_numbers() {
     );
     let (_, outcomes) = import(text.as_bytes(), &options("US"));
     assert!(
-        matches!(&outcomes[0], RowOutcome::Invalid { row: 2, reason } if reason.contains("other_phones")),
+        matches!(&outcomes[0], RowOutcome::Invalid { row: 2, reason, .. } if reason.contains("other_phones")),
         "{:?}",
         outcomes[0]
     );
@@ -779,6 +779,44 @@ fn opt_out_columns_win_over_consent_and_the_declaration() {
     assert!(
         refused.to_string().contains("opt_out=SMS Opt Out"),
         "{refused}"
+    );
+}
+
+/// A row refused for another field still says its person opted out: the refusal carries the
+/// number and where the opt-out was read, so the import can record it. Not where the number
+/// is invalid, nor where extra cells may have shifted the columns.
+#[test]
+fn a_refused_row_keeps_its_opt_out() {
+    let file = "Phone,Email,SMS Opt Out\n\
+                4155552671,ann@@example,yes\n\
+                4155552672,bob@@example,no\n\
+                12,cy@example.com,yes\n\
+                (Do not text) 415-555-2674,di@@example,\n\
+                4155552675,ed@@example,yes,extra\n";
+    let (_, outcomes) = import(file.as_bytes(), &options("US"));
+    let kept: Vec<_> = outcomes
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Invalid { row, opt_out, .. } => (
+                *row,
+                opt_out
+                    .as_ref()
+                    .map(|o| (o.phone.to_string(), o.source.clone())),
+            ),
+            other => panic!("every row is refused: {other:?}"),
+        })
+        .collect();
+    let kept_for =
+        |phone: &str, column: &str| Some((phone.into(), format!("import column {column}")));
+    assert_eq!(
+        kept,
+        vec![
+            (2, kept_for("+14155552671", "SMS Opt Out")),
+            (3, None),
+            (4, None),
+            (5, kept_for("+14155552674", "Phone")),
+            (6, None),
+        ]
     );
 }
 

@@ -23,6 +23,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use smscrm_domain::contact::{ConsentInput, ContactChanges};
 use smscrm_domain::import_report::ImportCounts;
 use smscrm_domain::ports::{Item, Key, StoreError, table};
 use smscrm_domain::{
@@ -315,6 +316,60 @@ impl Contacts {
         self.adopt_taken(tenant, batch, &mut rows_of, &mut claims)
             .await?;
         Ok(claims)
+    }
+
+    /// Puts a number whose row an import refused, but which says its person opted out, on the
+    /// do-not-contact list (unless it is there already: its first reason stays). Done before
+    /// the batch holding the row is planned, so a row of the number later in the file
+    /// creates its contact opted out and is counted as suppressed.
+    pub async fn list_refused_opt_out(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneE164,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let entry = Suppression {
+            phone: phone.clone(),
+            reason: OPTED_OUT_REASON.into(),
+            at: now,
+            source: Some(source.to_owned()),
+        };
+        DoNotContact::new(self.table.clone())
+            .add_if_absent(tenant, &entry)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes the consent of the number's contact, if it has one that has not opted out
+    /// already: as a STOP reply does, beside the list entry [`Contacts::list_refused_opt_out`]
+    /// made. Done after the batch holding the row is written, so a contact an earlier row of
+    /// the file created is revoked too.
+    pub async fn revoke_for_refused_opt_out(
+        &self,
+        tenant: &TenantId,
+        phone: &PhoneE164,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        let Some(contact) = self.find_by_phone(tenant, phone).await? else {
+            return Ok(());
+        };
+        if contact.consent.status == ConsentStatus::Revoked {
+            return Ok(());
+        }
+        let changes = ContactChanges {
+            consent: Some(ConsentInput {
+                status: ConsentStatus::Revoked,
+                source: Some(source.to_owned()),
+            }),
+            ..ContactChanges::default()
+        };
+        match self.update(tenant, &contact.id, changes, now).await {
+            // Deleted meanwhile: the list entry still stands for the number.
+            Err(RepoError::NotFound) => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// Upserts rows with distinct phones. With `commit == false` (a dry run) nothing is
