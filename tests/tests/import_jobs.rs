@@ -979,6 +979,18 @@ async fn files_not_in_utf8_fan_out_by_rows_and_end_as_one_run(backend: &dyn Back
     let late = short_file(&"x".repeat(90)).replace("Person 590,", "Ren\u{e9}e 590,");
     assert!(late.find("Ren").expect("the name") > 64 * 1024);
     fan_out_like_straight(backend, "late windows-1252", &latin1(&late)).await;
+
+    // UTF-8 with one row in Windows-1252 (in the second range): read by bytes like any UTF-8
+    // file, that row read in its own encoding, and the report says the file is mixed.
+    let utf8 = short_file("").replace("Person 2,", "Zo\u{eb} 2,");
+    let mut mixed = Vec::new();
+    for line in utf8.split_inclusive('\n') {
+        match line.starts_with("Person 200,") {
+            true => mixed.extend(latin1(&line.replace("Person", "Ren\u{e9}e"))),
+            false => mixed.extend_from_slice(line.as_bytes()),
+        }
+    }
+    fan_out_like_straight(backend, "mixed", &mixed).await;
 }
 
 /// `text` in Windows-1252, as Latin-1 (which it equals for these letters).

@@ -561,10 +561,12 @@ impl ImportWorker {
             }
         }
         // As the whole file turned out: a file read as ASCII at first can turn out Windows-1252
-        // further on, which only the last range, read to the end, knows (ranges of a UTF-8
-        // file agree).
-        if let Some(last) = ranges.last().and_then(|r| r.report.as_ref()) {
-            report.encoding.clone_from(&last.encoding);
+        // further on, which only the last range, read to the end, knows; and a UTF-8 file's
+        // ranges agree, but for rows in another encoding, which only their range met.
+        let mut labels = ranges.iter().filter_map(|r| r.report.as_ref());
+        let mixed = labels.clone().find(|r| r.encoding.ends_with(" rows"));
+        if let Some(whole) = mixed.or(labels.next_back()) {
+            report.encoding.clone_from(&whole.encoding);
         }
         merged.flush().map_err(internal)?;
         drop(merged);

@@ -2,16 +2,17 @@
 //!
 //! The encoding is guessed from the first 64 KiB. A large export from Windows Excel may hold
 //! nothing but ASCII that far and an accented name further on: read as UTF-8, that row would
-//! be rejected. So the choice waits for the first non-ASCII character: a well-formed UTF-8
-//! sequence means UTF-8, anything else Windows-1252, for the rest of the file.
+//! be rejected. So the choice waits for the first non-ASCII character, and is made as the
+//! sample's is, on the 64 KiB from there on: mostly well-formed UTF-8 means UTF-8 (a row that
+//! is not is then read alone in its own encoding, see `records`), anything else the
+//! single-byte encoding that reads it best, for the rest of the file.
 
 use std::io::{self, Chain, Cursor, Read};
 use std::mem;
 
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
-/// The longest UTF-8 sequence: enough bytes to judge the first non-ASCII character.
-const LONGEST_CHAR: usize = 4;
+use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
 
@@ -24,7 +25,7 @@ pub(crate) struct LateDecision<R: Read> {
 enum State<R: Read> {
     Ascii(R),
     Utf8(Rest<R>),
-    Windows1252(DecodeReaderBytes<Rest<R>, Vec<u8>>),
+    SingleByte(DecodeReaderBytes<Rest<R>, Vec<u8>>, Encoding),
     /// While moving from `Ascii` to a decision, and after a read error during it.
     Deciding,
 }
@@ -35,7 +36,7 @@ pub(crate) enum Judged {
     /// Everything before it is ASCII: the decision is still to come there.
     AsciiSoFar,
     Utf8,
-    Windows1252,
+    SingleByte,
 }
 
 impl<R: Read> LateDecision<R> {
@@ -46,9 +47,12 @@ impl<R: Read> LateDecision<R> {
         }
     }
 
-    /// Whether what came after the ASCII is read as Windows-1252.
-    pub(crate) fn is_windows_1252(&self) -> bool {
-        matches!(self.state, State::Windows1252(_))
+    /// The single-byte encoding what came after the ASCII is read in, if not UTF-8.
+    pub(crate) fn single_byte(&self) -> Option<Encoding> {
+        match self.state {
+            State::SingleByte(_, encoding) => Some(encoding),
+            _ => None,
+        }
     }
 
     /// How the input is read at `offset` (bytes from its start): however far ahead the
@@ -58,7 +62,7 @@ impl<R: Read> LateDecision<R> {
             State::Ascii(_) | State::Deciding => Judged::AsciiSoFar,
             _ if offset <= self.ascii => Judged::AsciiSoFar,
             State::Utf8(_) => Judged::Utf8,
-            State::Windows1252(_) => Judged::Windows1252,
+            State::SingleByte(..) => Judged::SingleByte,
         }
     }
 
@@ -67,29 +71,24 @@ impl<R: Read> LateDecision<R> {
         let State::Ascii(mut input) = mem::replace(&mut self.state, State::Deciding) else {
             return Ok(());
         };
-        while first.len() < LONGEST_CHAR {
-            let mut byte = [0u8; 1];
-            match input.read(&mut byte) {
-                Ok(0) => break,
-                Ok(_) => first.push(byte[0]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // The import ends on a read error: nothing is left to decide.
-                Err(e) => return Err(e),
-            }
-        }
+        // The import ends on a read error: nothing is left to decide.
+        let wanted = SAMPLE_BYTES.saturating_sub(first.len()) as u64;
+        let complete = (&mut input).take(wanted).read_to_end(&mut first)? < wanted as usize;
         let utf8 = match std::str::from_utf8(&first) {
             Ok(_) => true,
-            Err(e) => e.valid_up_to() > 0,
+            Err(e) if e.error_len().is_none() && !complete => true,
+            Err(_) => sniff::mostly_utf8(&first, complete),
         };
+        let single_byte = (!utf8).then(|| sniff::single_byte(&first));
         let rest = Cursor::new(first).chain(input);
-        self.state = if utf8 {
-            State::Utf8(rest)
-        } else {
-            State::Windows1252(
+        self.state = match single_byte {
+            None => State::Utf8(rest),
+            Some(encoding) => State::SingleByte(
                 DecodeReaderBytesBuilder::new()
-                    .encoding(Some(encoding_rs::WINDOWS_1252))
+                    .encoding(Some(encoding.encoding_rs()))
                     .build(rest),
-            )
+                encoding,
+            ),
         };
         Ok(())
     }
@@ -100,7 +99,7 @@ impl<R: Read> Read for LateDecision<R> {
         let n = match &mut self.state {
             State::Ascii(input) => input.read(buf)?,
             State::Utf8(rest) => return rest.read(buf),
-            State::Windows1252(decoded) => return decoded.read(buf),
+            State::SingleByte(decoded, _) => return decoded.read(buf),
             State::Deciding => return Err(io::Error::other("the encoding decision failed")),
         };
         let Some(at) = buf[..n].iter().position(|b| !b.is_ascii()) else {

@@ -11,6 +11,8 @@ use std::io::{self, Read};
 
 use csv_core::ReadRecordResult;
 
+use crate::sniff::{self, Encoding};
+
 const INPUT_BUFFER: usize = 64 * 1024;
 const SCRATCH: usize = 8 * 1024;
 
@@ -25,7 +27,6 @@ pub(crate) enum Record<'a> {
     TooManyFields,
     /// All fields together are longer than [`RecordReader::max_record`].
     TooLong,
-    NotUtf8,
     /// The file ended inside a quoted field that took in the `lines` lines after this one: a
     /// quote opened on this row and never closed, so the rows after it were read as its text.
     UnclosedQuote {
@@ -57,6 +58,36 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Where [`decode_other`] puts a record.
+struct Decoded<'r> {
+    text: &'r mut String,
+    ends: &'r mut Vec<usize>,
+    first_encoding: &'r mut Option<Encoding>,
+}
+
+/// A record of a UTF-8 file that is not UTF-8, read in the single-byte encoding its bytes
+/// read best in: a row pasted from a Windows (or old Mac) tool into a UTF-8 export is
+/// imported as its author wrote it, and the other rows stay UTF-8.
+fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
+    let encoding = sniff::single_byte(bytes);
+    into.first_encoding.get_or_insert(encoding);
+    into.text.clear();
+    into.ends.clear();
+    let mut start = 0;
+    for &end in ends {
+        let (text, _) = encoding
+            .encoding_rs()
+            .decode_without_bom_handling(&bytes[start..end]);
+        into.text.push_str(&text);
+        into.ends.push(into.text.len());
+        start = end;
+    }
+    Record::Fields(Fields {
+        text: into.text,
+        ends: into.ends,
+    })
+}
+
 pub(crate) struct RecordReader<R> {
     input: R,
     core: csv_core::Reader,
@@ -67,6 +98,11 @@ pub(crate) struct RecordReader<R> {
     done: bool,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// A record that is not UTF-8, decoded (see [`RecordReader::other_encoding`]).
+    decoded: String,
+    decoded_ends: Vec<usize>,
+    /// The single-byte encoding the first record that was not UTF-8 was read in.
+    other_encoding: Option<Encoding>,
     max_field: usize,
     max_fields: usize,
     max_record: usize,
@@ -109,6 +145,9 @@ impl<R: Read> RecordReader<R> {
             done: false,
             out: Vec::new(),
             ends: Vec::new(),
+            decoded: String::new(),
+            decoded_ends: Vec::new(),
+            other_encoding: None,
             max_field: max_field.max(1),
             max_fields: max_fields.max(1),
             max_record: (4 * max_field).max(1 << 20),
@@ -277,10 +316,23 @@ impl<R: Read> RecordReader<R> {
                         text,
                         ends: &self.ends[..nends],
                     }),
-                    Err(_) => Record::NotUtf8,
+                    Err(_) => decode_other(
+                        &self.out[..out_len],
+                        &self.ends[..nends],
+                        Decoded {
+                            text: &mut self.decoded,
+                            ends: &mut self.decoded_ends,
+                            first_encoding: &mut self.other_encoding,
+                        },
+                    ),
                 },
             },
         )))
+    }
+
+    /// The encoding of the first record that was not UTF-8, if one was not.
+    pub(crate) fn other_encoding(&self) -> Option<Encoding> {
+        self.other_encoding
     }
 
     /// Whether the record's last field spans lines, as a quote left open at the end of the
@@ -392,7 +444,6 @@ mod tests {
                 Record::FieldTooLong { field } => Err(format!("long {field}")),
                 Record::TooManyFields => Err("many".into()),
                 Record::TooLong => Err("record".into()),
-                Record::NotUtf8 => Err("utf8".into()),
                 Record::UnclosedQuote { lines } => Err(format!("unclosed, {lines} lines")),
             });
         }

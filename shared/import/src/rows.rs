@@ -139,13 +139,15 @@ fn open_with<R: Read>(
             sample.drain(..3);
             Decoded::Utf8(Cursor::new(sample).chain(input))
         }
-        Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Windows1252 => Decoded::Other(
-            DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding.encoding_rs()))
-                .bom_override(true)
-                .strip_bom(true)
-                .build(Cursor::new(sample).chain(input)),
-        ),
+        Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Windows1252 | Encoding::MacRoman => {
+            Decoded::Other(
+                DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding.encoding_rs()))
+                    .bom_override(true)
+                    .strip_bom(true)
+                    .build(Cursor::new(sample).chain(input)),
+            )
+        }
     };
 
     // The delimiter is judged on decoded text, so UTF-16 files are sniffed like any other.
@@ -186,9 +188,6 @@ fn open_with<R: Read>(
             return Err(ImportError::BadHeader(format!(
                 "it is longer than {max_record} bytes"
             )));
-        }
-        Some((_, Record::NotUtf8)) => {
-            return Err(ImportError::BadHeader("it is not valid UTF-8".into()));
         }
         Some((_, Record::UnclosedQuote { .. })) => {
             return Err(ImportError::BadHeader(
@@ -238,11 +237,21 @@ impl<R: Read> Rows<R> {
     }
 
     /// The encoding as read so far: the detected one, unless a file whose sample was all
-    /// ASCII turned out to be Windows-1252 further on.
+    /// ASCII turned out to be in a single-byte encoding further on, or some rows of a UTF-8
+    /// file were not UTF-8 (and were read in Windows-1252 or Mac Roman).
     pub fn encoding(&self) -> &'static str {
-        match &self.records.input().get_ref().1 {
-            Decoded::Late(late) if late.is_windows_1252() => Encoding::Windows1252.label(),
-            _ => self.detected.encoding,
+        if let Decoded::Late(late) = &self.records.input().get_ref().1
+            && let Some(encoding) = late.single_byte()
+        {
+            return encoding.label();
+        }
+        let utf8_bom = self.detected.encoding == Encoding::Utf8Bom.label();
+        match (self.records.other_encoding(), utf8_bom) {
+            (None, _) => self.detected.encoding,
+            (Some(Encoding::MacRoman), false) => "utf-8 with mac-roman rows",
+            (Some(Encoding::MacRoman), true) => "utf-8-bom with mac-roman rows",
+            (Some(_), false) => "utf-8 with windows-1252 rows",
+            (Some(_), true) => "utf-8-bom with windows-1252 rows",
         }
     }
 
@@ -257,7 +266,7 @@ impl<R: Read> Rows<R> {
             Decoded::Late(late) => match late.judged_at(at.offset - self.left_out) {
                 Judged::AsciiSoFar => ResumeText::AsciiSoFar,
                 Judged::Utf8 => ResumeText::Utf8,
-                Judged::Windows1252 => return None,
+                Judged::SingleByte => return None,
             },
             Decoded::Other(_) => return None,
         };
@@ -336,13 +345,6 @@ impl<R: Read> Iterator for Rows<R> {
                          ({lines} more line(s)) was read into this row and not imported; close \
                          or remove the quote and import the file again"
                     ));
-                }
-                Record::NotUtf8 => {
-                    return invalid(
-                        "row is not valid UTF-8 (the file was read as UTF-8 because its start \
-                         is; save the whole file as UTF-8)"
-                            .into(),
-                    );
                 }
             }
         }

@@ -15,6 +15,8 @@ pub(crate) enum Encoding {
     Utf16Le,
     Utf16Be,
     Windows1252,
+    /// Old Mac Excel's "CSV" (and "CSV (Macintosh)" to this day).
+    MacRoman,
 }
 
 impl Encoding {
@@ -25,6 +27,7 @@ impl Encoding {
             Self::Utf16Le => "utf-16le",
             Self::Utf16Be => "utf-16be",
             Self::Windows1252 => "windows-1252",
+            Self::MacRoman => "mac-roman",
         }
     }
 
@@ -34,6 +37,7 @@ impl Encoding {
             Self::Utf16Le => encoding_rs::UTF_16LE,
             Self::Utf16Be => encoding_rs::UTF_16BE,
             Self::Windows1252 => encoding_rs::WINDOWS_1252,
+            Self::MacRoman => encoding_rs::MACINTOSH,
         }
     }
 }
@@ -85,12 +89,69 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         // `error_len() == None`: the sample ends inside a character, which is fine unless the
         // sample is the whole file.
         Err(e) if e.error_len().is_none() && !complete => Encoding::Utf8,
-        Err(_) => Encoding::Windows1252,
+        Err(_) if mostly_utf8(sample, complete) => Encoding::Utf8,
+        Err(_) => single_byte(sample),
     };
     if mostly_control(sample, encoding) {
         return Err(ImportError::Binary);
     }
     Ok(encoding)
+}
+
+/// Whether bytes that are not all UTF-8 are mostly UTF-8 still: more of their non-ASCII
+/// characters are well-formed UTF-8 than there are stretches of bytes UTF-8 cannot read. A
+/// UTF-8 export with a row pasted from a Windows tool is read as UTF-8, and that row alone in
+/// its own encoding (see `records`), rather than every name in the file garbled. `complete`:
+/// the bytes are the whole file, so a character cut at their end is no sample's edge.
+pub(crate) fn mostly_utf8(bytes: &[u8], complete: bool) -> bool {
+    let (mut well_formed, mut not) = (0usize, 0usize);
+    let mut chunks = bytes.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        well_formed += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        let cut_at_the_end = chunks.peek().is_none() && !complete;
+        if !chunk.invalid().is_empty() && !cut_at_the_end {
+            not += 1;
+        }
+    }
+    well_formed > not
+}
+
+/// The single-byte encoding that reads `bytes` as more plausible text: Windows-1252 unless
+/// Mac Roman is clearly better. The two put letters at different bytes: Mac Roman's `é` (0x8E)
+/// is Windows-1252's `Ž`, its `ü` (0x9F) is `Ÿ`, and Windows-1252's `é` (0xE9) is Mac Roman's
+/// `È`. So each non-ASCII byte beside an ASCII letter scores for an encoding that reads it as
+/// a letter of the right case (a capital inside a lowercase word does not count), and against
+/// one that reads it as a symbol.
+pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
+    let score = |encoding: &'static encoding_rs::Encoding| -> i64 {
+        let mut total = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte.is_ascii() {
+                continue;
+            }
+            let before = at.checked_sub(1).map(|b| bytes[b]);
+            let after = bytes.get(at + 1).copied();
+            if !before.is_some_and(|b| b.is_ascii_alphabetic())
+                && !after.is_some_and(|b| b.is_ascii_alphabetic())
+            {
+                continue;
+            }
+            let (text, _) = encoding.decode_without_bom_handling(std::slice::from_ref(&byte));
+            let Some(c) = text.chars().next() else {
+                continue;
+            };
+            let in_lowercase_word = before.is_some_and(|b| b.is_ascii_lowercase());
+            total += match c.is_alphabetic() && !(in_lowercase_word && c.is_uppercase()) {
+                true => 1,
+                false => -1,
+            };
+        }
+        total
+    };
+    match score(encoding_rs::MACINTOSH) > score(encoding_rs::WINDOWS_1252) {
+        true => Encoding::MacRoman,
+        false => Encoding::Windows1252,
+    }
 }
 
 /// A multipart form body: a boundary line, then the part's headers. Uploading with
@@ -248,6 +309,31 @@ mod tests {
         );
         assert_eq!(
             detect_encoding(b"caf\xE9,b\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        // Mac Roman, from old Mac Excel: Müller, José, Gärtner, MÜLLER.
+        assert_eq!(
+            detect_encoding(b"M\x9Fller,Jos\x8E,G\x8Artner,M\x86LLER\n", true).unwrap(),
+            Encoding::MacRoman
+        );
+        // The same names in Windows-1252, and one that reads the same in both (a byte
+        // between two others is judged by its letters only).
+        assert_eq!(
+            detect_encoding(b"M\xFCller,Jos\xE9,G\xE4rtner,M\xDCLLER\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        // A UTF-8 export with one row in Windows-1252 stays UTF-8; more of Windows-1252 than
+        // of UTF-8 does not.
+        assert_eq!(
+            detect_encoding(
+                &["Zo\u{eb},Ren\u{e9}e,Jos\u{e9}\n".as_bytes(), b"Jos\xE9\n"].concat(),
+                true
+            )
+            .unwrap(),
+            Encoding::Utf8
+        );
+        assert_eq!(
+            detect_encoding(b"Zo\xC3\xAB\nJos\xE9,Ren\xE9e\n", true).unwrap(),
             Encoding::Windows1252
         );
         // A sample cut inside "é" is still UTF-8 when the file goes on.

@@ -61,6 +61,8 @@ fn every_encoding() {
     bom.extend_from_slice(text.as_bytes());
     let (win, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
     assert!(!unmappable);
+    let (mac, _, unmappable) = encoding_rs::MACINTOSH.encode(text);
+    assert!(!unmappable);
     let utf16 = |big: bool| {
         let mut out = if big {
             vec![0xFE, 0xFF]
@@ -80,6 +82,7 @@ fn every_encoding() {
         (text.as_bytes().to_vec(), "utf-8"),
         (bom, "utf-8-bom"),
         (win.into_owned(), "windows-1252"),
+        (mac.into_owned(), "mac-roman"),
         (utf16(false), "utf-16le"),
         (utf16(true), "utf-16be"),
     ] {
@@ -141,6 +144,80 @@ fn an_accent_past_the_sample_decides_the_encoding() {
                 found.contains(&(at, format!("+{digits}"), Some(name.into()))),
                 "{label}: {name} on row {at}"
             );
+        }
+    }
+}
+
+/// A UTF-8 export with rows pasted from a Windows or old Mac tool: each such row is read in
+/// its own encoding and every name comes out as written, wherever the rows sit (in the
+/// sample the encoding is guessed from, past it, or past an all-ASCII start), and the
+/// report's encoding says the file is mixed.
+#[test]
+fn rows_in_another_encoding_inside_a_utf8_file_are_read_as_written() {
+    let names = [
+        "Zoë",
+        "René",
+        "José",
+        "Chloé",
+        "Anaïs",
+        "Müller",
+        "François",
+        "Søren",
+    ];
+    let row_of = |n: usize| format!("{},+1 415 555 {:04}\n", names[n % names.len()], n % 10_000);
+    let windows = |text: &str| encoding_rs::WINDOWS_1252.encode(text).0.into_owned();
+    let mac = |text: &str| encoding_rs::MACINTOSH.encode(text).0.into_owned();
+    let filler = |file: &mut Vec<u8>, from: usize| {
+        let mut n = from;
+        while file.len() < 70 * 1024 {
+            file.extend_from_slice(format!("Name{n},+1 202 555 {:04}\n", n % 10_000).as_bytes());
+            n += 1;
+        }
+    };
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    // In the sample: most names UTF-8, one row Windows-1252.
+    let mut file = b"First Name,Phone\n".to_vec();
+    for n in 0..8 {
+        let row = row_of(n);
+        file.extend(if n == 3 {
+            windows(&row)
+        } else {
+            row.into_bytes()
+        });
+    }
+    cases.push(("in the sample", file, "utf-8 with windows-1252 rows"));
+    // Past the sample, after UTF-8 names: a Mac Roman row.
+    let mut file = b"First Name,Phone\n".to_vec();
+    file.extend(row_of(0).into_bytes());
+    filler(&mut file, 1000);
+    file.extend(mac(&row_of(1)));
+    file.extend(row_of(2).into_bytes());
+    cases.push(("past the sample", file, "utf-8 with mac-roman rows"));
+    // An all-ASCII start, then a Windows-1252 row among UTF-8 ones.
+    let mut file = b"First Name,Phone\n".to_vec();
+    filler(&mut file, 1000);
+    file.extend(windows(&row_of(4)));
+    for n in 5..8 {
+        file.extend(row_of(n).into_bytes());
+    }
+    cases.push(("after ASCII", file, "utf-8 with windows-1252 rows"));
+    for (case, file, label) in cases {
+        let mut opened = open(Cursor::new(file), &options("US")).unwrap();
+        let outcomes: Vec<RowOutcome> = opened.by_ref().collect();
+        assert_eq!(opened.encoding(), label, "{case}");
+        assert!(
+            invalid(&outcomes).is_empty(),
+            "{case}: {:?}",
+            invalid(&outcomes)
+        );
+        let accented: Vec<String> = valid(&outcomes)
+            .into_iter()
+            .filter_map(|(_, _, name)| name)
+            .filter(|name| !name.is_ascii())
+            .collect();
+        assert!(!accented.is_empty(), "{case}");
+        for name in accented {
+            assert!(names.contains(&name.as_str()), "{case}: {name} garbled");
         }
     }
 }
