@@ -149,8 +149,6 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
     ExcelNumber::Digits(format!("{int}{frac}"))
 }
 
-/// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
-/// RFC 3966's `;ext=123`.
 /// Words in a note beside a number that say it is not a mobile to text (the row is refused).
 const NOT_A_MOBILE: [&str; 14] = [
     "fax",
@@ -260,7 +258,7 @@ fn strip_label(cell: &str) -> Result<&str, String> {
         return Ok(cell);
     }
     // Whatever the punctuation around it (`Fax/020...`).
-    if says(cell, &NOT_A_MOBILE, &[]) {
+    if says_not_a_mobile(cell) {
         return Err(format!(
             "phone `{cell}` carries a note saying it is not a mobile to text: remove the note \
              if this number may be texted"
@@ -294,7 +292,7 @@ fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
     let is_bare_note = |s: &str| {
         is_note(s)
             && (says(s, &LINE_LABELS, &[])
-                || says(s, &NOT_A_MOBILE, &[])
+                || says_not_a_mobile(s)
                 || says(s, &OPTED_OUT, &OPTED_OUT_PHRASES))
     };
     let mut number = cell;
@@ -333,9 +331,9 @@ fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
     (number, notes)
 }
 
-/// Whether text has one of `words` or `phrases`, in any case, anything but letters and `'`
-/// counting as a space.
-fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
+/// A note's words, lowercased, one space apart: anything but letters and `'` counts as a
+/// space.
+fn words_of(text: &str) -> String {
     let text: String = text
         .chars()
         .map(|c| match c {
@@ -344,9 +342,13 @@ fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
             _ => ' ',
         })
         .collect();
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    // Whole words, a possessive's `'s` aside ("Mum's mobile"); whole phrases ("Dontae" is
-    // no "dont").
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether text has one of `words` or `phrases`, in any case. Whole words, a possessive's
+/// `'s` aside ("Mum's mobile"); whole phrases ("Dontae" is no "dont").
+fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
+    let joined = words_of(text);
     joined
         .split(' ')
         .any(|w| words.contains(&w.strip_suffix("'s").unwrap_or(w)))
@@ -355,6 +357,47 @@ fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
             .any(|p| format!(" {joined} ").contains(&format!(" {p} ")))
 }
 
+/// Whether a note says the number is not a mobile to text: a word of [`NOT_A_MOBILE`] that
+/// is not negated ("no fax" is not a fax), where "old" and its kin are about the number
+/// ("Old:", "old cell", "former number"), not a place ("Old Town office").
+fn says_not_a_mobile(text: &str) -> bool {
+    let joined = words_of(text);
+    let words: Vec<&str> = joined.split(' ').collect();
+    words.iter().enumerate().any(|(at, word)| {
+        if !NOT_A_MOBILE.contains(word) {
+            return false;
+        }
+        let before = at.checked_sub(1).map(|b| words[b]);
+        if matches!(
+            before,
+            Some("no" | "not" | "kein" | "keine" | "non" | "pas")
+        ) {
+            return false;
+        }
+        match *word {
+            "old" | "former" | "ancien" => words.get(at + 1).is_none_or(|next| {
+                LINE_LABELS.contains(next)
+                    || matches!(
+                        *next,
+                        "number"
+                            | "no"
+                            | "nr"
+                            | "num"
+                            | "line"
+                            | "landline"
+                            | "numero"
+                            | "numéro"
+                            | "nummer"
+                            | "fax"
+                    )
+            }),
+            _ => true,
+        }
+    })
+}
+
+/// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
+/// RFC 3966's `;ext=123`.
 pub(crate) fn strip_extension(cell: &str) -> &str {
     let lower = cell.to_ascii_lowercase();
     // The extension's digits run to the end of the cell.
@@ -466,9 +509,19 @@ mod tests {
             "020 7946 0018 fax",
             "Old: 415 555 2671",
             "020 7946 0018 (Festnetz)",
+            "07911 123456 (old number)",
+            "07911 123456 (former cell)",
         ] {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("not a mobile"), "{cell}: {err}");
+        }
+        // Not when the note says the opposite, or "old" names a place.
+        for cell in [
+            "07911 123456 (no fax)",
+            "07911 123456 (Old Town office)",
+            "Old Street shop: 07911 123456",
+        ] {
+            assert_eq!(read(cell, "GB").as_deref(), Ok("+447911123456"), "{cell}");
         }
         for cell in [
             "07911 123456 (wife's cell)",

@@ -643,8 +643,9 @@ fn consent_cell(
         }
         // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
         _ if short && says_opt_out && !negated => ConsentStatus::Revoked,
-        // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined"; "not opted out" too, erring
-        // towards not messaging.
+        // "Not opted out", "never unsubscribed": no opt-out, but no consent either.
+        _ if short && says_opt_out => return Ok(None),
+        // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined".
         _ if short
             && matches!(
                 first_word.as_str(),

@@ -835,7 +835,8 @@ fn opt_out_columns_win_over_consent_and_the_declaration() {
     );
     // Consent cells as tools write them: an opt-out however put, a never-subscribed.
     let values = "phone,SMS Status\n4155552671,No - unsubscribed\n4155552672,NEVER_SUBSCRIBED\n\
-                  4155552673,not opted in\n4155552674,bounced\n4155552675,Subscribed\n";
+                  4155552673,not opted in\n4155552674,bounced\n4155552675,Subscribed\n\
+                  4155552676,Not opted out\n";
     use ConsentStatus::Unknown;
     assert_eq!(
         statuses(values, &options("US")),
@@ -844,7 +845,9 @@ fn opt_out_columns_win_over_consent_and_the_declaration() {
             Ok(Some(Unknown)),
             Ok(Some(Unknown)),
             Ok(None),
-            Ok(Some(Explicit))
+            Ok(Some(Explicit)),
+            // No opt-out, and no consent either: consent stays as it is.
+            Ok(None),
         ]
     );
     // Mapping an opt-out column as consent would turn every opt-out into consent.
