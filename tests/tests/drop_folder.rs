@@ -22,6 +22,7 @@ smscrm_tests::backend_scenarios!(
     a_notification_whose_report_failed_fails_its_import_and_the_retry_imports,
     a_notification_whose_queueing_failed_fails_its_import_and_the_retry_imports,
     a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported,
+    a_sidecar_put_after_its_file_imports_the_file_again_with_it,
     two_notifications_of_one_upload_at_once_make_one_import,
     looking_again_at_an_imported_file_writes_nothing,
     a_workbook_is_refused_with_a_report_saying_to_save_it_as_csv,
@@ -121,6 +122,19 @@ impl Setup {
             .len()
     }
 
+    /// The consent status of each contact.
+    async fn consents(&self) -> Vec<String> {
+        Contacts::new(self.table.clone())
+            .list(&self.tenant.id, None, 10)
+            .await
+            .expect("list contacts")
+            .items
+            .iter()
+            .map(|c| serde_json::to_value(c.consent.status).expect("status"))
+            .map(|status| status.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     async fn report_file(&self) -> serde_json::Value {
         let key = format!("tenants/{}/imports/reports/list.csv.json", self.tenant.id);
         self.report_at(&key).await
@@ -207,6 +221,56 @@ async fn a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported(backend: &dy
     assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
     assert_eq!(s.run_jobs().await.len(), 1);
     assert_eq!(s.contact_count().await, 2);
+}
+
+/// A sidecar put after its file (uploads go one at a time) is not lost: its own
+/// notification imports the file again with it, once the import running without it has
+/// ended (until then the notification fails, to be retried). The report says what the
+/// import ran with.
+async fn a_sidecar_put_after_its_file_imports_the_file_again_with_it(backend: &dyn Backend) {
+    let s = setup(backend).await;
+    let outcome = s.folder.process(&s.key).await.expect("processed");
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    assert_eq!(
+        s.report_file().await["sidecar"]["file"],
+        serde_json::Value::Null
+    );
+    let sidecar = format!("{}.mapping.json", s.key);
+    s.blobs
+        .put(
+            &sidecar,
+            Bytes::from_static(br#"{"consent_source": "signup form"}"#),
+            "application/json",
+        )
+        .await
+        .expect("put sidecar");
+    let early = s.folder.process(&sidecar).await;
+    assert!(
+        matches!(early, Err(StoredImportError::Busy(_))),
+        "{early:?}"
+    );
+    assert_eq!(s.run_jobs().await.len(), 1);
+    assert_eq!(s.consents().await, vec!["unknown", "unknown"]);
+
+    let outcome = s.folder.process(&sidecar).await.expect("processed");
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    assert_eq!(s.run_jobs().await.len(), 1);
+    assert_eq!(s.consents().await, vec!["explicit", "explicit"]);
+    let report = s.report_file().await;
+    assert_eq!(report["status"], "completed", "{report}");
+    assert_eq!(
+        report["settings"]["consent_source"], "signup form",
+        "{report}"
+    );
+    assert_eq!(
+        report["sidecar"]["file"], "list.csv.mapping.json",
+        "{report}"
+    );
+    for key in [&s.key, &sidecar] {
+        let again = s.folder.process(key).await.expect("looked again");
+        assert_eq!(again, DropOutcome::Ignored("already imported"), "{key}");
+    }
+    assert_eq!(s.imports().await.len(), 2);
 }
 
 /// S3 may deliver a notification twice, at once. The second, arriving while the first is

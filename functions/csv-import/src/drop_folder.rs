@@ -59,12 +59,26 @@ pub enum DropOutcome {
 }
 
 const NO_SUCH_TENANT: &str = "no such tenant";
+/// A new sidecar arrived for a file still importing with the old one: once that import ends,
+/// the file is imported again with the new sidecar.
+const SIDECAR_WAITS: &str = "its new sidecar waits for the running import";
 const NOT_A_TENANT_ID: &str = "not a tenant id";
 
 /// Whether the drop folder looks at the file at `key`: a file to import, or one in a folder
 /// named for no tenant ("tenants/My Shop/imports/"), which gets a report saying so.
 pub fn worth_a_look(key: &str) -> bool {
     matches!(parse_key(key), Ok(_) | Err(NOT_A_TENANT_ID))
+}
+
+/// The sidecar an import of a dropped file ran with, as its report keeps it: a sidecar put
+/// (or changed) after its file was imported has another version, and the file is imported
+/// again with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct SidecarSeen {
+    /// Its name, when there was one.
+    file: Option<String>,
+    /// Its version (S3's ETag).
+    version: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +92,11 @@ struct ReportFile<'a> {
     file_version: Option<&'a str>,
     status: ImportStatus,
     failure: Option<&'a str>,
+    /// What the import ran with: the tenant's region, or the sidecar's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settings: Option<&'a ImportSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sidecar: Option<&'a SidecarSeen>,
     report: Option<&'a ImportReport>,
 }
 
@@ -166,6 +185,13 @@ impl DropFolder {
     /// Imports the object at `key` if it is a new drop-folder file. An `Err` is worth retrying
     /// (storage unavailable); every problem with the file itself ends in a report.
     pub async fn process(&self, key: &str) -> Result<DropOutcome, StoredImportError> {
+        // A sidecar put after its file: the file is imported again, with it.
+        if let Some(file_key) = key.strip_suffix(SIDECAR_SUFFIX)
+            && parse_key(file_key).is_ok()
+            && self.blobs.stat(file_key).await?.is_some()
+        {
+            return Box::pin(self.process(file_key)).await;
+        }
         let (tenant_id, file) = match parse_key(key) {
             Ok(found) => found,
             Err(NOT_A_TENANT_ID) => {
@@ -182,6 +208,10 @@ impl DropFolder {
         if let Err(why) = self.to_import(key, &tenant_id).await? {
             if why == NO_SUCH_TENANT {
                 self.report_no_tenant(key, file, tenant_id.as_str()).await?;
+            }
+            if why == SIDECAR_WAITS {
+                // Retried (S3 redelivers; the local watcher looks again), not dropped.
+                return Err(StoredImportError::Busy(format!("{key}: {why}")));
             }
             return Ok(DropOutcome::Ignored(why));
         }
@@ -221,11 +251,14 @@ impl DropFolder {
         let Some(dropped) = self.blobs.stat(key).await? else {
             return Ok(Err("the file is gone"));
         };
-        if self
-            .already_taken(tenant_id, &report_key(key), &dropped.tag)
+        let sidecar = self.sidecar_seen(key).await?;
+        match self
+            .taken(tenant_id, &report_key(key), &dropped.tag, &sidecar)
             .await?
         {
-            return Ok(Err("already imported"));
+            Taken::No => {}
+            Taken::Yes => return Ok(Err("already imported")),
+            Taken::UntilItEnds => return Ok(Err(SIDECAR_WAITS)),
         }
         match self.tenants.get(tenant_id).await? {
             Some(tenant) => Ok(Ok((dropped, tenant))),
@@ -270,6 +303,8 @@ impl DropFolder {
             file_version: Some(&dropped.tag),
             status: ImportStatus::Failed,
             failure: Some(&failure),
+            settings: None,
+            sidecar: None,
             report: None,
         };
         put_report(&*self.blobs, key, &body).await
@@ -303,12 +338,13 @@ impl DropFolder {
         );
         record.status = ImportStatus::Committing;
         record.bytes_total = Some(dropped.size);
+        let seen = self.sidecar_seen(key).await?;
         let sidecar = self.sidecar(key).await;
         if let Ok(sidecar) = &sidecar {
             apply(sidecar, &mut record.settings);
         }
         self.imports.create(&record).await?;
-        let queued = self.queue(&mut record, sidecar, &dropped.tag).await;
+        let queued = self.queue(&mut record, sidecar, &seen, &dropped.tag).await;
         if let Err(e) = &queued {
             // Not left at `committing` with no job: the retried notification makes a new
             // import, since the report file does not mark the file taken.
@@ -332,6 +368,7 @@ impl DropFolder {
         &self,
         record: &mut ImportRecord,
         sidecar: Result<Sidecar, String>,
+        seen: &SidecarSeen,
         tag: &str,
     ) -> Result<DropOutcome, StoredImportError> {
         // This version is the one imported: replaced before the job reads it, the job fails
@@ -347,14 +384,16 @@ impl DropFolder {
         if let Err(refusal) = refused {
             self.runner().fail(record, &refusal).await?;
             let status = ImportStatus::Failed;
-            write_report(&*self.blobs, record, status, Some(&refusal), None).await?;
+            let failure = Some(refusal.as_str());
+            write_report_seen(&*self.blobs, record, status, failure, None, Some(seen)).await?;
             return Ok(DropOutcome::Refused {
                 import_id: record.id.clone(),
                 reason: refusal,
             });
         }
         // The report file marks the file as taken before the job can finish and overwrite it.
-        write_report(&*self.blobs, record, ImportStatus::Committing, None, None).await?;
+        let committing = ImportStatus::Committing;
+        write_report_seen(&*self.blobs, record, committing, None, None, Some(seen)).await?;
         let job = ImportJob::new(record.tenant_id.clone(), record.id.clone());
         if let Err(e) = enqueue(&*self.jobs, &job).await {
             // Unmark the file, so the retried notification queues it.
@@ -388,39 +427,69 @@ impl DropFolder {
         }
     }
 
-    /// Whether the report beside the file says this version of it was taken already. A
-    /// report without a version (written before versions were kept) counts as taken. One
-    /// still saying `committing` for an import that failed does not: its queueing failed, and
-    /// so did unmarking the file.
-    async fn already_taken(
+    /// Whether the report beside the file says this version of it was taken already, with
+    /// this version of its sidecar. A report without a version (written before versions were
+    /// kept) counts as taken, and one without a sidecar's as taken with any. One still saying
+    /// `committing` for an import that failed does not: its queueing failed, and so did
+    /// unmarking the file.
+    async fn taken(
         &self,
         tenant: &TenantId,
         report_key: &str,
         tag: &str,
-    ) -> Result<bool, StoredImportError> {
+        sidecar: &SidecarSeen,
+    ) -> Result<Taken, StoredImportError> {
         #[derive(Deserialize)]
-        struct Taken {
+        struct Report {
             file_version: Option<String>,
             import_id: Option<ImportId>,
             status: Option<ImportStatus>,
+            #[serde(default)]
+            sidecar: Option<SidecarSeen>,
         }
         let Some(bytes) = self.blobs.get(report_key).await? else {
-            return Ok(false);
+            return Ok(Taken::No);
         };
-        let taken = match serde_json::from_slice::<Taken>(&bytes) {
-            Ok(taken) => taken,
-            Err(_) => return Ok(true),
+        let report = match serde_json::from_slice::<Report>(&bytes) {
+            Ok(report) => report,
+            Err(_) => return Ok(Taken::Yes),
         };
-        match (taken.file_version, taken.status, taken.import_id) {
-            (Some(version), _, _) if version != tag => Ok(false),
-            (Some(_), Some(ImportStatus::Committing), Some(id)) => {
-                let record = self.imports.get(tenant, &id).await?;
-                Ok(record.is_none_or(|r| r.status != ImportStatus::Failed))
-            }
-            // Refused before any import was made: there was no such tenant.
-            (Some(_), Some(ImportStatus::Failed), None) => Ok(false),
-            _ => Ok(true),
+        let new_sidecar = report
+            .sidecar
+            .is_some_and(|before| before.version != sidecar.version);
+        Ok(
+            match (report.file_version, report.status, report.import_id) {
+                (Some(version), _, _) if version != tag => Taken::No,
+                (Some(_), Some(ImportStatus::Committing), Some(id)) => {
+                    let record = self.imports.get(tenant, &id).await?;
+                    match record.is_none_or(|r| r.status != ImportStatus::Failed) {
+                        true if new_sidecar => Taken::UntilItEnds,
+                        true => Taken::Yes,
+                        false => Taken::No,
+                    }
+                }
+                // Refused before any import was made: there was no such tenant.
+                (Some(_), Some(ImportStatus::Failed), None) => Taken::No,
+                _ if new_sidecar => Taken::No,
+                _ => Taken::Yes,
+            },
+        )
+    }
+
+    /// The sidecar beside the file at `key` as it is now: its name and version, if any.
+    async fn sidecar_seen(&self, key: &str) -> Result<SidecarSeen, StoredImportError> {
+        let sidecar = format!("{key}{SIDECAR_SUFFIX}");
+        let name = sidecar.rsplit('/').next().unwrap_or(&sidecar);
+        if name.len() > 255 || sidecar.len() > 1024 {
+            return Ok(SidecarSeen::default());
         }
+        Ok(match self.blobs.stat(&sidecar).await? {
+            Some(stat) => SidecarSeen {
+                file: Some(name.to_owned()),
+                version: Some(stat.tag),
+            },
+            None => SidecarSeen::default(),
+        })
     }
 
     async fn sidecar(&self, key: &str) -> Result<Sidecar, String> {
@@ -450,6 +519,14 @@ impl DropFolder {
     }
 }
 
+/// Whether a dropped file was imported already.
+enum Taken {
+    No,
+    Yes,
+    /// It is importing still, and its sidecar has changed since: imported again after.
+    UntilItEnds,
+}
+
 /// The key of a dropped file, as its lease names it.
 fn key_digest(key: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -464,7 +541,8 @@ pub fn report_key(blob_key: &str) -> String {
     crate::stored::beside(blob_key, "json")
 }
 
-/// Writes (or overwrites) the JSON report beside a drop-folder file.
+/// Writes (or overwrites) the JSON report beside a drop-folder file, keeping the sidecar the
+/// report written when the import was queued names.
 pub(crate) async fn write_report(
     blobs: &dyn Blobs,
     record: &ImportRecord,
@@ -472,12 +550,37 @@ pub(crate) async fn write_report(
     failure: Option<&str>,
     report: Option<&ImportReport>,
 ) -> Result<(), StoredImportError> {
+    write_report_seen(blobs, record, status, failure, report, None).await
+}
+
+async fn write_report_seen(
+    blobs: &dyn Blobs,
+    record: &ImportRecord,
+    status: ImportStatus,
+    failure: Option<&str>,
+    report: Option<&ImportReport>,
+    sidecar: Option<&SidecarSeen>,
+) -> Result<(), StoredImportError> {
+    #[derive(Deserialize)]
+    struct Before {
+        sidecar: Option<SidecarSeen>,
+    }
+    let before = match sidecar {
+        Some(_) => None,
+        None => blobs
+            .get(&report_key(&record.blob_key))
+            .await?
+            .and_then(|bytes| serde_json::from_slice::<Before>(&bytes).ok())
+            .and_then(|before| before.sidecar),
+    };
     let body = ReportFile {
         import_id: Some(&record.id),
         file: &record.filename,
         file_version: record.file_tag.as_deref(),
         status,
         failure,
+        settings: Some(&record.settings),
+        sidecar: sidecar.or(before.as_ref()),
         report,
     };
     put_report(blobs, &record.blob_key, &body).await

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use csv_import::{DropFolder, DropOutcome, worth_a_look};
+use csv_import::{DropFolder, DropOutcome, StoredImportError, worth_a_look};
 use smscrm_domain::ports::BlobStat;
 use tokio::time::Instant;
 
@@ -60,6 +60,10 @@ pub async fn watch(folder: DropFolder) {
                         tracing::warn!(%key, why, "drop folder file ignored");
                         told.insert(key.clone(), now);
                     }
+                }
+                // A new sidecar waiting for the file's running import: looked at again.
+                Err(StoredImportError::Busy(why)) => {
+                    tracing::debug!(%key, why, "drop folder file busy")
                 }
                 Err(e) => tracing::warn!(%key, error = %e, "drop folder import failed; retrying"),
             }

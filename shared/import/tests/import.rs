@@ -862,6 +862,30 @@ fn opt_out_columns_win_over_consent_and_the_declaration() {
     );
 }
 
+/// A Salesforce report's footer lines are refused saying what they hold, so the report
+/// explains them; a name alone is a contact without a phone, as before.
+#[test]
+fn report_footers_are_told_apart_from_contacts() {
+    let file = "First Name,Last Name,Mobile\n\
+                Ada,Lovelace,4155552671\n\
+                Bob,,\n\
+                \"\"\n\
+                \"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.\"\n\
+                \"Confidential Information - Do Not Distribute\"\n";
+    let (_, outcomes) = import(file.as_bytes(), &options("US"));
+    let refused = invalid(&outcomes);
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert_eq!(refused[0], (3, "phone is missing".into()));
+    for (row, reason) in &refused[1..] {
+        assert!(reason.starts_with("phone is missing"), "{row}: {reason}");
+        assert!(reason.contains("title or footer line"), "{row}: {reason}");
+    }
+    assert!(
+        refused[1].1.contains("`Copyright (c) 2000-2026"),
+        "{refused:?}"
+    );
+}
+
 /// A row refused for another field still says its person opted out: the refusal carries the
 /// number and where the opt-out was read, so the import can record it. Not where the number
 /// is invalid, nor where extra cells may have shifted the columns.
