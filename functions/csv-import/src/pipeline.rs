@@ -13,6 +13,7 @@ use smscrm_store::{Checkpoint, Contacts, PendingBatch, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
+use smscrm_domain::import_report::ImportCounts;
 use smscrm_domain::import_report::{
     ConsentCounts, ImportReport, PREVIEW_ROWS, PreviewRow, RowError,
 };
@@ -22,8 +23,11 @@ use smscrm_domain::import_report::{
 const BATCH_ROWS: usize = 1000;
 /// Batches parsed ahead of the planner.
 const BATCHES_IN_FLIGHT: usize = 4;
-/// Batches planned ahead of the writer.
-const PLANS_IN_FLIGHT: usize = 1;
+/// Batches planned ahead of the writer, which writes all that are waiting at once: on the
+/// embedded store one commit of 8,000 contacts rewrites each name-index page it touches once
+/// where eight commits rewrote it up to eight times (a first load of 1M rows: 40% less system
+/// time, 8% faster; 30 MB more memory).
+const PLANS_IN_FLIGHT: usize = 8;
 
 pub struct ImportRequest {
     pub tenant: TenantId,
@@ -451,8 +455,16 @@ impl Planner<'_> {
                     .contacts
                     .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
                     .await?;
-                if let Some(pending) = self.pending.filter(|p| p.through == through) {
-                    plan = plan.counted_as(pending.counts);
+                // Batches an earlier run began to write (at once, as the writer merges them)
+                // count as it counted them: their rows may be written already.
+                match self.pending {
+                    Some(pending) if through < pending.through => {
+                        plan = plan.counted_as(ImportCounts::default());
+                    }
+                    Some(pending) if through == pending.through => {
+                        plan = plan.counted_as(pending.counts);
+                    }
+                    _ => {}
                 }
                 // Written even if the deadline passed while planning (one batch, inside the
                 // deadline's margin): planning a commit claims its new phones, and a plan
@@ -490,9 +502,14 @@ impl Writer<'_> {
     ) -> Result<Checkpoint, ImportFailure> {
         let (mut idle, mut busy) = (Duration::ZERO, Duration::ZERO);
         let mut since = Instant::now();
-        while let Some((plan, through, opt_outs)) = planned.recv().await {
+        while let Some((mut plan, mut through, mut opt_outs)) = planned.recv().await {
             idle += since.elapsed();
             since = Instant::now();
+            while let Ok((next, next_through, next_opt_outs)) = planned.try_recv() {
+                plan.absorb(next);
+                through = next_through;
+                opt_outs.extend(next_opt_outs);
+            }
             let counts = plan.counts();
             if self.commit {
                 // Should the run stop between writing and the checkpoint after it, the next

@@ -45,7 +45,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn absorb(&mut self, other: Plan) {
+    /// Adds `other`'s writes and counts to this plan's, so both are written at once.
+    pub fn absorb(&mut self, other: Plan) {
         self.counts.add(other.counts);
         self.new_claims.extend(other.new_claims);
         self.writes.extend(other.writes);
