@@ -23,6 +23,7 @@ smscrm_tests::table_scenarios!(
     an_api_write_during_an_import_is_merged_not_overwritten,
     a_phone_an_unfinished_import_claimed_is_refused_for_what_it_is,
     consent_in_a_file_never_lifts_an_opt_out,
+    a_listed_opt_out_reaches_an_existing_contact,
     a_deleted_contact_who_opted_out_stays_suppressed,
     two_imports_of_the_same_phones_at_once_make_one_contact_each,
     an_api_create_between_an_imports_plan_and_its_write_makes_one_contact,
@@ -528,6 +529,56 @@ async fn consent_in_a_file_never_lifts_an_opt_out(table: Arc<dyn Table>) {
         .expect("read")
         .expect("bob");
     assert_eq!(bob.consent.status, Unknown, "a plain no withdraws consent");
+}
+
+/// A number listed as opted out (a STOP, or a refused row of an import saying so) whose
+/// contact still says it consents: an import of the number, granting consent even, leaves the
+/// contact opted out, as it would a contact it creates. (An import planned before a refused
+/// row's listing was made, then written after the contact was revoked, would otherwise put
+/// the row's consent back.)
+async fn a_listed_opt_out_reaches_an_existing_contact(table: Arc<dyn Table>) {
+    use ConsentStatus::{Explicit, Revoked};
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let ann = "+14155550001";
+    let import = |merge: ContactMerge| {
+        let contacts = contacts.clone();
+        let t = t.clone();
+        async move {
+            contacts
+                .import_batch(&t, &[merge], Utc::now(), true)
+                .await
+                .expect("import")
+        }
+    };
+    import(with_consent(ann, Explicit, "signup form")).await;
+    let phone = PhoneE164::from_e164(ann).expect("e164");
+    DoNotContact::new(table.clone())
+        .add(
+            &t,
+            &Suppression {
+                phone: phone.clone(),
+                reason: "stop_reply".into(),
+                at: Utc::now(),
+                source: Some("import column SMS Opt Out, row 7".into()),
+            },
+        )
+        .await
+        .expect("add dnc");
+    let again = import(with_consent(ann, Explicit, "signup form")).await;
+    assert_eq!(
+        (again.updated, again.suppressed, again.opt_outs_kept),
+        (1, 1, 1),
+        "{again:?}"
+    );
+    let contact = contacts.find_by_phone(&t, &phone).await.expect("read");
+    let consent = contact.expect("ann").consent;
+    assert_eq!(
+        (consent.status, consent.source.as_deref()),
+        (Revoked, Some("import column SMS Opt Out, row 7"))
+    );
+    let once_more = import(with_consent(ann, Explicit, "signup form")).await;
+    assert_eq!(once_more.unchanged, 1, "{once_more:?}");
 }
 
 /// Deleting a contact who opted out keeps the opt-out: a later import of the number (saying

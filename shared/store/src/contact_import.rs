@@ -523,10 +523,21 @@ impl Contacts {
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
-                    if row.meets_an_opt_out(&contact) {
+                    let listed_out = opted_out.is_some() && row.grants_consent();
+                    if row.meets_an_opt_out(&contact) || listed_out {
                         plan.counts.opt_outs_kept += 1;
                     }
-                    if !row.merge_into(&mut contact, now) {
+                    let merged = row.merge_into(&mut contact, now);
+                    // The list says the person opted out (a STOP, or a refused row of this
+                    // import saying so): the contact says so too, whatever the row grants.
+                    let revoked = match opted_out {
+                        Some(entry) if contact.consent.status != ConsentStatus::Revoked => {
+                            keep_the_opt_out(&mut contact, entry);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !merged && !revoked {
                         plan.counts.unchanged += 1;
                         continue;
                     }
