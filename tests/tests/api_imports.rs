@@ -174,12 +174,7 @@ async fn upload_dry_run_commit(app: &TestApp) {
 /// "no" withdraws the first row's "yes", as it would from a file of its own.
 async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
     let me = app.tenant("Importer").await;
-    let (status, bea) = send(app.request(Method::POST, "/v1/contacts", &me).json(&json!({
-        "phone": "+14155550901", "first_name": "Bea",
-        "consent": {"status": "explicit", "source": "web form"},
-    })))
-    .await;
-    assert_eq!(status, 201, "{bea}");
+    consenting_bea(app, &me).await;
     let file = "Phone,Consent,First Name\n\
                 4155550900,yes,First\n\
                 4155550901,yes,Bea\n\
@@ -241,12 +236,7 @@ async fn an_opt_out_in_a_later_row_of_a_number_is_not_lost(app: &TestApp) {
 /// number, or a row saying no opt-out, changes nothing.
 async fn a_refused_row_keeps_its_opt_out(app: &TestApp) {
     let me = app.tenant("Importer").await;
-    let (status, bea) = send(app.request(Method::POST, "/v1/contacts", &me).json(&json!({
-        "phone": "+14155550901", "first_name": "Bea",
-        "consent": {"status": "explicit", "source": "web form"},
-    })))
-    .await;
-    assert_eq!(status, 201, "{bea}");
+    consenting_bea(app, &me).await;
     let file = "Phone,Email,SMS Opt Out,First Name\n\
                 4155550901,bea@@example,yes,Bea\n\
                 4155550903,cy@@example,1,Cy\n\
@@ -334,6 +324,16 @@ async fn a_refused_row_keeps_its_opt_out(app: &TestApp) {
     assert_eq!(consent_of("+14155550901").await, Some(json!("revoked")));
     assert_eq!(consent_of("+14155550903").await, Some(json!("revoked")));
     assert_eq!(consent_of("+14155550904").await, Some(json!("explicit")));
+}
+
+/// Bea, +14155550901, who gave explicit consent on a web form.
+async fn consenting_bea(app: &TestApp, me: &Caller) {
+    let (status, bea) = send(app.request(Method::POST, "/v1/contacts", me).json(&json!({
+        "phone": "+14155550901", "first_name": "Bea",
+        "consent": {"status": "explicit", "source": "web form"},
+    })))
+    .await;
+    assert_eq!(status, 201, "{bea}");
 }
 
 /// `curl -F file=@contacts.csv` sends a multipart form, whose wrapping is then stored around

@@ -141,21 +141,29 @@ async fn imported_attribute_names_become_template_variables(table: Arc<dyn Table
     assert_eq!(known.into_iter().collect::<Vec<_>>(), ["store"]);
 }
 
+/// Lists `phone` as its owner's opt-out, as a STOP reply does.
+async fn list_opted_out(
+    table: &Arc<dyn Table>,
+    t: &TenantId,
+    phone: &PhoneE164,
+    source: Option<&str>,
+) {
+    let entry = Suppression {
+        phone: phone.clone(),
+        reason: "stop_reply".into(),
+        at: Utc::now(),
+        source: source.map(str::to_owned),
+    };
+    DoNotContact::new(table.clone())
+        .add(t, &entry)
+        .await
+        .expect("add dnc");
+}
+
 async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc<dyn Table>) {
     let t = tenant(&table).await;
     let phone = PhoneE164::from_e164("+14155550002").expect("e164");
-    DoNotContact::new(table.clone())
-        .add(
-            &t,
-            &Suppression {
-                phone: phone.clone(),
-                reason: "stop_reply".into(),
-                at: Utc::now(),
-                source: None,
-            },
-        )
-        .await
-        .expect("add dnc");
+    list_opted_out(&table, &t, &phone, None).await;
     let contacts = Contacts::new(table.clone());
     let rows = vec![
         row("+14155550001", "Ann", &[]),
@@ -473,6 +481,14 @@ fn with_consent(phone: &str, status: ConsentStatus, source: &str) -> ContactMerg
     }
 }
 
+/// Commits one row.
+async fn import_one(contacts: &Contacts, t: &TenantId, merge: ContactMerge) -> ImportCounts {
+    contacts
+        .import_batch(t, &[merge], Utc::now(), true)
+        .await
+        .expect("import")
+}
+
 /// An import's consent meets what a contact already has: a grant keeps the first evidence,
 /// an opt-out stands against any later file (and the report counts the rows it refused), and
 /// a plain "no" withdraws consent.
@@ -487,16 +503,7 @@ async fn consent_in_a_file_never_lifts_an_opt_out(table: Arc<dyn Table>) {
         let consent = contact.expect("ann").consent;
         (consent.status, consent.source)
     };
-    let import = |merge: ContactMerge| {
-        let contacts = contacts.clone();
-        let t = t.clone();
-        async move {
-            contacts
-                .import_batch(&t, &[merge], Utc::now(), true)
-                .await
-                .expect("import")
-        }
-    };
+    let import = |merge: ContactMerge| import_one(&contacts, &t, merge);
 
     import(with_consent(ann, Explicit, "import column SMS")).await;
     let declared = import(with_consent(ann, Explicit, "web form 2024")).await;
@@ -541,30 +548,10 @@ async fn a_listed_opt_out_reaches_an_existing_contact(table: Arc<dyn Table>) {
     let t = tenant(&table).await;
     let contacts = Contacts::new(table.clone());
     let ann = "+14155550001";
-    let import = |merge: ContactMerge| {
-        let contacts = contacts.clone();
-        let t = t.clone();
-        async move {
-            contacts
-                .import_batch(&t, &[merge], Utc::now(), true)
-                .await
-                .expect("import")
-        }
-    };
+    let import = |merge: ContactMerge| import_one(&contacts, &t, merge);
     import(with_consent(ann, Explicit, "signup form")).await;
     let phone = PhoneE164::from_e164(ann).expect("e164");
-    DoNotContact::new(table.clone())
-        .add(
-            &t,
-            &Suppression {
-                phone: phone.clone(),
-                reason: "stop_reply".into(),
-                at: Utc::now(),
-                source: Some("import column SMS Opt Out, row 7".into()),
-            },
-        )
-        .await
-        .expect("add dnc");
+    list_opted_out(&table, &t, &phone, Some("import column SMS Opt Out, row 7")).await;
     let again = import(with_consent(ann, Explicit, "signup form")).await;
     assert_eq!(
         (again.updated, again.suppressed, again.opt_outs_kept),

@@ -618,13 +618,7 @@ async fn a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once
     let s = setup(backend).await;
     let job = committing_import(&s).await;
     let contacts = Contacts::new(s.table.clone());
-    let options = csv_import::options_of(&record(&s, &job).await).expect("options");
-    let request = || csv_import::ImportRequest {
-        tenant: job.tenant_id.clone(),
-        options: options.clone(),
-        commit: true,
-        phones_from: None,
-    };
+    let request = commit_request(&s, &job).await;
     let crashing = Saved {
         saved: Default::default(),
         stop_after_first_write: true,
@@ -647,23 +641,7 @@ async fn a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once
         (990..2474).contains(&written),
         "but its rows were written: {written}"
     );
-
-    let saver = Saved {
-        saved: Default::default(),
-        stop_after_first_write: false,
-    };
-    let Ok(csv_import::Run::Finished(report)) =
-        run_saving(&contacts, request(), &saver, Some(last)).await
-    else {
-        panic!("the second run finishes");
-    };
-    // 2,500 rows: 25 without a valid phone, one duplicate.
-    assert_eq!(
-        (report.created, report.updated, report.unchanged),
-        (2474, 0, 0),
-        "{report:?}"
-    );
-    assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
+    resumes_as_one_run(&s, &job, request(), last).await;
 }
 
 /// The writer writes the batches waiting for it at once, saving beforehand what they count.
@@ -674,13 +652,7 @@ async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &
     let s = setup(backend).await;
     let job = committing_import(&s).await;
     let contacts = Contacts::new(s.table.clone());
-    let options = csv_import::options_of(&record(&s, &job).await).expect("options");
-    let request = || csv_import::ImportRequest {
-        tenant: job.tenant_id.clone(),
-        options: options.clone(),
-        commit: true,
-        phones_from: None,
-    };
+    let request = commit_request(&s, &job).await;
     // The stopped run's write: the first two batches' rows, and what they counted.
     let progress = csv_import::Progress::default();
     let input = std::io::Cursor::new(file());
@@ -715,12 +687,39 @@ async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &
             },
         }),
     };
+    resumes_as_one_run(&s, &job, request(), stopped).await;
+}
+
+/// A commit of [`file`] for `job`'s tenant, as its worker would run it.
+async fn commit_request(
+    s: &Setup,
+    job: &ImportJob,
+) -> impl Fn() -> csv_import::ImportRequest + use<> {
+    let options = csv_import::options_of(&record(s, job).await).expect("options");
+    let tenant = job.tenant_id.clone();
+    move || csv_import::ImportRequest {
+        tenant: tenant.clone(),
+        options: options.clone(),
+        commit: true,
+        phones_from: None,
+    }
+}
+
+/// Runs [`file`] again from `from`, a stopped run's checkpoint: the report and the contacts
+/// are those of one run (2,500 rows: 25 without a valid phone, one duplicate).
+async fn resumes_as_one_run(
+    s: &Setup,
+    job: &ImportJob,
+    request: csv_import::ImportRequest,
+    from: smscrm_store::Checkpoint,
+) {
     let saver = Saved {
         saved: Default::default(),
         stop_after_first_write: false,
     };
+    let contacts = Contacts::new(s.table.clone());
     let Ok(csv_import::Run::Finished(report)) =
-        run_saving(&contacts, request(), &saver, Some(stopped)).await
+        run_saving(&contacts, request, &saver, Some(from)).await
     else {
         panic!("the next run finishes");
     };
@@ -729,7 +728,7 @@ async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &
         (2474, 0, 0),
         "{report:?}"
     );
-    assert_eq!(contact_count(&s, &job.tenant_id).await, 2474);
+    assert_eq!(contact_count(s, &job.tenant_id).await, 2474);
 }
 
 /// Two commits of one file running at once in one tenant (two team members, or the drop
