@@ -8,7 +8,7 @@ use chrono::Utc;
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::ports::Table;
 use smscrm_domain::{ConsentStatus, ContactId, ContactMerge, PhoneE164, Tenant, TenantId};
-use smscrm_store::contact_import::Preclaimed;
+use smscrm_store::contact_import::{Plan, Preclaimed};
 use smscrm_store::{AttributeNames, Contacts, DoNotContact, ImportCounts, Suppression, Tenants};
 
 smscrm_tests::table_scenarios!(
@@ -18,6 +18,7 @@ smscrm_tests::table_scenarios!(
     a_crash_between_claims_and_contacts_never_duplicates,
     batches_larger_than_one_store_call,
     imported_attribute_names_become_template_variables,
+    batches_written_at_once_record_every_attribute_name,
     phones_claimed_ahead_keep_existing_contacts_and_survive_a_crash,
     phones_claimed_ahead_among_many_other_claims,
     an_api_write_during_an_import_is_merged_not_overwritten,
@@ -158,6 +159,30 @@ async fn list_opted_out(
         .add(t, &entry)
         .await
         .expect("add dnc");
+}
+
+/// The import writer writes the batches waiting for it at once: every batch's attribute
+/// names become template variables, not only the first's.
+async fn batches_written_at_once_record_every_attribute_name(table: Arc<dyn Table>) {
+    let t = tenant(&table).await;
+    let contacts = Contacts::new(table.clone());
+    let with_attribute = |phone: &str, name: &str| ContactMerge {
+        attributes: BTreeMap::from([(name.to_owned(), "x".to_owned())]),
+        ..row(phone, "Ann", &[])
+    };
+    let mut plan = Plan::default();
+    for (phone, name) in [("+14155550001", "city"), ("+14155550002", "plan")] {
+        let batch = contacts
+            .plan_import(&t, &[with_attribute(phone, name)], Utc::now(), &[], true)
+            .await
+            .expect("plan");
+        plan.absorb(batch);
+    }
+    contacts.write_import(&t, plan).await.expect("write");
+    let names = AttributeNames::new(table.clone());
+    let known = names.all(&t).await.expect("names");
+    assert_eq!(known.into_iter().collect::<Vec<_>>(), ["city", "plan"]);
+    assert_eq!(count_contacts(&contacts, &t).await, 2);
 }
 
 async fn numbers_on_the_do_not_contact_list_are_counted_as_suppressed(table: Arc<dyn Table>) {

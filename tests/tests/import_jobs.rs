@@ -647,7 +647,7 @@ async fn a_run_stopped_between_a_write_and_its_checkpoint_counts_that_batch_once
 /// The writer writes the batches waiting for it at once, saving beforehand what they count.
 /// A run stopped after such a write, before its checkpoint, leaves rows of several batches
 /// written: the next run counts them all as the stopped run did, not those before the last
-/// as unchanged.
+/// as unchanged, and so does the run after it should the next stop before their end.
 async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &dyn Backend) {
     let s = setup(backend).await;
     let job = committing_import(&s).await;
@@ -687,7 +687,16 @@ async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &
             },
         }),
     };
-    resumes_as_one_run(&s, &job, request(), stopped).await;
+    // The next run stops too, after its first write: what it saves still carries the
+    // stopped run's counts for the rows it has not reached.
+    let crashing = Saved {
+        saved: Default::default(),
+        stop_after_first_write: true,
+    };
+    let again = run_saving(&contacts, request(), &crashing, Some(stopped)).await;
+    assert!(again.is_err(), "the next run stops");
+    let last = *crashing.saved.lock().expect("lock").last().expect("saved");
+    resumes_as_one_run(&s, &job, request(), last).await;
 }
 
 /// A commit of [`file`] for `job`'s tenant, as its worker would run it.

@@ -48,6 +48,7 @@ impl Plan {
     /// Adds `other`'s writes and counts to this plan's, so both are written at once.
     pub fn absorb(&mut self, other: Plan) {
         self.counts.add(other.counts);
+        self.attribute_names.extend(other.attribute_names);
         self.new_claims.extend(other.new_claims);
         self.writes.extend(other.writes);
     }
