@@ -359,41 +359,71 @@ fn says(text: &str, words: &[&str], phrases: &[&str]) -> bool {
 
 /// Whether a note says the number is not a mobile to text: a word of [`NOT_A_MOBILE`] that
 /// is not negated ("no fax" is not a fax), where "old" and its kin are about the number
-/// ("Old:", "old cell", "former number"), not a place ("Old Town office").
+/// ("Old:", "(old)", "old cell", "old, moved", "old one"), not a name ("Old Town office").
 fn says_not_a_mobile(text: &str) -> bool {
-    let joined = words_of(text);
-    let words: Vec<&str> = joined.split(' ').collect();
-    words.iter().enumerate().any(|(at, word)| {
-        if !NOT_A_MOBILE.contains(word) {
+    let words = words_and_stops(text);
+    words.iter().enumerate().any(|(at, (word, stop))| {
+        let word = word.as_str();
+        if !NOT_A_MOBILE.contains(&word) {
             return false;
         }
-        let before = at.checked_sub(1).map(|b| words[b]);
+        let before = at.checked_sub(1).map(|b| words[b].0.as_str());
         if matches!(
             before,
             Some("no" | "not" | "kein" | "keine" | "non" | "pas")
         ) {
             return false;
         }
-        match *word {
-            "old" | "former" | "ancien" => words.get(at + 1).is_none_or(|next| {
-                LINE_LABELS.contains(next)
-                    || matches!(
-                        *next,
-                        "number"
-                            | "no"
-                            | "nr"
-                            | "num"
-                            | "line"
-                            | "landline"
-                            | "numero"
-                            | "numéro"
-                            | "nummer"
-                            | "fax"
-                    )
-            }),
+        match word {
+            "old" | "former" | "ancien" => {
+                *stop
+                    || words.get(at + 1).is_none_or(|(next, _)| {
+                        LINE_LABELS.contains(&next.as_str())
+                            || matches!(
+                                next.as_str(),
+                                "number"
+                                    | "no"
+                                    | "nr"
+                                    | "num"
+                                    | "line"
+                                    | "landline"
+                                    | "numero"
+                                    | "numéro"
+                                    | "nummer"
+                                    | "fax"
+                                    | "one"
+                            )
+                    })
+            }
             _ => true,
         }
     })
+}
+
+/// A note's words, lowercased (letters and `'`), each with whether something other than a
+/// space comes before the next word: punctuation or digits (`Old: 020...`, `old, moved`).
+fn words_and_stops(text: &str) -> Vec<(String, bool)> {
+    let mut words: Vec<(String, bool)> = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        let c = if c == '\u{2019}' { '\'' } else { c };
+        if c.is_alphabetic() || c == '\'' {
+            word.extend(c.to_lowercase());
+            continue;
+        }
+        if !word.is_empty() {
+            words.push((std::mem::take(&mut word), false));
+        }
+        if !c.is_whitespace()
+            && let Some((_, stop)) = words.last_mut()
+        {
+            *stop = true;
+        }
+    }
+    if !word.is_empty() {
+        words.push((word, false));
+    }
+    words
 }
 
 /// Drops an extension: `x123`, `ext. 123`, `extension 123`, `#123` after the number, or
@@ -511,6 +541,10 @@ mod tests {
             "020 7946 0018 (Festnetz)",
             "07911 123456 (old number)",
             "07911 123456 (former cell)",
+            "07911 123456 (old one)",
+            "07911 123456 (old, moved to Texas)",
+            "07911 123456 (old - use email)",
+            "OLD 07911 123456",
         ] {
             let err = read(cell, "GB").unwrap_err();
             assert!(err.contains("not a mobile"), "{cell}: {err}");

@@ -65,20 +65,29 @@ struct Decoded<'r> {
     first_encoding: &'r mut Option<Encoding>,
 }
 
-/// A record of a UTF-8 file that is not UTF-8, read in the single-byte encoding its bytes
-/// read best in: a row pasted from a Windows (or old Mac) tool into a UTF-8 export is
-/// imported as its author wrote it, and the other rows stay UTF-8.
+/// A record of a UTF-8 file that is not UTF-8, each field that is not read in the
+/// single-byte encoding the record's bytes read best in: a row pasted from a Windows (or old
+/// Mac) tool into a UTF-8 export is imported as its author wrote it, and the other rows, and
+/// the row's UTF-8 fields (`Zoë` beside a note with one Windows dash), stay UTF-8. A field
+/// mostly of UTF-8 keeps its UTF-8, its odd byte replaced.
 fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
     let encoding = sniff::single_byte(bytes);
-    into.first_encoding.get_or_insert(encoding);
     into.text.clear();
     into.ends.clear();
     let mut start = 0;
     for &end in ends {
-        let (text, _) = encoding
-            .encoding_rs()
-            .decode_without_bom_handling(&bytes[start..end]);
-        into.text.push_str(&text);
+        let field = &bytes[start..end];
+        match std::str::from_utf8(field) {
+            Ok(text) => into.text.push_str(text),
+            Err(_) if sniff::mostly_utf8(field, true) => {
+                into.text.push_str(&String::from_utf8_lossy(field));
+            }
+            Err(_) => {
+                into.first_encoding.get_or_insert(encoding);
+                let (text, _) = encoding.encoding_rs().decode_without_bom_handling(field);
+                into.text.push_str(&text);
+            }
+        }
         into.ends.push(into.text.len());
         start = end;
     }

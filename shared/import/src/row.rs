@@ -295,13 +295,24 @@ impl RowValidator {
         let header = match self.opted_out(fields) {
             Some(header) => header.to_owned(),
             None if crate::phone::note_opts_out(phone_cell) => self.headers[phone_column].clone(),
-            None => return None,
+            None => self.consent_opts_out(fields)?.to_owned(),
         };
         let phone = self.phone(fields, phone_cell).ok()?;
         Some(RefusedOptOut {
             phone,
             source: opt_out_source(&header),
         })
+    }
+
+    /// The consent column's header, if its cell says the person opted out ("unsubscribed").
+    fn consent_opts_out(&self, fields: &Fields<'_>) -> Option<&str> {
+        let at = self.plan.consent?;
+        let header = self.headers[at].as_str();
+        let value = fields.get(at).trim();
+        match consent_cell(value, header, None) {
+            Ok(Some(consent)) if consent.status == ConsentStatus::Revoked => Some(header),
+            _ => None,
+        }
     }
 
     /// The header of the first opt-out column saying this row's person opted out.

@@ -120,8 +120,9 @@ pub(crate) fn mostly_utf8(bytes: &[u8], complete: bool) -> bool {
 /// Mac Roman is clearly better. The two put letters at different bytes: Mac Roman's `é` (0x8E)
 /// is Windows-1252's `Ž`, its `ü` (0x9F) is `Ÿ`, and Windows-1252's `é` (0xE9) is Mac Roman's
 /// `È`. So each non-ASCII byte beside an ASCII letter scores for an encoding that reads it as
-/// a letter of the right case (a capital inside a lowercase word does not count), and against
-/// one that reads it as a symbol.
+/// a letter of the right case (a capital inside a lowercase word does not count) or as the
+/// punctuation words carry (`O’Brien`, `Don’t`: Windows-1252's quotes are Mac Roman's `í`
+/// and `ì`), and against one that reads it as anything else.
 pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
     let score = |encoding: &'static encoding_rs::Encoding| -> i64 {
         let mut total = 0;
@@ -141,7 +142,9 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
                 continue;
             };
             let in_lowercase_word = before.is_some_and(|b| b.is_ascii_lowercase());
-            total += match c.is_alphabetic() && !(in_lowercase_word && c.is_uppercase()) {
+            let letter = c.is_alphabetic() && !(in_lowercase_word && c.is_uppercase());
+            let word_punctuation = matches!(c, '’' | '‘' | '“' | '”' | '–' | '—' | '…');
+            total += match letter || word_punctuation {
                 true => 1,
                 false => -1,
             };
@@ -321,6 +324,16 @@ mod tests {
         assert_eq!(
             detect_encoding(b"M\xFCller,Jos\xE9,G\xE4rtner,M\xDCLLER\n", true).unwrap(),
             Encoding::Windows1252
+        );
+        // Windows-1252's typographic quotes read as letters in Mac Roman too: a tie, and
+        // Windows-1252 wins it; a Mac Roman accent still tells.
+        assert_eq!(
+            detect_encoding(b"O\x92Brien,Don\x92t text,VIP \x96 weekends\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        assert_eq!(
+            detect_encoding(b"O\xD5Brien,Jos\x8E\n", true).unwrap(),
+            Encoding::MacRoman
         );
         // A UTF-8 export with one row in Windows-1252 stays UTF-8; more of Windows-1252 than
         // of UTF-8 does not.

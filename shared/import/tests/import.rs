@@ -222,6 +222,38 @@ fn rows_in_another_encoding_inside_a_utf8_file_are_read_as_written() {
     }
 }
 
+/// A row of UTF-8 with one field in Windows-1252 (a note with a Windows dash): that field is
+/// read in Windows-1252, the row's UTF-8 names stay as written.
+#[test]
+fn a_windows_field_in_a_utf8_row_leaves_the_other_fields_alone() {
+    let mut file = "First Name,Last Name,Phone,Note\nZoë,Renée,(415) 555-0402,ok "
+        .as_bytes()
+        .to_vec();
+    file.extend_from_slice(b"\x96 fine\nJos\xC3\xA9,O\x92Brien,(415) 555-0403,\n");
+    let mut opened = open(Cursor::new(file), &options("US")).unwrap();
+    let outcomes: Vec<RowOutcome> = opened.by_ref().collect();
+    let rows: Vec<_> = outcomes
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Valid(r) => (
+                r.first_name.clone(),
+                r.last_name.clone(),
+                r.attributes.get("note").cloned(),
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            (some("Zoë"), some("Renée"), some("ok – fine")),
+            (some("José"), some("O’Brien"), None),
+        ]
+    );
+    assert_eq!(opened.encoding(), "utf-8 with windows-1252 rows");
+}
+
 #[test]
 fn every_delimiter_and_line_end() {
     for delimiter in [",", ";", "\t", "|"] {
@@ -891,12 +923,13 @@ fn report_footers_are_told_apart_from_contacts() {
 /// is invalid, nor where extra cells may have shifted the columns.
 #[test]
 fn a_refused_row_keeps_its_opt_out() {
-    let file = "Phone,Email,SMS Opt Out\n\
-                4155552671,ann@@example,yes\n\
-                4155552672,bob@@example,no\n\
-                12,cy@example.com,yes\n\
-                (Do not text) 415-555-2674,di@@example,\n\
-                4155552675,ed@@example,yes,extra\n";
+    let file = "Phone,Email,SMS Opt Out,SMS Consent\n\
+                4155552671,ann@@example,yes,\n\
+                4155552672,bob@@example,no,yes\n\
+                12,cy@example.com,yes,\n\
+                (Do not text) 415-555-2674,di@@example,,\n\
+                4155552675,ed@@example,yes,,extra\n\
+                4155552676,fay@@example,,unsubscribed\n";
     let (_, outcomes) = import(file.as_bytes(), &options("US"));
     let kept: Vec<_> = outcomes
         .iter()
@@ -920,6 +953,7 @@ fn a_refused_row_keeps_its_opt_out() {
             (4, None),
             (5, kept_for("+14155552674", "Phone")),
             (6, None),
+            (7, kept_for("+14155552676", "SMS Consent")),
         ]
     );
 }
