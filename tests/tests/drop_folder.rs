@@ -270,6 +270,10 @@ async fn a_sidecar_put_after_its_file_imports_the_file_again_with_it(backend: &d
         let again = s.folder.process(key).await.expect("looked again");
         assert_eq!(again, DropOutcome::Ignored("already imported"), "{key}");
     }
+    // Deleting the sidecar does not import the file again without it.
+    s.blobs.delete(&sidecar).await.expect("delete sidecar");
+    let again = s.folder.process(&s.key).await.expect("looked again");
+    assert_eq!(again, DropOutcome::Ignored("already imported"));
     assert_eq!(s.imports().await.len(), 2);
 }
 

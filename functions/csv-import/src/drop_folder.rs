@@ -318,6 +318,9 @@ impl DropFolder {
     ) -> Result<DropOutcome, StoredImportError> {
         let (dropped, tenant) = match self.to_import(key, &tenant_id).await? {
             Ok(found) => found,
+            Err(SIDECAR_WAITS) => {
+                return Err(StoredImportError::Busy(format!("{key}: {SIDECAR_WAITS}")));
+            }
             Err(why) => return Ok(DropOutcome::Ignored(why)),
         };
         let now = Utc::now();
@@ -454,9 +457,11 @@ impl DropFolder {
             Ok(report) => report,
             Err(_) => return Ok(Taken::Yes),
         };
-        let new_sidecar = report
-            .sidecar
-            .is_some_and(|before| before.version != sidecar.version);
+        // A sidecar deleted after the import changes nothing: only one put or changed does.
+        let new_sidecar = sidecar.version.is_some()
+            && report
+                .sidecar
+                .is_some_and(|before| before.version != sidecar.version);
         Ok(
             match (report.file_version, report.status, report.import_id) {
                 (Some(version), _, _) if version != tag => Taken::No,
