@@ -457,11 +457,12 @@ impl DropFolder {
             Ok(report) => report,
             Err(_) => return Ok(Taken::Yes),
         };
-        // A sidecar deleted after the import changes nothing: only one put or changed does.
-        let new_sidecar = sidecar.version.is_some()
-            && report
-                .sidecar
-                .is_some_and(|before| before.version != sidecar.version);
+        // A sidecar put or changed since imports the file again. One deleted since does only
+        // if the import failed (for its sidecar, say): after a good import it changes nothing.
+        let failed = report.status == Some(ImportStatus::Failed);
+        let new_sidecar = report.sidecar.is_some_and(|before| {
+            before.version != sidecar.version && (sidecar.version.is_some() || failed)
+        });
         Ok(
             match (report.file_version, report.status, report.import_id) {
                 (Some(version), _, _) if version != tag => Taken::No,
@@ -568,6 +569,7 @@ async fn write_report_seen(
 ) -> Result<(), StoredImportError> {
     #[derive(Deserialize)]
     struct Before {
+        import_id: Option<ImportId>,
         sidecar: Option<SidecarSeen>,
     }
     let before = match sidecar {
@@ -575,9 +577,19 @@ async fn write_report_seen(
         None => blobs
             .get(&report_key(&record.blob_key))
             .await?
-            .and_then(|bytes| serde_json::from_slice::<Before>(&bytes).ok())
-            .and_then(|before| before.sidecar),
+            .and_then(|bytes| serde_json::from_slice::<Before>(&bytes).ok()),
     };
+    // A newer import of the file (a new version dropped meanwhile) has written its report:
+    // this older one's outcome is on its import record, not over that report.
+    if let Some(Before {
+        import_id: Some(other),
+        ..
+    }) = &before
+        && *other != record.id
+    {
+        return Ok(());
+    }
+    let before = before.and_then(|before| before.sidecar);
     let body = ReportFile {
         import_id: Some(&record.id),
         file: &record.filename,

@@ -65,28 +65,23 @@ struct Decoded<'r> {
     first_encoding: &'r mut Option<Encoding>,
 }
 
-/// A record of a UTF-8 file that is not UTF-8, each field that is not read in the
-/// single-byte encoding the record's bytes read best in: a row pasted from a Windows (or old
-/// Mac) tool into a UTF-8 export is imported as its author wrote it, and the other rows, and
-/// the row's UTF-8 fields (`Zoë` beside a note with one Windows dash), stay UTF-8. A field
-/// mostly of UTF-8 keeps its UTF-8, its odd byte replaced.
+/// A record of a UTF-8 file that is not UTF-8: the bytes UTF-8 cannot read are read in the
+/// single-byte encoding that reads them best, everything else stays UTF-8. A row pasted from
+/// a Windows (or old Mac) tool into a UTF-8 export is imported as its author wrote it, and a
+/// note's Windows dash beside UTF-8 names (`Renée \x96 VIP`) garbles nothing.
 fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
-    let encoding = sniff::single_byte(bytes);
+    let encoding = sniff::single_byte(&not_utf8(bytes));
+    into.first_encoding.get_or_insert(encoding);
     into.text.clear();
     into.ends.clear();
     let mut start = 0;
     for &end in ends {
-        let field = &bytes[start..end];
-        match std::str::from_utf8(field) {
-            Ok(text) => into.text.push_str(text),
-            Err(_) if sniff::mostly_utf8(field, true) => {
-                into.text.push_str(&String::from_utf8_lossy(field));
-            }
-            Err(_) => {
-                into.first_encoding.get_or_insert(encoding);
-                let (text, _) = encoding.encoding_rs().decode_without_bom_handling(field);
-                into.text.push_str(&text);
-            }
+        for chunk in bytes[start..end].utf8_chunks() {
+            into.text.push_str(chunk.valid());
+            let (text, _) = encoding
+                .encoding_rs()
+                .decode_without_bom_handling(chunk.invalid());
+            into.text.push_str(&text);
         }
         into.ends.push(into.text.len());
         start = end;
@@ -95,6 +90,23 @@ fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'
         text: into.text,
         ends: into.ends,
     })
+}
+
+/// The record's bytes as the single-byte guess should see them: those UTF-8 cannot read, with
+/// their ASCII neighbours, and a space for each well-formed UTF-8 character (`ç` in
+/// `François` is no evidence of how the Windows byte beside it was meant).
+fn not_utf8(bytes: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        seen.extend(
+            chunk
+                .valid()
+                .chars()
+                .map(|c| if c.is_ascii() { c as u8 } else { b' ' }),
+        );
+        seen.extend_from_slice(chunk.invalid());
+    }
+    seen
 }
 
 pub(crate) struct RecordReader<R> {

@@ -143,7 +143,12 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
             };
             let in_lowercase_word = before.is_some_and(|b| b.is_ascii_lowercase());
             let letter = c.is_alphabetic() && !(in_lowercase_word && c.is_uppercase());
-            let word_punctuation = matches!(c, '’' | '‘' | '“' | '”' | '–' | '—' | '…');
+            // An apostrophe sits inside words; quotes and dashes only at their edges (Mac
+            // Roman's `ñ` in `Muñoz` is Windows-1252's `–`).
+            let inside = before.is_some_and(|b| b.is_ascii_alphabetic())
+                && after.is_some_and(|b| b.is_ascii_alphabetic());
+            let word_punctuation =
+                matches!(c, '’' | '‘') || (matches!(c, '“' | '”' | '–' | '—' | '…') && !inside);
             total += match letter || word_punctuation {
                 true => 1,
                 false => -1,
@@ -333,6 +338,11 @@ mod tests {
         );
         assert_eq!(
             detect_encoding(b"O\xD5Brien,Jos\x8E\n", true).unwrap(),
+            Encoding::MacRoman
+        );
+        // Mac Roman's Spanish letters are Windows-1252's dashes inside words: Mu\x96oz.
+        assert_eq!(
+            detect_encoding(b"Garc\x92a,Mu\x96oz,L\x97pez,N\x9C\x96ez\n", true).unwrap(),
             Encoding::MacRoman
         );
         // A UTF-8 export with one row in Windows-1252 stays UTF-8; more of Windows-1252 than

@@ -230,6 +230,10 @@ fn a_windows_field_in_a_utf8_row_leaves_the_other_fields_alone() {
         .as_bytes()
         .to_vec();
     file.extend_from_slice(b"\x96 fine\nJos\xC3\xA9,O\x92Brien,(415) 555-0403,\n");
+    // A UTF-8 letter beside a Windows quote is no evidence of Mac Roman; a field mixing both
+    // keeps both.
+    file.extend_from_slice(b"Fran\xC3\xA7ois,Dubois,(415) 555-0404,Don\x92t call before 10\n");
+    file.extend_from_slice(b"Ann,Ren\xC3\xA9e \x96 VIP,(415) 555-0405,\n");
     let mut opened = open(Cursor::new(file), &options("US")).unwrap();
     let outcomes: Vec<RowOutcome> = opened.by_ref().collect();
     let rows: Vec<_> = outcomes
@@ -249,6 +253,12 @@ fn a_windows_field_in_a_utf8_row_leaves_the_other_fields_alone() {
         vec![
             (some("Zoë"), some("Renée"), some("ok – fine")),
             (some("José"), some("O’Brien"), None),
+            (
+                some("François"),
+                some("Dubois"),
+                some("Don’t call before 10")
+            ),
+            (some("Ann"), some("Renée – VIP"), None),
         ]
     );
     assert_eq!(opened.encoding(), "utf-8 with windows-1252 rows");
