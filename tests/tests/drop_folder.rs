@@ -236,9 +236,10 @@ async fn a_file_whose_name_leaves_no_room_for_a_sidecar_is_imported(backend: &dy
     assert_eq!(s.contact_count().await, 2);
 }
 
-/// A sidecar put after its file (uploads go one at a time) is not lost: its own
-/// notification imports the file again with it, once the import running without it has
-/// ended (until then the notification fails, to be retried). The report says what the
+/// A sidecar put after its file (uploads go one at a time) is not lost. Put while the
+/// import without it runs, its notification fails, to be retried; as S3 stops retrying after
+/// a few minutes, the import's end looks at the file again and imports it with the sidecar.
+/// Put or changed later, its notification imports the file again. The report says what the
 /// import ran with.
 async fn a_sidecar_put_after_its_file_imports_the_file_again_with_it(backend: &dyn Backend) {
     let s = setup(backend).await;
@@ -249,27 +250,30 @@ async fn a_sidecar_put_after_its_file_imports_the_file_again_with_it(backend: &d
         serde_json::Value::Null
     );
     let sidecar = format!("{}.mapping.json", s.key);
-    s.blobs
-        .put(
-            &sidecar,
-            Bytes::from_static(br#"{"consent_source": "signup form"}"#),
-            "application/json",
-        )
-        .await
-        .expect("put sidecar");
+    let put_sidecar = |source: &'static str| {
+        let body = format!(r#"{{"consent_source": "{source}"}}"#);
+        let (blobs, sidecar) = (s.blobs.clone(), sidecar.clone());
+        async move {
+            (blobs.put(&sidecar, Bytes::from(body), "application/json"))
+                .await
+                .expect("put sidecar");
+        }
+    };
+    put_sidecar("signup form").await;
     let early = s.folder.process(&sidecar).await;
     assert!(
         matches!(early, Err(StoredImportError::Busy(_))),
         "{early:?}"
     );
-    assert_eq!(s.run_jobs().await.len(), 1);
-    assert_eq!(s.consents().await, vec!["unknown", "unknown"]);
-
-    let outcome = s.folder.process(&sidecar).await.expect("processed");
-    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
-    assert_eq!(s.run_jobs().await.len(), 1);
+    // The notification is not delivered again: the first import's end imports the file.
+    let ended = s.run_jobs().await;
+    let [first, second] = ended.as_slice() else {
+        panic!("two imports expected: {ended:?}");
+    };
+    assert_ne!(first, second);
     assert_eq!(s.consents().await, vec!["explicit", "explicit"]);
     let report = s.report_file().await;
+    assert_eq!(report["import_id"], second.as_str(), "{report}");
     assert_eq!(report["status"], "completed", "{report}");
     assert_eq!(
         report["settings"]["consent_source"], "signup form",
@@ -283,11 +287,21 @@ async fn a_sidecar_put_after_its_file_imports_the_file_again_with_it(backend: &d
         let again = s.folder.process(key).await.expect("looked again");
         assert_eq!(again, DropOutcome::Ignored("already imported"), "{key}");
     }
+
+    put_sidecar("in-store sign-up").await;
+    let outcome = s.folder.process(&sidecar).await.expect("processed");
+    assert!(matches!(outcome, DropOutcome::Queued { .. }), "{outcome:?}");
+    assert_eq!(s.run_jobs().await.len(), 1);
+    let report = s.report_file().await;
+    assert_eq!(
+        report["settings"]["consent_source"], "in-store sign-up",
+        "{report}"
+    );
     // Deleting the sidecar does not import the file again without it.
     s.blobs.delete(&sidecar).await.expect("delete sidecar");
     let again = s.folder.process(&s.key).await.expect("looked again");
     assert_eq!(again, DropOutcome::Ignored("already imported"));
-    assert_eq!(s.imports().await.len(), 2);
+    assert_eq!(s.imports().await.len(), 3);
 }
 
 /// A sidecar the import refuses (a mapping naming no column of the file), then deleted to

@@ -33,14 +33,14 @@ use smscrm_domain::ports::{Blobs, OutgoingMessage, Queue, QueueError};
 use smscrm_domain::{ImportId, TenantId};
 use smscrm_import::ImportError;
 use smscrm_store::{
-    Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports, Lease,
-    MAX_RANGES, Outcome, Part, PlannedRange, RangeBytes, RepoError,
+    AuditLog, Checkpoint, Contacts, ImportRange, ImportRecord, ImportSource, ImportStatus, Imports,
+    Lease, MAX_RANGES, Outcome, Part, PlannedRange, RangeBytes, RepoError, Tenants,
 };
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use crate::ahead::Survey;
-use crate::drop_folder::write_report;
+use crate::drop_folder::{DropFolder, DropOutcome, write_report};
 use crate::pipeline::{Checkpoints, Resumable, Run};
 use crate::stored::{
     StoredImport, StoredImportError, errors_key, range_errors_key, range_notes_key,
@@ -652,8 +652,35 @@ impl ImportWorker {
     ) -> Result<(), StoredImportError> {
         if record.source == ImportSource::DropFolder {
             write_report(&*self.blobs, record, status, failure, report).await?;
+            self.look_again_at_dropped_file(record).await;
         }
         Ok(())
+    }
+
+    /// A sidecar put while the import ran had its notification refused as busy; S3 retries
+    /// it for a few minutes only, and an import can run far longer. So, as the import ends,
+    /// its file is looked at again: a sidecar put or changed meanwhile imports it again, with
+    /// the sidecar (the drop folder's own rules decide). Best effort: the notification's
+    /// retries, or the local watcher, may do it too, and the drop lease lets only one through.
+    async fn look_again_at_dropped_file(&self, record: &ImportRecord) {
+        let table = self.imports.table();
+        let folder = DropFolder {
+            tenants: Tenants::new(table.clone()),
+            contacts: self.contacts.clone(),
+            imports: self.imports.clone(),
+            blobs: self.blobs.clone(),
+            jobs: self.queue.clone(),
+            audit: AuditLog::new(table),
+        };
+        match folder.process(&record.blob_key).await {
+            Ok(DropOutcome::Queued { import_id }) => {
+                tracing::info!(%import_id, "a sidecar put during the import imports the file again");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, key = %record.blob_key, "the dropped file was not looked at again");
+            }
+        }
     }
 
     /// The local host's consumer: takes jobs one at a time until the task is dropped, giving

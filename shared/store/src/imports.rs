@@ -229,6 +229,11 @@ impl Imports {
         Self { table }
     }
 
+    /// The table the imports are kept in, for the other repositories an import's end needs.
+    pub fn table(&self) -> Arc<dyn Table> {
+        self.table.clone()
+    }
+
     pub async fn create(&self, record: &ImportRecord) -> Result<(), RepoError> {
         let item = to_item(
             record,
