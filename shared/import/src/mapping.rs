@@ -292,6 +292,9 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     if (other_channel && !texts) || has(&["url", "link", "href", "token", "key"]) {
         return None;
     }
+    if asks_for_consent(&words) {
+        return Some((Target::Consent, 2));
+    }
     // Columns about an opt-out or a consent rather than saying it.
     let about_a_text = has(&[
         "keyword",
@@ -321,10 +324,21 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     ]);
     let opt_out_words = joined_has(&["optout", "optedout", "unsub", "abgemeldet", "desabonne"]);
     // "Do Not Text", "DNC", "DND": short flags; a header that is only "Stop".
-    let flags = joined_has(&["donot"])
+    let flags = joined_has(&["donot", "blacklist", "blocklist", "suppress"])
         || has(&["dnd", "dnc", "blocked", "nosms"])
         || joined == "stop"
-        || (has(&["keine", "kein"]) && texts);
+        || (has(&["keine", "kein"]) && texts)
+        // "No Texts", not "Mobile No" (a number's column).
+        || (words.first().is_some_and(|w| w == "no") && texts)
+        // "STOP received", "SMS Stop", not "Bus Stop".
+        || (has(&["stop", "stopped"])
+            && words.iter().all(|w| {
+                [
+                    "stop", "stopped", "received", "replied", "reply", "requested", "sms", "text",
+                    "texts",
+                ]
+                .contains(&w.as_str())
+            }));
     // An opt-out's time or reason is filled for those who opted out; a flag's status, check
     // or hours are filled for everyone.
     let opts_out = (opt_out_words && !about_a_text && !about_a_record)
@@ -357,10 +371,97 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "accept",
         "acepta",
         "subscri",
-    ]) || has(&["permission", "ok", "allowed", "marketing", "status"]);
+    ]) || has(&[
+        "permission",
+        "ok",
+        "allowed",
+        "allow",
+        "receive",
+        "marketing",
+        "promotional",
+        "promotions",
+        "promo",
+        "status",
+    ]);
     // A phone's own column ("Cell (text OK)") holds a number, not an answer.
     let names_a_line = has(&["phone", "mobile", "cell", "number"]);
     (texts && consents && !about && !negated && !names_a_line).then_some((Target::Consent, 2))
+}
+
+/// Whether an attribute column (neither the consent nor an opt-out column) may say its row's
+/// person wants no texts: a second consent column ("SMS Status" beside "SMS Opt-In"), a
+/// subscription or consent status naming no channel ("Subscription Status", "Consent
+/// Status", "Status"), a texts column no list knows ("Text Messages"). `Some(true)` when it
+/// names texts, so that a plain "no" in it counts too; `None` for other columns, and for
+/// those naming another channel only ("Email Status", "Newsletter").
+pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
+    let words = words(header);
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    let joined = words.concat();
+    let joined_has = |set: &[&str]| set.iter().any(|w| joined.contains(w));
+    let texts = has(&["sms", "text", "texts", "texting", "txt"]);
+    if !texts && joined_has(&["email", "mail", "newsletter", "fax", "push", "whatsapp"]) {
+        return None;
+    }
+    let about_consent = has(&[
+        "status",
+        "subscription",
+        "subscribed",
+        "subscriber",
+        "consent",
+        "permission",
+        "marketing",
+    ]) || joined_has(&[
+        "unsub",
+        "optout",
+        "optin",
+        "blacklist",
+        "blocklist",
+        "suppress",
+    ]);
+    (texts || about_consent).then_some(texts)
+}
+
+/// Whether a header is the question or statement a form asked people to agree to ("I agree
+/// to receive ... text messages ... Reply STOP to opt out", "Can we text you about offers?
+/// Reply STOP anytime to unsubscribe"): its answers say yes or no to texts. The disclosure's
+/// "opt out" and "not a condition of purchase" make it no opt-out column; a negation in
+/// its opening words ("I do not want texts") does.
+pub(crate) fn is_consent_question(header: &str) -> bool {
+    asks_for_consent(&words(header))
+}
+
+fn asks_for_consent(words: &[String]) -> bool {
+    if words.len() < 6 {
+        return false;
+    }
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    let texts = has(&[
+        "sms", "text", "texts", "texting", "txt", "message", "messages", "msg",
+    ]);
+    let opening = &words[..6];
+    let negated_opening = opening
+        .iter()
+        .any(|w| ["not", "dont", "don", "never", "no", "nicht", "pas"].contains(&w.as_str()));
+    let phrase = |p: &[&str]| {
+        words
+            .windows(p.len())
+            .any(|w| w.iter().zip(p).all(|(a, b)| a == b))
+    };
+    let asks = has(&["agree", "consent", "accept", "subscribe"])
+        || [
+            &["can", "we"][..],
+            &["may", "we"],
+            &["would", "you", "like"],
+            &["do", "you", "want"],
+            &["want", "to", "receive"],
+            &["sign", "me", "up"],
+            &["opt", "in"],
+            &["ok", "to", "text"],
+        ]
+        .iter()
+        .any(|p| phrase(p));
+    texts && asks && !negated_opening
 }
 
 /// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
@@ -434,7 +535,7 @@ const PHONE_WORDS: [&str; 11] = [
 ];
 /// Words that may stand beside "phone" in a column holding the person's own number, in the
 /// languages the aliases cover.
-const OWN_LINE_WORDS: [&str; 42] = [
+const OWN_LINE_WORDS: [&str; 47] = [
     "home",
     "work",
     "business",
@@ -454,6 +555,12 @@ const OWN_LINE_WORDS: [&str; 42] = [
     "number",
     "value",
     "s",
+    // A form's question: "What's your mobile number?", "Your phone".
+    "what",
+    "whats",
+    "your",
+    "is",
+    "best",
     "fixed",
     "landline",
     // German, French, Spanish, Dutch.
@@ -1013,6 +1120,8 @@ mod tests {
             ("Numéro de portable", "Numéro de téléphone"),
             ("Mobile (SMS)", "Phone"),
             ("Mobile Number (for SMS)", "Phone"),
+            ("What's your mobile number?", "Phone"),
+            ("Your best cell number", "Your phone"),
         ] {
             let mapped = report(&["Nom", other, mobile], None);
             assert_eq!(
@@ -1066,6 +1175,15 @@ mod tests {
             "Abgemeldet",
             "Désabonné",
             "Keine SMS",
+            // Brevo's, Klaviyo's and POS systems' flags, and negated ones.
+            "SMS_BLACKLISTED",
+            "SMS Blacklisted",
+            "Blacklisted",
+            "Suppressed",
+            "SMS Suppressed",
+            "No Texts",
+            "No SMS Marketing",
+            "STOP received",
         ] {
             assert_eq!(report(&["Phone", header], None)[1].1, "opt_out", "{header}");
         }
@@ -1083,6 +1201,10 @@ mod tests {
             "Accepte les SMS",
             "Acepta SMS",
             "Mobile Marketing",
+            "Receive SMS",
+            "Allow SMS",
+            "Send Promotional Texts",
+            "Promotional Texts",
         ] {
             assert_eq!(report(&["Phone", header], None)[1].1, "consent", "{header}");
         }
@@ -1110,7 +1232,6 @@ mod tests {
     #[test]
     fn word_guesses_leave_doubtful_columns_alone() {
         for header in [
-            "No SMS Marketing",
             "Not OK to Text",
             "SMS Consent Withdrawn",
             "SMS Marketing Declined",

@@ -22,6 +22,9 @@ pub(crate) struct RowValidator {
     /// What a country column's cells name.
     countries: Countries,
     declaration: Option<ConsentInput>,
+    /// Attribute columns that may say the person wants no texts, and whether each names
+    /// texts ([`crate::mapping::may_refuse_texts`]).
+    refusals: Vec<(usize, bool)>,
     /// Each phone's first row: ~20 bytes a unique phone. `None`: the caller finds duplicates.
     seen: Option<Seen>,
 }
@@ -34,12 +37,16 @@ impl RowValidator {
         declaration: Option<ConsentInput>,
         find_duplicates: bool,
     ) -> Self {
+        let refusals = (plan.attributes.iter())
+            .filter_map(|(at, _)| crate::mapping::may_refuse_texts(&headers[*at]).map(|t| (*at, t)))
+            .collect();
         Self {
             plan,
             headers,
             phones,
             countries: Countries::default(),
             declaration,
+            refusals,
             seen: find_duplicates.then(Seen::default),
         }
     }
@@ -166,6 +173,16 @@ impl RowValidator {
                 consent_cell(value, &self.headers[at], declared)?
             }
             _ => self.declaration.clone(),
+        };
+        let consent = match self.refused_texts(fields) {
+            // Another column says no: neither the declaration nor a yes elsewhere grants.
+            Some(header) if consent.as_ref().is_none_or(|c| c.status.allows_marketing()) => {
+                Some(ConsentInput {
+                    status: ConsentStatus::Unknown,
+                    source: Some(opt_out_source(header)),
+                })
+            }
+            _ => consent,
         };
         let note_opts_out = crate::phone::note_opts_out(phone_cell);
         let phone_header = self.headers[phone_column].as_str();
@@ -315,6 +332,16 @@ impl RowValidator {
         }
     }
 
+    /// The header of the first column of [`RowValidator::refusals`] saying no to texts: an
+    /// opt-out word ("Unsubscribed", "Opted out", "Blacklisted"), or, in a column naming
+    /// texts, a plain no.
+    fn refused_texts(&self, fields: &Fields<'_>) -> Option<&str> {
+        self.refusals
+            .iter()
+            .find(|&&(at, names_texts)| says_no_to_texts(fields.get(at).trim(), names_texts))
+            .map(|&(at, _)| self.headers[at].as_str())
+    }
+
     /// The header of the first opt-out column saying this row's person opted out.
     fn opted_out(&self, fields: &Fields<'_>) -> Option<&str> {
         self.plan
@@ -340,6 +367,20 @@ fn opt_out_cell(value: &str) -> bool {
     if value.is_empty() {
         return false;
     }
+    // A mark in the box is a yes, whichever mark; an empty box or a dash is not.
+    if matches!(
+        value,
+        "\u{2713}"
+            | "\u{2714}"
+            | "\u{2611}"
+            | "\u{2612}"
+            | "\u{2705}"
+            | "\u{2717}"
+            | "\u{2718}"
+            | "\u{274c}"
+    ) {
+        return true;
+    }
     let key = word_key(value);
     if let Some(yes) = yes_or_no(&key) {
         return yes;
@@ -347,6 +388,7 @@ fn opt_out_cell(value: &str) -> bool {
     !matches!(
         key.as_str(),
         "" | "none"
+            | "unchecked"
             | "na"
             | "null"
             | "nil"
@@ -362,6 +404,106 @@ fn opt_out_cell(value: &str) -> bool {
             | "notset"
             | "clean"
     )
+}
+
+/// Whether a cell of a column that may refuse texts does: "Unsubscribed", "Opted out",
+/// "SMS blocked", "Stopped" (not "Not unsubscribed"), and where the column names texts, "No",
+/// "Declined", "Never subscribed".
+fn says_no_to_texts(value: &str, names_texts: bool) -> bool {
+    if value.is_empty() {
+        return false;
+    }
+    let key = word_key(value);
+    let first_word = first_word(value);
+    let negated = matches!(first_word.as_str(), "not" | "never");
+    let opts_out = [
+        "unsub",
+        "optedout",
+        "optout",
+        "revoked",
+        "blocked",
+        "blacklist",
+        "blocklist",
+        "suppress",
+        "stopped",
+        "abgemeldet",
+        "donot",
+    ]
+    .iter()
+    .any(|w| key.contains(w));
+    if opts_out {
+        return !negated;
+    }
+    names_texts
+        && (yes_or_no(&key) == Some(false)
+            || matches!(
+                first_word.as_str(),
+                "no" | "not"
+                    | "never"
+                    | "non"
+                    | "declined"
+                    | "denied"
+                    | "refused"
+                    | "nein"
+                    | "kein"
+                    | "keine"
+                    | "nicht"
+                    | "neversubscribed"
+                    | "notsubscribed"
+                    | "nonsubscribed"
+            ))
+}
+
+/// A form's answer in words: "I agree", "Yes please", "Yes - SMS & Email", "I do not
+/// agree"; a sentence ("I agree to receive text messages from ...") only where the column
+/// asks the question (a form's check box holds its label when ticked): elsewhere it may be
+/// the wording people were shown, which says nothing of whether they agreed.
+fn form_answer(value: &str, first_word: &str, header: &str) -> Option<ConsentStatus> {
+    if !matches!(first_word, "yes" | "agreed" | "agree" | "i") {
+        return None;
+    }
+    let words: Vec<String> = value
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.len() > 4 && !crate::mapping::is_consent_question(header) {
+        return None;
+    }
+    let opening = &words[..words.len().min(4)];
+    let has = |set: &[&str]| opening.iter().any(|w| set.contains(&w.as_str()));
+    let negated = has(&[
+        "not",
+        "don't",
+        "don\u{2019}t",
+        "dont",
+        "never",
+        "no",
+        "nicht",
+    ]);
+    let agrees =
+        first_word != "i" || has(&["agree", "consent", "accept", "want", "would", "authorize"]);
+    match (agrees, negated) {
+        (true, false) => Some(ConsentStatus::Explicit),
+        (_, true) if first_word == "i" => Some(ConsentStatus::Unknown),
+        _ => None,
+    }
+}
+
+fn not_understood(value: &str) -> String {
+    format!(
+        "consent `{value}` is not understood: use yes or no (or unsubscribed to record an \
+         opt-out; explicit, implied, revoked and unknown as this product exports them)"
+    )
+}
+
+/// A cell's first word, lowercased: "No - unsubscribed" -> `no`.
+fn first_word(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .unwrap_or_default()
 }
 
 /// A cell's letters and digits, lowercased: `Opted-Out` -> `optedout`.
@@ -654,11 +796,7 @@ fn consent_cell(
 ) -> Result<Option<ConsentInput>, String> {
     let key = word_key(value);
     // The first word, for answers put in a few words: "No - unsubscribed", "Not opted in".
-    let first_word = value
-        .split(|c: char| !c.is_alphanumeric())
-        .find(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .unwrap_or_default();
+    let first_word = first_word(value);
     let negated = matches!(first_word.as_str(), "not" | "never");
     // A sentence (the consent wording, "Reply STOP to opt out") is not an answer.
     let short = value.split_whitespace().count() <= 3;
@@ -668,10 +806,22 @@ fn consent_cell(
         "optout",
         "revoked",
         "blocked",
+        "blacklist",
+        "stopped",
         "abgemeldet",
     ]
     .iter()
     .any(|w| key.contains(w));
+    // Check marks have no letters to read.
+    match value.trim() {
+        "\u{2713}" | "\u{2714}" | "\u{2611}" | "\u{2705}" => {
+            return consent_cell("yes", header, declared);
+        }
+        "\u{2717}" | "\u{2718}" | "\u{2610}" | "\u{274c}" => {
+            return consent_cell("no", header, declared);
+        }
+        _ => {}
+    }
     let status = match key.as_str() {
         // Says nothing either way: leaves consent as it is (bounced, cleaned: an email's).
         "" | "na" | "null" | "none" | "unknown" | "pending" | "cleaned" | "bounced" => {
@@ -680,15 +830,22 @@ fn consent_cell(
         yes if yes_or_no(yes) == Some(true) => ConsentStatus::Explicit,
         no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
         "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"
-        | "confirmed" | "doubleoptin" | "singleoptin" => ConsentStatus::Explicit,
-        "implied" => ConsentStatus::Implied,
-        "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "withdrawn" => {
+        | "confirmed" | "doubleoptin" | "singleoptin" | "checked" | "on" | "ok" | "okay"
+        | "sim" | "iagree" | "agree" | "accepted" | "iaccept" | "iconsent" => {
+            ConsentStatus::Explicit
+        }
+        // Airtable's and forms' empty boxes, and Portuguese.
+        "unchecked" | "off" | "nao" | "não" => ConsentStatus::Unknown,
+        // Constant Contact's "Implicit" permission.
+        "implied" | "implicit" => ConsentStatus::Implied,
+        "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "stopped" | "withdrawn" => {
             ConsentStatus::Revoked
         }
         // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
         _ if short && says_opt_out && !negated => ConsentStatus::Revoked,
         // "Not opted out", "never unsubscribed": no opt-out, but no consent either.
         _ if short && says_opt_out => return Ok(None),
+        _ if let Some(status) = form_answer(value, &first_word, header) => status,
         // Klaviyo's NEVER_SUBSCRIBED, "not opted in", "declined".
         _ if short
             && matches!(
@@ -709,13 +866,7 @@ fn consent_cell(
         {
             ConsentStatus::Unknown
         }
-        _ => {
-            return Err(format!(
-                "consent `{value}` is not understood: use yes or no (or unsubscribed to record \
-                 an opt-out; explicit, implied, revoked and unknown as this product exports \
-                 them)"
-            ));
-        }
+        _ => return Err(not_understood(value)),
     };
     // A grant keeps where the import says consent was given, as well as the column.
     let source = match declared {

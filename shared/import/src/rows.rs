@@ -156,10 +156,12 @@ fn open_with<R: Read>(
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
     }
-    let delimiter = match at {
+    let excel_separator = sniff::excel_separator(&text);
+    let delimiter = match (at, excel_separator) {
         // Judged on the file's start: the sample here holds a part of it.
-        Some(at) => at.delimiter,
-        None => sniff::detect_delimiter(&text, text.len() < SAMPLE_BYTES),
+        (Some(at), _) => at.delimiter,
+        (None, Some(told)) => told,
+        (None, None) => sniff::detect_delimiter(&text, text.len() < SAMPLE_BYTES),
     };
     let max_field = options.max_field_bytes;
     let mut records = RecordReader::new(
@@ -170,6 +172,13 @@ fn open_with<R: Read>(
     );
 
     let max_record = records.max_record();
+    if excel_separator.is_some() {
+        // Excel's `sep=;` line is a setting it does not show: the header is its row 1.
+        records.next_record()?;
+        let mut before_header = records.between();
+        before_header.row = 0;
+        records.resume(before_header);
+    }
     let headers: Vec<String> = match records.next_record()? {
         None => return Err(ImportError::Empty),
         Some((_, Record::Fields(fields))) => fields.iter().map(|h| h.trim().to_owned()).collect(),

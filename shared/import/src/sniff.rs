@@ -195,6 +195,19 @@ const SNIFF_RECORDS: usize = 50;
 /// consistently: the share of data records with as many fields as the header (or one more,
 /// a trailing delimiter), then the header's field count. Parsing with the real CSV parser
 /// means delimiters inside quoted fields are ignored. A file with one column gets `,`.
+/// The delimiter an Excel `sep=;` first line names (Excel writes one so that other locales
+/// read the file; it shows no such row).
+pub(crate) fn excel_separator(text: &[u8]) -> Option<u8> {
+    let rest = text
+        .get(..4)?
+        .eq_ignore_ascii_case(b"sep=")
+        .then(|| &text[4..])?;
+    match rest {
+        [delimiter, b'\r' | b'\n', ..] if !delimiter.is_ascii_alphanumeric() => Some(*delimiter),
+        _ => None,
+    }
+}
+
 pub(crate) fn detect_delimiter(text: &[u8], complete: bool) -> u8 {
     let mut best = (b',', 0.0f64, 1usize);
     for delimiter in CANDIDATES {

@@ -1183,3 +1183,169 @@ fn consent_cells_that_are_not_answers() {
         vec![Err(2), Err(3), Ok(None), Ok(Some(ConsentStatus::Unknown))]
     );
 }
+
+/// Each valid row's consent status, or the refused row's reason.
+fn consent_statuses(
+    text: &str,
+    opts: &ImportOptions,
+) -> Vec<Result<Option<ConsentStatus>, String>> {
+    let (_, outcomes) = import(text.as_bytes(), opts);
+    outcomes
+        .into_iter()
+        .map(|o| match o {
+            RowOutcome::Valid(r) => Ok(r.consent.map(|c| c.status)),
+            RowOutcome::Invalid { reason, .. } => Err(reason),
+            RowOutcome::Duplicate { .. } => Err("duplicate".into()),
+        })
+        .collect()
+}
+
+fn declared(source: &str) -> ImportOptions {
+    let mut opts = options("US");
+    opts.consent = Some(ConsentDeclaration {
+        source: source.into(),
+    });
+    opts
+}
+
+/// Google Forms and Typeform put the consent question in the header, disclosure and all
+/// ("Reply STOP to opt out"): its answers grant or refuse consent; it is no opt-out column.
+#[test]
+fn a_forms_consent_question_is_a_consent_column() {
+    use ConsentStatus::{Explicit, Unknown};
+    let google = "Timestamp,Full name,Mobile number,\"I agree to receive recurring automated \
+                  marketing text messages from Acme Bakery at the number provided. Consent is \
+                  not a condition of purchase. Msg & data rates may apply. Reply STOP to opt \
+                  out, HELP for help.\"\n\
+                  3/1/2024 10:00:00,Ann Lee,415-555-2761,I agree to receive recurring automated \
+                  marketing text messages from Acme Bakery at the number provided.\n\
+                  3/1/2024 10:05:00,Bo Ho,415-555-2762,\n\
+                  3/1/2024 10:07:00,Cy Po,415-555-2763,Yes\n";
+    let (detected, _) = import(google.as_bytes(), &options("US"));
+    assert_eq!(
+        detected.mapping[3].1,
+        Target::Consent,
+        "{:?}",
+        detected.mapping
+    );
+    assert_eq!(
+        consent_statuses(google, &options("US")),
+        [Ok(Some(Explicit)), Ok(None), Ok(Some(Explicit))]
+    );
+    let typeform = "#,What's your mobile number?,Can we text you about offers and events? \
+                    Reply STOP anytime to unsubscribe.\n\
+                    abc1,+14155552781,1\nabc2,+14155552782,0\nabc3,+14155552783,\n";
+    assert_eq!(
+        consent_statuses(typeform, &options("US")),
+        [Ok(Some(Explicit)), Ok(Some(Unknown)), Ok(None)]
+    );
+    // A negated question is a do-not-text box.
+    let negated = "Phone,I do not want to receive text messages from Acme Bakery\n\
+                   4155552671,Yes\n4155552672,\n";
+    assert_eq!(
+        consent_statuses(negated, &declared("web form")),
+        [Ok(Some(ConsentStatus::Revoked)), Ok(Some(Explicit))]
+    );
+}
+
+/// Check boxes as Airtable, forms and spreadsheets export them, and answers in a few words.
+#[test]
+fn check_boxes_and_short_answers() {
+    use ConsentStatus::{Explicit, Implied, Revoked, Unknown};
+    let cells = [
+        ("checked", Ok(Some(Explicit))),
+        ("unchecked", Ok(Some(Unknown))),
+        ("\u{2713}", Ok(Some(Explicit))),
+        ("\u{2714}", Ok(Some(Explicit))),
+        ("\u{2717}", Ok(Some(Unknown))),
+        ("on", Ok(Some(Explicit))),
+        ("off", Ok(Some(Unknown))),
+        ("OK", Ok(Some(Explicit))),
+        ("I agree", Ok(Some(Explicit))),
+        ("yes please", Ok(Some(Explicit))),
+        ("Yes - SMS & Email", Ok(Some(Explicit))),
+        ("I do not agree", Ok(Some(Unknown))),
+        ("Sim", Ok(Some(Explicit))),
+        ("Não", Ok(Some(Unknown))),
+        ("Implicit", Ok(Some(Implied))),
+        ("Stopped", Ok(Some(Revoked))),
+    ];
+    let mut text = "Phone,SMS Opt-In\n".to_owned();
+    for (i, (cell, _)) in cells.iter().enumerate() {
+        text.push_str(&format!("41555526{:02},{cell}\n", 10 + i));
+    }
+    let want: Vec<_> = cells.iter().map(|(_, want)| want.clone()).collect();
+    assert_eq!(consent_statuses(&text, &options("US")), want);
+    // In an opt-out column a mark says opted out; an empty box does not.
+    let boxes = "Phone,Do not text\n4155552671,checked\n4155552672,unchecked\n\
+                 4155552673,\u{2713}\n4155552674,-\n";
+    assert_eq!(
+        consent_statuses(boxes, &declared("web form")),
+        [
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit)),
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit))
+        ]
+    );
+}
+
+/// A column no rule maps that says the person wants no texts ("Subscription Status" of
+/// UNSUBSCRIBED, "No" under "Text Messages") keeps the import's declaration, or a yes in
+/// another column, from granting consent; a column about email only does not.
+#[test]
+fn another_column_saying_no_to_texts_withholds_consent() {
+    use ConsentStatus::{Explicit, Unknown};
+    let text = "Name,Mobile,Subscription Status,Text Messages,Email Status\n\
+                Ann,4155552671,UNSUBSCRIBED,,\n\
+                Bo,4155552672,,No,\n\
+                Cy,4155552673,,,Unsubscribed\n\
+                Di,4155552674,Active,Yes,\n\
+                Ed,4155552675,Not unsubscribed,,\n\
+                Fe,4155552676,Opted out,,\n";
+    assert_eq!(
+        consent_statuses(text, &declared("store sign-up")),
+        [
+            Ok(Some(Unknown)),
+            Ok(Some(Unknown)),
+            Ok(Some(Explicit)),
+            Ok(Some(Explicit)),
+            Ok(Some(Explicit)),
+            Ok(Some(Unknown))
+        ]
+    );
+    let with_column = "Mobile,SMS Opt-In,SMS Status\n4155552671,yes,Unsubscribed\n\
+                       4155552672,yes,Active\n";
+    assert_eq!(
+        consent_statuses(with_column, &options("US")),
+        [Ok(Some(Unknown)), Ok(Some(Explicit))]
+    );
+    // Without a declaration the row's own "no" still counts (it withdraws a consent the
+    // contact had), and says where it was read.
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let RowOutcome::Valid(ann) = &outcomes[0] else {
+        panic!("{:?}", outcomes[0]);
+    };
+    let consent = ann.consent.as_ref().expect("consent");
+    assert_eq!(consent.status, Unknown);
+    assert_eq!(
+        consent.source.as_deref(),
+        Some("import column Subscription Status")
+    );
+}
+
+/// Excel writes `sep=;` as a first line so that other locales read the file; it shows no
+/// such row, so the header is row 1.
+#[test]
+fn an_excel_separator_line_names_the_delimiter() {
+    for line_end in ["\n", "\r\n"] {
+        let text = format!(
+            "sep=;{line_end}{}",
+            SIMPLE.replace(',', ";").replace('\n', line_end)
+        );
+        let (detected, outcomes) = import(text.as_bytes(), &options("US"));
+        assert_eq!(detected.delimiter, ';');
+        assert_eq!(detected.headers, ["First Name", "Last Name", "Phone"]);
+        assert_eq!(valid(&outcomes), simple_expected(), "{line_end:?}");
+    }
+}
