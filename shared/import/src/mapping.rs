@@ -167,7 +167,7 @@ fn alias(key: &str) -> Option<(Target, u8)> {
     Some(match key {
         "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobileno" | "mobilenr"
         | "mobile" | "cellphone" | "cellphonenumber" | "cellnumber" | "cellno" | "cell"
-        | "msisdn" | "smsnumber" | "smsphone"
+        | "msisdn" | "smsnumber" | "smsphone" | "iphone"
         // German, French, Spanish and Portuguese exports.
         | "handy" | "handynummer" | "mobil" | "mobilnummer" | "mobiltelefon" | "portable"
         | "telephoneportable" | "movil" | "telefonomovil" | "celular" => (Phone, 0),
@@ -252,6 +252,14 @@ fn country_rank(key: &str) -> Option<u8> {
 /// What a header suggests: a known alias, else, for the many ways of naming a phone column
 /// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
 fn guess(header: &str) -> Option<(Target, u8)> {
+    // Pipedrive names a person's fields "Person - Name", "Person - Phone - Mobile".
+    if let Some(field) = header
+        .get(..9)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("person - "))
+        .map(|_| &header[9..])
+    {
+        return guess(field);
+    }
     // Letters `normalise` drops (other scripts) could say anything: "Mobile 紧急联系人" is an
     // emergency contact's mobile. Such headers go by their words, which no list knows.
     let other_script = header
@@ -262,6 +270,32 @@ fn guess(header: &str) -> Option<(Target, u8)> {
         .flatten()
         .or_else(|| consent_by_words(header))
         .or_else(|| phone_by_words(header))
+        .or_else(|| email_by_words(header))
+}
+
+/// An email column named with its kind: "Email (Home)" (Apple), "Email - Work" (Pipedrive),
+/// "E-mail Address (Personal)". A personal one ranks before a work one.
+fn email_by_words(header: &str) -> Option<(Target, u8)> {
+    let words = words(header);
+    let rest = match words.as_slice() {
+        [first, rest @ ..] if first == "email" => rest,
+        [e, mail, rest @ ..] if e == "e" && mail == "mail" => rest,
+        _ => return None,
+    };
+    let personal = [
+        "home", "personal", "private", "primary", "main", "privat", "perso",
+    ];
+    let other = [
+        "work", "business", "office", "other", "value", "address", "1", "2", "3",
+    ];
+    if !rest
+        .iter()
+        .all(|w| personal.contains(&w.as_str()) || other.contains(&w.as_str()))
+    {
+        return None;
+    }
+    let is_personal = rest.iter().any(|w| personal.contains(&w.as_str()));
+    Some((Target::Email, if is_personal { 1 } else { 2 }))
 }
 
 /// An opt-out or SMS-consent column named in words, in the many ways exports name them
@@ -995,6 +1029,38 @@ mod tests {
                 ("First Name", "first_name"),
                 ("Last Name", "last_name"),
                 ("Phone Number", "phone")
+            ])
+        );
+        // Pipedrive: every field of a person under "Person - ".
+        assert_eq!(
+            report(
+                &[
+                    "Person - Name",
+                    "Person - Email - Work",
+                    "Person - Email - Home",
+                    "Person - Phone - Work",
+                    "Person - Phone - Mobile",
+                    "Organization - Name",
+                ],
+                None
+            ),
+            pairs(&[
+                ("Person - Name", "name"),
+                ("Person - Email - Work", "attr:person_email_work"),
+                ("Person - Email - Home", "email"),
+                ("Person - Phone - Work", "attr:person_phone_work"),
+                ("Person - Phone - Mobile", "phone"),
+                ("Organization - Name", "attr:organization_name"),
+            ])
+        );
+        // Apple's contacts as CSV: the iPhone's number is the mobile.
+        assert_eq!(
+            report(&["First name", "iPhone", "Home", "Email (Home)"], None),
+            pairs(&[
+                ("First name", "first_name"),
+                ("iPhone", "phone"),
+                ("Home", "attr:home"),
+                ("Email (Home)", "email"),
             ])
         );
     }

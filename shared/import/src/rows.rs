@@ -15,6 +15,9 @@ use crate::{Detected, ImportError, ImportOptions, RowOutcome};
 
 /// Fields a header may have; the cap keeps a pathological first line from holding memory.
 const MAX_HEADER_FIELDS: usize = 1024;
+/// Spreadsheets export the empty columns past the last one used (a sheet once formatted to
+/// column ZZ): read that many, and leave out those with no name at the end.
+const HEADER_FIELDS_READ: usize = 16_384;
 /// Cells a data row may have past its header's columns (trailing delimiters are common).
 const EXTRA_FIELDS: usize = 64;
 
@@ -168,7 +171,7 @@ fn open_with<R: Read>(
         Cursor::new(text).chain(decoded),
         delimiter,
         max_field,
-        MAX_HEADER_FIELDS,
+        HEADER_FIELDS_READ,
     );
 
     let max_record = records.max_record();
@@ -182,15 +185,15 @@ fn open_with<R: Read>(
     let headers: Vec<String> = match records.next_record()? {
         None => return Err(ImportError::Empty),
         Some((_, Record::Fields(fields))) => fields.iter().map(|h| h.trim().to_owned()).collect(),
+        Some((_, Record::TooManyFields)) => {
+            return Err(ImportError::BadHeader(format!(
+                "it has more than {HEADER_FIELDS_READ} columns"
+            )));
+        }
         Some((_, Record::FieldTooLong { field })) => {
             return Err(ImportError::BadHeader(format!(
                 "column {} is longer than {max_field} bytes",
                 field + 1
-            )));
-        }
-        Some((_, Record::TooManyFields)) => {
-            return Err(ImportError::BadHeader(format!(
-                "it has more than {MAX_HEADER_FIELDS} columns"
             )));
         }
         Some((_, Record::TooLong)) => {
@@ -204,7 +207,19 @@ fn open_with<R: Read>(
             ));
         }
     };
+    // Rows may carry the empty cells of the header's empty columns.
     records.set_max_fields(headers.len() + EXTRA_FIELDS);
+    let mut headers = headers;
+    if headers.len() > MAX_HEADER_FIELDS {
+        while headers.last().is_some_and(String::is_empty) {
+            headers.pop();
+        }
+    }
+    if headers.len() > MAX_HEADER_FIELDS {
+        return Err(ImportError::BadHeader(format!(
+            "it has more than {MAX_HEADER_FIELDS} columns with names"
+        )));
+    }
     let skipped = u64::from(encoding == Encoding::Utf8Bom) * 3;
     let mut left_out = 0;
     if let Some(at) = at {

@@ -1349,3 +1349,27 @@ fn an_excel_separator_line_names_the_delimiter() {
         assert_eq!(valid(&outcomes), simple_expected(), "{line_end:?}");
     }
 }
+
+/// A sheet once formatted far to the right exports its empty columns too: past the limit of
+/// named columns, the unnamed ones at the end are left out rather than the file refused.
+#[test]
+fn empty_columns_past_the_last_named_one_are_left_out() {
+    let empties = ",".repeat(1100);
+    let text = format!("Name,Phone{empties}\nAda,4155552671{empties}\nAlan,4155552672\n");
+    let (detected, outcomes) = import(text.as_bytes(), &options("US"));
+    assert_eq!(detected.headers, ["Name", "Phone"]);
+    assert_eq!(
+        valid(&outcomes)
+            .iter()
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>(),
+        ["+14155552671", "+14155552672"]
+    );
+    let named: Vec<String> = (0..1100).map(|i| format!("c{i}")).collect();
+    let text = format!("Phone,{}\n4155552671\n", named.join(","));
+    let Err(ImportError::BadHeader(why)) = open(Cursor::new(text.into_bytes()), &options("US"))
+    else {
+        panic!("a header of 1101 named columns must be refused");
+    };
+    assert!(why.contains("more than 1024 columns with names"), "{why}");
+}
