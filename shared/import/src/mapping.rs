@@ -271,6 +271,21 @@ fn guess(header: &str) -> Option<(Target, u8)> {
         .or_else(|| consent_by_words(header))
         .or_else(|| phone_by_words(header))
         .or_else(|| email_by_words(header))
+        .or_else(|| asked(header))
+}
+
+/// A form's question for a field: "What's your first name?", "And your last name?",
+/// "Please enter your email".
+fn asked(header: &str) -> Option<(Target, u8)> {
+    const FORM_WORDS: [&str; 7] = ["what", "whats", "s", "your", "and", "please", "enter"];
+    let words = words(header);
+    let field: String = (words.iter())
+        .filter(|w| !FORM_WORDS.contains(&w.as_str()))
+        .map(String::as_str)
+        .collect();
+    (field.len() < words.concat().len())
+        .then(|| alias(&field))
+        .flatten()
 }
 
 /// An email column named with its kind: "Email (Home)" (Apple), "Email - Work" (Pipedrive),
@@ -1051,6 +1066,29 @@ mod tests {
                 ("Person - Phone - Work", "attr:person_phone_work"),
                 ("Person - Phone - Mobile", "phone"),
                 ("Organization - Name", "attr:organization_name"),
+            ])
+        );
+        // Typeform and Google Forms: the questions asked.
+        assert_eq!(
+            report(
+                &[
+                    "What's your first name?",
+                    "And your last name?",
+                    "What's your mobile number?",
+                    "What's your email?",
+                    "What's your favourite cake?",
+                ],
+                None
+            ),
+            pairs(&[
+                ("What's your first name?", "first_name"),
+                ("And your last name?", "last_name"),
+                ("What's your mobile number?", "phone"),
+                ("What's your email?", "email"),
+                (
+                    "What's your favourite cake?",
+                    "attr:what_s_your_favourite_cake"
+                ),
             ])
         );
         // Apple's contacts as CSV: the iPhone's number is the mobile.
