@@ -468,7 +468,33 @@ pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
         "blocklist",
         "suppress",
     ]);
-    (texts || about_consent).then_some(texts)
+    // A texts column counting or dating something ("SMS Sent", "Texts Received", "Last
+    // Text Date") holds no answer: its 0 or "no" is not one.
+    let measures = has(&[
+        "count",
+        "sent",
+        "received",
+        "delivered",
+        "credits",
+        "clicks",
+        "total",
+        "number",
+        "num",
+        "last",
+        "first",
+        "date",
+        "time",
+        "at",
+        "id",
+        "rate",
+        "balance",
+        "cost",
+        "segments",
+        "length",
+        "replies",
+        "opens",
+    ]);
+    (texts || about_consent).then_some(texts && !measures)
 }
 
 /// Whether a header is the question or statement a form asked people to agree to ("I agree

@@ -434,7 +434,9 @@ fn says_no_to_texts(value: &str, names_texts: bool) -> bool {
     if opts_out {
         return !negated;
     }
+    // A plain no, in words ("0" may as well be a count).
     names_texts
+        && key != "0"
         && (yes_or_no(&key) == Some(false)
             || matches!(
                 first_word.as_str(),

@@ -1314,6 +1314,12 @@ fn another_column_saying_no_to_texts_withholds_consent() {
             Ok(Some(Unknown))
         ]
     );
+    // Nor does a count of texts, or a status naming something else.
+    let counts = "Mobile,SMS Sent,Texts Received\n4155552671,0,no\n";
+    assert_eq!(
+        consent_statuses(counts, &declared("store sign-up")),
+        [Ok(Some(Explicit))]
+    );
     let with_column = "Mobile,SMS Opt-In,SMS Status\n4155552671,yes,Unsubscribed\n\
                        4155552672,yes,Active\n";
     assert_eq!(
