@@ -178,6 +178,9 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
         | "telefono" | "telefonnummer" => (Phone, 3),
         "number" => (Phone, 4),
+        // Brevo's number for texts; elsewhere a bare "SMS" may be a flag, so any other
+        // phone column goes first.
+        "sms" => (Phone, 5),
         "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam" => {
             (FirstName, 0)
         }
@@ -1117,6 +1120,16 @@ mod tests {
                 ),
             ])
         );
+        // Brevo: the number for texts is "SMS"; WhatsApp's goes first, then SMS's.
+        assert_eq!(
+            report(&["EMAIL", "SMS", "WHATSAPP"], None),
+            pairs(&[
+                ("EMAIL", "email"),
+                ("SMS", "attr:sms"),
+                ("WHATSAPP", "phone"),
+            ])
+        );
+        assert_eq!(report(&["EMAIL", "SMS"], None)[1].1, "phone");
         // Apple's contacts as CSV: the iPhone's number is the mobile.
         assert_eq!(
             report(&["First name", "iPhone", "Home", "Email (Home)"], None),

@@ -1379,3 +1379,20 @@ fn empty_columns_past_the_last_named_one_are_left_out() {
     };
     assert!(why.contains("more than 1024 columns with names"), "{why}");
 }
+
+/// Brevo keeps the number for texts in "SMS", beside "WHATSAPP": a row without a WhatsApp
+/// number takes its SMS one.
+#[test]
+fn brevos_sms_column_is_a_phone() {
+    let text = "EMAIL;FIRSTNAME;SMS;WHATSAPP\n\
+                a@x.fr;Ann;+33612345678;+33612345678\n\
+                b@x.fr;Bo;+33612345679;\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("FR"));
+    assert_eq!(
+        valid(&outcomes),
+        [
+            (2, "+33612345678".to_owned(), Some("Ann".to_owned())),
+            (3, "+33612345679".to_owned(), Some("Bo".to_owned()))
+        ]
+    );
+}
