@@ -24,9 +24,13 @@ impl PhoneReader {
 
     /// The number in a cell, or a reason naming the value.
     pub fn read(&mut self, raw: &str) -> Result<PhoneE164, String> {
-        let number = prepare(raw)?;
+        let prepared = prepare(raw, self.region)?;
+        if let Some(reading) = prepared.read_for_named(self.region) {
+            return reading;
+        }
+        let number = prepared.number;
         if let Some(known) = self.fast.lookup(&number) {
-            return known;
+            return known.or_else(|why| old_mexican(&number, self.region).ok_or(why));
         }
         slow(&number, self.region)
     }
@@ -36,9 +40,12 @@ impl PhoneReader {
     }
 
     /// A cell read for another region, without the fast path (whose cache is the import
-    /// region's).
+    /// region's). A country named in the cell wins over `region`.
     pub fn read_for(&self, raw: &str, region: Region) -> Result<PhoneE164, String> {
-        slow(&prepare(raw)?, region)
+        let prepared = prepare(raw, self.region)?;
+        prepared
+            .read_for_named(region)
+            .unwrap_or_else(|| slow(&prepared.number, region))
     }
 
     /// How many numbers the fast path answered (the rest went to the crate).
@@ -48,27 +55,119 @@ impl PhoneReader {
 
     /// The same without the fast path: the reference the fast path is tested against.
     pub fn read_slow(&self, raw: &str) -> Result<PhoneE164, String> {
-        slow(&prepare(raw)?, self.region)
+        let prepared = prepare(raw, self.region)?;
+        prepared
+            .read_for_named(self.region)
+            .unwrap_or_else(|| slow(&prepared.number, self.region))
     }
 }
 
-/// Undoes what spreadsheets do to a phone cell and drops an extension.
-fn prepare(raw: &str) -> Result<Cow<'_, str>, String> {
+/// A phone cell ready to read: the cell as written, the number in it, and the country a note
+/// beside the number names (`55 1234 5678 (Mexico)`).
+struct Prepared<'a> {
+    cell: &'a str,
+    number: Cow<'a, str>,
+    named: Option<Region>,
+}
+
+impl Prepared<'_> {
+    /// The number read for the country named beside it, when that is not `region` and the
+    /// number has no country code of its own (`+`, or `region`'s international prefix);
+    /// `None` when the number is to be read for `region` as usual.
+    fn read_for_named(&self, region: Region) -> Option<Result<PhoneE164, String>> {
+        let named = self.named.filter(|&named| named != region)?;
+        if has_country_code(&self.number, region) {
+            return None;
+        }
+        Some(slow(&self.number, named).map_err(|_| {
+            format!(
+                "phone `{}` is not a valid number of {named}, the country written beside it: \
+                 correct it, or write it with its country code if it is another country's",
+                self.cell
+            )
+        }))
+    }
+}
+
+/// Whether a number carries its country code: `+`, or `region`'s international prefix
+/// (`011 52 ...` from the US), as the crate reads it.
+fn has_country_code(number: &str, region: Region) -> bool {
+    use phonenumber::country::{Id, Source};
+    let Ok(id) = region.code().parse::<Id>() else {
+        return number.contains('+');
+    };
+    phonenumber::parse(Some(id), number)
+        .is_ok_and(|n| matches!(n.country().source(), Source::Plus | Source::Idd))
+}
+
+/// Undoes what spreadsheets do to a phone cell, drops an extension, and finds the country a
+/// note beside the number names (`region` is the import's: in a North American file `(CA)`
+/// is California, not Canada).
+fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
     let cell = raw.trim();
     // Excel's "treat as text" prefix.
     let cell = cell.strip_prefix('\'').unwrap_or(cell).trim();
-    let cell = strip_label(cell)?;
-    if cell.is_empty() {
+    let (number, named) = strip_label(cell, region)?;
+    if number.is_empty() {
         return Err("phone is missing".into());
     }
-    match excel_number(cell) {
-        ExcelNumber::Not => Ok(Cow::Borrowed(strip_extension(cell))),
-        ExcelNumber::Digits(digits) => Ok(Cow::Owned(digits)),
-        ExcelNumber::Shortened => Err(format!(
-            "phone `{cell}` was shortened by Excel (scientific notation keeps only some \
-             digits); format the column as text and export again"
-        )),
+    let number = match excel_number(number) {
+        ExcelNumber::Not => strip_extension(number),
+        ExcelNumber::Digits(digits) => {
+            return Ok(Prepared {
+                cell,
+                number: Cow::Owned(digits),
+                named,
+            });
+        }
+        ExcelNumber::Shortened => {
+            return Err(format!(
+                "phone `{number}` was shortened by Excel (scientific notation keeps only some \
+                 digits); format the column as text and export again"
+            ));
+        }
+    };
+    if letters_among_digits(number) {
+        return Err(format!(
+            "phone `{cell}` has letters among its digits (a letter O or l typed for 0 or 1?): \
+             write the number in digits"
+        ));
     }
+    Ok(Prepared {
+        cell,
+        number: Cow::Borrowed(number),
+        named,
+    })
+}
+
+/// Whether an ASCII letter lies between a number's digits or is glued to one (`415-555-26O1`,
+/// `(415) 555-l234`, `4322O`): the crate would read it as a phone keypad's digit, giving
+/// another number. Words apart from the digits (`1-800-FLOWERS`) are left to the crate, and
+/// so is an extension's marker without digits (`415-555-2671x`).
+fn letters_among_digits(number: &str) -> bool {
+    let ends_with = |marker: &str| {
+        number.len() >= marker.len()
+            && number.is_char_boundary(number.len() - marker.len())
+            && number[number.len() - marker.len()..].eq_ignore_ascii_case(marker)
+    };
+    let number = match ["ext.", "ext", "x"].into_iter().find(|m| ends_with(m)) {
+        Some(marker) => &number[..number.len() - marker.len()],
+        None => number,
+    };
+    let bytes = number.as_bytes();
+    let (Some(first), Some(last)) = (
+        bytes.iter().position(u8::is_ascii_digit),
+        bytes.iter().rposition(u8::is_ascii_digit),
+    ) else {
+        return false;
+    };
+    let letter = |at: Option<usize>| {
+        at.and_then(|at| bytes.get(at))
+            .is_some_and(u8::is_ascii_alphabetic)
+    };
+    bytes[first..last].iter().any(u8::is_ascii_alphabetic)
+        || letter(first.checked_sub(1))
+        || letter(Some(last + 1))
 }
 
 /// The number as written; failing that, a number with its country code but no `+`
@@ -83,9 +182,41 @@ pub(crate) fn slow(number: &str, region: Region) -> Result<PhoneE164, String> {
             {
                 return Ok(phone);
             }
+            if let Some(phone) = old_mexican(number, region) {
+                return Ok(phone);
+            }
             Err(format!("phone {}", err.reason))
         }
     }
+}
+
+/// A Mexican number as written before Mexico's 2019 change, read as it is written now (`+52`
+/// and ten digits), when that is a valid number: a mobile's `1` after the country code
+/// (`+52 1 55 1234 5678`, also after `00`, North America's `011` or without `+`), and in a
+/// Mexican import the `044`/`045` mobile and `01` long-distance prefixes.
+fn old_mexican(number: &str, region: Region) -> Option<PhoneE164> {
+    let number = number.trim();
+    let (plus, rest) = match number.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, number),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let prefixes: &[&str] = match (plus, region.code()) {
+        (true, _) => &["521"],
+        (false, "MX") => &["044", "045", "01", "00521", "521"],
+        (false, _) if region.calling_code() == 1 => &["011521", "00521", "521"],
+        (false, _) => &["00521", "521"],
+    };
+    let ten = prefixes
+        .iter()
+        .find_map(|prefix| digits.strip_prefix(prefix).filter(|ten| ten.len() == 10))?;
+    PhoneE164::parse(&format!("+52{ten}"), region).ok()
 }
 
 /// `+` and the digits, for a number of digits and separators only that may carry a country
@@ -205,13 +336,23 @@ const SOMEONE_ELSES: [&str; 31] = [
 /// Words in a note beside a number that say its owner is not to be texted: the row imports
 /// with an opt-out.
 const OPTED_OUT: [&str; 5] = ["dnc", "unsubscribed", "stop", "optout", "dnd"];
-/// Phrases to the same effect.
-const OPTED_OUT_PHRASES: [&str; 13] = [
+/// Phrases to the same effect (and "text: no", [`says_no_to_texts`]).
+const OPTED_OUT_PHRASES: [&str; 23] = [
     "do not",
     "don't",
     "dont",
     "no sms",
     "no text",
+    "no texts",
+    "no texting",
+    "no text messages",
+    "no messages",
+    "no marketing",
+    "no promo",
+    "no promos",
+    "calls only",
+    "call only",
+    "voice only",
     "opted out",
     "never text",
     "keine sms",
@@ -249,13 +390,14 @@ const LINE_LABELS: [&str; 22] = [
 ];
 
 /// Drops the notes written beside the number, as the crate drops leading text: `(mobile)`,
-/// `M: 07911...`, `tel:+44...`, `(UK)`, `Mobile 07911...`. A note saying the number is not a
-/// mobile to text (`(fax)`, `Old:`) refuses the cell; one saying its owner is not to be texted
-/// (`(do not text)`) is dropped here, and [`note_opts_out`] tells the row.
-fn strip_label(cell: &str) -> Result<&str, String> {
+/// `M: 07911...`, `tel:+44...`, `(UK)`, `Mobile 07911...`, and tells the country a note names
+/// (`Mexico 55 1234 5678`, `(NZ)`). A note saying the number is not a mobile to text (`(fax)`,
+/// `Old:`) refuses the cell, as do notes naming two countries; one saying its owner is not to
+/// be texted (`(do not text)`) is dropped here, and [`note_opts_out`] tells the row.
+fn strip_label(cell: &str, region: Region) -> Result<(&str, Option<Region>), String> {
     // Most cells: no letters, no notes.
     if !cell.contains(char::is_alphabetic) {
-        return Ok(cell);
+        return Ok((cell, None));
     }
     // Whatever the punctuation around it (`Fax/020...`).
     if says_not_a_mobile(cell) {
@@ -270,51 +412,104 @@ fn strip_label(cell: &str) -> Result<&str, String> {
              contact's own number there"
         ));
     }
-    Ok(notes_beside(cell).0)
+    let (number, notes) = notes_beside(cell, region);
+    let mut named = None;
+    for (note, before_colon) in notes {
+        let Some(country) = note_country(note, before_colon, region) else {
+            continue;
+        };
+        match named {
+            Some(other) if other != country => {
+                return Err(format!(
+                    "phone `{cell}` names two countries ({other} and {country}): keep the one \
+                     the number is in, or write the number with its country code"
+                ));
+            }
+            _ => named = Some(country),
+        }
+    }
+    Ok((number, named))
 }
 
 /// Whether text in a phone cell says its owner is not to be texted (`(do not text)`,
-/// `DNC-415...`).
+/// `DNC-415...`, `(text: no)`).
 pub(crate) fn note_opts_out(cell: &str) -> bool {
-    cell.contains(char::is_alphabetic) && says(cell, &OPTED_OUT, &OPTED_OUT_PHRASES)
+    cell.contains(char::is_alphabetic) && says_opted_out(cell)
 }
 
-/// The number in a phone cell and the notes beside it. A note is letters, spaces, `.` and `'`
-/// only, so `(415) 555-2671` keeps its area code.
-fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
-    let is_note = |s: &str| {
+fn says_opted_out(text: &str) -> bool {
+    says(text, &OPTED_OUT, &OPTED_OUT_PHRASES) || says_no_to_texts(text)
+}
+
+/// Whether text answers "no" about texts: `text: no`, `SMS - no`, `texts no`. Not where the
+/// "no" is a number's (`SMS No.: 07911 ...`, `Text no 415 ...`): digits follow it.
+fn says_no_to_texts(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let mut words = Vec::new();
+    let mut start = None;
+    for (at, c) in lower.char_indices().chain([(lower.len(), ' ')]) {
+        match (c.is_alphabetic(), start) {
+            (true, None) => start = Some(at),
+            (false, Some(from)) => {
+                words.push((from, at));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    words.windows(2).any(|pair| {
+        let [(a, a_end), (b, b_end)] = [pair[0], pair[1]];
+        matches!(&lower[a..a_end], "text" | "texts" | "texting" | "sms")
+            && &lower[b..b_end] == "no"
+            && lower[a_end..b]
+                .chars()
+                .all(|c| matches!(c, ' ' | ':' | '-' | '=' | '?'))
+            && !lower[b_end..]
+                .trim_start_matches([' ', '.', ':', '#'])
+                .starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '('))
+    })
+}
+
+/// The number in a phone cell and the notes beside it, each with whether it is a label
+/// before a colon. A note is letters, spaces, `.` and `'` only (and `:` in brackets,
+/// `(text: no)`), so `(415) 555-2671` keeps its area code.
+fn notes_beside(cell: &str, region: Region) -> (&str, Vec<(&str, bool)>) {
+    let is_note = |s: &str, colon: bool| {
         s.chars().any(char::is_alphabetic)
             && s.chars().all(|c| {
-                c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '\u{2019}' | '-' | ',' | '/')
+                c.is_alphabetic()
+                    || matches!(c, ' ' | '.' | '\'' | '\u{2019}' | '-' | ',' | '/')
+                    || (colon && c == ':')
             })
     };
     // Without brackets or a colon, only words known to go beside numbers are notes.
     let is_bare_note = |s: &str| {
-        is_note(s)
+        is_note(s, false)
             && (says(s, &LINE_LABELS, &[])
                 || says_not_a_mobile(s)
-                || says(s, &OPTED_OUT, &OPTED_OUT_PHRASES))
+                || says_opted_out(s)
+                || note_country(s, false, region).is_some())
     };
     let mut number = cell;
     let mut notes = Vec::new();
     if let Some(inner) = number.strip_suffix(')')
         && let Some(open) = inner.rfind('(')
-        && is_note(&inner[open + 1..])
+        && is_note(&inner[open + 1..], true)
     {
-        notes.push(inner[open + 1..].trim());
+        notes.push((inner[open + 1..].trim(), false));
         number = inner[..open].trim_end();
     }
     if let Some((label, rest)) = number.split_once(':')
-        && is_note(label.trim())
+        && is_note(label.trim(), false)
     {
-        notes.push(label.trim());
+        notes.push((label.trim(), true));
         number = rest.trim_start();
     }
     if let Some(start) = number.find(|c: char| c.is_ascii_digit() || matches!(c, '+' | '('))
         && start > 0
         && is_bare_note(number[..start].trim())
     {
-        notes.push(number[..start].trim());
+        notes.push((number[..start].trim(), false));
         number = &number[start..];
     }
     if let Some(end) = number.rfind(|c: char| c.is_ascii_digit() || c == ')')
@@ -324,11 +519,133 @@ fn notes_beside(cell: &str) -> (&str, Vec<&str>) {
             .trim_start_matches([' ', '-', '\u{2013}', ',', '/'])
             .trim();
         if is_bare_note(after) {
-            notes.push(after);
+            notes.push((after, false));
             number = number[..end + 1].trim_end();
         }
     }
     (number, notes)
+}
+
+/// The country a note beside a number names, when it names one unambiguously: the note, line
+/// words aside (`Mexico cell`), is a country's name in English or its own language
+/// (`Österreich`), `UK`, or an ISO alpha-3 code in capitals (`USA`); or the whole note is an
+/// ISO alpha-2 code in capitals (`MX`), though not as a label before a colon (`PH:`) nor, in a
+/// North American or Australian import, a state's or province's (`(CA)` is California).
+/// Lower-case codes are words (`no`, `in`, `it`, `be`).
+fn note_country(note: &str, before_colon: bool, import: Region) -> Option<Region> {
+    let words = || {
+        note.split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+    };
+    let whole: String = words().collect();
+    if whole.len() == 2 && whole.bytes().all(|b| b.is_ascii_uppercase()) && whole != "UK" {
+        if before_colon || state_or_province(&whole, import) {
+            return None;
+        }
+        return region_of(celes::Country::from_alpha2(&whole).ok()?);
+    }
+    let country: String = words()
+        .filter(|w| {
+            let word = w.to_lowercase();
+            !LINE_LABELS.contains(&word.as_str()) && word != "number"
+        })
+        .collect();
+    if country.eq_ignore_ascii_case("uk") {
+        return "GB".parse().ok();
+    }
+    if country.len() == 3 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return region_of(celes::Country::from_alpha3(&country).ok()?);
+    }
+    if country.chars().count() <= 3 {
+        return None;
+    }
+    let key = folded(&country);
+    // The US state, in a North American file.
+    if key == "georgia" && import.calling_code() == 1 {
+        return None;
+    }
+    country_by_name(&key)
+}
+
+fn region_of(country: celes::Country) -> Option<Region> {
+    country.alpha2.parse().ok()
+}
+
+/// Whether two capitals beside a number in this import's file may be a state's or province's
+/// postal abbreviation rather than a country's code: US and Canadian ones in a North American
+/// import (`CA`, `DE`, `IN`, `GA`), Australian ones that are also country codes in an
+/// Australian import.
+fn state_or_province(code: &str, import: Region) -> bool {
+    const NORTH_AMERICA: [&str; 69] = [
+        "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
+        "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
+        "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
+        "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI", "AB", "BC", "MB", "NB",
+        "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT",
+    ];
+    match import.calling_code() {
+        1 => NORTH_AMERICA.contains(&code),
+        61 => matches!(code, "SA" | "WA" | "NT"),
+        _ => false,
+    }
+}
+
+/// Countries as their people write them, accents folded; English names are celes'.
+const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 19] = [
+    ("deutschland", "DE"),
+    ("osterreich", "AT"),
+    ("oesterreich", "AT"),
+    ("schweiz", "CH"),
+    ("suisse", "CH"),
+    ("svizzera", "CH"),
+    ("espana", "ES"),
+    ("italia", "IT"),
+    ("nederland", "NL"),
+    ("belgie", "BE"),
+    ("belgique", "BE"),
+    ("brasil", "BR"),
+    ("polska", "PL"),
+    ("sverige", "SE"),
+    ("norge", "NO"),
+    ("danmark", "DK"),
+    ("eire", "IE"),
+    ("suomi", "FI"),
+    ("turkiye", "TR"),
+];
+
+/// The country with this name (lower-case letters, accents folded, no spaces:
+/// `newzealand`), in English or its own language.
+fn country_by_name(key: &str) -> Option<Region> {
+    if let Some((_, code)) = COUNTRIES_IN_THEIR_LANGUAGES
+        .iter()
+        .find(|(name, _)| *name == key)
+    {
+        return code.parse().ok();
+    }
+    // Names before aliases: celes' alias `samoa` is American Samoa.
+    region_of(
+        celes::Country::from_name(key)
+            .or_else(|_| celes::Country::from_alias(key))
+            .ok()?,
+    )
+}
+
+/// Lower case, the accents of Western European letters dropped (`México`, `Österreich`).
+fn folded(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            c => c,
+        })
+        .collect()
 }
 
 /// A note's words, lowercased, one space apart: anything but letters and `'` counts as a
@@ -586,9 +903,37 @@ mod tests {
             "07911 123456 keine SMS",
             "07911 123456 (Don\u{2019}t text)",
             "07911 123456 (Work - do not text)",
+            "07911 123456 (no texts)",
+            "07911 123456 (calls only)",
+            "07911 123456 (no marketing)",
+            "07911 123456 (text: no)",
+            "07911 123456 (SMS - no)",
+            "07911 123456 (Texts: No)",
+            "07911 123456 (no texting)",
+            "07911 123456 (no text messages)",
+            "07911 123456 (no messages)",
+            "07911 123456 (no promo)",
+            "07911 123456 (voice only)",
+            "07911 123456 call only",
+            "07911 123456 text no",
+            "Calls only: 07911 123456",
         ] {
             assert_eq!(read(cell, "GB").as_deref(), Ok("+447911123456"), "{cell}");
             assert!(note_opts_out(cell), "{cell}");
+        }
+        // A number's label is no "no" to texts.
+        for cell in ["SMS No: 07911 123456", "Text no. 07911 123456"] {
+            assert!(!note_opts_out(cell), "{cell}");
+        }
+        assert_eq!(
+            read("SMS No: 07911 123456", "GB").as_deref(),
+            Ok("+447911123456")
+        );
+        // Nor does any of these phrases say the number is not a mobile or someone else's.
+        for phrase in OPTED_OUT_PHRASES {
+            assert!(!says_not_a_mobile(phrase), "{phrase}");
+            assert!(!says(phrase, &SOMEONE_ELSES, &[]), "{phrase}");
+            assert!(!says(phrase, &LINE_LABELS, &[]), "{phrase}");
         }
         for cell in [
             "07911 123456 (mobile)",
@@ -597,6 +942,165 @@ mod tests {
             "Dontae: 07911 123456",
         ] {
             assert!(!note_opts_out(cell), "{cell}");
+        }
+    }
+
+    /// Both paths, which must agree.
+    fn read_both(raw: &str, region: &str) -> Result<String, String> {
+        let mut reader = PhoneReader::new(region.parse().unwrap());
+        let slow = reader.read_slow(raw).map(|p| p.to_string());
+        let fast = reader.read(raw).map(|p| p.to_string());
+        assert_eq!(fast, slow, "{raw} in {region}");
+        fast
+    }
+
+    /// A country named beside a number without a country code is the number's, not the
+    /// import's region: a stranger in the import's country must not be texted.
+    #[test]
+    fn a_country_named_beside_the_number_is_the_numbers() {
+        for (raw, region, want) in [
+            ("Mexico 55 1234 5679", "US", "+525512345679"),
+            ("MX 55 1234 5680", "US", "+525512345680"),
+            ("55 1234 5681 (Mexico)", "US", "+525512345681"),
+            ("55 1234 5682 (MX)", "US", "+525512345682"),
+            ("México 55 1234 5683", "US", "+525512345683"),
+            ("55 1234 5684 Mexico", "US", "+525512345684"),
+            ("55 1234 5685 (Mexico cell)", "US", "+525512345685"),
+            ("Mexico: 55 1234 5686", "US", "+525512345686"),
+            ("MEX 55 1234 5687", "US", "+525512345687"),
+            ("Österreich 0664 1234568", "DE", "+436641234568"),
+            ("Oesterreich 0664 1234569", "DE", "+436641234569"),
+            ("Schweiz 079 123 45 68", "DE", "+41791234568"),
+            ("NZ 021 123 4567", "AU", "+64211234567"),
+            ("New Zealand 021 123 4568", "AU", "+64211234568"),
+            ("USA 415-555-2675", "MX", "+14155552675"),
+            ("USA 415-555-2671", "GB", "+14155552671"),
+            ("415-555-2672 (U.S.)", "GB", "+14155552672"),
+            ("Ireland 087 123 4567", "GB", "+353871234567"),
+            ("Éire 087 123 4568", "GB", "+353871234568"),
+            ("UK 07911 123456", "US", "+447911123456"),
+            ("07911 123457 (uk mobile)", "US", "+447911123457"),
+            // The import's own country changes nothing.
+            ("07911 123456 (UK)", "GB", "+447911123456"),
+            ("Mexico 55 1234 5679", "MX", "+525512345679"),
+            // A number with its own country code keeps it.
+            ("+44 7911 123456 (Mexico)", "US", "+447911123456"),
+            ("011 44 7911 123456 (Mexico)", "US", "+447911123456"),
+            ("MX +1 415 555 2671", "GB", "+14155552671"),
+            // Labels, lower-case words, and North American states are no countries.
+            ("PH: 415 555 2671", "US", "+14155552671"),
+            ("Ph: 415 555 2671", "US", "+14155552671"),
+            ("415 555 2671 (CA)", "US", "+14155552671"),
+            ("415 555 2671 (DE)", "US", "+14155552671"),
+            ("415 555 2671 (Georgia)", "US", "+14155552671"),
+            ("415 555 2671 (in)", "US", "+14155552671"),
+            ("415 555 2671 (no)", "US", "+14155552671"),
+            ("Mobile 07911 123456", "GB", "+447911123456"),
+        ] {
+            assert_eq!(
+                read_both(raw, region).as_deref(),
+                Ok(want),
+                "{raw} in {region}"
+            );
+        }
+        // Not valid in the country named: refused, naming it.
+        for (raw, region, country) in [
+            ("Ireland 07911 123456", "GB", "IE"),
+            ("USA 020 7946 0018", "GB", "US"),
+            ("55 1234 567 (Mexico)", "US", "MX"),
+            ("NZ 0412 345 678", "AU", "NZ"),
+        ] {
+            let err = read_both(raw, region).unwrap_err();
+            assert!(
+                err.contains(&format!("`{raw}`"))
+                    && err.contains(&format!("not a valid number of {country}")),
+                "{raw} in {region}: {err}"
+            );
+        }
+        let err = read_both("Mexico 55 1234 5679 (USA)", "GB").unwrap_err();
+        assert!(err.contains("names two countries"), "{err}");
+        // The note wins over the row's country column.
+        let reader = PhoneReader::new("US".parse().unwrap());
+        let germany = "DE".parse().unwrap();
+        assert_eq!(
+            reader
+                .read_for("55 1234 5681 (Mexico)", germany)
+                .map(|p| p.to_string())
+                .as_deref(),
+            Ok("+525512345681")
+        );
+        let reader = PhoneReader::new("GB".parse().unwrap());
+        assert_eq!(
+            reader
+                .read_for("07911 123456 (UK)", "IE".parse().unwrap())
+                .map(|p| p.to_string())
+                .as_deref(),
+            Ok("+447911123456")
+        );
+    }
+
+    /// The crate reads letters as a phone keypad's digits: a letter O or l typed for 0 or 1
+    /// would give another number.
+    #[test]
+    fn letters_among_the_digits_are_refused() {
+        for (raw, region) in [
+            ("415-555-26O1", "US"),
+            ("(415) 555-l234", "US"),
+            ("415 555 2O2O", "US"),
+            ("+91 98765 4322O", "US"),
+            ("O7911 123456", "GB"),
+            ("Mobile: 07911 12345l", "GB"),
+            ("07911 l23456 (mobile)", "GB"),
+            ("415-555-26O1 x12", "US"),
+            ("415-555-2671y", "US"),
+        ] {
+            let err = read_both(raw, region).unwrap_err();
+            assert!(
+                err.contains(&format!("`{raw}`"))
+                    && err.contains("letters among its digits")
+                    && err.contains("in digits"),
+                "{raw}: {err}"
+            );
+        }
+        // Words apart from the digits are the crate's, as before.
+        assert!(read_both("1-800-FLOWERS", "US").is_ok());
+        assert_eq!(
+            read_both("415-555-2671x", "US").as_deref(),
+            Ok("+14155552671")
+        );
+        assert_eq!(
+            read_both("415 555 2671 ext. 9", "US").as_deref(),
+            Ok("+14155552671")
+        );
+        assert_eq!(
+            read_both("4.47911123456E+11", "US").as_deref(),
+            Ok("+447911123456")
+        );
+    }
+
+    /// Mexico dropped the `1` after +52 and the 044/045/01 prefixes in 2019.
+    #[test]
+    fn old_mexican_forms_are_read_as_written_now() {
+        for (raw, region, want) in [
+            ("+5215512345679", "US", "+525512345679"),
+            ("+52 1 33 1234 5678", "US", "+523312345678"),
+            ("+52 1 55 1234 5679", "MX", "+525512345679"),
+            ("00 52 1 55 1234 5679", "GB", "+525512345679"),
+            ("011 52 1 55 1234 5679", "US", "+525512345679"),
+            ("044 55 1234 5679", "MX", "+525512345679"),
+            ("045 55 1234 5679", "MX", "+525512345679"),
+            ("01 55 1234 5679", "MX", "+525512345679"),
+            ("044 55 1234 5679 (Mexico)", "US", "+525512345679"),
+        ] {
+            assert_eq!(
+                read_both(raw, region).as_deref(),
+                Ok(want),
+                "{raw} in {region}"
+            );
+        }
+        // Only for Mexico.
+        for (raw, region) in [("044 55 1234 5679", "US"), ("01 55 1234 5679", "GB")] {
+            assert!(read_both(raw, region).is_err(), "{raw} in {region}");
         }
     }
 
