@@ -615,7 +615,7 @@ const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 19] = [
 
 /// The country with this name (lower-case letters, accents folded, no spaces:
 /// `newzealand`), in English or its own language.
-fn country_by_name(key: &str) -> Option<Region> {
+pub(crate) fn country_by_name(key: &str) -> Option<Region> {
     if let Some((_, code)) = COUNTRIES_IN_THEIR_LANGUAGES
         .iter()
         .find(|(name, _)| *name == key)
@@ -631,7 +631,7 @@ fn country_by_name(key: &str) -> Option<Region> {
 }
 
 /// Lower case, the accents of Western European letters dropped (`México`, `Österreich`).
-fn folded(text: &str) -> String {
+pub(crate) fn folded(text: &str) -> String {
     text.chars()
         .flat_map(char::to_lowercase)
         .map(|c| match c {

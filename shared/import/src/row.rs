@@ -541,8 +541,9 @@ fn tag_as_written(tag: &str) -> &str {
     tag.strip_prefix("* ").unwrap_or(tag).trim()
 }
 
-/// The region a country cell names: a two- or three-letter code, an English name ("United
-/// Kingdom", "Germany"), or a calling code (`44`, `+1`).
+/// The region a country cell names: a two- or three-letter code, a name in English ("United
+/// Kingdom", "Germany") or in the country's language ("Deutschland"), or a calling code
+/// (`44`, `+1`).
 fn country_region(value: &str) -> Option<Region> {
     let value = value.strip_prefix('\'').unwrap_or(value).trim();
     if value.contains('/') {
@@ -568,15 +569,18 @@ fn country_region(value: &str) -> Option<Region> {
     if key == "uk" {
         return "GB".parse().ok();
     }
-    let country = <celes::Country as std::str::FromStr>::from_str(&key)
+    match <celes::Country as std::str::FromStr>::from_str(&key)
         .or_else(|_| celes::Country::from_alias(&key))
-        .ok()?;
-    country.alpha2.parse().ok()
+    {
+        Ok(country) => country.alpha2.parse().ok(),
+        // In its own language: "Deutschland", "Österreich", "México".
+        Err(_) => crate::phone::country_by_name(&crate::phone::folded(&key)),
+    }
 }
 
 /// A country column's cells read as regions, remembered: a file names a few countries
 /// over and over. `None` for what is no country this import knows ("Narnia", "-",
-/// "Deutschland"): the import's region reads that row's number, as without the column.
+/// "Nordland"): the import's region reads that row's number, as without the column.
 #[derive(Default)]
 struct Countries {
     known: std::collections::HashMap<String, Option<Region>>,

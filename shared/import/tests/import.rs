@@ -1050,6 +1050,10 @@ fn a_country_column_reads_each_number_for_its_country() {
         "Vorname,Handy,Billing Country\nAnn,0151 23456789,AT\nBen,0151 23456780,Deutschland\n";
     let (_, outcomes) = import(text.as_bytes(), &options("DE"));
     assert_eq!(phones(&outcomes), ["+4915123456789", "+4915123456780"]);
+    // An Austrian mobile in a German shop's file, its country in German.
+    let text = "Vorname,Handy,Land\nAnn,0664 1234567,Österreich\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("DE"));
+    assert_eq!(phones(&outcomes), ["+436641234567"]);
     // A US shop's Mexican customer: a New Jersey number or a Mexico City one, both perhaps
     // mobiles; which is meant cannot be told, so the row is refused.
     let text = "Name,Phone,Country\nAna,55 1234 5678,Mexico\n";
