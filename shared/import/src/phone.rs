@@ -145,6 +145,10 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
 /// another number. Words apart from the digits (`1-800-FLOWERS`) are left to the crate, and
 /// so is an extension's marker without digits (`415-555-2671x`).
 fn letters_among_digits(number: &str) -> bool {
+    // Most numbers: no letters at all.
+    if !number.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return false;
+    }
     let ends_with = |marker: &str| {
         number.len() >= marker.len()
             && number.is_char_boundary(number.len() - marker.len())
