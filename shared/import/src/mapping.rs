@@ -334,6 +334,8 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "email",
         "mail",
         "newsletter",
+        "whatsapp",
+        "push",
         "fax",
         "track",
         "cookie",
@@ -344,7 +346,7 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     if (other_channel && !texts) || has(&["url", "link", "href", "token", "key"]) {
         return None;
     }
-    if asks_for_consent(&words) {
+    if is_consent_question(header) {
         return Some((Target::Consent, 2));
     }
     // Columns about an opt-out or a consent rather than saying it.
@@ -374,14 +376,47 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "ip", "source", "method", "by", "channel", "type", "campaign", "id", "count", "updated",
         "delivery", "check", "checked", "scrub",
     ]);
+    // Counts and codes of texts ("Promo SMS Sent", "SMS Promo Code") hold no answer.
+    let measures = has(&[
+        "sent",
+        "received",
+        "delivered",
+        "code",
+        "codes",
+        "credits",
+        "clicks",
+        "total",
+        "balance",
+        "opens",
+    ]);
+    // Texts about an appointment or an order, not marketing: their consent is another.
+    let transactional = has(&[
+        "reminder",
+        "reminders",
+        "notification",
+        "notifications",
+        "alert",
+        "alerts",
+        "appointment",
+        "appointments",
+        "order",
+        "orders",
+        "shipping",
+        "account",
+    ]);
     let opt_out_words = joined_has(&["optout", "optedout", "unsub", "abgemeldet", "desabonne"]);
     // "Do Not Text", "DNC", "DND": short flags; a header that is only "Stop".
-    let flags = joined_has(&["donot", "blacklist", "blocklist", "suppress"])
+    // A raw "No." or "No of" is a count's "number".
+    let lower = header.trim_start().to_lowercase();
+    let counts = lower.starts_with("no.") || lower.starts_with("no:") || has(&["of"]);
+    let flags = joined_has(&["donot"])
         || has(&["dnd", "dnc", "blocked", "nosms"])
         || joined == "stop"
         || (has(&["keine", "kein"]) && texts)
-        // "No Texts", not "Mobile No" (a number's column).
-        || (words.first().is_some_and(|w| w == "no") && texts)
+        // Brevo's SMS_BLACKLISTED; a bare "Suppressed" is Klaviyo's email suppression.
+        || (texts && joined_has(&["blacklist", "blocklist", "suppress"]))
+        // "No Texts", not "Mobile No" (a number's column) nor "No. of SMS" (a count).
+        || (words.first().is_some_and(|w| w == "no") && texts && !counts && !measures)
         // "STOP received", "SMS Stop", not "Bus Stop".
         || (has(&["stop", "stopped"])
             && words.iter().all(|w| {
@@ -398,12 +433,21 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     if opts_out {
         return Some((Target::OptOut, 0));
     }
-    let about = about_a_text || about_a_time || about_a_record || has(&["reason"]);
+    let about = about_a_text
+        || about_a_time
+        || about_a_record
+        || measures
+        || transactional
+        || has(&["reason"]);
     let negated = has(&[
         "no",
         "not",
         "dont",
         "never",
+        "withdraw",
+        "revoke",
+        "decline",
+        "refuse",
         "withdrawn",
         "revoked",
         "declined",
@@ -432,7 +476,6 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "marketing",
         "promotional",
         "promotions",
-        "promo",
         "status",
     ]);
     // A phone's own column ("Cell (text OK)") holds a number, not an answer.
@@ -455,8 +498,8 @@ pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
     if !texts && joined_has(&["email", "mail", "newsletter", "fax", "push", "whatsapp"]) {
         return None;
     }
+    // Not a status of anything ("Account Status", "Order Status"): of a subscription.
     let about_consent = has(&[
-        "status",
         "subscription",
         "subscribed",
         "subscriber",
@@ -473,6 +516,14 @@ pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
     ]);
     // A texts column counting or dating something ("SMS Sent", "Texts Received", "Last
     // Text Date") holds no answer: its 0 or "no" is not one.
+    // Nor one holding a message or notes about it ("SMS Template", "Text Notes").
+    let content = has(&[
+        "template", "body", "content", "language", "notes", "note", "comment", "comments", "reply",
+        "response", "keyword",
+    ]);
+    if content {
+        return None;
+    }
     let measures = has(&[
         "count",
         "sent",
@@ -502,11 +553,17 @@ pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
 
 /// Whether a header is the question or statement a form asked people to agree to ("I agree
 /// to receive ... text messages ... Reply STOP to opt out", "Can we text you about offers?
-/// Reply STOP anytime to unsubscribe"): its answers say yes or no to texts. The disclosure's
-/// "opt out" and "not a condition of purchase" make it no opt-out column; a negation in
-/// its opening words ("I do not want texts") does.
+/// Reply STOP anytime to unsubscribe"): its answers say yes or no to marketing texts. Only
+/// its first sentence is the question: the disclosure after it ("not a condition of
+/// purchase", "Reply STOP to opt out") makes it no opt-out column. A question asking for an
+/// opt-out ("Tick this box if you do not want texts", "Withdraw my consent") is none, nor is
+/// one about reminders, another channel, or several ("Email, text or call?").
 pub(crate) fn is_consent_question(header: &str) -> bool {
-    asks_for_consent(&words(header))
+    let first_sentence = header
+        .split_inclusive(['.', '?', '!'])
+        .next()
+        .unwrap_or(header);
+    asks_for_consent(&words(first_sentence))
 }
 
 fn asks_for_consent(words: &[String]) -> bool {
@@ -514,13 +571,44 @@ fn asks_for_consent(words: &[String]) -> bool {
         return false;
     }
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
-    let texts = has(&[
-        "sms", "text", "texts", "texting", "txt", "message", "messages", "msg",
+    let texts = has(&["sms", "text", "texts", "texting", "txt"]);
+    let negated = has(&[
+        "not",
+        "dont",
+        "don",
+        "never",
+        "no",
+        "nicht",
+        "pas",
+        "withdraw",
+        "withdrawn",
+        "revoke",
+        "revoked",
+        "decline",
+        "declined",
+        "refuse",
+        "refused",
+        "stop",
+        "unsubscribe",
     ]);
-    let opening = &words[..6];
-    let negated_opening = opening
-        .iter()
-        .any(|w| ["not", "dont", "don", "never", "no", "nicht", "pas"].contains(&w.as_str()));
+    let elsewhere = has(&[
+        "email",
+        "mail",
+        "call",
+        "calls",
+        "phone",
+        "voicemail",
+        "whatsapp",
+        "post",
+        "reminder",
+        "reminders",
+        "notification",
+        "notifications",
+        "appointment",
+        "order",
+        "delivery",
+        "leave",
+    ]);
     let phrase = |p: &[&str]| {
         words
             .windows(p.len())
@@ -539,7 +627,7 @@ fn asks_for_consent(words: &[String]) -> bool {
         ]
         .iter()
         .any(|p| phrase(p));
-    texts && asks && !negated_opening
+    texts && asks && !negated && !elsewhere
 }
 
 /// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
@@ -613,7 +701,7 @@ const PHONE_WORDS: [&str; 11] = [
 ];
 /// Words that may stand beside "phone" in a column holding the person's own number, in the
 /// languages the aliases cover.
-const OWN_LINE_WORDS: [&str; 47] = [
+const OWN_LINE_WORDS: [&str; 46] = [
     "home",
     "work",
     "business",
@@ -637,7 +725,6 @@ const OWN_LINE_WORDS: [&str; 47] = [
     "what",
     "whats",
     "your",
-    "is",
     "best",
     "fixed",
     "landline",
@@ -1321,8 +1408,6 @@ mod tests {
             // Brevo's, Klaviyo's and POS systems' flags, and negated ones.
             "SMS_BLACKLISTED",
             "SMS Blacklisted",
-            "Blacklisted",
-            "Suppressed",
             "SMS Suppressed",
             "No Texts",
             "No SMS Marketing",
@@ -1375,6 +1460,29 @@ mod tests {
     #[test]
     fn word_guesses_leave_doubtful_columns_alone() {
         for header in [
+            // Counts, codes, other channels' flags, email suppression, reminders.
+            "No. of SMS",
+            "No of Texts Sent",
+            "No SMS sent",
+            "Suppressed",
+            "Blacklisted",
+            "Suppression List",
+            "WHATSAPP_BLACKLISTED",
+            "Push Suppressed",
+            "Call Blacklisted",
+            "Promo SMS Sent",
+            "SMS Promo Code",
+            "Text Promo",
+            "Allow SMS Notifications",
+            "Receive SMS Reminders",
+            // Questions asking for an opt-out, or about reminders or other channels.
+            "Withdraw my consent to receive text messages",
+            "Revoke consent for SMS marketing messages",
+            "Customer declined consent to receive SMS messages",
+            "May we leave a message at this number?",
+            "Can we send you a message on WhatsApp about your order?",
+            "Would you like to receive a text message reminder before your appointment?",
+            "How would you like us to contact you? (Email, Text message, Phone call)",
             "Not OK to Text",
             "SMS Consent Withdrawn",
             "SMS Marketing Declined",
@@ -1404,6 +1512,22 @@ mod tests {
             let mapped = report(&["Phone", header], None);
             assert!(mapped[1].1.starts_with("attr:"), "{header}: {mapped:?}");
         }
+        // A question asking for an opt-out is never a consent column.
+        assert_eq!(
+            report(
+                &["Phone", "Tick this box if you do not want to receive SMS"],
+                None
+            )[1]
+            .1,
+            "opt_out"
+        );
+        let header = "Check this box if you do NOT want to receive text messages";
+        assert_ne!(report(&["Phone", header], None)[1].1, "consent");
+        // "Is Mobile" is a flag, not the number.
+        assert_eq!(
+            report(&["Phone", "Is Mobile"], None),
+            pairs(&[("Phone", "phone"), ("Is Mobile", "attr:is_mobile")])
+        );
         let explicit = "consent=Texting Opt Out"
             .parse::<ExplicitMapping>()
             .unwrap();

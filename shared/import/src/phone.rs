@@ -25,14 +25,12 @@ impl PhoneReader {
     /// The number in a cell, or a reason naming the value.
     pub fn read(&mut self, raw: &str) -> Result<PhoneE164, String> {
         let prepared = prepare(raw, self.region)?;
-        if let Some(reading) = prepared.read_for_named(self.region) {
-            return reading;
-        }
-        let number = prepared.number;
-        if let Some(known) = self.fast.lookup(&number) {
-            return known.or_else(|why| old_mexican(&number, self.region).ok_or(why));
-        }
-        slow(&number, self.region)
+        let number = &prepared.number;
+        let ours = match self.fast.lookup(number) {
+            Some(known) => known.or_else(|why| old_mexican(number, self.region).ok_or(why)),
+            None => slow(number, self.region),
+        };
+        prepared.beside(ours, self.region)
     }
 
     pub fn region(&self) -> Region {
@@ -40,12 +38,10 @@ impl PhoneReader {
     }
 
     /// A cell read for another region, without the fast path (whose cache is the import
-    /// region's). A country named in the cell wins over `region`.
+    /// region's), and without the country a note in it names ([`PhoneReader::read`] weighs
+    /// that).
     pub fn read_for(&self, raw: &str, region: Region) -> Result<PhoneE164, String> {
-        let prepared = prepare(raw, self.region)?;
-        prepared
-            .read_for_named(region)
-            .unwrap_or_else(|| slow(&prepared.number, region))
+        slow(&prepare(raw, self.region)?.number, region)
     }
 
     /// How many numbers the fast path answered (the rest went to the crate).
@@ -56,36 +52,60 @@ impl PhoneReader {
     /// The same without the fast path: the reference the fast path is tested against.
     pub fn read_slow(&self, raw: &str) -> Result<PhoneE164, String> {
         let prepared = prepare(raw, self.region)?;
-        prepared
-            .read_for_named(self.region)
-            .unwrap_or_else(|| slow(&prepared.number, self.region))
+        let ours = slow(&prepared.number, self.region);
+        prepared.beside(ours, self.region)
     }
 }
 
-/// A phone cell ready to read: the cell as written, the number in it, and the country a note
-/// beside the number names (`55 1234 5678 (Mexico)`).
+/// A phone cell ready to read: the number in it, and the country a note beside the number
+/// names (`55 1234 5678 (Mexico)`).
 struct Prepared<'a> {
-    cell: &'a str,
     number: Cow<'a, str>,
     named: Option<Region>,
 }
 
 impl Prepared<'_> {
-    /// The number read for the country named beside it, when that is not `region` and the
-    /// number has no country code of its own (`+`, or `region`'s international prefix);
-    /// `None` when the number is to be read for `region` as usual.
-    fn read_for_named(&self, region: Region) -> Option<Result<PhoneE164, String>> {
-        let named = self.named.filter(|&named| named != region)?;
-        if has_country_code(&self.number, region) {
-            return None;
+    /// `ours`, the number read for `region`, weighed against its reading for the country
+    /// named beside it, as a country column's is ([`choose_reading`]): a word beside a number
+    /// may be a name or a region ("Jordan:", "(CO)" for Como), so it wins only where the
+    /// import's reading is no valid number, or no mobile where its own is one. A number with
+    /// its country code of its own (`+`, or `region`'s international prefix) keeps it.
+    fn beside(&self, ours: Result<PhoneE164, String>, region: Region) -> Result<PhoneE164, String> {
+        match self.named.filter(|&named| named != region) {
+            Some(named) if !has_country_code(&self.number, region) => choose_reading(
+                ours,
+                slow(&self.number, named),
+                "the country written beside it",
+            ),
+            _ => ours,
         }
-        Some(slow(&self.number, named).map_err(|_| {
-            format!(
-                "phone `{}` is not a valid number of {named}, the country written beside it: \
-                 correct it, or write it with its country code if it is another country's",
-                self.cell
-            )
-        }))
+    }
+}
+
+/// The number read for the import's region (`ours`) or for a country the row names
+/// (`theirs`, which `theirs_is` describes): the one that is a valid number; where both are,
+/// and differ, the one that may be a mobile (an address's country is not always the phone's:
+/// a German mobile with an Austrian billing address, a US number in a British shop's file),
+/// and none when both may: which is meant cannot be told.
+pub(crate) fn choose_reading(
+    ours: Result<PhoneE164, String>,
+    theirs: Result<PhoneE164, String>,
+    theirs_is: &str,
+) -> Result<PhoneE164, String> {
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) if ours != theirs => {
+            match (ours.may_be_mobile(), theirs.may_be_mobile()) {
+                (false, true) => Ok(theirs),
+                (true, true) => Err(format!(
+                    "phone reads as a mobile both for the import's region ({ours}) and for \
+                     {theirs_is} ({theirs}): write it with its country code"
+                )),
+                _ => Ok(ours),
+            }
+        }
+        (Ok(ours), _) => Ok(ours),
+        (Err(_), Ok(theirs)) => Ok(theirs),
+        (Err(why), Err(_)) => Err(why),
     }
 }
 
@@ -115,7 +135,6 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
         ExcelNumber::Not => strip_extension(number),
         ExcelNumber::Digits(digits) => {
             return Ok(Prepared {
-                cell,
                 number: Cow::Owned(digits),
                 named,
             });
@@ -134,15 +153,14 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
         ));
     }
     Ok(Prepared {
-        cell,
         number: Cow::Borrowed(number),
         named,
     })
 }
 
-/// Whether an ASCII letter lies between a number's digits or is glued to one (`415-555-26O1`,
-/// `(415) 555-l234`, `4322O`): the crate would read it as a phone keypad's digit, giving
-/// another number. Words apart from the digits (`1-800-FLOWERS`) are left to the crate, and
+/// Whether an ASCII letter lies between a number's digits, or one that looks like a digit is
+/// glued to them (`415-555-26O1`, `(415) 555-l234`, `4322O`): the crate would read it as a
+/// phone keypad's digit, giving another number. Words apart from the digits (`1-800-FLOWERS`) are left to the crate, and
 /// so is an extension's marker without digits (`415-555-2671x`).
 fn letters_among_digits(number: &str) -> bool {
     // Most numbers: no letters at all.
@@ -165,13 +183,15 @@ fn letters_among_digits(number: &str) -> bool {
     ) else {
         return false;
     };
-    let letter = |at: Option<usize>| {
+    // Glued to the first or last digit, only a letter that looks like a digit (`4322O`):
+    // others are labels or notes (`M415...`, `...68priv`) the crate leaves out.
+    let looks_like_a_digit = |at: Option<usize>| {
         at.and_then(|at| bytes.get(at))
-            .is_some_and(u8::is_ascii_alphabetic)
+            .is_some_and(|b| matches!(b, b'O' | b'o' | b'l' | b'I'))
     };
     bytes[first..last].iter().any(u8::is_ascii_alphabetic)
-        || letter(first.checked_sub(1))
-        || letter(Some(last + 1))
+        || looks_like_a_digit(first.checked_sub(1))
+        || looks_like_a_digit(Some(last + 1))
 }
 
 /// The number as written; failing that, a number with its country code but no `+`
@@ -341,7 +361,7 @@ const SOMEONE_ELSES: [&str; 31] = [
 /// with an opt-out.
 const OPTED_OUT: [&str; 5] = ["dnc", "unsubscribed", "stop", "optout", "dnd"];
 /// Phrases to the same effect (and "text: no", [`says_no_to_texts`]).
-const OPTED_OUT_PHRASES: [&str; 23] = [
+const OPTED_OUT_PHRASES: [&str; 22] = [
     "do not",
     "don't",
     "dont",
@@ -350,7 +370,6 @@ const OPTED_OUT_PHRASES: [&str; 23] = [
     "no texts",
     "no texting",
     "no text messages",
-    "no messages",
     "no marketing",
     "no promo",
     "no promos",
@@ -915,7 +934,6 @@ mod tests {
             "07911 123456 (Texts: No)",
             "07911 123456 (no texting)",
             "07911 123456 (no text messages)",
-            "07911 123456 (no messages)",
             "07911 123456 (no promo)",
             "07911 123456 (voice only)",
             "07911 123456 call only",
@@ -925,8 +943,13 @@ mod tests {
             assert_eq!(read(cell, "GB").as_deref(), Ok("+447911123456"), "{cell}");
             assert!(note_opts_out(cell), "{cell}");
         }
-        // A number's label is no "no" to texts.
-        for cell in ["SMS No: 07911 123456", "Text no. 07911 123456"] {
+        // A number's label is no "no" to texts, nor is a patient's "no messages" (leave no
+        // voicemail).
+        for cell in [
+            "SMS No: 07911 123456",
+            "Text no. 07911 123456",
+            "07911 123456 (home, no messages)",
+        ] {
             assert!(!note_opts_out(cell), "{cell}");
         }
         assert_eq!(
@@ -962,22 +985,13 @@ mod tests {
     /// import's region: a stranger in the import's country must not be texted.
     #[test]
     fn a_country_named_beside_the_number_is_the_numbers() {
+        // Valid only there, or a mobile only there: read for the country named.
         for (raw, region, want) in [
-            ("Mexico 55 1234 5679", "US", "+525512345679"),
-            ("MX 55 1234 5680", "US", "+525512345680"),
-            ("55 1234 5681 (Mexico)", "US", "+525512345681"),
-            ("55 1234 5682 (MX)", "US", "+525512345682"),
-            ("México 55 1234 5683", "US", "+525512345683"),
-            ("55 1234 5684 Mexico", "US", "+525512345684"),
-            ("55 1234 5685 (Mexico cell)", "US", "+525512345685"),
-            ("Mexico: 55 1234 5686", "US", "+525512345686"),
-            ("MEX 55 1234 5687", "US", "+525512345687"),
             ("Österreich 0664 1234568", "DE", "+436641234568"),
             ("Oesterreich 0664 1234569", "DE", "+436641234569"),
             ("Schweiz 079 123 45 68", "DE", "+41791234568"),
             ("NZ 021 123 4567", "AU", "+64211234567"),
             ("New Zealand 021 123 4568", "AU", "+64211234568"),
-            ("USA 415-555-2675", "MX", "+14155552675"),
             ("USA 415-555-2671", "GB", "+14155552671"),
             ("415-555-2672 (U.S.)", "GB", "+14155552672"),
             ("Ireland 087 123 4567", "GB", "+353871234567"),
@@ -991,6 +1005,18 @@ mod tests {
             ("+44 7911 123456 (Mexico)", "US", "+447911123456"),
             ("011 44 7911 123456 (Mexico)", "US", "+447911123456"),
             ("MX +1 415 555 2671", "GB", "+14155552671"),
+            // A word that names a country but is a name or a region here ("Jordan:", Como,
+            // Northern Ireland): the import's reading stands where the other is no number,
+            // or no mobile where it is one.
+            ("India 415-555-2677", "US", "+14155552677"),
+            ("Jersey 201-555-2682", "US", "+12015552682"),
+            ("(415) 555-2676 BR", "US", "+14155552676"),
+            ("India: 07911 123456", "GB", "+447911123456"),
+            ("Chad: 415 555 2671", "US", "+14155552671"),
+            ("07911 123464 (NI)", "GB", "+447911123464"),
+            ("Ireland 07911 123456", "GB", "+447911123456"),
+            ("USA 020 7946 0018", "GB", "+442079460018"),
+            ("NZ 0412 345 678", "AU", "+61412345678"),
             // Labels, lower-case words, and North American states are no countries.
             ("PH: 415 555 2671", "US", "+14155552671"),
             ("Ph: 415 555 2671", "US", "+14155552671"),
@@ -1007,40 +1033,27 @@ mod tests {
                 "{raw} in {region}"
             );
         }
-        // Not valid in the country named: refused, naming it.
-        for (raw, region, country) in [
-            ("Ireland 07911 123456", "GB", "IE"),
-            ("USA 020 7946 0018", "GB", "US"),
-            ("55 1234 567 (Mexico)", "US", "MX"),
-            ("NZ 0412 345 678", "AU", "NZ"),
+        // A mobile both at home and in the country named: which is meant cannot be told, so
+        // the number is refused rather than texting a stranger.
+        for (raw, region) in [
+            ("Mexico 55 1234 5679", "US"),
+            ("MX 55 1234 5680", "US"),
+            ("55 1234 5681 (Mexico)", "US"),
+            ("55 1234 5682 (MX)", "US"),
+            ("México 55 1234 5683", "US"),
+            ("Mexico: 55 1234 5686", "US"),
+            ("MEX 55 1234 5687", "US"),
+            ("USA 415-555-2675", "MX"),
+            ("333 123 4570 (CO)", "IT"),
         ] {
             let err = read_both(raw, region).unwrap_err();
             assert!(
-                err.contains(&format!("`{raw}`"))
-                    && err.contains(&format!("not a valid number of {country}")),
+                err.contains("the country written beside it") && err.contains("country code"),
                 "{raw} in {region}: {err}"
             );
         }
         let err = read_both("Mexico 55 1234 5679 (USA)", "GB").unwrap_err();
         assert!(err.contains("names two countries"), "{err}");
-        // The note wins over the row's country column.
-        let reader = PhoneReader::new("US".parse().unwrap());
-        let germany = "DE".parse().unwrap();
-        assert_eq!(
-            reader
-                .read_for("55 1234 5681 (Mexico)", germany)
-                .map(|p| p.to_string())
-                .as_deref(),
-            Ok("+525512345681")
-        );
-        let reader = PhoneReader::new("GB".parse().unwrap());
-        assert_eq!(
-            reader
-                .read_for("07911 123456 (UK)", "IE".parse().unwrap())
-                .map(|p| p.to_string())
-                .as_deref(),
-            Ok("+447911123456")
-        );
     }
 
     /// The crate reads letters as a phone keypad's digits: a letter O or l typed for 0 or 1
@@ -1056,7 +1069,6 @@ mod tests {
             ("Mobile: 07911 12345l", "GB"),
             ("07911 l23456 (mobile)", "GB"),
             ("415-555-26O1 x12", "US"),
-            ("415-555-2671y", "US"),
         ] {
             let err = read_both(raw, region).unwrap_err();
             assert!(
@@ -1066,8 +1078,16 @@ mod tests {
                 "{raw}: {err}"
             );
         }
-        // Words apart from the digits are the crate's, as before.
+        // Words apart from the digits are the crate's, as before, and so are other letters
+        // glued to the ends: labels and notes (`M415...`, `...68priv`).
         assert!(read_both("1-800-FLOWERS", "US").is_ok());
+        for raw in ["415-555-2671y", "M415-555-2671", "0171/1234568priv"] {
+            let read = read_both(raw, "US");
+            assert!(
+                read.as_ref().is_ok() || !read.as_ref().unwrap_err().contains("letters among"),
+                "{raw}: {read:?}"
+            );
+        }
         assert_eq!(
             read_both("415-555-2671x", "US").as_deref(),
             Ok("+14155552671")

@@ -10,7 +10,7 @@ use smscrm_domain::{PhoneE164, Region, ValidationError};
 
 use crate::mapping::Plan;
 use crate::names::split_full_name;
-use crate::phone::PhoneReader;
+use crate::phone::{PhoneReader, choose_reading};
 use crate::records::Fields;
 use crate::seen::Seen;
 use crate::{ImportRow, RefusedOptOut, RowOutcome};
@@ -167,21 +167,26 @@ impl RowValidator {
             ));
         }
         check_attributes_size(&attributes).map_err(reason)?;
-        let consent = match plan.consent.map(|at| (at, fields.get(at).trim())) {
+        let (consent, declared) = match plan.consent.map(|at| (at, fields.get(at).trim())) {
             Some((at, value)) if !value.is_empty() => {
                 let declared = self.declaration.as_ref().and_then(|d| d.source.as_deref());
-                consent_cell(value, &self.headers[at], declared)?
+                (consent_cell(value, &self.headers[at], declared)?, false)
             }
-            _ => self.declaration.clone(),
+            _ => (self.declaration.clone(), true),
         };
+        let grants = consent
+            .as_ref()
+            .is_some_and(|c| c.status.allows_marketing());
         let consent = match self.refused_texts(fields) {
-            // Another column says no: neither the declaration nor a yes elsewhere grants.
-            Some(header) if consent.as_ref().is_none_or(|c| c.status.allows_marketing()) => {
-                Some(ConsentInput {
-                    status: ConsentStatus::Unknown,
-                    source: Some(opt_out_source(header)),
-                })
-            }
+            // A texts column says no ("SMS Status" of Unsubscribed): no consent, whatever
+            // the declaration or the consent column grants.
+            Some((header, true)) if grants || consent.is_none() => Some(ConsentInput {
+                status: ConsentStatus::Unknown,
+                source: Some(opt_out_source(header)),
+            }),
+            // A status naming no channel ("Subscription Status" of UNSUBSCRIBED) may be an
+            // email's: it only keeps the declaration from granting.
+            Some((_, false)) if grants && declared => None,
             _ => consent,
         };
         let note_opts_out = crate::phone::note_opts_out(phone_cell);
@@ -288,7 +293,11 @@ impl RowValidator {
         match country {
             // Written with its country code, the number reads the same for any region.
             Some(_) if phone_cell.trim_start().starts_with(['+', '\'']) => ours,
-            Some(region) => choose_reading(ours, self.phones.read_for(phone_cell, region)),
+            Some(region) => choose_reading(
+                ours,
+                self.phones.read_for(phone_cell, region),
+                "the row's country",
+            ),
             None => ours,
         }
         .map_err(|why| match several_numbers(phone_cell) {
@@ -332,14 +341,14 @@ impl RowValidator {
         }
     }
 
-    /// The header of the first column of [`RowValidator::refusals`] saying no to texts: an
-    /// opt-out word ("Unsubscribed", "Opted out", "Blacklisted"), or, in a column naming
-    /// texts, a plain no.
-    fn refused_texts(&self, fields: &Fields<'_>) -> Option<&str> {
+    /// The first column of [`RowValidator::refusals`] saying no to texts (an opt-out word,
+    /// "Unsubscribed", "Opted out"; or, in a column naming texts, a plain no), and whether it
+    /// names texts.
+    fn refused_texts(&self, fields: &Fields<'_>) -> Option<(&str, bool)> {
         self.refusals
             .iter()
             .find(|&&(at, names_texts)| says_no_to_texts(fields.get(at).trim(), names_texts))
-            .map(|&(at, _)| self.headers[at].as_str())
+            .map(|&(at, names_texts)| (self.headers[at].as_str(), names_texts))
     }
 
     /// The header of the first opt-out column saying this row's person opted out.
@@ -367,19 +376,11 @@ fn opt_out_cell(value: &str) -> bool {
     if value.is_empty() {
         return false;
     }
-    // A mark in the box is a yes, whichever mark; an empty box or a dash is not.
-    if matches!(
-        value,
-        "\u{2713}"
-            | "\u{2714}"
-            | "\u{2611}"
-            | "\u{2612}"
-            | "\u{2705}"
-            | "\u{2717}"
-            | "\u{2718}"
-            | "\u{274c}"
-    ) {
-        return true;
+    // A tick or a ticked box is a yes; a cross (beside ticks) and an empty box a no.
+    match value {
+        "\u{2713}" | "\u{2714}" | "\u{2611}" | "\u{2612}" | "\u{2705}" => return true,
+        "\u{2717}" | "\u{2718}" | "\u{274c}" | "\u{2610}" => return false,
+        _ => {}
     }
     let key = word_key(value);
     if let Some(yes) = yes_or_no(&key) {
@@ -410,12 +411,25 @@ fn opt_out_cell(value: &str) -> bool {
 /// "SMS blocked", "Stopped" (not "Not unsubscribed"), and where the column names texts, "No",
 /// "Declined", "Never subscribed".
 fn says_no_to_texts(value: &str, names_texts: bool) -> bool {
-    if value.is_empty() {
+    let words = value
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .count();
+    // An answer, not a sentence ("Reply STOP to unsubscribe", "No answer, call back").
+    if words == 0 || words > 3 {
         return false;
     }
     let key = word_key(value);
-    let first_word = first_word(value);
-    let negated = matches!(first_word.as_str(), "not" | "never");
+    // "Do Not Email", "Unsubscribed (email)": another channel's.
+    let texts = ["sms", "text"].iter().any(|w| key.contains(w));
+    if !texts
+        && ["email", "mail", "call", "whatsapp", "post"]
+            .iter()
+            .any(|w| key.contains(w))
+    {
+        return false;
+    }
+    let negated = matches!(first_word(value).as_str(), "not" | "never");
     let opts_out = [
         "unsub",
         "optedout",
@@ -439,20 +453,15 @@ fn says_no_to_texts(value: &str, names_texts: bool) -> bool {
         && key != "0"
         && (yes_or_no(&key) == Some(false)
             || matches!(
-                first_word.as_str(),
-                "no" | "not"
-                    | "never"
-                    | "non"
-                    | "declined"
+                key.as_str(),
+                "declined"
                     | "denied"
                     | "refused"
-                    | "nein"
-                    | "kein"
-                    | "keine"
-                    | "nicht"
+                    | "nothanks"
                     | "neversubscribed"
                     | "notsubscribed"
                     | "nonsubscribed"
+                    | "notoptedin"
             ))
 }
 
@@ -470,6 +479,14 @@ fn form_answer(value: &str, first_word: &str, header: &str) -> Option<ConsentSta
         .map(str::to_lowercase)
         .collect();
     if words.len() > 4 && !crate::mapping::is_consent_question(header) {
+        return None;
+    }
+    // "Yes - Email only" answers for another channel.
+    let any = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    if any(&[
+        "email", "mail", "call", "calls", "phone", "whatsapp", "post",
+    ]) && !any(&["sms", "text", "texts", "texting"])
+    {
         return None;
     }
     let opening = &words[..words.len().min(4)];
@@ -599,31 +616,6 @@ impl Countries {
             self.known.insert(cell.to_owned(), region);
         }
         region
-    }
-}
-
-/// The number read for the import's region (`ours`) or for the row's country (`theirs`):
-/// the one that is a valid number; where both are, and differ, the one that may be a mobile
-/// (an address's country is not always the phone's: a German mobile with an Austrian
-/// billing address, a US number in a British shop's file), and the import's when both may.
-fn choose_reading(
-    ours: Result<PhoneE164, String>,
-    theirs: Result<PhoneE164, String>,
-) -> Result<PhoneE164, String> {
-    match (ours, theirs) {
-        (Ok(ours), Ok(theirs)) if ours != theirs => {
-            match (ours.may_be_mobile(), theirs.may_be_mobile()) {
-                (false, true) => Ok(theirs),
-                (true, true) => Err(format!(
-                    "phone reads as a mobile both for the import's region ({ours}) and for \
-                     the row's country ({theirs}): write it with its country code"
-                )),
-                _ => Ok(ours),
-            }
-        }
-        (Ok(ours), _) => Ok(ours),
-        (Err(_), Ok(theirs)) => Ok(theirs),
-        (Err(why), Err(_)) => Err(why),
     }
 }
 

@@ -217,7 +217,9 @@ fn open_with<R: Read>(
     }
     if headers.len() > MAX_HEADER_FIELDS {
         return Err(ImportError::BadHeader(format!(
-            "it has more than {MAX_HEADER_FIELDS} columns with names"
+            "its columns run past the {MAX_HEADER_FIELDS}th up to its last named one (column \
+             {})",
+            headers.len()
         )));
     }
     let skipped = u64::from(encoding == Encoding::Utf8Bom) * 3;

@@ -191,10 +191,6 @@ const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// How many records of the sample the delimiter is judged on.
 const SNIFF_RECORDS: usize = 50;
 
-/// Picks the delimiter that splits the first records of the (decoded, UTF-8) sample most
-/// consistently: the share of data records with as many fields as the header (or one more,
-/// a trailing delimiter), then the header's field count. Parsing with the real CSV parser
-/// means delimiters inside quoted fields are ignored. A file with one column gets `,`.
 /// The delimiter an Excel `sep=;` first line names (Excel writes one so that other locales
 /// read the file; it shows no such row).
 pub(crate) fn excel_separator(text: &[u8]) -> Option<u8> {
@@ -208,6 +204,10 @@ pub(crate) fn excel_separator(text: &[u8]) -> Option<u8> {
     }
 }
 
+/// Picks the delimiter that splits the first records of the (decoded, UTF-8) sample most
+/// consistently: the share of data records with as many fields as the header (or one more,
+/// a trailing delimiter), then the header's field count. Parsing with the real CSV parser
+/// means delimiters inside quoted fields are ignored. A file with one column gets `,`.
 pub(crate) fn detect_delimiter(text: &[u8], complete: bool) -> u8 {
     let mut best = (b',', 0.0f64, 1usize);
     for delimiter in CANDIDATES {

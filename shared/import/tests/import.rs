@@ -1243,6 +1243,12 @@ fn a_forms_consent_question_is_a_consent_column() {
         consent_statuses(typeform, &options("US")),
         [Ok(Some(Explicit)), Ok(Some(Unknown)), Ok(None)]
     );
+    // "Yes" for another channel is no answer about texts.
+    let email_only =
+        "Phone,SMS Opt-In\n4155552671,Yes - Email only\n4155552672,\"Yes, SMS and email\"\n";
+    let got = consent_statuses(email_only, &options("US"));
+    assert!(got[0].is_err(), "{got:?}");
+    assert_eq!(got[1], Ok(Some(Explicit)));
     // A negated question is a do-not-text box.
     let negated = "Phone,I do not want to receive text messages from Acme Bakery\n\
                    4155552671,Yes\n4155552672,\n";
@@ -1280,15 +1286,18 @@ fn check_boxes_and_short_answers() {
     }
     let want: Vec<_> = cells.iter().map(|(_, want)| want.clone()).collect();
     assert_eq!(consent_statuses(&text, &options("US")), want);
-    // In an opt-out column a mark says opted out; an empty box does not.
+    // In an opt-out column a tick says opted out; a cross (beside ticks), an empty box or a
+    // dash does not.
     let boxes = "Phone,Do not text\n4155552671,checked\n4155552672,unchecked\n\
-                 4155552673,\u{2713}\n4155552674,-\n";
+                 4155552673,\u{2713}\n4155552674,-\n4155552675,\u{2717}\n4155552676,\u{274c}\n";
     assert_eq!(
         consent_statuses(boxes, &declared("web form")),
         [
             Ok(Some(Revoked)),
             Ok(Some(Explicit)),
             Ok(Some(Revoked)),
+            Ok(Some(Explicit)),
+            Ok(Some(Explicit)),
             Ok(Some(Explicit))
         ]
     );
@@ -1306,17 +1315,35 @@ fn another_column_saying_no_to_texts_withholds_consent() {
                 Cy,4155552673,,,Unsubscribed\n\
                 Di,4155552674,Active,Yes,\n\
                 Ed,4155552675,Not unsubscribed,,\n\
-                Fe,4155552676,Opted out,,\n";
+                Fe,4155552676,Opted out,,\n\
+                Gi,4155552677,\"Do Not Email\",,\n\
+                Hu,4155552678,,\"No answer, call back\",\n";
+    // A status naming no channel withholds the declaration; one naming texts says no.
     assert_eq!(
         consent_statuses(text, &declared("store sign-up")),
         [
+            Ok(None),
             Ok(Some(Unknown)),
-            Ok(Some(Unknown)),
             Ok(Some(Explicit)),
             Ok(Some(Explicit)),
             Ok(Some(Explicit)),
-            Ok(Some(Unknown))
+            Ok(None),
+            Ok(Some(Explicit)),
+            Ok(Some(Explicit))
         ]
+    );
+    // Columns holding a message, a template or notes about texts never say no.
+    let content = "Mobile,SMS Template,Text Notes,SMS Language\n\
+                   4155552671,Reply STOP to unsubscribe,No show,no\n";
+    assert_eq!(
+        consent_statuses(content, &declared("store sign-up")),
+        [Ok(Some(Explicit))]
+    );
+    // Nor does an account's or an order's status.
+    let statuses = "Mobile,Account Status,Order Status\n4155552671,Blocked,Stopped\n";
+    assert_eq!(
+        consent_statuses(statuses, &declared("store sign-up")),
+        [Ok(Some(Explicit))]
     );
     // Nor does a count of texts, or a status naming something else.
     let counts = "Mobile,SMS Sent,Texts Received\n4155552671,0,no\n";
@@ -1324,24 +1351,24 @@ fn another_column_saying_no_to_texts_withholds_consent() {
         consent_statuses(counts, &declared("store sign-up")),
         [Ok(Some(Explicit))]
     );
+    // A texts column's no wins over the consent column's yes.
     let with_column = "Mobile,SMS Opt-In,SMS Status\n4155552671,yes,Unsubscribed\n\
                        4155552672,yes,Active\n";
     assert_eq!(
         consent_statuses(with_column, &options("US")),
         [Ok(Some(Unknown)), Ok(Some(Explicit))]
     );
-    // Without a declaration the row's own "no" still counts (it withdraws a consent the
-    // contact had), and says where it was read.
+    // Without a declaration a texts column's "no" still counts (it withdraws a consent the
+    // contact had), and says where it was read; a status naming no channel changes nothing.
     let (_, outcomes) = import(text.as_bytes(), &options("US"));
-    let RowOutcome::Valid(ann) = &outcomes[0] else {
-        panic!("{:?}", outcomes[0]);
+    let consent_of = |at: usize| match &outcomes[at] {
+        RowOutcome::Valid(row) => row.consent.clone(),
+        other => panic!("{other:?}"),
     };
-    let consent = ann.consent.as_ref().expect("consent");
-    assert_eq!(consent.status, Unknown);
-    assert_eq!(
-        consent.source.as_deref(),
-        Some("import column Subscription Status")
-    );
+    assert_eq!(consent_of(0), None);
+    let bo = consent_of(1).expect("consent");
+    assert_eq!(bo.status, Unknown);
+    assert_eq!(bo.source.as_deref(), Some("import column Text Messages"));
 }
 
 /// Excel writes `sep=;` as a first line so that other locales read the file; it shows no
@@ -1381,7 +1408,10 @@ fn empty_columns_past_the_last_named_one_are_left_out() {
     else {
         panic!("a header of 1101 named columns must be refused");
     };
-    assert!(why.contains("more than 1024 columns with names"), "{why}");
+    assert!(
+        why.contains("past the 1024th") && why.contains("column 1101"),
+        "{why}"
+    );
 }
 
 /// Brevo keeps the number for texts in "SMS", beside "WHATSAPP": a row without a WhatsApp
