@@ -404,7 +404,16 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "shipping",
         "account",
     ]);
-    let opt_out_words = joined_has(&["optout", "optedout", "unsub", "abgemeldet", "desabonne"]);
+    let opt_out_words = joined_has(&[
+        "optout",
+        "optedout",
+        "unsub",
+        "abgemeldet",
+        "desabonne",
+        // A form's box: "Withdraw my consent to receive text messages".
+        "withdrawmyconsent",
+        "revokemyconsent",
+    ]);
     // "Do Not Text", "DNC", "DND": short flags; a header that is only "Stop".
     // A raw "No." or "No of" is a count's "number".
     let lower = header.trim_start().to_lowercase();
@@ -1476,7 +1485,6 @@ mod tests {
             "Allow SMS Notifications",
             "Receive SMS Reminders",
             // Questions asking for an opt-out, or about reminders or other channels.
-            "Withdraw my consent to receive text messages",
             "Revoke consent for SMS marketing messages",
             "Customer declined consent to receive SMS messages",
             "May we leave a message at this number?",
@@ -1513,6 +1521,14 @@ mod tests {
             assert!(mapped[1].1.starts_with("attr:"), "{header}: {mapped:?}");
         }
         // A question asking for an opt-out is never a consent column.
+        assert_eq!(
+            report(
+                &["Phone", "Withdraw my consent to receive text messages"],
+                None
+            )[1]
+            .1,
+            "opt_out"
+        );
         assert_eq!(
             report(
                 &["Phone", "Tick this box if you do not want to receive SMS"],
