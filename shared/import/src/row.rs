@@ -345,10 +345,15 @@ impl RowValidator {
     /// "Unsubscribed", "Opted out"; or, in a column naming texts, a plain no), and whether it
     /// names texts.
     fn refused_texts(&self, fields: &Fields<'_>) -> Option<(&str, bool)> {
-        self.refusals
-            .iter()
-            .find(|&&(at, names_texts)| says_no_to_texts(fields.get(at).trim(), names_texts))
-            .map(|&(at, names_texts)| (self.headers[at].as_str(), names_texts))
+        let saying_no = |texts: bool| {
+            self.refusals
+                .iter()
+                .filter(move |&&(_, names_texts)| names_texts == texts)
+                .find(|&&(at, names_texts)| says_no_to_texts(fields.get(at).trim(), names_texts))
+                .map(|&(at, names_texts)| (self.headers[at].as_str(), names_texts))
+        };
+        // A column of texts first: its no weighs more.
+        saying_no(true).or_else(|| saying_no(false))
     }
 
     /// The header of the first opt-out column saying this row's person opted out.

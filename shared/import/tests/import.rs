@@ -1317,7 +1317,8 @@ fn another_column_saying_no_to_texts_withholds_consent() {
                 Ed,4155552675,Not unsubscribed,,\n\
                 Fe,4155552676,Opted out,,\n\
                 Gi,4155552677,\"Do Not Email\",,\n\
-                Hu,4155552678,,\"No answer, call back\",\n";
+                Hu,4155552678,,\"No answer, call back\",\n\
+                Iv,4155552679,UNSUBSCRIBED,No,\n";
     // A status naming no channel withholds the declaration; one naming texts says no.
     assert_eq!(
         consent_statuses(text, &declared("store sign-up")),
@@ -1329,7 +1330,8 @@ fn another_column_saying_no_to_texts_withholds_consent() {
             Ok(Some(Explicit)),
             Ok(None),
             Ok(Some(Explicit)),
-            Ok(Some(Explicit))
+            Ok(Some(Explicit)),
+            Ok(Some(Unknown))
         ]
     );
     // Columns holding a message, a template or notes about texts never say no.
