@@ -677,6 +677,10 @@ impl ImportWorker {
                 tracing::info!(%import_id, "a sidecar put during the import imports the file again");
             }
             Ok(_) => {}
+            // A notification of the file (or the local watcher) is at it: it decides.
+            Err(StoredImportError::Busy(why)) => {
+                tracing::debug!(why, key = %record.blob_key, "the dropped file is being looked at");
+            }
             Err(error) => {
                 tracing::warn!(%error, key = %record.blob_key, "the dropped file was not looked at again");
             }
