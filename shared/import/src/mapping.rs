@@ -324,12 +324,72 @@ fn email_by_words(header: &str) -> Option<(Target, u8)> {
 /// scrub date, quiet hours); consent counts only when it names texts, says nothing negative
 /// ("No SMS Marketing", "Consent Withdrawn": neither) and is not about a consent (its time,
 /// source, wording). Anything else is an attribute, or mapped by hand.
+/// How opt-out columns say it, in English, German, French and Dutch.
+const OPT_OUT_STEMS: [&str; 9] = [
+    "optout",
+    "optedout",
+    "unsub",
+    "abgemeldet",
+    "desabonne",
+    "desinscrit",
+    "afgemeld",
+    "uitgeschreven",
+    "werbewiderspruch",
+];
+
+/// Words that may stand beside "opt out" or "unsubscribed" in a column of people's opt-outs
+/// from contact ([`consent_by_words`]).
+const OPT_OUT_BESIDE: [&str; 40] = [
+    "opt",
+    "opted",
+    "out",
+    "is",
+    "has",
+    "sms",
+    "text",
+    "texts",
+    "texting",
+    "txt",
+    "mobile",
+    "cell",
+    "phone",
+    "marketing",
+    "global",
+    "all",
+    "contact",
+    "communications",
+    "from",
+    "of",
+    "flag",
+    "date",
+    "time",
+    "timestamp",
+    "datetime",
+    "at",
+    "on",
+    "reason",
+    "yes",
+    "the",
+    "le",
+    "la",
+    "des",
+    "de",
+    "sms",
+    "unsubscribe",
+    "unsubscribed",
+    "optout",
+    "optedout",
+    "y",
+];
+
 fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     let words = words(header);
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
     let joined = words.concat();
     let joined_has = |set: &[&str]| set.iter().any(|w| joined.contains(w));
-    let texts = has(&["sms", "text", "texts", "texting", "txt"]);
+    // The TCPA's consent is to calls and texts ("TCPA Consent", "Prior Express Consent").
+    let texts = has(&["sms", "text", "texts", "texting", "txt", "tcpa"])
+        || (has(&["express"]) && has(&["consent"]));
     let other_channel = joined_has(&[
         "email",
         "mail",
@@ -403,23 +463,60 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "orders",
         "shipping",
         "account",
+        "transactional",
+        // "Can Receive SMS": the line's capability.
+        "can",
+        "capable",
     ]);
-    let opt_out_words = joined_has(&[
-        "optout",
-        "optedout",
-        "unsub",
-        "abgemeldet",
-        "desabonne",
+    let opt_out_words = joined_has(&OPT_OUT_STEMS)
         // A form's box: "Withdraw my consent to receive text messages".
-        "withdrawmyconsent",
-        "revokemyconsent",
-    ]);
+        || joined_has(&["withdrawmyconsent", "revokemyconsent"]);
+    // Whose opt-out: a person's from contact ("SMS Opt Out", "Global Unsubscribe", "Opt-out
+    // date"), not from something else ("Directory Opt Out", "Paperless Opt Out"), nor one
+    // said of it ("Not Unsubscribed", "Opt-Out Cleared"), a count ("Unsubscribes", "Opt-Out
+    // Rate") or its wording or settings ("Opt Out Message", "Unsubscribe Groups").
+    let a_persons_opt_out = words.iter().all(|w| {
+        let w = w.as_str();
+        OPT_OUT_BESIDE.contains(&w)
+            || OPT_OUT_STEMS
+                .iter()
+                .any(|stem| w.starts_with(stem) && !w.ends_with("outs") && !w.ends_with("bes"))
+            || (texts && ["message", "messages"].contains(&w))
+    }) || joined_has(&["withdrawmyconsent", "revokemyconsent"]);
     // "Do Not Text", "DNC", "DND": short flags; a header that is only "Stop".
     // A raw "No." or "No of" is a count's "number".
     let lower = header.trim_start().to_lowercase();
     let counts = lower.starts_with("no.") || lower.starts_with("no:") || has(&["of"]);
-    let flags = joined_has(&["donot"])
-        || has(&["dnd", "dnc", "blocked", "nosms"])
+    // "Do Not Text", "Don't Call", "Do Not Disturb": not "(Do Not Modify) Contact" (every
+    // Dynamics 365 export) or "Do Not Resuscitate".
+    let do_not = ["donot", "dont"].iter().any(|not| {
+        ["text", "sms", "txt", "msg", "message", "contact", "call", "phone", "market", "solicit", "disturb", "dial"]
+            .iter()
+            .any(|verb| joined.contains(&format!("{not}{verb}")))
+            // "Tick this box if you do not want to receive SMS".
+            || (texts && joined.contains(&format!("{not}want")))
+    });
+    // "SMS Blocked", "Block SMS", "Blocked": not "Blocked Number", "Card Blocked".
+    let only = |set: &[&str]| words.iter().all(|w| set.contains(&w.as_str()));
+    let blocked = has(&["blocked", "block"])
+        && only(&[
+            "blocked", "block", "sms", "text", "texts", "texting", "txt", "is", "contact",
+        ]);
+    // "SMS Disabled", "Texts Off".
+    let switched_off = texts
+        && has(&["disabled", "off"])
+        && only(&[
+            "sms", "text", "texts", "texting", "txt", "disabled", "off", "messages",
+        ]);
+    let flags = do_not
+        || blocked
+        || switched_off
+        || has(&["dnd", "dnc", "nosms"])
+        // "No Contact", "No Marketing", "No Solicitation"; in other languages.
+        || ["nocontact", "nomarketing", "nosolicitation", "nocontactar", "geensms", "refussms",
+            "keinkontakt", "keinewerbung", "nepascontacter", "nepasappeler", "nietbellen",
+            "nietcontacteren"]
+            .contains(&joined.as_str())
         || joined == "stop"
         || (has(&["keine", "kein"]) && texts)
         // Brevo's SMS_BLACKLISTED; a bare "Suppressed" is Klaviyo's email suppression.
@@ -437,7 +534,7 @@ fn consent_by_words(header: &str) -> Option<(Target, u8)> {
             }));
     // An opt-out's time or reason is filled for those who opted out; a flag's status, check
     // or hours are filled for everyone.
-    let opts_out = (opt_out_words && !about_a_text && !about_a_record)
+    let opts_out = (opt_out_words && a_persons_opt_out && !about_a_text && !about_a_record)
         || (flags && !about_a_text && !about_a_time && !about_a_record && !has(&["status"]));
     if opts_out {
         return Some((Target::OptOut, 0));
@@ -614,8 +711,11 @@ fn asks_for_consent(words: &[String]) -> bool {
         "notification",
         "notifications",
         "appointment",
+        "appointments",
         "order",
+        "orders",
         "delivery",
+        "transactional",
         "leave",
     ]);
     let phrase = |p: &[&str]| {
@@ -650,6 +750,14 @@ fn phone_by_words(header: &str) -> Option<(Target, u8)> {
         |w: &str| MOBILE_WORDS.contains(&w) || MOBILE_STEMS.iter().any(|s| w.starts_with(s));
     let is_phone =
         |w: &str| PHONE_WORDS.contains(&w) || ["telephone", "telefon", "telefoon"].contains(&w);
+    // "Cell (No Text)": a number not to text.
+    let not_to_text = words.windows(2).any(|pair| {
+        ["no", "not", "dont"].contains(&pair[0].as_str())
+            && ["text", "texts", "sms", "txt", "texting"].contains(&pair[1].as_str())
+    });
+    if not_to_text {
+        return None;
+    }
     // "No" after the line ("Mobile No"), not before it ("No Mobile" is a flag).
     let own_line = words.iter().enumerate().all(|(at, w)| {
         let w = w.as_str();
@@ -1421,6 +1529,20 @@ mod tests {
             "No Texts",
             "No SMS Marketing",
             "STOP received",
+            "Don't Text",
+            "Please don't text me",
+            "SMS Disabled",
+            "Texts Off",
+            "Block SMS",
+            "Text Message Opt Out",
+            "Opt Out of SMS",
+            "Unsubscribed (SMS)",
+            "No Contact",
+            "No Marketing",
+            "Geen SMS",
+            "Ne pas contacter",
+            "Afgemeld",
+            "Désinscrit",
         ] {
             assert_eq!(report(&["Phone", header], None)[1].1, "opt_out", "{header}");
         }
@@ -1442,6 +1564,8 @@ mod tests {
             "Allow SMS",
             "Send Promotional Texts",
             "Promotional Texts",
+            "TCPA Consent",
+            "Prior Express Consent",
         ] {
             assert_eq!(report(&["Phone", header], None)[1].1, "consent", "{header}");
         }
@@ -1469,6 +1593,34 @@ mod tests {
     #[test]
     fn word_guesses_leave_doubtful_columns_alone() {
         for header in [
+            // Every Dynamics 365 export; other things not to do.
+            "(Do Not Modify) Contact",
+            "(Do Not Modify) Row Checksum",
+            "Do Not Resuscitate",
+            "Do Not Send Statements",
+            "Do Not Merge",
+            // Said of an opt-out, counted, or its wording and settings.
+            "Not Unsubscribed",
+            "Never Opted Out",
+            "Opt-Out Cleared",
+            "Opt Out Removed",
+            "Unsubscribes",
+            "Total Unsubscribes",
+            "Opt-outs",
+            "Opt-Out Rate",
+            "Opt Out Message",
+            "Unsubscribe Groups",
+            // Opt-outs from something else than being contacted.
+            "Directory Opt Out",
+            "Paperless Opt Out",
+            "Photo Opt Out",
+            "CCPA Opt Out",
+            "Blocked Number",
+            "Card Blocked",
+            // Transactional texts, and the line's capability.
+            "SMS Transactional Consent",
+            "Can Receive SMS",
+            "Would you like to receive texts about appointments?",
             // Counts, codes, other channels' flags, email suppression, reminders.
             "No. of SMS",
             "No of Texts Sent",
@@ -1539,6 +1691,11 @@ mod tests {
         );
         let header = "Check this box if you do NOT want to receive text messages";
         assert_ne!(report(&["Phone", header], None)[1].1, "consent");
+        // A number not to text is not the phone.
+        assert_eq!(
+            report(&["Cell (No Text)", "Phone"], None),
+            pairs(&[("Cell (No Text)", "attr:cell_no_text"), ("Phone", "phone")])
+        );
         // "Is Mobile" is a flag, not the number.
         assert_eq!(
             report(&["Phone", "Is Mobile"], None),

@@ -830,6 +830,8 @@ fn consent_cell(
         "" | "na" | "null" | "none" | "unknown" | "pending" | "cleaned" | "bounced" => {
             return Ok(None);
         }
+        // A message's delivery, in a status column: nothing about consent.
+        "delivered" | "undelivered" | "failed" | "sent" | "queued" | "sending" => return Ok(None),
         yes if yes_or_no(yes) == Some(true) => ConsentStatus::Explicit,
         no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
         "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"

@@ -1279,6 +1279,9 @@ fn check_boxes_and_short_answers() {
         ("Não", Ok(Some(Unknown))),
         ("Implicit", Ok(Some(Implied))),
         ("Stopped", Ok(Some(Revoked))),
+        // A message's delivery, in an "SMS Status" column, says nothing of consent.
+        ("delivered", Ok(None)),
+        ("failed", Ok(None)),
     ];
     let mut text = "Phone,SMS Opt-In\n".to_owned();
     for (i, (cell, _)) in cells.iter().enumerate() {
