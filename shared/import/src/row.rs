@@ -412,6 +412,22 @@ fn opt_out_cell(value: &str) -> bool {
     )
 }
 
+/// What a cell saying the person opted out holds ("Unsubscribed", "No - opted out", "SMS
+/// blocked", "Stopped", "Do not text"), as `word_key` writes them.
+const OPT_OUT_WORDS: [&str; 11] = [
+    "unsub",
+    "optedout",
+    "optout",
+    "revoked",
+    "blocked",
+    "blacklist",
+    "blocklist",
+    "suppress",
+    "stopped",
+    "abgemeldet",
+    "donot",
+];
+
 /// Whether a cell of a column that may refuse texts does: "Unsubscribed", "Opted out",
 /// "SMS blocked", "Stopped" (not "Not unsubscribed"), and where the column names texts, "No",
 /// "Declined", "Never subscribed".
@@ -435,21 +451,7 @@ fn says_no_to_texts(value: &str, names_texts: bool) -> bool {
         return false;
     }
     let negated = matches!(first_word(value).as_str(), "not" | "never");
-    let opts_out = [
-        "unsub",
-        "optedout",
-        "optout",
-        "revoked",
-        "blocked",
-        "blacklist",
-        "blocklist",
-        "suppress",
-        "stopped",
-        "abgemeldet",
-        "donot",
-    ]
-    .iter()
-    .any(|w| key.contains(w));
+    let opts_out = OPT_OUT_WORDS.iter().any(|w| key.contains(w));
     if opts_out {
         return !negated;
     }
@@ -803,18 +805,7 @@ fn consent_cell(
     let negated = matches!(first_word.as_str(), "not" | "never");
     // A sentence (the consent wording, "Reply STOP to opt out") is not an answer.
     let short = value.split_whitespace().count() <= 3;
-    let says_opt_out = [
-        "unsub",
-        "optedout",
-        "optout",
-        "revoked",
-        "blocked",
-        "blacklist",
-        "stopped",
-        "abgemeldet",
-    ]
-    .iter()
-    .any(|w| key.contains(w));
+    let says_opt_out = OPT_OUT_WORDS.iter().any(|w| key.contains(w));
     // Check marks have no letters to read.
     match value.trim() {
         "\u{2713}" | "\u{2714}" | "\u{2611}" | "\u{2705}" => {

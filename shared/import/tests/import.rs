@@ -809,18 +809,7 @@ fn a_consent_cell_saying_unknown_leaves_consent_alone() {
 /// the consent column or the import's declaration says; a no says nothing.
 #[test]
 fn opt_out_columns_win_over_consent_and_the_declaration() {
-    let statuses =
-        |text: &str, opts: &ImportOptions| -> Vec<Result<Option<ConsentStatus>, String>> {
-            let (_, outcomes) = import(text.as_bytes(), opts);
-            outcomes
-                .into_iter()
-                .map(|o| match o {
-                    RowOutcome::Valid(r) => Ok(r.consent.map(|c| c.status)),
-                    RowOutcome::Invalid { reason, .. } => Err(reason),
-                    RowOutcome::Duplicate { .. } => Err("duplicate".into()),
-                })
-                .collect()
-        };
+    let statuses = consent_statuses;
     let mut declared = options("US");
     declared.consent = Some(ConsentDeclaration {
         source: "web form".into(),
