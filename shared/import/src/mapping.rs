@@ -960,6 +960,22 @@ fn truncate_name(name: &str, chars: usize) -> String {
     name
 }
 
+/// Google Contacts' `Phone N - Value` columns, each with its `Phone N - Type`.
+fn google_phone_types(headers: &[String]) -> Vec<(usize, usize)> {
+    let keys: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
+    keys.iter()
+        .enumerate()
+        .filter_map(|(at, key)| {
+            let n = key.strip_prefix("phone")?.strip_suffix("value")?;
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let kind = format!("phone{n}type");
+            keys.iter().position(|k| *k == kind).map(|kind| (at, kind))
+        })
+        .collect()
+}
+
 /// The columns a file's rows are read through.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Plan {
@@ -968,6 +984,10 @@ pub(crate) struct Plan {
     /// whose phone cell is empty takes its number from the first of them that has one (a
     /// landline-only row of a file with a mobile column). None when a mapping names the phone.
     pub phone_fallbacks: Vec<usize>,
+    /// Google Contacts' numbers with their kinds: each `Phone N - Value` column and its
+    /// `Phone N - Type`, in file order, when the phone was guessed from them. A row's phone
+    /// is its first mobile, or else its first number that is not a fax or a pager.
+    pub phone_types: Vec<(usize, usize)>,
     pub first_name: Option<usize>,
     pub last_name: Option<usize>,
     pub name: Option<usize>,
@@ -1122,6 +1142,11 @@ pub(crate) fn plan(
     plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
         headers: headers.to_vec(),
     })?;
+    // Only where the phone was guessed from Google's columns, not mapped.
+    let types = google_phone_types(headers);
+    if !phones.is_empty() && types.iter().any(|&(value, _)| value == plan.phone) {
+        plan.phone_types = types;
+    }
     Ok((plan, report))
 }
 

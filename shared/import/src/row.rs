@@ -103,6 +103,9 @@ impl RowValidator {
                  contact)"
             ));
         }
+        if let Some(why) = self.not_to_text(fields, phone_column) {
+            return Err(why);
+        }
         let phone = self.phone(fields, phone_cell)?;
         let plan = &self.plan;
         let cell = |at: Option<usize>| {
@@ -240,6 +243,7 @@ impl RowValidator {
         // Google Contacts writes a label's several numbers into one cell, ` ::: ` apart: the
         // first is the contact's phone, the others are kept as an attribute.
         let phone_column = match fields.get(plan.phone).trim() {
+            _ if !plan.phone_types.is_empty() => self.google_phone(fields),
             "" => plan
                 .phone_fallbacks
                 .iter()
@@ -252,6 +256,41 @@ impl RowValidator {
             Some((first, others)) => (phone_column, first, Some(others)),
             None => (phone_column, fields.get(phone_column), None),
         }
+    }
+
+    /// Of Google Contacts' numbers, the row's first mobile, else its first that is not a fax
+    /// or a pager, else its first ([`RowValidator::not_to_text`] then refuses it).
+    fn google_phone(&self, fields: &Fields<'_>) -> usize {
+        let filled = || {
+            (self.plan.phone_types.iter())
+                .filter(|&&(value, _)| !fields.get(value).trim().is_empty())
+        };
+        let kind = |at: usize| {
+            fields
+                .get(at)
+                .trim()
+                .trim_start_matches("* ")
+                .to_lowercase()
+        };
+        filled()
+            .find(|&&(_, of)| ["mobile", "cell"].iter().any(|m| kind(of).contains(m)))
+            .or_else(|| filled().find(|&&(_, of)| !is_no_mobile(&kind(of))))
+            .or_else(|| filled().next())
+            .map_or(self.plan.phone, |&(value, _)| value)
+    }
+
+    /// Why the number in `column` is not one to text, when its kind (Google's `Phone N -
+    /// Type`) says it is a fax or a pager.
+    fn not_to_text(&self, fields: &Fields<'_>, column: usize) -> Option<String> {
+        let &(_, of) = self.plan.phone_types.iter().find(|&&(v, _)| v == column)?;
+        let kind = fields.get(of).trim();
+        is_no_mobile(&kind.to_lowercase()).then(|| {
+            format!(
+                "phone `{}` is a {kind} ({}), not a mobile to text: the row has no other number",
+                fields.get(column).trim(),
+                self.headers[of]
+            )
+        })
     }
 
     /// The text of a row without a phone that fills one cell of several with what a report's
@@ -427,6 +466,11 @@ const OPT_OUT_WORDS: [&str; 11] = [
     "abgemeldet",
     "donot",
 ];
+
+/// Whether a kind of number (Google's `Phone N - Type`) is a fax's or a pager's.
+fn is_no_mobile(kind: &str) -> bool {
+    kind.contains("fax") || kind.contains("pager")
+}
 
 /// Whether a cell of a column that may refuse texts does: "Unsubscribed", "Opted out",
 /// "SMS blocked", "Stopped" (not "Not unsubscribed"), and where the column names texts, "No",

@@ -1424,3 +1424,39 @@ fn brevos_sms_column_is_a_phone() {
         ]
     );
 }
+
+/// Google Contacts lists a person's numbers as `Phone N - Type` / `Phone N - Value` pairs in
+/// no set order: a row's phone is its mobile, else a number that is not a fax or a pager; a
+/// row with only a fax or a pager is refused, saying so.
+#[test]
+fn google_contacts_numbers_are_chosen_by_their_kind() {
+    let text = "Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n\
+                Ann,Work Fax,(415) 555-2601,Mobile,(415) 555-2602\n\
+                Bo,Home,(415) 555-2603,* Mobile,(415) 555-2604\n\
+                Cy,Pager,(415) 555-2605,Work,(415) 555-2606\n\
+                Di,Mobile,(415) 555-2607,,\n\
+                Ed,Work Fax,(415) 555-2608,,\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let phones: Vec<(u64, String)> = valid(&outcomes).into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        phones,
+        [
+            (2, "+14155552602".to_owned()),
+            (3, "+14155552604".to_owned()),
+            (4, "+14155552606".to_owned()),
+            (5, "+14155552607".to_owned())
+        ]
+    );
+    let refused = invalid(&outcomes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, 6);
+    assert!(
+        refused[0].1.contains("Work Fax") && refused[0].1.contains("not a mobile"),
+        "{refused:?}"
+    );
+    // A mapping naming the phone column is followed as written.
+    let mut mapped = options("US");
+    mapped.mapping = Some("phone=Phone 1 - Value".parse().unwrap());
+    let (_, outcomes) = import(text.as_bytes(), &mapped);
+    assert_eq!(valid(&outcomes)[0].1, "+14155552601");
+}
