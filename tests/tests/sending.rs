@@ -87,9 +87,10 @@ async fn every_consenting_recipient_gets_exactly_one_message(app: &TestApp) {
 }
 
 async fn the_kill_switch_stops_sends_and_resuming_continues_without_duplicates(app: &TestApp) {
-    // 8 a second: 40 messages take 5 s, time enough to pause in the middle.
+    // 8 a second: 64 messages take 8 s, more than a pause may take to reach every sender
+    // under load (`PAUSE_TAKES_EFFECT`), so the pause lands in the middle.
     let me = tenant(app, 8).await;
-    let phones = consenting(app, &me, 40).await;
+    let phones = consenting(app, &me, 64).await;
     let path = launch(app, &me, "Hi {{first_name}}").await;
     let started = Instant::now();
     while app.sim.accepted().len() < 5 {
