@@ -192,6 +192,9 @@ impl RowValidator {
             Some((_, false)) if grants && declared => None,
             _ => consent,
         };
+        if let Some(why) = self.unreadable_opt_out(fields) {
+            return Err(why);
+        }
         let note_opts_out = crate::phone::note_opts_out(phone_cell);
         let phone_header = self.headers[phone_column].as_str();
         let opted_out = self
@@ -400,9 +403,89 @@ impl RowValidator {
         self.plan
             .opt_outs
             .iter()
-            .find(|&&at| opt_out_cell(fields.get(at).trim()))
+            .find(|&&at| self.opt_out_says(at, fields.get(at).trim()) == Some(true))
             .map(|&at| self.headers[at].as_str())
     }
+
+    /// What opt-out column `at`'s cell says; `None` when a column whose header is also a
+    /// common noun holds something no flag holds (a bare "Stop" column of bus stops).
+    fn opt_out_says(&self, at: usize, value: &str) -> Option<bool> {
+        if !names_something_else_too(&self.headers[at]) {
+            return Some(opt_out_cell(value));
+        }
+        match value {
+            "" => Some(false),
+            _ if reads_as_flag(value) => Some(opt_out_cell(value)),
+            _ => None,
+        }
+    }
+
+    /// Why a row is refused whose opt-out column may be something else and holds no flag.
+    fn unreadable_opt_out(&self, fields: &Fields<'_>) -> Option<String> {
+        let at = *self
+            .plan
+            .opt_outs
+            .iter()
+            .find(|&&at| self.opt_out_says(at, fields.get(at).trim()).is_none())?;
+        let header = &self.headers[at];
+        Some(format!(
+            "column `{header}` is read as an opt-out flag (yes, no, a date, STOP), but this \
+             row's `{}` is none of those; if the column holds something else, map it as an \
+             attribute (attr:{}={header}), or as skip={header}",
+            fields.get(at).trim(),
+            word_key(header),
+        ))
+    }
+}
+
+/// Whether an opt-out column's header is also a common noun: a bare "Stop" is a bus stop's or
+/// a route's as often as a STOP received.
+fn names_something_else_too(header: &str) -> bool {
+    word_key(header) == "stop"
+}
+
+/// Whether a cell holds what an opt-out flag does: a yes or a no, a tick or a cross, an
+/// opt-out word, a date or a time.
+fn reads_as_flag(value: &str) -> bool {
+    let key = word_key(value);
+    yes_or_no(&key).is_some()
+        || TICKS_AND_CROSSES.contains(&value)
+        || OPT_OUT_WORDS.iter().any(|w| key.contains(w))
+        || [
+            "",
+            "stop",
+            "none",
+            "unchecked",
+            "checked",
+            "na",
+            "null",
+            "unknown",
+            "optin",
+            "optedin",
+        ]
+        .contains(&key.as_str())
+        || looks_like_a_time(value)
+}
+
+/// `2024-03-01`, `03/01/2024 14:05`, `1 Mar 2024`, `2024-03-01T14:05:00Z`: digits (four or
+/// more) with separators, and no word but a month's, a weekday's or a clock's.
+fn looks_like_a_time(value: &str) -> bool {
+    const WORDS: [&str; 30] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "am", "pm", "t", "z", "utc", "gmt", "st",
+        "nd", "rd", "th",
+    ];
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    digits >= 4
+        && value
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .all(|w| {
+                let w = w.to_lowercase();
+                WORDS
+                    .iter()
+                    .any(|m| w.starts_with(m) && (w.len() <= 3 || m.len() >= 3))
+            })
 }
 
 /// Where an opt-out was read, as a contact's consent and the do-not-contact list say it.
@@ -412,6 +495,12 @@ fn opt_out_source(header: &str) -> String {
         .take(MAX_SOURCE_CHARS)
         .collect()
 }
+
+/// The marks spreadsheets and forms fill boxes with.
+const TICKS_AND_CROSSES: [&str; 9] = [
+    "\u{2713}", "\u{2714}", "\u{2611}", "\u{2612}", "\u{2705}", "\u{2717}", "\u{2718}", "\u{274c}",
+    "\u{2610}",
+];
 
 /// Whether an opt-out cell says the person opted out: yes-words do, no-words, placeholders
 /// and an empty cell do not, and anything else does (a time, a reason, "Yes - replied

@@ -957,6 +957,65 @@ fn a_refused_row_keeps_its_opt_out() {
     );
 }
 
+/// A bare "Stop" column is a STOP received as often as a school's bus stop: its flags, dates
+/// and STOPs opt out as another opt-out column's do, and a row holding anything else there
+/// is refused saying how to map the column, neither opted out nor listed.
+#[test]
+fn a_bare_stop_column_of_something_else_opts_nobody_out() {
+    use ConsentStatus::{Explicit, Revoked};
+    let opted_out = "Phone,Stop\n4155552671,yes\n4155552672,\n4155552673,2024-03-01 10:00\n\
+                     4155552674,STOP\n4155552675,no\n4155552676,\u{2713}\n4155552677,1 Mar 2024\n";
+    assert_eq!(
+        consent_statuses(opted_out, &declared("web form")),
+        vec![
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit)),
+            Ok(Some(Revoked)),
+            Ok(Some(Revoked)),
+            Ok(Some(Explicit)),
+            Ok(Some(Revoked)),
+            Ok(Some(Revoked)),
+        ]
+    );
+    let bus = "Student,Phone,Stop,Email\nAda,4155552671,Elm St & 5th,\n\
+               Bob,4155552672,Stop 12,\nCy,4155552673,,\nDi,4155552674,A,\n\
+               Ed,4155552675,Oak Ave,ed@@example\n";
+    let (_, outcomes) = import(bus.as_bytes(), &declared("web form"));
+    let refused: Vec<_> = outcomes
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Invalid {
+                row,
+                opt_out,
+                reason,
+            } => {
+                assert_eq!(*opt_out, None, "row {row} listed: {reason}");
+                Err((*row, reason.clone()))
+            }
+            RowOutcome::Valid(r) => Ok(r.consent.as_ref().map(|c| c.status)),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let Err((2, reason)) = &refused[0] else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        reason.contains("`Elm St & 5th`") && reason.contains("attr:stop=Stop"),
+        "{reason}"
+    );
+    assert!(matches!(refused[1], Err((3, _))), "{refused:?}");
+    assert_eq!(refused[2], Ok(Some(Explicit)));
+    assert!(matches!(refused[3], Err((5, _))), "{refused:?}");
+    assert!(matches!(refused[4], Err((6, _))), "{refused:?}");
+    // Mapped as the reason says, the column is kept and nobody is opted out.
+    let mut mapped = declared("web form");
+    mapped.mapping = Some("attr:stop=Stop".parse::<ExplicitMapping>().unwrap());
+    assert_eq!(
+        consent_statuses(bus, &mapped)[..4],
+        [const { Ok(Some(Explicit)) }; 4]
+    );
+}
+
 /// Tags as exports write them: Google Contacts' ` ::: ` lists with its `* ` groups,
 /// Mailchimp's quoted tags, Outlook's categories.
 #[test]
