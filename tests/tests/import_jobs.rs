@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
-use csv_import::{ImportJob, ImportWorker, JobOutcome};
+use csv_import::{ImportJob, ImportWorker, JobOutcome, RowError};
 use smscrm_domain::import_report::ImportReport;
 use smscrm_domain::ports::blobs::{BlobError, BlobReader, BlobStat, PresignedUpload};
 use smscrm_domain::ports::{Blobs, Queue, Table};
@@ -606,7 +606,15 @@ async fn run_saving(
         checkpoints: saved,
     };
     let input = std::io::Cursor::new(file());
-    csv_import::run_resumable(contacts, input, request, &progress, Some(resumable), |_| {}).await
+    csv_import::run_resumable(
+        contacts,
+        input,
+        request,
+        &progress,
+        Some(resumable),
+        |_: &RowError| {},
+    )
+    .await
 }
 
 /// A run stopped after writing a batch but before saving the checkpoint after it: the next
@@ -670,7 +678,7 @@ async fn a_run_stopped_after_writing_batches_at_once_counts_them_once(backend: &
                 stop_after_first_write: false,
             },
         }),
-        |_| {},
+        |_: &RowError| {},
     )
     .await;
     let Ok(csv_import::Run::Finished(first)) = written else {

@@ -42,6 +42,7 @@ use tracing::Instrument as _;
 use crate::ahead::Survey;
 use crate::drop_folder::{DropFolder, DropOutcome, write_report};
 use crate::pipeline::{Checkpoints, Resumable, Run};
+use crate::refused::{RefusedRows as _, RefusedRowsCsv};
 use crate::stored::{
     StoredImport, StoredImportError, errors_key, range_errors_key, range_notes_key,
 };
@@ -539,9 +540,8 @@ impl ImportWorker {
     ) -> Result<JobOutcome, StoredImportError> {
         let mut report = ImportReport::default();
         let mut errors = tempfile::NamedTempFile::new().map_err(internal)?;
-        let mut merged = csv::Writer::from_writer(errors.as_file_mut());
-        merged.write_record(["row", "reason"]).map_err(internal)?;
-        for range in &ranges {
+        let mut merged = RefusedRowsCsv::new(errors.as_file_mut());
+        for (at, range) in ranges.iter().enumerate() {
             let Some(part) = range.report.clone() else {
                 return Ok(JobOutcome::Skipped("a range is not done"));
             };
@@ -553,11 +553,18 @@ impl ImportWorker {
                     range.index
                 ))
             })?;
-            let mut rows = csv::Reader::from_reader(bytes.as_ref());
-            for line in rows.records() {
-                merged
-                    .write_record(&line.map_err(internal)?)
-                    .map_err(internal)?;
+            // Refused rows hold cells past the header's columns too.
+            let mut rows = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(bytes.as_ref());
+            // Every range's file starts with the same header row.
+            if at == 0 {
+                let headers = rows.headers().map_err(internal)?;
+                let own: Vec<String> = headers.iter().skip(2).map(str::to_owned).collect();
+                merged.header(&own);
+            }
+            for row in rows.records() {
+                merged.copy(&row.map_err(internal)?);
             }
         }
         // As the whole file turned out: a file read as ASCII at first can turn out Windows-1252
@@ -568,8 +575,7 @@ impl ImportWorker {
         if let Some(whole) = mixed.or(labels.next_back()) {
             report.encoding.clone_from(&whole.encoding);
         }
-        merged.flush().map_err(internal)?;
-        drop(merged);
+        merged.finish().map_err(internal)?;
         let file = tokio::fs::File::open(errors.path())
             .await
             .map_err(internal)?;

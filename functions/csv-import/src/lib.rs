@@ -8,6 +8,7 @@ mod ahead;
 mod drop_folder;
 mod jobs;
 mod pipeline;
+mod refused;
 mod spill;
 mod stored;
 
@@ -20,31 +21,6 @@ pub use jobs::{
 pub use pipeline::{
     Checkpoints, ImportFailure, ImportRequest, Progress, Resumable, Run, run, run_resumable,
 };
+pub use refused::{RefusedRows, RefusedRowsCsv};
 pub use smscrm_domain::import_report::{ImportReport, MAX_REPORTED_ERRORS, RowError};
 pub use stored::{StoredImport, StoredImportError, errors_key, options_of, range_errors_key};
-
-/// A rejected row as a line of an error-report CSV. Cells are protected against formula
-/// injection, since reasons quote what the file contained and the report is opened in Excel.
-pub fn error_record(error: &RowError) -> [String; 2] {
-    [
-        error.row.to_string(),
-        smscrm_import::csv_safe_cell(&error.reason).into_owned(),
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_reports_never_start_a_cell_with_a_formula() {
-        let error = RowError {
-            row: 7,
-            reason: "=HYPERLINK(\"http://x\")".into(),
-        };
-        assert_eq!(
-            error_record(&error),
-            ["7".to_owned(), "'=HYPERLINK(\"http://x\")".to_owned()]
-        );
-    }
-}

@@ -9,6 +9,7 @@ use smscrm_import::{ImportError, ImportOptions, ImportRow, RefusedOptOut, Resume
 use smscrm_store::contact_import::{Plan, Preclaim};
 
 use crate::ahead::{Note, Notes, Restricts, Scope, look_ahead};
+use crate::refused::RefusedRows;
 use smscrm_store::{Checkpoint, Contacts, PendingBatch, RepoError};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
@@ -118,7 +119,8 @@ pub enum ImportFailure {
 enum Event {
     /// With its phone's claim, if the pass ahead made one.
     Valid(ImportRow, Preclaim),
-    Error(RowError, ErrorKind),
+    /// With the row's cells as written.
+    Error(RowError, ErrorKind, Vec<String>),
 }
 
 enum ErrorKind {
@@ -134,16 +136,16 @@ enum Message {
     Encoding(&'static str),
 }
 
-/// Imports `input` for the tenant; `on_error` sees every rejected row (the report keeps the
+/// Imports `input` for the tenant; `refused` sees every rejected row (the report keeps the
 /// first [`crate::MAX_REPORTED_ERRORS`]).
 pub async fn run<R: Read + Send + 'static>(
     contacts: &Contacts,
     input: R,
     request: ImportRequest,
     progress: &Progress,
-    on_error: impl FnMut(&RowError),
+    refused: impl RefusedRows,
 ) -> Result<ImportReport, ImportFailure> {
-    match run_resumable(contacts, input, request, progress, None, on_error).await? {
+    match run_resumable(contacts, input, request, progress, None, refused).await? {
         Run::Finished(report) => Ok(report),
         Run::Paused(_) => Err(ImportFailure::Internal(
             "an import without a deadline paused".into(),
@@ -158,12 +160,9 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     request: ImportRequest,
     progress: &Progress,
     resumable: Option<Resumable<'_>>,
-    on_error: impl FnMut(&RowError),
+    refused: impl RefusedRows,
 ) -> Result<Run, ImportFailure> {
-    run_from(
-        contacts, input, request, progress, resumable, None, on_error,
-    )
-    .await
+    run_from(contacts, input, request, progress, resumable, None, refused).await
 }
 
 /// A run over one part of a UTF-8 file (a range of a fanned-out commit): its input is the
@@ -184,7 +183,7 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
     progress: &Progress,
     resumable: Option<Resumable<'_>>,
     part: Option<PartRead>,
-    mut on_error: impl FnMut(&RowError),
+    mut refused: impl RefusedRows,
 ) -> Result<Run, ImportFailure> {
     let mut report = ImportReport {
         dry_run: !request.commit,
@@ -268,7 +267,7 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
         pending: done.pending,
     };
     let (ended, written) = tokio::join!(
-        planner.run(&mut rx, plans, &mut report, progress, &mut on_error),
+        planner.run(&mut rx, plans, &mut report, progress, &mut refused),
         writer.run(planned),
     );
     let done = written?;
@@ -369,7 +368,7 @@ impl Planner<'_> {
         plans: mpsc::Sender<Planned>,
         report: &mut ImportReport,
         progress: &Progress,
-        on_error: &mut impl FnMut(&RowError),
+        refused: &mut impl RefusedRows,
     ) -> Result<Ended, ImportFailure> {
         let (first, last) = self.window;
         let mut planned_through = self.done_rows;
@@ -380,6 +379,7 @@ impl Planner<'_> {
         while let Some(message) = rx.recv().await {
             let events = match message {
                 Message::Header(detected) => {
+                    refused.header(&detected.headers);
                     describe(report, &detected);
                     continue;
                 }
@@ -419,7 +419,7 @@ impl Planner<'_> {
                             claims.push(claim);
                         }
                     }
-                    Event::Error(mut error, kind) => {
+                    Event::Error(mut error, kind, cells) => {
                         match kind {
                             ErrorKind::Invalid(opt_out) => {
                                 report.invalid += 1;
@@ -433,7 +433,7 @@ impl Planner<'_> {
                             }
                             ErrorKind::Duplicate => report.duplicates += 1,
                         }
-                        on_error(&error);
+                        refused.refused(&error, &cells);
                         report.record_error(error);
                     }
                 }
@@ -594,8 +594,8 @@ fn parse<R: Read>(
     }
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut too_long = std::collections::HashMap::new();
-    for outcome in rows.by_ref() {
-        batch.push(match outcome {
+    while let Some(outcome) = rows.next() {
+        let event = match outcome {
             RowOutcome::Valid(row) => {
                 let (note, restricted_by) = match &mut notes {
                     // The pass ahead leaves numbers too long for a u64 to this pass. None is:
@@ -633,12 +633,20 @@ fn parse<R: Read>(
                 row,
                 reason,
                 opt_out,
-            } => Event::Error(RowError { row, reason }, ErrorKind::Invalid(opt_out)),
+            } => Event::Error(
+                RowError { row, reason },
+                ErrorKind::Invalid(opt_out),
+                Vec::new(),
+            ),
             RowOutcome::Duplicate {
                 row,
                 first_row,
                 phone,
             } => duplicate(row, first_row, &phone),
+        };
+        batch.push(match event {
+            Event::Error(error, kind, _) => Event::Error(error, kind, rows.cells()),
+            valid => valid,
         });
         if batch.len() == BATCH_ROWS {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
@@ -663,7 +671,7 @@ fn parse<R: Read>(
 
 fn duplicate(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Event {
     let reason = format!("duplicate of row {first_row} ({phone})");
-    Event::Error(RowError { row, reason }, ErrorKind::Duplicate)
+    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())
 }
 
 /// A duplicate, whose opt-out or "no" the first row took: the report says it was not lost.
@@ -682,7 +690,7 @@ fn duplicate_restricting(
         "duplicate of row {first_row} ({phone}); {applies} applies to the contact of row \
          {first_row}"
     );
-    Event::Error(RowError { row, reason }, ErrorKind::Duplicate)
+    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())
 }
 
 /// The consent of a first row whose phone a later row opts out, or says no for: neither is

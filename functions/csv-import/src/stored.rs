@@ -18,6 +18,7 @@ use smscrm_store::{
 
 use crate::ahead::{self, Notes, Survey};
 use crate::pipeline::{ImportFailure, ImportRequest, PartRead, Progress, Resumable, Run, run_from};
+use crate::refused::RefusedRowsCsv;
 
 /// How often progress is written to the record while an import runs.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -350,9 +351,7 @@ impl StoredImport<'_> {
             }
         };
         let mut errors_file = tempfile::NamedTempFile::new().map_err(internal)?;
-        let mut errors_csv = csv::Writer::from_writer(errors_file.as_file_mut());
-        // A row the error report lost would be a row the user is never told about.
-        let mut write_failure = errors_csv.write_record(["row", "reason"]).err();
+        let mut refused = RefusedRowsCsv::new(errors_file.as_file_mut());
         let request = ImportRequest {
             tenant: record.tenant_id.clone(),
             options: options_of(record)?,
@@ -366,21 +365,14 @@ impl StoredImport<'_> {
             progress,
             resumable,
             part,
-            |error| {
-                if write_failure.is_none() {
-                    write_failure = errors_csv.write_record(crate::error_record(error)).err();
-                }
-            },
+            &mut refused,
         )
         .await;
-        let flushed = errors_csv.flush();
-        drop(errors_csv);
+        let written = refused.finish();
         let run = result?;
         if let Run::Finished(_) = run {
-            if let Some(e) = write_failure {
-                return Err(internal(format!("writing the error report failed: {e}")));
-            }
-            flushed.map_err(internal)?;
+            // A row the error report lost would be a row the user is never told about.
+            written.map_err(|e| internal(format!("writing the error report failed: {e}")))?;
             let file = tokio::fs::File::open(errors_file.path())
                 .await
                 .map_err(internal)?;

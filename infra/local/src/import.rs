@@ -1,10 +1,10 @@
 //! `smscrm import FILE --tenant ID ...`: the CLI entry point of the import pipeline.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal as _};
+use std::io::{BufReader, IsTerminal as _, Write as _};
 use std::time::Duration;
 
-use csv_import::{ImportFailure, ImportReport, ImportRequest, Progress, RowError};
+use csv_import::{ImportFailure, ImportReport, ImportRequest, Progress, RefusedRowsCsv};
 use smscrm_domain::Region;
 use smscrm_http::AppContext;
 use smscrm_import::{ConsentDeclaration, ExplicitMapping, ImportError, ImportOptions};
@@ -120,18 +120,15 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     let file = open(path)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let input: Box<dyn std::io::Read + Send> = Box::new(file);
-    let mut errors_csv = match &args.errors_csv {
-        Some(path) => {
-            let mut writer = csv::Writer::from_path(path).map_err(|e| Failure::File {
-                action: "write",
-                path: path.display().to_string(),
-                source: e.into(),
-            })?;
-            writer.write_record(["row", "reason"])?;
-            Some(writer)
-        }
-        None => None,
+    let errors_to: Box<dyn std::io::Write + Send> = match &args.errors_csv {
+        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Failure::File {
+            action: "write",
+            path: path.display().to_string(),
+            source: e,
+        })?),
+        None => Box::new(std::io::sink()),
     };
+    let mut refused = RefusedRowsCsv::new(std::io::BufWriter::new(errors_to));
     let progress = Progress::default();
     let bar =
         (!args.json && std::io::stderr().is_terminal()).then(|| progress_bar(size, &progress));
@@ -144,31 +141,20 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
         commit: !args.dry_run,
         phones_from,
     };
-    let mut write_failure = None;
     let result = csv_import::run(
         &ctx.contacts,
         BufReader::with_capacity(256 * 1024, input),
         request,
         &progress,
-        |error: &RowError| {
-            if let Some(writer) = errors_csv.as_mut()
-                && let Err(e) = writer.write_record(csv_import::error_record(error))
-            {
-                write_failure.get_or_insert(e);
-            }
-        },
+        &mut refused,
     )
     .await;
     if let Some((bar, ticker)) = bar {
         ticker.abort();
         bar.finish_and_clear();
     }
-    if let Some(e) = write_failure {
-        return Err(e.into());
-    }
-    if let Some(mut writer) = errors_csv {
-        writer.flush().map_err(csv::Error::from)?;
-    }
+    // Flushed here, not on drop, which would lose a failure.
+    refused.finish()?.flush().map_err(csv::Error::from)?;
     let report = result?;
     if !args.dry_run {
         audit_commit(ctx, &tenant.id, &args, &report).await;

@@ -360,6 +360,69 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
     assert!(reason.contains("opt-out applies"), "{stopped}");
 }
 
+/// `--errors-csv` writes each refused row with its cells as the file had them (decoded to
+/// UTF-8, cells past the header's columns too), and that file, fixed, imports as it is.
+#[test]
+fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let tenant = smscrm(["tenant", "create", "--name", "Refused", "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let import = |file: &std::path::Path, errors: &std::path::Path| {
+        smscrm([
+            "import".as_ref(),
+            file.as_os_str(),
+            "--tenant".as_ref(),
+            tenant.as_ref(),
+            "--region".as_ref(),
+            "DE".as_ref(),
+            "--json".as_ref(),
+            "--errors-csv".as_ref(),
+            errors.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_ref(),
+        ])
+    };
+    // Windows-1252, as German Excel saves it: ë is one byte.
+    let file = dir.path().join("kunden.csv");
+    let mut bytes = b"Name;Handy;Notiz\r\nJos\xe9 Ruiz;0151 23456789;\"a; b\"\r\n".to_vec();
+    bytes.extend(b"Zo\xeb Adams;12;x;extra\r\nAnn Lee;0151/23456789;dup\r\n");
+    std::fs::write(&file, bytes).expect("write csv");
+    let errors = dir.path().join("refused.csv");
+    let report = import(&file, &errors);
+    assert_eq!(
+        (&report["valid"], &report["invalid"]),
+        (&json!(1), &json!(1))
+    );
+    let refused = std::fs::read_to_string(&errors).expect("refused rows");
+    let lines: Vec<&str> = refused.lines().collect();
+    assert_eq!(
+        lines[0], "\u{feff}error_row,error_reason,Name,Handy,Notiz",
+        "{refused}"
+    );
+    assert!(lines[1].starts_with("3,"), "{refused}");
+    assert!(lines[1].ends_with(",Zoë Adams,12,x,extra"), "{refused}");
+    assert!(
+        lines[2].starts_with("4,duplicate of row 2")
+            && lines[2].ends_with(",Ann Lee,0151/23456789,dup"),
+        "{refused}"
+    );
+
+    let fixed = dir.path().join("fixed.csv");
+    let text = refused.replace(",Zoë Adams,12,x,extra", ",Zoë Adams,0151 76543210,x");
+    std::fs::write(&fixed, text).expect("write fixed");
+    let again = import(&fixed, &dir.path().join("none.csv"));
+    assert_eq!(
+        (&again["valid"], &again["created"], &again["updated"]),
+        (&json!(2), &json!(1), &json!(1)),
+        "{again}"
+    );
+    let mapped: Vec<&str> = (again["mapping"].as_array().expect("mapping").iter())
+        .filter_map(|pair| pair[0].as_str())
+        .collect();
+    assert_eq!(mapped, ["Name", "Handy", "Notiz"], "{again}");
+}
+
 /// The text report quotes rejected cells: their control characters are shown escaped, so a
 /// cell cannot retitle or clear the terminal of whoever reads the report.
 #[test]

@@ -37,6 +37,10 @@ pub use mapping::{ExplicitMapping, Target};
 pub use phone::PhoneReader;
 pub use rows::{Resume, ResumeText, Rows, open, open_at};
 
+/// The columns a report of refused rows puts before the file's own (the row, and why it was
+/// refused): left out when the report, fixed, is imported again.
+pub const REFUSED_ROW_COLUMNS: [&str; 2] = ["error_row", "error_reason"];
+
 /// The default cap on one field: far above any real cell, far below what could hurt memory.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
 

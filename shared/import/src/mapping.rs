@@ -623,6 +623,15 @@ pub(crate) fn plan(
             targets[at] = Some(target.clone());
         }
     }
+    // A report of refused rows, fixed and imported again: its first columns are the report's.
+    let refused_rows = headers
+        .iter()
+        .map(String::as_str)
+        .take(2)
+        .eq(crate::REFUSED_ROW_COLUMNS);
+    for target in targets.iter_mut().take(2).filter(|_| refused_rows) {
+        target.get_or_insert(Target::Skip);
+    }
     // Guess the built-in targets the explicit mapping left open.
     let taken: HashSet<Target> = targets.iter().flatten().cloned().collect();
     let mut best: Vec<(Target, u8, usize)> = Vec::new();

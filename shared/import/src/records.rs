@@ -134,6 +134,8 @@ pub(crate) struct RecordReader<R> {
     ended_at_cr: bool,
     /// Input bytes taken by the records read so far.
     consumed: u64,
+    /// The last record's length and field count in `out`, when it was returned as fields.
+    last: Option<(usize, usize)>,
 }
 
 /// Where the reader stands between two records: enough to read on from there with a reader
@@ -175,7 +177,25 @@ impl<R: Read> RecordReader<R> {
             row: 0,
             ended_at_cr: false,
             consumed: 0,
+            last: None,
         }
+    }
+
+    /// The fields of the last record, if it was returned as [`Record::Fields`] (a report of
+    /// refused rows shows them as written).
+    pub(crate) fn last_fields(&self) -> Option<Fields<'_>> {
+        let (out_len, nends) = self.last?;
+        Some(match std::str::from_utf8(&self.out[..out_len]) {
+            Ok(text) => Fields {
+                text,
+                ends: &self.ends[..nends],
+            },
+            // Read in another encoding: its text is the decoded copy.
+            Err(_) => Fields {
+                text: &self.decoded,
+                ends: &self.decoded_ends,
+            },
+        })
     }
 
     /// Where the reader stands: after the last record it returned.
@@ -228,6 +248,7 @@ impl<R: Read> RecordReader<R> {
     /// The next record and its row (1 for the first; a blank line before a record counts as
     /// a row, as a spreadsheet shows it), `None` at the end of the input.
     pub(crate) fn next_record(&mut self) -> io::Result<Option<(u64, Record<'_>)>> {
+        self.last = None;
         if self.done {
             return Ok(None);
         }
@@ -314,21 +335,16 @@ impl<R: Read> RecordReader<R> {
         let own_end = u64::from(matches!(last_byte, Some(b'\n' | b'\r')));
         self.ended_at_cr = last_byte == Some(b'\r');
         self.row += 1 + blank.count;
+        let unclosed = ended_by_eof && quotes % 2 == 1 && self.swallowed(&dropped, nends, out_len);
+        if dropped.is_none() && !unclosed {
+            self.last = Some((out_len, nends));
+        }
         Ok(Some((
             self.row,
             match dropped {
-                _ if ended_by_eof
-                    && quotes % 2 == 1
-                    && self.swallowed(&dropped, nends, out_len) =>
-                {
-                    Record::UnclosedQuote {
-                        lines: self.lines_swallowed(
-                            &dropped,
-                            nends,
-                            inside.saturating_sub(own_end),
-                        ),
-                    }
-                }
+                _ if unclosed => Record::UnclosedQuote {
+                    lines: self.lines_swallowed(&dropped, nends, inside.saturating_sub(own_end)),
+                },
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
                 Some(Dropped::RecordTooLong) => Record::TooLong,

@@ -305,6 +305,16 @@ impl<R: Read> Rows<R> {
         })
     }
 
+    /// The cells of the row last returned, as written (in UTF-8), for a report of refused
+    /// rows that can be fixed and imported again; empty for a row refused unread (a field
+    /// or the row too long, a quote never closed).
+    pub fn cells(&self) -> Vec<String> {
+        self.records
+            .last_fields()
+            .map(|fields| fields.iter().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
     fn delimiter(&self) -> u8 {
         u8::try_from(self.detected.delimiter).unwrap_or(b',')
     }

@@ -1016,6 +1016,41 @@ fn a_bare_stop_column_of_something_else_opts_nobody_out() {
     );
 }
 
+/// Each row's cells as written, for a report of refused rows that can be fixed and imported
+/// again: a Windows-1252 row of a UTF-8 file decoded, a quoted delimiter kept, cells past the
+/// header kept, empty cells in place; none for a row refused unread.
+#[test]
+fn a_rows_cells_are_given_as_written() {
+    // Mostly UTF-8, so the file is read as UTF-8 and only the row that is not is decoded.
+    let mut file = "Name,Phone,Note\nZo\u{eb} Adams,12,\"\u{e4}, \u{f6}, \u{fc}\"\n"
+        .as_bytes()
+        .to_vec();
+    file.extend(b"Jos\xe9,415 555 2671,,extra\n");
+    file.extend(format!("Long,4155552672,{}\n", "x".repeat(100)).as_bytes());
+    file.extend(b",4155552673,\n");
+    let mut opts = options("US");
+    opts.max_field_bytes = 64;
+    let mut rows = open(Cursor::new(file), &opts).unwrap();
+    let mut seen = Vec::new();
+    while let Some(outcome) = rows.next() {
+        seen.push((outcome.row(), rows.cells()));
+    }
+    assert_eq!(rows.encoding(), "utf-8 with windows-1252 rows");
+    let cells = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                2,
+                cells(&["Zo\u{eb} Adams", "12", "\u{e4}, \u{f6}, \u{fc}"])
+            ),
+            (3, cells(&["Jos\u{e9}", "415 555 2671", "", "extra"])),
+            (4, Vec::new()),
+            (5, cells(&["", "4155552673", ""])),
+        ]
+    );
+}
+
 /// Tags as exports write them: Google Contacts' ` ::: ` lists with its `* ` groups,
 /// Mailchimp's quoted tags, Outlook's categories.
 #[test]
