@@ -177,7 +177,8 @@ async fn upload_dry_run_commit(app: &TestApp) {
     let (_, list) = send(app.request(Method::GET, "/v1/imports", &me)).await;
     assert_eq!(list["items"][0]["id"], id.as_str());
 
-    // Fixed, the report imports as it is: its own two columns are left out.
+    // Fixed, the report imports as it is: its own two columns are left out, and a duplicate
+    // stays refused rather than overwrite the first row's contact.
     let fixed = text.replace(",Nobody,,12,", ",Nobody,,415 555 2673,");
     let again = create_and_upload(app, &me, &fixed, json!({"filename": "fixed.csv"})).await;
     let (status, checked) =
@@ -191,7 +192,13 @@ async fn upload_dry_run_commit(app: &TestApp) {
             &report["created"],
             &report["updated"]
         ),
-        (&json!(2), &json!(0), &json!(1), &json!(1)),
+        (&json!(1), &json!(1), &json!(1), &json!(0)),
+        "{report}"
+    );
+    let reason = report["errors"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("duplicate of row 2 (+14155552671) in the file this report came from")
+            && reason.contains("empty its error_reason cell"),
         "{report}"
     );
     let mapped: Vec<&str> = (report["mapping"].as_array().expect("mapping").iter())

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use smscrm_domain::contact::ConsentInput;
 use smscrm_domain::{ConsentStatus, ContactMerge, TenantId};
-use smscrm_import::{ImportError, ImportOptions, ImportRow, RefusedOptOut, Resume, RowOutcome};
+use smscrm_import::{
+    DUPLICATE_OF, ImportError, ImportOptions, ImportRow, RefusedOptOut, Resume, RowOutcome,
+};
 use smscrm_store::contact_import::{Plan, Preclaim};
 
 use crate::ahead::{Note, Notes, Restricts, Scope, look_ahead};
@@ -670,7 +672,7 @@ fn parse<R: Read>(
 }
 
 fn duplicate(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Event {
-    let reason = format!("duplicate of row {first_row} ({phone})");
+    let reason = format!("{DUPLICATE_OF}{first_row} ({phone})");
     Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())
 }
 
@@ -687,7 +689,7 @@ fn duplicate_restricting(
         Restricts::OptsOut => "its opt-out",
     };
     let reason = format!(
-        "duplicate of row {first_row} ({phone}); {applies} applies to the contact of row \
+        "{DUPLICATE_OF}{first_row} ({phone}); {applies} applies to the contact of row \
          {first_row}"
     );
     Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())

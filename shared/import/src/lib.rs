@@ -41,6 +41,9 @@ pub use rows::{Resume, ResumeText, Rows, open, open_at};
 /// refused): left out when the report, fixed, is imported again.
 pub const REFUSED_ROW_COLUMNS: [&str; 2] = ["error_row", "error_reason"];
 
+/// How the reason of a duplicate row starts (`duplicate of row 2 (+14155552671)`).
+pub const DUPLICATE_OF: &str = "duplicate of row ";
+
 /// The default cap on one field: far above any real cell, far below what could hurt memory.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 64 * 1024;
 

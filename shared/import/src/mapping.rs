@@ -581,6 +581,8 @@ pub(crate) struct Plan {
     /// A column naming each row's country (kept as an attribute too): numbers written
     /// without a country code are read for it rather than for the import's region.
     pub country: Option<usize>,
+    /// In a report of refused rows imported again, the column saying why each was refused.
+    pub refused_because: Option<usize>,
 }
 
 /// Maps every column: explicit entries first, then aliases, then attributes for the rest.
@@ -706,6 +708,7 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     phones.sort_unstable();
     plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
+    plan.refused_because = refused_rows.then_some(1);
     let mut phone = None;
     let mut report = Vec::new();
     for (at, target) in targets.into_iter().enumerate() {

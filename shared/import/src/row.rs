@@ -13,7 +13,7 @@ use crate::names::split_full_name;
 use crate::phone::{PhoneReader, choose_reading};
 use crate::records::Fields;
 use crate::seen::Seen;
-use crate::{ImportRow, RefusedOptOut, RowOutcome};
+use crate::{DUPLICATE_OF, ImportRow, RefusedOptOut, RowOutcome};
 
 mod consent_cells;
 
@@ -100,6 +100,16 @@ impl RowValidator {
     fn read(&mut self, fields: &Fields<'_>) -> Result<ImportRow, String> {
         if let Some(shifted) = self.shifted(fields) {
             return Err(shifted);
+        }
+        if let Some(duplicate) = self.plan.refused_because.map(|at| fields.get(at).trim())
+            && duplicate.starts_with(DUPLICATE_OF)
+        {
+            // Imported as it is, it would merge into the first row's contact, overwriting it.
+            return Err(format!(
+                "{duplicate} in the file this report came from; delete the row, or empty its \
+                 {} cell to import it all the same",
+                crate::REFUSED_ROW_COLUMNS[1]
+            ));
         }
         let (phone_column, phone_cell, other_phones) = self.phone_cell(fields);
         if let Some(line) = self.lone_line(fields, phone_cell) {
