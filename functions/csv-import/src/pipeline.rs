@@ -626,7 +626,13 @@ fn parse<R: Read>(
                         first_row,
                         restricts,
                         ..
-                    }) => duplicate_restricting(row.row, first_row, &row.phone, restricts),
+                    }) => duplicate_restricting(
+                        row.row,
+                        first_row,
+                        &row.phone,
+                        restricts,
+                        rows.cells(),
+                    ),
                     Some(Note::Claimed(claim)) => Event::Valid(row, claim),
                     Some(Note::RestrictedLater { .. }) | None => Event::Valid(row, Preclaim::NONE),
                 }
@@ -638,18 +644,15 @@ fn parse<R: Read>(
             } => Event::Error(
                 RowError { row, reason },
                 ErrorKind::Invalid(opt_out),
-                Vec::new(),
+                rows.cells(),
             ),
             RowOutcome::Duplicate {
                 row,
                 first_row,
                 phone,
-            } => duplicate(row, first_row, &phone),
+            } => duplicate(row, first_row, &phone, rows.cells()),
         };
-        batch.push(match event {
-            Event::Error(error, kind, _) => Event::Error(error, kind, rows.cells()),
-            valid => valid,
-        });
+        batch.push(event);
         if batch.len() == BATCH_ROWS {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
             if tx.blocking_send(Message::Rows(full)).is_err() {
@@ -671,9 +674,14 @@ fn parse<R: Read>(
     }
 }
 
-fn duplicate(row: u64, first_row: u64, phone: &smscrm_domain::PhoneE164) -> Event {
+fn duplicate(
+    row: u64,
+    first_row: u64,
+    phone: &smscrm_domain::PhoneE164,
+    cells: Vec<String>,
+) -> Event {
     let reason = format!("{DUPLICATE_OF}{first_row} ({phone})");
-    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())
+    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, cells)
 }
 
 /// A duplicate, whose opt-out or "no" the first row took: the report says it was not lost.
@@ -682,9 +690,10 @@ fn duplicate_restricting(
     first_row: u64,
     phone: &smscrm_domain::PhoneE164,
     restricts: Restricts,
+    cells: Vec<String>,
 ) -> Event {
     let applies = match restricts {
-        Restricts::Nothing => return duplicate(row, first_row, phone),
+        Restricts::Nothing => return duplicate(row, first_row, phone, cells),
         Restricts::Withdraws => "its \"no\" to consent",
         Restricts::OptsOut => "its opt-out",
     };
@@ -692,7 +701,7 @@ fn duplicate_restricting(
         "{DUPLICATE_OF}{first_row} ({phone}); {applies} applies to the contact of row \
          {first_row}"
     );
-    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, Vec::new())
+    Event::Error(RowError { row, reason }, ErrorKind::Duplicate, cells)
 }
 
 /// The consent of a first row whose phone a later row opts out, or says no for: neither is
