@@ -15,6 +15,9 @@ const SCAN_EVERY: Duration = Duration::from_millis(500);
 /// copy that stalls for a moment is not imported half-written. (Writing under another name
 /// and renaming it into the folder is safe whatever the pauses.)
 const SETTLED_AFTER: Duration = Duration::from_secs(2);
+/// How long a file whose last row has no line end must stay the same: it may be a copy that
+/// stalled in the middle of a row, whose cut-off phone could still read as someone's number.
+const UNFINISHED_SETTLED_AFTER: Duration = Duration::from_secs(15);
 
 /// Runs until the task is dropped. Files are processed one at a time, in name order.
 pub async fn watch(folder: DropFolder) {
@@ -47,6 +50,10 @@ pub async fn watch(folder: DropFolder) {
             if since.elapsed() < SETTLED_AFTER {
                 continue;
             }
+            if since.elapsed() < UNFINISHED_SETTLED_AFTER && !ends_a_line(&folder, &key, &now).await
+            {
+                continue;
+            }
             match folder.process(&key).await {
                 Ok(DropOutcome::Queued { import_id }) => {
                     tracing::info!(%key, %import_id, "drop folder import queued");
@@ -68,5 +75,25 @@ pub async fn watch(folder: DropFolder) {
                 Err(e) => tracing::warn!(%key, error = %e, "drop folder import failed; retrying"),
             }
         }
+    }
+}
+
+/// Whether the file ends a line, as every row of a finished export does (a sidecar's JSON
+/// need not): its last byte is a line end, or in UTF-16 its last two bytes are one.
+async fn ends_a_line(folder: &DropFolder, key: &str, file: &BlobStat) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    if key.ends_with(".json") || file.size < 2 {
+        return true;
+    }
+    let Ok(Some(mut last)) = (folder.blobs)
+        .open_range(key, &file.tag, file.size - 2, file.size)
+        .await
+    else {
+        return true;
+    };
+    let mut end = [0u8; 2];
+    match last.read_exact(&mut end).await {
+        Ok(_) => matches!(end, [_, b'\n' | b'\r'] | [b'\n' | b'\r', 0]),
+        Err(_) => true,
     }
 }

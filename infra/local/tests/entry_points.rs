@@ -271,13 +271,42 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         .json()
         .await
         .expect("json");
-    let taken = imports["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|i| i["filename"] == "stalled.csv")
-        .count();
-    assert_eq!(taken, 1, "{imports}");
+    let taken = |imports: &Value, name: &str| {
+        (imports["items"].as_array().expect("items").iter())
+            .filter(|i| i["filename"] == name)
+            .count()
+    };
+    assert_eq!(taken(&imports, "stalled.csv"), 1, "{imports}");
+
+    // One that stalls in the middle of a row for longer than that (a cut-off number may
+    // still read as someone's) is given longer, and is taken once, whole.
+    let cut = FILE.find("5552670E").expect("a number to cut in");
+    let (head, tail) = FILE.split_at(cut);
+    std::fs::write(
+        folder.join("midrow.csv.mapping.json"),
+        json!({"mapping": mapping}).to_string(),
+    )
+    .expect("sidecar");
+    std::fs::write(folder.join("midrow.csv"), head).expect("first part");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(folder.join("midrow.csv"))
+        .expect("open");
+    std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
+    drop(file);
+    let midrow = drop_outcome(&folder.join("reports/midrow.csv.json")).await;
+    assert_eq!(midrow["report"]["rows"], 6, "{midrow}");
+    let imports: Value = http
+        .get(format!("{base}/v1/imports?limit=100"))
+        .bearer_auth(key(&via_drop))
+        .send()
+        .await
+        .expect("imports")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(taken(&imports, "midrow.csv"), 1, "{imports}");
 
     let _ = server.kill();
     let _ = server.wait();
