@@ -964,19 +964,42 @@ fn a_refused_row_keeps_its_opt_out() {
 fn a_bare_stop_column_of_something_else_opts_nobody_out() {
     use ConsentStatus::{Explicit, Revoked};
     let opted_out = "Phone,Stop\n4155552671,yes\n4155552672,\n4155552673,2024-03-01 10:00\n\
-                     4155552674,STOP\n4155552675,no\n4155552676,\u{2713}\n4155552677,1 Mar 2024\n";
+                     4155552674,STOP\n4155552675,no\n4155552676,\u{2713}\n4155552677,1 Mar 2024\n\
+                     4155552678,9:30 AM\n4155552679,\"Fri, 01 Mar 2024 10:00:00 GMT\"\n\
+                     4155552680,2024-03-01T14:05:00Z\n4155552681,Opted out\n";
+    let revoked = Ok(Some(Revoked));
+    let explicit = Ok(Some(Explicit));
     assert_eq!(
         consent_statuses(opted_out, &declared("web form")),
         vec![
-            Ok(Some(Revoked)),
-            Ok(Some(Explicit)),
-            Ok(Some(Revoked)),
-            Ok(Some(Revoked)),
-            Ok(Some(Explicit)),
-            Ok(Some(Revoked)),
-            Ok(Some(Revoked)),
+            revoked.clone(),
+            explicit.clone(),
+            revoked.clone(),
+            revoked.clone(),
+            explicit.clone(),
+            revoked.clone(),
+            revoked.clone(),
+            revoked.clone(),
+            revoked.clone(),
+            revoked.clone(),
+            revoked.clone(),
         ]
     );
+    // Stops' names and numbers, however much they look like dates or flags, opt nobody out.
+    let stops = "Phone,Stop\n4155552671,1600 Market St\n4155552672,4521\n4155552673,Blocked Rd\n\
+                 4155552674,Monroe & 1234th\n4155552675,Octavia St 1500\n4155552676,1\n\
+                 4155552677,x\n4155552678,Y\n4155552679,12 & 3\n";
+    for (at, status) in consent_statuses(stops, &declared("web form"))
+        .iter()
+        .enumerate()
+    {
+        let reason = status.as_ref().expect_err("refused");
+        assert!(
+            reason.contains("attr:stop=Stop"),
+            "row {}: {reason}",
+            at + 2
+        );
+    }
     let bus = "Student,Phone,Stop,Email\nAda,4155552671,Elm St & 5th,\n\
                Bob,4155552672,Stop 12,\nCy,4155552673,,\nDi,4155552674,A,\n\
                Ed,4155552675,Oak Ave,ed@@example\n";

@@ -9,48 +9,132 @@ pub(super) fn names_something_else_too(header: &str) -> bool {
     word_key(header) == "stop"
 }
 
-/// Whether a cell holds what an opt-out flag does: a yes or a no, a tick or a cross, an
-/// opt-out word, a date or a time.
+/// Whether a cell holds what an opt-out flag does and nothing a stop's name or number could:
+/// a yes or a no in words (not `1`, `0`, `x` or another single letter: stop numbers and
+/// names), a tick or a cross, an opt-out word alone ("STOP", "Opted out", "Unsubscribed"),
+/// a date or a time.
 pub(super) fn reads_as_flag(value: &str) -> bool {
     let key = word_key(value);
-    yes_or_no(&key).is_some()
+    (key.chars().count() > 1
+        && !key.bytes().all(|b| b.is_ascii_digit())
+        && yes_or_no(&key).is_some())
         || TICKS_AND_CROSSES.contains(&value)
-        || OPT_OUT_WORDS.iter().any(|w| key.contains(w))
-        || [
-            "",
-            "stop",
-            "none",
-            "unchecked",
-            "checked",
-            "na",
-            "null",
-            "unknown",
-            "optin",
-            "optedin",
-        ]
-        .contains(&key.as_str())
-        || looks_like_a_time(value)
+        || FLAG_WORDS.contains(&key.as_str())
+        || is_a_date_or_time(value)
 }
 
-/// `2024-03-01`, `03/01/2024 14:05`, `1 Mar 2024`, `2024-03-01T14:05:00Z`: digits (four or
-/// more) with separators, and no word but a month's, a weekday's or a clock's.
-fn looks_like_a_time(value: &str) -> bool {
-    const WORDS: [&str; 30] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "am", "pm", "t", "z", "utc", "gmt", "st",
-        "nd", "rd", "th",
-    ];
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    digits >= 4
-        && value
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-            .all(|w| {
-                let w = w.to_lowercase();
-                WORDS
-                    .iter()
-                    .any(|m| w.starts_with(m) && (w.len() <= 3 || m.len() >= 3))
-            })
+/// What a STOP column's cells say besides yes and no, as `word_key` writes them.
+const FLAG_WORDS: [&str; 20] = [
+    "",
+    "stop",
+    "stopped",
+    "stopreceived",
+    "repliedstop",
+    "optedout",
+    "optout",
+    "unsubscribed",
+    "unsubscribe",
+    "blocked",
+    "revoked",
+    "none",
+    "unchecked",
+    "checked",
+    "na",
+    "null",
+    "unknown",
+    "optin",
+    "optedin",
+    "subscribed",
+];
+
+/// `2024-03-01`, `03/01/2024 14:05`, `9:30 AM`, `1 Mar 2024`, `Fri, 01 Mar 2024 10:00:00 GMT`,
+/// `2024-03-01T14:05:00Z`: a date or a time, with nothing but days, months, years, weekdays
+/// and clock words beside it.
+fn is_a_date_or_time(value: &str) -> bool {
+    let (mut clock, mut month, mut year) = (false, false, false);
+    let every_part_fits = value
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|part| !part.is_empty())
+        .flat_map(|part| match part.split_once(['T', 't']) {
+            // ISO 8601's date and time glued together.
+            Some((date, time)) if is_numeric_date(date) => vec![date, time],
+            _ => vec![part],
+        })
+        .all(|part| {
+            let lower = part.to_lowercase();
+            let lower = lower.trim_end_matches('.');
+            if is_numeric_date(lower) || is_clock(lower) {
+                clock = true;
+            } else if MONTHS
+                .iter()
+                .any(|m| lower == *m || (m.len() > 3 && lower == &m[..3]))
+            {
+                month = true;
+            } else if lower.len() == 4 && lower.bytes().all(|b| b.is_ascii_digit()) {
+                year = true;
+            } else {
+                let day = lower.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']);
+                let is_day =
+                    !day.is_empty() && day.len() <= 2 && day.bytes().all(|b| b.is_ascii_digit());
+                let beside = ["am", "pm", "a.m", "p.m", "z", "utc", "gmt"].contains(&lower)
+                    || WEEKDAYS.iter().any(|d| lower == *d || lower == &d[..3]);
+                return is_day || beside;
+            }
+            true
+        });
+    every_part_fits && (clock || (month && year))
+}
+
+const MONTHS: [&str; 13] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "sept",
+    "october",
+    "november",
+    "december",
+];
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// `2024-03-01`, `03/01/2024`, `1.3.24`: three numbers, the day's and the month's short.
+fn is_numeric_date(part: &str) -> bool {
+    let numbers: Vec<&str> = part.split(['-', '/', '.']).collect();
+    numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| (1..=4).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+        && numbers.iter().filter(|n| n.len() <= 2).count() >= 2
+}
+
+/// `14:05`, `9:30`, `10:00:00`, `10:00:00.123z`, `14:05+01:00`.
+fn is_clock(part: &str) -> bool {
+    let time = part
+        .split(['+', '-', 'z', 'Z'])
+        .next()
+        .unwrap_or(part)
+        .split('.')
+        .next()
+        .unwrap_or(part);
+    let fields: Vec<&str> = time.split(':').collect();
+    (2..=3).contains(&fields.len())
+        && fields
+            .iter()
+            .all(|f| (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The marks spreadsheets and forms fill boxes with.
