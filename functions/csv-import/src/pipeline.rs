@@ -24,6 +24,8 @@ use smscrm_domain::import_report::{
 /// Rows handed to the writer at a time: large enough to amortise round trips, small enough
 /// that memory stays flat.
 const BATCH_ROWS: usize = 1000;
+/// A batch goes once its refused rows' cells hold this many bytes, whatever its rows.
+const BATCH_CELL_BYTES: usize = 4 << 20;
 /// Batches parsed ahead of the planner.
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Batches planned ahead of the writer, which writes all that are waiting at once: on the
@@ -595,6 +597,7 @@ fn parse<R: Read>(
         return Ok(());
     }
     let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let mut cell_bytes = 0;
     let mut too_long = std::collections::HashMap::new();
     while let Some(outcome) = rows.next() {
         let event = match outcome {
@@ -652,8 +655,14 @@ fn parse<R: Read>(
                 phone,
             } => duplicate(row, first_row, &phone, rows.cells()),
         };
+        if let Event::Error(_, _, cells) = &event {
+            cell_bytes += cells.iter().map(String::len).sum::<usize>();
+        }
         batch.push(event);
-        if batch.len() == BATCH_ROWS {
+        // Refused rows carry their cells (a row up to 1 MiB): a batch of them goes early
+        // rather than hold the cells of a thousand rows.
+        if batch.len() == BATCH_ROWS || cell_bytes >= BATCH_CELL_BYTES {
+            cell_bytes = 0;
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
             if tx.blocking_send(Message::Rows(full)).is_err() {
                 return Ok(());

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use smscrm_domain::import_report::RowError;
-use smscrm_import::{REFUSED_ROW_COLUMNS, csv_safe_cell};
+use smscrm_import::{REFUSED_ROW_COLUMNS, csv_safe_cell, refused_rows_columns};
 
 /// Sees every refused row (invalid, or a duplicate) of a run, in file order.
 pub trait RefusedRows {
@@ -30,6 +30,8 @@ pub struct RefusedRowsCsv<W: Write> {
     csv: csv::Writer<W>,
     /// The first write that failed: a row the report lost is a row nobody is told about.
     failed: Option<csv::Error>,
+    /// The file's first columns that were an earlier report's own, left out of this one.
+    earlier_report: usize,
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -41,6 +43,7 @@ impl<W: Write> RefusedRowsCsv<W> {
             // A row with cells past the header's columns is refused with them all.
             csv: csv::WriterBuilder::new().flexible(true).from_writer(out),
             failed,
+            earlier_report: 0,
         }
     }
 
@@ -72,14 +75,17 @@ impl<W: Write> RefusedRowsCsv<W> {
 
 impl<W: Write> RefusedRows for RefusedRowsCsv<W> {
     fn header(&mut self, headers: &[String]) {
-        let own = headers.iter().map(String::as_str);
+        // A report's rows refused again: one error_row and error_reason, the latest.
+        self.earlier_report = refused_rows_columns(headers);
+        let own = headers.iter().skip(self.earlier_report).map(String::as_str);
         self.write(REFUSED_ROW_COLUMNS.into_iter().chain(own));
     }
 
     fn refused(&mut self, error: &RowError, cells: &[String]) {
         let row = error.row.to_string();
         let first = [row.as_str(), error.reason.as_str()];
-        self.write(first.into_iter().chain(cells.iter().map(String::as_str)));
+        let own = cells.iter().skip(self.earlier_report).map(String::as_str);
+        self.write(first.into_iter().chain(own));
     }
 }
 

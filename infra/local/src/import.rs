@@ -1,7 +1,7 @@
 //! `smscrm import FILE --tenant ID ...`: the CLI entry point of the import pipeline.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal as _, Write as _};
+use std::io::{BufReader, IsTerminal as _};
 use std::time::Duration;
 
 use csv_import::{ImportFailure, ImportReport, ImportRequest, Progress, RefusedRowsCsv};
@@ -120,6 +120,16 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
     let file = open(path)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let input: Box<dyn std::io::Read + Send> = Box::new(file);
+    if let Some(errors) = &args.errors_csv
+        && same_file(errors, &args.file)
+    {
+        // Creating the report would empty the file before it is read: a fixed report
+        // imported with --errors-csv naming itself.
+        return Err(Failure::Option(format!(
+            "--errors-csv {} names the file being imported; name another file",
+            errors.display()
+        )));
+    }
     let errors_to: Box<dyn std::io::Write + Send> = match &args.errors_csv {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Failure::File {
             action: "write",
@@ -154,12 +164,25 @@ async fn import(ctx: &AppContext, args: ImportArgs) -> Result<ImportReport, Fail
         bar.finish_and_clear();
     }
     // Flushed here, not on drop, which would lose a failure.
-    refused.finish()?.flush().map_err(csv::Error::from)?;
+    let written = refused.finish().and_then(|out| {
+        let flushed = out.into_inner().map_err(|e| e.into_error());
+        flushed.map(drop).map_err(csv::Error::from)
+    });
     let report = result?;
     if !args.dry_run {
+        // Committed, whatever became of the report of refused rows.
         audit_commit(ctx, &tenant.id, &args, &report).await;
     }
+    written?;
     Ok(report)
+}
+
+/// Whether two paths name one file (an existing one: a path not yet created names none).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// A copy of standard input (`from_stdin`) or of the pipe at `file`, to read twice.

@@ -453,6 +453,24 @@ fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
         .filter_map(|pair| pair[0].as_str())
         .collect();
     assert_eq!(mapped, ["Name", "Handy", "Notiz"], "{again}");
+    // Its own report has the file's columns once.
+    let second = std::fs::read_to_string(dir.path().join("none.csv")).expect("second report");
+    assert_eq!(second.lines().next(), Some(lines[0]), "{second}");
+
+    // Naming the file being imported as the report would empty it before it is read.
+    let out = Command::new(BIN)
+        .arg("import")
+        .arg(&fixed)
+        .args(["--tenant", &tenant, "--json", "--data-dir", &data])
+        .arg("--errors-csv")
+        .arg(&fixed)
+        .output()
+        .expect("import");
+    assert!(!out.status.success());
+    let refused: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(refused["error"]["code"], "invalid_option", "{refused}");
+    let kept = std::fs::read_to_string(&fixed).expect("fixed file");
+    assert!(kept.contains("Zoë Adams,0151 76543210"), "{kept}");
 }
 
 /// The text report quotes rejected cells: their control characters are shown escaped, so a

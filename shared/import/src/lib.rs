@@ -41,6 +41,19 @@ pub use rows::{Resume, ResumeText, Rows, open, open_at};
 /// refused): left out when the report, fixed, is imported again.
 pub const REFUSED_ROW_COLUMNS: [&str; 2] = ["error_row", "error_reason"];
 
+/// How many of a header's first columns are a report of refused rows' own: both, or only
+/// `error_reason` when the row numbers were deleted; 0 for any other file.
+pub fn refused_rows_columns(headers: &[String]) -> usize {
+    match headers {
+        [row, reason, ..] if [row, reason] == REFUSED_ROW_COLUMNS => 2,
+        [reason, ..] if reason == REFUSED_ROW_COLUMNS[1] => 1,
+        _ => 0,
+    }
+}
+
+/// What a cell starts with that a spreadsheet may run as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// How the reason of a duplicate row starts (`duplicate of row 2 (+14155552671)`).
 pub const DUPLICATE_OF: &str = "duplicate of row ";
 
@@ -219,7 +232,7 @@ fn list(headers: &[String]) -> String {
 /// spreadsheet shows it as text instead of evaluating it. Imports keep such values as they
 /// are: they are only dangerous when a spreadsheet opens them.
 pub fn csv_safe_cell(value: &str) -> Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if value.starts_with(FORMULA_STARTS) {
         Cow::Owned(format!("'{value}"))
     } else {
         Cow::Borrowed(value)

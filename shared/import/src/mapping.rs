@@ -597,9 +597,11 @@ pub(crate) fn plan(
     explicit: Option<&ExplicitMapping>,
 ) -> Result<(Plan, Vec<(String, Target)>), ImportError> {
     let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
+    // A report of refused rows, fixed and imported again: its first columns are the report's.
+    let report_columns = crate::refused_rows_columns(headers);
     if let Some(explicit) = explicit {
         for (target, column) in explicit.pairs() {
-            let at = find_column(headers, column)?;
+            let at = find_column(headers, column, report_columns)?;
             if targets[at].is_some() {
                 return Err(ImportError::InvalidMapping {
                     entry: column.clone(),
@@ -625,13 +627,7 @@ pub(crate) fn plan(
             targets[at] = Some(target.clone());
         }
     }
-    // A report of refused rows, fixed and imported again: its first columns are the report's.
-    let refused_rows = headers
-        .iter()
-        .map(String::as_str)
-        .take(2)
-        .eq(crate::REFUSED_ROW_COLUMNS);
-    for target in targets.iter_mut().take(2).filter(|_| refused_rows) {
+    for target in targets.iter_mut().take(report_columns) {
         target.get_or_insert(Target::Skip);
     }
     // Guess the built-in targets the explicit mapping left open.
@@ -708,7 +704,7 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     phones.sort_unstable();
     plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
-    plan.refused_because = refused_rows.then_some(1);
+    plan.refused_because = report_columns.checked_sub(1);
     let mut phone = None;
     let mut report = Vec::new();
     for (at, target) in targets.into_iter().enumerate() {
@@ -746,8 +742,14 @@ pub(crate) fn plan(
 
 /// The column a mapping names: by its exact (trimmed) header, else by `#n` (its 1-based
 /// position: how to pick one of two `Phone` columns, or one without a name), else by a
-/// header equal to it case, space and punctuation aside, when just one is.
-fn find_column(headers: &[String], column: &str) -> Result<usize, ImportError> {
+/// header equal to it case, space and punctuation aside, when just one is. Positions count
+/// in the file a report of refused rows came from when this file is one (it puts
+/// `report_columns` columns first), so the file's mapping maps the report too.
+fn find_column(
+    headers: &[String],
+    column: &str,
+    report_columns: usize,
+) -> Result<usize, ImportError> {
     let column = column.trim();
     let exact: Vec<usize> = (0..headers.len())
         .filter(|&at| headers[at].trim() == column)
@@ -765,9 +767,9 @@ fn find_column(headers: &[String], column: &str) -> Result<usize, ImportError> {
     if let Some(n) = column
         .strip_prefix('#')
         .and_then(|n| n.parse::<usize>().ok())
-        && (1..=headers.len()).contains(&n)
+        && (1..=headers.len() - report_columns).contains(&n)
     {
-        return Ok(n - 1);
+        return Ok(n - 1 + report_columns);
     }
     let key = normalise(column);
     let matching: Vec<usize> = (0..headers.len())

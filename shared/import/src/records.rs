@@ -37,6 +37,8 @@ pub(crate) enum Record<'a> {
 pub(crate) struct Fields<'a> {
     text: &'a str,
     ends: &'a [usize],
+    /// Cells as a report of refused rows protected them: see [`Fields::unprotected`].
+    protected: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -50,7 +52,23 @@ impl<'a> Fields<'a> {
             return "";
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        let field = &self.text[start..self.ends[i]];
+        if self.protected
+            && let Some(cell) = field.strip_prefix('\'')
+            && cell.starts_with(crate::FORMULA_STARTS)
+        {
+            return cell;
+        }
+        field
+    }
+
+    /// These fields as a report of refused rows wrote them: each cell it protected against
+    /// formula injection (`crate::csv_safe_cell`) reads as it was.
+    pub(crate) fn unprotected(self) -> Self {
+        Self {
+            protected: true,
+            ..self
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
@@ -89,6 +107,7 @@ fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'
     Record::Fields(Fields {
         text: into.text,
         ends: into.ends,
+        protected: false,
     })
 }
 
@@ -189,11 +208,13 @@ impl<R: Read> RecordReader<R> {
             Ok(text) => Fields {
                 text,
                 ends: &self.ends[..nends],
+                protected: false,
             },
             // Read in another encoding: its text is the decoded copy.
             Err(_) => Fields {
                 text: &self.decoded,
                 ends: &self.decoded_ends,
+                protected: false,
             },
         })
     }
@@ -352,6 +373,7 @@ impl<R: Read> RecordReader<R> {
                     Ok(text) => Record::Fields(Fields {
                         text,
                         ends: &self.ends[..nends],
+                        protected: false,
                     }),
                     Err(_) => decode_other(
                         &self.out[..out_len],

@@ -56,6 +56,8 @@ pub struct Rows<R: Read> {
     /// For a read from a [`Resume`]: file bytes left out between the header and the rest,
     /// which the decoder did not see.
     left_out: u64,
+    /// The file is a report of refused rows ([`crate::refused_rows_columns`]).
+    refused_rows: bool,
 }
 
 /// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
@@ -233,6 +235,14 @@ fn open_with<R: Read>(
             ended_at_cr: at.ended_at_cr,
         });
     }
+    let refused_rows = crate::refused_rows_columns(&headers) > 0;
+    if refused_rows {
+        // A spreadsheet saving the report pads its header to its widest row, whose cells
+        // past the file's columns must stay past the header.
+        while headers.last().is_some_and(|h| h.trim().is_empty()) {
+            headers.pop();
+        }
+    }
     let (plan, mapping) = plan(&headers, options.mapping.as_ref())?;
     let detected = Detected {
         encoding: encoding.label(),
@@ -254,6 +264,7 @@ fn open_with<R: Read>(
         error: None,
         skipped,
         left_out,
+        refused_rows,
     })
 }
 
@@ -355,6 +366,10 @@ impl<R: Read> Iterator for Rows<R> {
             };
             match record {
                 Record::Fields(fields) => {
+                    let fields = match self.refused_rows {
+                        true => fields.unprotected(),
+                        false => fields,
+                    };
                     if let Some(outcome) = self.validator.validate(row, &fields) {
                         return Some(outcome);
                     }

@@ -1074,6 +1074,59 @@ fn a_rows_cells_are_given_as_written() {
     );
 }
 
+/// A report of refused rows, fixed in a spreadsheet and imported again, reads as the file it
+/// came from would: its own columns left out (both, or `error_reason` alone), cells it
+/// protected against formulas as they were, the file's mapping positions as they were, a
+/// header a spreadsheet padded to the widest row still refusing cells past the file's
+/// columns, and duplicates still refused.
+#[test]
+fn a_fixed_report_of_refused_rows_reads_as_its_file_would() {
+    let report = "\u{feff}error_row,error_reason,Name,Phone,Handle,\n\
+                  2,bad phone,'-Ann,'+1 415 555 2671,'@ann,\n\
+                  3,shifted,\"Smith, John\",4155552672,x,extra\n\
+                  4,duplicate of row 2 (+14155552671),Bob,4155552671,'=1+2,\n";
+    let (detected, outcomes) = import(report.as_bytes(), &options("US"));
+    let mapped: Vec<_> = detected.mapping.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(mapped, ["Name", "Phone", "Handle"]);
+    let RowOutcome::Valid(ann) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(ann.first_name.as_deref(), Some("-Ann"));
+    assert_eq!(ann.phone.as_str(), "+14155552671");
+    assert_eq!(ann.attributes["handle"], "@ann");
+    let refused = invalid(&outcomes);
+    assert!(
+        refused[0].1.starts_with("row has more cells"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[1].1.starts_with("duplicate of row 2"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.len(), 2);
+
+    // Without its row numbers; with the file's mapping by position.
+    let report = "error_reason,Name,Phone,Handle\nbad phone,Ann,4155552671,'@ann\n";
+    let mut mapped = options("US");
+    mapped.mapping = Some("attr:nick=#1,phone=#2".parse::<ExplicitMapping>().unwrap());
+    let (_, outcomes) = import(report.as_bytes(), &mapped);
+    let RowOutcome::Valid(ann) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(ann.attributes.get("nick").map(String::as_str), Some("Ann"));
+    assert_eq!(
+        ann.attributes.get("handle").map(String::as_str),
+        Some("@ann")
+    );
+    assert!(!ann.attributes.contains_key("error_reason"), "{ann:?}");
+    // Any other file keeps its apostrophes: they may be what was typed.
+    let (_, outcomes) = import(b"Phone,Handle\n4155552671,'@ann\n", &options("US"));
+    let RowOutcome::Valid(row) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(row.attributes["handle"], "'@ann");
+}
+
 /// Tags as exports write them: Google Contacts' ` ::: ` lists with its `* ` groups,
 /// Mailchimp's quoted tags, Outlook's categories.
 #[test]
