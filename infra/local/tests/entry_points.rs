@@ -243,70 +243,41 @@ async fn cli_api_and_drop_folder_import_the_same_contacts() {
         "Excel notation expanded"
     );
 
-    // A copy into the drop folder that stalls part-way is taken once, whole: a file is
-    // taken only after it has stayed the same for a while.
-    let (head, tail) = FILE.split_at(FILE.find("Alan").expect("a row to cut at"));
-    std::fs::write(
-        folder.join("stalled.csv.mapping.json"),
-        json!({"mapping": mapping}).to_string(),
-    )
-    .expect("sidecar");
-    std::fs::write(folder.join("stalled.csv"), head).expect("first half");
-    // Longer than a scan (0.5 s), well short of the 2 s a file must stay the same for.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(folder.join("stalled.csv"))
-        .expect("open");
-    std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
-    drop(file);
-    let stalled = drop_outcome(&folder.join("reports/stalled.csv.json")).await;
-    assert_eq!(stalled["report"]["rows"], 6, "{stalled}");
-    let imports: Value = http
-        .get(format!("{base}/v1/imports?limit=100"))
-        .bearer_auth(key(&via_drop))
-        .send()
-        .await
-        .expect("imports")
-        .json()
-        .await
-        .expect("json");
-    let taken = |imports: &Value, name: &str| {
-        (imports["items"].as_array().expect("items").iter())
-            .filter(|i| i["filename"] == name)
-            .count()
+    // A copy into the drop folder that stalls is taken once, whole: `FILE` written as `name`
+    // in two parts, cut where `cut_before` starts, `pause` apart.
+    let copy_stalling = async |name: &str, cut_before: &str, pause: Duration| {
+        let (head, tail) = FILE.split_at(FILE.find(cut_before).expect("a place to cut"));
+        let sidecar = json!({"mapping": mapping}).to_string();
+        std::fs::write(folder.join(format!("{name}.mapping.json")), sidecar).expect("sidecar");
+        std::fs::write(folder.join(name), head).expect("first part");
+        tokio::time::sleep(pause).await;
+        let mut file = (std::fs::OpenOptions::new().append(true))
+            .open(folder.join(name))
+            .expect("open");
+        std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
+        drop(file);
+        let report = drop_outcome(&folder.join(format!("reports/{name}.json"))).await;
+        let imports: Value = http
+            .get(format!("{base}/v1/imports?limit=100"))
+            .bearer_auth(key(&via_drop))
+            .send()
+            .await
+            .expect("imports")
+            .json()
+            .await
+            .expect("json");
+        let items = imports["items"].as_array().expect("items");
+        let taken = items.iter().filter(|i| i["filename"] == name).count();
+        (report["report"]["rows"].clone(), taken)
     };
-    assert_eq!(taken(&imports, "stalled.csv"), 1, "{imports}");
-
-    // One that stalls in the middle of a row for longer than that (a cut-off number may
-    // still read as someone's) is given longer, and is taken once, whole.
-    let cut = FILE.find("5552670E").expect("a number to cut in");
-    let (head, tail) = FILE.split_at(cut);
-    std::fs::write(
-        folder.join("midrow.csv.mapping.json"),
-        json!({"mapping": mapping}).to_string(),
-    )
-    .expect("sidecar");
-    std::fs::write(folder.join("midrow.csv"), head).expect("first part");
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(folder.join("midrow.csv"))
-        .expect("open");
-    std::io::Write::write_all(&mut file, tail.as_bytes()).expect("rest");
-    drop(file);
-    let midrow = drop_outcome(&folder.join("reports/midrow.csv.json")).await;
-    assert_eq!(midrow["report"]["rows"], 6, "{midrow}");
-    let imports: Value = http
-        .get(format!("{base}/v1/imports?limit=100"))
-        .bearer_auth(key(&via_drop))
-        .send()
-        .await
-        .expect("imports")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(taken(&imports, "midrow.csv"), 1, "{imports}");
+    // Stalled between rows for longer than a scan (0.5 s), well short of the 2 s a file
+    // must stay the same for.
+    let stalled = copy_stalling("stalled.csv", "Alan", Duration::from_millis(700)).await;
+    assert_eq!(stalled, (json!(6), 1));
+    // Stalled in the middle of a row for longer than that (a cut-off number may still read
+    // as someone's): such a file is given longer.
+    let midrow = copy_stalling("midrow.csv", "5552670E", Duration::from_secs(4)).await;
+    assert_eq!(midrow, (json!(6), 1));
 
     let _ = server.kill();
     let _ = server.wait();

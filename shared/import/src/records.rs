@@ -76,6 +76,15 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A record's text as UTF-8, if each of its fields is: csv-core joins the fields without
+/// their delimiters, so two invalid halves (`\xC3` `,` `\xBC`) can join into a valid `ü`.
+fn utf8<'t>(text: &'t [u8], ends: &[usize]) -> Option<&'t str> {
+    let text = std::str::from_utf8(text).ok()?;
+    ends.iter()
+        .all(|&end| text.is_char_boundary(end))
+        .then_some(text)
+}
+
 /// Where [`decode_other`] puts a record.
 struct Decoded<'r> {
     text: &'r mut String,
@@ -204,14 +213,14 @@ impl<R: Read> RecordReader<R> {
     /// refused rows shows them as written).
     pub(crate) fn last_fields(&self) -> Option<Fields<'_>> {
         let (out_len, nends) = self.last?;
-        Some(match std::str::from_utf8(&self.out[..out_len]) {
-            Ok(text) => Fields {
+        Some(match utf8(&self.out[..out_len], &self.ends[..nends]) {
+            Some(text) => Fields {
                 text,
                 ends: &self.ends[..nends],
                 protected: false,
             },
             // Read in another encoding: its text is the decoded copy.
-            Err(_) => Fields {
+            None => Fields {
                 text: &self.decoded,
                 ends: &self.decoded_ends,
                 protected: false,
@@ -369,13 +378,13 @@ impl<R: Read> RecordReader<R> {
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
                 Some(Dropped::RecordTooLong) => Record::TooLong,
-                None => match std::str::from_utf8(&self.out[..out_len]) {
-                    Ok(text) => Record::Fields(Fields {
+                None => match utf8(&self.out[..out_len], &self.ends[..nends]) {
+                    Some(text) => Record::Fields(Fields {
                         text,
                         ends: &self.ends[..nends],
                         protected: false,
                     }),
-                    Err(_) => decode_other(
+                    None => decode_other(
                         &self.out[..out_len],
                         &self.ends[..nends],
                         Decoded {

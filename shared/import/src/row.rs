@@ -533,7 +533,8 @@ impl Countries {
             return *known;
         }
         let region = country_region(cell);
-        if self.known.len() < Self::REMEMBERED {
+        // A long cell names no country: kept, 1,024 of them would hold megabytes.
+        if self.known.len() < Self::REMEMBERED && cell.len() <= 64 {
             self.known.insert(cell.to_owned(), region);
         }
         region

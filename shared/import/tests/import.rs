@@ -1127,6 +1127,29 @@ fn a_fixed_report_of_refused_rows_reads_as_its_file_would() {
     assert_eq!(row.attributes["handle"], "'@ann");
 }
 
+/// A delimiter between the halves of what would be one UTF-8 character (`\xC3` `,` `\xBC`)
+/// is two fields in another encoding, not a `ü` across two cells (found by fuzzing: it
+/// panicked, splitting the text inside the character).
+#[test]
+fn a_character_split_by_a_delimiter_is_read_field_by_field() {
+    for file in [
+        &b"\xEF\xBB\xBF\xC3;\xBC"[..],
+        b"phone\n\xC3\xA9\xC3\xA9\xC3\xA9\n\xC3,\xBC\n",
+    ] {
+        if let Ok(rows) = open(Cursor::new(file.to_vec()), &options("DE")) {
+            rows.for_each(drop);
+        }
+    }
+    // A UTF-8 export with one pasted Windows-1252 row.
+    let file = b"Name,Phone,Note\nZo\xC3\xAB,4155552671,ok\nRen\xC3\xA9e,4155552672,ok\n\
+                 Jos\xC3\xA9,4155552674,ok\nStrau\xDF,\xA04155552673,VIP\n";
+    let (_, outcomes) = import(file, &options("US"));
+    assert_eq!(
+        valid(&outcomes)[3],
+        (5, "+14155552673".into(), Some("Strau\u{df}".into()))
+    );
+}
+
 /// Tags as exports write them: Google Contacts' ` ::: ` lists with its `* ` groups,
 /// Mailchimp's quoted tags, Outlook's categories.
 #[test]
