@@ -162,24 +162,24 @@ async fn upload_dry_run_commit(app: &TestApp) {
     let lines: Vec<&str> = text.lines().collect();
     // Each refused row with its cells as written (a leading `+` defused for spreadsheets).
     assert_eq!(
-        lines[0], "\u{feff}error_row,error_reason,Given Name,Family Name,Phone 1 - Value,Store",
-        "a byte-order mark first, for Excel"
+        lines[0], "\u{feff}error_row;error_reason;Given Name;Family Name;Phone 1 - Value;Store",
+        "a byte-order mark first, for Excel; semicolons, as the file had"
     );
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[1].starts_with("4,duplicate of row 2"), "{text}");
+    assert!(lines[1].starts_with("4;duplicate of row 2"), "{text}");
     assert!(
-        lines[1].ends_with(",Ada again,,'+1 415 555 2671,North"),
+        lines[1].ends_with(";Ada again;;'+1 415 555 2671;North"),
         "{text}"
     );
-    assert!(lines[2].starts_with("5,"), "{text}");
-    assert!(lines[2].ends_with(",Nobody,,12,"), "{text}");
+    assert!(lines[2].starts_with("5;"), "{text}");
+    assert!(lines[2].ends_with(";Nobody;;12;"), "{text}");
 
     let (_, list) = send(app.request(Method::GET, "/v1/imports", &me)).await;
     assert_eq!(list["items"][0]["id"], id.as_str());
 
     // Fixed, the report imports as it is: its own two columns are left out, and a duplicate
     // stays refused rather than overwrite the first row's contact.
-    let fixed = text.replace(",Nobody,,12,", ",Nobody,,415 555 2673,");
+    let fixed = text.replace(";Nobody;;12;", ";Nobody;;415 555 2673;");
     let again = create_and_upload(app, &me, &fixed, json!({"filename": "fixed.csv"})).await;
     let (status, checked) =
         send(app.request(Method::POST, &format!("/v1/imports/{again}/dry-run"), &me)).await;

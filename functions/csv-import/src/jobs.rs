@@ -42,7 +42,7 @@ use tracing::Instrument as _;
 use crate::ahead::Survey;
 use crate::drop_folder::{DropFolder, DropOutcome, write_report};
 use crate::pipeline::{Checkpoints, Resumable, Run};
-use crate::refused::{RefusedRows as _, RefusedRowsCsv};
+use crate::refused::{RefusedRows as _, RefusedRowsCsv, delimiter_of};
 use crate::stored::{
     StoredImport, StoredImportError, errors_key, range_errors_key, range_notes_key,
 };
@@ -553,15 +553,17 @@ impl ImportWorker {
                     range.index
                 ))
             })?;
+            let delimiter = delimiter_of(&bytes);
             // Refused rows hold cells past the header's columns too.
             let mut rows = csv::ReaderBuilder::new()
                 .flexible(true)
+                .delimiter(delimiter)
                 .from_reader(bytes.as_ref());
             // Every range's file starts with the same header row.
             if at == 0 {
                 let headers = rows.headers().map_err(internal)?;
                 let own: Vec<String> = headers.iter().skip(2).map(str::to_owned).collect();
-                merged.header(&own);
+                merged.header(&own, char::from(delimiter));
             }
             for row in rows.records() {
                 merged.copy(&row.map_err(internal)?);

@@ -383,7 +383,7 @@ impl Planner<'_> {
         while let Some(message) = rx.recv().await {
             let events = match message {
                 Message::Header(detected) => {
-                    refused.header(&detected.headers);
+                    refused.header(&detected.headers, detected.delimiter);
                     describe(report, &detected);
                     continue;
                 }

@@ -361,7 +361,8 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
 }
 
 /// `--errors-csv` writes each refused row with its cells as the file had them (decoded to
-/// UTF-8, cells past the header's columns too), and that file, fixed, imports as it is.
+/// UTF-8, cells past the header's columns too), separated by semicolons as the file was (so
+/// German Excel opens it in columns), and that file, fixed, imports as it is.
 #[test]
 fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -397,22 +398,22 @@ fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
     let refused = std::fs::read_to_string(&errors).expect("refused rows");
     let lines: Vec<&str> = refused.lines().collect();
     assert_eq!(
-        lines[0], "\u{feff}error_row,error_reason,Name,Handy,Notiz",
+        lines[0], "\u{feff}error_row;error_reason;Name;Handy;Notiz",
         "{refused}"
     );
-    assert!(lines[1].starts_with("3,"), "{refused}");
-    assert!(lines[1].ends_with(",Zoë Adams,12,x,extra"), "{refused}");
+    assert!(lines[1].starts_with("3;"), "{refused}");
+    assert!(lines[1].ends_with(";Zoë Adams;12;x;extra"), "{refused}");
     assert!(
-        lines[2].starts_with("4,duplicate of row 2")
-            && lines[2].ends_with(",Ann Lee,0151/23456789,dup"),
+        lines[2].starts_with("4;duplicate of row 2")
+            && lines[2].ends_with(";Ann Lee;0151/23456789;dup"),
         "{refused}"
     );
 
     let fixed = dir.path().join("fixed.csv");
     // A duplicate is imported only once its reason is emptied: it updates the first row's.
     let text = refused
-        .replace(",Zoë Adams,12,x,extra", ",Zoë Adams,0151 76543210,x")
-        .replace(&lines[2][..lines[2].find(",Ann Lee").expect("Ann")], "4,");
+        .replace(";Zoë Adams;12;x;extra", ";Zoë Adams;0151 76543210;x")
+        .replace(&lines[2][..lines[2].find(";Ann Lee").expect("Ann")], "4;");
     std::fs::write(&fixed, text).expect("write fixed");
     let again = import(&fixed, &dir.path().join("none.csv"));
     assert_eq!(
@@ -441,7 +442,7 @@ fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
     let refused: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(refused["error"]["code"], "invalid_option", "{refused}");
     let kept = std::fs::read_to_string(&fixed).expect("fixed file");
-    assert!(kept.contains("Zoë Adams,0151 76543210"), "{kept}");
+    assert!(kept.contains("Zoë Adams;0151 76543210"), "{kept}");
 }
 
 /// The text report quotes rejected cells: their control characters are shown escaped, so a
