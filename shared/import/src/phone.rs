@@ -515,12 +515,22 @@ fn notes_beside(cell: &str, region: Region) -> (&str, Vec<(&str, bool)>) {
     };
     let mut number = cell;
     let mut notes = Vec::new();
-    if let Some(inner) = number.strip_suffix(')')
-        && let Some(open) = inner.rfind('(')
-        && is_note(&inner[open + 1..], true)
-    {
-        notes.push((inner[open + 1..].trim(), false));
-        number = inner[..open].trim_end();
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if let Some(inner) = number.strip_suffix(close)
+            && let Some(at) = inner.rfind(open)
+            && is_note(&inner[at + 1..], true)
+        {
+            notes.push((inner[at + 1..].trim(), false));
+            number = inner[..at].trim_end();
+        }
+        // Before the number too (`(MX) 55 1234 5678`), which the crate would skip as text.
+        if let Some(inner) = number.strip_prefix(open)
+            && let Some(at) = inner.find(close)
+            && is_note(&inner[..at], true)
+        {
+            notes.push((inner[..at].trim(), false));
+            number = inner[at + 1..].trim_start();
+        }
     }
     if let Some((label, rest)) = number.split_once(':')
         && is_note(label.trim(), false)
@@ -998,6 +1008,15 @@ mod tests {
             ("Éire 087 123 4568", "GB", "+353871234568"),
             ("UK 07911 123456", "US", "+447911123456"),
             ("07911 123457 (uk mobile)", "US", "+447911123457"),
+            // In brackets before the number, or square ones after it.
+            ("(UK) 07911 123501", "US", "+447911123501"),
+            ("[GB] 07911 123502", "US", "+447911123502"),
+            ("(USA) 415-555-2601", "GB", "+14155552601"),
+            ("(Mexico) 55 1234 5601", "GB", "+525512345601"),
+            ("(MX) 55 1234 5602", "GB", "+525512345602"),
+            ("55 1234 5603 [MX]", "GB", "+525512345603"),
+            ("(mobile) 07911 123503", "GB", "+447911123503"),
+            ("(Mobile) (0151) 2345 6789", "DE", "+4915123456789"),
             // The import's own country changes nothing.
             ("07911 123456 (UK)", "GB", "+447911123456"),
             ("Mexico 55 1234 5679", "MX", "+525512345679"),
@@ -1040,6 +1059,9 @@ mod tests {
             ("MX 55 1234 5680", "US"),
             ("55 1234 5681 (Mexico)", "US"),
             ("55 1234 5682 (MX)", "US"),
+            ("(MX) 55 1234 5611", "US"),
+            ("[MX] 55 1234 5623", "US"),
+            ("(Mexico) 33 1234 5613", "US"),
             ("México 55 1234 5683", "US"),
             ("Mexico: 55 1234 5686", "US"),
             ("MEX 55 1234 5687", "US"),
