@@ -182,7 +182,9 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         }
         "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
         | "telefono" | "telefonnummer" => (Phone, 3),
-        "number" => (Phone, 4),
+        // Shopify's customers export: the number of the customer's default address, which
+        // its rows without a `Phone` have.
+        "number" | "defaultaddressphone" | "billingphone" | "billingaddressphone" => (Phone, 4),
         // Brevo's number for texts; elsewhere a bare "SMS" may be a flag, so any other
         // phone column goes first.
         "sms" => (Phone, 5),
@@ -229,7 +231,10 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         | "textoptout" | "donotcall" | "dnc" | "donotcontact" | "unsubtime"
         | "unsubscribedat" | "unsubscribedate" | "unsubscribeddate" | "optoutdate"
         | "optouttime" | "smsoptoutdate" | "smsoptouttime" => (OptOut, 0),
-        "tags" | "tag" | "labels" | "label" | "groups" | "segments" => (Tags, 0),
+        // Google Contacts calls them `Labels` now, `Group Membership` before.
+        "tags" | "tag" | "labels" | "label" | "groups" | "segments" | "groupmembership" => {
+            (Tags, 0)
+        }
         "categories" | "category" | "kategorien" | "etiquettes" => (Tags, 1),
         _ => return None,
     })
@@ -252,7 +257,10 @@ fn country_rank(key: &str) -> Option<u8> {
         | "shippingcountry"
         | "shippingcountrycode"
         | "businesscountryregion"
-        | "othercountryregion" => 2,
+        | "othercountryregion"
+        // Mailchimp's audience export ("CC": GB); elsewhere such a column holds no
+        // countries, and a cell naming none changes nothing.
+        | "cc" => 2,
         _ => return None,
     })
 }
@@ -542,7 +550,8 @@ fn truncate_name(name: &str, chars: usize) -> String {
     name
 }
 
-/// Google Contacts' `Phone N - Value` columns, each with its `Phone N - Type`.
+/// Google Contacts' `Phone N - Value` columns, each with its `Phone N - Type` (`Phone N -
+/// Label` in its exports since 2024).
 fn google_phone_types(headers: &[String]) -> Vec<(usize, usize)> {
     let keys: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
     keys.iter()
@@ -552,8 +561,10 @@ fn google_phone_types(headers: &[String]) -> Vec<(usize, usize)> {
             if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            let kind = format!("phone{n}type");
-            keys.iter().position(|k| *k == kind).map(|kind| (at, kind))
+            let kinds = [format!("phone{n}type"), format!("phone{n}label")];
+            keys.iter()
+                .position(|k| kinds.contains(k))
+                .map(|kind| (at, kind))
         })
         .collect()
 }

@@ -488,7 +488,11 @@ fn country_region(value: &str) -> Option<Region> {
         // "N/A", not Namibia.
         return None;
     }
-    let digits = value.strip_prefix('+').unwrap_or(value);
+    // `0044` as dialled from Europe; `044` stays ISO's (the Bahamas).
+    let dialled = value
+        .strip_prefix("00")
+        .filter(|rest| (1..=3).contains(&rest.len()) && !rest.starts_with('0'));
+    let digits = dialled.or(value.strip_prefix('+')).unwrap_or(value);
     if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
         if digits.starts_with('0') {
             // No calling code starts with 0: ISO 3166's numeric code (`036`, Australia).

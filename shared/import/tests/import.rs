@@ -1618,17 +1618,24 @@ fn brevos_sms_column_is_a_phone() {
     );
 }
 
-/// Google Contacts lists a person's numbers as `Phone N - Type` / `Phone N - Value` pairs in
-/// no set order: a row's phone is its mobile, else a number that is not a fax or a pager; a
-/// row with only a fax or a pager is refused, saying so.
+/// Google Contacts lists a person's numbers as `Phone N - Type` / `Phone N - Value` pairs
+/// (`Phone N - Label` since 2024) in no set order: a row's phone is its mobile, else a number
+/// that is not a fax or a pager; a row with only a fax or a pager is refused, saying so.
 #[test]
 fn google_contacts_numbers_are_chosen_by_their_kind() {
-    let text = "Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n\
-                Ann,Work Fax,(415) 555-2601,Mobile,(415) 555-2602\n\
-                Bo,Home,(415) 555-2603,* Mobile,(415) 555-2604\n\
-                Cy,Pager,(415) 555-2605,Work,(415) 555-2606\n\
-                Di,Mobile,(415) 555-2607,,\n\
-                Ed,Work Fax,(415) 555-2608,,\n";
+    let old = "Name,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value\n\
+               Ann,Work Fax,(415) 555-2601,Mobile,(415) 555-2602\n\
+               Bo,Home,(415) 555-2603,* Mobile,(415) 555-2604\n\
+               Cy,Pager,(415) 555-2605,Work,(415) 555-2606\n\
+               Di,Mobile,(415) 555-2607,,\n\
+               Ed,Work Fax,(415) 555-2608,,\n";
+    let new = old.replace(" - Type", " - Label");
+    for text in [old, new.as_str()] {
+        chosen_by_their_kind(text);
+    }
+}
+
+fn chosen_by_their_kind(text: &str) {
     let (_, outcomes) = import(text.as_bytes(), &options("US"));
     let phones: Vec<(u64, String)> = valid(&outcomes).into_iter().map(|r| (r.0, r.1)).collect();
     assert_eq!(
@@ -1652,4 +1659,33 @@ fn google_contacts_numbers_are_chosen_by_their_kind() {
     mapped.mapping = Some("phone=Phone 1 - Value".parse().unwrap());
     let (_, outcomes) = import(text.as_bytes(), &mapped);
     assert_eq!(valid(&outcomes)[0].1, "+14155552601");
+}
+
+/// Other exports' columns: Google's old `Group Membership` holds labels, Shopify's customers
+/// without a `Phone` have their address's, Mailchimp's `CC` is the country.
+#[test]
+fn tags_fallback_numbers_and_countries_of_named_exports() {
+    let google = "Name,Group Membership,Phone 1 - Type,Phone 1 - Value\n\
+                  Ann,* myContacts ::: VIP,Mobile,(415) 555-2601\n";
+    let (_, outcomes) = import(google.as_bytes(), &options("US"));
+    let RowOutcome::Valid(ann) = &outcomes[0] else {
+        panic!("{outcomes:?}");
+    };
+    // Google's own group keeps its name without Google's mark.
+    assert_eq!(ann.tags, ["myContacts", "VIP"]);
+
+    let shopify = "First Name,Last Name,Phone,Default Address Phone\n\
+                   Ann,Lee,,(415) 555-2602\n\
+                   Bo,Ray,(415) 555-2603,(415) 555-2604\n";
+    let (_, outcomes) = import(shopify.as_bytes(), &options("US"));
+    let phones: Vec<String> = valid(&outcomes).into_iter().map(|r| r.1).collect();
+    assert_eq!(phones, ["+14155552602", "+14155552603"]);
+
+    let mailchimp = "Email Address,First Name,Phone Number,CC\n\
+                     a@x.uk,Ann,07911 123602,GB\n\
+                     b@x.com,Bo,(415) 555-2605,\n\
+                     c@x.uk,Cy,07911 123603,0044\n";
+    let (_, outcomes) = import(mailchimp.as_bytes(), &options("US"));
+    let phones: Vec<String> = valid(&outcomes).into_iter().map(|r| r.1).collect();
+    assert_eq!(phones, ["+447911123602", "+14155552605", "+447911123603"]);
 }
