@@ -399,6 +399,7 @@ impl Planner<'_> {
             let mut merges = Vec::with_capacity(events.len());
             let mut claims = Vec::with_capacity(events.len());
             let mut opt_outs = Vec::new();
+            let previewed = report.preview.len();
             for event in events {
                 index += 1;
                 if index <= first {
@@ -465,6 +466,10 @@ impl Planner<'_> {
                     .contacts
                     .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
                     .await?;
+                for preview in &mut report.preview[previewed..] {
+                    let outcome = plan.outcome_of(&preview.phone);
+                    preview.stored_as(outcome.suppressed, outcome.opted_out);
+                }
                 // Batches an earlier run began to write (at once, as the writer merges them)
                 // count as it counted them: their rows may be written already.
                 match self.pending {

@@ -571,3 +571,58 @@ fn with_json_a_refused_import_is_one_json_object_and_fails() {
         assert!(message.contains(says), "{args:?}: {message}");
     }
 }
+
+/// The preview shows rows as they will be stored: where an opt-out stands (the contact's, or
+/// the do-not-contact list's), a row's "yes" to texts does not show as consent.
+#[test]
+fn the_preview_shows_an_opt_out_that_stands_over_a_rows_consent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let tenant = smscrm(["tenant", "create", "--name", "Prev", "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let import = |text: &str, dry_run: bool| {
+        let file = dir.path().join("contacts.csv");
+        std::fs::write(&file, text).expect("write csv");
+        let file = file.to_string_lossy().into_owned();
+        let mut args = vec!["import", &file, "--tenant", &tenant, "--region", "US"];
+        args.extend(["--json", "--data-dir", &data]);
+        if dry_run {
+            args.push("--dry-run");
+        }
+        smscrm(args)
+    };
+    // Cy opts out; Bea's row is refused, but her opt-out goes on the do-not-contact list.
+    let first = import(
+        "Phone,First Name,Email,SMS Opt Out\n\
+         415-555-3003,Cy,,yes\n\
+         415-555-3002,Bea,not an email,yes\n",
+        false,
+    );
+    assert_eq!((&first["valid"], &first["invalid"]), (&json!(1), &json!(1)));
+    let checked = import(
+        "Phone,First Name,SMS Consent\n\
+         415-555-3002,Bea,yes\n\
+         415-555-3003,Cy,yes\n\
+         415-555-3004,Di,yes\n",
+        true,
+    );
+    let shown: Vec<(&Value, &Value, &Value)> = (checked["preview"].as_array())
+        .expect("preview")
+        .iter()
+        .map(|row| (&row["consent"], &row["suppressed"], &row["opt_out_stands"]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (&json!("revoked"), &json!(true), &json!(true)),
+            (&json!("revoked"), &json!(false), &json!(true)),
+            (&json!("explicit"), &json!(false), &json!(false)),
+        ],
+        "{checked}"
+    );
+    assert_eq!(
+        (&checked["suppressed"], &checked["opt_outs_kept"]),
+        (&json!(1), &json!(2)),
+        "{checked}"
+    );
+}

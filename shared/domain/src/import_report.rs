@@ -52,7 +52,15 @@ pub struct PreviewRow {
     pub email: Option<String>,
     pub tags: Vec<String>,
     pub attributes: std::collections::BTreeMap<String, String>,
+    /// The consent the contact will have: `revoked` where an opt-out stands.
     pub consent: Option<String>,
+    /// The number is on the do-not-contact list: imported, never messaged.
+    #[serde(default)]
+    pub suppressed: bool,
+    /// The person opted out before (or the do-not-contact list says so), which the row does
+    /// not lift: only their own START does.
+    #[serde(default)]
+    pub opt_out_stands: bool,
 }
 
 impl PreviewRow {
@@ -70,9 +78,23 @@ impl PreviewRow {
                 .as_ref()
                 .and_then(|c| serde_json::to_value(c.status).ok())
                 .and_then(|v| v.as_str().map(str::to_owned)),
+            suppressed: false,
+            opt_out_stands: false,
+        }
+    }
+
+    /// What the store says of the row beyond its cells.
+    pub fn stored_as(&mut self, suppressed: bool, opted_out: bool) {
+        self.suppressed |= suppressed;
+        if opted_out && self.consent.as_deref() != Some(REVOKED) {
+            self.consent = Some(REVOKED.to_owned());
+            self.opt_out_stands = true;
         }
     }
 }
+
+/// [`crate::ConsentStatus::Revoked`] as the API writes it.
+const REVOKED: &str = "revoked";
 
 impl ImportReport {
     pub fn record_error(&mut self, error: RowError) {

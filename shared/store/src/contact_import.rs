@@ -42,6 +42,19 @@ pub struct Plan {
     attribute_names: BTreeSet<String>,
     new_claims: Vec<Item>,
     writes: Vec<Item>,
+    /// Rows whose contact ends opted out whatever the row says (an opt-out stands, or the
+    /// do-not-contact list says the person opted out), and rows whose number is on the list:
+    /// what a preview of the rows must not hide.
+    outcomes: Vec<(PhoneE164, RowOutcome)>,
+}
+
+/// What becomes of a row that its cells do not tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowOutcome {
+    /// Its number is on the tenant's do-not-contact list.
+    pub suppressed: bool,
+    /// Its contact is (or stays) opted out.
+    pub opted_out: bool,
 }
 
 impl Plan {
@@ -51,6 +64,15 @@ impl Plan {
         self.attribute_names.extend(other.attribute_names);
         self.new_claims.extend(other.new_claims);
         self.writes.extend(other.writes);
+        self.outcomes.extend(other.outcomes);
+    }
+
+    /// What becomes of the row of `phone` beyond what it says, if anything.
+    pub fn outcome_of(&self, phone: &str) -> RowOutcome {
+        (self.outcomes.iter())
+            .find(|(of, _)| of.as_str() == phone)
+            .map(|(_, outcome)| *outcome)
+            .unwrap_or_default()
     }
 
     pub fn counts(&self) -> ImportCounts {
@@ -521,6 +543,10 @@ impl Contacts {
                 plan.counts.suppressed += 1;
             }
             let opted_out = listing.filter(|entry| entry.reason == OPTED_OUT_REASON);
+            let outcome = RowOutcome {
+                suppressed: listing.is_some(),
+                opted_out: opted_out.is_some(),
+            };
             let claimed = claims.get(row.phone.as_str());
             let (contact, version) = match claimed.and_then(|id| existing.remove(id.as_str())) {
                 Some((mut contact, version)) => {
@@ -529,6 +555,14 @@ impl Contacts {
                         plan.counts.opt_outs_kept += 1;
                     }
                     let merged = row.merge_into(&mut contact, now);
+                    let outcome = RowOutcome {
+                        opted_out: outcome.opted_out
+                            || contact.consent.status == ConsentStatus::Revoked,
+                        ..outcome
+                    };
+                    if outcome != RowOutcome::default() {
+                        plan.outcomes.push((row.phone.clone(), outcome));
+                    }
                     // The list says the person opted out (a STOP, or a refused row of this
                     // import saying so): the contact says so too, whatever the row grants.
                     let revoked = match opted_out {
@@ -546,6 +580,9 @@ impl Contacts {
                     (Some(contact), version + 1)
                 }
                 None => {
+                    if outcome != RowOutcome::default() {
+                        plan.outcomes.push((row.phone.clone(), outcome));
+                    }
                     plan.counts.created += 1;
                     if opted_out.is_some() && row.grants_consent() {
                         plan.counts.opt_outs_kept += 1;
