@@ -113,16 +113,19 @@ pub(crate) fn mostly_utf8(bytes: &[u8], complete: bool) -> bool {
             not += 1;
         }
     }
-    well_formed > not
+    // A tie too: read as UTF-8, a row in another encoding is still read in its own, while
+    // read as Windows-1252 every UTF-8 row is garbled (`RenÃ©`).
+    well_formed >= not
 }
 
 /// The single-byte encoding that reads `bytes` as more plausible text: Windows-1252 unless
 /// Mac Roman is clearly better. The two put letters at different bytes: Mac Roman's `é` (0x8E)
 /// is Windows-1252's `Ž`, its `ü` (0x9F) is `Ÿ`, and Windows-1252's `é` (0xE9) is Mac Roman's
 /// `È`. So each non-ASCII byte beside an ASCII letter scores for an encoding that reads it as
-/// a letter of the right case (a capital inside a lowercase word does not count) or as the
-/// punctuation words carry (`O’Brien`, `Don’t`: Windows-1252's quotes are Mac Roman's `í`
-/// and `ì`), and against one that reads it as anything else.
+/// a letter of the right case (a capital inside a lowercase word, or after a letter and
+/// before a lowercase one, does not count: `MŸller`) or as the punctuation and marks words
+/// carry (`O’Brien`, `Don’t`, `‘quoted`, `Acme™`: Windows-1252's quotes are Mac Roman's `í`
+/// and `ì`, its `™` Mac Roman's `ö`), and against one that reads it as anything else.
 pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
     let score = |encoding: &'static encoding_rs::Encoding| -> i64 {
         let mut total = 0;
@@ -142,13 +145,24 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
                 continue;
             };
             let in_lowercase_word = before.is_some_and(|b| b.is_ascii_lowercase());
-            let letter = c.is_alphabetic() && !(in_lowercase_word && c.is_uppercase());
-            // An apostrophe sits inside words; quotes and dashes only at their edges (Mac
-            // Roman's `ñ` in `Muñoz` is Windows-1252's `–`).
-            let inside = before.is_some_and(|b| b.is_ascii_alphabetic())
-                && after.is_some_and(|b| b.is_ascii_alphabetic());
-            let word_punctuation =
-                matches!(c, '’' | '‘') || (matches!(c, '“' | '”' | '–' | '—' | '…') && !inside);
+            let (after_letter, before_letter) = (
+                before.is_some_and(|b| b.is_ascii_alphabetic()),
+                after.is_some_and(|b| b.is_ascii_alphabetic()),
+            );
+            let mid_word_capital = after_letter && after.is_some_and(|b| b.is_ascii_lowercase());
+            let letter =
+                c.is_alphabetic() && !(c.is_uppercase() && (in_lowercase_word || mid_word_capital));
+            // An apostrophe sits inside words or ends them; an opening quote starts one (Mac
+            // Roman's `ë` in `Zoë` is Windows-1252's `‘`); quotes, dashes and marks stand at
+            // their edges only (Mac Roman's `ñ` in `Muñoz` is Windows-1252's `–`).
+            let inside = after_letter && before_letter;
+            let word_punctuation = match c {
+                '’' => true,
+                '‘' => !after_letter,
+                '“' | '”' | '–' | '—' | '…' => !inside,
+                '™' | '®' | '©' => !before_letter,
+                _ => false,
+            };
             total += match letter || word_punctuation {
                 true => 1,
                 false => -1,
@@ -370,6 +384,25 @@ mod tests {
         );
         assert_eq!(
             detect_encoding(b"Zo\xC3\xAB\nJos\xE9,Ren\xE9e\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        // As much of each: UTF-8, which reads the other row in its own encoding still.
+        assert_eq!(
+            detect_encoding(b"Name,Phone\nJos\xE9,1\nRen\xC3\xA9,2\n", true).unwrap(),
+            Encoding::Utf8
+        );
+        // Mac Roman's letters that are Windows-1252's opening quote or capital Y (Zoë, Noël,
+        // Müller), and Windows-1252's trade mark, which is Mac Roman's `ö`.
+        assert_eq!(
+            detect_encoding(b"First,Last\rZo\x91,Bront\x91\rNo\x91l,M\x9Fller\r", true).unwrap(),
+            Encoding::MacRoman
+        );
+        assert_eq!(
+            detect_encoding(b"Company,Phone\nAcme\x99,1\nWidgets\xAE Inc,2\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        assert_eq!(
+            detect_encoding(b"Quote\n\x91Hello\x92 she said\n", true).unwrap(),
             Encoding::Windows1252
         );
         // A sample cut inside "é" is still UTF-8 when the file goes on.

@@ -1689,3 +1689,13 @@ fn tags_fallback_numbers_and_countries_of_named_exports() {
     let phones: Vec<String> = valid(&outcomes).into_iter().map(|r| r.1).collect();
     assert_eq!(phones, ["+447911123602", "+14155552605", "+447911123603"]);
 }
+
+/// A file with as many Windows-1252 rows as UTF-8 ones is read as UTF-8, each other row in
+/// its own encoding: every name comes out right (read as Windows-1252, `René` was `RenÃ©`).
+#[test]
+fn as_many_windows_1252_rows_as_utf8_ones_read_each_in_its_own() {
+    let bytes = b"Name,Phone\nJos\xE9 Ruiz,4155550101\nRen\xC3\xA9 Roy,4155550102\n";
+    let (_, outcomes) = import(bytes, &options("US"));
+    let names: Vec<Option<String>> = valid(&outcomes).into_iter().map(|r| r.2).collect();
+    assert_eq!(names, [Some("José".to_owned()), Some("René".to_owned())]);
+}
