@@ -196,7 +196,11 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         | "nomdefamille" | "apellido" | "apellidos" | "achternaam" => (LastName, 0),
         "last" => (LastName, 1),
         "fullname" | "contactname" | "displayname" | "customername" | "clientname"
-        | "guestname" | "membername" | "kundenname" | "nomcomplet" => (Name, 0),
+        | "guestname" | "membername" | "kundenname" | "nomcomplet"
+        // A full name as "Last, First" ("Müller, Hans"), which is how it is split.
+        | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
+            (Name, 0)
+        }
         // Beside a first-name column, a bare "Name" is the family name ("Name;Vorname").
         BARE_NAME | "nom" => (Name, 1),
         "email" | "emailaddress" | "email1value" | "emailadresse" | "adresseemail"

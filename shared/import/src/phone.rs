@@ -24,7 +24,8 @@ impl PhoneReader {
 
     /// The number in a cell, or a reason naming the value.
     pub fn read(&mut self, raw: &str) -> Result<PhoneE164, String> {
-        let prepared = prepare(raw, self.region)?;
+        let raw = half_width(raw);
+        let prepared = prepare(&raw, self.region)?;
         let number = &prepared.number;
         let ours = match self.fast.lookup(number) {
             Some(known) => known.or_else(|why| old_mexican(number, self.region).ok_or(why)),
@@ -41,7 +42,7 @@ impl PhoneReader {
     /// region's), and without the country a note in it names ([`PhoneReader::read`] weighs
     /// that).
     pub fn read_for(&self, raw: &str, region: Region) -> Result<PhoneE164, String> {
-        slow(&prepare(raw, self.region)?.number, region)
+        slow(&prepare(&half_width(raw), self.region)?.number, region)
     }
 
     /// How many numbers the fast path answered (the rest went to the crate).
@@ -51,10 +52,26 @@ impl PhoneReader {
 
     /// The same without the fast path: the reference the fast path is tested against.
     pub fn read_slow(&self, raw: &str) -> Result<PhoneE164, String> {
-        let prepared = prepare(raw, self.region)?;
+        let raw = half_width(raw);
+        let prepared = prepare(&raw, self.region)?;
         let ours = slow(&prepared.number, self.region);
         prepared.beside(ours, self.region)
     }
+}
+
+/// The cell with full-width digits and punctuation (`４１５－５５５`, as Japanese and Chinese
+/// input methods type them) as their ASCII selves, which is what Unicode's compatibility
+/// mapping makes of them.
+fn half_width(raw: &str) -> Cow<'_, str> {
+    const FULL_WIDTH: std::ops::RangeInclusive<char> = '\u{FF01}'..='\u{FF5E}';
+    // Their UTF-8 starts with 0xEF; most cells have no such byte.
+    if !raw.as_bytes().contains(&0xEF) {
+        return Cow::Borrowed(raw);
+    }
+    let ascii = |c: char| char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c);
+    raw.chars()
+        .map(|c| if FULL_WIDTH.contains(&c) { ascii(c) } else { c })
+        .collect()
 }
 
 /// A phone cell ready to read: the number in it, and the country a note beside the number
@@ -268,6 +285,9 @@ pub(crate) enum ExcelNumber {
 /// when no zeros have to be appended: `4.48E+11` may have been any of a thousand numbers.
 /// A decimal comma (`4,47911123456E+11`, from European Excel) is read as a point.
 pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
+    if let Some(digits) = thousands_grouped(cell) {
+        return ExcelNumber::Digits(digits);
+    }
     if let Some((int, zeros)) = cell.split_once(['.', ','])
         && int.len() >= 6
         && int.bytes().all(|b| b.is_ascii_digit())
@@ -302,6 +322,29 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
         return ExcelNumber::Not;
     }
     ExcelNumber::Digits(format!("{int}{frac}"))
+}
+
+/// A number Excel wrote with its thousands separators (`4,155,559,103`: a column formatted
+/// as a number with them), as its digits. Dots need no undoing: the crate reads them as a
+/// number's punctuation.
+fn thousands_grouped(cell: &str) -> Option<String> {
+    let mut groups = cell.split(',');
+    let first = groups.next()?;
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !(1..=3).contains(&first.len()) || !digits(first) {
+        return None;
+    }
+    let mut number = first.to_owned();
+    let mut count = 1;
+    for group in groups {
+        if group.len() != 3 || !digits(group) {
+            return None;
+        }
+        number.push_str(group);
+        count += 1;
+    }
+    // Seven digits at least: shorter is no phone number anyway.
+    (count >= 3).then_some(number)
 }
 
 /// Words in a note beside a number that say it is not a mobile to text (the row is refused).
@@ -1017,6 +1060,20 @@ mod tests {
             ("55 1234 5603 [MX]", "GB", "+525512345603"),
             ("(mobile) 07911 123503", "GB", "+447911123503"),
             ("(Mobile) (0151) 2345 6789", "DE", "+4915123456789"),
+            // Excel's thousands separators.
+            ("4,155,559,103", "US", "+14155559103"),
+            ("447,911,123,456", "US", "+447911123456"),
+            // Typed full width.
+            (
+                "\u{ff14}\u{ff11}\u{ff15}\u{ff0d}\u{ff15}\u{ff15}\u{ff15}\u{ff0d}\u{ff12}\u{ff16}\u{ff11}\u{ff15}",
+                "US",
+                "+14155552615",
+            ),
+            (
+                "\u{ff0b}\u{ff18}\u{ff11} 90 1234 5678",
+                "US",
+                "+819012345678",
+            ),
             // The import's own country changes nothing.
             ("07911 123456 (UK)", "GB", "+447911123456"),
             ("Mexico 55 1234 5679", "MX", "+525512345679"),

@@ -1425,6 +1425,15 @@ fn a_forms_consent_question_is_a_consent_column() {
         consent_statuses(typeform, &options("US")),
         [Ok(Some(Explicit)), Ok(Some(Unknown)), Ok(None)]
     );
+    // A short question, when it is asked as one.
+    for header in ["Can we text you?", "OK to text?"] {
+        let short = format!("Phone,{header}\n+14155552784,Yes\n+14155552785,No\n");
+        assert_eq!(
+            consent_statuses(&short, &options("US")),
+            [Ok(Some(Explicit)), Ok(Some(Unknown))],
+            "{header}"
+        );
+    }
     // "Yes" for another channel is no answer about texts.
     let email_only =
         "Phone,SMS Opt-In\n4155552671,Yes - Email only\n4155552672,\"Yes, SMS and email\"\n";
@@ -1698,4 +1707,21 @@ fn as_many_windows_1252_rows_as_utf8_ones_read_each_in_its_own() {
     let (_, outcomes) = import(bytes, &options("US"));
     let names: Vec<Option<String>> = valid(&outcomes).into_iter().map(|r| r.2).collect();
     assert_eq!(names, [Some("José".to_owned()), Some("René".to_owned())]);
+}
+
+/// A header naming the full name as "Last, First" is a full name, split as written.
+#[test]
+fn a_last_first_name_column_is_split() {
+    for header in ["\"Last Name, First Name\"", "\"Nachname, Vorname\""] {
+        let text = format!("{header},Phone\n\"M\u{fc}ller, Hans\",+4915123456789\n");
+        let (_, outcomes) = import(text.as_bytes(), &options("DE"));
+        let RowOutcome::Valid(row) = &outcomes[0] else {
+            panic!("{header}: {outcomes:?}");
+        };
+        assert_eq!(
+            (row.first_name.as_deref(), row.last_name.as_deref()),
+            (Some("Hans"), Some("M\u{fc}ller")),
+            "{header}"
+        );
+    }
 }

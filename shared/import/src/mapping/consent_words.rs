@@ -357,13 +357,17 @@ pub(crate) fn is_consent_question(header: &str) -> bool {
         .split_inclusive(['.', '?', '!'])
         .next()
         .unwrap_or(header);
-    asks_for_consent(&words(first_sentence))
+    // A short header is a question only when it says so ("Can we text you?", "OK to text?").
+    let least = if first_sentence.trim_end().ends_with('?') {
+        3
+    } else {
+        6
+    };
+    let words = words(first_sentence);
+    words.len() >= least && asks_for_consent(&words)
 }
 
 fn asks_for_consent(words: &[String]) -> bool {
-    if words.len() < 6 {
-        return false;
-    }
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
     let texts = has(&["sms", "text", "texts", "texting", "txt"]);
     let negated = has(&[
