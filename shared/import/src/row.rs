@@ -21,6 +21,9 @@ use consent_cells::{
     consent_cell, names_something_else_too, opt_out_cell, reads_as_flag, says_no_to_texts, word_key,
 };
 
+/// What a duplicate's reason says after its first row, in a report imported again.
+const FROM_A_REPORT: &str = " in the file this report came from";
+
 pub(crate) struct RowValidator {
     plan: Plan,
     headers: Vec<String>,
@@ -105,9 +108,13 @@ impl RowValidator {
             && duplicate.starts_with(DUPLICATE_OF)
         {
             // Imported as it is, it would merge into the first row's contact, overwriting it.
+            // A report's report says so once.
+            let duplicate = duplicate
+                .split_once(FROM_A_REPORT)
+                .map_or(duplicate, |(first, _)| first);
             return Err(format!(
-                "{duplicate} in the file this report came from; delete the row, or empty its \
-                 {} cell to import it all the same",
+                "{duplicate}{FROM_A_REPORT}; delete the row, or empty its {} cell to import it \
+                 all the same",
                 crate::REFUSED_ROW_COLUMNS[1]
             ));
         }

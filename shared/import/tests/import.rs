@@ -1104,6 +1104,14 @@ fn a_fixed_report_of_refused_rows_reads_as_its_file_would() {
         "{refused:?}"
     );
     assert_eq!(refused.len(), 2);
+    // Refused again unfixed, its report's reason says where the row came from once.
+    let again = format!(
+        "error_row,error_reason,Name,Phone\n4,\"{}\",Bob,4155552671\n",
+        refused[1].1
+    );
+    let (_, outcomes) = import(again.as_bytes(), &options("US"));
+    let reason = &invalid(&outcomes)[0].1;
+    assert_eq!(reason, &refused[1].1);
 
     // Without its row numbers; with the file's mapping by position.
     let report = "error_reason,Name,Phone,Handle\nbad phone,Ann,4155552671,'@ann\n";
