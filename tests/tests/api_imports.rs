@@ -626,6 +626,22 @@ async fn queued_dry_run(backend: &dyn smscrm_tests::backends::Backend) {
         "a dry run writes nothing"
     );
 
+    // A mapping naming a column the file lacks is the mapping's fault, not the file's.
+    let mapped = json!({"mapping": "phone=Telefon"});
+    let unmapped = create_and_upload(&app, &me, "Phone\n4155550100\n", mapped).await;
+    let (status, body) = send(app.request(
+        Method::POST,
+        &format!("/v1/imports/{unmapped}/dry-run"),
+        &me,
+    ))
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "invalid_mapping"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["details"]["field"], "mapping", "{body}");
+
     // A file without phones is refused at once, as a synchronous dry run would.
     let bad = create_and_upload(&app, &me, "Name\nAda\n", json!({})).await;
     let (status, body) =

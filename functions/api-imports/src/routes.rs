@@ -477,6 +477,13 @@ fn conflict(record: &ImportRecord) -> ApiError {
 }
 
 fn unreadable(e: ImportError) -> ApiError {
+    if e.is_the_mappings() {
+        return ApiError::Rule {
+            code: "invalid_mapping",
+            message: e.to_string(),
+            details: serde_json::json!({ "field": "mapping" }),
+        };
+    }
     ApiError::Unreadable(e.to_string())
 }
 

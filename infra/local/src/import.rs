@@ -44,6 +44,8 @@ impl Failure {
             Self::File { .. } => "cannot_open",
             Self::Import(ImportFailure::File(ImportError::Io(_))) => "read_failed",
             Self::Import(ImportFailure::File(ImportError::NoSpaceToSort)) => "no_space",
+            Self::Import(ImportFailure::File(e)) if e.is_the_mappings() => "invalid_mapping",
+            Self::Import(ImportFailure::File(ImportError::InvalidConsent(_))) => "invalid_option",
             Self::Import(ImportFailure::File(_)) => "unreadable_file",
             Self::Import(ImportFailure::Store(_)) => "store_failed",
             Self::Import(ImportFailure::Internal(_)) | Self::Other(_) => "internal",

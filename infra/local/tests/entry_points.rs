@@ -534,7 +534,7 @@ fn with_json_a_refused_import_is_one_json_object_and_fails() {
         .join("missing.csv")
         .to_string_lossy()
         .into_owned();
-    let cases: [(&[&str], &str, &str); 8] = [
+    let cases: [(&[&str], &str, &str); 10] = [
         (&[&empty], "unreadable_file", "empty"),
         (&[&header_only], "unreadable_file", "no data rows"),
         (
@@ -546,6 +546,12 @@ fn with_json_a_refused_import_is_one_json_object_and_fails() {
         (&[&missing], "cannot_open", "missing.csv"),
         (&[&good, "--region", "XX"], "invalid_option", "--region"),
         (&[&good, "--map", "phone"], "invalid_option", "--map"),
+        (
+            &[&good, "--map", "phone=Telefon"],
+            "invalid_mapping",
+            "`Telefon`, which is not in the file",
+        ),
+        (&[&good, "--consent", " "], "invalid_option", "consent"),
         (
             &[&good, "--tenant", "tn_00000000000000000000000000"],
             "not_found",

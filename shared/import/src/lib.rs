@@ -222,6 +222,19 @@ pub enum ImportError {
     NoSpaceToSort,
 }
 
+impl ImportError {
+    /// Whether the mapping the user gave is what to fix, not the file: a column it names is
+    /// not there, or is there twice, or is given two fields.
+    pub fn is_the_mappings(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownMappingColumn { .. }
+                | Self::AmbiguousMappingColumn { .. }
+                | Self::InvalidMapping { .. }
+        )
+    }
+}
+
 fn list(headers: &[String]) -> String {
     let quoted: Vec<String> = headers.iter().map(|h| format!("`{h}`")).collect();
     format!("[{}]", quoted.join(", "))
