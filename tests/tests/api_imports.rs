@@ -557,10 +557,16 @@ async fn a_new_upload_clears_the_last_runs_counts(app: &TestApp) {
         .expect("url")
         .starts_with("http");
     if local {
-        // The first file's error list is not the new file's.
+        // The first file's error list is not the new file's, and the new one's is not
+        // written yet.
         let (status, body) =
             send(app.request(Method::GET, &format!("/v1/imports/{id}/errors.csv"), &me)).await;
-        assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
+        assert_eq!(
+            (status, error_code(&body)),
+            (409, "report_not_ready"),
+            "{body}"
+        );
+        assert_eq!(body["error"]["details"]["status"], "uploaded", "{body}");
     }
     if !created["upload"]["url"]
         .as_str()

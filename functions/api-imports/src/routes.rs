@@ -429,9 +429,21 @@ async fn errors_csv(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let record = load(&state, &principal, &id).await?;
-    // A file uploaded again has no report yet: the last file's list is not this one's.
+    // A file uploaded again has no report yet: the last file's list is not this one's. The
+    // import is there, so not 404: a client polls on until the run ends.
     if record.report.is_none() {
-        return Err(ApiError::NotFound("error report"));
+        let status = serde_json::to_value(record.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        return Err(ApiError::StateConflict {
+            code: "report_not_ready",
+            message: format!(
+                "the import is {status}: its error report is written when a dry run or a \
+                 commit of its file ends"
+            ),
+            details: serde_json::json!({ "status": status }),
+        });
     }
     let Some(reader) = state
         .blobs
