@@ -581,6 +581,10 @@ pub(crate) struct Plan {
     /// whose phone cell is empty takes its number from the first of them that has one (a
     /// landline-only row of a file with a mobile column). None when a mapping names the phone.
     pub phone_fallbacks: Vec<usize>,
+    /// Columns named only by a line ("Home", "Work", "Main", as phone apps export them): a
+    /// row whose phone columns are all empty takes a number from the first of them whose cell
+    /// is one (the header may as well name an address or an employer). Kept as attributes.
+    pub line_fallbacks: Vec<usize>,
     /// Google Contacts' numbers with their kinds: each `Phone N - Value` column and its
     /// `Phone N - Type`, in file order, when the phone was guessed from them. A row's phone
     /// is its first mobile, or else its first number that is not a fax or a pager.
@@ -719,6 +723,15 @@ pub(crate) fn plan(
     let mut plan = Plan::default();
     phones.sort_unstable();
     plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
+    if !phones.is_empty() {
+        plan.line_fallbacks = (targets.iter().enumerate())
+            .filter(|(at, t)| {
+                matches!(t, Some(Target::Attribute(_)))
+                    && matches!(normalise(&headers[*at]).as_str(), "home" | "work" | "main")
+            })
+            .map(|(at, _)| at)
+            .collect();
+    }
     plan.refused_because = report_columns.checked_sub(1);
     let mut phone = None;
     let mut report = Vec::new();

@@ -270,11 +270,12 @@ impl RowValidator {
         // first is the contact's phone, the others are kept as an attribute.
         let phone_column = match fields.get(plan.phone).trim() {
             _ if !plan.phone_types.is_empty() => self.google_phone(fields),
-            "" => plan
-                .phone_fallbacks
-                .iter()
-                .copied()
+            "" => (plan.phone_fallbacks.iter().copied())
                 .find(|&at| !fields.get(at).trim().is_empty())
+                .or_else(|| {
+                    (plan.line_fallbacks.iter().copied())
+                        .find(|&at| looks_like_a_number(fields.get(at)))
+                })
                 .unwrap_or(plan.phone),
             _ => plan.phone,
         };
@@ -467,6 +468,16 @@ fn opt_out_source(header: &str) -> String {
         .chars()
         .take(MAX_SOURCE_CHARS)
         .collect()
+}
+
+/// Whether a cell holds a phone number and nothing else: seven digits or more, and only the
+/// punctuation numbers are written with.
+fn looks_like_a_number(cell: &str) -> bool {
+    let cell = cell.trim();
+    cell.bytes().filter(u8::is_ascii_digit).count() >= 7
+        && cell
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +-.()/".contains(&b))
 }
 
 /// Whether a kind of number (Google's `Phone N - Type`) is a fax's or a pager's.

@@ -1733,3 +1733,31 @@ fn a_last_first_name_column_is_split() {
         );
     }
 }
+
+/// Phone apps name columns by the line alone ("Home", "Work"): a row without a mobile takes
+/// the number there, when the cell holds one (such a header may name an address or employer).
+#[test]
+fn a_row_without_a_mobile_takes_a_number_from_a_home_or_work_column() {
+    let text = "Name,Home,Mobile,Work\n\
+                Ann,,(415) 555-2701,\n\
+                Bo,(415) 555-2702,,\n\
+                Cy,12 Elm St,,(415) 555-2703\n\
+                Di,12 Elm St,,Acme\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let phones: Vec<(u64, String)> = valid(&outcomes).into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        phones,
+        [
+            (2, "+14155552701".to_owned()),
+            (3, "+14155552702".to_owned()),
+            (4, "+14155552703".to_owned())
+        ]
+    );
+    let refused = invalid(&outcomes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].1.contains("phone is missing"), "{refused:?}");
+    let RowOutcome::Valid(cy) = &outcomes[2] else {
+        panic!("{outcomes:?}");
+    };
+    assert_eq!(cy.attributes["home"], "12 Elm St");
+}
