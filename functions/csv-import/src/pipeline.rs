@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -296,6 +297,10 @@ pub(crate) async fn run_from<R: Read + Send + 'static>(
     }
 }
 
+/// The most refused rows' opt-outs a dry run keeps, to count what they suppress (8 MB or so);
+/// past them a dry run counts fewer suppressed rows than the commit will.
+const LISTED_AHEAD_CAP: usize = 1 << 19;
+
 /// A planned batch, the data row it ends with, and the opt-outs of its refused rows.
 type Planned = (Plan, u64, Vec<KeptOptOut>);
 
@@ -377,6 +382,8 @@ impl Planner<'_> {
         let (first, last) = self.window;
         let mut planned_through = self.done_rows;
         let mut batches_planned = 0u64;
+        // A dry run's refused rows' opt-outs, which a commit would put on the list.
+        let mut listed_ahead = HashSet::new();
         // Data rows seen so far, this run's or not.
         let mut index = self.rows_before;
         let mut past_window = false;
@@ -462,9 +469,22 @@ impl Planner<'_> {
                             .await?;
                     }
                 }
-                let mut plan = self
-                    .contacts
-                    .plan_import(self.tenant, &merges, Utc::now(), &claims, self.commit)
+                if !self.commit {
+                    // What the commit's listing would do to this batch's rows and later ones.
+                    let room = LISTED_AHEAD_CAP.saturating_sub(listed_ahead.len());
+                    let digits = opt_outs.iter().filter_map(|kept| kept.phone.digits_u64());
+                    listed_ahead.extend(digits.take(room));
+                }
+                let now = Utc::now();
+                let mut plan = (self.contacts)
+                    .plan_import_as_listed(
+                        self.tenant,
+                        &merges,
+                        now,
+                        &claims,
+                        self.commit,
+                        &listed_ahead,
+                    )
                     .await?;
                 for preview in &mut report.preview[previewed..] {
                     let outcome = plan.outcome_of(&preview.phone);

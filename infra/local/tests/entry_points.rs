@@ -632,3 +632,49 @@ fn the_preview_shows_an_opt_out_that_stands_over_a_rows_consent() {
         "{checked}"
     );
 }
+
+/// A refused row saying its person opted out puts the number on the do-not-contact list
+/// before the rows after it are written; a dry run counts what that suppresses as the commit
+/// does.
+#[test]
+fn a_dry_run_counts_what_a_refused_rows_opt_out_suppresses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let tenant = smscrm(["tenant", "create", "--name", "Dry", "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(
+        &file,
+        "Phone,First Name,Email,SMS Opt Out,SMS Consent\n\
+         415-555-3102,Bea,not an email,yes,\n\
+         415-555-3102,Bea,bea@example.com,,yes\n\
+         415-555-3103,Cy,,,yes\n",
+    )
+    .expect("write csv");
+    let file = file.to_string_lossy().into_owned();
+    let import = |dry_run: bool| {
+        let mut args = vec!["import", &file, "--tenant", &tenant, "--region", "US"];
+        args.extend(["--json", "--data-dir", &data]);
+        if dry_run {
+            args.push("--dry-run");
+        }
+        smscrm(args)
+    };
+    let counts = |report: &Value| {
+        let fields = ["valid", "invalid", "created", "suppressed", "opt_outs_kept"];
+        fields.map(|field| report[field].clone())
+    };
+    let checked = import(true);
+    let committed = import(false);
+    assert_eq!(
+        counts(&checked),
+        counts(&committed),
+        "{checked}\n{committed}"
+    );
+    assert_eq!(
+        (&committed["suppressed"], &committed["opt_outs_kept"]),
+        (&json!(1), &json!(1)),
+        "{committed}"
+    );
+    assert_eq!(checked["preview"][0]["consent"], "revoked", "{checked}");
+}

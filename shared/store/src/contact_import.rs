@@ -87,11 +87,14 @@ impl Plan {
 
 /// What every chunk of a batch is planned with.
 #[derive(Clone, Copy)]
-struct ChunkContext {
+struct ChunkContext<'a> {
     now: DateTime<Utc>,
     check_dnc: bool,
     /// False for a dry run: count, build nothing to write.
     commit: bool,
+    /// Numbers (E.164 digits) to plan as if listed as opted out: see
+    /// [`Contacts::plan_import_as_listed`].
+    listed_ahead: &'a HashSet<u64>,
 }
 
 /// Store calls of one import running at once.
@@ -440,6 +443,22 @@ impl Contacts {
         preclaimed: &[Preclaim],
         commit: bool,
     ) -> Result<Plan, RepoError> {
+        let listed_ahead = HashSet::new();
+        (self.plan_import_as_listed(tenant, rows, now, preclaimed, commit, &listed_ahead)).await
+    }
+
+    /// [`Contacts::plan_import`], planning the numbers in `listed_ahead` (E.164 digits) as if
+    /// they were listed as opted out: what a dry run counts for the rows of numbers whose
+    /// refused rows a commit lists ([`Contacts::list_refused_opt_out`]) before their batch.
+    pub async fn plan_import_as_listed(
+        &self,
+        tenant: &TenantId,
+        rows: &[ContactMerge],
+        now: DateTime<Utc>,
+        preclaimed: &[Preclaim],
+        commit: bool,
+        listed_ahead: &HashSet<u64>,
+    ) -> Result<Plan, RepoError> {
         // Chunks hold distinct phones, so they are independent: run a few at once to overlap
         // round trips (DynamoDB) and use both cores for reads and decoding (SQLite).
         let mut phones = HashSet::with_capacity(rows.len());
@@ -450,7 +469,8 @@ impl Contacts {
             ))));
         }
         // Most tenants' lists are empty: one query then saves a lookup per row.
-        let check_dnc = DoNotContact::new(self.table.clone()).any(tenant).await?;
+        let check_dnc =
+            !listed_ahead.is_empty() || DoNotContact::new(self.table.clone()).any(tenant).await?;
         let mut plan = Plan::default();
         let group_rows = table::MAX_BATCH_GET * CHUNKS_IN_FLIGHT;
         for (g, group) in rows.chunks(group_rows).enumerate() {
@@ -464,6 +484,7 @@ impl Contacts {
                         now,
                         check_dnc,
                         commit,
+                        listed_ahead,
                     };
                     self.plan_chunk(tenant, chunk, context, claimed)
                 })
@@ -499,7 +520,8 @@ impl Contacts {
             now,
             check_dnc,
             commit,
-        }: ChunkContext,
+            listed_ahead,
+        }: ChunkContext<'_>,
         preclaimed: &[Preclaim],
     ) -> Result<Plan, RepoError> {
         // Phones claimed ahead need no claim reads. Their contacts are still read: an API
@@ -527,7 +549,7 @@ impl Contacts {
             }
         }
         let mut existing = self.contacts_by_id(tenant, claims.values()).await?;
-        let listed = if check_dnc {
+        let mut listed = if check_dnc {
             let phones: Vec<_> = rows.iter().map(|r| &r.phone).collect();
             DoNotContact::new(self.table.clone())
                 .entries(tenant, &phones)
@@ -535,6 +557,24 @@ impl Contacts {
         } else {
             HashMap::new()
         };
+        if !listed_ahead.is_empty() {
+            for row in rows {
+                if row
+                    .phone
+                    .digits_u64()
+                    .is_some_and(|d| listed_ahead.contains(&d))
+                {
+                    listed
+                        .entry(row.phone.clone())
+                        .or_insert_with(|| Suppression {
+                            phone: row.phone.clone(),
+                            reason: OPTED_OUT_REASON.into(),
+                            at: now,
+                            source: None,
+                        });
+                }
+            }
+        }
         let mut plan = Plan::default();
         for row in rows {
             // Whether created, updated or unchanged, a listed number stays suppressed.
