@@ -274,6 +274,11 @@ fn country_code(digits: &[u8]) -> Option<(u16, usize)> {
             .map(|c| DATABASE.by_code(&c).is_some())
             .collect()
     });
+    // No calling code starts with 0, though counting digits would read `081` as 81 (whose
+    // length then matched an RFC 3966 group, `+081-582-...`, which the crate reads as 81).
+    if digits.first() == Some(&b'0') {
+        return None;
+    }
     let mut code = 0u16;
     for (len, &b) in digits.iter().take(3).enumerate() {
         code = code * 10 + u16::from(b - b'0');

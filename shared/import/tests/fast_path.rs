@@ -193,3 +193,21 @@ fn an_invalid_number_does_not_condemn_its_neighbours() {
         );
     }
 }
+
+/// Found by fuzzing (the fast path against the crate): `+081-...` in RFC 3966's form, whose
+/// first group the crate reads as country code 81, was refused by the fast path, which read
+/// `081` as 81 and then asked the crate about the digits without their dashes.
+#[test]
+fn a_plus_zero_country_code_in_rfc3966_form_reads_as_the_crate_does() {
+    for cell in [
+        "+081-582135215",
+        "+081-582-911-345",
+        "+081582911345",
+        "+01-415-555-2671",
+    ] {
+        let mut reader = PhoneReader::new("US".parse().unwrap());
+        let slow = reader.read_slow(cell).map(|p| p.to_string());
+        let fast = reader.read(cell).map(|p| p.to_string());
+        assert_eq!(fast, slow, "`{cell}` in US");
+    }
+}
