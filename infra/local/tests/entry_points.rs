@@ -365,10 +365,7 @@ fn a_piped_file_gets_the_same_report_as_a_regular_one() {
 /// German Excel opens it in columns), and that file, fixed, imports as it is.
 #[test]
 fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_string_lossy().into_owned();
-    let tenant = smscrm(["tenant", "create", "--name", "Refused", "--data-dir", &data]);
-    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let (dir, data, tenant) = data_with_tenant("Refused");
     let import = |file: &std::path::Path, errors: &std::path::Path| {
         smscrm([
             "import".as_ref(),
@@ -445,6 +442,35 @@ fn refused_rows_come_back_with_their_cells_and_import_again_once_fixed() {
     assert!(kept.contains("Zoë Adams;0151 76543210"), "{kept}");
 }
 
+/// A data directory with one tenant: the directory (deleted when dropped), its path, and the
+/// tenant's id.
+fn data_with_tenant(name: &str) -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().to_string_lossy().into_owned();
+    let tenant = smscrm(["tenant", "create", "--name", name, "--data-dir", &data]);
+    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    (dir, data, tenant)
+}
+
+/// `smscrm import --json` of `text` (written to `dir`) for `tenant`, read for the US.
+fn import_us_csv(
+    dir: &tempfile::TempDir,
+    data: &str,
+    tenant: &str,
+    text: &str,
+    dry_run: bool,
+) -> Value {
+    let file = dir.path().join("contacts.csv");
+    std::fs::write(&file, text).expect("write csv");
+    let file = file.to_string_lossy().into_owned();
+    let mut args = vec!["import", &file, "--tenant", tenant, "--region", "US"];
+    args.extend(["--json", "--data-dir", data]);
+    if dry_run {
+        args.push("--dry-run");
+    }
+    smscrm(args)
+}
+
 /// The text report quotes rejected cells: their control characters are shown escaped, so a
 /// cell cannot retitle or clear the terminal of whoever reads the report.
 #[test]
@@ -516,10 +542,7 @@ fn a_closed_stdout_ends_the_cli_quietly() {
 /// code and the reason, and fails the command; a script never gets an empty stdout.
 #[test]
 fn with_json_a_refused_import_is_one_json_object_and_fails() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_string_lossy().into_owned();
-    let tenant = smscrm(["tenant", "create", "--name", "Json", "--data-dir", &data]);
-    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
+    let (dir, data, tenant) = data_with_tenant("Json");
     let write = |name: &str, body: &[u8]| {
         let path = dir.path().join(name);
         std::fs::write(&path, body).expect("write");
@@ -582,21 +605,8 @@ fn with_json_a_refused_import_is_one_json_object_and_fails() {
 /// the do-not-contact list's), a row's "yes" to texts does not show as consent.
 #[test]
 fn the_preview_shows_an_opt_out_that_stands_over_a_rows_consent() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_string_lossy().into_owned();
-    let tenant = smscrm(["tenant", "create", "--name", "Prev", "--data-dir", &data]);
-    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
-    let import = |text: &str, dry_run: bool| {
-        let file = dir.path().join("contacts.csv");
-        std::fs::write(&file, text).expect("write csv");
-        let file = file.to_string_lossy().into_owned();
-        let mut args = vec!["import", &file, "--tenant", &tenant, "--region", "US"];
-        args.extend(["--json", "--data-dir", &data]);
-        if dry_run {
-            args.push("--dry-run");
-        }
-        smscrm(args)
-    };
+    let (dir, data, tenant) = data_with_tenant("Prev");
+    let import = |text: &str, dry_run: bool| import_us_csv(&dir, &data, &tenant, text, dry_run);
     // Cy opts out; Bea's row is refused, but her opt-out goes on the do-not-contact list.
     let first = import(
         "Phone,First Name,Email,SMS Opt Out\n\
@@ -638,28 +648,12 @@ fn the_preview_shows_an_opt_out_that_stands_over_a_rows_consent() {
 /// does.
 #[test]
 fn a_dry_run_counts_what_a_refused_rows_opt_out_suppresses() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().to_string_lossy().into_owned();
-    let tenant = smscrm(["tenant", "create", "--name", "Dry", "--data-dir", &data]);
-    let tenant = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
-    let file = dir.path().join("contacts.csv");
-    std::fs::write(
-        &file,
-        "Phone,First Name,Email,SMS Opt Out,SMS Consent\n\
-         415-555-3102,Bea,not an email,yes,\n\
-         415-555-3102,Bea,bea@example.com,,yes\n\
-         415-555-3103,Cy,,,yes\n",
-    )
-    .expect("write csv");
-    let file = file.to_string_lossy().into_owned();
-    let import = |dry_run: bool| {
-        let mut args = vec!["import", &file, "--tenant", &tenant, "--region", "US"];
-        args.extend(["--json", "--data-dir", &data]);
-        if dry_run {
-            args.push("--dry-run");
-        }
-        smscrm(args)
-    };
+    let (dir, data, tenant) = data_with_tenant("Dry");
+    let text = "Phone,First Name,Email,SMS Opt Out,SMS Consent\n\
+                415-555-3102,Bea,not an email,yes,\n\
+                415-555-3102,Bea,bea@example.com,,yes\n\
+                415-555-3103,Cy,,,yes\n";
+    let import = |dry_run: bool| import_us_csv(&dir, &data, &tenant, text, dry_run);
     let counts = |report: &Value| {
         let fields = ["valid", "invalid", "created", "suppressed", "opt_outs_kept"];
         fields.map(|field| report[field].clone())
