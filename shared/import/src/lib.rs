@@ -180,11 +180,18 @@ pub enum ImportError {
     )]
     FormUpload,
     #[error(
-        "no phone column found among the headers {}; name it with a mapping such as \
+        "no phone column found among the headers {}{}; name it with a mapping such as \
          phone=<column> (or phone=#<position>)",
-        list(headers)
+        list(headers),
+        mapped_away.as_ref().map(|(column, target)| format!(
+            " (the mapping gives `{column}`, which reads as a phone column, to {target})"
+        )).unwrap_or_default()
     )]
-    NoPhoneColumn { headers: Vec<String> },
+    NoPhoneColumn {
+        headers: Vec<String>,
+        /// A phone-like column the explicit mapping gave another field, and that field.
+        mapped_away: Option<(String, String)>,
+    },
     #[error(
         "the mapping names the column `{column}`, which is not in the file; its headers are {} \
          (a column can also be named by its position, e.g. phone=#2)",
@@ -224,13 +231,18 @@ pub enum ImportError {
 
 impl ImportError {
     /// Whether the mapping the user gave is what to fix, not the file: a column it names is
-    /// not there, or is there twice, or is given two fields.
+    /// not there, or is there twice, or is given two fields, or it gave the phone column to
+    /// another field.
     pub fn is_the_mappings(&self) -> bool {
         matches!(
             self,
             Self::UnknownMappingColumn { .. }
                 | Self::AmbiguousMappingColumn { .. }
                 | Self::InvalidMapping { .. }
+                | Self::NoPhoneColumn {
+                    mapped_away: Some(_),
+                    ..
+                }
         )
     }
 }

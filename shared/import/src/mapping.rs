@@ -759,6 +759,11 @@ pub(crate) fn plan(
         .map(|(_, at)| at);
     plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
         headers: headers.to_vec(),
+        mapped_away: (report.iter())
+            .find(|(header, target)| {
+                *target != Target::Phone && guess(header).is_some_and(|(t, _)| t == Target::Phone)
+            })
+            .map(|(header, target)| (header.clone(), target.to_string())),
     })?;
     // Only where the phone was guessed from Google's columns, not mapped.
     let types = google_phone_types(headers);

@@ -577,6 +577,18 @@ fn files_that_cannot_be_imported() {
         err.to_string().contains("[`Name`, `Email`]")
             && err.to_string().contains("mapping such as phone=")
     );
+    // A mapping that gave the phone column to another field says so.
+    let mut mapped = options("US");
+    mapped.mapping = Some("name=Phone".parse().unwrap());
+    let err = open(Cursor::new("Name,Phone\nAda,4155552671\n"), &mapped)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("the mapping gives `Phone`, which reads as a phone column, to name"),
+        "{err}"
+    );
+    assert!(err.is_the_mappings());
 
     for empty in [&b""[..], b"\xEF\xBB\xBF", b"\n\r\n  \n"] {
         assert!(
