@@ -1773,3 +1773,24 @@ fn a_row_without_a_mobile_takes_a_number_from_a_home_or_work_column() {
     };
     assert_eq!(cy.attributes["home"], "12 Elm St");
 }
+
+/// A question asking whether to stop texts is an opt-out column: its yes must never grant
+/// consent (an "unsubscribe" question was read as consent, its "yes" made the person textable).
+#[test]
+fn a_question_asking_to_stop_texts_is_an_opt_out_column() {
+    for header in [
+        "Would you like to unsubscribe from texts?",
+        "Do you want to stop receiving texts?",
+        "Should we stop texting you?",
+        "Did you opt out of texts?",
+        "Can we NOT text you?",
+    ] {
+        let text = format!("Phone,{header}\n+14155552801,Yes\n+14155552802,No\n");
+        let statuses = consent_statuses(&text, &options("US"));
+        assert_eq!(
+            statuses,
+            [Ok(Some(ConsentStatus::Revoked)), Ok(None)],
+            "{header}"
+        );
+    }
+}

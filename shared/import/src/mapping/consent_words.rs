@@ -94,6 +94,9 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     if (other_channel && !texts) || has(&["url", "link", "href", "token", "key"]) {
         return None;
     }
+    if asks_for_opt_out(header) {
+        return Some((Target::OptOut, 0));
+    }
     if is_consent_question(header) {
         return Some((Target::Consent, 2));
     }
@@ -274,7 +277,29 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     ]);
     // A phone's own column ("Cell (text OK)") holds a number, not an answer.
     let names_a_line = has(&["phone", "mobile", "cell", "number"]);
-    (texts && consents && !about && !negated && !names_a_line).then_some((Target::Consent, 2))
+    // "Unsubscribe" holds "subscri": a header about opting out never grants.
+    (texts && consents && !about && !negated && !names_a_line && !opt_out_words)
+        .then_some((Target::Consent, 2))
+}
+
+/// Whether a header is a form's question asking whether to stop texts ("Would you like to
+/// unsubscribe from texts?", "Should we stop texting you?", "Can we NOT text you?", "Did you
+/// opt out of SMS?"): its yes is an opt-out.
+fn asks_for_opt_out(header: &str) -> bool {
+    let first_sentence = header
+        .split_inclusive(['.', '?', '!'])
+        .next()
+        .unwrap_or(header);
+    if !first_sentence.trim_end().ends_with('?') {
+        return false;
+    }
+    let words = words(first_sentence);
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+    let joined = words.concat();
+    let texts = has(&["sms", "text", "texts", "texting", "txt", "messages"]);
+    let stops = has(&["stop", "not", "dont", "never", "no", "unsubscribe"])
+        || OPT_OUT_STEMS.iter().any(|stem| joined.contains(stem));
+    texts && stops
 }
 
 /// Whether an attribute column (neither the consent nor an opt-out column) may say its row's
