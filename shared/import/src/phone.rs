@@ -163,6 +163,9 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
             ));
         }
     };
+    if let Some(why) = a_digit_beside(number) {
+        return Err(format!("phone `{cell}` {why}"));
+    }
     if letters_among_digits(number) {
         return Err(format!(
             "phone `{cell}` has letters among its digits (a letter O or l typed for 0 or 1?): \
@@ -173,6 +176,35 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
         number: Cow::Borrowed(number),
         named,
     })
+}
+
+/// A digit or two in brackets beside a number (`415-555-2607 (2)`, `2) 415...`, `(2) 415...`):
+/// a note or a list's numbering, which read as part of the number would make it another
+/// country's (`+41 555 526 072`). `(0)` and area codes (`(030)`, `(415)`) are a number's own,
+/// and so is `(1)` (North America's code) or two or three digits before one (a country code).
+fn a_digit_beside(number: &str) -> Option<&'static str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(inner) = number.strip_suffix(')')
+        && let Some((before, note)) = inner.rsplit_once('(')
+        && before.ends_with(' ')
+        && note.len() <= 2
+        && digits(note)
+    {
+        return Some(
+            "ends with a digit in brackets, which is no part of a phone number: remove it, or \
+             write the number with + and its country code if it is one",
+        );
+    }
+    let (lead, rest) = number.split_once(") ")?;
+    let lead_alone = lead.len() == 1 && digits(lead);
+    let single_code = lead
+        .strip_prefix('(')
+        .is_some_and(|d| d.len() == 1 && digits(d) && !matches!(d, "0" | "1"));
+    let rest_digits = rest.bytes().filter(u8::is_ascii_digit).count();
+    ((lead_alone || single_code) && rest_digits >= 9).then_some(
+        "starts with a digit in brackets, which reads as a country code or a list's numbering: \
+         write the number with + and its country code, or without the bracket",
+    )
 }
 
 /// Whether an ASCII letter lies between a number's digits, or one that looks like a digit is
@@ -917,6 +949,23 @@ mod tests {
         assert_eq!(read("  ", "US").unwrap_err(), "phone is missing");
         let err = read("call me", "US").unwrap_err();
         assert!(err.contains("`call me` has no digits"), "{err}");
+        // A digit in brackets beside the number would make it another country's.
+        for (raw, region) in [
+            ("415-555-2607 (2)", "US"),
+            ("(415) 555-2607 (2)", "US"),
+            ("415.555.2607 (1)", "US"),
+            ("(2) 415-555-2607", "US"),
+            ("2) 415-555-2607", "US"),
+            ("(7) 415-555-2607", "US"),
+            ("7911 123801 (2)", "GB"),
+            ("(2) 0151 23456787", "DE"),
+        ] {
+            let err = read(raw, region).unwrap_err();
+            assert!(
+                err.contains("a digit in brackets"),
+                "{raw} in {region}: {err}"
+            );
+        }
         // The region is named only where it was used: for a number without a country code.
         let err = read("+44 7911 12345", "US").unwrap_err();
         assert!(!err.contains("read as"), "{err}");
@@ -1060,6 +1109,10 @@ mod tests {
             ("55 1234 5603 [MX]", "GB", "+525512345603"),
             ("(mobile) 07911 123503", "GB", "+447911123503"),
             ("(Mobile) (0151) 2345 6789", "DE", "+4915123456789"),
+            // A number's own brackets.
+            ("+44 (0) 20 7946 0018", "GB", "+442079460018"),
+            ("(1) 415-555-2610", "US", "+14155552610"),
+            ("(030) 1234567", "DE", "+49301234567"),
             // Excel's thousands separators.
             ("4,155,559,103", "US", "+14155559103"),
             ("447,911,123,456", "US", "+447911123456"),
