@@ -598,8 +598,10 @@ fn notes_beside(cell: &str, region: Region) -> (&str, Vec<(&str, bool)>) {
             notes.push((inner[at + 1..].trim(), false));
             number = inner[..at].trim_end();
         }
-        // Before the number too (`(MX) 55 1234 5678`), which the crate would skip as text.
-        if let Some(inner) = number.strip_prefix(open)
+        // Before the number too (`(MX) 55 1234 5678`), which the crate would skip as text;
+        // several (`(Work) (UK) 07911 ...`).
+        while notes.len() < 4
+            && let Some(inner) = number.strip_prefix(open)
             && let Some(at) = inner.find(close)
             && is_note(&inner[..at], true)
         {
@@ -699,7 +701,7 @@ fn state_or_province(code: &str, import: Region) -> bool {
 }
 
 /// Countries as their people write them, accents folded; English names are celes'.
-const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 19] = [
+const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 52] = [
     ("deutschland", "DE"),
     ("osterreich", "AT"),
     ("oesterreich", "AT"),
@@ -719,6 +721,40 @@ const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 19] = [
     ("eire", "IE"),
     ("suomi", "FI"),
     ("turkiye", "TR"),
+    // As German, French and Spanish files name other countries.
+    ("frankreich", "FR"),
+    ("polen", "PL"),
+    ("spanien", "ES"),
+    ("italien", "IT"),
+    ("niederlande", "NL"),
+    ("belgien", "BE"),
+    ("danemark", "DK"),
+    ("schweden", "SE"),
+    ("norwegen", "NO"),
+    ("turkei", "TR"),
+    ("griechenland", "GR"),
+    ("tschechien", "CZ"),
+    ("ungarn", "HU"),
+    ("rumanien", "RO"),
+    ("kroatien", "HR"),
+    ("russland", "RU"),
+    ("grossbritannien", "GB"),
+    ("großbritannien", "GB"),
+    ("england", "GB"),
+    ("allemagne", "DE"),
+    ("espagne", "ES"),
+    ("italie", "IT"),
+    ("angleterre", "GB"),
+    ("paysbas", "NL"),
+    ("autriche", "AT"),
+    ("pologne", "PL"),
+    ("maroc", "MA"),
+    ("alemania", "DE"),
+    ("francia", "FR"),
+    ("inglaterra", "GB"),
+    ("reinounido", "GB"),
+    ("estadosunidos", "US"),
+    ("etatsunis", "US"),
 ];
 
 /// The country with this name (lower-case letters, accents folded, no spaces:
@@ -1109,6 +1145,12 @@ mod tests {
             ("55 1234 5603 [MX]", "GB", "+525512345603"),
             ("(mobile) 07911 123503", "GB", "+447911123503"),
             ("(Mobile) (0151) 2345 6789", "DE", "+4915123456789"),
+            ("(Work) (UK) 07911 123904", "US", "+447911123904"),
+            // Other countries named in the file's language.
+            ("(Frankreich) 06 12 34 56 78", "DE", "+33612345678"),
+            ("(Polen) 512 345 678", "DE", "+48512345678"),
+            ("Angleterre 07911 123905", "FR", "+447911123905"),
+            ("Großbritannien 07911 123906", "DE", "+447911123906"),
             // A number's own brackets.
             ("+44 (0) 20 7946 0018", "GB", "+442079460018"),
             ("(1) 415-555-2610", "US", "+14155552610"),
