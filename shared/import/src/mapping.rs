@@ -197,7 +197,8 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         "last" => (LastName, 1),
         "fullname" | "contactname" | "displayname" | "customername" | "clientname"
         | "guestname" | "membername" | "kundenname" | "nomcomplet"
-        // A full name as "Last, First" ("Müller, Hans"), which is how it is split.
+        | "firstnamelastname" | "vornamenachname"
+        // A full name as "Last, First" ("Müller, Hans"; see `Plan::name_last_first`).
         | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
             (Name, 0)
         }
@@ -592,6 +593,9 @@ pub(crate) struct Plan {
     pub first_name: Option<usize>,
     pub last_name: Option<usize>,
     pub name: Option<usize>,
+    /// The full-name column's header says it holds "Last, First": a cell without its comma
+    /// (`Smith John`) is read in that order too.
+    pub name_last_first: bool,
     pub email: Option<usize>,
     pub consent: Option<usize>,
     pub opt_outs: Vec<usize>,
@@ -741,7 +745,13 @@ pub(crate) fn plan(
             Target::Phone => phone = Some(at),
             Target::FirstName => plan.first_name = Some(at),
             Target::LastName => plan.last_name = Some(at),
-            Target::Name => plan.name = Some(at),
+            Target::Name => {
+                plan.name = Some(at);
+                plan.name_last_first = matches!(
+                    normalise(&headers[at]).as_str(),
+                    "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom"
+                );
+            }
             Target::Email => plan.email = Some(at),
             Target::Consent => plan.consent = Some(at),
             Target::OptOut => plan.opt_outs.push(at),

@@ -137,7 +137,14 @@ impl RowValidator {
         };
         let (first, last) = match cell(plan.name) {
             Some(full) => {
-                let (first, last) = split_full_name(full);
+                // A "Last Name, First Name" column's cell without its comma: `Smith John`.
+                let full = match full.split_once(char::is_whitespace) {
+                    Some((last, first)) if plan.name_last_first && !full.contains(',') => {
+                        std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
+                    }
+                    _ => std::borrow::Cow::Borrowed(full),
+                };
+                let (first, last) = split_full_name(&full);
                 (Some(first), last)
             }
             None => (

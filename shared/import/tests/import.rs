@@ -1744,6 +1744,22 @@ fn a_last_first_name_column_is_split() {
             "{header}"
         );
     }
+    // Without the comma, in the header's order; a "First Name, Last Name" column in its own.
+    for (header, cell) in [
+        ("\"Nachname, Vorname\"", "M\u{fc}ller Hans"),
+        ("\"First Name, Last Name\"", "Hans M\u{fc}ller"),
+    ] {
+        let text = format!("{header},Phone\n{cell},+4915123456789\n");
+        let (_, outcomes) = import(text.as_bytes(), &options("DE"));
+        let RowOutcome::Valid(row) = &outcomes[0] else {
+            panic!("{header}: {outcomes:?}");
+        };
+        assert_eq!(
+            (row.first_name.as_deref(), row.last_name.as_deref()),
+            (Some("Hans"), Some("M\u{fc}ller")),
+            "{header}"
+        );
+    }
 }
 
 /// Phone apps name columns by the line alone ("Home", "Work"): a row without a mobile takes
