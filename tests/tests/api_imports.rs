@@ -426,6 +426,19 @@ async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
             .as_str()
             .is_some_and(|f| f.contains("Email"))
     );
+    // Its error report will never come: the refusal says why instead.
+    let (status, body) =
+        send(app.request(Method::GET, &format!("/v1/imports/{id}/errors.csv"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "report_not_ready"),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("failed and has no error report") && message.contains("Email"),
+        "{body}"
+    );
 }
 
 async fn imports_are_private_to_their_tenant(app: &TestApp) {

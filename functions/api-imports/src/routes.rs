@@ -436,12 +436,17 @@ async fn errors_csv(
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        return Err(ApiError::StateConflict {
-            code: "report_not_ready",
-            message: format!(
+        let message = match &record.failure {
+            // Failed before reading any row (a file it could not read, a wrong mapping).
+            Some(failure) => format!("the import failed and has no error report: {failure}"),
+            None => format!(
                 "the import is {status}: its error report is written when a dry run or a \
                  commit of its file ends"
             ),
+        };
+        return Err(ApiError::StateConflict {
+            code: "report_not_ready",
+            message,
             details: serde_json::json!({ "status": status }),
         });
     }
