@@ -149,7 +149,11 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
                 before.is_some_and(|b| b.is_ascii_alphabetic()),
                 after.is_some_and(|b| b.is_ascii_alphabetic()),
             );
-            let mid_word_capital = after_letter && after.is_some_and(|b| b.is_ascii_lowercase());
+            // `MŸller`, or before a capitalised word (`OÕBrien`: Mac Roman's `’` is `Õ`).
+            let capitalised_next = after.is_some_and(|b| b.is_ascii_uppercase())
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_lowercase);
+            let mid_word_capital =
+                after_letter && (after.is_some_and(|b| b.is_ascii_lowercase()) || capitalised_next);
             let letter =
                 c.is_alphabetic() && !(c.is_uppercase() && (in_lowercase_word || mid_word_capital));
             // An apostrophe sits inside words or ends them; an opening quote starts one (Mac
@@ -403,6 +407,16 @@ mod tests {
         );
         assert_eq!(
             detect_encoding(b"Quote\n\x91Hello\x92 she said\n", true).unwrap(),
+            Encoding::Windows1252
+        );
+        // Mac Roman's apostrophe between capitals of a name is Windows-1252's `Õ`.
+        assert_eq!(
+            detect_encoding(b"First,Last\r\nSean,O\xD5Brien\r\nMary,D\xD5Arcy\r\n", true).unwrap(),
+            Encoding::MacRoman
+        );
+        // Portuguese capitals stay Windows-1252's.
+        assert_eq!(
+            detect_encoding(b"Name\nLE\xD5ES\nCAM\xD5ES\n", true).unwrap(),
             Encoding::Windows1252
         );
         // A sample cut inside "é" is still UTF-8 when the file goes on.
