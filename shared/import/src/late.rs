@@ -77,7 +77,7 @@ impl<R: Read> LateDecision<R> {
         let utf8 = match std::str::from_utf8(&first) {
             Ok(_) => true,
             Err(e) if e.error_len().is_none() && !complete => true,
-            Err(_) => sniff::mostly_utf8(&first, complete),
+            Err(_) => sniff::holds_utf8(&first),
         };
         let single_byte = (!utf8).then(|| sniff::single_byte(&first));
         let rest = Cursor::new(first).chain(input);

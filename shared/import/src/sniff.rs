@@ -89,7 +89,7 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         // `error_len() == None`: the sample ends inside a character, which is fine unless the
         // sample is the whole file.
         Err(e) if e.error_len().is_none() && !complete => Encoding::Utf8,
-        Err(_) if mostly_utf8(sample, complete) => Encoding::Utf8,
+        Err(_) if holds_utf8(sample) => Encoding::Utf8,
         Err(_) => single_byte(sample),
     };
     if mostly_control(sample, encoding) {
@@ -98,24 +98,15 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
     Ok(encoding)
 }
 
-/// Whether bytes that are not all UTF-8 are mostly UTF-8 still: more of their non-ASCII
-/// characters are well-formed UTF-8 than there are stretches of bytes UTF-8 cannot read. A
-/// UTF-8 export with a row pasted from a Windows tool is read as UTF-8, and that row alone in
-/// its own encoding (see `records`), rather than every name in the file garbled. `complete`:
-/// the bytes are the whole file, so a character cut at their end is no sample's edge.
-pub(crate) fn mostly_utf8(bytes: &[u8], complete: bool) -> bool {
-    let (mut well_formed, mut not) = (0usize, 0usize);
-    let mut chunks = bytes.utf8_chunks().peekable();
-    while let Some(chunk) = chunks.next() {
-        well_formed += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
-        let cut_at_the_end = chunks.peek().is_none() && !complete;
-        if !chunk.invalid().is_empty() && !cut_at_the_end {
-            not += 1;
-        }
-    }
-    // A tie too: read as UTF-8, a row in another encoding is still read in its own, while
-    // read as Windows-1252 every UTF-8 row is garbled (`RenÃ©`).
-    well_formed >= not
+/// Whether bytes that are not all UTF-8 are to be read as UTF-8 still: any of their non-ASCII
+/// characters is well-formed UTF-8. Read so, every row UTF-8 cannot read is read in its own
+/// single-byte encoding (see `records`): a UTF-8 export with rows pasted from a Windows tool,
+/// or a Windows export with UTF-8 rows (or a Windows header) merged in, keeps every name; read
+/// as Windows-1252, each UTF-8 row is garbled (`RenÃ©e`). Single-byte text hardly ever holds
+/// a well-formed pair by chance (an accented capital right before a symbol: `ß“`), and then
+/// only that pair is misread. (A character a sample cut at its end is no whole one.)
+pub(crate) fn holds_utf8(bytes: &[u8]) -> bool {
+    bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
 }
 
 /// The single-byte encoding that reads `bytes` as more plausible text: Windows-1252 unless
@@ -386,9 +377,14 @@ mod tests {
             .unwrap(),
             Encoding::Utf8
         );
+        // Fewer UTF-8 rows, or a Windows header: UTF-8 still, each other row read in its own.
         assert_eq!(
             detect_encoding(b"Zo\xC3\xAB\nJos\xE9,Ren\xE9e\n", true).unwrap(),
-            Encoding::Windows1252
+            Encoding::Utf8
+        );
+        assert_eq!(
+            detect_encoding(b"Pr\xE9nom,T\xE9l\xE9phone\nZo\xC3\xAB,1\n", true).unwrap(),
+            Encoding::Utf8
         );
         // As much of each: UTF-8, which reads the other row in its own encoding still.
         assert_eq!(

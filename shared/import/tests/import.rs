@@ -1719,14 +1719,22 @@ fn tags_fallback_numbers_and_countries_of_named_exports() {
     assert_eq!(phones, ["+447911123602", "+14155552605", "+447911123603"]);
 }
 
-/// A file with as many Windows-1252 rows as UTF-8 ones is read as UTF-8, each other row in
-/// its own encoding: every name comes out right (read as Windows-1252, `René` was `RenÃ©`).
+/// A file with UTF-8 rows among Windows-1252 ones is read as UTF-8, each other row in its own
+/// encoding: every name comes out right (read as Windows-1252, `René` was `RenÃ©`).
 #[test]
 fn as_many_windows_1252_rows_as_utf8_ones_read_each_in_its_own() {
     let bytes = b"Name,Phone\nJos\xE9 Ruiz,4155550101\nRen\xC3\xA9 Roy,4155550102\n";
     let (_, outcomes) = import(bytes, &options("US"));
     let names: Vec<Option<String>> = valid(&outcomes).into_iter().map(|r| r.2).collect();
     assert_eq!(names, [Some("José".to_owned()), Some("René".to_owned())]);
+    // Fewer UTF-8 rows than Windows ones, under a Windows header: each still its own.
+    let bytes = b"Pr\xE9nom,T\xE9l\xE9phone\nZo\xC3\xAB,4155550103\n\
+                  Ren\xE9e,4155550104\nJos\xE9,4155550105\n";
+    let (detected, outcomes) = import(bytes, &options("US"));
+    let names: Vec<Option<String>> = valid(&outcomes).into_iter().map(|r| r.2).collect();
+    let want = ["Zoë", "Renée", "José"].map(|n| Some(n.to_owned()));
+    assert_eq!(names, want);
+    assert_eq!(detected.headers, ["Prénom", "Téléphone"]);
 }
 
 /// A header naming the full name as "Last, First" is a full name, split as written.
