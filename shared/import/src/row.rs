@@ -277,8 +277,15 @@ impl RowValidator {
         // first is the contact's phone, the others are kept as an attribute.
         let phone_column = match fields.get(plan.phone).trim() {
             _ if !plan.phone_types.is_empty() => self.google_phone(fields),
+            // One with digits first: `Call front desk` in the first is no number to take. Not
+            // past a note saying not to text (`do not text`), which the row must keep.
             "" => (plan.phone_fallbacks.iter().copied())
-                .find(|&at| !fields.get(at).trim().is_empty())
+                .take_while(|&at| !crate::phone::note_opts_out(fields.get(at)))
+                .find(|&at| fields.get(at).bytes().any(|b| b.is_ascii_digit()))
+                .or_else(|| {
+                    (plan.phone_fallbacks.iter().copied())
+                        .find(|&at| !fields.get(at).trim().is_empty())
+                })
                 .or_else(|| {
                     (plan.line_fallbacks.iter().copied())
                         .find(|&at| looks_like_a_number(fields.get(at)))

@@ -1709,6 +1709,16 @@ fn tags_fallback_numbers_and_countries_of_named_exports() {
     let (_, outcomes) = import(shopify.as_bytes(), &options("US"));
     let phones: Vec<String> = valid(&outcomes).into_iter().map(|r| r.1).collect();
     assert_eq!(phones, ["+14155552602", "+14155552603"]);
+    // A fallback holding words gives way to a later one holding a number.
+    let words = "First Name,Phone,Default Address Phone,Billing Phone\n\
+                 Cy,,Call front desk,(415) 555-2606\n";
+    let (_, outcomes) = import(words.as_bytes(), &options("US"));
+    assert_eq!(valid(&outcomes)[0].1, "+14155552606", "{outcomes:?}");
+    // Not past a note saying not to text.
+    let note = "First Name,Phone,Default Address Phone,Billing Phone\n\
+                Cy,,do not text,(415) 555-2607\n";
+    let (_, outcomes) = import(note.as_bytes(), &options("US"));
+    assert!(valid(&outcomes).is_empty(), "{outcomes:?}");
 
     let mailchimp = "Email Address,First Name,Phone Number,CC\n\
                      a@x.uk,Ann,07911 123602,GB\n\
