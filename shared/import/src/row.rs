@@ -182,6 +182,15 @@ impl RowValidator {
             validate_attribute_value(name, value).map_err(reason)?;
             attributes.insert(name.clone(), value.to_owned());
         }
+        // Google's number the row's phone was not taken from (a home number beside the
+        // mobile) is kept as its column's other numbers are.
+        if let Some(name) = &plan.phone_not_chosen
+            && phone_column != plan.phone
+            && let Some(value) = cell(Some(plan.phone)).map(without_text_prefix)
+        {
+            validate_attribute_value(name, value).map_err(reason)?;
+            attributes.insert(name.clone(), value.to_owned());
+        }
         if let Some(others) = other_phones {
             let others = others.split(":::").map(str::trim);
             keep_besides(&mut attributes, OTHER_PHONES, others).map_err(reason)?;

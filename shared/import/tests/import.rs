@@ -1676,6 +1676,22 @@ fn chosen_by_their_kind(text: &str) {
             (5, "+14155552607".to_owned())
         ]
     );
+    // The numbers not chosen are kept, under their columns' names.
+    let kept: Vec<Option<&str>> = (outcomes.iter())
+        .filter_map(|o| match o {
+            RowOutcome::Valid(r) => Some(r.attributes.get("phone_1_value").map(String::as_str)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            Some("(415) 555-2601"),
+            Some("(415) 555-2603"),
+            Some("(415) 555-2605"),
+            None
+        ]
+    );
     let refused = invalid(&outcomes);
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, 6);
