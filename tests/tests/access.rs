@@ -46,6 +46,7 @@ const EXPECTED: &[(&str, &str, Rule)] = &[
     ("GET", "/v1/imports", Rule::Readers),
     ("POST", "/v1/imports", Rule::Writers),
     ("GET", "/v1/imports/{id}", Rule::Readers),
+    ("PATCH", "/v1/imports/{id}", Rule::Writers),
     ("PUT", "/v1/imports/{id}/file", Rule::Writers),
     ("POST", "/v1/imports/{id}/dry-run", Rule::Writers),
     ("POST", "/v1/imports/{id}/commit", Rule::Writers),

@@ -10,6 +10,7 @@ use support::{Caller, TestApp, error_code, send};
 on_both_backends!(
     upload_dry_run_commit,
     a_file_without_phones_is_refused_with_the_headers_seen,
+    a_wrong_mapping_is_mended_without_uploading_again,
     a_file_uploaded_as_a_web_form_is_refused_saying_how_to_upload_it,
     an_opt_out_in_a_later_row_of_a_number_is_not_lost,
     a_refused_row_keeps_its_opt_out,
@@ -419,14 +420,15 @@ async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
     let (status, body) =
         send(app.request(Method::POST, &format!("/v1/imports/{id}/commit"), &me)).await;
     assert_eq!(status, 422, "{body}");
+    // Refused, not failed: a new upload or a mapping can still mend it.
     let (_, record) = send(app.request(Method::GET, &format!("/v1/imports/{id}"), &me)).await;
-    assert_eq!(record["status"], "failed");
+    assert_eq!(record["status"], "uploaded");
     assert!(
         record["failure"]
             .as_str()
             .is_some_and(|f| f.contains("Email"))
     );
-    // Its error report will never come: the refusal says why instead.
+    // It has no error report: the refusal says why instead.
     let (status, body) =
         send(app.request(Method::GET, &format!("/v1/imports/{id}/errors.csv"), &me)).await;
     assert_eq!(
@@ -436,9 +438,94 @@ async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
     );
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("failed and has no error report") && message.contains("Email"),
+        message.contains("was refused, so it has no error report") && message.contains("Email"),
         "{body}"
     );
+}
+
+/// A dry run showing a wrong mapping is mended by changing the import's settings, without
+/// uploading the file again; a commit refused for its mapping does not fail the import.
+async fn a_wrong_mapping_is_mended_without_uploading_again(app: &TestApp) {
+    let me = app.tenant("Importer").await;
+    let csv = "Handy;Vorname\n0151 23456789;Jo\n";
+    let id = create_and_upload(app, &me, csv, json!({"mapping": "phone=Telefon"})).await;
+    let path = format!("/v1/imports/{id}");
+    let (status, body) = send(app.request(Method::POST, &format!("{path}/dry-run"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "invalid_mapping"),
+        "{body}"
+    );
+    let (status, body) = send(app.request(Method::POST, &format!("{path}/commit"), &me)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (422, "invalid_mapping"),
+        "{body}"
+    );
+    let change = |settings: Value| app.request(Method::PATCH, &path, &me).json(&settings);
+
+    // Checked before it is kept; another tenant's key finds no such import.
+    let (status, body) = send(change(json!({"mapping": "phone"}))).await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (400, Some("mapping")),
+        "{body}"
+    );
+    let (status, body) = send(change(json!({"tenant_id": "x"}))).await;
+    assert_eq!((status, error_code(&body)), (422, "invalid_body"), "{body}");
+    let other = app.tenant("Other").await;
+    let (status, _) = send(
+        app.request(Method::PATCH, &path, &other)
+            .json(&json!({"region": "DE"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let mapping = "phone=Handy,first_name=Vorname";
+    let (status, changed) = send(change(json!({"mapping": mapping, "region": "DE"}))).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (&changed["status"], &changed["failure"]),
+        (&json!("uploaded"), &Value::Null),
+        "{changed}"
+    );
+    assert_eq!(changed["settings"]["mapping"], mapping);
+    let (status, checked) = send(app.request(Method::POST, &format!("{path}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["report"]["valid"], 1, "{checked}");
+
+    // A checked import whose settings change must be dry-run again; what is left out stays.
+    let (status, changed) = send(change(json!({"consent_source": "trade fair"}))).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (&changed["status"], &changed["report"]),
+        (&json!("uploaded"), &Value::Null),
+        "{changed}"
+    );
+    assert_eq!(
+        (
+            &changed["settings"]["mapping"],
+            &changed["settings"]["region"]
+        ),
+        (&json!(mapping), &json!("DE")),
+        "{changed}"
+    );
+    let (status, body) = send(app.request(Method::POST, &format!("{path}/commit"), &me)).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(finished(app, &me, &id).await["status"], "completed");
+    let jo = contacts(app, &me).await;
+    assert_eq!(jo.len(), 1, "{jo:?}");
+    assert_eq!(
+        (
+            &jo[0]["phone"],
+            &jo[0]["first_name"],
+            &jo[0]["consent"]["source"]
+        ),
+        (&json!("+4915123456789"), &json!("Jo"), &json!("trade fair"))
+    );
+    // A committed import's settings are what it ran with.
+    let (status, body) = send(change(json!({"region": "GB"}))).await;
+    assert_eq!((status, error_code(&body)), (409, "conflict"), "{body}");
 }
 
 async fn imports_are_private_to_their_tenant(app: &TestApp) {

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smscrm_domain::ports::blobs::BlobError;
-use smscrm_domain::{ImportId, Region, ValidationError};
+use smscrm_domain::{ImportId, Region, Tenant, ValidationError};
 use smscrm_http::{ApiError, ApiJson, ApiPath, ApiQuery, Principal};
 use smscrm_import::{ExplicitMapping, ImportError};
 use smscrm_store::{ImportRecord, ImportSettings, ImportSource, ImportStatus};
@@ -24,11 +24,12 @@ use crate::ImportsState;
 /// How long an upload URL stays valid.
 const UPLOAD_WINDOW: Duration = Duration::from_secs(3600);
 const MAX_FILENAME_CHARS: usize = 200;
+const MAX_CONSENT_SOURCE_CHARS: usize = 200;
 
 pub fn router() -> Router<ImportsState> {
     Router::new()
         .route("/v1/imports", post(create).get(list))
-        .route("/v1/imports/{id}", get(fetch))
+        .route("/v1/imports/{id}", get(fetch).patch(change))
         .route(
             "/v1/imports/{id}/file",
             // The local host's upload endpoint: files of any size, streamed to storage.
@@ -55,6 +56,84 @@ struct CreateImport {
     consent_source: Option<String>,
 }
 
+/// The import's region for numbers without a country code: the tenant's unless given.
+fn region_or_default(raw: Option<&str>, tenant: &Tenant) -> Result<Region, ValidationError> {
+    raw.map_or(Ok(tenant.default_region), Region::from_str)
+}
+
+/// An explicit mapping as written, once it parses; blank is none.
+fn checked_mapping(raw: Option<&str>) -> Result<Option<String>, ValidationError> {
+    let Some(raw) = raw.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    ExplicitMapping::from_str(raw).map_err(|e| ValidationError::new("mapping", e.to_string()))?;
+    Ok(Some(raw.to_owned()))
+}
+
+fn checked_consent_source(raw: Option<&str>) -> Result<Option<String>, ValidationError> {
+    match raw.map(str::trim) {
+        Some("") | None => Ok(None),
+        Some(s) if s.chars().count() > MAX_CONSENT_SOURCE_CHARS => Err(ValidationError::new(
+            "consent_source",
+            format!("is longer than {MAX_CONSENT_SOURCE_CHARS} characters"),
+        )),
+        Some(s) => Ok(Some(s.to_owned())),
+    }
+}
+
+/// A change of an import's settings: a field left out stays, `null` clears it (the region
+/// goes back to the tenant's).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeImport {
+    #[serde(default, deserialize_with = "given")]
+    region: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    mapping: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    consent_source: Option<Option<String>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn given<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Changes the settings (mapping, region, consent declaration) of an import not yet
+/// committed, so a dry run showing a wrong mapping is fixed without uploading the file again.
+/// A checked import is `uploaded` again: dry-run it with the new settings.
+async fn change(
+    State(state): State<ImportsState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<ChangeImport>,
+) -> Result<Json<ImportRecord>, ApiError> {
+    let record = arrived(&state, load(&state, &principal, &id).await?).await?;
+    let (tenant, old) = (&principal.tenant, &record.settings);
+    let settings = ImportSettings {
+        region: match &request.region {
+            Some(raw) => region_or_default(raw.as_deref(), tenant)?,
+            None => old.region,
+        },
+        mapping: match &request.mapping {
+            Some(raw) => checked_mapping(raw.as_deref())?,
+            None => old.mapping.clone(),
+        },
+        consent_source: match &request.consent_source {
+            Some(raw) => checked_consent_source(raw.as_deref())?,
+            None => old.consent_source.clone(),
+        },
+    };
+    let changed = (state.imports)
+        .change_settings(&record.tenant_id, &record.id, &settings, Utc::now())
+        .await?;
+    Ok(Json(changed))
+}
+
 #[derive(Debug, Serialize)]
 struct UploadTarget {
     method: &'static str,
@@ -72,34 +151,9 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let tenant = &principal.tenant;
     let settings = ImportSettings {
-        region: match &request.region {
-            Some(raw) => Region::from_str(raw)?,
-            None => tenant.default_region,
-        },
-        mapping: match request
-            .mapping
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-        {
-            Some(raw) => {
-                ExplicitMapping::from_str(raw)
-                    .map_err(|e| ValidationError::new("mapping", e.to_string()))?;
-                Some(raw.to_owned())
-            }
-            None => None,
-        },
-        consent_source: match request.consent_source.as_deref().map(str::trim) {
-            Some("") | None => None,
-            Some(s) if s.chars().count() > 200 => {
-                return Err(ValidationError::new(
-                    "consent_source",
-                    "is longer than 200 characters",
-                )
-                .into());
-            }
-            Some(s) => Some(s.to_owned()),
-        },
+        region: region_or_default(request.region.as_deref(), tenant)?,
+        mapping: checked_mapping(request.mapping.as_deref())?,
+        consent_source: checked_consent_source(request.consent_source.as_deref())?,
     };
     let filename = clean_filename(request.filename.as_deref())?;
     let id = ImportId::generate();
@@ -354,7 +408,7 @@ async fn refuse(
     error: StoredImportError,
 ) -> ApiError {
     match error {
-        StoredImportError::File(e) => match runner.fail(record, &e.to_string()).await {
+        StoredImportError::File(e) => match runner.keep_refusal(record, &e).await {
             Ok(()) => unreadable(e),
             Err(stored) => ApiError::from(stored),
         },
@@ -438,7 +492,13 @@ async fn errors_csv(
             .unwrap_or_default();
         let message = match &record.failure {
             // Failed before reading any row (a file it could not read, a wrong mapping).
-            Some(failure) => format!("the import failed and has no error report: {failure}"),
+            Some(failure) if record.status == ImportStatus::Failed => {
+                format!("the import failed and has no error report: {failure}")
+            }
+            Some(failure) => format!(
+                "the import's file was refused, so it has no error report: {failure} (upload \
+                 the file again, or change the import's settings, and run it again)"
+            ),
             None => format!(
                 "the import is {status}: its error report is written when a dry run or a \
                  commit of its file ends"

@@ -148,19 +148,7 @@ impl StoredImport<'_> {
         let run = match self.run_resumable(record, false, None).await {
             Ok(run) => run,
             Err(StoredImportError::File(refusal)) => {
-                // Kept on the record, as a queued dry run keeps it: whoever looks at the
-                // import later sees why it is not checked.
-                let reason = refusal.to_string();
-                let outcome = Outcome {
-                    status: ImportStatus::Uploaded,
-                    report: None,
-                    failure: Some(&reason),
-                    read: None,
-                };
-                let (tenant, id) = (&record.tenant_id, &record.id);
-                (self.imports)
-                    .finish(tenant, id, &from, outcome, Utc::now())
-                    .await?;
+                self.keep_refusal(record, &refusal).await?;
                 return Err(StoredImportError::File(refusal));
             }
             Err(other) => return Err(other),
@@ -439,6 +427,30 @@ impl StoredImport<'_> {
             .await
             .map_err(|e| StoredImportError::Internal(e.to_string()))?
             .map_err(StoredImportError::File)
+    }
+
+    /// Keeps on the record why its file was refused before any row was read (no phone
+    /// column, a mapping naming a missing column), as a queued dry run keeps it: whoever looks
+    /// at the import later sees why it is not checked. It stays `uploaded`, so a new upload
+    /// or new settings can mend it.
+    pub async fn keep_refusal(
+        &self,
+        record: &ImportRecord,
+        refusal: &ImportError,
+    ) -> Result<(), RepoError> {
+        let reason = refusal.to_string();
+        let outcome = Outcome {
+            status: ImportStatus::Uploaded,
+            report: None,
+            failure: Some(&reason),
+            read: None,
+        };
+        let from = [ImportStatus::Uploaded, ImportStatus::Checked];
+        let (tenant, id) = (&record.tenant_id, &record.id);
+        (self.imports)
+            .finish(tenant, id, &from, outcome, Utc::now())
+            .await
+            .map(drop)
     }
 
     /// Marks the import failed with a reason a person can read, unless it has finished.

@@ -36,6 +36,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/imports", Needs(Read)),
     ("POST", "/v1/imports", Needs(Write)),
     ("GET", "/v1/imports/{id}", Needs(Read)),
+    ("PATCH", "/v1/imports/{id}", Needs(Write)),
     ("PUT", "/v1/imports/{id}/file", Needs(Write)),
     ("POST", "/v1/imports/{id}/dry-run", Needs(Write)),
     ("POST", "/v1/imports/{id}/commit", Needs(Write)),

@@ -362,6 +362,54 @@ impl Imports {
         from_item(item)
     }
 
+    /// Replaces the settings of an import no run has committed: allowed until a commit
+    /// starts. A checked import goes back to `uploaded`: its dry run was of the old settings.
+    pub async fn change_settings(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        settings: &ImportSettings,
+        now: DateTime<Utc>,
+    ) -> Result<ImportRecord, RepoError> {
+        let current = self.get(tenant, id).await?.ok_or(RepoError::NotFound)?;
+        let status = match current.status {
+            ImportStatus::AwaitingUpload => ImportStatus::AwaitingUpload,
+            ImportStatus::Uploaded | ImportStatus::Checked => ImportStatus::Uploaded,
+            other => {
+                return Err(RepoError::Conflict(format!(
+                    "the import is {}: its settings can be changed until it is committed",
+                    status_value(other)
+                )));
+            }
+        };
+        let settings =
+            serde_json::to_value(settings).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        let update = Update::new()
+            .set("settings", settings)
+            .set("status", status_value(status))
+            .set("updated_at", now.to_rfc3339())
+            .set("report", Value::Null)
+            .set("failure", Value::Null);
+        let update = ReadSoFar::default()
+            .apply(update)
+            .set("rows_total", Value::Null);
+        // Not while a request moves it on: the status read above must still hold.
+        let unmoved = Condition::eq("status", status_value(current.status));
+        let result = self
+            .table
+            .update(
+                &keys::import(tenant, id),
+                update,
+                Some(Condition::ItemExists.and(unmoved)),
+            )
+            .await;
+        match result {
+            Ok(item) => from_item(item),
+            Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     pub async fn progress(
         &self,
         tenant: &TenantId,
