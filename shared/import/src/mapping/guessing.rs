@@ -1,0 +1,307 @@
+//! Guessing a column's target from its header: aliases, then the words it holds.
+
+use super::consent_words::consent_by_words;
+use super::{Target, fold, normalise, words};
+
+/// A column named just "Name": a full name, or a family name beside a first name.
+pub(super) const BARE_NAME: &str = "name";
+
+/// Which target a header name suggests, with a rank: among several columns suggesting the
+/// same target the lowest rank wins (a mobile number beats a generic phone), then the
+/// leftmost. Keys are [`normalise`]d.
+fn alias(key: &str) -> Option<(Target, u8)> {
+    use Target::*;
+    Some(match key {
+        "mobilephonenumber" | "mobilephone" | "mobilenumber" | "mobileno" | "mobilenr"
+        | "mobile" | "cellphone" | "cellphonenumber" | "cellnumber" | "cellno" | "cell"
+        | "msisdn" | "smsnumber" | "smsphone" | "iphone"
+        // German, French, Spanish and Portuguese exports.
+        | "handy" | "handynummer" | "mobil" | "mobilnummer" | "mobiltelefon" | "portable"
+        | "telephoneportable" | "movil" | "telefonomovil" | "celular" => (Phone, 0),
+        "whatsapp" | "whatsappnumber" => (Phone, 1),
+        "phone" | "phonenumber" | "phoneno" | "phone1value" | "phone1" | "primaryphone" => {
+            (Phone, 2)
+        }
+        "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
+        | "telefono" | "telefonnummer" => (Phone, 3),
+        // Shopify's customers export: the number of the customer's default address, which
+        // its rows without a `Phone` have.
+        "number" | "defaultaddressphone" | "billingphone" | "billingaddressphone" => (Phone, 4),
+        // Brevo's number for texts; elsewhere a bare "SMS" may be a flag, so any other
+        // phone column goes first.
+        "sms" => (Phone, 5),
+        "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam" => {
+            (FirstName, 0)
+        }
+        "first" => (FirstName, 1),
+        "lastname" | "surname" | "familyname" | "lname" | "nachname" | "familienname"
+        | "nomdefamille" | "apellido" | "apellidos" | "achternaam" => (LastName, 0),
+        "last" => (LastName, 1),
+        "fullname" | "contactname" | "displayname" | "customername" | "clientname"
+        | "guestname" | "membername" | "kundenname" | "nomcomplet"
+        | "firstnamelastname" | "vornamenachname"
+        // A full name as "Last, First" ("Müller, Hans"; see `Plan::name_last_first`).
+        | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
+            (Name, 0)
+        }
+        // Beside a first-name column, a bare "Name" is the family name ("Name;Vorname").
+        BARE_NAME | "nom" => (Name, 1),
+        "email" | "emailaddress" | "email1value" | "emailadresse" | "adresseemail"
+        | "adressemail" | "courriel" | "correo" | "correoelectronico" | "emailadres" => (Email, 0),
+        "mail" => (Email, 1),
+        "smsconsent"
+        | "acceptssmsmarketing"
+        | "smsoptin"
+        | "smsmarketingconsent"
+        | "smssubscribed"
+        | "smsmarketing"
+        | "smsmarketingoptin"
+        | "smsmarketingstatus"
+        | "smsoptinstatus"
+        | "smssubscriptionstatus"
+        | "smsconsentstatus"
+        | "smspermission"
+        | "textoptin"
+        | "textconsent"
+        | "textingconsent"
+        | "acceptstextmessages"
+        | "acceptssms"
+        | "mobileoptin"
+        | "mobilemarketing" => (Consent, 0),
+        "consent" | "optin" | "optedin" | "marketingconsent" | "subscribed"
+        | "marketingallowed" => (Consent, 1),
+        // Opt-outs: CRMs' flags, TCPA do-not-call lists (texts are calls there), Mailchimp's
+        // unsubscribed export. Not email-only ones ("Email Opt Out"): those say nothing about
+        // texts.
+        "smsoptout" | "smsoptedout" | "optout" | "optedout" | "smsunsubscribed"
+        | "unsubscribed" | "donottext" | "donotsms" | "nosms" | "hasoptedoutofsms"
+        | "textoptout" | "donotcall" | "dnc" | "donotcontact" | "unsubtime"
+        | "unsubscribedat" | "unsubscribedate" | "unsubscribeddate" | "optoutdate"
+        | "optouttime" | "smsoptoutdate" | "smsoptouttime" => (OptOut, 0),
+        // Google Contacts calls them `Labels` now, `Group Membership` before.
+        "tags" | "tag" | "labels" | "label" | "groups" | "segments" | "groupmembership" => {
+            (Tags, 0)
+        }
+        "categories" | "category" | "kategorien" | "etiquettes" => (Tags, 1),
+        _ => return None,
+    })
+}
+
+/// How surely a header names a row's country (lower is surer); `None` if it does not.
+pub(super) fn country_rank(key: &str) -> Option<u8> {
+    Some(match key {
+        "country" | "countrycode" | "countryregion" | "land" | "pays" | "pais" => 0,
+        "addresscountry"
+        | "addresscountrycode"
+        | "address1country"
+        | "defaultaddresscountrycode"
+        | "homecountryregion"
+        | "homecountry"
+        | "mailingcountry" => 1,
+        // Addresses less surely the person's own.
+        "billingcountry"
+        | "billingcountrycode"
+        | "shippingcountry"
+        | "shippingcountrycode"
+        | "businesscountryregion"
+        | "othercountryregion"
+        // Mailchimp's audience export ("CC": GB); elsewhere such a column holds no
+        // countries, and a cell naming none changes nothing.
+        | "cc" => 2,
+        _ => return None,
+    })
+}
+
+/// What a header suggests: a known alias, else, for the many ways of naming a phone column
+/// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
+pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
+    // Pipedrive names a person's fields "Person - Name", "Person - Phone - Mobile".
+    if let Some(field) = header
+        .get(..9)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("person - "))
+        .map(|_| &header[9..])
+    {
+        return guess(field);
+    }
+    // Letters `normalise` drops (other scripts) could say anything: "Mobile 紧急联系人" is an
+    // emergency contact's mobile. Such headers go by their words, which no list knows.
+    let other_script = header
+        .chars()
+        .any(|c| c.is_alphabetic() && !c.is_ascii() && fold(c).next() == Some(c));
+    (!other_script)
+        .then(|| alias(&normalise(header)))
+        .flatten()
+        .or_else(|| consent_by_words(header))
+        .or_else(|| phone_by_words(header))
+        .or_else(|| email_by_words(header))
+        .or_else(|| asked(header))
+}
+
+/// A form's question for a field: "What's your first name?", "And your last name?",
+/// "Please enter your email".
+fn asked(header: &str) -> Option<(Target, u8)> {
+    const FORM_WORDS: [&str; 7] = ["what", "whats", "s", "your", "and", "please", "enter"];
+    let words = words(header);
+    let field: String = (words.iter())
+        .filter(|w| !FORM_WORDS.contains(&w.as_str()))
+        .map(String::as_str)
+        .collect();
+    (field.len() < words.concat().len())
+        .then(|| alias(&field))
+        .flatten()
+}
+
+/// An email column named with its kind: "Email (Home)" (Apple), "Email - Work" (Pipedrive),
+/// "E-mail Address (Personal)". A personal one ranks before a work one.
+fn email_by_words(header: &str) -> Option<(Target, u8)> {
+    let words = words(header);
+    let rest = match words.as_slice() {
+        [first, rest @ ..] if first == "email" => rest,
+        [e, mail, rest @ ..] if e == "e" && mail == "mail" => rest,
+        _ => return None,
+    };
+    let personal = [
+        "home", "personal", "private", "primary", "main", "privat", "perso",
+    ];
+    let other = [
+        "work", "business", "office", "other", "value", "address", "1", "2", "3",
+    ];
+    if !rest
+        .iter()
+        .all(|w| personal.contains(&w.as_str()) || other.contains(&w.as_str()))
+    {
+        return None;
+    }
+    let is_personal = rest.iter().any(|w| personal.contains(&w.as_str()));
+    Some((Target::Email, if is_personal { 1 } else { 2 }))
+}
+
+/// A phone column named in words: a mobile one ranks just after the known mobile aliases, any
+/// other just after "phone". Only headers made of words naming the person's own line count
+/// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable", "Business Phone 2"): not
+/// someone else's number ("Emergency Contact Mobile", "Assistant's Phone"), nor something
+/// about a phone ("Mobile Carrier", "Phone 1 - Type", "Letzter Telefonkontakt").
+fn phone_by_words(header: &str) -> Option<(Target, u8)> {
+    let words = words(header);
+    let is_mobile =
+        |w: &str| MOBILE_WORDS.contains(&w) || MOBILE_STEMS.iter().any(|s| w.starts_with(s));
+    let is_phone =
+        |w: &str| PHONE_WORDS.contains(&w) || ["telephone", "telefon", "telefoon"].contains(&w);
+    // "Cell (No Text)": a number not to text.
+    let not_to_text = words.windows(2).any(|pair| {
+        ["no", "not", "dont"].contains(&pair[0].as_str())
+            && ["text", "texts", "sms", "txt", "texting"].contains(&pair[1].as_str())
+    });
+    if not_to_text {
+        return None;
+    }
+    // "No" after the line ("Mobile No"), not before it ("No Mobile" is a flag).
+    let own_line = words.iter().enumerate().all(|(at, w)| {
+        let w = w.as_str();
+        is_mobile(w)
+            || is_phone(w)
+            || OWN_LINE_WORDS.contains(&w)
+            || (w == "no" && at > 0)
+            || w.bytes().all(|b| b.is_ascii_digit())
+    });
+    if !own_line {
+        return None;
+    }
+    if words.iter().any(|w| is_mobile(w)) {
+        return Some((Target::Phone, 1));
+    }
+    words
+        .iter()
+        .any(|w| is_phone(w))
+        .then_some((Target::Phone, 3))
+}
+
+const MOBILE_WORDS: [&str; 12] = [
+    "mobile",
+    "cell",
+    "cellphone",
+    "cellular",
+    "handy",
+    "mobil",
+    "portable",
+    "movil",
+    "celular",
+    "cellulare",
+    "mobiel",
+    "gsm",
+];
+/// Compounds naming a mobile number ("Mobilfunknummer", "Handynr").
+const MOBILE_STEMS: [&str; 7] = [
+    "mobilfunk",
+    "mobilnummer",
+    "mobiltelefon",
+    "mobilnr",
+    "handynummer",
+    "handynr",
+    "mobielnummer",
+];
+const PHONE_WORDS: [&str; 11] = [
+    "phone",
+    "phones",
+    "tel",
+    "fon",
+    "phonenumber",
+    "phoneno",
+    "telnr",
+    "telephonenumber",
+    "telefonnummer",
+    "telefono",
+    "telefone",
+];
+/// Words that may stand beside "phone" in a column holding the person's own number, in the
+/// languages the aliases cover.
+const OWN_LINE_WORDS: [&str; 46] = [
+    "home",
+    "work",
+    "business",
+    "office",
+    "personal",
+    "private",
+    "own",
+    "primary",
+    "other",
+    "direct",
+    "main",
+    "sms",
+    "text",
+    "for",
+    "nr",
+    "num",
+    "number",
+    "value",
+    "s",
+    // A form's question: "What's your mobile number?", "Your phone".
+    "what",
+    "whats",
+    "your",
+    "best",
+    "fixed",
+    "landline",
+    // German, French, Spanish, Dutch.
+    "privat",
+    "geschaftlich",
+    "dienstlich",
+    "festnetz",
+    "nummer",
+    "de",
+    "du",
+    "numero",
+    "fixe",
+    "domicile",
+    "bureau",
+    "travail",
+    "perso",
+    "personnel",
+    "professionnel",
+    "casa",
+    "trabajo",
+    "particular",
+    "werk",
+    "prive",
+    "thuis",
+];
