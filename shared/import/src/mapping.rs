@@ -321,42 +321,102 @@ pub(crate) fn plan(
     headers: &[String],
     explicit: Option<&ExplicitMapping>,
 ) -> Result<(Plan, Vec<(String, Target)>), ImportError> {
-    let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
     // A report of refused rows, fixed and imported again: its first columns are the report's.
     let report_columns = crate::refused_rows_columns(headers);
-    if let Some(explicit) = explicit {
-        for (target, column) in explicit.pairs() {
-            let at = find_column(headers, column, report_columns)?;
-            if targets[at].is_some() {
-                return Err(ImportError::InvalidMapping {
-                    entry: column.clone(),
-                    reason: format!(
-                        "names column {} (`{}`), which another entry maps too",
-                        at + 1,
-                        headers[at]
-                    ),
-                });
-            }
-            if *target == Target::Consent
-                && guess(&headers[at]).is_some_and(|(t, _)| t == Target::OptOut)
-            {
-                return Err(ImportError::InvalidMapping {
-                    entry: format!("consent={column}"),
-                    reason: format!(
-                        "`{}` reads as an opt-out column, where yes means the person opted \
-                         out: map it as opt_out={column}",
-                        headers[at]
-                    ),
-                });
-            }
-            targets[at] = Some(target.clone());
+    let mut targets = explicit_targets(headers, explicit, report_columns)?;
+    let taken: HashSet<Target> = targets.iter().flatten().cloned().collect();
+    let mut phones = guess_open_targets(headers, &mut targets, &taken);
+    settle_name_columns(headers, &mut targets, &taken);
+    let mut names = name_attributes(headers, &mut targets);
+
+    let mut plan = Plan {
+        refused_because: report_columns.checked_sub(1),
+        ..Plan::default()
+    };
+    phones.sort_unstable();
+    plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
+    if !phones.is_empty() {
+        plan.line_fallbacks = (targets.iter().enumerate())
+            .filter(|(at, t)| {
+                matches!(t, Some(Target::Attribute(_)))
+                    && matches!(normalise(&headers[*at]).as_str(), "home" | "work" | "main")
+            })
+            .map(|(at, _)| at)
+            .collect();
+    }
+    let (phone, report) = place(headers, targets, &mut plan);
+    plan.country = plan
+        .attributes
+        .iter()
+        .filter_map(|(at, _)| Some((country_rank(&normalise(&headers[*at]))?, *at)))
+        .min()
+        .map(|(_, at)| at);
+    plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
+        headers: headers.to_vec(),
+        mapped_away: (report.iter())
+            .find(|(header, target)| {
+                *target != Target::Phone && guess(header).is_some_and(|(t, _)| t == Target::Phone)
+            })
+            .map(|(header, target)| (header.clone(), target.to_string())),
+    })?;
+    // Only where the phone was guessed from Google's columns, not mapped.
+    let types = google_phone_types(headers);
+    if !phones.is_empty() && types.iter().any(|&(value, _)| value == plan.phone) {
+        plan.phone_types = types;
+        let header = &headers[plan.phone];
+        plan.phone_not_chosen = Some(attribute_name(header, plan.phone, &mut names));
+    }
+    Ok((plan, report))
+}
+
+/// Each column's target as the explicit mapping names it; a report's own columns are
+/// skipped.
+fn explicit_targets(
+    headers: &[String],
+    explicit: Option<&ExplicitMapping>,
+    report_columns: usize,
+) -> Result<Vec<Option<Target>>, ImportError> {
+    let mut targets: Vec<Option<Target>> = vec![None; headers.len()];
+    for (target, column) in explicit.map(ExplicitMapping::pairs).unwrap_or_default() {
+        let at = find_column(headers, column, report_columns)?;
+        if targets[at].is_some() {
+            return Err(ImportError::InvalidMapping {
+                entry: column.clone(),
+                reason: format!(
+                    "names column {} (`{}`), which another entry maps too",
+                    at + 1,
+                    headers[at]
+                ),
+            });
         }
+        if *target == Target::Consent
+            && guess(&headers[at]).is_some_and(|(t, _)| t == Target::OptOut)
+        {
+            return Err(ImportError::InvalidMapping {
+                entry: format!("consent={column}"),
+                reason: format!(
+                    "`{}` reads as an opt-out column, where yes means the person opted \
+                     out: map it as opt_out={column}",
+                    headers[at]
+                ),
+            });
+        }
+        targets[at] = Some(target.clone());
     }
     for target in targets.iter_mut().take(report_columns) {
         target.get_or_insert(Target::Skip);
     }
-    // Guess the built-in targets the explicit mapping left open.
-    let taken: HashSet<Target> = targets.iter().flatten().cloned().collect();
+    Ok(targets)
+}
+
+/// Guesses the built-in targets the explicit mapping (`taken`) left open, the best-ranked
+/// column for each; every opt-out column counts. Returns the columns whose headers say
+/// phone, with their ranks, when the mapping names none.
+fn guess_open_targets(
+    headers: &[String],
+    targets: &mut [Option<Target>],
+    taken: &HashSet<Target>,
+) -> Vec<(u8, usize)> {
     let mut best: Vec<(Target, u8, usize)> = Vec::new();
     let mut phones: Vec<(u8, usize)> = Vec::new();
     for (at, header) in headers.iter().enumerate() {
@@ -390,29 +450,42 @@ pub(crate) fn plan(
     for (target, _, at) in best {
         targets[at] = Some(target);
     }
-    // A full name is split only when there is neither a first- nor a last-name column;
-    // otherwise it is kept as an attribute.
+    phones
+}
+
+/// A full name is split only when there is neither a first- nor a last-name column;
+/// otherwise it is kept as an attribute, or read as the family name beside a first name.
+fn settle_name_columns(
+    headers: &[String],
+    targets: &mut [Option<Target>],
+    taken: &HashSet<Target>,
+) {
     let has = |targets: &[Option<Target>], target: Target| targets.contains(&Some(target));
     let (first, last) = (
-        has(&targets, Target::FirstName),
-        has(&targets, Target::LastName),
+        has(targets, Target::FirstName),
+        has(targets, Target::LastName),
     );
+    if !(first || last) || taken.contains(&Target::Name) {
+        return;
+    }
     // "Name;Vorname" and "Nom;Prénom" pair a family name with a first name; in English,
     // "Name" beside "First Name" is as likely the full name, so it stays an attribute.
     let first_is_foreign = targets.iter().zip(headers).any(|(t, h)| {
         *t == Some(Target::FirstName)
             && matches!(normalise(h).as_str(), "vorname" | "prenom" | "voornaam")
     });
-    if first || last {
-        for (at, t) in targets.iter_mut().enumerate() {
-            if *t != Some(Target::Name) || taken.contains(&Target::Name) {
-                continue;
-            }
-            let bare = matches!(normalise(&headers[at]).as_str(), BARE_NAME | "nom");
-            *t = (first && !last && bare && first_is_foreign).then_some(Target::LastName);
+    for (at, t) in targets.iter_mut().enumerate() {
+        if *t != Some(Target::Name) {
+            continue;
         }
+        let bare = matches!(normalise(&headers[at]).as_str(), BARE_NAME | "nom");
+        *t = (first && !last && bare && first_is_foreign).then_some(Target::LastName);
     }
+}
 
+/// Makes every column still without a target an attribute; returns the attribute names
+/// taken.
+fn name_attributes(headers: &[String], targets: &mut [Option<Target>]) -> HashSet<String> {
     let mut names: HashSet<String> = targets
         .iter()
         .filter_map(|t| match t {
@@ -425,20 +498,16 @@ pub(crate) fn plan(
             targets[at] = Some(Target::Attribute(attribute_name(header, at, &mut names)));
         }
     }
+    names
+}
 
-    let mut plan = Plan::default();
-    phones.sort_unstable();
-    plan.phone_fallbacks = phones.iter().skip(1).map(|&(_, at)| at).collect();
-    if !phones.is_empty() {
-        plan.line_fallbacks = (targets.iter().enumerate())
-            .filter(|(at, t)| {
-                matches!(t, Some(Target::Attribute(_)))
-                    && matches!(normalise(&headers[*at]).as_str(), "home" | "work" | "main")
-            })
-            .map(|(at, _)| at)
-            .collect();
-    }
-    plan.refused_because = report_columns.checked_sub(1);
+/// Puts each column's target into the plan; returns the phone column, if any, and each used
+/// column with its target for the report.
+fn place(
+    headers: &[String],
+    targets: Vec<Option<Target>>,
+    plan: &mut Plan,
+) -> (Option<usize>, Vec<(String, Target)>) {
     let mut phone = None;
     let mut report = Vec::new();
     for (at, target) in targets.into_iter().enumerate() {
@@ -463,28 +532,7 @@ pub(crate) fn plan(
         }
         report.push((headers[at].clone(), target));
     }
-    plan.country = plan
-        .attributes
-        .iter()
-        .filter_map(|(at, _)| Some((country_rank(&normalise(&headers[*at]))?, *at)))
-        .min()
-        .map(|(_, at)| at);
-    plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
-        headers: headers.to_vec(),
-        mapped_away: (report.iter())
-            .find(|(header, target)| {
-                *target != Target::Phone && guess(header).is_some_and(|(t, _)| t == Target::Phone)
-            })
-            .map(|(header, target)| (header.clone(), target.to_string())),
-    })?;
-    // Only where the phone was guessed from Google's columns, not mapped.
-    let types = google_phone_types(headers);
-    if !phones.is_empty() && types.iter().any(|&(value, _)| value == plan.phone) {
-        plan.phone_types = types;
-        let header = &headers[plan.phone];
-        plan.phone_not_chosen = Some(attribute_name(header, plan.phone, &mut names));
-    }
-    Ok((plan, report))
+    (phone, report)
 }
 
 /// The column a mapping names: by its exact (trimmed) header, else by `#n` (its 1-based
