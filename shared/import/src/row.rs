@@ -130,67 +130,14 @@ impl RowValidator {
             return Err(why);
         }
         let phone = self.phone(fields, phone_cell)?;
-        let plan = &self.plan;
-        let cell = |at: Option<usize>| {
-            at.map(|at| fields.get(at).trim())
-                .filter(|value| !value.is_empty())
-        };
-        let (first, last) = match cell(plan.name) {
-            Some(full) => {
-                // A "Last Name, First Name" column's cell without its comma: `Smith John`.
-                let full = match full.split_once(char::is_whitespace) {
-                    Some((last, first)) if plan.name_last_first && !full.contains(',') => {
-                        std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
-                    }
-                    _ => std::borrow::Cow::Borrowed(full),
-                };
-                let (first, last) = split_full_name(&full);
-                (Some(first), last)
-            }
-            None => (
-                cell(plan.first_name).map(str::to_owned),
-                cell(plan.last_name).map(str::to_owned),
-            ),
-        };
-        let first_name = clean_name("first_name", first).map_err(reason)?;
-        let last_name = clean_name("last_name", last).map_err(reason)?;
-        let emails = cell(plan.email)
+        let (first_name, last_name) = self.names(fields)?;
+        let emails = cell(fields, self.plan.email)
             .filter(|e| !is_placeholder(e))
             .map(emails_as_written)
             .unwrap_or_default();
         let email = clean_email(emails.first.map(str::to_owned)).map_err(reason)?;
-        let tags = match cell(plan.tags) {
-            // A line break too: Excel's Alt+Enter lists.
-            Some(tags) => clean_tags(
-                tags.split(":::")
-                    .flat_map(|part| part.split([',', ';', '|', '\n', '\r']))
-                    .map(tag_as_written)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            )
-            .map_err(reason)?,
-            None => Vec::new(),
-        };
-        let mut attributes = BTreeMap::new();
-        for (at, name) in &plan.attributes {
-            // Kept as written (formulas too: `=1+1` is text here), only trimmed.
-            let Some(value) = cell(Some(*at)) else {
-                continue;
-            };
-            let value = without_text_prefix(value);
-            validate_attribute_value(name, value).map_err(reason)?;
-            attributes.insert(name.clone(), value.to_owned());
-        }
-        // Google's number the row's phone was not taken from (a home number beside the
-        // mobile) is kept as its column's other numbers are.
-        if let Some(name) = &plan.phone_not_chosen
-            && phone_column != plan.phone
-            && let Some(value) = cell(Some(plan.phone)).map(without_text_prefix)
-        {
-            validate_attribute_value(name, value).map_err(reason)?;
-            attributes.insert(name.clone(), value.to_owned());
-        }
+        let tags = self.tags(fields)?;
+        let mut attributes = self.attributes(fields, phone_column)?;
         if let Some(others) = other_phones {
             let others = others.split(":::").map(str::trim);
             keep_besides(&mut attributes, OTHER_PHONES, others).map_err(reason)?;
@@ -209,7 +156,93 @@ impl RowValidator {
             ));
         }
         check_attributes_size(&attributes).map_err(reason)?;
-        let (consent, declared) = match plan.consent.map(|at| (at, fields.get(at).trim())) {
+        let consent = self.consent(fields, phone_column, phone_cell)?;
+        Ok(ImportRow {
+            row: 0,
+            phone,
+            first_name,
+            last_name,
+            email,
+            tags,
+            attributes,
+            consent,
+        })
+    }
+
+    /// The row's first and last names: from the full-name column when there is one.
+    fn names(&self, fields: &Fields<'_>) -> Result<(Option<String>, Option<String>), String> {
+        let plan = &self.plan;
+        let (first, last) = match cell(fields, plan.name) {
+            Some(full) => {
+                // A "Last Name, First Name" column's cell without its comma: `Smith John`.
+                let full = match full.split_once(char::is_whitespace) {
+                    Some((last, first)) if plan.name_last_first && !full.contains(',') => {
+                        std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
+                    }
+                    _ => std::borrow::Cow::Borrowed(full),
+                };
+                let (first, last) = split_full_name(&full);
+                (Some(first), last)
+            }
+            None => (
+                cell(fields, plan.first_name).map(str::to_owned),
+                cell(fields, plan.last_name).map(str::to_owned),
+            ),
+        };
+        let first_name = clean_name("first_name", first).map_err(reason)?;
+        let last_name = clean_name("last_name", last).map_err(reason)?;
+        Ok((first_name, last_name))
+    }
+
+    fn tags(&self, fields: &Fields<'_>) -> Result<Vec<String>, String> {
+        let Some(tags) = cell(fields, self.plan.tags) else {
+            return Ok(Vec::new());
+        };
+        // A line break too: Excel's Alt+Enter lists.
+        let tags = tags
+            .split(":::")
+            .flat_map(|part| part.split([',', ';', '|', '\n', '\r']))
+            .map(tag_as_written)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        clean_tags(tags).map_err(reason)
+    }
+
+    /// The row's custom attributes, kept as written (formulas too: `=1+1` is text here), only
+    /// trimmed; and Google's number the row's phone was not taken from (`phone_column` is
+    /// the one it was), as its other numbers are.
+    fn attributes(
+        &self,
+        fields: &Fields<'_>,
+        phone_column: usize,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let plan = &self.plan;
+        let unchosen = (plan.phone_not_chosen.as_ref())
+            .filter(|_| phone_column != plan.phone)
+            .map(|name| (plan.phone, name));
+        let columns = (plan.attributes.iter().map(|(at, name)| (*at, name))).chain(unchosen);
+        let mut attributes = BTreeMap::new();
+        for (at, name) in columns {
+            let Some(value) = cell(fields, Some(at)).map(without_text_prefix) else {
+                continue;
+            };
+            validate_attribute_value(name, value).map_err(reason)?;
+            attributes.insert(name.clone(), value.to_owned());
+        }
+        Ok(attributes)
+    }
+
+    /// The row's consent: its consent column's, else the import's declaration; none where a
+    /// texts column says no; revoked where an opt-out column or a note beside the number
+    /// says the person opted out.
+    fn consent(
+        &self,
+        fields: &Fields<'_>,
+        phone_column: usize,
+        phone_cell: &str,
+    ) -> Result<Option<ConsentInput>, String> {
+        let (consent, declared) = match self.plan.consent.map(|at| (at, fields.get(at).trim())) {
             Some((at, value)) if !value.is_empty() => {
                 let declared = self.declaration.as_ref().and_then(|d| d.source.as_deref());
                 (consent_cell(value, &self.headers[at], declared)?, false)
@@ -239,24 +272,20 @@ impl RowValidator {
         let opted_out = self
             .opted_out(fields)
             .or(note_opts_out.then_some(phone_header));
-        let consent = match opted_out {
+        Ok(match opted_out {
             Some(header) => Some(ConsentInput {
                 status: ConsentStatus::Revoked,
                 source: Some(opt_out_source(header)),
             }),
             None => consent,
-        };
-        Ok(ImportRow {
-            row: 0,
-            phone,
-            first_name,
-            last_name,
-            email,
-            tags,
-            attributes,
-            consent,
         })
     }
+}
+
+/// A cell's trimmed text, `None` when it is empty or there is no such column.
+fn cell<'f>(fields: &Fields<'f>, at: Option<usize>) -> Option<&'f str> {
+    at.map(|at| fields.get(at).trim())
+        .filter(|value| !value.is_empty())
 }
 
 impl RowValidator {
