@@ -447,6 +447,19 @@ async fn a_file_without_phones_is_refused_with_the_headers_seen(app: &TestApp) {
 /// uploading the file again; a commit refused for its mapping does not fail the import.
 async fn a_wrong_mapping_is_mended_without_uploading_again(app: &TestApp) {
     let me = app.tenant("Importer").await;
+    // Before the upload too.
+    let created = create_import(app, &me).await;
+    let waiting = created["import"]["id"].as_str().expect("id");
+    let (status, changed) = send(
+        app.request(Method::PATCH, &format!("/v1/imports/{waiting}"), &me)
+            .json(&json!({"region": "DE"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &changed["status"], &changed["settings"]["region"]),
+        (200, &json!("awaiting_upload"), &json!("DE")),
+        "{changed}"
+    );
     let csv = "Handy;Vorname\n0151 23456789;Jo\n";
     let id = create_and_upload(app, &me, csv, json!({"mapping": "phone=Telefon"})).await;
     let path = format!("/v1/imports/{id}");
@@ -494,6 +507,14 @@ async fn a_wrong_mapping_is_mended_without_uploading_again(app: &TestApp) {
     assert_eq!(status, 200, "{checked}");
     assert_eq!(checked["report"]["valid"], 1, "{checked}");
 
+    // The same settings again change nothing: the dry run stands.
+    let (status, same) = send(change(json!({"mapping": mapping}))).await;
+    assert_eq!(
+        (status, &same["status"]),
+        (200, &json!("checked")),
+        "{same}"
+    );
+    assert_eq!(same["report"]["valid"], 1, "{same}");
     // A checked import whose settings change must be dry-run again; what is left out stays.
     let (status, changed) = send(change(json!({"consent_source": "trade fair"}))).await;
     assert_eq!(status, 200, "{changed}");

@@ -112,7 +112,12 @@ async fn change(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<ChangeImport>,
 ) -> Result<Json<ImportRecord>, ApiError> {
-    let record = arrived(&state, load(&state, &principal, &id).await?).await?;
+    let loaded = load(&state, &principal, &id).await?;
+    // Before its file is uploaded too.
+    let record = match arrived(&state, loaded.clone()).await {
+        Err(ApiError::Conflict(_)) if loaded.status == ImportStatus::AwaitingUpload => loaded,
+        other => other?,
+    };
     let (tenant, old) = (&principal.tenant, &record.settings);
     let settings = ImportSettings {
         region: match &request.region {
@@ -128,6 +133,10 @@ async fn change(
             None => old.consent_source.clone(),
         },
     };
+    // The same settings again: its dry run still holds.
+    if settings == record.settings {
+        return Ok(Json(record));
+    }
     let changed = (state.imports)
         .change_settings(&record.tenant_id, &record.id, &settings, Utc::now())
         .await?;
