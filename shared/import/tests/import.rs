@@ -1834,3 +1834,144 @@ fn a_question_asking_to_stop_texts_is_an_opt_out_column() {
         );
     }
 }
+
+/// Consent and opt-out columns as Italian, Spanish, Portuguese, Dutch, Polish, Nordic and
+/// Canadian exports name and fill them. With a declaration ("I have consent"), a column
+/// missed would make every "no" and every opt-out textable: each row here must come out as
+/// its cell says, whatever the declaration.
+#[test]
+fn consent_and_opt_out_columns_in_other_languages() {
+    use ConsentStatus::{Explicit, Implied, Revoked, Unknown};
+    type Cells = &'static [(&'static str, Option<ConsentStatus>)];
+    let cases: &[(&str, Cells)] = &[
+        (
+            "Consenso SMS",
+            &[
+                ("Sì", Some(Explicit)),
+                ("Non acconsento", Some(Unknown)),
+                ("FALSO", Some(Unknown)),
+            ],
+        ),
+        (
+            "Toestemming SMS",
+            &[
+                ("Ja", Some(Explicit)),
+                ("Nee", Some(Unknown)),
+                ("ONWAAR", Some(Unknown)),
+                ("Niet akkoord", Some(Unknown)),
+                ("Afgemeld", Some(Revoked)),
+            ],
+        ),
+        (
+            "Aceita receber SMS",
+            &[
+                ("Sim", Some(Explicit)),
+                ("Não", Some(Unknown)),
+                ("Não aceito", Some(Unknown)),
+                ("Descadastrado", Some(Revoked)),
+            ],
+        ),
+        (
+            "Zgoda SMS",
+            &[
+                ("Tak", Some(Explicit)),
+                ("Nie", Some(Unknown)),
+                ("Nie wyrażam zgody", Some(Unknown)),
+                ("FAŁSZ", Some(Unknown)),
+                ("Wypisany", Some(Revoked)),
+            ],
+        ),
+        (
+            "Samtycke SMS",
+            &[
+                ("Ja", Some(Explicit)),
+                ("Nej", Some(Unknown)),
+                ("Nej tack", Some(Unknown)),
+                ("Avregistrerad", Some(Revoked)),
+            ],
+        ),
+        (
+            "Samtykke SMS",
+            &[
+                ("Ja", Some(Explicit)),
+                ("Nei", Some(Unknown)),
+                ("Avmeldt", Some(Revoked)),
+                ("Afmeldt", Some(Revoked)),
+            ],
+        ),
+        (
+            "SMS-lupa",
+            &[
+                ("Kyllä", Some(Explicit)),
+                ("Ei", Some(Unknown)),
+                ("Peruttu", Some(Revoked)),
+            ],
+        ),
+        (
+            "CASL Consent",
+            &[
+                ("Express", Some(Explicit)),
+                ("Implied", Some(Implied)),
+                ("Withdrawn", Some(Revoked)),
+                ("No", Some(Unknown)),
+            ],
+        ),
+        // Opt-out columns: a yes opts out, a no in any language does not.
+        (
+            "Afgemeld",
+            &[
+                ("Ja", Some(Revoked)),
+                ("Nee", Some(Explicit)),
+                ("ONWAAR", Some(Explicit)),
+            ],
+        ),
+        (
+            "No enviar SMS",
+            &[("Sí", Some(Revoked)), ("FALSO", Some(Explicit))],
+        ),
+        ("Baja SMS", &[("Sí", Some(Revoked)), ("No", Some(Explicit))]),
+        ("Dado de baja", &[("Sí", Some(Revoked))]),
+        (
+            "Disiscritto",
+            &[("Sì", Some(Revoked)), ("No", Some(Explicit))],
+        ),
+        ("Non contattare", &[("Sì", Some(Revoked))]),
+        ("Revoca consenso", &[("Sì", Some(Revoked))]),
+        ("Afmelding SMS", &[("Ja", Some(Revoked))]),
+        (
+            "Descadastrado",
+            &[("Sim", Some(Revoked)), ("Não", Some(Explicit))],
+        ),
+        ("Não enviar SMS", &[("Sim", Some(Revoked))]),
+        (
+            "Wypisany",
+            &[("Tak", Some(Revoked)), ("Nie", Some(Explicit))],
+        ),
+        ("Rezygnacja z SMS", &[("Tak", Some(Revoked))]),
+        ("Nie wysyłać SMS", &[("Tak", Some(Revoked))]),
+        ("Avregistrerad", &[("Ja", Some(Revoked))]),
+        ("Ej SMS", &[("Ja", Some(Revoked))]),
+        ("Afmeldt", &[("Ja", Some(Revoked))]),
+        ("Ingen SMS", &[("Ja", Some(Revoked))]),
+        ("Avmeldt SMS", &[("Ja", Some(Revoked))]),
+        ("Reservert", &[("Ja", Some(Revoked))]),
+        ("SMS-kielto", &[("Kyllä", Some(Revoked))]),
+        ("Ne pas texter", &[("Oui", Some(Revoked))]),
+        ("NDNC", &[("Yes", Some(Revoked))]),
+        ("DNCR", &[("Yes", Some(Revoked))]),
+        (
+            "POPIA Opt Out",
+            &[("Yes", Some(Revoked)), ("No", Some(Explicit))],
+        ),
+    ];
+    for (header, cells) in cases {
+        let mut text = format!("Name;Mobile;{header}\n");
+        for (n, (cell, _)) in cells.iter().enumerate() {
+            text.push_str(&format!("P{n};+1 415 555 26{n:02};{cell}\n"));
+        }
+        let got = consent_statuses(&text, &declared("shop form"));
+        let want: Vec<Result<Option<ConsentStatus>, String>> =
+            cells.iter().map(|(_, status)| Ok(*status)).collect();
+        assert_eq!(got, want, "{header}: {cells:?}");
+    }
+}

@@ -4,8 +4,9 @@
 
 use super::{Target, words};
 
-/// How opt-out columns say it, in English, German, French and Dutch.
-const OPT_OUT_STEMS: [&str; 9] = [
+/// How opt-out columns say it, in English, German, French, Dutch, Italian, Portuguese,
+/// Polish and the Nordic languages.
+const OPT_OUT_STEMS: [&str; 17] = [
     "optout",
     "optedout",
     "unsub",
@@ -13,13 +14,21 @@ const OPT_OUT_STEMS: [&str; 9] = [
     "desabonne",
     "desinscrit",
     "afgemeld",
+    "afmeld",
     "uitgeschreven",
     "werbewiderspruch",
+    "disiscri",
+    "descadastr",
+    "wypisan",
+    "rezygnacj",
+    "avregistrer",
+    "avmeld",
+    "afmelding",
 ];
 
 /// Words that may stand beside "opt out" or "unsubscribed" in a column of people's opt-outs
 /// from contact ([`consent_by_words`]).
-const OPT_OUT_BESIDE: [&str; 40] = [
+const OPT_OUT_BESIDE: [&str; 42] = [
     "opt",
     "opted",
     "out",
@@ -60,6 +69,8 @@ const OPT_OUT_BESIDE: [&str; 40] = [
     "optout",
     "optedout",
     "y",
+    "z",
+    "popia",
 ];
 
 /// An opt-out or SMS-consent column named in words, in the many ways exports name them
@@ -76,7 +87,8 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     let joined = words.concat();
     let joined_has = |set: &[&str]| set.iter().any(|w| joined.contains(w));
     // The TCPA's consent is to calls and texts ("TCPA Consent", "Prior Express Consent").
-    let texts = has(&["sms", "text", "texts", "texting", "txt", "tcpa"])
+    // Canada's CASL consent is to electronic messages, texts among them.
+    let texts = has(&["sms", "text", "texts", "texting", "txt", "tcpa", "casl"])
         || (has(&["express"]) && has(&["consent"]));
     let other_channel = joined_has(&[
         "email",
@@ -206,7 +218,10 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         // "No Contact", "No Marketing", "No Solicitation"; in other languages.
         || ["nocontact", "nomarketing", "nosolicitation", "nocontactar", "geensms", "refussms",
             "keinkontakt", "keinewerbung", "nepascontacter", "nepasappeler", "nietbellen",
-            "nietcontacteren"]
+            "nietcontacteren", "nepastexter", "baja", "bajasms", "smsbaja", "dadodebaja",
+            "noncontattare", "revocaconsenso", "naoenviarsms", "naoperturbe", "niewysyłaćsms",
+            "ejsms", "ingensms", "sparrsms", "smssparr", "smskielto", "suoramarkkinointikielto",
+            "ndnc", "dncr", "robinson", "reservert"]
             .contains(&joined.as_str())
         || joined == "stop"
         || (has(&["keine", "kein"]) && texts)
@@ -255,6 +270,18 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "kein",
         "keine",
         "nicht",
+        "non",
+        "nao",
+        "nie",
+        "nee",
+        "niet",
+        "nej",
+        "nei",
+        "ei",
+        "ej",
+        "ingen",
+        "ikke",
+        "revoca",
     ]);
     let consents = joined_has(&[
         "optin",
@@ -264,6 +291,16 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "accept",
         "acepta",
         "subscri",
+        // Italian, Spanish and Portuguese; Dutch; Portuguese; Polish; the Nordic languages.
+        "consenso",
+        "toestemming",
+        "aceita",
+        "aceito",
+        "accetto",
+        "zgoda",
+        "samtyck",
+        "samtykke",
+        "lupa",
     ]) || has(&[
         "permission",
         "ok",
@@ -325,6 +362,9 @@ pub(crate) fn may_refuse_texts(header: &str) -> Option<bool> {
         "consent",
         "permission",
         "marketing",
+        "iscrizione",
+        "suscripcion",
+        "inscricao",
     ]) || joined_has(&[
         "unsub",
         "optout",

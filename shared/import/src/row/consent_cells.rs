@@ -178,12 +178,22 @@ pub(super) fn opt_out_cell(value: &str) -> bool {
             | "inactive"
             | "notset"
             | "clean"
+            // Subscribed, active: Dutch, Italian, Spanish, Portuguese.
+            | "ingeschreven"
+            | "aangemeld"
+            | "actief"
+            | "iscritto"
+            | "attivo"
+            | "suscrito"
+            | "activo"
+            | "inscrito"
+            | "ativo"
     )
 }
 
 /// What a cell saying the person opted out holds ("Unsubscribed", "No - opted out", "SMS
 /// blocked", "Stopped", "Do not text"), as `word_key` writes them.
-const OPT_OUT_WORDS: [&str; 11] = [
+const OPT_OUT_WORDS: [&str; 22] = [
     "unsub",
     "optedout",
     "optout",
@@ -195,6 +205,18 @@ const OPT_OUT_WORDS: [&str; 11] = [
     "stopped",
     "abgemeldet",
     "donot",
+    // Dutch, French, Italian, Portuguese, Polish, Swedish, Danish and Norwegian.
+    "afgemeld",
+    "uitgeschreven",
+    "désabonné",
+    "desabonne",
+    "désinscrit",
+    "disiscritt",
+    "descadastrad",
+    "wypisan",
+    "avregistrerad",
+    "afmeldt",
+    "avmeldt",
 ];
 
 /// Whether a cell of a column that may refuse texts does: "Unsubscribed", "Opted out",
@@ -310,14 +332,17 @@ pub(super) fn word_key(value: &str) -> String {
         .collect()
 }
 
-/// Yes and no as spreadsheets and people write them, in English, German, French and Spanish
-/// (Excel in German writes WAHR and FALSCH for TRUE and FALSE, in French VRAI and FAUX).
+/// Yes and no as spreadsheets and people write them, in English, German, French, Spanish,
+/// Italian, Portuguese, Dutch, Polish and the Nordic languages, with what Excel writes for
+/// TRUE and FALSE in each (WAHR and FALSCH in German, VRAI and FAUX in French, ...).
 fn yes_or_no(key: &str) -> Option<bool> {
     match key {
-        "yes" | "y" | "true" | "1" | "x" | "ja" | "j" | "wahr" | "oui" | "vrai" | "si" | "sí" => {
-            Some(true)
-        }
-        "no" | "n" | "false" | "0" | "nein" | "falsch" | "non" | "faux" => Some(false),
+        "yes" | "y" | "true" | "1" | "x" | "ja" | "j" | "wahr" | "oui" | "vrai" | "si" | "sí"
+        | "sì" | "sim" | "tak" | "kyllä" | "kylla" | "verdadero" | "vero" | "verdadeiro"
+        | "waar" | "prawda" | "sant" | "sand" | "sann" | "tosi" => Some(true),
+        "no" | "n" | "false" | "0" | "nein" | "falsch" | "non" | "faux" | "não" | "nao" | "nee"
+        | "nie" | "nej" | "nei" | "ei" | "falso" | "onwaar" | "fałsz" | "falsz" | "falskt"
+        | "falsk" | "usann" | "epätosi" | "epatosi" => Some(false),
         _ => None,
     }
 }
@@ -365,16 +390,21 @@ pub(super) fn consent_cell(
         no if yes_or_no(no) == Some(false) => ConsentStatus::Unknown,
         "optedin" | "optin" | "subscribed" | "granted" | "agreed" | "consented" | "explicit"
         | "confirmed" | "doubleoptin" | "singleoptin" | "checked" | "on" | "ok" | "okay"
-        | "sim" | "iagree" | "agree" | "accepted" | "iaccept" | "iconsent" => {
-            ConsentStatus::Explicit
-        }
-        // Airtable's and forms' empty boxes, and Portuguese.
-        "unchecked" | "off" | "nao" | "não" => ConsentStatus::Unknown,
-        // Constant Contact's "Implicit" permission.
-        "implied" | "implicit" => ConsentStatus::Implied,
+        | "iagree" | "agree" | "accepted" | "iaccept" | "iconsent" => ConsentStatus::Explicit,
+        // "I agree" in Spanish, Italian, Dutch and Portuguese; Australia's and Canada's
+        // express consent.
+        "acepto" | "accetto" | "acconsento" | "akkoord" | "aceito" | "express" | "exprès"
+        | "expres" => ConsentStatus::Explicit,
+        // Airtable's and forms' empty boxes.
+        "unchecked" | "off" => ConsentStatus::Unknown,
+        // Constant Contact's "Implicit" permission; Australia's inferred and Canada's tacit
+        // consent.
+        "implied" | "implicit" | "inferred" | "tacite" => ConsentStatus::Implied,
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "stopped" | "withdrawn" => {
             ConsentStatus::Revoked
         }
+        // Spanish and Finnish: unsubscribed, cancelled.
+        "baja" | "dadodebaja" | "peruttu" => ConsentStatus::Revoked,
         // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
         _ if short && says_opt_out && !negated => ConsentStatus::Revoked,
         // "Not opted out", "never unsubscribed": no opt-out, but no consent either.
@@ -393,6 +423,16 @@ pub(super) fn consent_cell(
                     | "nicht"
                     | "kein"
                     | "keine"
+                    // "Non acconsento", "Niet akkoord", "Não aceito", "Nie wyrażam zgody",
+                    // "Nej tack", "En hyväksy".
+                    | "niet"
+                    | "nee"
+                    | "não"
+                    | "nao"
+                    | "nie"
+                    | "nej"
+                    | "nei"
+                    | "ei"
                     | "neversubscribed"
                     | "nonsubscribed"
                     | "notsubscribed"
