@@ -206,23 +206,17 @@ pub(crate) fn normalise(header: &str) -> String {
     key
 }
 
-/// Latin-1 letters to ASCII, for headers from Windows-1252 files ("Prénom", "Straße").
+/// Latin letters to ASCII, for headers in any Latin-script language ("Prénom", "Straße", "Imię").
+/// Other scripts stay as they are: no list here knows their words.
 fn fold(c: char) -> impl Iterator<Item = char> {
-    let s: &'static str = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
-        'æ' | 'Æ' => "ae",
-        'ç' | 'Ç' => "c",
-        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
-        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
-        'ñ' | 'Ñ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
-        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
-        'ý' | 'ÿ' | 'Ý' => "y",
-        'ß' => "ss",
-        _ => "",
-    };
-    let own = s.is_empty().then_some(c);
-    s.chars().chain(own)
+    let latin = matches!(u32::from(c), 0xC0..=0x24F | 0x1E00..=0x1EFF) && c.is_alphabetic();
+    let ascii = latin
+        .then(|| deunicode::deunicode_char(c))
+        .flatten()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or("");
+    let own = ascii.is_empty().then_some(c);
+    ascii.chars().chain(own)
 }
 
 /// Snake case of a header for an attribute name: `Date of Birth` -> `date_of_birth`.

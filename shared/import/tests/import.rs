@@ -1975,3 +1975,93 @@ fn consent_and_opt_out_columns_in_other_languages() {
         assert_eq!(got, want, "{header}: {cells:?}");
     }
 }
+
+/// Column names of Spanish, Italian, Portuguese, Dutch, Polish, Nordic, Canadian and Asian
+/// exports: the mobile column is the phone (not the landline beside it), and names are
+/// names, not attributes.
+#[test]
+fn columns_named_in_other_languages() {
+    let landline_then_mobile = [
+        "Nome;Telefone;Telemóvel",
+        "Imię;Telefon;Telefon komórkowy",
+        "Prénom;Téléphone;Cellulaire",
+        "Name;Office Phone;Handphone",
+        "Nombre;Teléfono;Nº móvil",
+        "Nome;Telefono;Numero di cellulare",
+        "Voornaam;Telefoon;Mobiele telefoon",
+        "Fornavn;Telefon;Tlf mobil",
+        "First Name;Phone;Mob",
+        "Nome;Telefone;Celular (WhatsApp)",
+        "Etunimi;Puhelin;Matkapuhelin",
+        "Name;Contact Number;Mob. No.",
+    ];
+    for header in landline_then_mobile {
+        let file = format!("{header}\nAna;+1 415 555 2601;+1 415 555 2602\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options("US"));
+        let got = valid(&outcomes);
+        assert_eq!(
+            got,
+            [(2, "+14155552602".to_owned(), Some("Ana".to_owned()))],
+            "{header}: {:?}",
+            detected.mapping
+        );
+    }
+    let alone = [
+        "Telefoonnummer",
+        "Nr telefonu",
+        "Puhelinnumero",
+        "Tlf.",
+        "Ph",
+        "Fone",
+        "Contact No.",
+        "HP No.",
+        "WhatsApp No.",
+    ];
+    for header in alone {
+        let file = format!("{header}\n+1 415 555 2601\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options("US"));
+        assert_eq!(
+            valid(&outcomes).len(),
+            1,
+            "{header}: {:?}",
+            detected.mapping
+        );
+    }
+    let names = [
+        ("Nombre;Apellidos", "Ana", "García"),
+        ("Nome;Cognome", "Ana", "Rossi"),
+        ("Imię;Nazwisko", "Łucja", "Wiśniewska"),
+        ("Förnamn;Efternamn", "Åsa", "Lindqvist"),
+        ("Fornavn;Etternavn", "Åse", "Hansen"),
+        ("Etunimi;Sukunimi", "Aino", "Virtanen"),
+        ("Nombre y apellidos", "Ana", "García"),
+        ("Nome completo", "Ana", "Silva"),
+        ("Naam", "Ana", "Jansen"),
+    ];
+    for (header, first, last) in names {
+        let cells = if header.contains(';') {
+            format!("{first};{last}")
+        } else {
+            format!("{first} {last}")
+        };
+        let file = format!("{header};Mobil\n{cells};+1 415 555 2601\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options("US"));
+        let [RowOutcome::Valid(row)] = outcomes.as_slice() else {
+            panic!("{header}: {outcomes:?}");
+        };
+        assert_eq!(
+            (row.first_name.as_deref(), row.last_name.as_deref()),
+            (Some(first), Some(last)),
+            "{header}: {:?}",
+            detected.mapping
+        );
+    }
+    // Attribute names keep every Latin letter, as ASCII.
+    let file = "Mobil;Miejscowość;Œuvre;Đakovo\n+1 415 555 2601;Łódź;a;b\n";
+    let (_, outcomes) = import(file.as_bytes(), &options("US"));
+    let [RowOutcome::Valid(row)] = outcomes.as_slice() else {
+        panic!("{outcomes:?}");
+    };
+    let names: Vec<&str> = row.attributes.keys().map(String::as_str).collect();
+    assert_eq!(names, ["dakovo", "miejscowosc", "oeuvre"]);
+}

@@ -219,7 +219,7 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         || ["nocontact", "nomarketing", "nosolicitation", "nocontactar", "geensms", "refussms",
             "keinkontakt", "keinewerbung", "nepascontacter", "nepasappeler", "nietbellen",
             "nietcontacteren", "nepastexter", "baja", "bajasms", "smsbaja", "dadodebaja",
-            "noncontattare", "revocaconsenso", "naoenviarsms", "naoperturbe", "niewysyłaćsms",
+            "noncontattare", "revocaconsenso", "naoenviarsms", "naoperturbe", "niewysylacsms",
             "ejsms", "ingensms", "sparrsms", "smssparr", "smskielto", "suoramarkkinointikielto",
             "ndnc", "dncr", "robinson", "reservert"]
             .contains(&joined.as_str())

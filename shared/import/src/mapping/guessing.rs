@@ -17,29 +17,38 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         | "msisdn" | "smsnumber" | "smsphone" | "iphone"
         // German, French, Spanish and Portuguese exports.
         | "handy" | "handynummer" | "mobil" | "mobilnummer" | "mobiltelefon" | "portable"
-        | "telephoneportable" | "movil" | "telefonomovil" | "celular" => (Phone, 0),
-        "whatsapp" | "whatsappnumber" => (Phone, 1),
+        | "telephoneportable" | "movil" | "telefonomovil" | "celular"
+        // Portuguese, Polish, Finnish, Canadian French, Singaporean and Malaysian English.
+        | "telemovel" | "telefonkomorkowy" | "komorka" | "matkapuhelin" | "cellulaire"
+        | "handphone" | "hp" | "hpno" => (Phone, 0),
+        "whatsapp" | "whatsappnumber" | "whatsappno" => (Phone, 1),
         "phone" | "phonenumber" | "phoneno" | "phone1value" | "phone1" | "primaryphone" => {
             (Phone, 2)
         }
         "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
-        | "telefono" | "telefonnummer" => (Phone, 3),
+        | "telefono" | "telefonnummer" | "contactno" | "contactnumber" | "contactnr" => (Phone, 3),
         // Shopify's customers export: the number of the customer's default address, which
         // its rows without a `Phone` have.
         "number" | "defaultaddressphone" | "billingphone" | "billingaddressphone" => (Phone, 4),
         // Brevo's number for texts; elsewhere a bare "SMS" may be a flag, so any other
         // phone column goes first.
         "sms" => (Phone, 5),
-        "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam" => {
+        "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam"
+        // Spanish, Italian and Portuguese, Polish, Swedish, Danish and Norwegian, Finnish.
+        | "nombre" | "nome" | "primeironome" | "imie" | "fornamn" | "fornavn" | "etunimi" => {
             (FirstName, 0)
         }
         "first" => (FirstName, 1),
         "lastname" | "surname" | "familyname" | "lname" | "nachname" | "familienname"
-        | "nomdefamille" | "apellido" | "apellidos" | "achternaam" => (LastName, 0),
+        | "nomdefamille" | "apellido" | "apellidos" | "achternaam" | "cognome" | "apelido"
+        | "sobrenome" | "nazwisko" | "efternamn" | "efternavn" | "etternavn" | "sukunimi" => {
+            (LastName, 0)
+        }
         "last" => (LastName, 1),
         "fullname" | "contactname" | "displayname" | "customername" | "clientname"
         | "guestname" | "membername" | "kundenname" | "nomcomplet"
-        | "firstnamelastname" | "vornamenachname"
+        | "firstnamelastname" | "vornamenachname" | "nombreyapellidos" | "nombrecompleto"
+        | "nomecompleto" | "nomeecognome" | "imieinazwisko" | "naam" | "namn" | "navn" | "nimi"
         // A full name as "Last, First" ("Müller, Hans"; see `Plan::name_last_first`).
         | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
             (Name, 0)
@@ -202,6 +211,8 @@ fn phone_by_words(header: &str) -> Option<(Target, u8)> {
             || is_phone(w)
             || OWN_LINE_WORDS.contains(&w)
             || (w == "no" && at > 0)
+            // "WhatsApp", which `words` splits ("Celular (WhatsApp)"); not "Mobile App".
+            || (w == "app" && at > 0 && words[at - 1] == "whats")
             || w.bytes().all(|b| b.is_ascii_digit())
     });
     if !own_line {
@@ -216,7 +227,15 @@ fn phone_by_words(header: &str) -> Option<(Target, u8)> {
         .then_some((Target::Phone, 3))
 }
 
-const MOBILE_WORDS: [&str; 12] = [
+const MOBILE_WORDS: [&str; 20] = [
+    "mob",
+    "mobiele",
+    "telemovel",
+    "komorkowy",
+    "komorka",
+    "matkapuhelin",
+    "cellulaire",
+    "handphone",
     "mobile",
     "cell",
     "cellphone",
@@ -240,7 +259,14 @@ const MOBILE_STEMS: [&str; 7] = [
     "handynr",
     "mobielnummer",
 ];
-const PHONE_WORDS: [&str; 11] = [
+const PHONE_WORDS: [&str; 18] = [
+    "ph",
+    "tlf",
+    "fone",
+    "puhelin",
+    "puhelinnumero",
+    "telefoonnummer",
+    "telefonu",
     "phone",
     "phones",
     "tel",
@@ -255,7 +281,7 @@ const PHONE_WORDS: [&str; 11] = [
 ];
 /// Words that may stand beside "phone" in a column holding the person's own number, in the
 /// languages the aliases cover.
-const OWN_LINE_WORDS: [&str; 46] = [
+const OWN_LINE_WORDS: [&str; 50] = [
     "home",
     "work",
     "business",
@@ -304,4 +330,9 @@ const OWN_LINE_WORDS: [&str; 46] = [
     "werk",
     "prive",
     "thuis",
+    // Italian, Polish, Spanish ("Nº"), and a number for WhatsApp too.
+    "di",
+    "numer",
+    "n",
+    "nº",
 ];
