@@ -31,7 +31,7 @@ impl PhoneReader {
 
     /// The number in a cell, or a reason naming the value.
     pub fn read(&mut self, raw: &str) -> Result<PhoneE164, String> {
-        let raw = half_width(raw);
+        let raw = plain(raw);
         let prepared = prepare(&raw, self.region)?;
         let number = &prepared.number;
         let ours = match self.fast.lookup(number) {
@@ -49,7 +49,7 @@ impl PhoneReader {
     /// region's), and without the country a note in it names ([`PhoneReader::read`] weighs
     /// that).
     pub fn read_for(&self, raw: &str, region: Region) -> Result<PhoneE164, String> {
-        slow(&prepare(&half_width(raw), self.region)?.number, region)
+        slow(&prepare(&plain(raw), self.region)?.number, region)
     }
 
     /// How many numbers the fast path answered (the rest went to the crate).
@@ -59,7 +59,7 @@ impl PhoneReader {
 
     /// The same without the fast path: the reference the fast path is tested against.
     pub fn read_slow(&self, raw: &str) -> Result<PhoneE164, String> {
-        let raw = half_width(raw);
+        let raw = plain(raw);
         let prepared = prepare(&raw, self.region)?;
         let ours = slow(&prepared.number, self.region);
         prepared.beside(ours, self.region)
@@ -68,17 +68,24 @@ impl PhoneReader {
 
 /// The cell with full-width digits and punctuation (`４１５－５５５`, as Japanese and Chinese
 /// input methods type them) as their ASCII selves, which is what Unicode's compatibility
-/// mapping makes of them.
-fn half_width(raw: &str) -> Cow<'_, str> {
-    const FULL_WIDTH: std::ops::RangeInclusive<char> = '\u{FF01}'..='\u{FF5E}';
-    // Their UTF-8 starts with 0xEF; most cells have no such byte.
-    if !raw.as_bytes().contains(&0xEF) {
+/// mapping makes of them, and typographic spaces as spaces: French and Swedish software
+/// groups digits with a narrow no-break space (U+202F), typesetters with a thin or a figure
+/// space, none of which the crate takes for a separator.
+fn plain(raw: &str) -> Cow<'_, str> {
+    // Their UTF-8 starts with 0xEF (full width) or 0xE2 (the spaces); most cells have neither.
+    if !raw.bytes().any(|b| matches!(b, 0xE2 | 0xEF)) {
         return Cow::Borrowed(raw);
     }
-    let ascii = |c: char| char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c);
-    raw.chars()
-        .map(|c| if FULL_WIDTH.contains(&c) { ascii(c) } else { c })
-        .collect()
+    raw.chars().map(plain_char).collect()
+}
+
+/// One character of [`plain`]'s.
+fn plain_char(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        '\u{2007}' | '\u{2009}' | '\u{202F}' => ' ',
+        _ => c,
+    }
 }
 
 /// A phone cell ready to read: the number in it, and the country a note beside the number
@@ -156,7 +163,7 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
         return Err("phone is missing".into());
     }
     let number = match excel_number(number) {
-        ExcelNumber::Not => strip_extension(number),
+        ExcelNumber::Not => trunk_for_carrier(strip_extension(number), region),
         ExcelNumber::Digits(digits) => {
             return Ok(Prepared {
                 number: Cow::Owned(digits),
@@ -170,19 +177,33 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
             ));
         }
     };
-    if let Some(why) = a_digit_beside(number) {
+    if let Some(why) = a_digit_beside(&number) {
         return Err(format!("phone `{cell}` {why}"));
     }
-    if letters_among_digits(number) {
+    if letters_among_digits(&number) {
         return Err(format!(
             "phone `{cell}` has letters among its digits (a letter O or l typed for 0 or 1?): \
              write the number in digits"
         ));
     }
-    Ok(Prepared {
-        number: Cow::Borrowed(number),
-        named,
-    })
+    Ok(Prepared { number, named })
+}
+
+/// Brazil's `0xx11 98765-4321` (or `(0XX11)`) with the trunk `0` alone: `xx` stands for the
+/// carrier code a long-distance call dials there, which the crate would read as a keypad's
+/// digits. Only in a Brazilian import: elsewhere `011` may be the international prefix.
+fn trunk_for_carrier(number: &str, region: Region) -> Cow<'_, str> {
+    let (open, rest) = number.split_at(usize::from(number.starts_with('(')));
+    match rest.get(..3).zip(rest.get(3..)) {
+        Some((xx, digits))
+            if region.code() == "BR"
+                && xx.eq_ignore_ascii_case("0xx")
+                && digits.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            Cow::Owned(format!("{open}0{digits}"))
+        }
+        _ => Cow::Borrowed(number),
+    }
 }
 
 /// A digit or two in brackets beside a number (`415-555-2607 (2)`, `2) 415...`, `(2) 415...`):
@@ -251,14 +272,15 @@ fn letters_among_digits(number: &str) -> bool {
 }
 
 /// The number as written; failing that, a number with its country code but no `+`
-/// (`447911123456`, or `0044...` where `00` is not the region's international prefix), when
-/// that reads as a valid international number.
+/// (`447911123456`, or `0044...` where `00` is not the region's international prefix), or a
+/// `+` number as its digits alone (`+316-12345678`), when that reads as a valid number.
 pub(crate) fn slow(number: &str, region: Region) -> Result<PhoneE164, String> {
     match PhoneE164::parse(number, region) {
         Ok(phone) => Ok(phone),
         Err(err) => {
-            if let Some(international) = without_plus(number)
-                && let Ok(phone) = PhoneE164::parse(&international, region)
+            let again = without_plus(number).or_else(|| plus_and_digits(number));
+            if let Some(again) = again
+                && let Ok(phone) = PhoneE164::parse(&again, region)
             {
                 return Ok(phone);
             }
@@ -302,15 +324,31 @@ fn old_mexican(number: &str, region: Region) -> Option<PhoneE164> {
 /// `+` and the digits, for a number of digits and separators only that may carry a country
 /// code without `+`; `00` in front is taken as the international prefix.
 pub(crate) fn without_plus(number: &str) -> Option<String> {
-    if !number
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
-    {
+    if !digits_and_separators(number) {
         return None;
     }
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
     let digits = digits.strip_prefix("00").unwrap_or(&digits);
     (digits.len() >= 8 && !digits.starts_with('0')).then(|| format!("+{digits}"))
+}
+
+/// A `+` number of digits and separators as `+` and its digits alone. Written without
+/// spaces (RFC 3966's form), the crate takes its first group for the country code, and
+/// refuses `+316-12345678` (there is no +316) or `+351912-345-678`; yet a number written with
+/// its country code means the same whatever its separators.
+fn plus_and_digits(number: &str) -> Option<String> {
+    let rest = number.trim().strip_prefix('+')?;
+    digits_and_separators(rest).then(|| {
+        let digits = rest.chars().filter(char::is_ascii_digit);
+        std::iter::once('+').chain(digits).collect()
+    })
+}
+
+/// Whether `number` holds only digits and the separators the crate reads in a number.
+fn digits_and_separators(number: &str) -> bool {
+    number
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
 }
 
 pub(crate) enum ExcelNumber {
@@ -363,27 +401,36 @@ pub(crate) fn excel_number(cell: &str) -> ExcelNumber {
     ExcelNumber::Digits(format!("{int}{frac}"))
 }
 
-/// A number Excel wrote with its thousands separators (`4,155,559,103`: a column formatted
-/// as a number with them), as its digits. Dots need no undoing: the crate reads them as a
-/// number's punctuation.
+/// A number written with its digits grouped, as its digits: Excel's thousands separators (a
+/// column formatted as a number with them: `4,155,559,103`, Swiss `791'234'567` with an
+/// apostrophe or U+2019), India's lakhs and crores (`9,87,65,43,210`), or pairs
+/// (`91,98,76,54,32,10`). One separator only, between well-formed groups, so that a list of
+/// numbers or a comma-separated value is not merged into one. Dots need no undoing: the crate
+/// reads them as a number's punctuation.
 fn thousands_grouped(cell: &str) -> Option<String> {
-    let mut groups = cell.split(',');
-    let first = groups.next()?;
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !(1..=3).contains(&first.len()) || !digits(first) {
+    let separator = cell
+        .chars()
+        .find(|&c| matches!(c, ',' | '\'' | '\u{2019}'))?;
+    let groups: Vec<&str> = cell.split(separator).collect();
+    let digits = |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !groups.iter().all(digits) {
         return None;
     }
-    let mut number = first.to_owned();
-    let mut count = 1;
-    for group in groups {
-        if group.len() != 3 || !digits(group) {
-            return None;
-        }
-        number.push_str(group);
-        count += 1;
-    }
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
     // Seven digits at least: shorter is no phone number anyway.
-    (count >= 3).then_some(number)
+    Some(groups.concat()).filter(|number| well_grouped(&lens) && number.len() >= 7)
+}
+
+/// Whether groups of these lengths (three at least) are a grouping of one number: a first of
+/// 1 to 3 digits and threes after it (thousands), or a first of 1 or 2 and twos after it,
+/// the last of two or three (pairs, or lakhs and crores).
+fn well_grouped(lens: &[usize]) -> bool {
+    let [first, middle @ .., last] = lens else {
+        return false;
+    };
+    let thousands = (1..=3).contains(first) && middle.iter().chain([last]).all(|&len| len == 3);
+    let twos = (1..=2).contains(first) && middle.iter().all(|&len| len == 2);
+    !middle.is_empty() && (thousands || (twos && matches!(last, 2 | 3)))
 }
 
 #[cfg(test)]
@@ -789,5 +836,66 @@ mod tests {
         assert_eq!(strip_extension("415 555 2671, ext: 12"), "415 555 2671");
         assert_eq!(strip_extension("+14155552671;ext=5"), "+14155552671");
         assert_eq!(strip_extension("fax 12"), "fax 12");
+    }
+
+    #[test]
+    fn extension_markers_in_other_languages() {
+        for (cell, number) in [
+            ("514 555-1234 poste 123", "514 555-1234"),
+            ("514 555-1234 P. 22", "514 555-1234"),
+            ("514 555-1234 p.: 22", "514 555-1234"),
+            ("514 555-1234 (Poste 123)", "514 555-1234"),
+            ("02 1234 5678 int. 21", "02 1234 5678"),
+            ("02 1234 5678 [int. 21]", "02 1234 5678"),
+            ("02 1234 5678 interno 21", "02 1234 5678"),
+            ("91 123 45 67 anexo 3", "91 123 45 67"),
+            ("(11) 2345-6789 ramal 12", "(11) 2345-6789"),
+            ("22 123 45 67 wew. 12", "22 123 45 67"),
+            ("020 123 4567 toestel 12", "020 123 4567"),
+        ] {
+            assert_eq!(strip_extension(cell), number, "{cell}");
+        }
+        // Abbreviations need their dot, markers digits after them and a number before them,
+        // and none is the end of a word.
+        for cell in [
+            "514 555-1234 p 22",
+            "514 555-1234 int 22",
+            "514 555-1234 shop. 22",
+            "514 555-1234 print. 22",
+            "514 555-1234 Laposte 22",
+            "514 555-1234 poste",
+            "poste 123",
+            "514 555-1234 (int 22)",
+        ] {
+            assert_eq!(strip_extension(cell), cell, "{cell}");
+        }
+    }
+
+    /// Excel's digit groupings are undone; anything else that has commas is left alone.
+    #[test]
+    fn digit_groupings() {
+        for (cell, digits) in [
+            ("4,155,559,103", "4155559103"),
+            ("791'234'567", "791234567"),
+            ("791\u{2019}234\u{2019}567", "791234567"),
+            ("9,87,65,43,210", "9876543210"),
+            ("91,98,76,54,32,10", "919876543210"),
+        ] {
+            assert_eq!(thousands_grouped(cell).as_deref(), Some(digits), "{cell}");
+        }
+        for cell in [
+            "98765,43210",
+            "4155552671,4155552672",
+            "415,555,2671",
+            "9,87,65,432,10",
+            "987,65,43,210",
+            "1,23,456",
+            "12,34,56",
+            "791'234,567",
+            "1,,234,567",
+            "9,87,65,43,210,",
+        ] {
+            assert_eq!(thousands_grouped(cell), None, "{cell}");
+        }
     }
 }
