@@ -17,6 +17,7 @@
 
 mod fastpath;
 mod late;
+mod latin;
 mod mapping;
 mod names;
 mod phone;

@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use smscrm_domain::contact::{MAX_ATTRIBUTE_NAME_CHARS, validate_attribute_name};
 
 use crate::ImportError;
+use crate::latin::fold;
 
 mod consent_words;
 mod guessing;
@@ -204,19 +205,6 @@ pub(crate) fn normalise(header: &str) -> String {
         }
     }
     key
-}
-
-/// Latin letters to ASCII, for headers in any Latin-script language ("Prénom", "Straße", "Imię").
-/// Other scripts stay as they are: no list here knows their words.
-fn fold(c: char) -> impl Iterator<Item = char> {
-    let latin = matches!(u32::from(c), 0xC0..=0x24F | 0x1E00..=0x1EFF) && c.is_alphabetic();
-    let ascii = latin
-        .then(|| deunicode::deunicode_char(c))
-        .flatten()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic()))
-        .unwrap_or("");
-    let own = ascii.is_empty().then_some(c);
-    ascii.chars().chain(own)
 }
 
 /// Snake case of a header for an attribute name: `Date of Birth` -> `date_of_birth`.

@@ -2065,3 +2065,80 @@ fn columns_named_in_other_languages() {
     let names: Vec<&str> = row.attributes.keys().map(String::as_str).collect();
     assert_eq!(names, ["dakovo", "miejscowosc", "oeuvre"]);
 }
+
+/// A country column as Italian, Finnish, Dutch, Danish, Polish and Spanish files name it and
+/// fill it: a number written without its country code is read for the country the row
+/// names, not for the tenant's; one that reads as a mobile in both is refused as ambiguous,
+/// never stored as the tenant country's.
+#[test]
+fn country_columns_in_other_languages() {
+    const AMBIGUOUS: &str = "both";
+    let cases = [
+        ("IT", "Paese", "0612345678", "Paesi Bassi", "+31612345678"),
+        (
+            "IT",
+            "Nazione",
+            "01511 2345678",
+            "Germania",
+            "+4915112345678",
+        ),
+        ("IT", "Paese", "079 123 45 67", "Svizzera", "+41791234567"),
+        (
+            "IT",
+            "Paese",
+            "07911 123456",
+            "Regno Unito",
+            "+447911123456",
+        ),
+        ("FI", "Maa", "070 123 4567", "Ruotsi", "+46701234567"),
+        ("FI", "Maa", "5123 4567", "Viro", "+37251234567"),
+        ("NL", "Landcode", "0612345678", "33", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "Frankrijk", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "Francja", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "Frankrike", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "Frankrig", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "Ranska", AMBIGUOUS),
+        ("NL", "Country", "06 12 34 56 78", "França", AMBIGUOUS),
+        ("NL", "Land/regio", "612345678", "Spanje", AMBIGUOUS),
+        (
+            "NL",
+            "Land/regio",
+            "0034 612345678",
+            "Spanje",
+            "+34612345678",
+        ),
+        (
+            "NL",
+            "Land/regio",
+            "01511 2345678",
+            "Duitsland",
+            "+4915112345678",
+        ),
+        ("DK", "Land", "41234567", "Norja", AMBIGUOUS),
+        ("DK", "Land", "41234567", "Noruega", AMBIGUOUS),
+        ("DK", "Land", "0151 23456789", "Tyskland", "+4915123456789"),
+        (
+            "ES",
+            "País/Región",
+            "0612345678",
+            "Países Bajos",
+            "+31612345678",
+        ),
+        ("ES", "País", "0470 12 34 56", "Bélgica", "+32470123456"),
+        ("PL", "Kraj", "0151 23456789", "Niemcy", "+4915123456789"),
+    ];
+    for (region, header, phone, country, want) in cases {
+        let file = format!("Name;Mobile;{header}\nAna;{phone};{country}\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options(region));
+        let read = match outcomes.as_slice() {
+            [RowOutcome::Valid(row)] => row.phone.to_string(),
+            [RowOutcome::Invalid { reason, .. }] if reason.contains("both") => AMBIGUOUS.into(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            read, want,
+            "{region} {header}={country}: {:?}",
+            detected.mapping
+        );
+    }
+}

@@ -99,7 +99,15 @@ fn alias(key: &str) -> Option<(Target, u8)> {
 /// How surely a header names a row's country (lower is surer); `None` if it does not.
 pub(super) fn country_rank(key: &str) -> Option<u8> {
     Some(match key {
-        "country" | "countrycode" | "countryregion" | "land" | "pays" | "pais" => 0,
+        "country" | "countrycode" | "countryregion" | "land" | "pays" | "pais"
+        // Italian, Finnish, Polish, Dutch and Nordic; Outlook's "Country/Region" in Dutch,
+        // Spanish and Italian.
+        | "paese" | "nazione" | "maa" | "kraj" | "landcode" | "landskod" | "landekode"
+        | "maakoodi" | "kodkraju" | "codicepaese" | "codigopais" | "codigodepais"
+        | "landregio" | "paisregion" | "paeseareageografica"
+        // Calling codes: Italian, Spanish, Portuguese, Brazilian.
+        | "prefisso" | "prefissointernazionale" | "prefijo" | "prefijointernacional"
+        | "indicativo" | "indicativopais" | "ddi" => 0,
         "addresscountry"
         | "addresscountrycode"
         | "address1country"

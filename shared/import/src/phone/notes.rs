@@ -3,6 +3,8 @@
 
 use smscrm_domain::Region;
 
+pub(crate) use crate::latin::folded;
+
 /// Words in a note beside a number that say it is not a mobile to text (the row is refused).
 const NOT_A_MOBILE: [&str; 14] = [
     "fax",
@@ -325,7 +327,7 @@ fn state_or_province(code: &str, import: Region) -> bool {
 }
 
 /// Countries as their people write them, accents folded; English names are celes'.
-const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 52] = [
+const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 177] = [
     ("deutschland", "DE"),
     ("osterreich", "AT"),
     ("oesterreich", "AT"),
@@ -379,6 +381,138 @@ const COUNTRIES_IN_THEIR_LANGUAGES: [(&str, &str); 52] = [
     ("reinounido", "GB"),
     ("estadosunidos", "US"),
     ("etatsunis", "US"),
+    // As Dutch files name them.
+    ("duitsland", "DE"),
+    ("frankrijk", "FR"),
+    ("spanje", "ES"),
+    ("zwitserland", "CH"),
+    ("oostenrijk", "AT"),
+    ("verenigdkoninkrijk", "GB"),
+    ("engeland", "GB"),
+    ("verenigdestaten", "US"),
+    ("zweden", "SE"),
+    ("noorwegen", "NO"),
+    ("denemarken", "DK"),
+    ("ierland", "IE"),
+    ("brazilie", "BR"),
+    ("turkije", "TR"),
+    ("griekenland", "GR"),
+    ("marokko", "MA"),
+    // As Italian files name them.
+    ("germania", "DE"),
+    ("spagna", "ES"),
+    ("paesibassi", "NL"),
+    ("olanda", "NL"),
+    ("belgio", "BE"),
+    ("regnounito", "GB"),
+    ("inghilterra", "GB"),
+    ("statiuniti", "US"),
+    ("portogallo", "PT"),
+    ("svezia", "SE"),
+    ("norvegia", "NO"),
+    ("danimarca", "DK"),
+    ("brasile", "BR"),
+    ("messico", "MX"),
+    ("grecia", "GR"),
+    ("turchia", "TR"),
+    ("marocco", "MA"),
+    // As Spanish and Portuguese files name them.
+    ("paisesbajos", "NL"),
+    ("holanda", "NL"),
+    ("belgica", "BE"),
+    ("suiza", "CH"),
+    ("suecia", "SE"),
+    ("noruega", "NO"),
+    ("dinamarca", "DK"),
+    ("turquia", "TR"),
+    ("marruecos", "MA"),
+    ("alemanha", "DE"),
+    ("franca", "FR"),
+    ("espanha", "ES"),
+    ("paisesbaixos", "NL"),
+    ("suica", "CH"),
+    ("marrocos", "MA"),
+    ("polonia", "PL"),
+    ("finlandia", "FI"),
+    ("irlanda", "IE"),
+    // As Polish files name them.
+    ("niemcy", "DE"),
+    ("francja", "FR"),
+    ("hiszpania", "ES"),
+    ("wlochy", "IT"),
+    ("holandia", "NL"),
+    ("niderlandy", "NL"),
+    ("szwajcaria", "CH"),
+    ("wielkabrytania", "GB"),
+    ("anglia", "GB"),
+    ("stanyzjednoczone", "US"),
+    ("portugalia", "PT"),
+    ("szwecja", "SE"),
+    ("norwegia", "NO"),
+    ("dania", "DK"),
+    ("irlandia", "IE"),
+    ("brazylia", "BR"),
+    ("meksyk", "MX"),
+    ("grecja", "GR"),
+    ("turcja", "TR"),
+    ("ukraina", "UA"),
+    ("czechy", "CZ"),
+    ("rosja", "RU"),
+    // As Swedish, Danish and Norwegian files name them.
+    ("tyskland", "DE"),
+    ("frankrike", "FR"),
+    ("nederlanderna", "NL"),
+    ("osterrike", "AT"),
+    ("storbritannien", "GB"),
+    ("irland", "IE"),
+    ("brasilien", "BR"),
+    ("mexiko", "MX"),
+    ("grekland", "GR"),
+    ("turkiet", "TR"),
+    ("frankrig", "FR"),
+    ("ostrig", "AT"),
+    ("graekenland", "GR"),
+    ("tyrkiet", "TR"),
+    ("spania", "ES"),
+    ("belgia", "BE"),
+    ("sveits", "CH"),
+    ("storbritannia", "GB"),
+    ("hellas", "GR"),
+    ("tyrkia", "TR"),
+    // As Finnish files name them.
+    ("saksa", "DE"),
+    ("ranska", "FR"),
+    ("espanja", "ES"),
+    ("alankomaat", "NL"),
+    ("hollanti", "NL"),
+    ("sveitsi", "CH"),
+    ("itavalta", "AT"),
+    ("isobritannia", "GB"),
+    ("englanti", "GB"),
+    ("yhdysvallat", "US"),
+    ("portugali", "PT"),
+    ("puola", "PL"),
+    ("ruotsi", "SE"),
+    ("norja", "NO"),
+    ("tanska", "DK"),
+    ("viro", "EE"),
+    ("irlanti", "IE"),
+    ("brasilia", "BR"),
+    ("meksiko", "MX"),
+    ("kreikka", "GR"),
+    ("turkki", "TR"),
+    ("venaja", "RU"),
+    // As Their own languages files name them.
+    ("eesti", "EE"),
+    ("latvija", "LV"),
+    ("lietuva", "LT"),
+    ("cesko", "CZ"),
+    ("ceskarepublika", "CZ"),
+    ("slovensko", "SK"),
+    ("slovenija", "SI"),
+    ("hrvatska", "HR"),
+    ("magyarorszag", "HU"),
+    ("ellada", "GR"),
 ];
 
 /// The country with this name (lower-case letters, accents folded, no spaces:
@@ -396,24 +530,6 @@ pub(crate) fn country_by_name(key: &str) -> Option<Region> {
             .or_else(|_| celes::Country::from_alias(key))
             .ok()?,
     )
-}
-
-/// Lower case, the accents of Western European letters dropped (`México`, `Österreich`).
-pub(crate) fn folded(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ý' | 'ÿ' => 'y',
-            c => c,
-        })
-        .collect()
 }
 
 /// A note's words, lowercased, one space apart: anything but letters and `'` counts as a
