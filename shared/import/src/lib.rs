@@ -99,7 +99,8 @@ pub struct ConsentDeclaration {
 /// What was detected from the file, for the dry-run report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Detected {
-    /// One of "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252", "mac-roman".
+    /// One of "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252", "mac-roman",
+    /// "windows-1250".
     /// Once the file is read, [`Rows::encoding`] may say more: a file whose start is ASCII
     /// can turn out single-byte, and a UTF-8 file can hold rows in another encoding ("utf-8
     /// with windows-1252 rows").

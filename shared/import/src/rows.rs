@@ -144,15 +144,17 @@ fn open_with<R: Read>(
             sample.drain(..3);
             Decoded::Utf8(Cursor::new(sample).chain(input))
         }
-        Encoding::Utf16Le | Encoding::Utf16Be | Encoding::Windows1252 | Encoding::MacRoman => {
-            Decoded::Other(
-                DecodeReaderBytesBuilder::new()
-                    .encoding(Some(encoding.encoding_rs()))
-                    .bom_override(true)
-                    .strip_bom(true)
-                    .build(Cursor::new(sample).chain(input)),
-            )
-        }
+        Encoding::Utf16Le
+        | Encoding::Utf16Be
+        | Encoding::Windows1252
+        | Encoding::MacRoman
+        | Encoding::Windows1250 => Decoded::Other(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding.encoding_rs()))
+                .bom_override(true)
+                .strip_bom(true)
+                .build(Cursor::new(sample).chain(input)),
+        ),
     };
 
     // The delimiter is judged on decoded text, so UTF-16 files are sniffed like any other.
@@ -275,7 +277,7 @@ impl<R: Read> Rows<R> {
 
     /// The encoding as read so far: the detected one, unless a file whose sample was all
     /// ASCII turned out to be in a single-byte encoding further on, or some rows of a UTF-8
-    /// file were not UTF-8 (and were read in Windows-1252 or Mac Roman).
+    /// file were not UTF-8 (and were read in Windows-1252, Mac Roman or Windows-1250).
     pub fn encoding(&self) -> &'static str {
         if let Decoded::Late(late) = &self.records.input().get_ref().1
             && let Some(encoding) = late.single_byte()
@@ -287,6 +289,8 @@ impl<R: Read> Rows<R> {
             (None, _) => self.detected.encoding,
             (Some(Encoding::MacRoman), false) => "utf-8 with mac-roman rows",
             (Some(Encoding::MacRoman), true) => "utf-8-bom with mac-roman rows",
+            (Some(Encoding::Windows1250), false) => "utf-8 with windows-1250 rows",
+            (Some(Encoding::Windows1250), true) => "utf-8-bom with windows-1250 rows",
             (Some(_), false) => "utf-8 with windows-1252 rows",
             (Some(_), true) => "utf-8-bom with windows-1252 rows",
         }

@@ -17,6 +17,8 @@ pub(crate) enum Encoding {
     Windows1252,
     /// Old Mac Excel's "CSV" (and "CSV (Macintosh)" to this day).
     MacRoman,
+    /// Excel's "CSV" in Polish, Czech, Slovak, Hungarian, Croatian and Slovenian Windows.
+    Windows1250,
 }
 
 impl Encoding {
@@ -28,6 +30,7 @@ impl Encoding {
             Self::Utf16Be => "utf-16be",
             Self::Windows1252 => "windows-1252",
             Self::MacRoman => "mac-roman",
+            Self::Windows1250 => "windows-1250",
         }
     }
 
@@ -38,6 +41,7 @@ impl Encoding {
             Self::Utf16Be => encoding_rs::UTF_16BE,
             Self::Windows1252 => encoding_rs::WINDOWS_1252,
             Self::MacRoman => encoding_rs::MACINTOSH,
+            Self::Windows1250 => encoding_rs::WINDOWS_1250,
         }
     }
 }
@@ -109,8 +113,9 @@ pub(crate) fn holds_utf8(bytes: &[u8]) -> bool {
     bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
 }
 
-/// The single-byte encoding that reads `bytes` as more plausible text: Windows-1252 unless
-/// Mac Roman is clearly better. The two put letters at different bytes: Mac Roman's `é` (0x8E)
+/// The single-byte encoding that reads `bytes` as the most plausible text: Windows-1252
+/// unless Mac Roman or Windows-1250 is clearly better (Central European Excel: its `ł`, `ą`,
+/// `ż` are Windows-1252's `³`, `¹`, `¿`). The two put letters at different bytes: Mac Roman's `é` (0x8E)
 /// is Windows-1252's `Ž`, its `ü` (0x9F) is `Ÿ`, and Windows-1252's `é` (0xE9) is Mac Roman's
 /// `È`. So each non-ASCII byte beside an ASCII letter scores for an encoding that reads it as
 /// a letter of the right case (a capital inside a lowercase word, or after a letter and
@@ -156,6 +161,8 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
                 '‘' => !after_letter,
                 '“' | '”' | '–' | '—' | '…' => !inside,
                 '™' | '®' | '©' => !before_letter,
+                // Spanish questions open with one: "¿Acepta SMS?".
+                '¿' | '¡' => !after_letter,
                 _ => false,
             };
             total += match letter || word_punctuation {
@@ -165,10 +172,16 @@ pub(crate) fn single_byte(bytes: &[u8]) -> Encoding {
         }
         total
     };
-    match score(encoding_rs::MACINTOSH) > score(encoding_rs::WINDOWS_1252) {
-        true => Encoding::MacRoman,
-        false => Encoding::Windows1252,
-    }
+    // Best first on a tie: most Western letters read the same in Windows-1250.
+    [
+        Encoding::Windows1252,
+        Encoding::MacRoman,
+        Encoding::Windows1250,
+    ]
+    .into_iter()
+    .map(|encoding| (score(encoding.encoding_rs()), encoding))
+    .reduce(|best, next| if next.0 > best.0 { next } else { best })
+    .map_or(Encoding::Windows1252, |(_, encoding)| encoding)
 }
 
 /// A multipart form body: a boundary line, then the part's headers. Uploading with

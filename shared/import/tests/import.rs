@@ -100,6 +100,46 @@ fn every_encoding() {
     }
 }
 
+/// Polish Excel saves CSV in Windows-1250, whose `ł`, `ą`, `ż` and `ś` are Windows-1252's
+/// `³`, `¹`, `¿` and `œ`: such a file is read in Windows-1250. (Czech and Hungarian letters
+/// read as letters in both, which tells nothing: such files stay Windows-1252.) Western files
+/// (a Spanish question opening with `¿` too) stay Windows-1252.
+#[test]
+fn central_european_excel_files_are_windows_1250() {
+    let polish = "Imię;Nazwisko;Telefon;Miasto\nŁukasz;Wiśniewski;501234567;Łódź\n\
+                  Małgorzata;Żółkiewska;502345678;Kraków\n";
+    // One `ł` among letters both read alike.
+    let one_letter = "Imię;Telefon;Ulica\nAnna;501234567;Złota 5\nPiotr;502345678;Wiejska 4\n";
+    for (text, region) in [(polish, "PL"), (one_letter, "PL")] {
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1250.encode(text);
+        assert!(!unmappable);
+        let (detected, outcomes) = import(&bytes, &options(region));
+        assert_eq!(detected.encoding, "windows-1250", "{text}");
+        let names: Vec<Option<String>> = valid(&outcomes).into_iter().map(|r| r.2).collect();
+        let want: Vec<Option<String>> = text
+            .lines()
+            .skip(1)
+            .map(|line| line.split(';').next().map(str::to_owned))
+            .collect();
+        assert_eq!(names, want);
+    }
+    let western = [
+        "Nombre;Móvil;¿Acepta SMS?\nJosé;612345678;Sí\nMaría;612345679;No\n",
+        "Prénom;Portable;Ville\nFrançoise;0612345678;Besançon\nJérôme;0612345679;Nîmes\n",
+        "Vorname;Handy;Straße\nJürgen;015112345678;Hauptstraße 5\nÄnne;015112345679;Über 3\n",
+    ];
+    for text in western {
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+        assert!(!unmappable);
+        let (detected, _) = import(&bytes, &options("ES"));
+        assert_eq!(detected.encoding, "windows-1252", "{text}");
+        assert_eq!(
+            detected.headers[0],
+            text.split(';').next().unwrap_or_default()
+        );
+    }
+}
+
 /// A large export whose first accented name comes after the 64 KiB the encoding is guessed
 /// from: its encoding is decided there, Windows-1252 or UTF-8, and no row is lost.
 #[test]
