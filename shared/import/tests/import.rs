@@ -2003,6 +2003,11 @@ fn consent_and_opt_out_columns_in_other_languages() {
             "POPIA Opt Out",
             &[("Yes", Some(Revoked)), ("No", Some(Explicit))],
         ),
+        // A subscription status naming no channel keeps the declaration from granting.
+        (
+            "Stato iscrizione",
+            &[("Disiscritto", None), ("Iscritto", Some(Explicit))],
+        ),
     ];
     for (header, cells) in cases {
         let mut text = format!("Name;Mobile;{header}\n");
