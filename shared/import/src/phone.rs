@@ -338,7 +338,9 @@ pub(crate) fn without_plus(number: &str) -> Option<String> {
 /// its country code means the same whatever its separators.
 fn plus_and_digits(number: &str) -> Option<String> {
     let rest = number.trim().strip_prefix('+')?;
-    digits_and_separators(rest).then(|| {
+    // Spaces alone read as the crate reads them anyway: no second try for those.
+    let punctuated = rest.contains(['-', '.', '(', ')']);
+    (punctuated && digits_and_separators(rest)).then(|| {
         let digits = rest.chars().filter(char::is_ascii_digit);
         std::iter::once('+').chain(digits).collect()
     })
