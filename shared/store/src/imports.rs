@@ -306,19 +306,7 @@ impl Imports {
                 .apply(update)
                 .set("rows_total", Value::Null);
         }
-        let result = self
-            .table
-            .update(
-                &keys::import(tenant, id),
-                update,
-                Some(Condition::ItemExists.and(allowed)),
-            )
-            .await;
-        match result {
-            Ok(item) => from_item(item),
-            Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
-            Err(other) => Err(other.into()),
-        }
+        self.update_if(tenant, id, update, allowed).await
     }
 
     /// Records a (re-)upload of the file (`file`: its size and version): allowed until a
@@ -395,19 +383,7 @@ impl Imports {
             .set("rows_total", Value::Null);
         // Not while a request moves it on: the status read above must still hold.
         let unmoved = Condition::eq("status", status_value(current.status));
-        let result = self
-            .table
-            .update(
-                &keys::import(tenant, id),
-                update,
-                Some(Condition::ItemExists.and(unmoved)),
-            )
-            .await;
-        match result {
-            Ok(item) => from_item(item),
-            Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
-            Err(other) => Err(other.into()),
-        }
+        self.update_if(tenant, id, update, unmoved).await
     }
 
     pub async fn progress(
@@ -646,15 +622,21 @@ impl Imports {
         if let Some(read) = outcome.read {
             update = read.apply(update);
         }
-        let result = self
-            .table
-            .update(
-                &keys::import(tenant, id),
-                update,
-                Some(Condition::ItemExists.and(in_status(from))),
-            )
-            .await;
-        match result {
+        self.update_if(tenant, id, update, in_status(from)).await
+    }
+
+    /// Applies `update` to the import if it exists and `condition` holds; `Conflict` (naming
+    /// the current status) when it does not.
+    async fn update_if(
+        &self,
+        tenant: &TenantId,
+        id: &ImportId,
+        update: Update,
+        condition: Condition,
+    ) -> Result<ImportRecord, RepoError> {
+        let key = keys::import(tenant, id);
+        let condition = Some(Condition::ItemExists.and(condition));
+        match self.table.update(&key, update, condition).await {
             Ok(item) => from_item(item),
             Err(StoreError::ConditionFailed) => Err(self.conflict(tenant, id).await),
             Err(other) => Err(other.into()),
