@@ -14,7 +14,7 @@ mod consent_words;
 mod guessing;
 
 pub(crate) use consent_words::{is_consent_question, may_refuse_texts};
-use guessing::{BARE_NAME, country_rank, guess};
+use guessing::{BARE_NAME, country_rank, guess, is_area_code};
 
 /// What a column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -288,6 +288,10 @@ pub(crate) struct Plan {
     /// A column naming each row's country (kept as an attribute too): numbers written
     /// without a country code are read for it rather than for the import's region.
     pub country: Option<usize>,
+    /// A column holding each row's area code apart ("DDD" in Brazil, "Lada" in Mexico, "Area
+    /// Code"; kept as an attribute too): a number that does not read as written is read
+    /// after it.
+    pub area_code: Option<usize>,
     /// In a report of refused rows imported again, the column saying why each was refused.
     pub refused_because: Option<usize>,
 }
@@ -333,6 +337,9 @@ pub(crate) fn plan(
         .filter_map(|(at, _)| Some((country_rank(&normalise(&headers[*at]))?, *at)))
         .min()
         .map(|(_, at)| at);
+    plan.area_code = (plan.attributes.iter())
+        .find(|(at, _)| is_area_code(&normalise(&headers[*at])))
+        .map(|&(at, _)| at);
     plan.phone = phone.ok_or_else(|| ImportError::NoPhoneColumn {
         headers: headers.to_vec(),
         mapped_away: (report.iter())

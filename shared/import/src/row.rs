@@ -398,8 +398,32 @@ impl RowValidator {
         .then_some(line)
     }
 
-    /// The row's number, read for the import's region or the row's country.
+    /// The row's number, read for the import's region or the row's country; failing that,
+    /// after the row's area code when the file keeps those apart ("DDD", "Lada").
     fn phone(&mut self, fields: &Fields<'_>, phone_cell: &str) -> Result<PhoneE164, String> {
+        let as_written = self.phone_as_written(fields, phone_cell);
+        match (as_written, self.after_area_code(fields, phone_cell)) {
+            (Err(why), Some(joined)) => self.phone_as_written(fields, &joined).map_err(|_| why),
+            (read, _) => read,
+        }
+    }
+
+    /// The phone cell after the row's area code, when there is one and the number has no
+    /// country code.
+    fn after_area_code(&self, fields: &Fields<'_>, phone_cell: &str) -> Option<String> {
+        let area = cell(fields, self.plan.area_code)?;
+        let area = area.trim_start_matches('(').trim_end_matches(')').trim();
+        let digits = area.bytes().all(|b| b.is_ascii_digit());
+        let international = phone_cell.trim_start().starts_with(['+', '\'']);
+        (digits && (1..=5).contains(&area.len()) && !international)
+            .then(|| format!("{area} {}", phone_cell.trim()))
+    }
+
+    fn phone_as_written(
+        &mut self,
+        fields: &Fields<'_>,
+        phone_cell: &str,
+    ) -> Result<PhoneE164, String> {
         let plan = &self.plan;
         let country = plan
             .country

@@ -2187,3 +2187,68 @@ fn country_columns_in_other_languages() {
         );
     }
 }
+
+/// Brazilian ("DDD"), Mexican ("Lada") and some US exports keep the area code in a column of
+/// its own: a number that does not read as written is read after it; one that does (its
+/// area code written twice) is left as it is.
+#[test]
+fn area_codes_kept_apart_are_read_before_the_number() {
+    let cases = [
+        (
+            "BR",
+            "Nome;DDD;Celular",
+            "Ana;11;98765-4321",
+            Ok("+5511987654321"),
+        ),
+        (
+            "BR",
+            "Nome;DDD;Celular",
+            "Ana;(011);98765-4321",
+            Ok("+5511987654321"),
+        ),
+        (
+            "BR",
+            "Nome;DDD;Celular",
+            "Ana;11;11 98765-4321",
+            Ok("+5511987654321"),
+        ),
+        (
+            "MX",
+            "Nombre;Lada;Celular",
+            "Ana;55;1234 5678",
+            Ok("+525512345678"),
+        ),
+        (
+            "US",
+            "Name;Area Code;Phone",
+            "Ana;415;555-2671",
+            Ok("+14155552671"),
+        ),
+        (
+            "US",
+            "Name;Area Code;Phone",
+            "Ana;415;+1 415 555 2671",
+            Ok("+14155552671"),
+        ),
+        ("US", "Name;Area Code;Phone", "Ana;;555-2671", Err(())),
+        ("US", "Name;Area Code;Phone", "Ana;North;555-2671", Err(())),
+    ];
+    for (region, header, row, want) in cases {
+        let file = format!("{header}\n{row}\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options(region));
+        let got = match outcomes.as_slice() {
+            [RowOutcome::Valid(row)] => Ok(row.phone.to_string()),
+            _ => Err(()),
+        };
+        assert_eq!(
+            got,
+            want.map(str::to_owned),
+            "{region} {row}: {outcomes:?} {:?}",
+            detected.mapping
+        );
+        // The area code is kept as written too.
+        if let [RowOutcome::Valid(row)] = outcomes.as_slice() {
+            assert_eq!(row.attributes.len(), 1, "{:?}", row.attributes);
+        }
+    }
+}

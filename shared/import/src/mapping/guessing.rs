@@ -129,6 +129,14 @@ pub(super) fn country_rank(key: &str) -> Option<u8> {
     })
 }
 
+/// Whether a header names a column of area codes kept apart from the numbers.
+pub(super) fn is_area_code(key: &str) -> bool {
+    matches!(
+        key,
+        "ddd" | "lada" | "areacode" | "codigodearea" | "codigoarea" | "codarea" | "vorwahl"
+    )
+}
+
 /// What a header suggests: a known alias, else, for the many ways of naming a phone column
 /// ("Phone (Home)", "Personal Cell", "Mobil-Nr.", "Tél. portable"), its words.
 pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
