@@ -14,7 +14,7 @@ mod consent_words;
 mod guessing;
 
 pub(crate) use consent_words::{is_consent_question, may_refuse_texts};
-use guessing::{BARE_NAME, country_rank, guess, is_area_code};
+use guessing::{BARE_NAME, COUNTRY_MAY_BE_OTHER, country_rank_of, guess, is_area_code};
 
 /// What a column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -288,6 +288,9 @@ pub(crate) struct Plan {
     /// A column naming each row's country (kept as an attribute too): numbers written
     /// without a country code are read for it rather than for the import's region.
     pub country: Option<usize>,
+    /// The country column may hold something else (Mailchimp's "CC" elsewhere): a cell naming
+    /// no country this import knows changes nothing.
+    pub country_may_be_other: bool,
     /// A column holding each row's area code apart ("DDD" in Brazil, "Lada" in Mexico, "Area
     /// Code"; kept as an attribute too): a number that does not read as written is read
     /// after it.
@@ -334,9 +337,12 @@ pub(crate) fn plan(
     plan.country = plan
         .attributes
         .iter()
-        .filter_map(|(at, _)| Some((country_rank(&normalise(&headers[*at]))?, *at)))
+        .filter_map(|(at, _)| Some((country_rank_of(&headers[*at])?, *at)))
         .min()
         .map(|(_, at)| at);
+    plan.country_may_be_other = plan
+        .country
+        .is_some_and(|at| country_rank_of(&headers[at]) == Some(COUNTRY_MAY_BE_OTHER));
     plan.area_code = (plan.attributes.iter())
         .find(|(at, _)| is_area_code(&normalise(&headers[*at])))
         .map(|&(at, _)| at);

@@ -425,13 +425,26 @@ impl RowValidator {
         phone_cell: &str,
     ) -> Result<PhoneE164, String> {
         let plan = &self.plan;
-        let country = plan
-            .country
-            .map(|at| fields.get(at).trim())
-            .filter(|value| !value.is_empty())
+        let named = plan.country.and_then(|at| cell(fields, Some(at)));
+        let country = named
             .and_then(|value| self.countries.region(value))
             .filter(|&region| region != self.phones.region());
         let ours = self.phones.read(phone_cell);
+        if let Some(value) = named
+            && country.is_none()
+            && self.countries.region(value).is_none()
+            && !plan.country_may_be_other
+            && !says_no_country(value)
+            && !own_country_code(phone_cell, &ours, self.phones.region())
+        {
+            // Read for the import's region, a foreign number would be a stranger's.
+            return Err(format!(
+                "the row's country `{value}` is not one this import knows, so phone `{}` \
+                 cannot be read for it: write the number with + and its country code, or the \
+                 country as its two-letter code (such as FR)",
+                phone_cell.trim()
+            ));
+        }
         match country {
             // Written with its country code, the number reads the same for any region.
             Some(_) if phone_cell.trim_start().starts_with(['+', '\'']) => ours,
@@ -610,13 +623,43 @@ fn country_region(value: &str) -> Option<Region> {
     {
         Ok(country) => country.alpha2.parse().ok(),
         // In its own language: "Deutschland", "Österreich", "México".
-        Err(_) => crate::phone::country_by_name(&crate::phone::folded(&key)),
+        Err(_) => crate::phone::country_by_name(&crate::phone::folded(&key))
+            // ISO's short names: "Tanzania, United Republic of", "Korea, Republic of" (not
+            // North Korea's "..., Democratic People's Republic of").
+            .or_else(|| {
+                let (name, rest) = value.split_once(',')?;
+                let rest = rest.to_lowercase();
+                (rest.contains("republic") && !rest.contains("democratic"))
+                    .then(|| country_region(name))
+                    .flatten()
+            }),
     }
 }
 
+/// Whether a country cell says no country: a placeholder (`-`, `N/A`, `unknown`, `other`).
+fn says_no_country(value: &str) -> bool {
+    matches!(
+        word_key(value).as_str(),
+        "" | "na" | "none" | "null" | "nil" | "unknown" | "other" | "others" | "tbd" | "xx"
+    )
+}
+
+/// Whether the number carries its own country code: written with `+` or `00`, or read as
+/// another country's than the import's.
+fn own_country_code(cell: &str, ours: &Result<PhoneE164, String>, region: Region) -> bool {
+    let cell = cell.trim_start().trim_start_matches(['\'', '(']);
+    cell.starts_with('+')
+        || cell.starts_with("00")
+        || ours.as_ref().is_ok_and(|phone| {
+            !phone
+                .as_str()
+                .starts_with(&format!("+{}", region.calling_code()))
+        })
+}
+
 /// A country column's cells read as regions, remembered: a file names a few countries
-/// over and over. `None` for what is no country this import knows ("Narnia", "-",
-/// "Nordland"): the import's region reads that row's number, as without the column.
+/// over and over. `None` for what is no country this import knows ("Narnia", "-"): a number
+/// without its country code is then refused (a placeholder reads it for the import's region).
 #[derive(Default)]
 struct Countries {
     known: std::collections::HashMap<String, Option<Region>>,

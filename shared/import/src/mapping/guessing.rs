@@ -96,6 +96,39 @@ fn alias(key: &str) -> Option<(Target, u8)> {
     })
 }
 
+/// How surely a header, in any script, names a row's country ([`country_rank`]).
+pub(super) fn country_rank_of(header: &str) -> Option<u8> {
+    country_rank(&normalise(header)).or_else(|| {
+        let lower = header.trim().to_lowercase();
+        [
+            "страна",
+            "країна",
+            "الدولة",
+            "البلد",
+            "国家",
+            "國家",
+            "国",
+            "地區",
+            "地区",
+            "χώρα",
+            "מדינה",
+            "국가",
+            "나라",
+            "ประเทศ",
+            "nchi",
+            "bansa",
+            "ulke",
+            "ülke",
+            "negara",
+        ]
+        .contains(&lower.as_str())
+        .then_some(0)
+    })
+}
+
+/// The rank of a column that may name countries or hold something else.
+pub(super) const COUNTRY_MAY_BE_OTHER: u8 = 3;
+
 /// How surely a header names a row's country (lower is surer); `None` if it does not.
 pub(super) fn country_rank(key: &str) -> Option<u8> {
     Some(match key {
@@ -122,9 +155,10 @@ pub(super) fn country_rank(key: &str) -> Option<u8> {
         | "shippingcountrycode"
         | "businesscountryregion"
         | "othercountryregion"
+        => 2,
         // Mailchimp's audience export ("CC": GB); elsewhere such a column holds no
         // countries, and a cell naming none changes nothing.
-        | "cc" => 2,
+        "cc" => COUNTRY_MAY_BE_OTHER,
         _ => return None,
     })
 }
