@@ -2004,12 +2004,132 @@ fn consent_and_opt_out_columns_in_other_languages() {
             "POPIA Opt Out",
             &[("Yes", Some(Revoked)), ("No", Some(Explicit))],
         ),
+        // Other scripts and languages, consent.
+        (
+            "SMS配信同意",
+            &[
+                ("はい", Some(Explicit)),
+                ("いいえ", Some(Unknown)),
+                ("同意しない", Some(Unknown)),
+                ("○", Some(Explicit)),
+                ("×", Some(Unknown)),
+            ],
+        ),
+        (
+            "SMS 수신동의",
+            &[
+                ("예", Some(Explicit)),
+                ("미동의", Some(Unknown)),
+                ("아니오", Some(Unknown)),
+            ],
+        ),
+        (
+            "同意接收簡訊",
+            &[
+                ("是", Some(Explicit)),
+                ("否", Some(Unknown)),
+                ("不同意", Some(Unknown)),
+            ],
+        ),
+        (
+            "短信订阅",
+            &[("是", Some(Explicit)), ("退订", Some(Revoked))],
+        ),
+        (
+            "الموافقة على الرسائل",
+            &[
+                ("نعم", Some(Explicit)),
+                ("لا", Some(Unknown)),
+                ("غير موافق", Some(Unknown)),
+            ],
+        ),
+        (
+            "אישור דיוור",
+            &[("כן", Some(Explicit)), ("לא", Some(Unknown))],
+        ),
+        (
+            "ยินยอมรับ SMS",
+            &[("ใช่", Some(Explicit)), ("ไม่", Some(Unknown))],
+        ),
+        (
+            "Согласие на рассылку",
+            &[("Да", Some(Explicit)), ("Нет", Some(Unknown))],
+        ),
+        (
+            "Згода на розсилку",
+            &[("Так", Some(Explicit)), ("Ні", Some(Unknown))],
+        ),
+        (
+            "Συναίνεση SMS",
+            &[("Ναι", Some(Explicit)), ("Όχι", Some(Unknown))],
+        ),
+        (
+            "SMS İzni",
+            &[
+                ("Evet", Some(Explicit)),
+                ("Hayır", Some(Unknown)),
+                ("Onaysız", Some(Unknown)),
+            ],
+        ),
+        (
+            "İYS Durumu",
+            &[("ONAY", Some(Explicit)), ("RET", Some(Unknown))],
+        ),
+        (
+            "Đồng ý nhận SMS",
+            &[("Có", Some(Explicit)), ("Không", Some(Unknown))],
+        ),
+        (
+            "Persetujuan SMS",
+            &[("Ya", Some(Explicit)), ("Tidak", Some(Unknown))],
+        ),
+        (
+            "Idhini ya SMS",
+            &[("Ndiyo", Some(Explicit)), ("Hapana", Some(Unknown))],
+        ),
+        (
+            "Autoriza envío de SMS",
+            &[("Sí", Some(Explicit)), ("No autorizo", Some(Unknown))],
+        ),
+        // Other scripts and languages, opt-outs.
+        (
+            "Desuscrito",
+            &[("Sí", Some(Revoked)), ("No", Some(Explicit))],
+        ),
+        ("No molestar", &[("Sí", Some(Revoked))]),
+        ("REPEP", &[("Sí", Some(Revoked))]),
+        ("Lista negra", &[("Sí", Some(Revoked))]),
+        (
+            "SMS İptal",
+            &[("Evet", Some(Revoked)), ("Hayır", Some(Explicit))],
+        ),
+        ("Abonelikten çıktı", &[("Evet", Some(Revoked))]),
+        (
+            "Berhenti langganan",
+            &[("Ya", Some(Revoked)), ("Tidak", Some(Explicit))],
+        ),
+        ("Hủy đăng ký", &[("Có", Some(Revoked))]),
+        (
+            "配信停止",
+            &[("はい", Some(Revoked)), ("いいえ", Some(Explicit))],
+        ),
+        ("수신거부", &[("예", Some(Revoked))]),
+        ("取消訂閱", &[("是", Some(Revoked))]),
+        ("إلغاء الاشتراك", &[("نعم", Some(Revoked))]),
+        ("הסרה מרשימת תפוצה", &[("כן", Some(Revoked))]),
+        (
+            "Отписался",
+            &[("Да", Some(Revoked)), ("Нет", Some(Explicit))],
+        ),
+        ("Відписався", &[("Так", Some(Revoked))]),
+        ("Διαγραφή", &[("Ναι", Some(Revoked))]),
         // A subscription status naming no channel keeps the declaration from granting.
         (
             "Stato iscrizione",
             &[("Disiscritto", None), ("Iscritto", Some(Explicit))],
         ),
     ];
+    let mut wrong = Vec::new();
     for (header, cells) in cases {
         let mut text = format!("Name;Mobile;{header}\n");
         for (n, (cell, _)) in cells.iter().enumerate() {
@@ -2018,8 +2138,11 @@ fn consent_and_opt_out_columns_in_other_languages() {
         let got = consent_statuses(&text, &declared("shop form"));
         let want: Vec<Result<Option<ConsentStatus>, String>> =
             cells.iter().map(|(_, status)| Ok(*status)).collect();
-        assert_eq!(got, want, "{header}: {cells:?}");
+        if got != want {
+            wrong.push(format!("{header}: {cells:?} got {got:?}"));
+        }
     }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 /// Column names of Spanish, Italian, Portuguese, Dutch, Polish, Nordic, Canadian and Asian

@@ -82,14 +82,20 @@ const OPT_OUT_BESIDE: [&str; 42] = [
 /// ("No SMS Marketing", "Consent Withdrawn": neither) and is not about a consent (its time,
 /// source, wording). Anything else is an attribute, or mapped by hand.
 pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
+    if let Some(found) = in_phrases(header) {
+        return Some(found);
+    }
     let words = words(header);
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
     let joined = words.concat();
     let joined_has = |set: &[&str]| set.iter().any(|w| joined.contains(w));
     // The TCPA's consent is to calls and texts ("TCPA Consent", "Prior Express Consent").
     // Canada's CASL consent is to electronic messages, texts among them.
-    let texts = has(&["sms", "text", "texts", "texting", "txt", "tcpa", "casl"])
-        || (has(&["express"]) && has(&["consent"]));
+    // Turkey's IYS registers consent to commercial messages; "ileti" and "mesaj" are messages.
+    let texts = has(&[
+        "sms", "text", "texts", "texting", "txt", "tcpa", "casl", "iys", "ileti", "mesaj",
+        "mensajes",
+    ]) || (has(&["express"]) && has(&["consent"]));
     let other_channel = joined_has(&[
         "email",
         "mail",
@@ -301,6 +307,15 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
         "samtyck",
         "samtykke",
         "lupa",
+        // Spanish, Turkish, Indonesian and Malay, Swahili, Vietnamese.
+        "autoriza",
+        "izin",
+        "izni",
+        "onay",
+        "durumu",
+        "persetujuan",
+        "idhini",
+        "dongy",
     ]) || has(&[
         "permission",
         "ok",
@@ -316,6 +331,65 @@ pub(super) fn consent_by_words(header: &str) -> Option<(Target, u8)> {
     let names_a_line = has(&["phone", "mobile", "cell", "number"]);
     // "Unsubscribe" holds "subscri": a header about opting out never grants.
     (texts && consents && !about && !negated && !names_a_line && !opt_out_words)
+        .then_some((Target::Consent, 2))
+}
+
+/// Opt-out and SMS-consent columns named in phrases [`words`] does not split: in scripts
+/// without spaces between words ("SMS配信停止", "수신거부"), or in languages whose phrases
+/// the word lists do not hold ("No molestar", "Abonelikten çıktı", "Berhenti langganan").
+/// Matched in the header lower-cased, Latin letters as ASCII.
+fn in_phrases(header: &str) -> Option<(Target, u8)> {
+    const OPT_OUTS: [&str; 28] = [
+        "desuscri",
+        "no molestar",
+        "repep",
+        "cancelar suscrip",
+        "suscripcion cancelada",
+        "lista negra",
+        "no llame",
+        "sms iptal",
+        "abonelikten",
+        "ileti ret",
+        "berhenti langganan",
+        "berhenti melanggan",
+        "huy dang ky",
+        "配信停止",
+        "수신거부",
+        "取消訂閱",
+        "取消订阅",
+        "退订",
+        "退訂",
+        "إلغاء الاشتراك",
+        "الغاء الاشتراك",
+        "הסרה",
+        "отписал",
+        "отписк",
+        "відписав",
+        "відписк",
+        "διαγραφή",
+        "拒收",
+    ];
+    // Consent to texts, or to mailings (in an SMS tool's file, its "no" must not be lost).
+    const CONSENTS: [&str; 12] = [
+        "同意",
+        "동의",
+        "موافق",
+        "אישור",
+        "согласие",
+        "згода",
+        "συναίνεση",
+        "ยินยอม",
+        "訂閱",
+        "订阅",
+        "dong y nhan",
+        "consentimiento",
+    ];
+    const NEGATIONS: [&str; 6] = ["不", "미", "非", "غير", "не ", "без"];
+    let lower = crate::latin::folded(header.trim());
+    if OPT_OUTS.iter().any(|p| lower.contains(p)) {
+        return Some((Target::OptOut, 0));
+    }
+    (CONSENTS.iter().any(|p| lower.contains(p)) && !NEGATIONS.iter().any(|n| lower.contains(n)))
         .then_some((Target::Consent, 2))
 }
 

@@ -339,10 +339,17 @@ fn yes_or_no(key: &str) -> Option<bool> {
     match key {
         "yes" | "y" | "true" | "1" | "x" | "ja" | "j" | "wahr" | "oui" | "vrai" | "si" | "sí"
         | "sì" | "sim" | "tak" | "kyllä" | "kylla" | "verdadero" | "vero" | "verdadeiro"
-        | "waar" | "prawda" | "sant" | "sand" | "sann" | "tosi" => Some(true),
+        | "waar" | "prawda" | "sant" | "sand" | "sann" | "tosi"
+        // Japanese, Korean, Chinese, Arabic, Hebrew, Russian, Ukrainian, Greek, Turkish,
+        // Vietnamese, Indonesian and Malay, Filipino, Swahili, Thai.
+        | "はい" | "예" | "네" | "是" | "نعم" | "כן" | "да" | "так" | "ναι" | "evet" | "có"
+        // (Thai without its tone mark: `word_key` keeps letters only.)
+        | "ya" | "oo" | "ndiyo" | "ใช่" | "ใช" => Some(true),
         "no" | "n" | "false" | "0" | "nein" | "falsch" | "non" | "faux" | "não" | "nao" | "nee"
         | "nie" | "nej" | "nei" | "ei" | "falso" | "onwaar" | "fałsz" | "falsz" | "falskt"
-        | "falsk" | "usann" | "epätosi" | "epatosi" => Some(false),
+        | "falsk" | "usann" | "epätosi" | "epatosi"
+        | "いいえ" | "아니오" | "아니요" | "否" | "لا" | "לא" | "нет" | "ні" | "όχι" | "hayır"
+        | "hayir" | "không" | "khong" | "tidak" | "hindi" | "hapana" | "ไม่" | "ไม" => Some(false),
         _ => None,
     }
 }
@@ -371,10 +378,11 @@ pub(super) fn consent_cell(
     let says_opt_out = OPT_OUT_WORDS.iter().any(|w| key.contains(w));
     // Check marks have no letters to read.
     match value.trim() {
-        "\u{2713}" | "\u{2714}" | "\u{2611}" | "\u{2705}" => {
+        // Japanese forms' circle is a yes, their cross a no.
+        "\u{2713}" | "\u{2714}" | "\u{2611}" | "\u{2705}" | "\u{25cb}" | "\u{3007}" => {
             return consent_cell("yes", header, declared);
         }
-        "\u{2717}" | "\u{2718}" | "\u{2610}" | "\u{274c}" => {
+        "\u{2717}" | "\u{2718}" | "\u{2610}" | "\u{274c}" | "\u{00d7}" => {
             return consent_cell("no", header, declared);
         }
         _ => {}
@@ -403,8 +411,16 @@ pub(super) fn consent_cell(
         "unsubscribed" | "optedout" | "optout" | "revoked" | "stop" | "stopped" | "withdrawn" => {
             ConsentStatus::Revoked
         }
-        // Spanish and Finnish: unsubscribed, cancelled.
-        "baja" | "dadodebaja" | "peruttu" => ConsentStatus::Revoked,
+        // Spanish and Finnish: unsubscribed, cancelled; Chinese and Japanese: unsubscribed.
+        "baja" | "dadodebaja" | "peruttu" | "退订" | "退訂" | "配信停止" | "取消訂閱" => {
+            ConsentStatus::Revoked
+        }
+        // "I do not agree", "refused", "without consent" in Japanese, Chinese, Korean, Arabic
+        // and Turkish (RET: refused, Turkey's IYS).
+        "同意しない" | "不同意" | "미동의" | "거부" | "拒否" | "拒绝" | "拒絕" | "غيرموافق"
+        | "onaysız" | "onaysiz" | "ret" => ConsentStatus::Unknown,
+        // Turkey's IYS: ONAY, consent given.
+        "onay" => ConsentStatus::Explicit,
         // An opt-out however it is put ("No - unsubscribed", "Unsubscribed (STOP)").
         _ if short && says_opt_out && !negated => ConsentStatus::Revoked,
         // "Not opted out", "never unsubscribed": no opt-out, but no consent either.
