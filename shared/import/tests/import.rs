@@ -2163,6 +2163,18 @@ fn columns_named_in_other_languages() {
         "Nome;Telefone;Celular (WhatsApp)",
         "Etunimi;Puhelin;Matkapuhelin",
         "Name;Contact Number;Mob. No.",
+        "Name;Phone;携帯電話",
+        "Name;Phone;휴대폰",
+        "Name;Phone;手機",
+        "Name;Telefon;Cep Telefonu",
+        "Name;Telefon;Cep",
+        "Name;Phone;Мобильный телефон",
+        "Name;Phone;No. Telefon Bimbit",
+        "Name;Tel. No.;CP No.",
+        "Name;Phone;الجوال",
+        "Name;Phone;נייד",
+        "Name;Tel;موبايل",
+        "Name;Tel;มือถือ",
     ];
     for header in landline_then_mobile {
         let file = format!("{header}\nAna;+1 415 555 2601;+1 415 555 2602\n");
@@ -2185,6 +2197,20 @@ fn columns_named_in_other_languages() {
         "Contact No.",
         "HP No.",
         "WhatsApp No.",
+        "携帯電話番号",
+        "電話番号",
+        "휴대폰번호",
+        "연락처",
+        "手机号码",
+        "رقم الجوال",
+        "טלפון נייד",
+        "เบอร์มือถือ",
+        "Телефон",
+        "Κινητό",
+        "Số điện thoại",
+        "Nomor HP",
+        "Namba ya simu",
+        "Cep Tel.",
     ];
     for header in alone {
         let file = format!("{header}\n+1 415 555 2601\n");
@@ -2206,6 +2232,13 @@ fn columns_named_in_other_languages() {
         ("Nombre y apellidos", "Ana", "García"),
         ("Nome completo", "Ana", "Silva"),
         ("Naam", "Ana", "Jansen"),
+        ("名;姓", "太郎", "山田"),
+        ("이름;성", "민준", "김"),
+        ("Имя;Фамилия", "Иван", "Петров"),
+        ("Όνομα;Επώνυμο", "Γιώργος", "Παπαδόπουλος"),
+        ("Ad;Soyad", "Ayşe", "Yılmaz"),
+        ("Nama Depan;Nama Belakang", "Siti", "Rahma"),
+        ("Nombres;Apellido paterno", "María", "García"),
     ];
     for (header, first, last) in names {
         let cells = if header.contains(';') {

@@ -35,20 +35,22 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         "sms" => (Phone, 5),
         "firstname" | "givenname" | "fname" | "forename" | "vorname" | "prenom" | "voornaam"
         // Spanish, Italian and Portuguese, Polish, Swedish, Danish and Norwegian, Finnish.
-        | "nombre" | "nome" | "primeironome" | "imie" | "fornamn" | "fornavn" | "etunimi" => {
+        | "nombre" | "nome" | "primeironome" | "imie" | "fornamn" | "fornavn" | "etunimi"
+        // Latin American Spanish, Turkish, Indonesian and Malay, Filipino.
+        | "nombres" | "primernombre" | "ad" | "adi" | "namadepan" | "pangalan" => {
             (FirstName, 0)
         }
         "first" => (FirstName, 1),
         "lastname" | "surname" | "familyname" | "lname" | "nachname" | "familienname"
         | "nomdefamille" | "apellido" | "apellidos" | "achternaam" | "cognome" | "apelido"
-        | "sobrenome" | "nazwisko" | "efternamn" | "efternavn" | "etternavn" | "sukunimi" => {
-            (LastName, 0)
-        }
+        | "sobrenome" | "nazwisko" | "efternamn" | "efternavn" | "etternavn" | "sukunimi"
+        | "apellidopaterno" | "soyad" | "soyadi" | "namabelakang" | "apelyido" => (LastName, 0),
         "last" => (LastName, 1),
         "fullname" | "contactname" | "displayname" | "customername" | "clientname"
         | "guestname" | "membername" | "kundenname" | "nomcomplet"
         | "firstnamelastname" | "vornamenachname" | "nombreyapellidos" | "nombrecompleto"
         | "nomecompleto" | "nomeecognome" | "imieinazwisko" | "naam" | "namn" | "navn" | "nimi"
+        | "adisoyadi" | "adsoyad" | "nama" | "namalengkap" | "jina" | "jinakamili"
         // A full name as "Last, First" ("Müller, Hans"; see `Plan::name_last_first`).
         | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
             (Name, 0)
@@ -182,6 +184,9 @@ pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
     {
         return guess(field);
     }
+    if let Some(found) = in_other_scripts(header) {
+        return Some(found);
+    }
     // Letters `normalise` drops (other scripts) could say anything: "Mobile 紧急联系人" is an
     // emergency contact's mobile. Such headers go by their words, which no list knows.
     let other_script = header
@@ -194,6 +199,106 @@ pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
         .or_else(|| phone_by_words(header))
         .or_else(|| email_by_words(header))
         .or_else(|| asked(header))
+}
+
+/// Phone and name columns named in scripts `normalise` drops, or in phrases the word lists
+/// do not hold ("Cep Telefonu", "Số điện thoại", "Nomor HP"), matched in the header
+/// lower-cased (Latin letters as ASCII). Not someone else's number or a fax.
+fn in_other_scripts(header: &str) -> Option<(Target, u8)> {
+    const MOBILE: [&str; 22] = [
+        "携帯",
+        "휴대폰",
+        "핸드폰",
+        "手機",
+        "手机",
+        "手提",
+        "мобильн",
+        "мобільн",
+        "κινητό",
+        "جوال",
+        "موبايل",
+        "محمول",
+        "נייד",
+        "มือถือ",
+        "cep tel",
+        "di dong",
+        "bimbit",
+        "nomor hp",
+        "no. hp",
+        "no hp",
+        "cp no",
+        "safaricom",
+    ];
+    const PHONE: [&str; 14] = [
+        "電話",
+        "电话",
+        "전화",
+        "연락처",
+        "телефон",
+        "τηλέφωνο",
+        "هاتف",
+        "טלפון",
+        "โทรศัพท์",
+        "dien thoai",
+        "namba ya simu",
+        "nomor telepon",
+        "no. telefon",
+        "telepon",
+    ];
+    const SOMEONE_ELSES_OR_FAX: [&str; 12] = [
+        "緊急",
+        "紧急",
+        "비상",
+        "экстренн",
+        "طوارئ",
+        "חירום",
+        "fax",
+        "传真",
+        "傳真",
+        "팩스",
+        "факс",
+        "ファックス",
+    ];
+    const NAMES: [(&str, Target); 24] = [
+        ("名", Target::FirstName),
+        ("名前", Target::FirstName),
+        ("이름", Target::FirstName),
+        ("имя", Target::FirstName),
+        ("ім'я", Target::FirstName),
+        ("όνομα", Target::FirstName),
+        ("שם פרטי", Target::FirstName),
+        ("ชื่อ", Target::FirstName),
+        ("姓", Target::LastName),
+        ("성", Target::LastName),
+        ("фамилия", Target::LastName),
+        ("прізвище", Target::LastName),
+        ("επώνυμο", Target::LastName),
+        ("שם משפחה", Target::LastName),
+        ("นามสกุล", Target::LastName),
+        ("氏名", Target::Name),
+        ("姓名", Target::Name),
+        ("성명", Target::Name),
+        ("الاسم", Target::Name),
+        ("الاسم الكامل", Target::Name),
+        ("שם מלא", Target::Name),
+        ("ονοματεπώνυμο", Target::Name),
+        ("ชื่อ-นามสกุล", Target::Name),
+        ("cep", Target::Phone),
+    ];
+    let lower = crate::latin::folded(header.trim());
+    if let Some((_, target)) = NAMES.iter().find(|(name, _)| *name == lower) {
+        return Some((target.clone(), 0));
+    }
+    if SOMEONE_ELSES_OR_FAX.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    if MOBILE.iter().any(|w| lower.contains(w)) {
+        return Some((Target::Phone, 1));
+    }
+    PHONE
+        .iter()
+        .any(|w| lower.contains(w))
+        .then_some((Target::Phone, 3))
 }
 
 /// A form's question for a field: "What's your first name?", "And your last name?",
