@@ -280,6 +280,9 @@ pub(crate) struct Plan {
     /// The full-name column's header says it holds "Last, First": a cell without its comma
     /// (`Smith John`) is read in that order too.
     pub name_last_first: bool,
+    /// The full-name column's header says it holds two surnames ("Nombre y apellidos"):
+    /// the last two words of a cell are the family name.
+    pub name_two_surnames: bool,
     pub email: Option<usize>,
     pub consent: Option<usize>,
     pub opt_outs: Vec<usize>,
@@ -516,6 +519,10 @@ fn place(
                 plan.name_last_first = matches!(
                     normalise(&headers[at]).as_str(),
                     "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom"
+                );
+                plan.name_two_surnames = matches!(
+                    normalise(&headers[at]).as_str(),
+                    "nombreyapellidos" | "nombresyapellidos" | "nombreapellidos"
                 );
             }
             Target::Email => plan.email = Some(at),

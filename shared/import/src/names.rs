@@ -45,6 +45,19 @@ pub(crate) fn split_full_name(full: &str) -> (String, Option<String>) {
     }
 }
 
+/// A Spanish full name under a header saying it holds two surnames ("Nombre y apellidos"):
+/// `María José García Pérez` as `García Pérez, María José`, for [`split_full_name`]. `None`
+/// where a comma, a particle (`de la Cruz`: [`by_words`] splits there) or fewer than three
+/// words leave nothing to reorder.
+pub(crate) fn with_two_surnames_first(full: &str) -> Option<String> {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    if full.contains(',') || words.len() < 3 || words.iter().any(|w| is_particle(w)) {
+        return None;
+    }
+    let (given, surnames) = words.split_at(words.len() - 2);
+    Some(format!("{}, {}", surnames.join(" "), given.join(" ")))
+}
+
 /// "Given Names Family Name" split at the family name's first word: the first particle after
 /// the given names, else the last word that is not a suffix.
 fn by_words(full: &str) -> (String, Option<String>) {

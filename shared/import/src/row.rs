@@ -179,6 +179,8 @@ impl RowValidator {
                     Some((last, first)) if plan.name_last_first && !full.contains(',') => {
                         std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
                     }
+                    _ if plan.name_two_surnames => (crate::names::with_two_surnames_first(full))
+                        .map_or(std::borrow::Cow::Borrowed(full), std::borrow::Cow::Owned),
                     _ => std::borrow::Cow::Borrowed(full),
                 };
                 let (first, last) = split_full_name(&full);

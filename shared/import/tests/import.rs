@@ -2230,6 +2230,8 @@ fn columns_named_in_other_languages() {
         ("Fornavn;Etternavn", "Åse", "Hansen"),
         ("Etunimi;Sukunimi", "Aino", "Virtanen"),
         ("Nombre y apellidos", "Ana", "García"),
+        ("Nombre y apellidos", "María José", "García Pérez"),
+        ("Nombre y apellidos", "Juan", "de la Cruz"),
         ("Nome completo", "Ana", "Silva"),
         ("Naam", "Ana", "Jansen"),
         ("名;姓", "太郎", "山田"),
