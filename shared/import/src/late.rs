@@ -5,16 +5,32 @@
 //! be rejected. So the choice waits for the first non-ASCII character, and is made as the
 //! sample's is, on the 64 KiB from there on: mostly well-formed UTF-8 means UTF-8 (a row that
 //! is not is then read alone in its own encoding, see `records`), anything else the
-//! single-byte encoding that reads it best, for the rest of the file.
+//! single-byte encoding that reads it best, for the rest of the file; text in a code page the
+//! import does not read (`sniff::foreign_code_page`) stops the import there.
 
 use std::io::{self, Chain, Cursor, Read};
-use std::mem;
+use std::{fmt, mem};
 
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
+use crate::ImportError;
 use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
+
+/// Why reading stopped when the text after the ASCII is in a code page the import does not
+/// read (`sniff::foreign_code_page`): `Rows` reports it as [`ImportError::CodePage`], the
+/// file's fault, not as a read that broke off and may be retried.
+#[derive(Debug)]
+pub(crate) struct ForeignCodePage;
+
+impl fmt::Display for ForeignCodePage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        ImportError::CodePage.fmt(f)
+    }
+}
+
+impl std::error::Error for ForeignCodePage {}
 
 pub(crate) struct LateDecision<R: Read> {
     state: State<R>,
@@ -26,7 +42,7 @@ enum State<R: Read> {
     Ascii(R),
     Utf8(Rest<R>),
     SingleByte(DecodeReaderBytes<Rest<R>, Vec<u8>>, Encoding),
-    /// While moving from `Ascii` to a decision, and after a read error during it.
+    /// While moving from `Ascii` to a decision, and after a read error or a refusal during it.
     Deciding,
 }
 
@@ -77,6 +93,10 @@ impl<R: Read> LateDecision<R> {
         let utf8 = match std::str::from_utf8(&first) {
             Ok(_) => true,
             Err(e) if e.error_len().is_none() && !complete => true,
+            // As the sample's would be (`sniff::detect_encoding`); the rows before it are read.
+            Err(_) if sniff::foreign_code_page(&sniff::not_utf8_runs(&first)) => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage));
+            }
             Err(_) => sniff::holds_utf8(&first),
         };
         let single_byte = (!utf8).then(|| sniff::single_byte(&first));

@@ -175,6 +175,14 @@ pub enum ImportError {
          workbook); save it as CSV (UTF-8) and upload that"
     )]
     Binary,
+    /// Text in a code page of another script than Latin's, which read as a Western one would
+    /// be garbage (see `sniff::foreign_code_page`).
+    #[error(
+        "the file's text is not in an encoding this import reads: it looks like a Cyrillic, \
+         Greek, Hebrew, Arabic, Thai or East Asian code page (Excel's plain \"CSV\" in those \
+         languages); save it as \"CSV UTF-8\" (or \"Unicode Text\") and import again"
+    )]
+    CodePage,
     #[error(
         "the file was uploaded as a web form (multipart/form-data, as `curl -F` sends it), so \
          it starts with the form's boundary instead of the CSV: upload the file's own bytes as \

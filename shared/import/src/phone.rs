@@ -70,21 +70,39 @@ impl PhoneReader {
 /// input methods type them) as their ASCII selves, which is what Unicode's compatibility
 /// mapping makes of them, and typographic spaces as spaces: French and Swedish software
 /// groups digits with a narrow no-break space (U+202F), typesetters with a thin or a figure
-/// space, none of which the crate takes for a separator.
+/// space, none of which the crate takes for a separator. Arabic, Persian and Thai keyboards
+/// type their own digits (`٠٥٠ ١٢٣ ٤٥٦٧`), which the crate does not read either; and
+/// right-to-left text puts invisible direction marks around and between a number's groups.
 fn plain(raw: &str) -> Cow<'_, str> {
-    // Their UTF-8 starts with 0xEF (full width) or 0xE2 (the spaces); most cells have neither.
-    if !raw.bytes().any(|b| matches!(b, 0xE2 | 0xEF)) {
+    // Most cells hold none of these: a byte scan for their UTF-8 lead bytes keeps them
+    // uncopied. 0xEF: full width; 0xE2: the spaces and most marks; 0xD8, 0xD9, 0xDB: the
+    // Arabic letter mark and Arabic and Persian digits; 0xE0: Thai digits.
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, 0xD8 | 0xD9 | 0xDB | 0xE0 | 0xE2 | 0xEF))
+    {
         return Cow::Borrowed(raw);
     }
-    raw.chars().map(plain_char).collect()
+    raw.chars().filter_map(plain_char).collect()
 }
 
-/// One character of [`plain`]'s.
-fn plain_char(c: char) -> char {
+/// One character of [`plain`]'s, or none for a direction mark.
+fn plain_char(c: char) -> Option<char> {
+    let digit = |zero: u32| char::from_digit(u32::from(c) - zero, 10);
     match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-        '\u{2007}' | '\u{2009}' | '\u{202F}' => ' ',
-        _ => c,
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0),
+        '\u{2007}' | '\u{2009}' | '\u{202F}' => Some(' '),
+        '\u{0660}'..='\u{0669}' => digit(0x0660),
+        '\u{06F0}'..='\u{06F9}' => digit(0x06F0),
+        '\u{0E50}'..='\u{0E59}' => digit(0x0E50),
+        // Left-to-right and right-to-left marks, the Arabic letter mark, embeddings,
+        // overrides and isolates: they steer how text shows, and are no part of it.
+        '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => None,
+        _ => Some(c),
     }
 }
 
@@ -444,6 +462,23 @@ mod tests {
         PhoneReader::new(region.parse().unwrap())
             .read(raw)
             .map(|p| p.to_string())
+    }
+
+    /// The byte scan that spares most cells a copy notices every character [`plain`] changes.
+    #[test]
+    fn the_scan_sees_every_character_plain_changes() {
+        let changed = (0..=0xFFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| plain_char(c) != Some(c));
+        for c in changed {
+            let cell = format!("05{c}0");
+            assert!(
+                matches!(plain(&cell), Cow::Owned(_)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        assert!(matches!(plain("+971 50 123 4567"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub(crate) enum Record<'a> {
     UnclosedQuote {
         lines: u64,
     },
+    /// A record of a UTF-8 file that is in a code page the import does not read (see
+    /// `sniff::foreign_code_page`), which no single-byte encoding of its reads as written.
+    ForeignCodePage,
 }
 
 pub(crate) struct Fields<'a> {
@@ -97,10 +100,13 @@ struct Decoded<'r> {
 /// a Windows (or old Mac) tool into a UTF-8 export is imported as its author wrote it, and a
 /// note's Windows dash beside UTF-8 names (`Renée \x96 VIP`) garbles nothing.
 fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
-    let encoding = sniff::single_byte(&not_utf8(bytes));
-    into.first_encoding.get_or_insert(encoding);
     into.text.clear();
     into.ends.clear();
+    if in_foreign_code_page(bytes, ends) {
+        return Record::ForeignCodePage;
+    }
+    let encoding = sniff::single_byte(&not_utf8(bytes));
+    into.first_encoding.get_or_insert(encoding);
     let mut start = 0;
     for &end in ends {
         for chunk in bytes[start..end].utf8_chunks() {
@@ -118,6 +124,20 @@ fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'
         ends: into.ends,
         protected: false,
     })
+}
+
+/// Whether a record that is not UTF-8 is in a code page the import does not read, judged on
+/// its fields apart, as the file had them (csv-core joins them: `Zoë` and `Ørsted` would make
+/// one run of accents).
+fn in_foreign_code_page(bytes: &[u8], ends: &[usize]) -> bool {
+    let mut fields = Vec::with_capacity(bytes.len() + ends.len());
+    let mut start = 0;
+    for &end in ends {
+        fields.extend_from_slice(&bytes[start..end]);
+        fields.push(b',');
+        start = end;
+    }
+    sniff::foreign_code_page(&sniff::not_utf8_runs(&fields))
 }
 
 /// The record's bytes as the single-byte guess should see them: those UTF-8 cannot read, with
@@ -513,6 +533,7 @@ mod tests {
                 Record::TooManyFields => Err("many".into()),
                 Record::TooLong => Err("record".into()),
                 Record::UnclosedQuote { lines } => Err(format!("unclosed, {lines} lines")),
+                Record::ForeignCodePage => Err("code page".into()),
             });
         }
         all

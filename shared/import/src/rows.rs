@@ -5,7 +5,7 @@ use std::io::{self, Chain, Cursor, Read};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 
-use crate::late::{Judged, LateDecision};
+use crate::late::{ForeignCodePage, Judged, LateDecision};
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
 use crate::records::{Between, Record, RecordReader};
@@ -86,9 +86,10 @@ pub enum ResumeText {
 }
 
 /// Reads the start of `input`: detects the encoding (BOM, else UTF-8 if the first 64 KiB are
-/// valid UTF-8, else Windows-1252), refuses binary data, detects the delimiter, reads the
-/// header and maps the columns. A file with a header and no rows is not an error: it yields
-/// no rows (the report still shows what was detected).
+/// valid UTF-8, else Windows-1252), refuses binary data and text in code pages it does not
+/// read ([`ImportError::CodePage`]), detects the delimiter, reads the header and maps the
+/// columns. A file with a header and no rows is not an error: it yields no rows (the report
+/// still shows what was detected).
 pub fn open<R: Read>(input: R, options: &ImportOptions) -> Result<Rows<R>, ImportError> {
     open_with(input, options, None)
 }
@@ -159,7 +160,7 @@ fn open_with<R: Read>(
 
     // The delimiter is judged on decoded text, so UTF-16 files are sniffed like any other.
     let mut decoded = decoded;
-    let text = sniff::read_sample(&mut decoded, SAMPLE_BYTES)?;
+    let text = sniff::read_sample(&mut decoded, SAMPLE_BYTES).map_err(read_error)?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
     }
@@ -186,7 +187,7 @@ fn open_with<R: Read>(
         before_header.row = 0;
         records.resume(before_header);
     }
-    let headers: Vec<String> = match records.next_record()? {
+    let headers: Vec<String> = match records.next_record().map_err(read_error)? {
         None => return Err(ImportError::Empty),
         Some((_, Record::Fields(fields))) => fields.iter().map(|h| h.trim().to_owned()).collect(),
         Some((_, Record::TooManyFields)) => {
@@ -205,6 +206,7 @@ fn open_with<R: Read>(
                 "it is longer than {max_record} bytes"
             )));
         }
+        Some((_, Record::ForeignCodePage)) => return Err(ImportError::CodePage),
         Some((_, Record::UnclosedQuote { .. })) => {
             return Err(ImportError::BadHeader(
                 "a quote in it is never closed, so the whole file was read as the header".into(),
@@ -335,12 +337,25 @@ impl<R: Read> Rows<R> {
     }
 
     /// After iterating: `Err` if reading the input failed part-way (the rows seen so far are
-    /// all the rows that were read).
+    /// all the rows that were read), or stopped where text in a code page it does not read
+    /// starts after an all-ASCII start ([`ImportError::CodePage`]).
     pub fn finish(self) -> Result<(), ImportError> {
         match self.error {
-            Some(e) => Err(ImportError::Io(e)),
+            Some(e) => Err(read_error(e)),
             None => Ok(()),
         }
+    }
+}
+
+/// A read error as the import reports it: text past an all-ASCII start in a code page it does
+/// not read is the file's fault (see [`ForeignCodePage`]), anything else the stream's.
+fn read_error(e: io::Error) -> ImportError {
+    let ours = e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ForeignCodePage>());
+    match ours {
+        true => ImportError::CodePage,
+        false => ImportError::Io(e),
     }
 }
 
@@ -393,6 +408,14 @@ impl<R: Read> Iterator for Rows<R> {
                 }
                 Record::TooLong => {
                     return invalid(format!("row is longer than {max_record} bytes"));
+                }
+                Record::ForeignCodePage => {
+                    return invalid(
+                        "row is not UTF-8 but in a code page this import does not read (it looks \
+                         Cyrillic, Greek, Hebrew, Arabic, Thai or East Asian): save the file as \
+                         \"CSV UTF-8\" and import it again"
+                            .into(),
+                    );
                 }
                 Record::UnclosedQuote { lines } => {
                     return invalid(format!(

@@ -71,8 +71,6 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
     if sample.is_empty() {
         return Err(ImportError::Empty);
     }
-    // A byte-order mark is the only reliable sign of UTF-16; UTF-16 without one is reported
-    // as binary (its NUL bytes), which the error message covers ("save it as CSV (UTF-8)").
     if sample.starts_with(b"\xEF\xBB\xBF") {
         return Ok(Encoding::Utf8Bom);
     }
@@ -85,7 +83,13 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
     if is_a_form_upload(sample) {
         return Err(ImportError::FormUpload);
     }
-    if BINARY_MAGIC.iter().any(|magic| sample.starts_with(magic)) || sample.contains(&0) {
+    if BINARY_MAGIC.iter().any(|magic| sample.starts_with(magic)) {
+        return Err(ImportError::Binary);
+    }
+    if let Some(utf16) = utf16_without_bom(sample) {
+        return Ok(utf16);
+    }
+    if sample.contains(&0) {
         return Err(ImportError::Binary);
     }
     let encoding = match std::str::from_utf8(sample) {
@@ -93,6 +97,8 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         // `error_len() == None`: the sample ends inside a character, which is fine unless the
         // sample is the whole file.
         Err(e) if e.error_len().is_none() && !complete => Encoding::Utf8,
+        // Before `holds_utf8`: Shift-JIS and GBK text holds well-formed UTF-8 pairs by chance.
+        Err(_) if foreign_code_page(&not_utf8_runs(sample)) => return Err(ImportError::CodePage),
         Err(_) if holds_utf8(sample) => Encoding::Utf8,
         Err(_) => single_byte(sample),
     };
@@ -100,6 +106,157 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
         return Err(ImportError::Binary);
     }
     Ok(encoding)
+}
+
+/// UTF-16 without a byte-order mark (Excel never writes one, but other tools and scripts do;
+/// big-endian too): the zero high byte of every ASCII character, which a CSV has plenty of
+/// (delimiters, digits, line ends), falls on the odd bytes (little-endian) or the even ones
+/// (big-endian), and hardly ever on the others. Binary data with zeros in such a pattern reads
+/// as control characters or broken surrogates, and is not taken for it.
+fn utf16_without_bom(sample: &[u8]) -> Option<Encoding> {
+    let zeros = |first: usize| {
+        let bytes = sample.iter().skip(first).step_by(2);
+        bytes.filter(|&&b| b == 0).count()
+    };
+    let (even, odd) = (zeros(0), zeros(1));
+    let units = sample.len() / 2;
+    let encoding = match () {
+        _ if odd > 0 && odd * 8 >= units && even * 10 <= odd => Encoding::Utf16Le,
+        _ if even > 0 && even * 8 >= units && odd * 10 <= even => Encoding::Utf16Be,
+        _ => return None,
+    };
+    let (text, _) = encoding
+        .encoding_rs()
+        .decode_without_bom_handling(&sample[..units * 2]);
+    // A character the sample cut at its end (half a surrogate pair) is one replacement.
+    let bad = text
+        .chars()
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\t' | '\n' | '\r')))
+        .count();
+    (bad <= 1).then_some(encoding)
+}
+
+/// Non-ASCII bytes a text needs before [`foreign_code_page`] judges it: fewer tell too little.
+const CODE_PAGE_EVIDENCE: usize = 16;
+
+/// Whether text that is not UTF-8 is in a code page of another script than Latin's: Excel's
+/// plain "CSV" in Russian or Ukrainian (Windows-1251), Greek, Hebrew, Arabic or Thai Windows,
+/// or in Japanese, Korean or Chinese (Shift-JIS, cp949, GBK, Big5). Read in a Western code
+/// page, all of it would be imported as garbage (`Иван` as `Èâàí`).
+///
+/// Those scripts write words whose letters are all non-ASCII, so most non-ASCII bytes stand
+/// in words of three or more of them; Latin scripts put an accented letter or a few among
+/// ASCII ones (`José`, `Größe`, `Żółtów`, `Příjmení`, Turkish `Çığır`: Turkish reads as
+/// Windows-1252 but for four letters). The double-byte code pages also put ASCII bytes inside
+/// characters (Shift-JIS `山田` is `\x8ER\x93c`): see [`DoubleByte`].
+pub(crate) fn foreign_code_page(bytes: &[u8]) -> bool {
+    let non_ascii = bytes.iter().filter(|b| !b.is_ascii()).count();
+    // East Asian names are short (`王`, `太郎`), and their characters are evidence early.
+    (non_ascii >= CODE_PAGE_EVIDENCE && in_words(bytes) * 2 > non_ascii)
+        || (non_ascii >= CODE_PAGE_EVIDENCE / 2 && DOUBLE_BYTE.iter().any(|cp| cp.reads(bytes)))
+}
+
+/// The non-ASCII bytes that stand in words of their own, three or more that no ASCII letter
+/// touches (a Latin word's accented letters sit among ASCII ones: `Çığır`'s `ığı`).
+fn in_words(bytes: &[u8]) -> usize {
+    let latin = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphabetic);
+    let (mut total, mut start) = (0, 0);
+    // The runs of non-ASCII bytes, each (but the last) followed by one ASCII byte.
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        if run.len() >= 3 && !(start > 0 && latin(start - 1)) && !latin(end) {
+            total += run.len();
+        }
+        start = end + 1;
+    }
+    total
+}
+
+/// A double-byte code page by the shape of its characters: a lead byte and a trail byte,
+/// which may be ASCII. Read in the right one, a file's text is mostly the code page's
+/// everyday characters (kana, hangul, the frequent ideographs, full-width punctuation), each
+/// apart from Latin letters; a Western file's accents read so make characters glued to them
+/// (`Müller`'s `ül`), rare ones, or none (`José,`).
+struct DoubleByte {
+    /// A byte that is a character alone (Shift-JIS's half-width katakana).
+    single: fn(u8) -> bool,
+    trail: fn(u8) -> bool,
+    /// Whether a lead and trail byte make an everyday character.
+    everyday: fn(u8, u8) -> bool,
+}
+
+const DOUBLE_BYTE: [DoubleByte; 4] = [
+    // Shift-JIS: symbols, full-width letters and kana (0x81–0x84), JIS level 1 kanji.
+    DoubleByte {
+        single: |b| matches!(b, 0xA1..=0xDF),
+        trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFC),
+        everyday: |lead, _| matches!(lead, 0x81..=0x84 | 0x88..=0x98),
+    },
+    // GBK: GB2312's symbols and hanzi.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFE),
+        everyday: |lead, trail| matches!(lead, 0xA1..=0xA9 | 0xB0..=0xF7) && trail >= 0xA1,
+    },
+    // Big5: symbols and the frequent hanzi.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x40..=0x7E | 0xA1..=0xFE),
+        everyday: |lead, _| matches!(lead, 0xA1..=0xC6),
+    },
+    // cp949 (Excel's "EUC-KR"): KS X 1001's symbols, jamo and hangul.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x41..=0x5A | 0x61..=0x7A | 0x81..=0xFE),
+        everyday: |lead, trail| matches!(lead, 0xA1..=0xAC | 0xB0..=0xC8) && trail >= 0xA1,
+    },
+];
+
+impl DoubleByte {
+    /// Whether `bytes` read in this code page are mostly everyday characters apart from
+    /// Latin letters.
+    fn reads(&self, bytes: &[u8]) -> bool {
+        let (mut apart, mut other) = (0usize, 0usize);
+        let (mut at, mut after_latin) = (0, false);
+        while let Some(&byte) = bytes.get(at) {
+            let trail = bytes.get(at + 1).copied().filter(|&t| (self.trail)(t));
+            let (len, everyday) = match trail {
+                _ if byte.is_ascii() || (self.single)(byte) => (1, (self.single)(byte)),
+                Some(trail) => (2, (self.everyday)(byte, trail)),
+                None => (1, false),
+            };
+            let before_latin = bytes.get(at + len).is_some_and(u8::is_ascii_alphabetic);
+            match (byte.is_ascii(), everyday && !after_latin && !before_latin) {
+                (true, _) => {}
+                (false, true) => apart += 1,
+                (false, false) => other += 1,
+            }
+            after_latin = byte.is_ascii_alphabetic();
+            at += len;
+        }
+        apart >= CODE_PAGE_EVIDENCE / 4 && apart > 3 * other
+    }
+}
+
+/// What of `bytes` is not UTF-8, for [`foreign_code_page`] to judge: each run of non-ASCII
+/// bytes that UTF-8 cannot read as a whole, as it is, and the ASCII between; a space for each
+/// run it reads (the UTF-8 names of a file with some rows in another encoding). Whole runs:
+/// Shift-JIS, GBK and Thai text holds well-formed UTF-8 pairs by chance inside its words.
+pub(crate) fn not_utf8_runs(bytes: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(start) = rest.iter().position(|b| !b.is_ascii()) {
+        let len = rest[start..].iter().position(u8::is_ascii);
+        let (ascii, run) = rest[..start + len.unwrap_or(rest.len() - start)].split_at(start);
+        seen.extend_from_slice(ascii);
+        match std::str::from_utf8(run) {
+            Ok(_) => seen.push(b' '),
+            Err(_) => seen.extend_from_slice(run),
+        }
+        rest = &rest[ascii.len() + run.len()..];
+    }
+    seen.extend_from_slice(rest);
+    seen
 }
 
 /// Whether bytes that are not all UTF-8 are to be read as UTF-8 still: any of their non-ASCII
@@ -328,6 +485,49 @@ mod tests {
             detect_encoding(csv.as_bytes(), true).unwrap(),
             Encoding::Utf8
         );
+    }
+
+    /// Latin words with three accented letters in a row (`Żółkiewska`, `Çığır`), or whose
+    /// accents pair up as a double-byte code page's characters do (Big5 reads `Żółtów` as
+    /// three), are Latin: a town's customer list with it on every row, and Turkish names,
+    /// judged whole or by row.
+    #[test]
+    fn latin_words_that_look_like_another_script_are_latin() {
+        let mut polish = String::from("First Name;Last Name;Mobile;City\n");
+        for (first, last) in [
+            ("Anna", "Żółkiewska"),
+            ("Jan", "Żółtowski"),
+            ("Piotr", "Wójcik"),
+            ("Ewa", "Żółkiewska"),
+        ] {
+            polish.push_str(&format!("{first};{last};501234567;Żółtów\n"));
+        }
+        let turkish = "First Name;Last Name;Mobile;City\nYağız;Öğüt;5321234567;Iğdır\n\
+                       Çağrı;Öğüt;5331234567;Çığır\nIşık;Doğuş;5341234567;Çığır\n";
+        let cases = [
+            (polish.as_str(), encoding_rs::WINDOWS_1250),
+            (turkish, encoding_rs::WINDOWS_1254),
+        ];
+        for (text, encoding) in cases {
+            assert!(!foreign_code_page(&encoding.encode(text).0), "{text}");
+            for row in text.lines() {
+                assert!(!foreign_code_page(&encoding.encode(row).0), "{row}");
+            }
+        }
+    }
+
+    /// A word in a code page keeps the well-formed UTF-8 it holds by chance (Windows-874's
+    /// `ใจดี` starts with `\xE3\xA8\xB4`, which is UTF-8's `㨴`): only a word UTF-8 reads whole
+    /// is UTF-8's.
+    #[test]
+    fn what_is_not_utf8_is_judged_by_whole_words() {
+        let (thai, _, _) = encoding_rs::WINDOWS_874.encode("ใจดี");
+        assert!(std::str::from_utf8(&thai[..3]).is_ok());
+        let mut row = thai.to_vec();
+        row.extend_from_slice(",Renée,Zoë".as_bytes());
+        let mut want = thai.to_vec();
+        want.extend_from_slice(b",Ren e,Zo ");
+        assert_eq!(not_utf8_runs(&row), want);
     }
 
     #[test]

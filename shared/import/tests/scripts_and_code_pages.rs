@@ -1,0 +1,483 @@
+//! Numbers typed in other scripts' digits, and files saved in code pages the import does not
+//! read (Excel's plain "CSV" in Russian, Greek, Hebrew, Arabic, Thai, Japanese, Korean or
+//! Chinese Windows), which read as Latin garbage must be refused, not imported.
+
+use std::io::Cursor;
+
+use smscrm_import::{ImportError, ImportOptions, PhoneReader, RowOutcome, open};
+
+/// Both paths, which must agree.
+fn read(raw: &str, region: &str) -> Result<String, String> {
+    let mut reader = PhoneReader::new(region.parse().unwrap());
+    let slow = reader.read_slow(raw).map(|p| p.to_string());
+    let fast = reader.read(raw).map(|p| p.to_string());
+    assert_eq!(fast, slow, "`{raw}` in {region}");
+    // Again, now that the fast path has seen the number.
+    assert_eq!(
+        reader.read(raw).map(|p| p.to_string()),
+        slow,
+        "`{raw}` again"
+    );
+    fast
+}
+
+fn reads_as(cases: &[(&str, &str, &str)]) {
+    for &(raw, region, want) in cases {
+        assert_eq!(
+            read(raw, region).as_deref(),
+            Ok(want),
+            "`{raw}` in {region}"
+        );
+    }
+}
+
+/// Arabic, Persian and Thai keyboards type their own digits, alone or among ASCII ones.
+#[test]
+fn digits_of_other_scripts_are_digits() {
+    reads_as(&[
+        ("٠٥٠ ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+        ("+٩٧١ ٥٠ ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+        ("٠٥٠-١٢٣-٤٥٦٧", "AE", "+971501234567"),
+        ("۰۵۰۱۲۳۴۵۶۷", "AE", "+971501234567"),
+        ("๐๘๑-๒๓๔-๕๖๗๘", "TH", "+66812345678"),
+        ("+966 5۵۵۱۲3456", "SA", "+966555123456"),
+    ]);
+}
+
+/// Right-to-left text marks the direction around and inside a number's groups.
+#[test]
+fn direction_marks_inside_a_number_are_dropped() {
+    reads_as(&[
+        ("052\u{200f}-234-5678", "IL", "+972522345678"),
+        ("052\u{200e}-234\u{200e}-5670", "IL", "+972522345670"),
+        ("\u{2067}052-234-5678\u{2069}", "IL", "+972522345678"),
+        ("\u{202b}+971 50\u{202c} 123 4567", "AE", "+971501234567"),
+        ("٠٥٠\u{061c} ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+    ]);
+}
+
+fn options(region: &str) -> ImportOptions {
+    ImportOptions::new(region.parse().unwrap())
+}
+
+/// A contact list in each script: its language, the code page its Windows Excel saves plain
+/// "CSV" in, its region, and its text.
+fn lists() -> Vec<(
+    &'static str,
+    &'static encoding_rs::Encoding,
+    &'static str,
+    String,
+)> {
+    use encoding_rs::{
+        BIG5, EUC_KR, GBK, KOI8_R, SHIFT_JIS, WINDOWS_874, WINDOWS_1251, WINDOWS_1253,
+        WINDOWS_1255, WINDOWS_1256,
+    };
+    let list = |rows: &str| format!("First Name,Last Name,Mobile,City\n{rows}");
+    vec![
+        (
+            "Russian",
+            WINDOWS_1251,
+            "RU",
+            list(
+                "Иван,Петров,+7 916 123-45-67,Москва\nОльга,Смирнова,+7 921 234-56-78,Санкт-Петербург\n\
+             Сергей,Кузнецов,+7 903 345-67-89,Новосибирск\n",
+            ),
+        ),
+        (
+            "Russian (KOI8-R)",
+            KOI8_R,
+            "RU",
+            list("Иван,Петров,+7 916 123-45-67,Москва\nОльга,Смирнова,+7 921 234-56-78,Казань\n"),
+        ),
+        (
+            "Ukrainian",
+            WINDOWS_1251,
+            "UA",
+            list(
+                "Олена,Шевченко,+380 67 123 4567,Київ\nАндрій,Коваленко,+380 50 234 5678,Львів\n\
+             Тарас,Бондаренко,+380 63 345 6789,Харків\n",
+            ),
+        ),
+        (
+            "Greek",
+            WINDOWS_1253,
+            "GR",
+            list(
+                "Γιώργος,Παπαδόπουλος,+30 691 234 5678,Αθήνα\nΜαρία,Ιωάννου,+30 697 345 6789,Θεσσαλονίκη\n\
+             Νίκος,Γεωργίου,+30 694 456 7890,Πάτρα\n",
+            ),
+        ),
+        (
+            "Hebrew",
+            WINDOWS_1255,
+            "IL",
+            list(
+                "דוד,כהן,052-234-5678,תל אביב\nשרה,לוי,054-345-6789,ירושלים\nמשה,מזרחי,050-456-7890,חיפה\n",
+            ),
+        ),
+        (
+            "Arabic",
+            WINDOWS_1256,
+            "AE",
+            list(
+                "محمد,العلي,050 123 4567,دبي\nفاطمة,الحسن,055 234 5678,أبوظبي\n\
+             أحمد,السيد,056 345 6789,الشارقة\n",
+            ),
+        ),
+        (
+            "Thai",
+            WINDOWS_874,
+            "TH",
+            list(
+                "สมชาย,ใจดี,081-234-5678,กรุงเทพ\nสมหญิง,รักไทย,089-345-6789,เชียงใหม่\n\
+             ประยุทธ,ศรีสุข,086-456-7890,ภูเก็ต\n",
+            ),
+        ),
+        (
+            "Japanese",
+            SHIFT_JIS,
+            "JP",
+            list(
+                "太郎,山田,090-1234-5678,東京\n花子,佐藤,080-2345-6789,大阪\n一郎,鈴木,070-3456-7890,名古屋\n",
+            ),
+        ),
+        // One contact: short names, and little to judge by.
+        (
+            "Japanese, one row",
+            SHIFT_JIS,
+            "JP",
+            list("太郎,山田,090-1234-5678,東京\n"),
+        ),
+        // Half-width katakana, one byte each, of old systems' name readings.
+        (
+            "Japanese, half-width kana",
+            SHIFT_JIS,
+            "JP",
+            list(
+                "ﾀﾛｳ,ﾔﾏﾀﾞ,090-1234-5678,ﾄｳｷｮｳ\nﾊﾅｺ,ｻﾄｳ,080-2345-6789,ｵｵｻｶ\n\
+             ｲﾁﾛｳ,ｽｽﾞｷ,070-3456-7890,ﾅｺﾞﾔ\n",
+            ),
+        ),
+        (
+            "Korean",
+            EUC_KR,
+            "KR",
+            list(
+                "민준,김,010-1234-5678,서울\n서연,이,010-2345-6789,부산\n지호,박,010-3456-7890,인천\n",
+            ),
+        ),
+        (
+            "Chinese (GBK)",
+            GBK,
+            "CN",
+            list(
+                "小明,王,138 1234 5678,北京\n丽,李,139 2345 6789,上海\n伟,张,137 3456 7890,广州\n",
+            ),
+        ),
+        (
+            "Chinese (Big5)",
+            BIG5,
+            "TW",
+            list(
+                "小明,王,0912 345 678,臺北\n美玲,陳,0922 345 678,高雄\n志偉,林,0933 456 789,臺中\n",
+            ),
+        ),
+    ]
+}
+
+/// The first names and numbers of `text`'s rows, as written.
+fn written(text: &str) -> Vec<(String, String)> {
+    let rows = text
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>());
+    rows.map(|cells| (cells[0].to_owned(), cells[2].to_owned()))
+        .collect()
+}
+
+/// The valid rows' first names and numbers.
+fn imported(bytes: &[u8], region: &str) -> (&'static str, Vec<(String, String)>) {
+    let mut rows = open(Cursor::new(bytes.to_vec()), &options(region)).unwrap();
+    let outcomes: Vec<RowOutcome> = rows.by_ref().collect();
+    let got = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => (row.first_name.unwrap_or_default(), row.phone.to_string()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    (rows.encoding(), got)
+}
+
+fn e164(number: &str, region: &str) -> String {
+    PhoneReader::new(region.parse().unwrap())
+        .read(number)
+        .unwrap()
+        .to_string()
+}
+
+/// Excel's plain "CSV" in Cyrillic, Greek, Hebrew, Arabic, Thai, Japanese, Korean or Chinese
+/// Windows reads as Latin garbage (`Иван` as `Èâàí`): such a file is refused before any row,
+/// saying how to save it. Saved as UTF-8, the same list imports as written.
+#[test]
+fn code_pages_of_other_scripts_are_refused() {
+    for (language, encoding, region, text) in lists() {
+        let (bytes, _, unmappable) = encoding.encode(&text);
+        assert!(!unmappable, "{language}");
+        match open(Cursor::new(bytes.into_owned()), &options(region)) {
+            Err(err @ ImportError::CodePage) => {
+                assert!(err.to_string().contains("\"CSV UTF-8\""), "{err}");
+            }
+            Err(err) => panic!("{language}: {err}"),
+            Ok(rows) => panic!("{language}: read as {}", rows.encoding()),
+        }
+        let want: Vec<(String, String)> = written(&text)
+            .into_iter()
+            .map(|(name, number)| (name, e164(&number, region)))
+            .collect();
+        assert_eq!(
+            imported(text.as_bytes(), region),
+            ("utf-8", want),
+            "{language}"
+        );
+    }
+}
+
+/// Latin-script files in the code pages the import reads import as before: their accented
+/// letters stand alone or in pairs among ASCII ones, not in words of their own (Polish and
+/// Czech too, and Turkish, which reads as Windows-1252 but for `ş ğ İ ı`).
+#[test]
+fn latin_code_pages_import_as_before() {
+    use encoding_rs::{MACINTOSH, WINDOWS_1250, WINDOWS_1252, WINDOWS_1254};
+    let french = "First Name;Last Name;Mobile;City\nÉlodie;Hélène Bérénice;06 12 34 56 78;Besançon\n\
+                  Françoise;Lefèvre;06 12 34 56 79;Nîmes\nJérôme;Gérard;06 12 34 56 70;Orléans\n\
+                  Aurélie;Dupré;06 12 34 56 71;Sète\n";
+    let cases = [
+        (WINDOWS_1252, "FR", french, "windows-1252"),
+        (MACINTOSH, "FR", french, "mac-roman"),
+        (
+            WINDOWS_1252,
+            "DE",
+            "First Name;Last Name;Mobile;City\nJürgen;Größe;0151 12345678;Müllerstraße 5\n\
+                  Änne;Schröder;0151 12345679;Über 3\nGünther;Weiß;0151 12345670;Bäckerstraße\n\
+                  Jörg;Köhler;0151 12345671;Fußgängerzone\n",
+            "windows-1252",
+        ),
+        (
+            WINDOWS_1252,
+            "ES",
+            "First Name;Last Name;Mobile;City\nJosé;Núñez;612 345 678;Sí\n\
+                  María;Muñoz;612 345 679;No\nÁngel;Gómez Pérez;612 345 670;Sí\n\
+                  Iñaki;Ibáñez;612 345 671;Sí\n",
+            "windows-1252",
+        ),
+        (
+            WINDOWS_1252,
+            "BR",
+            "First Name;Last Name;Mobile;City\nJoão;Conceição;(11) 98765-4321;São Paulo\n\
+                  Antônio;Magalhães;(61) 98765-4322;Brasília\nMárcia;Gonçalves;(91) 98765-4323;Belém\n\
+                  Sebastião;Assunção;(82) 98765-4324;Maceió\n",
+            "windows-1252",
+        ),
+        (
+            WINDOWS_1252,
+            "NO",
+            "First Name;Last Name;Mobile;City\nSøren;Kierkegaard;912 34 567;Århus\n\
+                  Æsa;Ødegård;912 34 568;Tromsø\nBjørn;Løkkeberg;912 34 569;Bærum\n\
+                  Åse;Ærøe;912 34 560;Ålesund\n",
+            "windows-1252",
+        ),
+        (
+            WINDOWS_1250,
+            "PL",
+            "First Name;Last Name;Mobile;City\nŁukasz;Wiśniewski;501 234 567;Łódź\n\
+                  Małgorzata;Żółkiewska;502 345 678;Kraków\nGrzegorz;Brzęczyszczykiewicz;503 456 789;\
+                  Chrząszczyżewoszyce\nJózef;Świątek;505 678 901;Żółtów\n",
+            "windows-1250",
+        ),
+        (
+            WINDOWS_1250,
+            "CZ",
+            "First Name;Last Name;Mobile;City\nJiří;Dvořák;601 234 567;Plzeň\n\
+                  Růžena;Nováková;602 345 678;České Budějovice\nŽaneta;Černá;603 456 789;\
+                  Ústí nad Labem\nOndřej;Šťastný;604 567 890;Přerov\n",
+            "windows-1250",
+        ),
+        (
+            WINDOWS_1254,
+            "TR",
+            "First Name;Last Name;Mobile;City\nŞükrü;Güneş;0532 123 45 67;İstanbul\n\
+                  Çağrı;Öztürk;0533 123 45 67;Eskişehir\nIşık;Ağaoğlu;0534 123 45 67;Kadıköy\n\
+                  Gülşah;Yıldırım;0535 123 45 67;Üsküdar\n",
+            "windows-1252",
+        ),
+    ];
+    for (encoding, region, text, label) in cases {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(!unmappable, "{text}");
+        let (read_as, rows) = imported(&bytes, region);
+        assert_eq!(read_as, label, "{text}");
+        let names: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
+        let want: Vec<String> = written(&text.replace(';', ","))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        // Turkish read as Windows-1252: its own letters come out as `Þ þ ð Ý ý`.
+        let turkish = |name: &str| {
+            let as_1252 = |c| match c {
+                'Ş' => 'Þ',
+                'ş' => 'þ',
+                'ğ' => 'ð',
+                'İ' => 'Ý',
+                'ı' => 'ý',
+                c => c,
+            };
+            name.chars().map(as_1252).collect::<String>()
+        };
+        let want: Vec<String> = match region {
+            "TR" => want.iter().map(|name| turkish(name)).collect(),
+            _ => want,
+        };
+        assert_eq!(names, want, "{text}");
+    }
+}
+
+/// Shift-JIS text holds well-formed UTF-8 pairs by chance, which made the file UTF-8 with
+/// rows "in Mac Roman"; a UTF-8 file with rows pasted in from a Windows tool does too, and
+/// still imports so, whatever the script of its UTF-8 names.
+#[test]
+fn a_file_is_judged_by_what_of_it_is_not_utf8() {
+    let japanese = lists().into_iter().find(|list| list.0 == "Japanese");
+    let (_, encoding, region, text) = japanese.unwrap();
+    let (bytes, _, _) = encoding.encode(&text);
+    assert!(bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii()));
+    assert!(matches!(
+        open(Cursor::new(bytes.into_owned()), &options(region)),
+        Err(ImportError::CodePage)
+    ));
+    // UTF-8 names in other scripts, and rows from Windows-1252 beside them.
+    let mut file = "First Name,Last Name,Mobile\nИван,Петров,+7 916 123-45-67\n\
+                    Γιώργος,Παπαδόπουλος,+30 691 234 5678\n太郎,山田,+81 90-1234-5678\n"
+        .as_bytes()
+        .to_vec();
+    file.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode("José,Núñez,+34 612 345 678\n")
+            .0,
+    );
+    file.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode("Søren,Ødegård,+47 912 34 567\n")
+            .0,
+    );
+    let (label, rows) = imported(&file, "US");
+    assert_eq!(label, "utf-8 with windows-1252 rows");
+    let names: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["Иван", "Γιώργος", "太郎", "José", "Søren"]);
+    // A row pasted from a Cyrillic Windows tool is no Western one: the file is refused.
+    let mut file = "First Name,Last Name,Mobile,City\nИван,Петров,+7 916 123-45-67,Москва\n"
+        .as_bytes()
+        .to_vec();
+    let (russian, _, _) =
+        encoding_rs::WINDOWS_1251.encode("Ольга,Смирнова,+7 921 234-56-78,Санкт-Петербург\n");
+    file.extend_from_slice(&russian);
+    assert!(matches!(
+        open(Cursor::new(file), &options("RU")),
+        Err(ImportError::CodePage)
+    ));
+}
+
+/// ASCII rows to past the 64 KiB the encoding is guessed from.
+fn ascii_rows(file: &mut Vec<u8>) -> usize {
+    let mut rows = 0;
+    while file.len() < 70 * 1024 {
+        rows += 1;
+        let row = format!("Name{rows},Family,+1 415 555 {:04},Town\n", rows % 10_000);
+        file.extend_from_slice(row.as_bytes());
+    }
+    rows
+}
+
+/// Past an all-ASCII start, the text in such a code page is judged where it starts: the import
+/// stops there and says why (not as a broken read, which is retried).
+#[test]
+fn a_code_page_past_an_ascii_start_stops_the_import() {
+    for (language, encoding, region, text) in lists() {
+        let mut file = b"First Name,Last Name,Mobile,City\n".to_vec();
+        let ascii = ascii_rows(&mut file);
+        let rows = text.split_once('\n').map_or("", |(_, rows)| rows);
+        file.extend_from_slice(&encoding.encode(rows).0);
+        let mut opened = open(Cursor::new(file), &options(region)).unwrap();
+        let read = opened.by_ref().count();
+        assert!(read <= ascii, "{language}: {read} rows");
+        assert!(
+            matches!(opened.finish(), Err(ImportError::CodePage)),
+            "{language}"
+        );
+    }
+}
+
+/// A UTF-8 file (UTF-8 in its sample) with rows in such a code page further on: each such row
+/// is refused, saying why, where a Windows-1252 row is read as written.
+#[test]
+fn rows_in_such_a_code_page_inside_a_utf8_file_are_refused() {
+    let mut file = "First Name,Last Name,Mobile,City\nZoë,Brontë,+1 415 555 0101,Haworth\n"
+        .as_bytes()
+        .to_vec();
+    ascii_rows(&mut file);
+    let (russian, _, _) = encoding_rs::WINDOWS_1251.encode(
+        "Ольга,Смирнова,+7 921 234-56-78,Санкт-Петербург\nИван,Петров,+7 916 123-45-67,Москва\n",
+    );
+    file.extend_from_slice(&russian);
+    file.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode("José,Núñez,+34 612 345 678,Sevilla\n")
+            .0,
+    );
+    let mut opened = open(Cursor::new(file), &options("US")).unwrap();
+    let outcomes: Vec<RowOutcome> = opened.by_ref().collect();
+    let [.., olga, ivan, jose] = &outcomes[..] else {
+        panic!("{} rows", outcomes.len());
+    };
+    for refused in [olga, ivan] {
+        let RowOutcome::Invalid { reason, .. } = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            reason.contains("code page") && reason.contains("\"CSV UTF-8\""),
+            "{reason}"
+        );
+    }
+    assert!(
+        matches!(jose, RowOutcome::Valid(row) if row.first_name.as_deref() == Some("José")),
+        "{jose:?}"
+    );
+    assert_eq!(opened.encoding(), "utf-8 with windows-1252 rows");
+}
+
+/// UTF-16 without a byte-order mark (little- or big-endian) is read as UTF-16, not refused as
+/// binary data for its zero bytes; binary data with zeros in a like pattern still is.
+#[test]
+fn utf16_without_a_byte_order_mark_is_read() {
+    for (_, _, region, text) in lists() {
+        let want: Vec<(String, String)> = written(&text)
+            .into_iter()
+            .map(|(name, number)| (name, e164(&number, region)))
+            .collect();
+        for (big, label) in [(false, "utf-16le"), (true, "utf-16be")] {
+            let bytes: Vec<u8> = text
+                .encode_utf16()
+                .flat_map(|unit| match big {
+                    true => unit.to_be_bytes(),
+                    false => unit.to_le_bytes(),
+                })
+                .collect();
+            assert_eq!(imported(&bytes, region), (label, want.clone()), "{text}");
+        }
+    }
+    let counters: Vec<u8> = (0..4096u16).flat_map(|n| (n % 200).to_le_bytes()).collect();
+    assert!(matches!(
+        open(Cursor::new(counters), &options("US")),
+        Err(ImportError::Binary)
+    ));
+}
