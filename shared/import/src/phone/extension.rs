@@ -26,12 +26,17 @@ pub(crate) fn strip_extension(cell: &str) -> &str {
     if let Some(number) = before_a_bracketed_extension(cell) {
         return number;
     }
-    let lower = cell.to_ascii_lowercase();
     // The extension's digits run to the end of the cell.
-    let digits_start = lower.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    if digits_start == lower.len() {
+    let digits_start = cell.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    // Every marker ends with a letter, a dot or `#`: most cells (`415-555-2671`) have none
+    // there, and need no lower-cased copy.
+    let marked = cell[..digits_start]
+        .trim_end_matches([' ', ':', '='])
+        .ends_with(|c: char| c.is_ascii_alphabetic() || c == '.' || c == '#');
+    if digits_start == cell.len() || !marked {
         return cell;
     }
+    let lower = cell.to_ascii_lowercase();
     let before = lower[..digits_start].trim_end_matches([' ', ':', '=']);
     for marker in MARKERS {
         // The dot after a marker is its own, or optional (`ext.`).
