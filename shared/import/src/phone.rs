@@ -359,6 +359,9 @@ fn plus_and_digits(number: &str) -> Option<String> {
     // Spaces alone read as the crate reads them anyway: no second try for those.
     let punctuated = rest.contains(['-', '.', '(', ')']);
     (punctuated && digits_and_separators(rest)).then(|| {
+        // `+34 (0) 612...`: a trunk's 0 written in brackets, which the crate drops only for
+        // countries that have a trunk prefix.
+        let rest = rest.replacen("(0)", "", 1);
         let digits = rest.chars().filter(char::is_ascii_digit);
         std::iter::once('+').chain(digits).collect()
     })

@@ -37,6 +37,10 @@ fn a_plus_number_means_the_same_whatever_its_separators() {
         ("+351912-345-678", "PT", "+351912345678"),
         ("+351912-345-678", "US", "+351912345678"),
         ("+316-12345678 (Belgium)", "NL", "+31612345678"),
+        // The trunk's 0 in brackets, where the country has no trunk prefix.
+        ("+34 (0) 612 34 56 78", "ES", "+34612345678"),
+        ("+34 (0)612345678", "GB", "+34612345678"),
+        ("+44 (0) 7911 123456", "GB", "+447911123456"),
     ]);
     // Split anywhere, with any of the crate's separators.
     for e164 in [
