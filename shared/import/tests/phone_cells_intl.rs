@@ -1,4 +1,5 @@
-//! Valid mobiles as people and their software write them outside the English-speaking world.
+//! Valid mobiles as people and their software write them outside the English-speaking world,
+//! in other scripts' digits too.
 
 use smscrm_import::PhoneReader;
 
@@ -147,4 +148,29 @@ fn brazils_carrier_placeholder_is_the_trunk_prefix() {
         let err = read(raw, region).unwrap_err();
         assert!(err.contains("letters among its digits"), "{raw}: {err}");
     }
+}
+
+/// Arabic, Persian and Thai keyboards type their own digits, alone or among ASCII ones.
+#[test]
+fn digits_of_other_scripts_are_digits() {
+    reads_as(&[
+        ("٠٥٠ ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+        ("+٩٧١ ٥٠ ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+        ("٠٥٠-١٢٣-٤٥٦٧", "AE", "+971501234567"),
+        ("۰۵۰۱۲۳۴۵۶۷", "AE", "+971501234567"),
+        ("๐๘๑-๒๓๔-๕๖๗๘", "TH", "+66812345678"),
+        ("+966 5۵۵۱۲3456", "SA", "+966555123456"),
+    ]);
+}
+
+/// Right-to-left text marks the direction around and inside a number's groups.
+#[test]
+fn direction_marks_inside_a_number_are_dropped() {
+    reads_as(&[
+        ("052\u{200f}-234-5678", "IL", "+972522345678"),
+        ("052\u{200e}-234\u{200e}-5670", "IL", "+972522345670"),
+        ("\u{2067}052-234-5678\u{2069}", "IL", "+972522345678"),
+        ("\u{202b}+971 50\u{202c} 123 4567", "AE", "+971501234567"),
+        ("٠٥٠\u{061c} ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
+    ]);
 }
