@@ -271,8 +271,8 @@ pub(crate) struct Plan {
     /// `Phone N - Type`, in file order, when the phone was guessed from them. A row's phone
     /// is its first mobile, or else its first number that is not a fax or a pager.
     pub phone_types: Vec<(usize, usize)>,
-    /// With [`Plan::phone_types`], the attribute keeping the phone column's number when a
-    /// row's phone is taken from another of Google's columns.
+    /// The attribute keeping the phone column's cell when a row's phone is taken from another
+    /// column (another of Google's, or a fallback where the phone column's is no number).
     pub phone_not_chosen: Option<String>,
     pub first_name: Option<usize>,
     pub last_name: Option<usize>,
@@ -361,6 +361,8 @@ pub(crate) fn plan(
     let types = google_phone_types(headers);
     if !phones.is_empty() && types.iter().any(|&(value, _)| value == plan.phone) {
         plan.phone_types = types;
+    }
+    if !phones.is_empty() {
         let header = &headers[plan.phone];
         plan.phone_not_chosen = Some(attribute_name(header, plan.phone, &mut names));
     }

@@ -129,7 +129,10 @@ impl RowValidator {
         if let Some(why) = self.not_to_text(fields, phone_column) {
             return Err(why);
         }
-        let phone = self.phone(fields, phone_cell)?;
+        let (phone_column, phone_cell, other_phones, phone) = match self.phone(fields, phone_cell) {
+            Ok(phone) => (phone_column, phone_cell, other_phones, phone),
+            Err(why) => self.valid_fallback(fields, phone_column).ok_or(why)?,
+        };
         let (first_name, last_name) = self.names(fields)?;
         let emails = cell(fields, self.plan.email)
             .filter(|e| !is_placeholder(e))
@@ -167,6 +170,41 @@ impl RowValidator {
             attributes,
             consent,
         })
+    }
+
+    /// A valid number from a fallback phone column when the phone column's own is none (an
+    /// invalid landline beside a valid mobile), with its column and the other numbers of its
+    /// cell. Not past a note saying not to text, which the row must keep; never for a mapped
+    /// phone column (it has no fallbacks) or Google's typed numbers.
+    fn valid_fallback<'f>(
+        &mut self,
+        fields: &Fields<'f>,
+        column: usize,
+    ) -> Option<(usize, &'f str, Option<&'f str>, PhoneE164)> {
+        let plan = &self.plan;
+        let refused = fields.get(column);
+        if column != plan.phone
+            || !plan.phone_types.is_empty()
+            || crate::phone::note_opts_out(refused)
+        {
+            return None;
+        }
+        for at in plan.phone_fallbacks.clone() {
+            let candidate = fields.get(at);
+            if crate::phone::note_opts_out(candidate) {
+                return None;
+            }
+            let (number, others) = match candidate.split_once(":::") {
+                Some((first, others)) => (first, Some(others)),
+                None => (candidate, None),
+            };
+            if !number.trim().is_empty()
+                && let Ok(phone) = self.phone(fields, number)
+            {
+                return Some((at, number, others, phone));
+            }
+        }
+        None
     }
 
     /// The row's first and last names: from the full-name column when there is one.
@@ -212,8 +250,8 @@ impl RowValidator {
     }
 
     /// The row's custom attributes, kept as written (formulas too: `=1+1` is text here), only
-    /// trimmed; and Google's number the row's phone was not taken from (`phone_column` is
-    /// the one it was), as its other numbers are.
+    /// trimmed; and the phone column's cell when the row's phone was taken from another
+    /// (`phone_column` is the one it was).
     fn attributes(
         &self,
         fields: &Fields<'_>,

@@ -2461,3 +2461,35 @@ fn area_codes_kept_apart_are_read_before_the_number() {
         }
     }
 }
+
+/// A phone column whose cell is no number (an invalid landline) beside a fallback column
+/// holding a valid mobile: the row takes the mobile and keeps the cell it could not read. Not
+/// when the phone cell says not to text, which the row must keep.
+#[test]
+fn a_fallback_column_stands_in_for_a_phone_cell_that_is_no_number() {
+    let text = "Name;Phone;Contact No.\n\
+                Ravi;12345;+91 98765 43210\n\
+                Asha;do not text;+91 98765 43211\n\
+                Dev;+91 98765 43212;+91 98765 43213\n";
+    let (detected, outcomes) = import(text.as_bytes(), &options("IN"));
+    let [
+        RowOutcome::Valid(ravi),
+        RowOutcome::Invalid { .. },
+        RowOutcome::Valid(dev),
+    ] = outcomes.as_slice()
+    else {
+        panic!("{outcomes:?} {:?}", detected.mapping);
+    };
+    assert_eq!(ravi.phone.to_string(), "+919876543210");
+    assert!(
+        ravi.attributes.values().any(|v| v == "12345"),
+        "{:?}",
+        ravi.attributes
+    );
+    assert_eq!(dev.phone.to_string(), "+919876543212");
+    assert!(
+        !dev.attributes.values().any(|v| v == "+91 98765 43212"),
+        "{:?}",
+        dev.attributes
+    );
+}
