@@ -138,7 +138,7 @@ enum Message {
     Header(smscrm_import::Detected),
     Rows(Vec<Event>),
     /// The encoding turned out to be another than detected (see `smscrm_import::Rows::encoding`).
-    Encoding(&'static str),
+    Encoding(String),
 }
 
 /// Imports `input` for the tenant; `refused` sees every rejected row (the report keeps the
@@ -396,7 +396,7 @@ impl Planner<'_> {
                 }
                 Message::Rows(events) => events,
                 Message::Encoding(label) => {
-                    report.encoding = label.to_owned();
+                    report.encoding = label;
                     continue;
                 }
             };

@@ -1,12 +1,12 @@
-//! A file whose sample is all ASCII: UTF-8 or Windows-1252 is decided at its first other byte.
+//! A file whose sample is all ASCII: UTF-8 or a code page is decided at its first other byte.
 //!
 //! The encoding is guessed from the first 64 KiB. A large export from Windows Excel may hold
 //! nothing but ASCII that far and an accented name further on: read as UTF-8, that row would
 //! be rejected. So the choice waits for the first non-ASCII character, and is made as the
-//! sample's is, on the 64 KiB from there on: mostly well-formed UTF-8 means UTF-8 (a row that
-//! is not is then read alone in its own encoding, see `records`), anything else the
-//! single-byte encoding that reads it best, for the rest of the file; text in a code page the
-//! import does not read (`sniff::foreign_code_page`) stops the import there.
+//! sample's is (`sniff::utf8_or_code_page`), on the 64 KiB from there on: UTF-8 (a row that
+//! is not is then read alone in its own encoding, see `records`), or the code page that reads
+//! it, for the rest of the file; text of another script that no code page reads with
+//! confidence (`code_page::guess`) stops the import there.
 
 use std::io::{self, Chain, Cursor, Read};
 use std::{fmt, mem};
@@ -18,9 +18,9 @@ use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
 
-/// Why reading stopped when the text after the ASCII is in a code page the import does not
-/// read (`sniff::foreign_code_page`): `Rows` reports it as [`ImportError::CodePage`], the
-/// file's fault, not as a read that broke off and may be retried.
+/// Why reading stopped when the text after the ASCII is of another script that no code page
+/// reads with confidence: `Rows` reports it as [`ImportError::CodePage`], the file's fault,
+/// not as a read that broke off and may be retried.
 #[derive(Debug)]
 pub(crate) struct ForeignCodePage;
 
@@ -41,7 +41,7 @@ pub(crate) struct LateDecision<R: Read> {
 enum State<R: Read> {
     Ascii(R),
     Utf8(Rest<R>),
-    SingleByte(DecodeReaderBytes<Rest<R>, Vec<u8>>, Encoding),
+    CodePage(DecodeReaderBytes<Rest<R>, Vec<u8>>, Encoding),
     /// While moving from `Ascii` to a decision, and after a read error or a refusal during it.
     Deciding,
 }
@@ -52,7 +52,7 @@ pub(crate) enum Judged {
     /// Everything before it is ASCII: the decision is still to come there.
     AsciiSoFar,
     Utf8,
-    SingleByte,
+    CodePage,
 }
 
 impl<R: Read> LateDecision<R> {
@@ -63,10 +63,10 @@ impl<R: Read> LateDecision<R> {
         }
     }
 
-    /// The single-byte encoding what came after the ASCII is read in, if not UTF-8.
-    pub(crate) fn single_byte(&self) -> Option<Encoding> {
+    /// The code page what came after the ASCII is read in, if not UTF-8.
+    pub(crate) fn code_page(&self) -> Option<Encoding> {
         match self.state {
-            State::SingleByte(_, encoding) => Some(encoding),
+            State::CodePage(_, encoding) => Some(encoding),
             _ => None,
         }
     }
@@ -78,7 +78,7 @@ impl<R: Read> LateDecision<R> {
             State::Ascii(_) | State::Deciding => Judged::AsciiSoFar,
             _ if offset <= self.ascii => Judged::AsciiSoFar,
             State::Utf8(_) => Judged::Utf8,
-            State::SingleByte(..) => Judged::SingleByte,
+            State::CodePage(..) => Judged::CodePage,
         }
     }
 
@@ -90,25 +90,18 @@ impl<R: Read> LateDecision<R> {
         // The import ends on a read error: nothing is left to decide.
         let wanted = SAMPLE_BYTES.saturating_sub(first.len()) as u64;
         let complete = (&mut input).take(wanted).read_to_end(&mut first)? < wanted as usize;
-        let utf8 = match std::str::from_utf8(&first) {
-            Ok(_) => true,
-            Err(e) if e.error_len().is_none() && !complete => true,
-            // As the sample's would be (`sniff::detect_encoding`); the rows before it are read.
-            Err(_) if sniff::foreign_code_page(&sniff::not_utf8_runs(&first)) => {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage));
-            }
-            Err(_) => sniff::holds_utf8(&first),
-        };
-        let single_byte = (!utf8).then(|| sniff::single_byte(&first));
+        // As the sample's would be; the rows before it are read.
+        let encoding = sniff::utf8_or_code_page(&first, complete)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage))?;
         let rest = Cursor::new(first).chain(input);
-        self.state = match single_byte {
-            None => State::Utf8(rest),
-            Some(encoding) => State::SingleByte(
+        self.state = match encoding {
+            Encoding::CodePage(_) => State::CodePage(
                 DecodeReaderBytesBuilder::new()
                     .encoding(Some(encoding.encoding_rs()))
                     .build(rest),
                 encoding,
             ),
+            _ => State::Utf8(rest),
         };
         Ok(())
     }
@@ -119,7 +112,7 @@ impl<R: Read> Read for LateDecision<R> {
         let n = match &mut self.state {
             State::Ascii(input) => input.read(buf)?,
             State::Utf8(rest) => return rest.read(buf),
-            State::SingleByte(decoded, _) => return decoded.read(buf),
+            State::CodePage(decoded, _) => return decoded.read(buf),
             State::Deciding => return Err(io::Error::other("the encoding decision failed")),
         };
         let Some(at) = buf[..n].iter().position(|b| !b.is_ascii()) else {

@@ -15,6 +15,7 @@
 //! Entirely empty lines are skipped by the CSV parser and not counted (Excel does not write
 //! them; a row of empty cells, `,,,`, is a record and is counted, then skipped silently).
 
+mod code_page;
 mod fastpath;
 mod late;
 mod latin;
@@ -175,12 +176,13 @@ pub enum ImportError {
          workbook); save it as CSV (UTF-8) and upload that"
     )]
     Binary,
-    /// Text in a code page of another script than Latin's, which read as a Western one would
-    /// be garbage (see `sniff::foreign_code_page`).
+    /// Text of another script than Latin's in no code page the import tells with confidence,
+    /// which read as a Western one would be garbage (see `code_page::guess`).
     #[error(
-        "the file's text is not in an encoding this import reads: it looks like a Cyrillic, \
-         Greek, Hebrew, Arabic, Thai or East Asian code page (Excel's plain \"CSV\" in those \
-         languages); save it as \"CSV UTF-8\" (or \"Unicode Text\") and import again"
+        "the file's text is not in an encoding this import can tell: it looks like a \
+         Cyrillic, Greek, Hebrew, Arabic, Thai or East Asian code page, but none reads it as \
+         words of that script; save it as \"CSV UTF-8\" (or \"Unicode Text\") and import \
+         again"
     )]
     CodePage,
     #[error(

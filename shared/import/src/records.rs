@@ -11,7 +11,8 @@ use std::io::{self, Read};
 
 use csv_core::ReadRecordResult;
 
-use crate::sniff::{self, Encoding};
+use crate::code_page;
+use crate::sniff::Encoding;
 
 const INPUT_BUFFER: usize = 64 * 1024;
 const SCRATCH: usize = 8 * 1024;
@@ -32,8 +33,8 @@ pub(crate) enum Record<'a> {
     UnclosedQuote {
         lines: u64,
     },
-    /// A record of a UTF-8 file that is in a code page the import does not read (see
-    /// `sniff::foreign_code_page`), which no single-byte encoding of its reads as written.
+    /// A record of a UTF-8 file in another script that no code page reads with confidence
+    /// (see `code_page::guess`).
     ForeignCodePage,
 }
 
@@ -95,26 +96,33 @@ struct Decoded<'r> {
     first_encoding: &'r mut Option<Encoding>,
 }
 
-/// A record of a UTF-8 file that is not UTF-8: the bytes UTF-8 cannot read are read in the
-/// single-byte encoding that reads them best, everything else stays UTF-8. A row pasted from
-/// a Windows (or old Mac) tool into a UTF-8 export is imported as its author wrote it, and a
-/// note's Windows dash beside UTF-8 names (`Renée \x96 VIP`) garbles nothing.
+/// A record of a UTF-8 file that is not UTF-8, read in the code page that reads what UTF-8
+/// cannot of it. In a Latin one, only those bytes are read so and everything else stays UTF-8:
+/// a row pasted from a Windows (or old Mac) tool into a UTF-8 export is imported as its author
+/// wrote it, and a note's Windows dash beside UTF-8 names (`Renée \x96 VIP`) garbles nothing.
+/// In another script's (a row pasted from a Cyrillic or Japanese tool), each field is read in
+/// it whole: its bytes may hold well-formed UTF-8 pairs by chance.
 fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
     into.text.clear();
     into.ends.clear();
-    if in_foreign_code_page(bytes, ends) {
+    let Some(code_page) = code_page::guess_row(&not_utf8_fields(bytes, ends)) else {
         return Record::ForeignCodePage;
-    }
-    let encoding = sniff::single_byte(&not_utf8(bytes));
-    into.first_encoding.get_or_insert(encoding);
+    };
+    into.first_encoding
+        .get_or_insert(Encoding::CodePage(code_page));
+    let latin = code_page::is_latin(code_page);
     let mut start = 0;
     for &end in ends {
-        for chunk in bytes[start..end].utf8_chunks() {
-            into.text.push_str(chunk.valid());
-            let (text, _) = encoding
-                .encoding_rs()
-                .decode_without_bom_handling(chunk.invalid());
-            into.text.push_str(&text);
+        let field = &bytes[start..end];
+        if latin {
+            for chunk in field.utf8_chunks() {
+                into.text.push_str(chunk.valid());
+                let (text, _) = code_page.decode_without_bom_handling(chunk.invalid());
+                into.text.push_str(&text);
+            }
+        } else {
+            into.text
+                .push_str(&code_page.decode_without_bom_handling(field).0);
         }
         into.ends.push(into.text.len());
         start = end;
@@ -126,10 +134,10 @@ fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'
     })
 }
 
-/// Whether a record that is not UTF-8 is in a code page the import does not read, judged on
-/// its fields apart, as the file had them (csv-core joins them: `Zoë` and `Ørsted` would make
-/// one run of accents).
-fn in_foreign_code_page(bytes: &[u8], ends: &[usize]) -> bool {
+/// What of a record is not UTF-8 ([`code_page::not_utf8_runs`]), judged on its fields apart,
+/// as the file had them (csv-core joins them: `Zoë` and `Ørsted` would make one run of
+/// accents).
+fn not_utf8_fields(bytes: &[u8], ends: &[usize]) -> Vec<u8> {
     let mut fields = Vec::with_capacity(bytes.len() + ends.len());
     let mut start = 0;
     for &end in ends {
@@ -137,24 +145,7 @@ fn in_foreign_code_page(bytes: &[u8], ends: &[usize]) -> bool {
         fields.push(b',');
         start = end;
     }
-    sniff::foreign_code_page(&sniff::not_utf8_runs(&fields))
-}
-
-/// The record's bytes as the single-byte guess should see them: those UTF-8 cannot read, with
-/// their ASCII neighbours, and a space for each well-formed UTF-8 character (`ç` in
-/// `François` is no evidence of how the Windows byte beside it was meant).
-fn not_utf8(bytes: &[u8]) -> Vec<u8> {
-    let mut seen = Vec::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        seen.extend(
-            chunk
-                .valid()
-                .chars()
-                .map(|c| if c.is_ascii() { c as u8 } else { b' ' }),
-        );
-        seen.extend_from_slice(chunk.invalid());
-    }
-    seen
+    code_page::not_utf8_runs(&fields)
 }
 
 pub(crate) struct RecordReader<R> {
@@ -170,7 +161,7 @@ pub(crate) struct RecordReader<R> {
     /// A record that is not UTF-8, decoded (see [`RecordReader::other_encoding`]).
     decoded: String,
     decoded_ends: Vec<usize>,
-    /// The single-byte encoding the first record that was not UTF-8 was read in.
+    /// The code page the first record that was not UTF-8 was read in.
     other_encoding: Option<Encoding>,
     max_field: usize,
     max_fields: usize,

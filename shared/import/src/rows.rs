@@ -145,11 +145,7 @@ fn open_with<R: Read>(
             sample.drain(..3);
             Decoded::Utf8(Cursor::new(sample).chain(input))
         }
-        Encoding::Utf16Le
-        | Encoding::Utf16Be
-        | Encoding::Windows1252
-        | Encoding::MacRoman
-        | Encoding::Windows1250 => Decoded::Other(
+        Encoding::Utf16Le | Encoding::Utf16Be | Encoding::CodePage(_) => Decoded::Other(
             DecodeReaderBytesBuilder::new()
                 .encoding(Some(encoding.encoding_rs()))
                 .bom_override(true)
@@ -278,23 +274,17 @@ impl<R: Read> Rows<R> {
     }
 
     /// The encoding as read so far: the detected one, unless a file whose sample was all
-    /// ASCII turned out to be in a single-byte encoding further on, or some rows of a UTF-8
-    /// file were not UTF-8 (and were read in Windows-1252, Mac Roman or Windows-1250).
-    pub fn encoding(&self) -> &'static str {
+    /// ASCII turned out to be in a code page further on, or some rows of a UTF-8 file were
+    /// not UTF-8 (`utf-8 with windows-1252 rows`: the code page the first was read in).
+    pub fn encoding(&self) -> String {
         if let Decoded::Late(late) = &self.records.input().get_ref().1
-            && let Some(encoding) = late.single_byte()
+            && let Some(encoding) = late.code_page()
         {
-            return encoding.label();
+            return encoding.label().to_owned();
         }
-        let utf8_bom = self.detected.encoding == Encoding::Utf8Bom.label();
-        match (self.records.other_encoding(), utf8_bom) {
-            (None, _) => self.detected.encoding,
-            (Some(Encoding::MacRoman), false) => "utf-8 with mac-roman rows",
-            (Some(Encoding::MacRoman), true) => "utf-8-bom with mac-roman rows",
-            (Some(Encoding::Windows1250), false) => "utf-8 with windows-1250 rows",
-            (Some(Encoding::Windows1250), true) => "utf-8-bom with windows-1250 rows",
-            (Some(_), false) => "utf-8 with windows-1252 rows",
-            (Some(_), true) => "utf-8-bom with windows-1252 rows",
+        match self.records.other_encoding() {
+            None => self.detected.encoding.to_owned(),
+            Some(rows) => format!("{} with {} rows", self.detected.encoding, rows.label()),
         }
     }
 
@@ -309,7 +299,7 @@ impl<R: Read> Rows<R> {
             Decoded::Late(late) => match late.judged_at(at.offset - self.left_out) {
                 Judged::AsciiSoFar => ResumeText::AsciiSoFar,
                 Judged::Utf8 => ResumeText::Utf8,
-                Judged::SingleByte => return None,
+                Judged::CodePage => return None,
             },
             Decoded::Other(_) => return None,
         };

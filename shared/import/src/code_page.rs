@@ -1,0 +1,403 @@
+//! Which code page a text that is not all UTF-8 was saved in: Excel's plain "CSV" is in the
+//! code page of the Windows (or old Mac) it was saved on.
+//!
+//! The guess is `chardetng`'s (Firefox's detector for legacy web pages), checked against what
+//! a contact list looks like: it has no Mac Roman, and with only a few accented letters to go
+//! by it sometimes takes a Spanish or Icelandic file for a Central European one
+//! (`Ibáñez` as `Ibáńez`), so a Latin code page other than Windows-1252 needs more evidence,
+//! and another script's needs its words to look like words of that script.
+
+use encoding_rs::{
+    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_874, WINDOWS_1250,
+    WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+};
+
+pub(crate) type CodePage = &'static Encoding;
+
+/// The name a code page is reported under.
+pub(crate) fn label(code_page: CodePage) -> &'static str {
+    match code_page {
+        _ if code_page == MACINTOSH => "mac-roman",
+        _ => code_page.name(),
+    }
+}
+
+/// Non-ASCII bytes, and different byte values among them, a Latin code page other than
+/// Windows-1252 needs before it is taken over Windows-1252: fewer, and the guess is as often a
+/// Western file's letters read as Czech or Turkish ones as the other way round.
+const LATIN_EVIDENCE: (usize, usize) = (8, 2);
+
+/// The code page `bytes` (text that is not UTF-8, or only its runs that are not: see
+/// [`not_utf8_runs`]) is in; `None` for text of another script than Latin's that no code page
+/// reads with confidence, which would be imported as garbage.
+pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    let guessed = detector.guess(None, false);
+    if !is_latin(guessed) {
+        return match another_script(bytes) {
+            // The detector takes a file of half-width katakana alone (the name readings of
+            // old Japanese systems) for Cyrillic.
+            true if guessed != WINDOWS_874 && half_width_katakana_only(bytes) => Some(SHIFT_JIS),
+            true => Some(guessed),
+            // Accents among Latin letters: no Cyrillic or Greek words.
+            false => Some(single_byte(bytes)),
+        };
+    }
+    if foreign_code_page(bytes) {
+        return None;
+    }
+    match OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
+        true => Some(guessed),
+        // Windows-1252, Mac Roman (which the detector does not know) or, by its letters,
+        // Windows-1250. The detector's ISO code pages are none Excel saves in: it takes
+        // Polish Windows-1250 for ISO-8859-2 when it holds no `ś` or `ź` (`Dšbrowski`).
+        false => Some(single_byte(bytes)),
+    }
+}
+
+/// [`guess`] for one row of a UTF-8 file that is not UTF-8: Latin accents among ASCII letters
+/// (a row pasted from a Windows or Mac tool) are read in the single-byte code page their
+/// letters suit, without the detector, which costs microseconds a row and has too little of
+/// one row to tell Latin code pages apart.
+pub(crate) fn guess_row(bytes: &[u8]) -> Option<CodePage> {
+    match !accents_on_letters(bytes) && another_script(bytes) {
+        true => guess(bytes),
+        false => Some(single_byte(bytes)),
+    }
+}
+
+/// Whether each run of non-ASCII bytes touches an ASCII letter (`José`, `Núñez`): how Latin
+/// accents stand, and a cheap first look before [`another_script`].
+fn accents_on_letters(bytes: &[u8]) -> bool {
+    let letter = |at: Option<usize>| {
+        at.and_then(|at| bytes.get(at))
+            .is_some_and(u8::is_ascii_alphabetic)
+    };
+    let mut start = 0;
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        if !run.is_empty() && !letter(start.checked_sub(1)) && !letter(Some(end)) {
+            return false;
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// The Latin code pages Windows Excel saves in besides Windows-1252: Central European,
+/// Turkish, Baltic and Vietnamese.
+const OTHER_LATIN: [CodePage; 4] = [WINDOWS_1250, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258];
+
+/// Whether `code_page` writes a Latin script.
+pub(crate) fn is_latin(code_page: CodePage) -> bool {
+    [WINDOWS_1252, MACINTOSH, ISO_8859_2, ISO_8859_4, ISO_8859_13]
+        .into_iter()
+        .chain(OTHER_LATIN)
+        .any(|latin| latin == code_page)
+}
+
+/// Whether `bytes` give enough evidence to read them in `code_page` rather than Windows-1252
+/// ([`LATIN_EVIDENCE`]): counting only the bytes the two read differently.
+fn enough_evidence(bytes: &[u8], code_page: CodePage) -> bool {
+    let mut differing = [false; 128];
+    let mut non_ascii = 0;
+    for &byte in bytes.iter().filter(|b| !b.is_ascii()) {
+        non_ascii += 1;
+        let one = std::slice::from_ref(&byte);
+        let read = |page: CodePage| page.decode_without_bom_handling(one).0;
+        if read(code_page) != read(WINDOWS_1252) {
+            differing[usize::from(byte - 0x80)] = true;
+        }
+    }
+    let (bytes_needed, values_needed) = LATIN_EVIDENCE;
+    non_ascii >= bytes_needed && differing.iter().filter(|&&d| d).count() >= values_needed
+}
+
+/// Whether the non-ASCII bytes of `bytes` are shaped as another script's are in its code
+/// page: [`foreign_code_page`]'s test, on however little text.
+fn another_script(bytes: &[u8]) -> bool {
+    let non_ascii = bytes.iter().filter(|b| !b.is_ascii()).count();
+    non_ascii > 0
+        && (in_words(bytes) * 2 > non_ascii || DOUBLE_BYTE.iter().any(|cp| cp.reads(bytes, 2)))
+}
+
+/// Whether every non-ASCII byte of `bytes` is one Shift-JIS reads as half-width katakana
+/// alone. Cyrillic, Greek, Hebrew and Arabic code pages put everyday letters past them
+/// (Windows-1251's lower case, KOI8's capitals), and Thai puts its vowels and tone marks there
+/// (and the detector knows Thai).
+fn half_width_katakana_only(bytes: &[u8]) -> bool {
+    let mut non_ascii = bytes.iter().filter(|b| !b.is_ascii());
+    non_ascii.clone().count() >= CODE_PAGE_EVIDENCE / 4
+        && non_ascii.all(|b| matches!(b, 0xA1..=0xDF))
+}
+
+/// Whether the UTF-8 in `bytes` (text another script's code page reads: see [`guess`]) is
+/// the file's own rather than pairs of that code page's bytes that happen to be well-formed
+/// UTF-8 (a GBK `伟` is UTF-8's `ΰ`): a good share of its runs of non-ASCII bytes are UTF-8
+/// whole. A UTF-8 file with rows pasted from a Cyrillic tool has plenty; a GBK file about
+/// one in twelve.
+pub(crate) fn holds_utf8_runs(bytes: &[u8]) -> bool {
+    let (mut utf8, mut other) = (0usize, 0usize);
+    for run in bytes.split(u8::is_ascii).filter(|run| !run.is_empty()) {
+        match std::str::from_utf8(run) {
+            Ok(_) => utf8 += 1,
+            Err(_) => other += 1,
+        }
+    }
+    utf8 > 0 && utf8 * 3 >= other
+}
+
+/// Non-ASCII bytes a text needs before [`foreign_code_page`] judges it: fewer tell too little.
+const CODE_PAGE_EVIDENCE: usize = 16;
+
+/// Whether text that is not UTF-8 is in a code page of another script than Latin's: Excel's
+/// plain "CSV" in Russian or Ukrainian (Windows-1251), Greek, Hebrew, Arabic or Thai Windows,
+/// or in Japanese, Korean or Chinese (Shift-JIS, cp949, GBK, Big5). Read in a Western code
+/// page, all of it would be imported as garbage (`Иван` as `Èâàí`).
+///
+/// Those scripts write words whose letters are all non-ASCII, so most non-ASCII bytes stand
+/// in words of three or more of them; Latin scripts put an accented letter or a few among
+/// ASCII ones (`José`, `Größe`, `Żółtów`, `Příjmení`, Turkish `Çığır`: Turkish reads as
+/// Windows-1252 but for four letters). The double-byte code pages also put ASCII bytes inside
+/// characters (Shift-JIS `山田` is `\x8ER\x93c`): see [`DoubleByte`].
+pub(crate) fn foreign_code_page(bytes: &[u8]) -> bool {
+    let non_ascii = bytes.iter().filter(|b| !b.is_ascii()).count();
+    // East Asian names are short (`王`, `太郎`), and their characters are evidence early.
+    (non_ascii >= CODE_PAGE_EVIDENCE && in_words(bytes) * 2 > non_ascii)
+        || (non_ascii >= CODE_PAGE_EVIDENCE / 2
+            && DOUBLE_BYTE
+                .iter()
+                .any(|cp| cp.reads(bytes, CODE_PAGE_EVIDENCE / 4)))
+}
+
+/// The non-ASCII bytes that stand in words of their own, three or more that no ASCII letter
+/// touches (a Latin word's accented letters sit among ASCII ones: `Çığır`'s `ığı`).
+fn in_words(bytes: &[u8]) -> usize {
+    let latin = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphabetic);
+    let (mut total, mut start) = (0, 0);
+    // The runs of non-ASCII bytes, each (but the last) followed by one ASCII byte.
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        if run.len() >= 3 && !(start > 0 && latin(start - 1)) && !latin(end) {
+            total += run.len();
+        }
+        start = end + 1;
+    }
+    total
+}
+
+/// A double-byte code page by the shape of its characters: a lead byte and a trail byte,
+/// which may be ASCII. Read in the right one, a file's text is mostly the code page's
+/// everyday characters (kana, hangul, the frequent ideographs, full-width punctuation), each
+/// apart from Latin letters; a Western file's accents read so make characters glued to them
+/// (`Müller`'s `ül`), rare ones, or none (`José,`).
+struct DoubleByte {
+    /// A byte that is a character alone (Shift-JIS's half-width katakana).
+    single: fn(u8) -> bool,
+    trail: fn(u8) -> bool,
+    /// Whether a lead and trail byte make an everyday character.
+    everyday: fn(u8, u8) -> bool,
+}
+
+/// Shift-JIS: symbols, full-width letters and kana (0x81–0x84), JIS level 1 kanji.
+const SHIFT_JIS_SHAPES: DoubleByte = DoubleByte {
+    single: |b| matches!(b, 0xA1..=0xDF),
+    trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFC),
+    everyday: |lead, _| matches!(lead, 0x81..=0x84 | 0x88..=0x98),
+};
+
+const DOUBLE_BYTE: [DoubleByte; 4] = [
+    SHIFT_JIS_SHAPES,
+    // GBK: GB2312's symbols and hanzi.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFE),
+        everyday: |lead, trail| matches!(lead, 0xA1..=0xA9 | 0xB0..=0xF7) && trail >= 0xA1,
+    },
+    // Big5: symbols and the frequent hanzi.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x40..=0x7E | 0xA1..=0xFE),
+        everyday: |lead, _| matches!(lead, 0xA1..=0xC6),
+    },
+    // cp949 (Excel's "EUC-KR"): KS X 1001's symbols, jamo and hangul.
+    DoubleByte {
+        single: |_| false,
+        trail: |b| matches!(b, 0x41..=0x5A | 0x61..=0x7A | 0x81..=0xFE),
+        everyday: |lead, trail| matches!(lead, 0xA1..=0xAC | 0xB0..=0xC8) && trail >= 0xA1,
+    },
+];
+
+impl DoubleByte {
+    /// Whether `bytes` read in this code page are mostly everyday characters apart from
+    /// Latin letters, at least `least` of them.
+    fn reads(&self, bytes: &[u8], least: usize) -> bool {
+        let (mut apart, mut other) = (0usize, 0usize);
+        let (mut at, mut after_latin) = (0, false);
+        while let Some(&byte) = bytes.get(at) {
+            let trail = bytes.get(at + 1).copied().filter(|&t| (self.trail)(t));
+            let (len, everyday) = match trail {
+                _ if byte.is_ascii() || (self.single)(byte) => (1, (self.single)(byte)),
+                Some(trail) => (2, (self.everyday)(byte, trail)),
+                None => (1, false),
+            };
+            let before_latin = bytes.get(at + len).is_some_and(u8::is_ascii_alphabetic);
+            match (byte.is_ascii(), everyday && !after_latin && !before_latin) {
+                (true, _) => {}
+                (false, true) => apart += 1,
+                (false, false) => other += 1,
+            }
+            after_latin = byte.is_ascii_alphabetic();
+            at += len;
+        }
+        apart >= least && apart > 3 * other
+    }
+}
+
+/// What of `bytes` is not UTF-8, for [`foreign_code_page`] to judge: each run of non-ASCII
+/// bytes that UTF-8 cannot read as a whole, as it is, and the ASCII between; a space for each
+/// run it reads (the UTF-8 names of a file with some rows in another encoding). Whole runs:
+/// Shift-JIS, GBK and Thai text holds well-formed UTF-8 pairs by chance inside its words.
+pub(crate) fn not_utf8_runs(bytes: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(start) = rest.iter().position(|b| !b.is_ascii()) {
+        let len = rest[start..].iter().position(u8::is_ascii);
+        let (ascii, run) = rest[..start + len.unwrap_or(rest.len() - start)].split_at(start);
+        seen.extend_from_slice(ascii);
+        match std::str::from_utf8(run) {
+            Ok(_) => seen.push(b' '),
+            Err(_) => seen.extend_from_slice(run),
+        }
+        rest = &rest[ascii.len() + run.len()..];
+    }
+    seen.extend_from_slice(rest);
+    seen
+}
+
+/// Whether bytes that are not all UTF-8 are to be read as UTF-8 still: any of their non-ASCII
+/// characters is well-formed UTF-8. Read so, every row UTF-8 cannot read is read in its own
+/// single-byte encoding (see `records`): a UTF-8 export with rows pasted from a Windows tool,
+/// or a Windows export with UTF-8 rows (or a Windows header) merged in, keeps every name; read
+/// as Windows-1252, each UTF-8 row is garbled (`RenÃ©e`). Single-byte text hardly ever holds
+/// a well-formed pair by chance (an accented capital right before a symbol: `ß“`), and then
+/// only that pair is misread. (A character a sample cut at its end is no whole one.)
+pub(crate) fn holds_utf8(bytes: &[u8]) -> bool {
+    bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
+}
+
+/// The single-byte encoding that reads `bytes` as the most plausible text: Windows-1252
+/// unless Mac Roman or Windows-1250 is clearly better (Central European Excel: its `ł`, `ą`,
+/// `ż` are Windows-1252's `³`, `¹`, `¿`). The two put letters at different bytes: Mac Roman's `é` (0x8E)
+/// is Windows-1252's `Ž`, its `ü` (0x9F) is `Ÿ`, and Windows-1252's `é` (0xE9) is Mac Roman's
+/// `È`. So each non-ASCII byte beside an ASCII letter scores for an encoding that reads it as
+/// a letter of the right case (a capital inside a lowercase word, or after a letter and
+/// before a lowercase one, does not count: `MŸller`) or as the punctuation and marks words
+/// carry (`O’Brien`, `Don’t`, `‘quoted`, `Acme™`: Windows-1252's quotes are Mac Roman's `í`
+/// and `ì`, its `™` Mac Roman's `ö`), and against one that reads it as anything else.
+pub(crate) fn single_byte(bytes: &[u8]) -> CodePage {
+    let score = |encoding: CodePage| -> i64 {
+        let mut total = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte.is_ascii() {
+                continue;
+            }
+            let before = at.checked_sub(1).map(|b| bytes[b]);
+            let after = bytes.get(at + 1).copied();
+            if !before.is_some_and(|b| b.is_ascii_alphabetic())
+                && !after.is_some_and(|b| b.is_ascii_alphabetic())
+            {
+                continue;
+            }
+            let (text, _) = encoding.decode_without_bom_handling(std::slice::from_ref(&byte));
+            let Some(c) = text.chars().next() else {
+                continue;
+            };
+            let in_lowercase_word = before.is_some_and(|b| b.is_ascii_lowercase());
+            let (after_letter, before_letter) = (
+                before.is_some_and(|b| b.is_ascii_alphabetic()),
+                after.is_some_and(|b| b.is_ascii_alphabetic()),
+            );
+            // `MŸller`, or before a capitalised word (`OÕBrien`: Mac Roman's `’` is `Õ`).
+            let capitalised_next = after.is_some_and(|b| b.is_ascii_uppercase())
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_lowercase);
+            let mid_word_capital =
+                after_letter && (after.is_some_and(|b| b.is_ascii_lowercase()) || capitalised_next);
+            let letter =
+                c.is_alphabetic() && !(c.is_uppercase() && (in_lowercase_word || mid_word_capital));
+            // An apostrophe sits inside words or ends them; an opening quote starts one (Mac
+            // Roman's `ë` in `Zoë` is Windows-1252's `‘`); quotes, dashes and marks stand at
+            // their edges only (Mac Roman's `ñ` in `Muñoz` is Windows-1252's `–`).
+            let inside = after_letter && before_letter;
+            let word_punctuation = match c {
+                '’' => true,
+                '‘' => !after_letter,
+                '“' | '”' | '–' | '—' | '…' => !inside,
+                '™' | '®' | '©' => !before_letter,
+                // Spanish questions open with one: "¿Acepta SMS?".
+                '¿' | '¡' => !after_letter,
+                _ => false,
+            };
+            total += match letter || word_punctuation {
+                true => 1,
+                false => -1,
+            };
+        }
+        total
+    };
+    // Best first on a tie: most Western letters read the same in Windows-1250.
+    [WINDOWS_1252, MACINTOSH, WINDOWS_1250]
+        .into_iter()
+        .map(|encoding| (score(encoding), encoding))
+        .reduce(|best, next| if next.0 > best.0 { next } else { best })
+        .map_or(WINDOWS_1252, |(_, encoding)| encoding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Latin words with three accented letters in a row (`Żółkiewska`, `Çığır`), or whose
+    /// accents pair up as a double-byte code page's characters do (Big5 reads `Żółtów` as
+    /// three), are Latin: a town's customer list with it on every row, and Turkish names,
+    /// judged whole or by row.
+    #[test]
+    fn latin_words_that_look_like_another_script_are_latin() {
+        let mut polish = String::from("First Name;Last Name;Mobile;City\n");
+        for (first, last) in [
+            ("Anna", "Żółkiewska"),
+            ("Jan", "Żółtowski"),
+            ("Piotr", "Wójcik"),
+            ("Ewa", "Żółkiewska"),
+        ] {
+            polish.push_str(&format!("{first};{last};501234567;Żółtów\n"));
+        }
+        let turkish = "First Name;Last Name;Mobile;City\nYağız;Öğüt;5321234567;Iğdır\n\
+                       Çağrı;Öğüt;5331234567;Çığır\nIşık;Doğuş;5341234567;Çığır\n";
+        let cases = [
+            (polish.as_str(), encoding_rs::WINDOWS_1250),
+            (turkish, encoding_rs::WINDOWS_1254),
+        ];
+        for (text, encoding) in cases {
+            assert!(!foreign_code_page(&encoding.encode(text).0), "{text}");
+            for row in text.lines() {
+                assert!(!foreign_code_page(&encoding.encode(row).0), "{row}");
+            }
+        }
+    }
+
+    /// A word in a code page keeps the well-formed UTF-8 it holds by chance (Windows-874's
+    /// `ใจดี` starts with `\xE3\xA8\xB4`, which is UTF-8's `㨴`): only a word UTF-8 reads whole
+    /// is UTF-8's.
+    #[test]
+    fn what_is_not_utf8_is_judged_by_whole_words() {
+        let (thai, _, _) = encoding_rs::WINDOWS_874.encode("ใจดี");
+        assert!(std::str::from_utf8(&thai[..3]).is_ok());
+        let mut row = thai.to_vec();
+        row.extend_from_slice(",Renée,Zoë".as_bytes());
+        let mut want = thai.to_vec();
+        want.extend_from_slice(b",Ren e,Zo ");
+        assert_eq!(not_utf8_runs(&row), want);
+    }
+}
