@@ -227,6 +227,16 @@ fn snake(header: &str) -> String {
     truncate_name(&name, MAX_ATTRIBUTE_NAME_CHARS - 4)
 }
 
+/// The letters of `header` in Latin ones (`Город` -> `Gorod`, `都市` -> `Du Shi`); anything
+/// else a space (`📱` is no word).
+fn spelt_in_latin(header: &str) -> String {
+    let spelt = |c: char| match c.is_alphabetic() {
+        true => deunicode::deunicode_char(c).unwrap_or(" "),
+        false => " ",
+    };
+    header.chars().map(spelt).collect()
+}
+
 /// `name`'s first `chars` characters, without a trailing `_`.
 fn truncate_name(name: &str, chars: usize) -> String {
     let mut name: String = name.chars().take(chars).collect();
@@ -590,6 +600,11 @@ fn find_column(
 fn attribute_name(header: &str, at: usize, taken: &mut HashSet<String>) -> String {
     let mut base = snake(header);
     if base.is_empty() {
+        // A header in another script, spelt in Latin letters as templates name attributes
+        // (`Город` -> `gorod`, `都市` -> `du_shi`).
+        base = snake(&spelt_in_latin(header));
+    }
+    if base.is_empty() {
         base = format!("column_{}", at + 1);
     }
     let usable = |name: &str, taken: &HashSet<String>| {
@@ -778,7 +793,10 @@ mod tests {
                     "2nd City",
                     "Phone",
                     "city",
-                    "City!"
+                    "City!",
+                    "Город",
+                    "都市",
+                    "📱"
                 ],
                 None
             ),
@@ -791,6 +809,9 @@ mod tests {
                 ("Phone", "attr:phone_2"),
                 ("city", "attr:city"),
                 ("City!", "attr:city_2"),
+                ("Город", "attr:gorod"),
+                ("都市", "attr:du_shi"),
+                ("📱", "attr:column_11"),
             ])
         );
     }
