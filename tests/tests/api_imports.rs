@@ -19,6 +19,7 @@ on_both_backends!(
     running_before_the_upload_is_a_conflict,
     a_new_upload_clears_the_last_runs_counts,
     a_header_only_file_is_refused_and_the_refusal_kept_until_a_new_upload,
+    a_russian_excel_file_is_read_in_its_code_page,
 );
 
 const MESSY: &str = "\u{feff}Given Name;Family Name;Phone 1 - Value;Store\r\n\
@@ -28,7 +29,13 @@ Ada again;;+1 415 555 2671;North\r\n\
 Nobody;;12;\r\n";
 
 /// Creates an import and uploads `csv` wherever the API says.
-async fn create_and_upload(app: &TestApp, me: &Caller, csv: &str, settings: Value) -> String {
+async fn create_and_upload(
+    app: &TestApp,
+    me: &Caller,
+    csv: impl AsRef<[u8]>,
+    settings: Value,
+) -> String {
+    let csv = csv.as_ref();
     let (status, created) =
         send(app.request(Method::POST, "/v1/imports", me).json(&settings)).await;
     assert_eq!(status, 201, "{created}");
@@ -208,6 +215,40 @@ async fn upload_dry_run_commit(app: &TestApp) {
     assert_eq!(
         mapped,
         ["Given Name", "Family Name", "Phone 1 - Value", "Store"],
+        "{report}"
+    );
+}
+
+/// Russian Excel's plain "CSV" is Windows-1251: the dry run reads it so, names attributes in
+/// Latin letters, and says its country column reads each row's number for its country.
+async fn a_russian_excel_file_is_read_in_its_code_page(app: &TestApp) {
+    let me = app.tenant("Moscow shop").await;
+    let text = "Имя;Фамилия;Мобильный;Страна;Город\r\n\
+                Иван;Петров;8 916 123-45-67;Россия;Москва\r\n\
+                Ольга;Смирнова;050 123 4567;Украина;Київ\r\n";
+    let (csv, _, unmappable) = encoding_rs::WINDOWS_1251.encode(text);
+    assert!(!unmappable);
+    let id = create_and_upload(app, &me, &csv, json!({"region": "RU"})).await;
+    let (status, checked) =
+        send(app.request(Method::POST, &format!("/v1/imports/{id}/dry-run"), &me)).await;
+    assert_eq!(status, 200, "{checked}");
+    let report = &checked["report"];
+    assert_eq!(report["encoding"], "windows-1251", "{report}");
+    assert_eq!(report["valid"], 2, "{report}");
+    let preview = |at: usize, field: &str| report["preview"][at][field].clone();
+    assert_eq!(
+        [
+            preview(0, "first_name"),
+            preview(0, "phone"),
+            preview(1, "phone")
+        ],
+        [json!("Иван"), json!("+79161234567"), json!("+380501234567")],
+        "{report}"
+    );
+    assert_eq!(preview(1, "attributes")["gorod"], "Київ", "{report}");
+    assert_eq!(
+        report["number_columns"],
+        json!([["Страна", "country"]]),
         "{report}"
     );
 }

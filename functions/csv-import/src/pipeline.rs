@@ -771,6 +771,11 @@ fn describe(report: &mut ImportReport, detected: &smscrm_import::Detected) {
         .iter()
         .map(|(header, target)| (header.clone(), target.to_string()))
         .collect();
+    report.number_columns = detected
+        .number_columns
+        .iter()
+        .map(|(header, role)| (header.clone(), (*role).to_owned()))
+        .collect();
 }
 
 fn to_merge(row: ImportRow) -> ContactMerge {

@@ -321,6 +321,13 @@ fn print_summary(report: &ImportReport) {
     for (header, target) in &report.mapping {
         println!("  column {header:?} -> {target}");
     }
+    for (header, role) in &report.number_columns {
+        let reads = match role.as_str() {
+            "country" => "each row's number is read for the country it names",
+            _ => "a number that does not read as written is read after its area code",
+        };
+        println!("  column {header:?} also reads numbers: {reads}");
+    }
     for error in &report.errors {
         println!("  row {}: {}", error.row, printable(&error.reason));
     }

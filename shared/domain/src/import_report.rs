@@ -36,6 +36,10 @@ pub struct ImportReport {
     pub delimiter: String,
     /// Column header -> what it was read as (`phone`, `first_name`, `attr:city`, ...).
     pub mapping: Vec<(String, String)>,
+    /// Column header -> what numbers are also read with from it, beside the attribute it is
+    /// kept as: `country` (each row's number is read for its country) or `area_code`.
+    #[serde(default)]
+    pub number_columns: Vec<(String, String)>,
     /// The first rows as they will be stored.
     pub preview: Vec<PreviewRow>,
     /// The first [`MAX_REPORTED_ERRORS`] invalid and duplicate rows, in file order.
@@ -125,6 +129,7 @@ impl ImportReport {
             self.encoding = later.encoding;
             self.delimiter = later.delimiter;
             self.mapping = later.mapping;
+            self.number_columns = later.number_columns;
         }
         let room = PREVIEW_ROWS.saturating_sub(self.preview.len());
         self.preview.extend(later.preview.into_iter().take(room));

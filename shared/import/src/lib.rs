@@ -100,16 +100,20 @@ pub struct ConsentDeclaration {
 /// What was detected from the file, for the dry-run report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Detected {
-    /// One of "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "windows-1252", "mac-roman",
-    /// "windows-1250".
+    /// "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "mac-roman", or a code page by its
+    /// WHATWG name ("windows-1252", "windows-1251", "Shift_JIS", "GBK", ...).
     /// Once the file is read, [`Rows::encoding`] may say more: a file whose start is ASCII
-    /// can turn out single-byte, and a UTF-8 file can hold rows in another encoding ("utf-8
-    /// with windows-1252 rows").
+    /// can turn out to be in a code page, and a UTF-8 file can hold rows in one ("utf-8 with
+    /// windows-1252 rows").
     pub encoding: &'static str,
     pub delimiter: char,
     pub headers: Vec<String>,
     /// Every used column with what it feeds, in column order.
     pub mapping: Vec<(String, Target)>,
+    /// The columns (kept as attributes in `mapping`) that numbers are also read with:
+    /// `country` (each row's number is read for the country it names) and `area_code` (a
+    /// number that does not read as written is read after it).
+    pub number_columns: Vec<(String, &'static str)>,
 }
 
 /// The outcome of one data row.

@@ -312,6 +312,16 @@ pub(crate) struct Plan {
     pub refused_because: Option<usize>,
 }
 
+impl Plan {
+    /// The columns numbers are also read with, for the report: see
+    /// [`crate::Detected::number_columns`].
+    pub(crate) fn number_columns(&self, headers: &[String]) -> Vec<(String, &'static str)> {
+        let country = self.country.map(|at| (headers[at].clone(), "country"));
+        let area_code = self.area_code.map(|at| (headers[at].clone(), "area_code"));
+        country.into_iter().chain(area_code).collect()
+    }
+}
+
 /// Maps every column: explicit entries first, then aliases, then attributes for the rest.
 /// Returns the plan and, for the report, each used column with its target.
 ///

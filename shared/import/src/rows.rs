@@ -249,6 +249,7 @@ fn open_with<R: Read>(
         delimiter: char::from(delimiter),
         headers: headers.clone(),
         mapping,
+        number_columns: plan.number_columns(&headers),
     };
     Ok(Rows {
         records,

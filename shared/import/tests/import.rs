@@ -1263,6 +1263,11 @@ fn a_country_column_reads_each_number_for_its_country() {
         "the column is kept as an attribute too: {:?}",
         detected.mapping
     );
+    // ... and the report says what else it does.
+    assert_eq!(
+        detected.number_columns,
+        [("Address Country Code".to_owned(), "country")]
+    );
     let phones = |outcomes: &[RowOutcome]| -> Vec<String> {
         outcomes
             .iter()
@@ -2455,10 +2460,12 @@ fn area_codes_kept_apart_are_read_before_the_number() {
             "{region} {row}: {outcomes:?} {:?}",
             detected.mapping
         );
-        // The area code is kept as written too.
+        // The area code is kept as written too, and the report says numbers are read with it.
         if let [RowOutcome::Valid(row)] = outcomes.as_slice() {
             assert_eq!(row.attributes.len(), 1, "{:?}", row.attributes);
         }
+        let area_code = header.split(';').nth(1).unwrap_or_default().to_owned();
+        assert_eq!(detected.number_columns, [(area_code, "area_code")]);
     }
 }
 

@@ -299,7 +299,12 @@ impl TestApp {
 
     /// Puts `body` where `POST /v1/imports` said to (a presigned S3 URL, needing no key of
     /// ours, or the local host's upload route); the response.
-    pub async fn upload(&self, caller: &Caller, created: &Value, body: &str) -> Response {
+    pub async fn upload(
+        &self,
+        caller: &Caller,
+        created: &Value,
+        body: impl AsRef<[u8]>,
+    ) -> Response {
         let upload = &created["upload"];
         assert_eq!(upload["method"], "PUT");
         let url = upload["url"].as_str().expect("url");
@@ -314,7 +319,7 @@ impl TestApp {
                 pair[1].as_str().expect("value"),
             );
         }
-        let response = request.body(body.to_owned()).send().await.expect("upload");
+        let response = (request.body(body.as_ref().to_vec()).send().await).expect("upload");
         assert!(
             response.status().is_success(),
             "upload: {}",
