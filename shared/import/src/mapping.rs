@@ -14,7 +14,9 @@ mod consent_words;
 mod guessing;
 
 pub(crate) use consent_words::{is_consent_question, may_refuse_texts};
-use guessing::{BARE_NAME, COUNTRY_MAY_BE_OTHER, country_rank_of, guess, is_area_code};
+use guessing::{
+    BARE_NAME, COUNTRY_MAY_BE_OTHER, country_rank_of, family_name_first, guess, is_area_code,
+};
 
 /// What a column feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -287,8 +289,9 @@ pub(crate) struct Plan {
     pub first_name: Option<usize>,
     pub last_name: Option<usize>,
     pub name: Option<usize>,
-    /// The full-name column's header says it holds "Last, First": a cell without its comma
-    /// (`Smith John`) is read in that order too.
+    /// The full-name column's header says it holds "Last, First", or names the language
+    /// writes family name first ("ФИО", "氏名", "Họ và tên"): a cell without its comma
+    /// (`Smith John`, `Петров Иван Сергеевич`) is read in that order too.
     pub name_last_first: bool,
     /// The full-name column's header says it holds two surnames ("Nombre y apellidos"):
     /// the last two words of a cell are the family name.
@@ -538,10 +541,11 @@ fn place(
             Target::LastName => plan.last_name = Some(at),
             Target::Name => {
                 plan.name = Some(at);
-                plan.name_last_first = matches!(
-                    normalise(&headers[at]).as_str(),
-                    "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom"
-                );
+                plan.name_last_first = family_name_first(&headers[at])
+                    || matches!(
+                        normalise(&headers[at]).as_str(),
+                        "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom"
+                    );
                 plan.name_two_surnames = matches!(
                     normalise(&headers[at]).as_str(),
                     "nombreyapellidos" | "nombresyapellidos" | "nombreapellidos"

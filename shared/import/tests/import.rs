@@ -2500,3 +2500,61 @@ fn a_fallback_column_stands_in_for_a_phone_cell_that_is_no_number() {
         dev.attributes
     );
 }
+
+/// Languages that write the family name first name their full-name column so: Russian "ФИО"
+/// (family name, given name, patronymic), Ukrainian "ПІБ", Japanese "氏名", Chinese "姓名",
+/// Korean "성명", Vietnamese "Họ và tên", Hungarian "Név". Greetings use the given name; a
+/// name written as one word (`山田太郎`) stays whole.
+#[test]
+fn full_names_written_family_name_first_are_split_so() {
+    let cases = [
+        (
+            "ФИО",
+            "RU",
+            "Петров Иван Сергеевич",
+            "Иван Сергеевич",
+            Some("Петров"),
+        ),
+        ("Ф.И.О.", "RU", "Смирнова Ольга", "Ольга", Some("Смирнова")),
+        (
+            "Фамилия Имя Отчество",
+            "RU",
+            "Петров, Иван",
+            "Иван",
+            Some("Петров"),
+        ),
+        (
+            "ПІБ",
+            "UA",
+            "Шевченко Олена Петрівна",
+            "Олена Петрівна",
+            Some("Шевченко"),
+        ),
+        ("氏名", "JP", "山田　太郎", "太郎", Some("山田")),
+        ("氏名", "JP", "山田太郎", "山田太郎", None),
+        ("姓名", "CN", "王 小明", "小明", Some("王")),
+        ("성명", "KR", "김 민준", "민준", Some("김")),
+        ("Họ và tên", "VN", "Nguyễn Văn An", "Văn An", Some("Nguyễn")),
+        ("Név", "HU", "Kovács János", "János", Some("Kovács")),
+        // Other full names stay given name first.
+        (
+            "Full Name",
+            "US",
+            "Ada King Lovelace",
+            "Ada King",
+            Some("Lovelace"),
+        ),
+    ];
+    for (header, region, full, first, last) in cases {
+        let file = format!("{header};Mobile\n{full};+1 415 555 2671\n");
+        let (_, outcomes) = import(file.as_bytes(), &options(region));
+        let [RowOutcome::Valid(row)] = outcomes.as_slice() else {
+            panic!("{header}: {outcomes:?}");
+        };
+        assert_eq!(
+            (row.first_name.as_deref(), row.last_name.as_deref()),
+            (Some(first), last),
+            "{header}: {full}"
+        );
+    }
+}

@@ -184,6 +184,9 @@ pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
     {
         return guess(field);
     }
+    if family_name_first(header) {
+        return Some((Target::Name, 0));
+    }
     if let Some(found) = in_other_scripts(header) {
         return Some(found);
     }
@@ -199,6 +202,32 @@ pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
         .or_else(|| phone_by_words(header))
         .or_else(|| email_by_words(header))
         .or_else(|| asked(header))
+}
+
+/// Whether the header names a full name written family name first, as the language writes
+/// names: Russian "ФИО" (Фамилия Имя Отчество), Ukrainian "ПІБ", Japanese "氏名", Chinese
+/// "姓名", Korean "성명", Vietnamese "Họ và tên", Hungarian "Név" (see
+/// `Plan::name_last_first`).
+pub(super) fn family_name_first(header: &str) -> bool {
+    let key: String = (crate::latin::folded(header).chars())
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    matches!(
+        key.as_str(),
+        "фио"
+            | "фамилияимяотчество"
+            | "фамилияимя"
+            | "фамилияиимя"
+            | "піб"
+            | "прізвищеімяпобатькові"
+            | "氏名"
+            | "姓名"
+            | "성명"
+            | "hovaten"
+            | "hoten"
+            | "nev"
+            | "teljesnev"
+    )
 }
 
 /// Phone and name columns named in scripts `normalise` drops, or in phrases the word lists
@@ -259,7 +288,7 @@ fn in_other_scripts(header: &str) -> Option<(Target, u8)> {
         "факс",
         "ファックス",
     ];
-    const NAMES: [(&str, Target); 24] = [
+    const NAMES: [(&str, Target); 21] = [
         ("名", Target::FirstName),
         ("名前", Target::FirstName),
         ("이름", Target::FirstName),
@@ -275,9 +304,6 @@ fn in_other_scripts(header: &str) -> Option<(Target, u8)> {
         ("επώνυμο", Target::LastName),
         ("שם משפחה", Target::LastName),
         ("นามสกุล", Target::LastName),
-        ("氏名", Target::Name),
-        ("姓名", Target::Name),
-        ("성명", Target::Name),
         ("الاسم", Target::Name),
         ("الاسم الكامل", Target::Name),
         ("שם מלא", Target::Name),
