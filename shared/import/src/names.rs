@@ -14,6 +14,33 @@ const SUFFIXES: [&str; 19] = [
     "llc", "ltd", "corp", "co", "gmbh",
 ];
 
+/// Titles written before a name (`Mr John Smith`, `Dr. Jane Doe`, `Frau Anna Schmidt`,
+/// `Sra. María López`, `Smt. Priya Sharma`): not part of the given name a greeting uses.
+const TITLES: [&str; 30] = [
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "herr", "frau", "mme",
+    "mlle", "sr", "sra", "srta", "dott", "dottssa", "sig", "sigra", "smt", "shri", "sri", "dhr",
+    "mevr", "pan", "pani", "mw", "hr",
+];
+
+/// The title `full` starts with (`Mr & Mrs` too) and the name after it; `None` without one,
+/// or with nothing after it.
+pub(crate) fn title(full: &str) -> Option<(&str, &str)> {
+    let full = full.trim();
+    let mut end = 0;
+    let mut rest = full;
+    while let Some((word, after)) = rest.split_once(char::is_whitespace) {
+        let joined = matches!(word, "&" | "+" | "and" | "und" | "et" | "y") && end > 0;
+        if !joined && !TITLES.contains(&bare(word).replace('.', "").as_str()) {
+            break;
+        }
+        if !joined {
+            end = full.len() - after.len();
+        }
+        rest = after.trim_start();
+    }
+    (end > 0).then(|| (full[..end].trim_end(), full[end..].trim_start()))
+}
+
 /// The first and last names in `full` (trimmed, not empty). One word is a first name. "Last,
 /// First" is read as such; what follows a last comma and is only suffixes ("Smith, Jr.",
 /// "Jane Doe, RN") stays at the end of the last name.
@@ -102,7 +129,27 @@ fn is_suffix_list(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::split_full_name;
+    use super::{split_full_name, title};
+
+    #[test]
+    fn titles_before_names_are_told_apart() {
+        let cases = [
+            ("Mr John Smith", Some(("Mr", "John Smith"))),
+            ("Dr. Jane Doe", Some(("Dr.", "Jane Doe"))),
+            ("Mr & Mrs John Smith", Some(("Mr & Mrs", "John Smith"))),
+            ("Mr. and Mrs. Smith", Some(("Mr. and Mrs.", "Smith"))),
+            ("Dott.ssa Anna Rossi", Some(("Dott.ssa", "Anna Rossi"))),
+            ("Frau Schmidt", Some(("Frau", "Schmidt"))),
+            ("Dr.", None),
+            ("Mr", None),
+            ("Drew Smith", None),
+            ("Misty Day", None),
+            ("Ada Lovelace", None),
+        ];
+        for (full, want) in cases {
+            assert_eq!(title(full), want, "{full}");
+        }
+    }
 
     #[test]
     fn full_names_split_as_people_write_them() {

@@ -133,7 +133,7 @@ impl RowValidator {
             Ok(phone) => (phone_column, phone_cell, other_phones, phone),
             Err(why) => self.valid_fallback(fields, phone_column).ok_or(why)?,
         };
-        let (first_name, last_name) = self.names(fields)?;
+        let (first_name, last_name, title) = self.names(fields)?;
         let emails = cell(fields, self.plan.email)
             .filter(|e| !is_placeholder(e))
             .map(emails_as_written)
@@ -146,6 +146,7 @@ impl RowValidator {
             keep_besides(&mut attributes, OTHER_PHONES, others).map_err(reason)?;
         }
         keep_besides(&mut attributes, OTHER_EMAILS, emails.others.into_iter()).map_err(reason)?;
+        keep_besides(&mut attributes, TITLE, title.into_iter()).map_err(reason)?;
         keep_besides(
             &mut attributes,
             EXCHANGE_ADDRESS,
@@ -207,31 +208,45 @@ impl RowValidator {
         None
     }
 
-    /// The row's first and last names: from the full-name column when there is one.
-    fn names(&self, fields: &Fields<'_>) -> Result<(Option<String>, Option<String>), String> {
+    /// The row's first and last names: from the full-name column when there is one, with
+    /// the title it starts with (`Mr.`), if any.
+    fn names<'f>(&self, fields: &Fields<'f>) -> Result<Names<'f>, String> {
         let plan = &self.plan;
-        let (first, last) = match cell(fields, plan.name) {
-            Some(full) => {
-                // A "Last Name, First Name" column's cell without its comma: `Smith John`.
-                let full = match full.split_once(char::is_whitespace) {
-                    Some((last, first)) if plan.name_last_first && !full.contains(',') => {
-                        std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
-                    }
-                    _ if plan.name_two_surnames => (crate::names::with_two_surnames_first(full))
-                        .map_or(std::borrow::Cow::Borrowed(full), std::borrow::Cow::Owned),
-                    _ => std::borrow::Cow::Borrowed(full),
-                };
-                let (first, last) = split_full_name(&full);
-                (Some(first), last)
-            }
+        let (first, last, title) = match cell(fields, plan.name) {
+            Some(full) => self.full_name(full),
             None => (
                 cell(fields, plan.first_name).map(str::to_owned),
                 cell(fields, plan.last_name).map(str::to_owned),
+                None,
             ),
         };
         let first_name = clean_name("first_name", first).map_err(reason)?;
         let last_name = clean_name("last_name", last).map_err(reason)?;
-        Ok((first_name, last_name))
+        Ok((first_name, last_name, title))
+    }
+
+    /// A full name's first and last names, and its title: `Mr. John Smith` is John Smith,
+    /// greeted as John, and `Dr. Smith` has only a family name.
+    fn full_name<'f>(&self, full: &'f str) -> (Option<String>, Option<String>, Option<&'f str>) {
+        let plan = &self.plan;
+        let (title, full) = match crate::names::title(full) {
+            Some((title, rest)) if !rest.contains([' ', ',']) => {
+                return (None, Some(rest.to_owned()), Some(title));
+            }
+            Some((title, rest)) => (Some(title), rest),
+            None => (None, full),
+        };
+        // A "Last Name, First Name" column's cell without its comma: `Smith John`.
+        let full = match full.split_once(char::is_whitespace) {
+            Some((last, first)) if plan.name_last_first && !full.contains(',') => {
+                std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
+            }
+            _ if plan.name_two_surnames => (crate::names::with_two_surnames_first(full))
+                .map_or(std::borrow::Cow::Borrowed(full), std::borrow::Cow::Owned),
+            _ => std::borrow::Cow::Borrowed(full),
+        };
+        let (first, last) = split_full_name(&full);
+        (Some(first), last, title)
     }
 
     fn tags(&self, fields: &Fields<'_>) -> Result<Vec<String>, String> {
@@ -740,6 +755,11 @@ fn without_text_prefix(value: &str) -> &str {
 
 /// The attribute keeping a phone cell's further numbers (Google Contacts' ` ::: ` lists).
 pub const OTHER_PHONES: &str = "other_phones";
+/// A row's first and last names, and the title its full name starts with.
+type Names<'f> = (Option<String>, Option<String>, Option<&'f str>);
+
+/// The attribute keeping the title a full name starts with (`Mr.`, `Dr.`, `Frau`).
+pub const TITLE: &str = "name_title";
 /// The attribute keeping an email cell's further addresses.
 pub const OTHER_EMAILS: &str = "other_emails";
 /// The attribute keeping an Exchange address (`/o=ExchangeLabs/...`), which Outlook exports in

@@ -2558,3 +2558,35 @@ fn full_names_written_family_name_first_are_split_so() {
         );
     }
 }
+
+/// A full name starting with a title (`Mr. John Smith`, `Dr. Smith`, `Mr & Mrs Smith`): the
+/// greeting's first name is the given name, and the title is kept as `name_title`.
+#[test]
+fn a_title_before_a_full_name_is_kept_apart() {
+    let text = "Name,Mobile\n\
+                Mr. John Smith,+1 415 555 2671\n\
+                Dr. Smith,+1 415 555 2672\n\
+                Mr & Mrs Jane Doe,+1 415 555 2673\n\
+                Drew Barry,+1 415 555 2674\n";
+    let (_, outcomes) = import(text.as_bytes(), &options("US"));
+    let got: Vec<(Option<&str>, Option<&str>, Option<&str>)> = outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => (
+                row.first_name.as_deref(),
+                row.last_name.as_deref(),
+                row.attributes.get("name_title").map(String::as_str),
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("John"), Some("Smith"), Some("Mr.")),
+            (None, Some("Smith"), Some("Dr.")),
+            (Some("Jane"), Some("Doe"), Some("Mr & Mrs")),
+            (Some("Drew"), Some("Barry"), None),
+        ]
+    );
+}
