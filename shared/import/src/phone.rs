@@ -181,7 +181,10 @@ fn prepare(raw: &str, region: Region) -> Result<Prepared<'_>, String> {
         return Err("phone is missing".into());
     }
     let number = match excel_number(number) {
-        ExcelNumber::Not => trunk_for_carrier(strip_extension(number), region),
+        ExcelNumber::Not => match trunk_for_carrier(strip_extension(number), region) {
+            Cow::Borrowed(number) => old_national_prefix(number, region),
+            owned => owned,
+        },
         ExcelNumber::Digits(digits) => {
             return Ok(Prepared {
                 number: Cow::Owned(digits),
@@ -220,6 +223,24 @@ fn trunk_for_carrier(number: &str, region: Region) -> Cow<'_, str> {
         {
             Cow::Owned(format!("{open}0{digits}"))
         }
+        _ => Cow::Borrowed(number),
+    }
+}
+
+/// A national number written in an older way the crate does not read: Ukraine's Soviet-era
+/// long-distance `8` before the trunk `0` (`8 050 123 45 67`: 11 digits, which no Ukrainian
+/// number has), and Chile's trunk `0`, dropped in 2016 (`09 8765 4321`: 10 digits, where its
+/// numbers have 9). Only in those countries' imports, and never with a `+`.
+fn old_national_prefix(number: &str, region: Region) -> Cow<'_, str> {
+    let (prefix, digits) = match region.code() {
+        "UA" => ("80", 11),
+        "CL" => ("0", 10),
+        _ => return Cow::Borrowed(number),
+    };
+    let mut written = number.bytes().filter(u8::is_ascii_digit);
+    let starts = prefix.bytes().all(|p| written.next() == Some(p));
+    match starts && number.bytes().filter(u8::is_ascii_digit).count() == digits {
+        true if !number.contains('+') => Cow::Owned(number.replacen(&prefix[..1], "", 1)),
         _ => Cow::Borrowed(number),
     }
 }

@@ -174,3 +174,28 @@ fn direction_marks_inside_a_number_are_dropped() {
         ("٠٥٠\u{061c} ١٢٣ ٤٥٦٧", "AE", "+971501234567"),
     ]);
 }
+
+/// Older ways of writing a national number, still in long-kept lists: Ukraine's Soviet-era
+/// long-distance `8` before the trunk `0` (`8 050 123 45 67`), and Chile's trunk `0` before
+/// mobiles and area codes, dropped in 2016 (`09 8765 4321`, `02 2123 4567`).
+#[test]
+fn old_national_prefixes_are_read() {
+    reads_as(&[
+        ("8 050 123 45 67", "UA", "+380501234567"),
+        ("8(067)123-45-67", "UA", "+380671234567"),
+        ("80501234567", "UA", "+380501234567"),
+        ("050 123 45 67", "UA", "+380501234567"),
+        ("09 8765 4321", "CL", "+56987654321"),
+        ("(09) 8765-4321", "CL", "+56987654321"),
+        ("02 2123 4567", "CL", "+56221234567"),
+        ("9 8765 4321", "CL", "+56987654321"),
+    ]);
+    // Only there: a Russian number keeps its trunk 8, and elsewhere `8 050...` is no
+    // Ukrainian number.
+    assert_eq!(read("8 916 123-45-67", "RU").as_deref(), Ok("+79161234567"));
+    assert_ne!(
+        read("8 050 123 45 67", "PL").as_deref(),
+        Ok("+380501234567")
+    );
+    assert_ne!(read("09 8765 4321", "AR").as_deref(), Ok("+56987654321"));
+}
