@@ -8,7 +8,7 @@
 //! and another script's needs its words to look like words of that script.
 
 use encoding_rs::{
-    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_874, WINDOWS_1250,
+    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_1250,
     WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
 };
 
@@ -37,8 +37,9 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
     if !is_latin(guessed) {
         return match another_script(bytes) {
             // The detector takes a file of half-width katakana alone (the name readings of
-            // old Japanese systems) for Cyrillic.
-            true if guessed != WINDOWS_874 && half_width_katakana_only(bytes) => Some(SHIFT_JIS),
+            // old Japanese systems) for ISO-8859-5 Cyrillic, which no Excel saves in
+            // (Windows-1251 capitals are those bytes too: `ПЕТРОВ`).
+            true if guessed == ISO_8859_5 && half_width_katakana_only(bytes) => Some(SHIFT_JIS),
             true => Some(guessed),
             // Accents among Latin letters: no Cyrillic or Greek words.
             false => Some(single_byte(bytes)),
@@ -47,12 +48,14 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
     if foreign_code_page(bytes) {
         return None;
     }
-    match OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
+    let ours = single_byte(bytes);
+    match ours != MACINTOSH && OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
         true => Some(guessed),
-        // Windows-1252, Mac Roman (which the detector does not know) or, by its letters,
-        // Windows-1250. The detector's ISO code pages are none Excel saves in: it takes
-        // Polish Windows-1250 for ISO-8859-2 when it holds no `ś` or `ź` (`Dšbrowski`).
-        false => Some(single_byte(bytes)),
+        // Windows-1252, Mac Roman (which the detector does not know, and takes for
+        // Windows-1250: `Björn` as `Bjšrn`) or, by its letters, Windows-1250. The detector's
+        // ISO code pages are none Excel saves in: it takes Polish Windows-1250 for ISO-8859-2
+        // when it holds no `ś` or `ź` (`Dšbrowski`).
+        false => Some(ours),
     }
 }
 
@@ -98,20 +101,22 @@ pub(crate) fn is_latin(code_page: CodePage) -> bool {
 }
 
 /// Whether `bytes` give enough evidence to read them in `code_page` rather than Windows-1252
-/// ([`LATIN_EVIDENCE`]): counting only the bytes the two read differently.
+/// ([`LATIN_EVIDENCE`]): counting only the letters the two read differently, whatever their
+/// case (`ñ` and `Ñ` are one: `Begoña YÁÑEZ` is no Polish `Begońa YÁŃEZ`).
 fn enough_evidence(bytes: &[u8], code_page: CodePage) -> bool {
-    let mut differing = [false; 128];
+    let mut differing = std::collections::BTreeSet::new();
     let mut non_ascii = 0;
     for &byte in bytes.iter().filter(|b| !b.is_ascii()) {
         non_ascii += 1;
         let one = std::slice::from_ref(&byte);
         let read = |page: CodePage| page.decode_without_bom_handling(one).0;
-        if read(code_page) != read(WINDOWS_1252) {
-            differing[usize::from(byte - 0x80)] = true;
+        let western = read(WINDOWS_1252);
+        if read(code_page) != western {
+            differing.insert(western.to_lowercase());
         }
     }
     let (bytes_needed, values_needed) = LATIN_EVIDENCE;
-    non_ascii >= bytes_needed && differing.iter().filter(|&&d| d).count() >= values_needed
+    non_ascii >= bytes_needed && differing.len() >= values_needed
 }
 
 /// Whether the non-ASCII bytes of `bytes` are shaped as another script's are in its code
@@ -276,15 +281,34 @@ pub(crate) fn not_utf8_runs(bytes: &[u8]) -> Vec<u8> {
     seen
 }
 
-/// Whether bytes that are not all UTF-8 are to be read as UTF-8 still: any of their non-ASCII
-/// characters is well-formed UTF-8. Read so, every row UTF-8 cannot read is read in its own
-/// single-byte encoding (see `records`): a UTF-8 export with rows pasted from a Windows tool,
-/// or a Windows export with UTF-8 rows (or a Windows header) merged in, keeps every name; read
-/// as Windows-1252, each UTF-8 row is garbled (`RenÃ©e`). Single-byte text hardly ever holds
-/// a well-formed pair by chance (an accented capital right before a symbol: `ß“`), and then
-/// only that pair is misread. (A character a sample cut at its end is no whole one.)
+/// Whether bytes that are not all UTF-8 are to be read as UTF-8 still: a run of their
+/// non-ASCII bytes is well-formed UTF-8 whole, of characters names and notes hold. Read so,
+/// every row UTF-8 cannot read is read in its own code page (see `records`): a UTF-8 export
+/// with rows pasted from a Windows tool, or a Windows export with UTF-8 rows (or a Windows
+/// header) merged in, keeps every name; read as Windows-1252, each UTF-8 row is garbled
+/// (`RenÃ©e`). Single-byte text holds well-formed pairs by chance, an accented capital
+/// before a symbol or another capital, which make no such characters: `RENÉ’S` is UTF-8's
+/// `RENɒS`, Polish `ŻÓŁKIEWSKI` holds `ӣ`, Czech `RŮŽIČKOVÁ` an Arabic mark.
 pub(crate) fn holds_utf8(bytes: &[u8]) -> bool {
-    bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
+    let mut runs = bytes.split(u8::is_ascii).filter(|run| !run.is_empty());
+    runs.any(|run| std::str::from_utf8(run).is_ok_and(|text| text.chars().all(in_names)))
+}
+
+/// Whether a character beyond ASCII is one names and notes hold: Latin letters and marks
+/// (Latin-1, Extended-A, Vietnamese, Romanian), Greek, Cyrillic, Hebrew and Arabic letters,
+/// and anything written with three or four UTF-8 bytes (punctuation, East Asian scripts).
+pub(crate) fn in_names(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0xA0..=0x17F
+            | 0x1A0..=0x1B0
+            | 0x218..=0x21B
+            | 0x386..=0x3CE
+            | 0x400..=0x45F
+            | 0x5D0..=0x5EA
+            | 0x620..=0x64A
+            | 0x800..
+    )
 }
 
 /// The single-byte encoding that reads `bytes` as the most plausible text: Windows-1252

@@ -116,7 +116,17 @@ fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'
         let field = &bytes[start..end];
         if latin {
             for chunk in field.utf8_chunks() {
-                into.text.push_str(chunk.valid());
+                // A pair of the code page's bytes well-formed by chance: `É’` is not `ɒ`.
+                for c in chunk.valid().chars() {
+                    match c.is_ascii() || code_page::in_names(c) {
+                        true => into.text.push(c),
+                        false => into.text.push_str(
+                            &code_page
+                                .decode_without_bom_handling(c.to_string().as_bytes())
+                                .0,
+                        ),
+                    }
+                }
                 let (text, _) = code_page.decode_without_bom_handling(chunk.invalid());
                 into.text.push_str(&text);
             }

@@ -106,6 +106,12 @@ pub(crate) fn utf8_or_code_page(text: &[u8], complete: bool) -> Result<Encoding,
     if error.error_len().is_none() && !complete {
         return Ok(Encoding::Utf8);
     }
+    // Judged up to its last line end, when the file goes on: a double-byte character the
+    // sample cut in two would count against the code page the file is in.
+    let text = match text.iter().rposition(|&b| b == b'\n') {
+        Some(end) if !complete => &text[..=end],
+        _ => text,
+    };
     let runs = code_page::not_utf8_runs(text);
     let code_page = code_page::guess(&runs).ok_or(ImportError::CodePage)?;
     // A file holding UTF-8 is read as UTF-8, and each row that is not in its own encoding

@@ -172,6 +172,7 @@ fn e164(number: &str, region: &str) -> String {
 fn label(encoding: &'static encoding_rs::Encoding) -> &'static str {
     match encoding {
         _ if encoding == encoding_rs::KOI8_R => "KOI8-U",
+        _ if encoding == encoding_rs::MACINTOSH => "mac-roman",
         _ => encoding.name(),
     }
 }
@@ -333,9 +334,18 @@ fn latin_code_pages_are_told_apart_by_enough_of_their_letters() {
                   Paweł,Kowalczyk,501234569\nZofia,Dąbrowska,501234560\nMichał,Mazur,501234561\n\
                   Agnieszka,Kozłowska,501234562\nMałgorzata,Wróbel,501234563\nJan,Dąbek,501234564\n";
     let basque = "first name,last name,phone,note\nÍñigo,Jones,612784937,n° 12\n";
+    // `ñ` and `Ñ` are one letter, not two that Windows-1250 reads otherwise.
+    let capitals = "first name,last name,phone,note\nRaúl,SÁNCHEZ,681993674,Llamar después \
+                    de las 18 h\nBegoña,YÁÑEZ,608715019,Málaga: Alcalá\n";
+    // Mac Roman, which the detector takes for Windows-1250 (`Bjšrn`).
+    let swedish = "Förnamn,Efternamn,Mobilnummer,Ort,Anteckningar\nBjörn,Ängquist,\
+                   +46 76 4312788,Göteborg,Rabatt 10 €\nKåre,Löfgren,079-666 47 06,Gävle,\
+                   Order nr 4 levererad\n";
     for (text, region, encoding) in [
         (spanish, "ES", encoding_rs::WINDOWS_1252),
         (basque, "ES", encoding_rs::WINDOWS_1252),
+        (capitals, "ES", encoding_rs::WINDOWS_1252),
+        (swedish, "SE", encoding_rs::MACINTOSH),
         (polish, "PL", encoding_rs::WINDOWS_1250),
     ] {
         let (bytes, _, _) = encoding.encode(text);
@@ -353,8 +363,177 @@ fn latin_code_pages_are_told_apart_by_enough_of_their_letters() {
             .map(|l| l.split(',').nth(1).unwrap())
             .collect();
         assert_eq!(last_names, want);
-        assert_eq!(rows.encoding(), encoding.name());
+        assert_eq!(rows.encoding(), label(encoding));
     }
+}
+
+/// Accounting software writes names in capitals: Windows-1251's and Windows-1253's capitals
+/// are the bytes of Shift-JIS's half-width katakana, and still Cyrillic and Greek.
+#[test]
+fn names_in_capitals_stay_cyrillic_and_greek() {
+    for (encoding, region, text) in [
+        (
+            encoding_rs::WINDOWS_1251,
+            "RU",
+            "Name;Phone\r\nПЕТРОВ ИВАН;+7 916 123-45-67\r\n",
+        ),
+        (
+            encoding_rs::WINDOWS_1251,
+            "RU",
+            "ФАМИЛИЯ;ИМЯ;ТЕЛЕФОН\r\nПЕТРОВ;ИВАН;+7 916 123-45-67\r\n",
+        ),
+        (
+            encoding_rs::WINDOWS_1253,
+            "GR",
+            // (One or two Greek rows in capitals the detector takes for KOI8-U.)
+            "Name;Phone\r\nΠΑΠΑΔΟΠΟΥΛΟΣ ΓΙΩΡΓΟΣ;+30 691 234 5678\r\nΙΩΑΝΝΟΥ ΜΑΡΙΑ;+30 697 345 \
+             6789\r\nΓΕΩΡΓΙΟΥ ΝΙΚΟΣ;+30 694 456 7890\r\n",
+        ),
+    ] {
+        let (bytes, _, _) = encoding.encode(text);
+        let mut rows = open(Cursor::new(bytes.into_owned()), &options(region)).unwrap();
+        let mut names: Vec<String> = rows
+            .by_ref()
+            .flat_map(|outcome| match outcome {
+                RowOutcome::Valid(row) => [row.first_name, row.last_name],
+                other => panic!("{other:?}"),
+            })
+            .flatten()
+            .collect();
+        assert_eq!(rows.encoding(), encoding.name(), "{text}");
+        let cells = text.lines().skip(1).flat_map(|line| line.split(';'));
+        let written = cells.filter(|c| !c.starts_with('+'));
+        let mut want: Vec<&str> = written.flat_map(str::split_whitespace).collect();
+        names.sort();
+        want.sort();
+        assert_eq!(names, want, "{text}");
+    }
+}
+
+/// A double-byte file longer than the sample its code page is guessed from: wherever the
+/// sample's end cuts a character in two, the file is read in its code page.
+#[test]
+fn a_character_cut_by_the_samples_end_is_no_evidence() {
+    let rows = |name: &str, city: &str, mobile: &dyn Fn(usize) -> String| {
+        (1..3000)
+            .map(|i| format!("{name},{},{city},\r\n", mobile(i)))
+            .collect::<String>()
+    };
+    let cases: [(&'static encoding_rs::Encoding, &str, &str, &str, String); 4] = [
+        (
+            encoding_rs::GBK,
+            "CN",
+            "王伟",
+            "北京",
+            rows("王伟", "北京", &|i| format!("138{i:08}")),
+        ),
+        (
+            encoding_rs::BIG5,
+            "TW",
+            "陳美玲",
+            "臺北",
+            rows("陳美玲", "臺北", &|i| format!("0912{i:06}")),
+        ),
+        (
+            encoding_rs::SHIFT_JIS,
+            "JP",
+            "山田太郎",
+            "東京",
+            rows("山田太郎", "東京", &|i| format!("0901{i:07}")),
+        ),
+        (
+            encoding_rs::EUC_KR,
+            "KR",
+            "김민준",
+            "서울",
+            rows("김민준", "서울", &|i| format!("010{i:08}")),
+        ),
+    ];
+    for (encoding, region, name, city, rest) in cases {
+        // The first row's note moves the sample's end one byte at a time, a row's length.
+        for pad in 0..30 {
+            let text = format!(
+                "Name,Mobile,City,Notes\r\n{name},{},{city},{}\r\n{rest}",
+                match region {
+                    "CN" => "13800000000",
+                    "TW" => "0912000000",
+                    "JP" => "09012345678",
+                    _ => "01000000000",
+                },
+                "x".repeat(pad)
+            );
+            let (bytes, _, _) = encoding.encode(&text);
+            assert!(bytes.len() > 64 * 1024);
+            let mut rows = open(Cursor::new(bytes.into_owned()), &options(region)).unwrap();
+            assert_eq!(rows.encoding(), encoding.name(), "{region}, {pad}");
+            if pad > 0 {
+                continue;
+            }
+            let names: Vec<String> = rows
+                .by_ref()
+                .map(|outcome| match outcome {
+                    RowOutcome::Valid(row) => [row.first_name, row.last_name]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(rows.encoding(), encoding.name(), "{region}, {pad}");
+            assert!(names.iter().all(|n| n == name), "{region}, {pad}");
+        }
+    }
+}
+
+/// A code page's accented capital before a symbol or another capital is well-formed UTF-8
+/// by chance (`É’` is `ɒ`, Polish `ÓŁ` is `ӣ`): no reason to read the file as UTF-8, nor
+/// the row of a UTF-8 file as UTF-8 there.
+#[test]
+fn chance_utf8_in_a_code_page_is_no_utf8() {
+    let polish = "Imię;Nazwisko;Telefon;Miasto\r\nJan;ŻÓŁKIEWSKI;501 234 567;Kraków\r\n\
+                  Anna;Kowalska;600 111 222;Łódź\r\nPiotr;Wiśniewski;691 222 333;Gdańsk\r\n";
+    let cafe = "First Name,Last Name,Phone,Notes\r\nRené,Dupont,(415) 555-2671,RENÉ’S CAFÉ\r\n\
+                Zoë,Brontë,(415) 555-2672,“CAFÉ” «\u{a0}RÉSERVÉ\u{a0}»\r\n";
+    for (encoding, region, text, column) in [
+        (encoding_rs::WINDOWS_1250, "PL", polish, 1),
+        (encoding_rs::WINDOWS_1252, "US", cafe, 3),
+    ] {
+        let (bytes, _, _) = encoding.encode(text);
+        let mut rows = open(Cursor::new(bytes.into_owned()), &options(region)).unwrap();
+        let cells: Vec<String> = rows
+            .by_ref()
+            .map(|outcome| match outcome {
+                RowOutcome::Valid(row) if column == 1 => row.last_name.unwrap_or_default(),
+                RowOutcome::Valid(row) => row.attributes["notes"].clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(rows.encoding(), encoding.name(), "{text}");
+        let written = text
+            .lines()
+            .skip(1)
+            .map(|line| line.split([';', ',']).nth(column));
+        assert_eq!(cells, written.flatten().collect::<Vec<_>>(), "{text}");
+    }
+    // The same row pasted into a UTF-8 file.
+    let mut file = "First Name,Last Name,Phone,Notes\r\nZoë,Brontë,(415) 555-2672,Café\r\n"
+        .as_bytes()
+        .to_vec();
+    file.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode("René,Dupont,(415) 555-2671,RENÉ’S CAFÉ\r\n")
+            .0,
+    );
+    let mut rows = open(Cursor::new(file), &options("US")).unwrap();
+    let notes: Vec<String> = rows
+        .by_ref()
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => row.attributes["notes"].clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(notes, ["Café", "RENÉ’S CAFÉ"]);
+    assert_eq!(rows.encoding(), "utf-8 with windows-1252 rows");
 }
 
 /// Bytes in words of their own that no code page reads as a script's words are refused as
