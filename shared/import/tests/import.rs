@@ -2180,6 +2180,13 @@ fn columns_named_in_other_languages() {
         "Name;Phone;נייד",
         "Name;Tel;موبايل",
         "Name;Tel;มือถือ",
+        "Ime;Telefon;Mobitel",
+        "Név;Telefonszám;Mobiltelefonszám",
+        "Vardas;Telefonas;Mobilusis telefonas",
+        "Vārds;Tālrunis;Mobilais tālrunis",
+        "Eesnimi;Telefon;Mobiil",
+        "Nafn;Sími;Farsími",
+        "Họ và tên;Điện thoại;Di động",
     ];
     for header in landline_then_mobile {
         let file = format!("{header}\nAna;+1 415 555 2601;+1 415 555 2602\n");
@@ -2246,6 +2253,19 @@ fn columns_named_in_other_languages() {
         ("Ad;Soyad", "Ayşe", "Yılmaz"),
         ("Nama Depan;Nama Belakang", "Siti", "Rahma"),
         ("Nombres;Apellido paterno", "María", "García"),
+        ("Jméno;Příjmení", "Jiří", "Dvořák"),
+        ("Meno;Priezvisko", "Ľubomír", "Kováč"),
+        ("Keresztnév;Vezetéknév", "János", "Kovács"),
+        ("Prenume;Nume", "Ștefan", "Popescu"),
+        ("Ime;Prezime", "Ivan", "Horvat"),
+        ("Ime;Priimek", "Žiga", "Novak"),
+        ("Vardas;Pavardė", "Rūta", "Kazlauskienė"),
+        ("Vārds;Uzvārds", "Jānis", "Bērziņš"),
+        ("Eesnimi;Perekonnanimi", "Mari", "Tamm"),
+        ("Fornafn;Eftirnafn", "Jón", "Jónsson"),
+        ("Име;Фамилия", "Иван", "Петров"),
+        ("Име;Презиме", "Марко", "Јовановић"),
+        ("الاسم الأول;اسم العائلة", "محمد", "العلي"),
     ];
     for (header, first, last) in names {
         let cells = if header.contains(';') {

@@ -20,13 +20,19 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         | "telephoneportable" | "movil" | "telefonomovil" | "celular"
         // Portuguese, Polish, Finnish, Canadian French, Singaporean and Malaysian English.
         | "telemovel" | "telefonkomorkowy" | "komorka" | "matkapuhelin" | "cellulaire"
-        | "handphone" | "hp" | "hpno" => (Phone, 0),
+        | "handphone" | "hp" | "hpno"
+        // Croatian, Serbian and Slovenian, Hungarian, Romanian, Baltic, Icelandic, Vietnamese.
+        | "mobitel" | "mobilni" | "mobilnitelefon" | "mobiltelefonszam" | "telefonmobil"
+        | "mobilusistelefonas" | "mobilaistalrunis" | "mobiil" | "mobiiltelefon" | "farsimi"
+        | "didong" | "sodidong" => (Phone, 0),
         "whatsapp" | "whatsappnumber" | "whatsappno" => (Phone, 1),
         "phone" | "phonenumber" | "phoneno" | "phone1value" | "phone1" | "primaryphone" => {
             (Phone, 2)
         }
         "tel" | "telno" | "telephone" | "telephonenumber" | "telephoneno" | "telefon"
-        | "telefono" | "telefonnummer" | "contactno" | "contactnumber" | "contactnr" => (Phone, 3),
+        | "telefono" | "telefonnummer" | "contactno" | "contactnumber" | "contactnr"
+        | "telefonszam" | "telefonas" | "talrunis" | "telefoninumber" | "simi" | "sodienthoai"
+        | "dienthoai" => (Phone, 3),
         // Shopify's customers export: the number of the customer's default address, which
         // its rows without a `Phone` have.
         "number" | "defaultaddressphone" | "billingphone" | "billingaddressphone" => (Phone, 4),
@@ -37,19 +43,22 @@ fn alias(key: &str) -> Option<(Target, u8)> {
         // Spanish, Italian and Portuguese, Polish, Swedish, Danish and Norwegian, Finnish.
         | "nombre" | "nome" | "primeironome" | "imie" | "fornamn" | "fornavn" | "etunimi"
         // Latin American Spanish, Turkish, Indonesian and Malay, Filipino.
-        | "nombres" | "primernombre" | "ad" | "adi" | "namadepan" | "pangalan" => {
-            (FirstName, 0)
-        }
+        | "nombres" | "primernombre" | "ad" | "adi" | "namadepan" | "pangalan"
+        // Czech, Slovak, Hungarian, Romanian, Croatian and Slovenian, Baltic, Icelandic.
+        | "jmeno" | "krestnijmeno" | "meno" | "keresztnev" | "utonev" | "prenume" | "ime"
+        | "vardas" | "vards" | "eesnimi" | "fornafn" => (FirstName, 0),
         "first" => (FirstName, 1),
         "lastname" | "surname" | "familyname" | "lname" | "nachname" | "familienname"
         | "nomdefamille" | "apellido" | "apellidos" | "achternaam" | "cognome" | "apelido"
         | "sobrenome" | "nazwisko" | "efternamn" | "efternavn" | "etternavn" | "sukunimi"
-        | "apellidopaterno" | "soyad" | "soyadi" | "namabelakang" | "apelyido" => (LastName, 0),
+        | "apellidopaterno" | "soyad" | "soyadi" | "namabelakang" | "apelyido" | "prijmeni"
+        | "priezvisko" | "vezeteknev" | "csaladnev" | "nume" | "numedefamilie" | "prezime"
+        | "priimek" | "pavarde" | "uzvards" | "perekonnanimi" | "eftirnafn" => (LastName, 0),
         "last" => (LastName, 1),
         "fullname" | "contactname" | "displayname" | "customername" | "clientname"
         | "guestname" | "membername" | "kundenname" | "nomcomplet"
         | "firstnamelastname" | "vornamenachname" | "nombreyapellidos" | "nombrecompleto"
-        | "nomecompleto" | "nomeecognome" | "imieinazwisko" | "naam" | "namn" | "navn" | "nimi"
+        | "nomecompleto" | "nomeecognome" | "imieinazwisko" | "naam" | "namn" | "navn" | "nimi" | "nafn"
         | "adisoyadi" | "adsoyad" | "nama" | "namalengkap" | "jina" | "jinakamili"
         // A full name as "Last, First" ("Müller, Hans"; see `Plan::name_last_first`).
         | "lastnamefirstname" | "surnamefirstname" | "nachnamevorname" | "nomprenom" => {
@@ -288,8 +297,13 @@ fn in_other_scripts(header: &str) -> Option<(Target, u8)> {
         "факс",
         "ファックス",
     ];
-    const NAMES: [(&str, Target); 21] = [
+    const NAMES: [(&str, Target); 25] = [
         ("名", Target::FirstName),
+        // Bulgarian and Serbian, and Serbian's family name; Arabic's given and family names.
+        ("име", Target::FirstName),
+        ("презиме", Target::LastName),
+        ("الاسم الأول", Target::FirstName),
+        ("اسم العائلة", Target::LastName),
         ("名前", Target::FirstName),
         ("이름", Target::FirstName),
         ("имя", Target::FirstName),
