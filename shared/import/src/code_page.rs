@@ -70,6 +70,35 @@ pub(crate) fn guess_row(bytes: &[u8]) -> Option<CodePage> {
     }
 }
 
+/// [`guess_row`] for a row of a UTF-8 file whose other rows that are not UTF-8 are in `file`
+/// (as far as its start tells): a row of the same kind (Latin accents, or another script's
+/// words) is read in it, which one row alone has too little text to tell (a Czech row's
+/// `Dvořák` reads as well in Windows-1252's `Dvoøák`).
+pub(crate) fn guess_row_in(bytes: &[u8], file: Option<CodePage>) -> Option<CodePage> {
+    let latin_row = accents_on_letters(bytes) || !another_script(bytes);
+    match file {
+        Some(file) if is_latin(file) == latin_row => Some(file),
+        _ => guess_row(bytes),
+    }
+}
+
+/// Whether a record of a file in `code_page` that is well-formed UTF-8 was written in UTF-8
+/// (a row merged in from a UTF-8 export, or a UTF-8 header) rather than being the code page's
+/// bytes paired up by chance. In a Latin code page, each character beyond ASCII is one names
+/// hold ([`in_names`], or a combining accent: macOS writes `é` as `e` and one); its text pairs
+/// up into such letters only where an accented capital meets a symbol or a rare capital. In
+/// another script's, each is one the code page writes too (Thai's pair up into Samaritan),
+/// and in a double-byte one a character of three bytes or more, as its scripts' are (its
+/// pairs make Greek or Cyrillic letters, which it writes too: GBK's `伟` is UTF-8's `ΰ`).
+pub(crate) fn written_in_utf8(text: &str, code_page: CodePage) -> bool {
+    let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii());
+    if is_latin(code_page) {
+        return beyond_ascii.all(|c| matches!(u32::from(c), 0x300..=0x36F) || in_names(c));
+    }
+    let double_byte = !code_page.is_single_byte();
+    beyond_ascii.all(|c| !double_byte || c.len_utf8() >= 3) && !code_page.encode(text).2
+}
+
 /// Whether each run of non-ASCII bytes touches an ASCII letter (`José`, `Núñez`): how Latin
 /// accents stand, and a cheap first look before [`another_script`].
 fn accents_on_letters(bytes: &[u8]) -> bool {

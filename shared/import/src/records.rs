@@ -11,7 +11,7 @@ use std::io::{self, Read};
 
 use csv_core::ReadRecordResult;
 
-use crate::code_page;
+use crate::code_page::{self, CodePage};
 use crate::sniff::Encoding;
 
 const INPUT_BUFFER: usize = 64 * 1024;
@@ -89,11 +89,52 @@ fn utf8<'t>(text: &'t [u8], ends: &[usize]) -> Option<&'t str> {
         .then_some(text)
 }
 
+/// How a reader takes its input's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// UTF-8. A record that is not is read in `rows`, the code page the file's other such
+    /// rows are in, if it suits the record (see [`code_page::guess_row_in`]).
+    Utf8 { rows: Option<CodePage> },
+    /// The bytes of a code page whose bytes below 0x80 are always ASCII (as delimiters,
+    /// quotes and line ends are): a record that UTF-8 reads as it was written
+    /// ([`code_page::written_in_utf8`]) is read as UTF-8, so rows merged in from a UTF-8
+    /// export (or a UTF-8 header) keep their names.
+    CodePage(CodePage),
+}
+
 /// Where [`decode_other`] puts a record.
 struct Decoded<'r> {
     text: &'r mut String,
     ends: &'r mut Vec<usize>,
     first_encoding: &'r mut Option<Encoding>,
+}
+
+/// A record read in `code_page` whole, each field apart.
+fn decode_in<'r>(
+    code_page: CodePage,
+    bytes: &[u8],
+    ends: &[usize],
+    into: Decoded<'r>,
+) -> Record<'r> {
+    into.text.clear();
+    into.ends.clear();
+    let mut start = 0;
+    for &end in ends {
+        let field = &bytes[start..end];
+        let mut decoder = code_page.new_decoder_without_bom_handling();
+        if let Some(most) = decoder.max_utf8_buffer_length(field.len()) {
+            into.text.reserve(most);
+        }
+        // With room reserved for the most the field decodes to, it is decoded whole.
+        let _ = decoder.decode_to_string(field, into.text, true);
+        into.ends.push(into.text.len());
+        start = end;
+    }
+    Record::Fields(Fields {
+        text: into.text,
+        ends: into.ends,
+        protected: false,
+    })
 }
 
 /// A record of a UTF-8 file that is not UTF-8, read in the code page that reads what UTF-8
@@ -102,37 +143,39 @@ struct Decoded<'r> {
 /// wrote it, and a note's Windows dash beside UTF-8 names (`Renée \x96 VIP`) garbles nothing.
 /// In another script's (a row pasted from a Cyrillic or Japanese tool), each field is read in
 /// it whole: its bytes may hold well-formed UTF-8 pairs by chance.
-fn decode_other<'r>(bytes: &[u8], ends: &[usize], into: Decoded<'r>) -> Record<'r> {
-    into.text.clear();
-    into.ends.clear();
-    let Some(code_page) = code_page::guess_row(&not_utf8_fields(bytes, ends)) else {
+fn decode_other<'r>(
+    bytes: &[u8],
+    ends: &[usize],
+    rows: Option<CodePage>,
+    into: Decoded<'r>,
+) -> Record<'r> {
+    let Some(code_page) = code_page::guess_row_in(&not_utf8_fields(bytes, ends), rows) else {
         return Record::ForeignCodePage;
     };
     into.first_encoding
         .get_or_insert(Encoding::CodePage(code_page));
     let latin = code_page::is_latin(code_page);
+    if !latin {
+        return decode_in(code_page, bytes, ends, into);
+    }
+    into.text.clear();
+    into.ends.clear();
     let mut start = 0;
     for &end in ends {
-        let field = &bytes[start..end];
-        if latin {
-            for chunk in field.utf8_chunks() {
-                // A pair of the code page's bytes well-formed by chance: `É’` is not `ɒ`.
-                for c in chunk.valid().chars() {
-                    match c.is_ascii() || code_page::in_names(c) {
-                        true => into.text.push(c),
-                        false => into.text.push_str(
-                            &code_page
-                                .decode_without_bom_handling(c.to_string().as_bytes())
-                                .0,
-                        ),
-                    }
+        for chunk in bytes[start..end].utf8_chunks() {
+            // A pair of the code page's bytes well-formed by chance: `É’` is not `ɒ`.
+            for c in chunk.valid().chars() {
+                match c.is_ascii() || code_page::in_names(c) {
+                    true => into.text.push(c),
+                    false => into.text.push_str(
+                        &code_page
+                            .decode_without_bom_handling(c.to_string().as_bytes())
+                            .0,
+                    ),
                 }
-                let (text, _) = code_page.decode_without_bom_handling(chunk.invalid());
-                into.text.push_str(&text);
             }
-        } else {
-            into.text
-                .push_str(&code_page.decode_without_bom_handling(field).0);
+            let (text, _) = code_page.decode_without_bom_handling(chunk.invalid());
+            into.text.push_str(&text);
         }
         into.ends.push(into.text.len());
         start = end;
@@ -168,10 +211,11 @@ pub(crate) struct RecordReader<R> {
     done: bool,
     out: Vec<u8>,
     ends: Vec<usize>,
-    /// A record that is not UTF-8, decoded (see [`RecordReader::other_encoding`]).
+    text: Text,
+    /// A record not read as it is, decoded (see [`RecordReader::other_encoding`]).
     decoded: String,
     decoded_ends: Vec<usize>,
-    /// The code page the first record that was not UTF-8 was read in.
+    /// The encoding of the first record not read in the file's own.
     other_encoding: Option<Encoding>,
     max_field: usize,
     max_fields: usize,
@@ -183,8 +227,9 @@ pub(crate) struct RecordReader<R> {
     ended_at_cr: bool,
     /// Input bytes taken by the records read so far.
     consumed: u64,
-    /// The last record's length and field count in `out`, when it was returned as fields.
-    last: Option<(usize, usize)>,
+    /// The last record's length and field count in `out`, when it was returned as fields,
+    /// and whether its text is the decoded copy.
+    last: Option<(usize, usize, bool)>,
 }
 
 /// Where the reader stands between two records: enough to read on from there with a reader
@@ -200,7 +245,8 @@ pub(crate) struct Between {
 }
 
 impl<R: Read> RecordReader<R> {
-    /// `input` must be UTF-8 (the decoder's output). Records with more than `max_fields`
+    /// `input` is UTF-8 (the decoder's output) unless [`Self::read_as`] says otherwise.
+    /// Records with more than `max_fields`
     /// fields are dropped as [`Record::TooManyFields`], and records longer than
     /// [`Self::max_record`] bytes in all as [`Record::TooLong`].
     pub(crate) fn new(input: R, delimiter: u8, max_field: usize, max_fields: usize) -> Self {
@@ -217,6 +263,7 @@ impl<R: Read> RecordReader<R> {
             done: false,
             out: Vec::new(),
             ends: Vec::new(),
+            text: Text::Utf8 { rows: None },
             decoded: String::new(),
             decoded_ends: Vec::new(),
             other_encoding: None,
@@ -233,20 +280,25 @@ impl<R: Read> RecordReader<R> {
     /// The fields of the last record, if it was returned as [`Record::Fields`] (a report of
     /// refused rows shows them as written).
     pub(crate) fn last_fields(&self) -> Option<Fields<'_>> {
-        let (out_len, nends) = self.last?;
-        Some(match utf8(&self.out[..out_len], &self.ends[..nends]) {
-            Some(text) => Fields {
-                text,
+        let (out_len, nends, decoded) = self.last?;
+        Some(match decoded {
+            false => Fields {
+                // Taken as it was: its bytes are UTF-8.
+                text: utf8(&self.out[..out_len], &self.ends[..nends])?,
                 ends: &self.ends[..nends],
                 protected: false,
             },
-            // Read in another encoding: its text is the decoded copy.
-            None => Fields {
+            true => Fields {
                 text: &self.decoded,
                 ends: &self.decoded_ends,
                 protected: false,
             },
         })
+    }
+
+    /// Reads the input's bytes as `text` says from here on.
+    pub(crate) fn read_as(&mut self, text: Text) {
+        self.text = text;
     }
 
     /// Where the reader stands: after the last record it returned.
@@ -387,8 +439,20 @@ impl<R: Read> RecordReader<R> {
         self.ended_at_cr = last_byte == Some(b'\r');
         self.row += 1 + blank.count;
         let unclosed = ended_by_eof && quotes % 2 == 1 && self.swallowed(&dropped, nends, out_len);
-        if dropped.is_none() && !unclosed {
-            self.last = Some((out_len, nends));
+        let (bytes, ends) = (&self.out[..out_len], &self.ends[..nends]);
+        let read = dropped.is_none() && !unclosed;
+        let as_utf8 = match (utf8(bytes, ends).filter(|_| read), self.text) {
+            (Some(text), Text::Utf8 { .. }) => Some(text),
+            (Some(text), Text::CodePage(_)) if text.is_ascii() => Some(text),
+            (Some(text), Text::CodePage(code_page)) => code_page::written_in_utf8(text, code_page)
+                .then(|| {
+                    self.other_encoding.get_or_insert(Encoding::Utf8);
+                    text
+                }),
+            (None, _) => None,
+        };
+        if read {
+            self.last = Some((out_len, nends, as_utf8.is_none()));
         }
         Ok(Some((
             self.row,
@@ -399,27 +463,30 @@ impl<R: Read> RecordReader<R> {
                 Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
                 Some(Dropped::TooManyFields) => Record::TooManyFields,
                 Some(Dropped::RecordTooLong) => Record::TooLong,
-                None => match utf8(&self.out[..out_len], &self.ends[..nends]) {
-                    Some(text) => Record::Fields(Fields {
-                        text,
-                        ends: &self.ends[..nends],
-                        protected: false,
-                    }),
-                    None => decode_other(
-                        &self.out[..out_len],
-                        &self.ends[..nends],
-                        Decoded {
-                            text: &mut self.decoded,
-                            ends: &mut self.decoded_ends,
-                            first_encoding: &mut self.other_encoding,
-                        },
-                    ),
-                },
+                None => {
+                    let into = Decoded {
+                        text: &mut self.decoded,
+                        ends: &mut self.decoded_ends,
+                        first_encoding: &mut self.other_encoding,
+                    };
+                    match (as_utf8, self.text) {
+                        (Some(text), _) => Record::Fields(Fields {
+                            text,
+                            ends,
+                            protected: false,
+                        }),
+                        (None, Text::CodePage(code_page)) => {
+                            decode_in(code_page, bytes, ends, into)
+                        }
+                        (None, Text::Utf8 { rows }) => decode_other(bytes, ends, rows, into),
+                    }
+                }
             },
         )))
     }
 
-    /// The encoding of the first record that was not UTF-8, if one was not.
+    /// The encoding of the first record not read in the file's own, if one was not: a code
+    /// page in a UTF-8 file, UTF-8 in a code page's.
     pub(crate) fn other_encoding(&self) -> Option<Encoding> {
         self.other_encoding
     }

@@ -5,10 +5,11 @@ use std::io::{self, Chain, Cursor, Read};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 
+use crate::code_page::CodePage;
 use crate::late::{ForeignCodePage, Judged, LateDecision};
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
-use crate::records::{Between, Record, RecordReader};
+use crate::records::{Between, Record, RecordReader, Text};
 use crate::row::RowValidator;
 use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 use crate::{Detected, ImportError, ImportOptions, RowOutcome};
@@ -23,18 +24,21 @@ const EXTRA_FIELDS: usize = 64;
 
 type Sampled<R> = Chain<Cursor<Vec<u8>>, R>;
 
-/// The input as UTF-8: passed through when it is UTF-8 already, decoded otherwise.
+/// The input as the records are read from it: as UTF-8, passed through when it is UTF-8
+/// already, decoded otherwise, or as the bytes of a code page each record is read in.
 pub enum Decoded<R: Read> {
     Utf8(Sampled<R>),
     /// All ASCII as far as the sample goes: see [`LateDecision`].
     Late(LateDecision<Sampled<R>>),
+    /// A code page's bytes: see [`Text::CodePage`].
+    CodePage(Sampled<R>),
     Other(DecodeReaderBytes<Sampled<R>, Vec<u8>>),
 }
 
 impl<R: Read> Read for Decoded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Self::Utf8(r) => r.read(buf),
+            Self::Utf8(r) | Self::CodePage(r) => r.read(buf),
             Self::Late(r) => r.read(buf),
             Self::Other(r) => r.read(buf),
         }
@@ -58,6 +62,8 @@ pub struct Rows<R: Read> {
     left_out: u64,
     /// The file is a report of refused rows ([`crate::refused_rows_columns`]).
     refused_rows: bool,
+    /// See [`Resume::rows_code_page`].
+    rows_code_page: Option<CodePage>,
 }
 
 /// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
@@ -75,6 +81,34 @@ pub struct Resume {
     /// How the whole read was reading the text there, which a part of the file alone could
     /// judge otherwise.
     pub text: ResumeText,
+    /// The code page the whole read reads rows that are not UTF-8 in (see [`Text::Utf8`]).
+    #[serde(default, with = "code_page_name")]
+    pub(crate) rows_code_page: Option<CodePage>,
+}
+
+/// A code page by its WHATWG name, which `encoding_rs` knows it by again.
+mod code_page_name {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::code_page::CodePage;
+
+    pub(super) fn serialize<S: Serializer>(
+        code_page: &Option<CodePage>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        code_page.map(|code_page| code_page.name()).serialize(to)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<CodePage>, D::Error> {
+        let Some(name) = Option::<String>::deserialize(from)? else {
+            return Ok(None);
+        };
+        encoding_rs::Encoding::for_label(name.as_bytes())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("no code page is named {name}")))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -138,12 +172,26 @@ fn open_with<R: Read>(
             (encoding, encoding == Encoding::Utf8 && sample.is_ascii())
         }
     };
+    let rows_code_page = match at {
+        Some(at) => at.rows_code_page,
+        None if encoding == Encoding::Utf8 || encoding == Encoding::Utf8Bom => {
+            sniff::code_page_of_rows(&sample, sample.len() < SAMPLE_BYTES)
+        }
+        None => None,
+    };
+    let mut read_as = Text::Utf8 {
+        rows: rows_code_page,
+    };
     let decoded = match encoding {
         _ if late => Decoded::Late(LateDecision::new(Cursor::new(sample).chain(input))),
         Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
         Encoding::Utf8Bom => {
             sample.drain(..3);
             Decoded::Utf8(Cursor::new(sample).chain(input))
+        }
+        Encoding::CodePage(code_page) if read_as_bytes(code_page, &sample) => {
+            read_as = Text::CodePage(code_page);
+            Decoded::CodePage(Cursor::new(sample).chain(input))
         }
         Encoding::Utf16Le | Encoding::Utf16Be | Encoding::CodePage(_) => Decoded::Other(
             DecodeReaderBytesBuilder::new()
@@ -156,6 +204,8 @@ fn open_with<R: Read>(
 
     // The delimiter is judged on decoded text, so UTF-16 files are sniffed like any other.
     let mut decoded = decoded;
+    // A code page's bytes read as such are judged as they are: none but ASCII is one of
+    // the delimiters (see `read_as_bytes`).
     let text = sniff::read_sample(&mut decoded, SAMPLE_BYTES).map_err(read_error)?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
@@ -174,6 +224,7 @@ fn open_with<R: Read>(
         max_field,
         HEADER_FIELDS_READ,
     );
+    records.read_as(read_as);
 
     let max_record = records.max_record();
     if excel_separator.is_some() {
@@ -266,6 +317,7 @@ fn open_with<R: Read>(
         skipped,
         left_out,
         refused_rows,
+        rows_code_page,
     })
 }
 
@@ -295,6 +347,8 @@ impl<R: Read> Rows<R> {
         let at = self.records.between();
         let text = match &self.records.input().get_ref().1 {
             Decoded::Utf8(_) => ResumeText::Utf8,
+            // Its offsets are the file's, but a part of it is not read from them yet.
+            Decoded::CodePage(_) => return None,
             // However far ahead the decoder has read, a place before the first non-ASCII
             // byte is still undecided there.
             Decoded::Late(late) => match late.judged_at(at.offset - self.left_out) {
@@ -310,6 +364,7 @@ impl<R: Read> Rows<R> {
             ended_at_cr: at.ended_at_cr,
             delimiter: self.delimiter(),
             text,
+            rows_code_page: self.rows_code_page,
         })
     }
 
@@ -340,6 +395,14 @@ impl<R: Read> Rows<R> {
 
 /// A read error as the import reports it: text past an all-ASCII start in a code page it does
 /// not read is the file's fault (see [`ForeignCodePage`]), anything else the stream's.
+/// Whether a file in `code_page` can be parsed as its bytes, each record then read in it (or
+/// in UTF-8: see [`Text::CodePage`]): none of its characters hold the bytes of a delimiter,
+/// a quote or a line end. A double-byte code page's second byte may be `|` (0x7C), so such a
+/// file whose start holds one is decoded whole, as before.
+fn read_as_bytes(code_page: CodePage, sample: &[u8]) -> bool {
+    code_page.is_single_byte() || !sample.contains(&b'|')
+}
+
 fn read_error(e: io::Error) -> ImportError {
     let ours = e
         .get_ref()

@@ -97,14 +97,28 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
 /// UTF-8, or the code page text without a byte-order mark is in; `complete` as for
 /// [`detect_encoding`].
 pub(crate) fn utf8_or_code_page(text: &[u8], complete: bool) -> Result<Encoding, ImportError> {
+    judge(text, complete).map(|(encoding, _)| encoding)
+}
+
+/// For text [`utf8_or_code_page`] reads as UTF-8: the code page its text that is not UTF-8
+/// is in, if it holds some.
+pub(crate) fn code_page_of_rows(text: &[u8], complete: bool) -> Option<CodePage> {
+    match judge(text, complete) {
+        Ok((Encoding::Utf8, rows)) => rows,
+        _ => None,
+    }
+}
+
+/// The encoding, and for UTF-8 the code page of the runs that are not.
+fn judge(text: &[u8], complete: bool) -> Result<(Encoding, Option<CodePage>), ImportError> {
     let error = match std::str::from_utf8(text) {
-        Ok(_) => return Ok(Encoding::Utf8),
+        Ok(_) => return Ok((Encoding::Utf8, None)),
         Err(error) => error,
     };
     // `error_len() == None`: the text ends inside a character, which is fine unless it is
     // the whole file.
     if error.error_len().is_none() && !complete {
-        return Ok(Encoding::Utf8);
+        return Ok((Encoding::Utf8, None));
     }
     // Judged up to its last line end, when the file goes on: a double-byte character the
     // sample cut in two would count against the code page the file is in.
@@ -122,8 +136,8 @@ pub(crate) fn utf8_or_code_page(text: &[u8], complete: bool) -> Result<Encoding,
         false => code_page::holds_utf8_runs(text),
     };
     Ok(match utf8 {
-        true => Encoding::Utf8,
-        false => Encoding::CodePage(code_page),
+        true => (Encoding::Utf8, Some(code_page)),
+        false => (Encoding::CodePage(code_page), None),
     })
 }
 

@@ -163,6 +163,33 @@ fn a_part_is_read_in_the_encoding_the_whole_read_uses_there() {
     }
 }
 
+/// The rows of a UTF-8 file that are not UTF-8 are read in the code page its start shows them
+/// in (a Czech header saved as UTF-8 over rows from Czech Windows): a part reads them in it
+/// too, though some rows alone read as well in Windows-1252 (`Jiří` as `Jiøí`).
+#[test]
+fn a_part_reads_rows_in_the_code_page_the_whole_read_found() {
+    let mut bytes = "jméno,příjmení,telefon\n".as_bytes().to_vec();
+    let people = [
+        ("Jiří", "Dvořák"),
+        ("Zdeněk", "Růžička"),
+        ("Luboš", "Šťastný"),
+    ];
+    for i in 0..60 {
+        let (first, last) = people[i % 3];
+        let row = format!("{first},{last},07911 2{i:05}\n");
+        bytes.extend_from_slice(&encoding_rs::WINDOWS_1250.encode(&row).0);
+    }
+    let (_, all) = whole(&bytes);
+    let names: Vec<String> = (all.iter().take(3))
+        .map(|(outcome, _)| match outcome {
+            RowOutcome::Valid(row) => row.first_name.clone().unwrap_or_default(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["Jiří", "Zdeněk", "Luboš"]);
+    check("UTF-8 header, Windows-1250 rows", &bytes);
+}
+
 /// Places before the first non-ASCII byte can be read on from whatever the decoder has read
 /// ahead; after a Windows-1252 decision there are none.
 #[test]

@@ -515,6 +515,15 @@ fn chance_utf8_in_a_code_page_is_no_utf8() {
             .map(|line| line.split([';', ',']).nth(column));
         assert_eq!(cells, written.flatten().collect::<Vec<_>>(), "{text}");
     }
+    // A Thai name whose bytes are well-formed UTF-8 (`เกด` is UTF-8's `ࡴ`, Samaritan), alone
+    // in its row of a Windows-874 file.
+    let thai = "ชื่อ,นามสกุล,มือถือ\nสมชาย,ใจดี,081 234 5678\nสมหญิง,รักไทย,082 345 6789\n\
+                วิชัย,ศรีสุข,083 456 7890\nมาลี,สุขใจ,084 567 8901\nเกด,Smith,085 678 9012\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_874.encode(thai);
+    assert!(std::str::from_utf8(&bytes[bytes.len() - 30..]).is_ok());
+    let (read_as, names) = first_names(&bytes, "TH");
+    assert_eq!(read_as, "windows-874");
+    assert_eq!(names, ["สมชาย", "สมหญิง", "วิชัย", "มาลี", "เกด"]);
     // The same row pasted into a UTF-8 file.
     let mut file = "First Name,Last Name,Phone,Notes\r\nZoë,Brontë,(415) 555-2672,Café\r\n"
         .as_bytes()
@@ -653,6 +662,101 @@ fn rows_in_such_a_code_page_inside_a_utf8_file_are_read_in_it() {
     let names: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names[names.len() - 4..], ["Ольга", "Иван", "José", "伟"]);
     assert_eq!(label, "utf-8 with windows-1251 rows");
+}
+
+/// First names of a file's rows, each row read as one (duplicates too).
+fn first_names(bytes: &[u8], region: &str) -> (String, Vec<String>) {
+    let options = ImportOptions {
+        find_duplicates: false,
+        ..options(region)
+    };
+    let mut rows = open(Cursor::new(bytes.to_vec()), &options).unwrap();
+    let names = (rows.by_ref())
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => row.first_name.unwrap_or_default(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    (rows.encoding(), names)
+}
+
+/// A Windows export with rows merged in from a UTF-8 one, in its start or past it: the
+/// UTF-8 rows are read as UTF-8, the others in the file's code page.
+#[test]
+fn utf8_rows_inside_a_code_page_file_are_read_as_utf8() {
+    let list = |rows: &str| format!("First Name,Last Name,Mobile,City\n{rows}");
+    let latin = [
+        (
+            "French",
+            encoding_rs::WINDOWS_1252,
+            "FR",
+            list("Élodie,Bérénice,06 12 34 56 78,Besançon\nRenée,Noël,06 23 45 67 89,Orléans\n"),
+        ),
+        (
+            "Polish",
+            encoding_rs::WINDOWS_1250,
+            "PL",
+            list("Łukasz,Wiśniewski,501 234 567,Łódź\nŻaneta,Dąbrowska,600 111 222,Gdańsk\n"),
+        ),
+    ];
+    for (language, encoding, region, text) in lists().into_iter().chain(latin) {
+        let (header, rows) = text.split_once('\n').unwrap();
+        let mut file = format!("{header}\n").into_bytes();
+        let mut want = Vec::new();
+        // Past the sample (Latin lists) or a few among many (another script's: in a file
+        // with as much UTF-8 as code page, UTF-8 is the file's and the others are its rows).
+        while file.len() < 70 * 1024 {
+            file.extend_from_slice(&encoding.encode(rows).0);
+            want.extend(written(&text).into_iter().map(|(name, _)| name));
+        }
+        file.extend_from_slice(rows.as_bytes());
+        want.extend(written(&text).into_iter().map(|(name, _)| name));
+        let (read_as, names) = first_names(&file, region);
+        assert_eq!(
+            read_as,
+            format!("{} with utf-8 rows", label(encoding)),
+            "{language}"
+        );
+        assert!(names == want, "{language}: {:?}", &names[names.len() - 3..]);
+    }
+}
+
+/// A header saved as UTF-8 (typed into a UTF-8 template) over rows exported from Windows in
+/// a code page: the header is read as UTF-8 and the rows in the code page all of them show,
+/// which one row alone could not tell (a Czech `Dvořák` reads as well as `Dvoøák`).
+#[test]
+fn a_utf8_header_over_code_page_rows_reads_both() {
+    use encoding_rs::{WINDOWS_1250, WINDOWS_1251, WINDOWS_1254};
+    let cases = [
+        (
+            "Имя,Фамилия,Телефон\n",
+            WINDOWS_1251,
+            "RU",
+            "Иван,Петров,+7 916 123-45-67\nОльга,Смирнова,+7 921 234-56-78\n",
+        ),
+        (
+            "Jméno;Příjmení;Telefon\n",
+            WINDOWS_1250,
+            "CZ",
+            "Jiří;Dvořák;603 123 456\nZdeněk;Růžička;604 234 567\nLuboš;Šťastný;605 345 678\n",
+        ),
+        (
+            "Adı;Soyadı;Cep Telefonu\n",
+            WINDOWS_1254,
+            "TR",
+            "Şükrü;Yılmaz;0532 123 45 67\nAyşe;Çelik;0533 234 56 78\nİsmail;Doğan;0534 345 67 89\n",
+        ),
+    ];
+    for (header, encoding, region, rows) in cases {
+        let mut file = header.as_bytes().to_vec();
+        file.extend_from_slice(&encoding.encode(rows).0);
+        let (_, names) = first_names(&file, region);
+        let want: Vec<&str> = rows
+            .lines()
+            .map(|row| row.split([',', ';']).next().unwrap())
+            .collect();
+        assert_eq!(names, want, "{header}");
+    }
 }
 
 /// UTF-16 without a byte-order mark (little- or big-endian) is read as UTF-16, not refused as
