@@ -4,16 +4,20 @@
 //! nothing but ASCII that far and an accented name further on: read as UTF-8, that row would
 //! be rejected. So the choice waits for the first non-ASCII character, and is made as the
 //! sample's is (`sniff::utf8_or_code_page`), on the 64 KiB from there on: UTF-8 (a row that
-//! is not is then read alone in its own encoding, see `records`), or the code page that reads
-//! it, for the rest of the file; text of another script that no code page reads with
-//! confidence (`code_page::guess`) stops the import there.
+//! is not is then read in the code page those 64 KiB show such rows in, or alone in its own,
+//! see `records`), or the code page that reads it, for the rest of the file (its bytes passed
+//! on as they are for a single-byte one, so that a UTF-8 row further on is read as UTF-8);
+//! text of another script that no code page reads with confidence (`code_page::guess`) stops
+//! the import there.
 
 use std::io::{self, Chain, Cursor, Read};
+use std::sync::{Arc, OnceLock};
 use std::{fmt, mem};
 
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
 use crate::ImportError;
+use crate::records::Text;
 use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
@@ -36,11 +40,15 @@ pub(crate) struct LateDecision<R: Read> {
     state: State<R>,
     /// ASCII bytes read before the decision: where the first other byte sits.
     ascii: u64,
+    /// How the records reader is to read what follows, once decided.
+    decided: Arc<OnceLock<Text>>,
 }
 
 enum State<R: Read> {
     Ascii(R),
     Utf8(Rest<R>),
+    /// A single-byte code page's bytes, which the records reader reads in it.
+    Bytes(Rest<R>, Encoding),
     CodePage(DecodeReaderBytes<Rest<R>, Vec<u8>>, Encoding),
     /// While moving from `Ascii` to a decision, and after a read error or a refusal during it.
     Deciding,
@@ -56,17 +64,19 @@ pub(crate) enum Judged {
 }
 
 impl<R: Read> LateDecision<R> {
-    pub(crate) fn new(input: R) -> Self {
+    /// `decided` is set to how the records that follow are to be read once it is known.
+    pub(crate) fn new(input: R, decided: Arc<OnceLock<Text>>) -> Self {
         Self {
             state: State::Ascii(input),
             ascii: 0,
+            decided,
         }
     }
 
     /// The code page what came after the ASCII is read in, if not UTF-8.
     pub(crate) fn code_page(&self) -> Option<Encoding> {
         match self.state {
-            State::CodePage(_, encoding) => Some(encoding),
+            State::CodePage(_, encoding) | State::Bytes(_, encoding) => Some(encoding),
             _ => None,
         }
     }
@@ -78,7 +88,7 @@ impl<R: Read> LateDecision<R> {
             State::Ascii(_) | State::Deciding => Judged::AsciiSoFar,
             _ if offset <= self.ascii => Judged::AsciiSoFar,
             State::Utf8(_) => Judged::Utf8,
-            State::CodePage(..) => Judged::CodePage,
+            State::CodePage(..) | State::Bytes(..) => Judged::CodePage,
         }
     }
 
@@ -91,10 +101,23 @@ impl<R: Read> LateDecision<R> {
         let wanted = SAMPLE_BYTES.saturating_sub(first.len()) as u64;
         let complete = (&mut input).take(wanted).read_to_end(&mut first)? < wanted as usize;
         // As the sample's would be; the rows before it are read.
-        let encoding = sniff::utf8_or_code_page(&first, complete)
+        let (encoding, rows) = sniff::encoding_and_rows(&first, complete)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage))?;
         let rest = Cursor::new(first).chain(input);
+        let read_as = match encoding {
+            Encoding::CodePage(code_page) if code_page.is_single_byte() => {
+                Text::CodePage(code_page)
+            }
+            // Decoded here: a double-byte code page's characters may hold a `|`.
+            Encoding::CodePage(_) => Text::Utf8 { rows: None },
+            _ => Text::Utf8 { rows },
+        };
+        // Set once: the state was `Ascii` until now.
+        let _ = self.decided.set(read_as);
         self.state = match encoding {
+            Encoding::CodePage(_) if matches!(read_as, Text::CodePage(_)) => {
+                State::Bytes(rest, encoding)
+            }
             Encoding::CodePage(_) => State::CodePage(
                 DecodeReaderBytesBuilder::new()
                     .encoding(Some(encoding.encoding_rs()))
@@ -111,7 +134,7 @@ impl<R: Read> Read for LateDecision<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = match &mut self.state {
             State::Ascii(input) => input.read(buf)?,
-            State::Utf8(rest) => return rest.read(buf),
+            State::Utf8(rest) | State::Bytes(rest, _) => return rest.read(buf),
             State::CodePage(decoded, _) => return decoded.read(buf),
             State::Deciding => return Err(io::Error::other("the encoding decision failed")),
         };

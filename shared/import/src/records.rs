@@ -8,6 +8,7 @@
 //! one record of capped fields plus the 64 KiB input buffer, whatever the file holds.
 
 use std::io::{self, Read};
+use std::sync::{Arc, OnceLock};
 
 use csv_core::ReadRecordResult;
 
@@ -212,6 +213,9 @@ pub(crate) struct RecordReader<R> {
     out: Vec<u8>,
     ends: Vec<usize>,
     text: Text,
+    /// How to read the input once a decision further on is made (see `late.rs`): until
+    /// then, `text`.
+    decided: Option<Arc<OnceLock<Text>>>,
     /// A record not read as it is, decoded (see [`RecordReader::other_encoding`]).
     decoded: String,
     decoded_ends: Vec<usize>,
@@ -264,6 +268,7 @@ impl<R: Read> RecordReader<R> {
             out: Vec::new(),
             ends: Vec::new(),
             text: Text::Utf8 { rows: None },
+            decided: None,
             decoded: String::new(),
             decoded_ends: Vec::new(),
             other_encoding: None,
@@ -299,6 +304,17 @@ impl<R: Read> RecordReader<R> {
     /// Reads the input's bytes as `text` says from here on.
     pub(crate) fn read_as(&mut self, text: Text) {
         self.text = text;
+    }
+
+    /// Reads the input's bytes as `decided` says once it is set.
+    pub(crate) fn read_as_decided(&mut self, decided: Arc<OnceLock<Text>>) {
+        self.decided = Some(decided);
+    }
+
+    /// How the input's bytes are read now.
+    pub(crate) fn text(&self) -> Text {
+        let decided = self.decided.as_ref().and_then(|decided| decided.get());
+        decided.copied().unwrap_or(self.text)
     }
 
     /// Where the reader stands: after the last record it returned.
@@ -439,9 +455,10 @@ impl<R: Read> RecordReader<R> {
         self.ended_at_cr = last_byte == Some(b'\r');
         self.row += 1 + blank.count;
         let unclosed = ended_by_eof && quotes % 2 == 1 && self.swallowed(&dropped, nends, out_len);
-        let (bytes, ends) = (&self.out[..out_len], &self.ends[..nends]);
         let read = dropped.is_none() && !unclosed;
-        let as_utf8 = match (utf8(bytes, ends).filter(|_| read), self.text) {
+        let text = self.text();
+        let (bytes, ends) = (&self.out[..out_len], &self.ends[..nends]);
+        let as_utf8 = match (utf8(bytes, ends).filter(|_| read), text) {
             (Some(text), Text::Utf8 { .. }) => Some(text),
             (Some(text), Text::CodePage(_)) if text.is_ascii() => Some(text),
             (Some(text), Text::CodePage(code_page)) => code_page::written_in_utf8(text, code_page)
@@ -469,7 +486,7 @@ impl<R: Read> RecordReader<R> {
                         ends: &mut self.decoded_ends,
                         first_encoding: &mut self.other_encoding,
                     };
-                    match (as_utf8, self.text) {
+                    match (as_utf8, text) {
                         (Some(text), _) => Record::Fields(Fields {
                             text,
                             ends,

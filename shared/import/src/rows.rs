@@ -1,6 +1,7 @@
 //! [`open`]: sniffing, decoding and the header; [`Rows`]: the stream of row outcomes.
 
 use std::io::{self, Chain, Cursor, Read};
+use std::sync::{Arc, OnceLock};
 
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
@@ -62,8 +63,6 @@ pub struct Rows<R: Read> {
     left_out: u64,
     /// The file is a report of refused rows ([`crate::refused_rows_columns`]).
     refused_rows: bool,
-    /// See [`Resume::rows_code_page`].
-    rows_code_page: Option<CodePage>,
 }
 
 /// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
@@ -182,8 +181,12 @@ fn open_with<R: Read>(
     let mut read_as = Text::Utf8 {
         rows: rows_code_page,
     };
+    let decided = Arc::new(OnceLock::new());
     let decoded = match encoding {
-        _ if late => Decoded::Late(LateDecision::new(Cursor::new(sample).chain(input))),
+        _ if late => Decoded::Late(LateDecision::new(
+            Cursor::new(sample).chain(input),
+            decided.clone(),
+        )),
         Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
         Encoding::Utf8Bom => {
             sample.drain(..3);
@@ -225,6 +228,9 @@ fn open_with<R: Read>(
         HEADER_FIELDS_READ,
     );
     records.read_as(read_as);
+    if late {
+        records.read_as_decided(decided);
+    }
 
     let max_record = records.max_record();
     if excel_separator.is_some() {
@@ -317,7 +323,6 @@ fn open_with<R: Read>(
         skipped,
         left_out,
         refused_rows,
-        rows_code_page,
     })
 }
 
@@ -326,18 +331,19 @@ impl<R: Read> Rows<R> {
         &self.detected
     }
 
-    /// The encoding as read so far: the detected one, unless a file whose sample was all
-    /// ASCII turned out to be in a code page further on, or some rows of a UTF-8 file were
-    /// not UTF-8 (`utf-8 with windows-1252 rows`: the code page the first was read in).
+    /// The encoding as read so far: the detected one, or the code page a file whose sample
+    /// was all ASCII turned out to be in further on; and the encoding of its rows that are
+    /// not in it, if any (`utf-8 with windows-1252 rows`, `windows-1251 with utf-8 rows`:
+    /// the encoding the first was read in).
     pub fn encoding(&self) -> String {
-        if let Decoded::Late(late) = &self.records.input().get_ref().1
-            && let Some(encoding) = late.code_page()
-        {
-            return encoding.label().to_owned();
-        }
+        let file = match &self.records.input().get_ref().1 {
+            Decoded::Late(late) => late.code_page().map(Encoding::label),
+            _ => None,
+        };
+        let file = file.unwrap_or(self.detected.encoding);
         match self.records.other_encoding() {
-            None => self.detected.encoding.to_owned(),
-            Some(rows) => format!("{} with {} rows", self.detected.encoding, rows.label()),
+            None => file.to_owned(),
+            Some(rows) => format!("{file} with {} rows", rows.label()),
         }
     }
 
@@ -364,7 +370,11 @@ impl<R: Read> Rows<R> {
             ended_at_cr: at.ended_at_cr,
             delimiter: self.delimiter(),
             text,
-            rows_code_page: self.rows_code_page,
+            // A part read on from before the first non-ASCII byte decides it again.
+            rows_code_page: match (text, self.records.text()) {
+                (ResumeText::Utf8, Text::Utf8 { rows }) => rows,
+                _ => None,
+            },
         })
     }
 

@@ -97,20 +97,23 @@ pub(crate) fn detect_encoding(sample: &[u8], complete: bool) -> Result<Encoding,
 /// UTF-8, or the code page text without a byte-order mark is in; `complete` as for
 /// [`detect_encoding`].
 pub(crate) fn utf8_or_code_page(text: &[u8], complete: bool) -> Result<Encoding, ImportError> {
-    judge(text, complete).map(|(encoding, _)| encoding)
+    encoding_and_rows(text, complete).map(|(encoding, _)| encoding)
 }
 
 /// For text [`utf8_or_code_page`] reads as UTF-8: the code page its text that is not UTF-8
 /// is in, if it holds some.
 pub(crate) fn code_page_of_rows(text: &[u8], complete: bool) -> Option<CodePage> {
-    match judge(text, complete) {
+    match encoding_and_rows(text, complete) {
         Ok((Encoding::Utf8, rows)) => rows,
         _ => None,
     }
 }
 
-/// The encoding, and for UTF-8 the code page of the runs that are not.
-fn judge(text: &[u8], complete: bool) -> Result<(Encoding, Option<CodePage>), ImportError> {
+/// [`utf8_or_code_page`], and for UTF-8 [`code_page_of_rows`] with it.
+pub(crate) fn encoding_and_rows(
+    text: &[u8],
+    complete: bool,
+) -> Result<(Encoding, Option<CodePage>), ImportError> {
     let error = match std::str::from_utf8(text) {
         Ok(_) => return Ok((Encoding::Utf8, None)),
         Err(error) => error,

@@ -635,6 +635,42 @@ fn a_code_page_past_an_ascii_start_is_read_from_there() {
     }
 }
 
+/// Past an all-ASCII start, the choice made where other text starts is the same as at a
+/// file's start: a Windows file's UTF-8 rows further on are read as UTF-8, and a UTF-8 file's
+/// Czech rows in the code page those 64 KiB show.
+#[test]
+fn past_an_ascii_start_mixed_rows_are_read_as_at_the_start() {
+    let mut file = b"First Name,Last Name,Mobile,City\n".to_vec();
+    let ascii = ascii_rows(&mut file);
+    // The UTF-8 row past the 64 KiB the choice is made on.
+    let mut windows = file.clone();
+    let renee = encoding_rs::WINDOWS_1252.encode("Renée,Noël,+1 415 555 0101,Orléans\n");
+    let renees = 70 * 1024 / renee.0.len() + 1;
+    windows.extend_from_slice(&renee.0.repeat(renees));
+    windows.extend_from_slice("Zoë,Brontë,+1 415 555 0102,Haworth\n".as_bytes());
+    let (read_as, names) = first_names(&windows, "US");
+    assert_eq!(read_as, "windows-1252 with utf-8 rows");
+    assert_eq!(names.len(), ascii + renees + 1);
+    assert!(
+        names[ascii..ascii + renees]
+            .iter()
+            .all(|name| name == "Renée")
+    );
+    assert_eq!(names[names.len() - 1], "Zoë");
+
+    let mut czech = file;
+    czech.extend_from_slice("Zdeněk,Růžička,+420 603 123 456,Brno\n".as_bytes());
+    for row in [
+        "Jiří,Dvořák,+420 604 234 567,Plzeň\n",
+        "Luboš,Šťastný,+420 605 345 678,Ostrava\n",
+    ] {
+        czech.extend_from_slice(&encoding_rs::WINDOWS_1250.encode(row).0);
+    }
+    let (read_as, names) = first_names(&czech, "US");
+    assert_eq!(read_as, "utf-8 with windows-1250 rows");
+    assert_eq!(names[ascii..], ["Zdeněk", "Jiří", "Luboš"]);
+}
+
 /// A UTF-8 file (UTF-8 in its sample) with rows in such code pages further on: each such row
 /// is read in its code page, as a Windows-1252 row is in its own.
 #[test]
