@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::sync::{Arc, OnceLock};
 
 use csv_core::ReadRecordResult;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 use crate::code_page::{self, CodePage};
 use crate::sniff::Encoding;
@@ -88,6 +89,54 @@ fn utf8<'t>(text: &'t [u8], ends: &[usize]) -> Option<&'t str> {
     ends.iter()
         .all(|&end| text.is_char_boundary(end))
         .then_some(text)
+}
+
+/// Where the text of the record last read is.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// In `out`, as read.
+    Out,
+    Decoded,
+    Normalized,
+}
+
+/// Whether `text` is in normalization form C, as nearly all text is: the letters of the
+/// scripts most lists are written in are, and the quick check decides most other text without
+/// composing it.
+fn is_nfc(text: &str) -> bool {
+    // Below U+0300, where the combining accents start, whose lead byte is 0xCC.
+    if text.bytes().all(|b| b < 0xCC) || text.chars().all(stays_composed) {
+        return true;
+    }
+    match unicode_normalization::is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => text.chars().eq(text.nfc()),
+    }
+}
+
+/// Whether `c` is in normalization form C whatever surrounds it: no mark that composes with or
+/// reorders against the character before it, and no character normalization replaces. Latin
+/// (to the combining accents at U+0300), Greek and Cyrillic letters, Hebrew and Arabic letters
+/// without their points, kana, hangul syllables and the unified ideographs: a cheap first look
+/// (the quick check costs a fifth of a Cyrillic file's parse).
+fn stays_composed(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0..=0x2FF
+            | 0x386
+            | 0x388..=0x3CE
+            | 0x400..=0x482
+            | 0x48A..=0x4FF
+            | 0x5D0..=0x5EA
+            | 0x620..=0x64A
+            | 0x2010..=0x2027
+            | 0x2030..=0x205E
+            | 0x3041..=0x3096
+            | 0x30A1..=0x30FA
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7A3
+    )
 }
 
 /// How a reader takes its input's bytes.
@@ -232,8 +281,11 @@ pub(crate) struct RecordReader<R> {
     /// Input bytes taken by the records read so far.
     consumed: u64,
     /// The last record's length and field count in `out`, when it was returned as fields,
-    /// and whether its text is the decoded copy.
-    last: Option<(usize, usize, bool)>,
+    /// and where its text is.
+    last: Option<(usize, usize, Held)>,
+    /// A record's text in normalization form C, when it was not (see `next_record`).
+    normalized: String,
+    normalized_ends: Vec<usize>,
 }
 
 /// Where the reader stands between two records: enough to read on from there with a reader
@@ -279,23 +331,30 @@ impl<R: Read> RecordReader<R> {
             ended_at_cr: false,
             consumed: 0,
             last: None,
+            normalized: String::new(),
+            normalized_ends: Vec::new(),
         }
     }
 
     /// The fields of the last record, if it was returned as [`Record::Fields`] (a report of
     /// refused rows shows them as written).
     pub(crate) fn last_fields(&self) -> Option<Fields<'_>> {
-        let (out_len, nends, decoded) = self.last?;
-        Some(match decoded {
-            false => Fields {
+        let (out_len, nends, held) = self.last?;
+        Some(match held {
+            Held::Out => Fields {
                 // Taken as it was: its bytes are UTF-8.
                 text: utf8(&self.out[..out_len], &self.ends[..nends])?,
                 ends: &self.ends[..nends],
                 protected: false,
             },
-            true => Fields {
+            Held::Decoded => Fields {
                 text: &self.decoded,
                 ends: &self.decoded_ends,
+                protected: false,
+            },
+            Held::Normalized => Fields {
+                text: &self.normalized,
+                ends: &self.normalized_ends,
                 protected: false,
             },
         })
@@ -468,38 +527,58 @@ impl<R: Read> RecordReader<R> {
                 }),
             (None, _) => None,
         };
-        if read {
-            self.last = Some((out_len, nends, as_utf8.is_none()));
-        }
-        Ok(Some((
-            self.row,
-            match dropped {
-                _ if unclosed => Record::UnclosedQuote {
-                    lines: self.lines_swallowed(&dropped, nends, inside.saturating_sub(own_end)),
-                },
-                Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
-                Some(Dropped::TooManyFields) => Record::TooManyFields,
-                Some(Dropped::RecordTooLong) => Record::TooLong,
-                None => {
-                    let into = Decoded {
-                        text: &mut self.decoded,
-                        ends: &mut self.decoded_ends,
-                        first_encoding: &mut self.other_encoding,
-                    };
-                    match (as_utf8, text) {
-                        (Some(text), _) => Record::Fields(Fields {
-                            text,
-                            ends,
-                            protected: false,
-                        }),
-                        (None, Text::CodePage(code_page)) => {
-                            decode_in(code_page, bytes, ends, into)
-                        }
-                        (None, Text::Utf8 { rows }) => decode_other(bytes, ends, rows, into),
-                    }
-                }
+        let record = match dropped {
+            _ if unclosed => Record::UnclosedQuote {
+                lines: self.lines_swallowed(&dropped, nends, inside.saturating_sub(own_end)),
             },
-        )))
+            Some(Dropped::FieldTooLong(field)) => Record::FieldTooLong { field },
+            Some(Dropped::TooManyFields) => Record::TooManyFields,
+            Some(Dropped::RecordTooLong) => Record::TooLong,
+            None => {
+                let into = Decoded {
+                    text: &mut self.decoded,
+                    ends: &mut self.decoded_ends,
+                    first_encoding: &mut self.other_encoding,
+                };
+                match (as_utf8, text) {
+                    (Some(text), _) => Record::Fields(Fields {
+                        text,
+                        ends,
+                        protected: false,
+                    }),
+                    (None, Text::CodePage(code_page)) => decode_in(code_page, bytes, ends, into),
+                    (None, Text::Utf8 { rows }) => decode_other(bytes, ends, rows, into),
+                }
+            }
+        };
+        let mut held = match as_utf8 {
+            Some(_) => Held::Out,
+            None => Held::Decoded,
+        };
+        let record = match record {
+            // Composed, as keyboards type it: a name written `e` and an accent (macOS, and
+            // Vietnamese Windows-1258, write so) is the same name, and its message's accent
+            // stays one GSM-7 character instead of sending the whole message as UCS-2.
+            Record::Fields(fields) if !fields.text.is_ascii() && !is_nfc(fields.text) => {
+                self.normalized.clear();
+                self.normalized_ends.clear();
+                for field in fields.iter() {
+                    self.normalized.extend(field.nfc());
+                    self.normalized_ends.push(self.normalized.len());
+                }
+                held = Held::Normalized;
+                Record::Fields(Fields {
+                    text: &self.normalized,
+                    ends: &self.normalized_ends,
+                    protected: false,
+                })
+            }
+            other => other,
+        };
+        if read {
+            self.last = Some((out_len, nends, held));
+        }
+        Ok(Some((self.row, record)))
     }
 
     /// The encoding of the first record not read in the file's own, if one was not: a code
@@ -607,6 +686,17 @@ impl BlankLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_stays_composed_is_composed_and_composes_with_nothing_before_it() {
+        let chars = (0..=0x10FFFF).filter_map(char::from_u32);
+        for c in chars.filter(|&c| stays_composed(c)) {
+            let quick = unicode_normalization::is_nfc_quick(std::iter::once(c));
+            assert_eq!(quick, IsNormalized::Yes, "{:X}", u32::from(c));
+            let class = unicode_normalization::char::canonical_combining_class(c);
+            assert_eq!(class, 0, "{:X}", u32::from(c));
+        }
+    }
 
     fn read_all(text: &[u8], max_field: usize) -> Vec<Result<Vec<String>, String>> {
         let mut reader = RecordReader::new(text, b',', max_field, 8);

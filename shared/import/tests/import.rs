@@ -304,6 +304,50 @@ fn a_windows_field_in_a_utf8_row_leaves_the_other_fields_alone() {
     assert_eq!(opened.encoding(), "utf-8 with windows-1252 rows");
 }
 
+/// Names written decomposed (a letter, then its accent: macOS writes file names so, and
+/// Vietnamese Windows-1258 writes its tones so) are imported composed, as typed: the same
+/// name as its composed spelling, and an `é` that GSM-7 sends (a lone combining accent would
+/// send the whole message as UCS-2, at more than twice the segments).
+#[test]
+fn decomposed_names_are_imported_composed() {
+    let decomposed = "Pre\u{301}nom,Nom,Te\u{301}le\u{301}phone,Ville\n\
+                      Jose\u{301},Nu\u{301}n\u{303}ez,06 12 34 56 78,Orle\u{301}ans\n\
+                      Zoe\u{308},Bronte\u{308},06 23 45 67 89,Haworth\n";
+    let (detected, outcomes) = import(decomposed.as_bytes(), &options("FR"));
+    assert_eq!(detected.headers, ["Prénom", "Nom", "Téléphone", "Ville"]);
+    let people: Vec<_> = (outcomes.iter())
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => (
+                row.first_name.clone().unwrap_or_default(),
+                row.last_name.clone().unwrap_or_default(),
+                row.attributes.get("ville").cloned().unwrap_or_default(),
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        people,
+        [
+            ("José".into(), "Núñez".into(), "Orléans".into()),
+            ("Zoë".into(), "Brontë".into(), "Haworth".into())
+        ]
+    );
+    // Windows-1258 has no `ọ` or `ễ`: it writes the tone mark after the letter.
+    let vietnamese =
+        "Ho\u{323} và tên,Điê\u{323}n thoa\u{323}i\nNguyê\u{303}n Văn An,090 123 4567\n";
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1258.encode(vietnamese);
+    assert!(!unmappable);
+    let (detected, outcomes) = import(&bytes, &options("VN"));
+    assert_eq!(detected.encoding, "windows-1258");
+    match &outcomes[..] {
+        [RowOutcome::Valid(row)] => {
+            assert_eq!(row.last_name.as_deref(), Some("Nguyễn"));
+            assert_eq!(row.first_name.as_deref(), Some("Văn An"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn every_delimiter_and_line_end() {
     for delimiter in [",", ";", "\t", "|"] {
