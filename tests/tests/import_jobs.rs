@@ -33,7 +33,7 @@ smscrm_tests::backend_scenarios!(
     committing_a_fanned_out_import_again_queues_only_the_ranges_nobody_runs,
     a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs,
     each_range_reads_only_its_own_part_of_a_utf8_file,
-    files_not_in_utf8_fan_out_by_rows_and_end_as_one_run,
+    files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run,
     a_fanned_out_import_that_fails_leaves_no_notes_behind,
     a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes,
     a_plan_recorded_though_its_transaction_reported_failure_keeps_its_notes,
@@ -1052,17 +1052,38 @@ async fn each_range_reads_only_its_own_part_of_a_utf8_file(backend: &dyn Backend
     }
 }
 
-/// Windows-1252 files, whether the first bytes say so or a byte after the first 64 KiB does,
-/// cannot be read from a place in the middle: their ranges read the file up to their rows,
-/// and end as one run (the report says `windows-1252`).
-async fn files_not_in_utf8_fan_out_by_rows_and_end_as_one_run(backend: &dyn Backend) {
+/// Files in a code page, whether the first bytes say so or a byte after the first 64 KiB does,
+/// are read as their bytes: each range reads only its own part, as a UTF-8 file's do, and they
+/// end as one run (the report says `windows-1252`, or `windows-1252 with utf-8 rows` for one
+/// with rows merged in from a UTF-8 export).
+async fn files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run(backend: &dyn Backend) {
     let from_the_start = short_file("").replace("Person 2,", "Chlo\u{e9} 2,");
-    fan_out_like_straight(backend, "windows-1252", &latin1(&from_the_start)).await;
-
     // 600 rows of over 110 bytes: ASCII past 64 KiB, then an e-acute in the last range.
     let late = short_file(&"x".repeat(90)).replace("Person 590,", "Ren\u{e9}e 590,");
     assert!(late.find("Ren").expect("the name") > 64 * 1024);
-    fan_out_like_straight(backend, "late windows-1252", &latin1(&late)).await;
+    let mut with_utf8_rows = Vec::new();
+    for line in from_the_start.split_inclusive('\n') {
+        match line.starts_with("Person 300,") {
+            true => with_utf8_rows.extend_from_slice(line.replace("Person", "Zo\u{eb}").as_bytes()),
+            false => with_utf8_rows.extend(latin1(line)),
+        }
+    }
+    let russian = short_file("").replace("Person", "\u{41e}\u{43b}\u{44c}\u{433}\u{430}");
+    let windows_1251 = encoding_rs::WINDOWS_1251.encode(&russian).0.into_owned();
+    for (name, bytes) in [
+        ("windows-1252", latin1(&from_the_start)),
+        ("late windows-1252", latin1(&late)),
+        ("windows-1252 with a UTF-8 row", with_utf8_rows),
+        ("windows-1251", windows_1251),
+    ] {
+        let read = fan_out_like_straight(backend, name, &bytes).await;
+        let header = bytes.iter().position(|b| *b == b'\n').expect("a header") as u64 + 1;
+        assert!(
+            read <= bytes.len() as u64 + 4 * header,
+            "{name}: the ranges read {read} bytes of a {}-byte file",
+            bytes.len()
+        );
+    }
 
     // UTF-8 with one row in Windows-1252 (in the second range): read by bytes like any UTF-8
     // file, that row read in its own encoding, and the report says the file is mixed.
@@ -1436,9 +1457,8 @@ async fn a_planning_attempt_that_failed_part_way_leaves_no_notes_once_the_import
 }
 
 /// A fanned-out commit gives a first row a later row's opt-out even when the two sit in
-/// different ranges: in a UTF-8 file the note goes with the first row's range; a file in
-/// Windows-1252, whose ranges each read the file from its start, reads on past its rows for
-/// their opt-outs.
+/// different ranges: the note goes with the first row's range, in a UTF-8 file and in one in
+/// Windows-1252 alike.
 async fn a_later_rows_opt_out_reaches_the_first_row_in_another_range(backend: &dyn Backend) {
     // Row 2 (range 0) consents; row 552 (range 3) has the same number and unsubscribed.
     let file = short_file("yes").replace(

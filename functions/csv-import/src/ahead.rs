@@ -348,13 +348,13 @@ pub(crate) struct Survey {
     pub(crate) rows: u64,
     /// The file's bytes.
     pub(crate) bytes: u64,
-    /// Where the file can be read on from, when it can be (UTF-8 files).
+    /// Where the file can be read on from, when it can be (files read as bytes).
     pub(crate) places: Option<Places>,
     /// The duplicate rows' notes, in row order.
     notes: Notes,
 }
 
-/// Places between rows of a UTF-8 file ([`smscrm_import::open_at`]).
+/// Places between rows of a file read as bytes ([`smscrm_import::open_at`]).
 pub(crate) struct Places {
     /// Right after the header.
     pub(crate) header_end: Resume,

@@ -19,7 +19,8 @@
 //! (counting its rows, noting where every [`FanOut::rows_per_range`]th row ends, finding its
 //! duplicate rows), records a plan of ranges and queues one job per range; ranges run in
 //! parallel on as many workers as the queue's consumers allow, each reading only its own bytes
-//! of a UTF-8 file (the file up to its rows otherwise), and whoever finishes the last range
+//! of a file the parser reads as bytes (UTF-8, or a code page: `Rows::resume_point`; the file
+//! up to its rows otherwise), and whoever finishes the last range
 //! merges the reports and completes the import.
 
 use std::sync::Arc;
@@ -570,8 +571,8 @@ impl ImportWorker {
             }
         }
         // As the whole file turned out: a file read as ASCII at first can turn out Windows-1252
-        // further on, which only the last range, read to the end, knows; and a UTF-8 file's
-        // ranges agree, but for rows in another encoding, which only their range met.
+        // further on, which the last range knows (it starts past that byte, or reads up to
+        // it); and ranges agree, but for rows in another encoding, which only their range met.
         let mut labels = ranges.iter().filter_map(|r| r.report.as_ref());
         let mixed = labels.clone().find(|r| r.encoding.ends_with(" rows"));
         if let Some(whole) = mixed.or(labels.next_back()) {

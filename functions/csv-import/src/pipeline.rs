@@ -170,7 +170,7 @@ pub async fn run_resumable<R: Read + Send + 'static>(
     run_from(contacts, input, request, progress, resumable, None, refused).await
 }
 
-/// A run over one part of a UTF-8 file (a range of a fanned-out commit): its input is the
+/// A run over one part of a file read as bytes (a range of a fanned-out commit): its input is the
 /// file's header row followed by the part's bytes.
 pub(crate) struct PartRead {
     /// The place in the file where the part starts.

@@ -65,8 +65,9 @@ pub struct Rows<R: Read> {
     refused_rows: bool,
 }
 
-/// A place between two rows of a UTF-8 file from which [`open_at`] reads on, as a worker
-/// that imports only part of a large file does.
+/// A place between two rows of a file from which [`open_at`] reads on, as a worker that
+/// imports only part of a large file does: a UTF-8 file, or one in a code page read as its
+/// bytes (see [`Rows::resume_point`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resume {
     /// Bytes of the file before the next row (blank lines before it included).
@@ -81,7 +82,7 @@ pub struct Resume {
     /// judge otherwise.
     pub text: ResumeText,
     /// The code page the whole read reads rows that are not UTF-8 in (see [`Text::Utf8`]).
-    #[serde(default, with = "code_page_name")]
+    #[serde(default, with = "code_page_name::option")]
     pub(crate) rows_code_page: Option<CodePage>,
 }
 
@@ -91,22 +92,35 @@ mod code_page_name {
 
     use crate::code_page::CodePage;
 
-    pub(super) fn serialize<S: Serializer>(
-        code_page: &Option<CodePage>,
-        to: S,
-    ) -> Result<S::Ok, S::Error> {
-        code_page.map(|code_page| code_page.name()).serialize(to)
+    pub(super) fn serialize<S: Serializer>(code_page: &CodePage, to: S) -> Result<S::Ok, S::Error> {
+        code_page.name().serialize(to)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        from: D,
-    ) -> Result<Option<CodePage>, D::Error> {
-        let Some(name) = Option::<String>::deserialize(from)? else {
-            return Ok(None);
-        };
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<CodePage, D::Error> {
+        let name = String::deserialize(from)?;
         encoding_rs::Encoding::for_label(name.as_bytes())
-            .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("no code page is named {name}")))
+    }
+
+    pub(super) mod option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        use crate::code_page::CodePage;
+
+        pub(crate) fn serialize<S: Serializer>(
+            code_page: &Option<CodePage>,
+            to: S,
+        ) -> Result<S::Ok, S::Error> {
+            code_page.map(|code_page| code_page.name()).serialize(to)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            from: D,
+        ) -> Result<Option<CodePage>, D::Error> {
+            #[derive(Deserialize)]
+            struct Named(#[serde(with = "super")] CodePage);
+            Ok(Option::<Named>::deserialize(from)?.map(|Named(code_page)| code_page))
+        }
     }
 }
 
@@ -116,6 +130,8 @@ pub enum ResumeText {
     /// Nothing but ASCII before it, so UTF-8 or Windows-1252 is decided further on (see
     /// `late.rs`), at the same byte as in the whole read.
     AsciiSoFar,
+    /// The bytes of a code page, each row read in it or, where written so, in UTF-8.
+    CodePage(#[serde(with = "code_page_name")] CodePage),
 }
 
 /// Reads the start of `input`: detects the encoding (BOM, else UTF-8 if the first 64 KiB are
@@ -127,7 +143,7 @@ pub fn open<R: Read>(input: R, options: &ImportOptions) -> Result<Rows<R>, Impor
     open_with(input, options, None)
 }
 
-/// Reads a UTF-8 file on from `at` ([`Rows::resume_point`]): `input` is the file's start up
+/// Reads a file on from `at` ([`Rows::resume_point`]): `input` is the file's start up
 /// to the end of its header row ([`Rows::resume_point`] right after [`open`]), then the file
 /// from `at.offset` on. Rows come out as [`open`] gives them there, numbered the same, except
 /// that duplicates are not looked for (the rows before are not read).
@@ -164,6 +180,10 @@ fn open_with<R: Read>(
     // A part of a file is read as the whole read was reading it there: judged alone, its
     // sample could look like another encoding, or like binary data.
     let (encoding, late) = match at {
+        Some(Resume {
+            text: ResumeText::CodePage(code_page),
+            ..
+        }) => (Encoding::CodePage(code_page), false),
         Some(_) if sample.starts_with(b"\xEF\xBB\xBF") => (Encoding::Utf8Bom, false),
         Some(at) => (Encoding::Utf8, at.text == ResumeText::AsciiSoFar),
         None => {
@@ -192,7 +212,8 @@ fn open_with<R: Read>(
             sample.drain(..3);
             Decoded::Utf8(Cursor::new(sample).chain(input))
         }
-        Encoding::CodePage(code_page) if read_as_bytes(code_page, &sample) => {
+        // A part is read as the whole read was: a code page is read so only as bytes.
+        Encoding::CodePage(code_page) if at.is_some() || read_as_bytes(code_page, &sample) => {
             read_as = Text::CodePage(code_page);
             Decoded::CodePage(Cursor::new(sample).chain(input))
         }
@@ -347,20 +368,24 @@ impl<R: Read> Rows<R> {
         }
     }
 
-    /// Where the rows read so far end, for [`open_at`]; `None` unless the file is UTF-8 (a
-    /// decoded file's text does not sit at the file's own offsets).
+    /// Where the rows read so far end, for [`open_at`]; `None` where the file is decoded
+    /// before it is read (UTF-16, a double-byte code page holding `|`): its text does not sit
+    /// at the file's own offsets.
     pub fn resume_point(&self) -> Option<Resume> {
         let at = self.records.between();
+        let bytes_of = |text: Text| match text {
+            Text::CodePage(code_page) => Some(ResumeText::CodePage(code_page)),
+            Text::Utf8 { .. } => None,
+        };
         let text = match &self.records.input().get_ref().1 {
             Decoded::Utf8(_) => ResumeText::Utf8,
-            // Its offsets are the file's, but a part of it is not read from them yet.
-            Decoded::CodePage(_) => return None,
+            Decoded::CodePage(_) => bytes_of(self.records.text())?,
             // However far ahead the decoder has read, a place before the first non-ASCII
             // byte is still undecided there.
             Decoded::Late(late) => match late.judged_at(at.offset - self.left_out) {
                 Judged::AsciiSoFar => ResumeText::AsciiSoFar,
                 Judged::Utf8 => ResumeText::Utf8,
-                Judged::CodePage => return None,
+                Judged::CodePage => bytes_of(self.records.text())?,
             },
             Decoded::Other(_) => return None,
         };

@@ -191,27 +191,67 @@ fn a_part_reads_rows_in_the_code_page_the_whole_read_found() {
 }
 
 /// Places before the first non-ASCII byte can be read on from whatever the decoder has read
-/// ahead; after a Windows-1252 decision there are none.
+/// ahead, and after a Windows-1252 decision too: such a file is read as its bytes.
 #[test]
-fn places_before_a_late_decision_stay_places() {
+fn places_before_and_after_a_late_decision_stay_places() {
     let text = [
         ascii_rows(2700).as_bytes(),
         b"Jos\xE9,07911 123456,a\nDan,07911 123458,c\n",
     ]
     .concat();
     let (_, all) = whole(&text);
-    let places: Vec<bool> = all.iter().map(|(_, at)| at.is_some()).collect();
-    assert!(
-        places[..2700].iter().all(|p| *p),
-        "every place before the byte"
-    );
-    assert!(places[2700..].iter().all(|p| !*p), "none after it");
+    assert!(all.iter().all(|(_, at)| at.is_some()), "every place");
+    check_every("late Windows-1252", &text, 97);
+}
+
+/// A file in a single-byte code page (or a double-byte one without `|` in its start) is read
+/// as its bytes, so a part of it is read on from a place as a UTF-8 file's is, its UTF-8 rows
+/// as UTF-8.
+#[test]
+fn a_file_in_a_code_page_is_read_on_from_its_places() {
+    let files = [
+        (
+            encoding_rs::WINDOWS_1252,
+            "name,phone,notes\n",
+            "Renée",
+            "Noël «x»",
+        ),
+        (
+            encoding_rs::WINDOWS_1251,
+            "Имя,Телефон,Заметки\n",
+            "Ольга",
+            "Санкт-Петербург",
+        ),
+    ];
+    for (code_page, header, name, note) in files {
+        let mut bytes = code_page.encode(header).0.into_owned();
+        for i in 0..300 {
+            let row = format!("{name} {i},07911 1{i:05},{note}\n");
+            match i % 50 {
+                // Rows merged in from a UTF-8 export.
+                7 => bytes.extend_from_slice(row.as_bytes()),
+                _ => bytes.extend_from_slice(&code_page.encode(&row).0),
+            }
+        }
+        let (_, all) = whole(&bytes);
+        let names: Vec<String> = (all.iter().take(9))
+            .map(|(outcome, _)| match outcome {
+                RowOutcome::Valid(row) => row.first_name.clone().unwrap_or_default(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(names.iter().all(|n| n.starts_with(name)), "{names:?}");
+        check_every(code_page.name(), &bytes, 7);
+    }
 }
 
 #[test]
-fn a_file_read_as_windows_1252_has_no_places_to_read_on_from() {
-    let text = b"name,phone\nJos\xE9,07911 123456\n";
-    let mut rows = open(Cursor::new(text.to_vec()), &options()).expect("open");
+fn a_file_decoded_whole_has_no_places_to_read_on_from() {
+    let mut text = vec![0xFF, 0xFE];
+    for unit in "name,phone\nJosé,07911 123456\n".encode_utf16() {
+        text.extend_from_slice(&unit.to_le_bytes());
+    }
+    let mut rows = open(Cursor::new(text), &options()).expect("open");
     assert!(rows.next().is_some());
     assert_eq!(rows.resume_point(), None);
 }
