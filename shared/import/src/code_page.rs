@@ -8,8 +8,8 @@
 //! and another script's needs its words to look like words of that script.
 
 use encoding_rs::{
-    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_1250,
-    WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_874,
+    WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
 };
 
 pub(crate) type CodePage = &'static Encoding;
@@ -74,29 +74,58 @@ pub(crate) fn guess_row(bytes: &[u8]) -> Option<CodePage> {
 /// (as far as its start tells): a row of the same kind (Latin accents, or another script's
 /// words) is read in it, which one row alone has too little text to tell (a Czech row's
 /// `Dvořák` reads as well in Windows-1252's `Dvoøák`).
+/// A double-byte code page's rows are taken for its own whenever they read in it: their
+/// second bytes may be ASCII letters, which makes them look like Latin accents.
 pub(crate) fn guess_row_in(bytes: &[u8], file: Option<CodePage>) -> Option<CodePage> {
     let latin_row = accents_on_letters(bytes) || !another_script(bytes);
     match file {
         Some(file) if is_latin(file) == latin_row => Some(file),
+        Some(file)
+            if !file.is_single_byte()
+                && (file.decode_without_bom_handling_and_without_replacement(bytes)).is_some() =>
+        {
+            Some(file)
+        }
         _ => guess_row(bytes),
     }
 }
 
 /// Whether a record of a file in `code_page` that is well-formed UTF-8 was written in UTF-8
 /// (a row merged in from a UTF-8 export, or a UTF-8 header) rather than being the code page's
-/// bytes paired up by chance. In a Latin code page, each character beyond ASCII is one names
-/// hold ([`in_names`], or a combining accent: macOS writes `é` as `e` and one); its text pairs
-/// up into such letters only where an accented capital meets a symbol or a rare capital. In
-/// another script's, each is one the code page writes too (Thai's pair up into Samaritan),
-/// and in a double-byte one a character of three bytes or more, as its scripts' are (its
-/// pairs make Greek or Cyrillic letters, which it writes too: GBK's `伟` is UTF-8's `ΰ`).
+/// bytes paired up by chance: it reads as names do ([`reads_as_names`]); a single-byte code
+/// page's text pairs up into such letters only where an accented capital meets a symbol or a
+/// rare capital. Thai's and the double-byte code pages' pair up into characters of three
+/// bytes (Thai's `เกด` is UTF-8's Samaritan `ࡴ`, GBK's `伟` its Greek `ΰ`), so there each
+/// character must be one the code page writes too, and in a double-byte one of three UTF-8
+/// bytes or more, as its scripts' are.
 pub(crate) fn written_in_utf8(text: &str, code_page: CodePage) -> bool {
-    let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii());
-    if is_latin(code_page) {
-        return beyond_ascii.all(|c| matches!(u32::from(c), 0x300..=0x36F) || in_names(c));
+    if code_page.is_single_byte() && code_page != WINDOWS_874 {
+        return reads_as_names(text);
     }
     let double_byte = !code_page.is_single_byte();
+    let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii());
     beyond_ascii.all(|c| !double_byte || c.len_utf8() >= 3) && !code_page.encode(text).2
+}
+
+/// Whether `text` stands as names and notes do: each character beyond ASCII is one names hold
+/// ([`in_names`]) or a combining accent (macOS writes `é` as `e` and one), and no lower-case
+/// one sits between ASCII capitals (a Slovak `PÄŤKO` in Windows-1250 is UTF-8's `PčKO`).
+pub(crate) fn reads_as_names(text: &str) -> bool {
+    let mut before = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_ascii() {
+            if !(matches!(u32::from(c), 0x300..=0x36F) || in_names(c)) {
+                return false;
+            }
+            let capital = |c: Option<char>| c.is_some_and(|c| c.is_ascii_uppercase());
+            if c.is_lowercase() && capital(before) && capital(chars.peek().copied()) {
+                return false;
+            }
+        }
+        before = Some(c);
+    }
+    true
 }
 
 /// Whether each run of non-ASCII bytes touches an ASCII letter (`José`, `Núñez`): how Latin
@@ -290,23 +319,26 @@ impl DoubleByte {
 }
 
 /// What of `bytes` is not UTF-8, for [`foreign_code_page`] to judge: each run of non-ASCII
-/// bytes that UTF-8 cannot read as a whole, as it is, and the ASCII between; a space for each
+/// bytes that UTF-8 cannot read as a whole, or reads as no name holds (`JÓŹWIAK`'s `ÓŹ` is
+/// UTF-8's `ӏ`: see [`reads_as_names`]), as it is, and the ASCII between; a space for each
 /// run it reads (the UTF-8 names of a file with some rows in another encoding). Whole runs:
 /// Shift-JIS, GBK and Thai text holds well-formed UTF-8 pairs by chance inside its words.
 pub(crate) fn not_utf8_runs(bytes: &[u8]) -> Vec<u8> {
     let mut seen = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some(start) = rest.iter().position(|b| !b.is_ascii()) {
-        let len = rest[start..].iter().position(u8::is_ascii);
-        let (ascii, run) = rest[..start + len.unwrap_or(rest.len() - start)].split_at(start);
-        seen.extend_from_slice(ascii);
-        match std::str::from_utf8(run) {
-            Ok(_) => seen.push(b' '),
-            Err(_) => seen.extend_from_slice(run),
+    let mut start = 0;
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        // With the ASCII characters either side, which tell a capital's word.
+        let beside = &bytes[start.saturating_sub(1)..(end + 1).min(bytes.len())];
+        match !run.is_empty() && std::str::from_utf8(beside).is_ok_and(reads_as_names) {
+            true => seen.push(b' '),
+            false => seen.extend_from_slice(run),
         }
-        rest = &rest[ascii.len() + run.len()..];
+        if let Some(&ascii) = bytes.get(end) {
+            seen.push(ascii);
+        }
+        start = end + 1;
     }
-    seen.extend_from_slice(rest);
     seen
 }
 
@@ -319,8 +351,17 @@ pub(crate) fn not_utf8_runs(bytes: &[u8]) -> Vec<u8> {
 /// before a symbol or another capital, which make no such characters: `RENÉ’S` is UTF-8's
 /// `RENɒS`, Polish `ŻÓŁKIEWSKI` holds `ӣ`, Czech `RŮŽIČKOVÁ` an Arabic mark.
 pub(crate) fn holds_utf8(bytes: &[u8]) -> bool {
-    let mut runs = bytes.split(u8::is_ascii).filter(|run| !run.is_empty());
-    runs.any(|run| std::str::from_utf8(run).is_ok_and(|text| text.chars().all(in_names)))
+    let mut start = 0;
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        // With the ASCII characters either side, which tell a capital's word.
+        let beside = &bytes[start.saturating_sub(1)..(end + 1).min(bytes.len())];
+        if !run.is_empty() && std::str::from_utf8(beside).is_ok_and(reads_as_names) {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
 }
 
 /// Whether a character beyond ASCII is one names and notes hold: Latin letters and marks

@@ -199,13 +199,18 @@ fn decode_other<'r>(
     rows: Option<CodePage>,
     into: Decoded<'r>,
 ) -> Record<'r> {
-    let Some(code_page) = code_page::guess_row_in(&not_utf8_fields(bytes, ends), rows) else {
+    // Well-formed UTF-8 that does not read as names: the code page's bytes, all of them.
+    let whole = utf8(bytes, ends).is_some();
+    let judged = match whole {
+        true => bytes.to_vec(),
+        false => not_utf8_fields(bytes, ends),
+    };
+    let Some(code_page) = code_page::guess_row_in(&judged, rows) else {
         return Record::ForeignCodePage;
     };
     into.first_encoding
         .get_or_insert(Encoding::CodePage(code_page));
-    let latin = code_page::is_latin(code_page);
-    if !latin {
+    if whole || !code_page::is_latin(code_page) {
         return decode_in(code_page, bytes, ends, into);
     }
     into.text.clear();
@@ -518,6 +523,13 @@ impl<R: Read> RecordReader<R> {
         let text = self.text();
         let (bytes, ends) = (&self.out[..out_len], &self.ends[..nends]);
         let as_utf8 = match (utf8(bytes, ends).filter(|_| read), text) {
+            // In a file known to hold rows in a code page, a row that reads as UTF-8 but not
+            // as names is one of them (Polish `JÓŹWIAK` is UTF-8's `JӏWIAK`).
+            (Some(text), Text::Utf8 { rows: Some(_) })
+                if !text.is_ascii() && !code_page::reads_as_names(text) =>
+            {
+                None
+            }
             (Some(text), Text::Utf8 { .. }) => Some(text),
             (Some(text), Text::CodePage(_)) if text.is_ascii() => Some(text),
             (Some(text), Text::CodePage(code_page)) => code_page::written_in_utf8(text, code_page)

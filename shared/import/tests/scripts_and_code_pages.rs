@@ -795,6 +795,77 @@ fn a_utf8_header_over_code_page_rows_reads_both() {
     }
 }
 
+/// Capitals of a Central European code page that pair up into well-formed UTF-8 (Polish
+/// `JÓŹWIAK` is UTF-8's `JӏWIAK`, Slovak `PÄŤKO` its `PčKO`) are read in the code page, in a
+/// file of it and beside rows of a UTF-8 export alike.
+#[test]
+fn capitals_that_pair_up_as_utf8_are_read_in_their_code_page() {
+    let cp1250 = encoding_rs::WINDOWS_1250;
+    let polish = "Imię;Nazwisko;Telefon\r\nJan;JÓŹWIAK;501 234 567\r\nAnna;GÓŁKA;501 234 568\r\n\
+                  Ewa;CIĘŻKI;501 234 570\r\nEwa;RŮŽENA;501 234 571\r\n";
+    let mut file = cp1250.encode(polish).0.into_owned();
+    file.extend_from_slice("Łukasz;Żółć;501 234 569\r\n".as_bytes());
+    let slovak = "Meno;Priezvisko;Telefón\r\nTibor;PÄŤKO;0905 123 456\r\nĽubomír;Šťastný;0905 123 457\r\n\
+                  Zuzana;Kováčová;0905 123 458\r\nJán;Ďurčo;0905 123 459\r\n";
+    for (bytes, region, text) in [
+        (file, "PL", format!("{polish}Łukasz;Żółć;501 234 569\r\n")),
+        (
+            cp1250.encode(slovak).0.into_owned(),
+            "SK",
+            slovak.to_owned(),
+        ),
+    ] {
+        let mut rows = open(Cursor::new(bytes), &options(region)).unwrap();
+        let last_names: Vec<String> = (rows.by_ref())
+            .map(|outcome| match outcome {
+                RowOutcome::Valid(row) => row.last_name.unwrap_or_default(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let written = text
+            .lines()
+            .skip(1)
+            .map(|row| row.split(';').nth(1).unwrap());
+        assert_eq!(
+            last_names,
+            written.collect::<Vec<_>>(),
+            "{}",
+            rows.encoding()
+        );
+    }
+}
+
+/// A Windows export in another script with a row merged in from a UTF-8 one in Latin
+/// letters (`José Müller` in a Russian list) keeps that row's letters.
+#[test]
+fn a_latin_utf8_row_in_a_file_of_another_script_is_read_as_utf8() {
+    let mut file = encoding_rs::WINDOWS_1251
+        .encode("Имя,Фамилия,Телефон\n")
+        .0
+        .into_owned();
+    for i in 0..40 {
+        let row = format!("Ольга,Смирнова,+7 921 234-56-{i:02}\n");
+        file.extend_from_slice(&encoding_rs::WINDOWS_1251.encode(&row).0);
+    }
+    file.extend_from_slice("José,Müller,+7 921 234-57-00\n".as_bytes());
+    let (read_as, names) = first_names(&file, "RU");
+    assert_eq!(read_as, "windows-1251 with utf-8 rows");
+    assert_eq!(names.last().map(String::as_str), Some("José"));
+}
+
+/// A UTF-8 file's rows in a double-byte code page are read in the one its start shows them
+/// in, though their second bytes, ASCII letters at times, make them look like Latin accents
+/// (Big5 `淑芬` is `\xB2Q\xAA\xE2`).
+#[test]
+fn double_byte_rows_of_a_utf8_file_are_read_in_the_files_code_page() {
+    let mut file = "名,姓,手機\r\n志明,陳,0912 345 670\r\n".as_bytes().to_vec();
+    for row in ["淑芬,張,0912 345 678\r\n", "美玲,林,0912 345 679\r\n"] {
+        file.extend_from_slice(&encoding_rs::BIG5.encode(row).0);
+    }
+    let (_, names) = first_names(&file, "TW");
+    assert_eq!(names, ["志明", "淑芬", "美玲"]);
+}
+
 /// UTF-16 without a byte-order mark (little- or big-endian) is read as UTF-16, not refused as
 /// binary data for its zero bytes; binary data with zeros in a like pattern still is.
 #[test]
