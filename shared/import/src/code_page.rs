@@ -108,8 +108,10 @@ pub(crate) fn written_in_utf8(text: &str, code_page: CodePage) -> bool {
 }
 
 /// Whether `text` stands as names and notes do: each character beyond ASCII is one names hold
-/// ([`in_names`]) or a combining accent (macOS writes `é` as `e` and one), and no lower-case
-/// one sits between ASCII capitals (a Slovak `PÄŤKO` in Windows-1250 is UTF-8's `PčKO`).
+/// ([`in_names`]) or a combining accent (macOS writes `é` as `e` and one), no lower-case one
+/// sits between ASCII capitals (a Slovak `PÄŤKO` in Windows-1250 is UTF-8's `PčKO`), and no
+/// Greek, Cyrillic, Hebrew or Arabic letter touches an ASCII one (Mac Roman's `Jean–Édouard`
+/// is UTF-8's `JeanЃdouard`).
 pub(crate) fn reads_as_names(text: &str) -> bool {
     let mut before = None;
     let mut chars = text.chars().peekable();
@@ -118,8 +120,13 @@ pub(crate) fn reads_as_names(text: &str) -> bool {
             if !(matches!(u32::from(c), 0x300..=0x36F) || in_names(c)) {
                 return false;
             }
+            let after = chars.peek().copied();
             let capital = |c: Option<char>| c.is_some_and(|c| c.is_ascii_uppercase());
-            if c.is_lowercase() && capital(before) && capital(chars.peek().copied()) {
+            if c.is_lowercase() && capital(before) && capital(after) {
+                return false;
+            }
+            let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+            if matches!(u32::from(c), 0x370..=0x6FF) && (latin(before) || latin(after)) {
                 return false;
             }
         }

@@ -807,6 +807,10 @@ fn capitals_that_pair_up_as_utf8_are_read_in_their_code_page() {
     file.extend_from_slice("Łukasz;Żółć;501 234 569\r\n".as_bytes());
     let slovak = "Meno;Priezvisko;Telefón\r\nTibor;PÄŤKO;0905 123 456\r\nĽubomír;Šťastný;0905 123 457\r\n\
                   Zuzana;Kováčová;0905 123 458\r\nJán;Ďurčo;0905 123 459\r\n";
+    // Mac Roman's `–É` is UTF-8's Cyrillic `Ѓ`, and its `’É` Armenian.
+    let french = "Prénom;Nom;Portable\r\nJean–Édouard;Dupont;06 12 34 56 78\r\n\
+                  Luc;L’Écuyer;06 12 34 56 77\r\nHélène;Bérénice;06 23 45 67 89\r\nFrançois;Noël;06 34 56 78 90\r\n";
+    let mac_roman = encoding_rs::MACINTOSH.encode(french).0.into_owned();
     for (bytes, region, text) in [
         (file, "PL", format!("{polish}Łukasz;Żółć;501 234 569\r\n")),
         (
@@ -814,24 +818,24 @@ fn capitals_that_pair_up_as_utf8_are_read_in_their_code_page() {
             "SK",
             slovak.to_owned(),
         ),
+        (mac_roman, "FR", french.to_owned()),
     ] {
         let mut rows = open(Cursor::new(bytes), &options(region)).unwrap();
-        let last_names: Vec<String> = (rows.by_ref())
+        let names: Vec<String> = (rows.by_ref())
             .map(|outcome| match outcome {
-                RowOutcome::Valid(row) => row.last_name.unwrap_or_default(),
+                RowOutcome::Valid(row) => format!(
+                    "{};{}",
+                    row.first_name.unwrap_or_default(),
+                    row.last_name.unwrap_or_default()
+                ),
                 other => panic!("{other:?}"),
             })
             .collect();
         let written = text
             .lines()
             .skip(1)
-            .map(|row| row.split(';').nth(1).unwrap());
-        assert_eq!(
-            last_names,
-            written.collect::<Vec<_>>(),
-            "{}",
-            rows.encoding()
-        );
+            .map(|row| row.rsplit_once(';').unwrap().0);
+        assert_eq!(names, written.collect::<Vec<_>>(), "{}", rows.encoding());
     }
 }
 
