@@ -59,6 +59,79 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
     }
 }
 
+/// A country whose Windows writes its Latin letters in a code page other than Windows-1252,
+/// which the detector cannot always tell from it: Hungarian Windows-1250 differs from it only
+/// in `ő` and `ű` (Windows-1252's `õ` and `û`), a short Czech or Estonian file in a few
+/// letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegionHint {
+    code_page: CodePage,
+    /// The country's letters beyond ASCII, lower case.
+    letters: &'static str,
+}
+
+const REGION_HINTS: [(&[&str], CodePage, &str); 11] = [
+    (&["HU"], WINDOWS_1250, "áéíóöőúüű"),
+    (&["PL"], WINDOWS_1250, "ąćęłńóśźż"),
+    (&["CZ"], WINDOWS_1250, "áčďéěíňóřšťúůýž"),
+    (&["SK"], WINDOWS_1250, "áäčďéíĺľňóôŕšťúýž"),
+    (&["SI"], WINDOWS_1250, "čšž"),
+    (&["HR", "BA"], WINDOWS_1250, "čćđšž"),
+    (&["RO"], WINDOWS_1250, "ăâîşţ"),
+    (&["TR"], WINDOWS_1254, "çğıiöşüâîû"),
+    (&["EE"], WINDOWS_1257, "äõöüšž"),
+    (&["LV"], WINDOWS_1257, "āčēģīķļņšūž"),
+    (&["LT"], WINDOWS_1257, "ąčęėįšųūž"),
+];
+
+impl RegionHint {
+    /// The hint of the country `region` (an ISO 3166 code) names, if it has one.
+    pub(crate) fn of(region: &str) -> Option<Self> {
+        let (_, code_page, letters) = REGION_HINTS
+            .iter()
+            .find(|(regions, _, _)| regions.contains(&region))?;
+        Some(Self {
+            code_page: *code_page,
+            letters,
+        })
+    }
+
+    /// `chosen`, a Latin code page guessed for `bytes`, or the country's when that reads them
+    /// otherwise and only as its own letters and plain punctuation: a French `è` in a Polish
+    /// tenant's list is no `č` (Polish has none), so that list stays Windows-1252.
+    pub(crate) fn apply(self, chosen: CodePage, bytes: &[u8]) -> CodePage {
+        if chosen == self.code_page || !is_latin(chosen) {
+            return chosen;
+        }
+        let (mut differ, mut fits) = (false, true);
+        let mut seen = [false; 128];
+        for &byte in bytes.iter().filter(|b| !b.is_ascii()) {
+            if std::mem::replace(&mut seen[usize::from(byte - 0x80)], true) {
+                continue;
+            }
+            let one = std::slice::from_ref(&byte);
+            let theirs = self.code_page.decode_without_bom_handling(one).0;
+            let ours = chosen.decode_without_bom_handling(one).0;
+            let Some(c) = theirs.chars().next() else {
+                continue;
+            };
+            differ |= theirs != ours;
+            let own = c
+                .to_lowercase()
+                .next()
+                .is_some_and(|l| self.letters.contains(l));
+            fits &= match c.is_alphabetic() {
+                true => own || theirs == ours,
+                false => !c.is_control() && c != '\u{FFFD}',
+            };
+        }
+        match differ && fits {
+            true => self.code_page,
+            false => chosen,
+        }
+    }
+}
+
 /// [`guess`] for one row of a UTF-8 file that is not UTF-8: Latin accents among ASCII letters
 /// (a row pasted from a Windows or Mac tool) are read in the single-byte code page their
 /// letters suit, without the detector, which costs microseconds a row and has too little of

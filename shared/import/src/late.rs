@@ -17,6 +17,7 @@ use std::{fmt, mem};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
 use crate::ImportError;
+use crate::code_page::{self, RegionHint};
 use crate::records::Text;
 use crate::sniff::{self, Encoding, SAMPLE_BYTES};
 
@@ -42,6 +43,7 @@ pub(crate) struct LateDecision<R: Read> {
     ascii: u64,
     /// How the records reader is to read what follows, once decided.
     decided: Arc<OnceLock<Text>>,
+    hint: Option<RegionHint>,
 }
 
 enum State<R: Read> {
@@ -65,11 +67,12 @@ pub(crate) enum Judged {
 
 impl<R: Read> LateDecision<R> {
     /// `decided` is set to how the records that follow are to be read once it is known.
-    pub(crate) fn new(input: R, decided: Arc<OnceLock<Text>>) -> Self {
+    pub(crate) fn new(input: R, decided: Arc<OnceLock<Text>>, hint: Option<RegionHint>) -> Self {
         Self {
             state: State::Ascii(input),
             ascii: 0,
             decided,
+            hint,
         }
     }
 
@@ -103,6 +106,11 @@ impl<R: Read> LateDecision<R> {
         // As the sample's would be; the rows before it are read.
         let (encoding, rows) = sniff::encoding_and_rows(&first, complete)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage))?;
+        let encoding = sniff::as_the_region_writes(encoding, &first, self.hint);
+        let rows = match (rows, self.hint) {
+            (Some(rows), Some(hint)) => Some(hint.apply(rows, &code_page::not_utf8_runs(&first))),
+            _ => rows,
+        };
         let rest = Cursor::new(first).chain(input);
         let read_as = match encoding {
             Encoding::CodePage(code_page) if code_page.is_single_byte() => {

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use smscrm_domain::contact::{ConsentInput, ConsentStatus, clean_consent};
 
-use crate::code_page::CodePage;
+use crate::code_page::{CodePage, RegionHint};
 use crate::late::{ForeignCodePage, Judged, LateDecision};
 use crate::mapping::plan;
 use crate::phone::PhoneReader;
@@ -177,6 +177,7 @@ fn open_with<R: Read>(
         .map_err(ImportError::InvalidConsent)?;
 
     let mut sample = sniff::read_sample(&mut input, SAMPLE_BYTES)?;
+    let hint = RegionHint::of(options.region.code());
     // A part of a file is read as the whole read was reading it there: judged alone, its
     // sample could look like another encoding, or like binary data.
     let (encoding, late) = match at {
@@ -188,13 +189,14 @@ fn open_with<R: Read>(
         Some(at) => (Encoding::Utf8, at.text == ResumeText::AsciiSoFar),
         None => {
             let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
+            let encoding = sniff::as_the_region_writes(encoding, &sample, hint);
             (encoding, encoding == Encoding::Utf8 && sample.is_ascii())
         }
     };
     let rows_code_page = match at {
         Some(at) => at.rows_code_page,
         None if encoding == Encoding::Utf8 || encoding == Encoding::Utf8Bom => {
-            sniff::code_page_of_rows(&sample, sample.len() < SAMPLE_BYTES)
+            sniff::code_page_of_rows(&sample, sample.len() < SAMPLE_BYTES, hint)
         }
         None => None,
     };
@@ -206,6 +208,7 @@ fn open_with<R: Read>(
         _ if late => Decoded::Late(LateDecision::new(
             Cursor::new(sample).chain(input),
             decided.clone(),
+            hint,
         )),
         Encoding::Utf8 => Decoded::Utf8(Cursor::new(sample).chain(input)),
         Encoding::Utf8Bom => {

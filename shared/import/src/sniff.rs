@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use crate::ImportError;
-use crate::code_page::{self, CodePage};
+use crate::code_page::{self, CodePage, RegionHint};
 
 /// How much of the file the guesses are made from. Big enough for hundreds of rows, small
 /// enough to hold in memory.
@@ -101,11 +101,31 @@ pub(crate) fn utf8_or_code_page(text: &[u8], complete: bool) -> Result<Encoding,
 }
 
 /// For text [`utf8_or_code_page`] reads as UTF-8: the code page its text that is not UTF-8
-/// is in, if it holds some.
-pub(crate) fn code_page_of_rows(text: &[u8], complete: bool) -> Option<CodePage> {
+/// is in, if it holds some (as the tenant's country writes it: see [`as_the_region_writes`]).
+pub(crate) fn code_page_of_rows(
+    text: &[u8],
+    complete: bool,
+    hint: Option<RegionHint>,
+) -> Option<CodePage> {
     match encoding_and_rows(text, complete) {
-        Ok((Encoding::Utf8, rows)) => rows,
+        Ok((Encoding::Utf8, Some(rows))) => Some(match hint {
+            Some(hint) => hint.apply(rows, &code_page::not_utf8_runs(text)),
+            None => rows,
+        }),
         _ => None,
+    }
+}
+
+/// `encoding`, or the code page of the tenant's country where it reads `text` as that
+/// country's letters and the guess cannot tell ([`RegionHint::apply`]).
+pub(crate) fn as_the_region_writes(
+    encoding: Encoding,
+    text: &[u8],
+    hint: Option<RegionHint>,
+) -> Encoding {
+    match (encoding, hint) {
+        (Encoding::CodePage(chosen), Some(hint)) => Encoding::CodePage(hint.apply(chosen, text)),
+        _ => encoding,
     }
 }
 

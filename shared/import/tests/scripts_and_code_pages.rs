@@ -839,6 +839,49 @@ fn capitals_that_pair_up_as_utf8_are_read_in_their_code_page() {
     }
 }
 
+/// Hungarian Windows-1250 differs from Windows-1252 only in `ő` and `ű` (its `õ` and `û`),
+/// which no detector tells apart: a Hungarian tenant's file is read in its country's code page
+/// when that reads it as the country's letters; a French list in a Polish tenant's stays
+/// Windows-1252 (its `è` is no Polish `č`).
+#[test]
+fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
+    let hungarian = "Vezetéknév;Keresztnév;Mobil;Város\r\nKovács;Lőrinc;+36 20 123 4567;Győr\r\n\
+                     Szűcs;Ödön;+36 30 234 5678;Pécs\r\nNagy;Erzsébet;+36 70 345 6789;Eger\r\n";
+    let estonian =
+        "Last Name;First Name;Mobile\r\nŠmidt;Tõnu;+372 5123 4567\r\nŽukov;Jüri;+372 5234 5678\r\n";
+    let french =
+        "Prénom;Nom;Portable\r\nHélène;Lefèvre;+48 501 234 567\r\nRenée;Noël;+48 501 234 568\r\n";
+    let cases = [
+        (hungarian, encoding_rs::WINDOWS_1250, "HU", "windows-1250"),
+        (estonian, encoding_rs::WINDOWS_1257, "EE", "windows-1257"),
+        (french, encoding_rs::WINDOWS_1252, "PL", "windows-1252"),
+    ];
+    for (text, encoding, region, label) in cases {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(!unmappable, "{region}");
+        let mut rows = open(Cursor::new(bytes.into_owned()), &options(region)).unwrap();
+        let names: Vec<String> = (rows.by_ref())
+            .map(|outcome| match outcome {
+                RowOutcome::Valid(row) => format!(
+                    "{};{}",
+                    row.last_name.unwrap_or_default(),
+                    row.first_name.unwrap_or_default()
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(rows.encoding(), label, "{region}");
+        let written = text.lines().skip(1).map(|line| {
+            let cells: Vec<&str> = line.split(';').collect();
+            match region {
+                "PL" => format!("{};{}", cells[1], cells[0]),
+                _ => format!("{};{}", cells[0], cells[1]),
+            }
+        });
+        assert_eq!(names, written.collect::<Vec<_>>(), "{region}");
+    }
+}
+
 /// A Windows export in another script with a row merged in from a UTF-8 one in Latin
 /// letters (`José Müller` in a Russian list) keeps that row's letters.
 #[test]
