@@ -34,6 +34,7 @@ smscrm_tests::backend_scenarios!(
     a_file_too_large_for_the_workers_disk_is_refused_before_any_range_runs,
     each_range_reads_only_its_own_part_of_a_utf8_file,
     files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run,
+    files_decided_past_their_start_fan_out_by_bytes_too,
     a_fanned_out_import_that_fails_leaves_no_notes_behind,
     a_planning_job_delivered_twice_keeps_one_plan_and_no_stray_notes,
     a_plan_recorded_though_its_transaction_reported_failure_keeps_its_notes,
@@ -1052,15 +1053,11 @@ async fn each_range_reads_only_its_own_part_of_a_utf8_file(backend: &dyn Backend
     }
 }
 
-/// Files in a code page, whether the first bytes say so or a byte after the first 64 KiB does,
-/// are read as their bytes: each range reads only its own part, as a UTF-8 file's do, and they
-/// end as one run (the report says `windows-1252`, or `windows-1252 with utf-8 rows` for one
-/// with rows merged in from a UTF-8 export).
+/// Files in a code page are read as their bytes: each range reads only its own part, as a
+/// UTF-8 file's do, and they end as one run (the report says `windows-1251`, or
+/// `windows-1252 with utf-8 rows` for one with a row merged in from a UTF-8 export).
 async fn files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run(backend: &dyn Backend) {
     let from_the_start = short_file("").replace("Person 2,", "Chlo\u{e9} 2,");
-    // 600 rows of over 110 bytes: ASCII past 64 KiB, then an e-acute in the last range.
-    let late = short_file(&"x".repeat(90)).replace("Person 590,", "Ren\u{e9}e 590,");
-    assert!(late.find("Ren").expect("the name") > 64 * 1024);
     let mut with_utf8_rows = Vec::new();
     for line in from_the_start.split_inclusive('\n') {
         match line.starts_with("Person 300,") {
@@ -1071,22 +1068,22 @@ async fn files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run(backend: &dyn 
     let russian = short_file("").replace("Person", "\u{41e}\u{43b}\u{44c}\u{433}\u{430}");
     let windows_1251 = encoding_rs::WINDOWS_1251.encode(&russian).0.into_owned();
     for (name, bytes) in [
-        ("windows-1252", latin1(&from_the_start)),
-        ("late windows-1252", latin1(&late)),
         ("windows-1252 with a UTF-8 row", with_utf8_rows),
         ("windows-1251", windows_1251),
     ] {
-        let read = fan_out_like_straight(backend, name, &bytes).await;
-        let header = bytes.iter().position(|b| *b == b'\n').expect("a header") as u64 + 1;
-        assert!(
-            read <= bytes.len() as u64 + 4 * header,
-            "{name}: the ranges read {read} bytes of a {}-byte file",
-            bytes.len()
-        );
+        fan_out_reading_own_parts(backend, name, &bytes).await;
     }
+}
 
-    // UTF-8 with one row in Windows-1252 (in the second range): read by bytes like any UTF-8
-    // file, that row read in its own encoding, and the report says the file is mixed.
+/// A file all ASCII past its first 64 KiB and then in Windows-1252 fans out by bytes too, as
+/// does a UTF-8 file with a row in Windows-1252 (that row read in its own encoding, and the
+/// report saying the file is mixed).
+async fn files_decided_past_their_start_fan_out_by_bytes_too(backend: &dyn Backend) {
+    // 600 rows of over 110 bytes: ASCII past 64 KiB, then an e-acute in the last range.
+    let late = short_file(&"x".repeat(90)).replace("Person 590,", "Ren\u{e9}e 590,");
+    assert!(late.find("Ren").expect("the name") > 64 * 1024);
+    fan_out_reading_own_parts(backend, "late windows-1252", &latin1(&late)).await;
+
     let utf8 = short_file("").replace("Person 2,", "Zo\u{eb} 2,");
     let mut mixed = Vec::new();
     for line in utf8.split_inclusive('\n') {
@@ -1095,7 +1092,18 @@ async fn files_in_a_code_page_fan_out_by_bytes_and_end_as_one_run(backend: &dyn 
             false => mixed.extend_from_slice(line.as_bytes()),
         }
     }
-    fan_out_like_straight(backend, "mixed", &mixed).await;
+    fan_out_reading_own_parts(backend, "mixed", &mixed).await;
+}
+
+/// [`fan_out_like_straight`], and the ranges read no more than the file and a header each.
+async fn fan_out_reading_own_parts(backend: &dyn Backend, name: &str, bytes: &[u8]) {
+    let read = fan_out_like_straight(backend, name, bytes).await;
+    let header = bytes.iter().position(|b| *b == b'\n').expect("a header") as u64 + 1;
+    assert!(
+        read <= bytes.len() as u64 + 4 * header,
+        "{name}: the ranges read {read} bytes of a {}-byte file",
+        bytes.len()
+    );
 }
 
 /// `text` in Windows-1252, as Latin-1 (which it equals for these letters).
