@@ -167,17 +167,17 @@ pub(crate) fn guess_row_in(bytes: &[u8], file: Option<CodePage>) -> Option<CodeP
 /// (a row merged in from a UTF-8 export, or a UTF-8 header) rather than being the code page's
 /// bytes paired up by chance: it reads as names do ([`reads_as_names`]); a single-byte code
 /// page's text pairs up into such letters only where an accented capital meets a symbol or a
-/// rare capital. Thai's and the double-byte code pages' pair up into characters of three
-/// bytes (Thai's `เกด` is UTF-8's Samaritan `ࡴ`, GBK's `伟` its Greek `ΰ`), so there each
-/// character must be one the code page writes too, and in a double-byte one of three UTF-8
-/// bytes or more, as its scripts' are.
+/// rare capital. A double-byte code page's pairs make Greek or Cyrillic letters (GBK's `伟` is
+/// UTF-8's `ΰ`), hardly ever a run of three-byte characters, as its scripts' are: each must be
+/// one. Thai's leading vowels pair up into three-byte characters (`เกด` is UTF-8's Samaritan
+/// `ࡴ`), so there each must be one Thai writes.
 pub(crate) fn written_in_utf8(text: &str, code_page: CodePage) -> bool {
-    if code_page.is_single_byte() && code_page != WINDOWS_874 {
-        return reads_as_names(text);
-    }
-    let double_byte = !code_page.is_single_byte();
     let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii());
-    beyond_ascii.all(|c| !double_byte || c.len_utf8() >= 3) && !code_page.encode(text).2
+    match () {
+        _ if code_page == WINDOWS_874 => !code_page.encode(text).2,
+        _ if code_page.is_single_byte() => reads_as_names(text),
+        _ => beyond_ascii.all(|c| c.len_utf8() >= 3),
+    }
 }
 
 /// Whether `text` stands as names and notes do: each character beyond ASCII is one names hold

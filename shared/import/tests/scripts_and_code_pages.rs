@@ -900,6 +900,37 @@ fn a_latin_utf8_row_in_a_file_of_another_script_is_read_as_utf8() {
     assert_eq!(names.last().map(String::as_str), Some("José"));
 }
 
+/// An East Asian Windows export with a row merged in from a UTF-8 one keeps it, though the
+/// code page does not write its characters (simplified `晓` in a Big5 file, `伟` in a
+/// Shift_JIS one).
+#[test]
+fn a_utf8_row_in_a_double_byte_file_is_read_as_utf8() {
+    let cases = [
+        (
+            encoding_rs::BIG5,
+            "TW",
+            "名,姓,手機\r\n志明,陳,0912 345 678\r\n淑芬,林,0912 345 679\r\n",
+            "晓明,孙,0912 345 670\r\n",
+        ),
+        (
+            encoding_rs::SHIFT_JIS,
+            "JP",
+            "名,姓,携帯電話\r\n太郎,佐藤,090-1234-5678\r\n花子,鈴木,090-1234-5679\r\n",
+            "伟,马,090-1234-5670\r\n",
+        ),
+    ];
+    for (code_page, region, rows, utf8) in cases {
+        let mut file = code_page.encode(rows).0.into_owned();
+        file.extend_from_slice(utf8.as_bytes());
+        let (read_as, names) = first_names(&file, region);
+        assert_eq!(read_as, format!("{} with utf-8 rows", code_page.name()));
+        assert_eq!(
+            names.last(),
+            utf8.split(',').next().map(str::to_owned).as_ref()
+        );
+    }
+}
+
 /// A UTF-8 file's rows in a double-byte code page are read in the one its start shows them
 /// in, though their second bytes, ASCII letters at times, make them look like Latin accents
 /// (Big5 `淑芬` is `\xB2Q\xAA\xE2`).
