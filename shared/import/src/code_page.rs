@@ -148,8 +148,13 @@ pub(crate) fn guess_row(bytes: &[u8]) -> Option<CodePage> {
 /// words) is read in it, which one row alone has too little text to tell (a Czech row's
 /// `Dvořák` reads as well in Windows-1252's `Dvoøák`).
 /// A double-byte code page's rows are taken for its own whenever they read in it: their
-/// second bytes may be ASCII letters, which makes them look like Latin accents.
-pub(crate) fn guess_row_in(bytes: &[u8], file: Option<CodePage>) -> Option<CodePage> {
+/// second bytes may be ASCII letters, which makes them look like Latin accents. A row guessed
+/// alone is read as the tenant's country writes, where `hint` tells ([`RegionHint::apply`]).
+pub(crate) fn guess_row_in(
+    bytes: &[u8],
+    file: Option<CodePage>,
+    hint: Option<RegionHint>,
+) -> Option<CodePage> {
     let latin_row = accents_on_letters(bytes) || !another_script(bytes);
     match file {
         Some(file) if is_latin(file) == latin_row => Some(file),
@@ -159,7 +164,10 @@ pub(crate) fn guess_row_in(bytes: &[u8], file: Option<CodePage>) -> Option<CodeP
         {
             Some(file)
         }
-        _ => guess_row(bytes),
+        _ => guess_row(bytes).map(|alone| match hint {
+            Some(hint) => hint.apply(alone, bytes),
+            None => alone,
+        }),
     }
 }
 

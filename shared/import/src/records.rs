@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use csv_core::ReadRecordResult;
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
-use crate::code_page::{self, CodePage};
+use crate::code_page::{self, CodePage, RegionHint};
 use crate::sniff::Encoding;
 
 const INPUT_BUFFER: usize = 64 * 1024;
@@ -196,7 +196,7 @@ fn decode_in<'r>(
 fn decode_other<'r>(
     bytes: &[u8],
     ends: &[usize],
-    rows: Option<CodePage>,
+    (rows, hint): (Option<CodePage>, Option<RegionHint>),
     into: Decoded<'r>,
 ) -> Record<'r> {
     // Well-formed UTF-8 that does not read as names: the code page's bytes, all of them.
@@ -205,7 +205,7 @@ fn decode_other<'r>(
         true => bytes.to_vec(),
         false => not_utf8_fields(bytes, ends),
     };
-    let Some(code_page) = code_page::guess_row_in(&judged, rows) else {
+    let Some(code_page) = code_page::guess_row_in(&judged, rows, hint) else {
         return Record::ForeignCodePage;
     };
     into.first_encoding
@@ -270,6 +270,8 @@ pub(crate) struct RecordReader<R> {
     /// How to read the input once a decision further on is made (see `late.rs`): until
     /// then, `text`.
     decided: Option<Arc<OnceLock<Text>>>,
+    /// The tenant's country, for a row of a UTF-8 file read alone in its code page.
+    hint: Option<RegionHint>,
     /// A record not read as it is, decoded (see [`RecordReader::other_encoding`]).
     decoded: String,
     decoded_ends: Vec<usize>,
@@ -326,6 +328,7 @@ impl<R: Read> RecordReader<R> {
             ends: Vec::new(),
             text: Text::Utf8 { rows: None },
             decided: None,
+            hint: None,
             decoded: String::new(),
             decoded_ends: Vec::new(),
             other_encoding: None,
@@ -368,6 +371,12 @@ impl<R: Read> RecordReader<R> {
     /// Reads the input's bytes as `text` says from here on.
     pub(crate) fn read_as(&mut self, text: Text) {
         self.text = text;
+    }
+
+    /// Reads a row of a UTF-8 file that is not UTF-8, when nothing else tells its code page,
+    /// as the tenant's country writes.
+    pub(crate) fn hint_region(&mut self, hint: Option<RegionHint>) {
+        self.hint = hint;
     }
 
     /// Reads the input's bytes as `decided` says once it is set.
@@ -559,7 +568,9 @@ impl<R: Read> RecordReader<R> {
                         protected: false,
                     }),
                     (None, Text::CodePage(code_page)) => decode_in(code_page, bytes, ends, into),
-                    (None, Text::Utf8 { rows }) => decode_other(bytes, ends, rows, into),
+                    (None, Text::Utf8 { rows }) => {
+                        decode_other(bytes, ends, (rows, self.hint), into)
+                    }
                 }
             }
         };

@@ -252,6 +252,7 @@ fn open_with<R: Read>(
         HEADER_FIELDS_READ,
     );
     records.read_as(read_as);
+    records.hint_region(hint);
     if late {
         records.read_as_decided(decided);
     }

@@ -882,6 +882,23 @@ fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
     }
 }
 
+/// A UTF-8 file's Hungarian Windows-1250 rows past its first 64 KiB, read one at a time, are
+/// read as a Hungarian tenant's country writes too.
+#[test]
+fn rows_read_alone_follow_the_tenants_country() {
+    let mut file = "Last Name,First Name,Mobile,City\nZoë,Brontë,+36 20 999 9999,Haworth\n"
+        .as_bytes()
+        .to_vec();
+    let ascii = ascii_rows(&mut file);
+    let hungarian = "Szőke,Lőrinc,+36 20 123 4567,Győr\n";
+    file.extend_from_slice(&encoding_rs::WINDOWS_1250.encode(hungarian).0);
+    for (region, want) in [("HU", "Lőrinc"), ("AT", "Lõrinc")] {
+        let (_, names) = first_names(&file, region);
+        assert_eq!(names.len(), ascii + 2, "{region}");
+        assert_eq!(names[ascii + 1], want, "{region}");
+    }
+}
+
 /// A Windows export in another script with a row merged in from a UTF-8 one in Latin
 /// letters (`José Müller` in a Russian list) keeps that row's letters.
 #[test]
