@@ -176,16 +176,68 @@ pub(crate) fn guess_row_in(
 /// bytes paired up by chance: it reads as names do ([`reads_as_names`]); a single-byte code
 /// page's text pairs up into such letters only where an accented capital meets a symbol or a
 /// rare capital. A double-byte code page's pairs make Greek or Cyrillic letters (GBK's `伟` is
-/// UTF-8's `ΰ`), hardly ever a run of three-byte characters, as its scripts' are: each must be
-/// one. Thai's leading vowels pair up into three-byte characters (`เกด` is UTF-8's Samaritan
-/// `ࡴ`), so there each must be one Thai writes.
-pub(crate) fn written_in_utf8(text: &str, code_page: CodePage) -> bool {
-    let mut beyond_ascii = text.chars().filter(|c| !c.is_ascii());
-    match () {
-        _ if code_page == WINDOWS_874 => !code_page.encode(text).2,
+/// UTF-8's `ΰ`), hardly ever a run of three-byte characters, as its scripts' are; nor Latin
+/// letters glued to ASCII ones, as Latin accents stand (`José`, though the code page reads
+/// `Jos茅`). Thai's leading vowels pair up into three-byte characters (`เกด` is UTF-8's
+/// Samaritan `ࡴ`), so there only Thai ones count, and glued Latin letters. Text the code
+/// page cannot read (bytes it leaves undefined) is UTF-8 whatever it says.
+pub(crate) fn written_in_utf8(text: &str, ends: &[usize], code_page: CodePage) -> bool {
+    let fields = || {
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        starts
+            .zip(ends)
+            .filter_map(|(start, &end)| text.get(start..end))
+    };
+    let as_written = match () {
+        _ if code_page == WINDOWS_874 => {
+            !code_page.encode(text).2
+                || fields()
+                    .all(|field| latin_glued_or(field, |c| matches!(c, '\u{E00}'..='\u{E7F}')))
+        }
         _ if code_page.is_single_byte() => reads_as_names(text),
-        _ => beyond_ascii.all(|c| c.len_utf8() >= 3),
+        _ => fields().all(|field| latin_glued_or(field, |c| c.len_utf8() >= 3)),
+    };
+    as_written || !reads_in(code_page, text.as_bytes())
+}
+
+/// Whether each character of `field` beyond ASCII is `other`, or a Latin letter (or combining
+/// accent) in a run that an ASCII letter touches.
+fn latin_glued_or(field: &str, other: impl Fn(char) -> bool) -> bool {
+    let latin =
+        |c: char| matches!(u32::from(c), 0xC0..=0x24F | 0x300..=0x36F) && c != '×' && c != '÷';
+    let mut before = None::<char>;
+    // Whether the run of Latin letters being read follows an ASCII letter.
+    let mut run_glued = None;
+    let mut chars = field.chars().peekable();
+    while let Some(c) = chars.next() {
+        if latin(c) {
+            run_glued.get_or_insert(before.is_some_and(|b| b.is_ascii_alphabetic()));
+            // An accent takes its word's case: no capital after a lower-case letter, and no
+            // lower-case letter before a capital (Thai `รถToyota` is UTF-8's `öToyota`).
+            let after = chars.peek().copied();
+            if (c.is_uppercase() && before.is_some_and(char::is_lowercase))
+                || (c.is_lowercase() && after.is_some_and(char::is_uppercase))
+            {
+                return false;
+            }
+        } else {
+            if run_glued.take() == Some(false) && !c.is_ascii_alphabetic() {
+                return false;
+            }
+            if !c.is_ascii() && !other(c) {
+                return false;
+            }
+        }
+        before = Some(c);
     }
+    run_glued != Some(false) && reads_as_names(field)
+}
+
+/// Whether `code_page` reads `bytes` as text: none it leaves undefined (which WHATWG's
+/// single-byte code pages read as C1 controls) or that cannot stand where they do.
+fn reads_in(code_page: CodePage, bytes: &[u8]) -> bool {
+    let (text, malformed) = code_page.decode_without_bom_handling(bytes);
+    !malformed && !text.chars().any(|c| matches!(c, '\u{80}'..='\u{9F}'))
 }
 
 /// Whether `text` stands as names and notes do: each character beyond ASCII is one names hold

@@ -541,11 +541,12 @@ impl<R: Read> RecordReader<R> {
             }
             (Some(text), Text::Utf8 { .. }) => Some(text),
             (Some(text), Text::CodePage(_)) if text.is_ascii() => Some(text),
-            (Some(text), Text::CodePage(code_page)) => code_page::written_in_utf8(text, code_page)
-                .then(|| {
+            (Some(text), Text::CodePage(code_page)) => {
+                code_page::written_in_utf8(text, ends, code_page).then(|| {
                     self.other_encoding.get_or_insert(Encoding::Utf8);
                     text
-                }),
+                })
+            }
             (None, _) => None,
         };
         let record = match dropped {

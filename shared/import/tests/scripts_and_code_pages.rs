@@ -518,12 +518,21 @@ fn chance_utf8_in_a_code_page_is_no_utf8() {
     // A Thai name whose bytes are well-formed UTF-8 (`เกด` is UTF-8's `ࡴ`, Samaritan), alone
     // in its row of a Windows-874 file.
     let thai = "ชื่อ,นามสกุล,มือถือ\nสมชาย,ใจดี,081 234 5678\nสมหญิง,รักไทย,082 345 6789\n\
-                วิชัย,ศรีสุข,083 456 7890\nมาลี,สุขใจ,084 567 8901\nเกด,Smith,085 678 9012\n";
+                วิชัย,ศรีสุข,083 456 7890\nมาลี,สุขใจ,084 567 8901\nเกด,Smith,085 678 9012\n\
+                John,รถToyota,086 789 0123\n";
     let (bytes, _, _) = encoding_rs::WINDOWS_874.encode(thai);
-    assert!(std::str::from_utf8(&bytes[bytes.len() - 30..]).is_ok());
+    assert!(std::str::from_utf8(&bytes[bytes.len() - 58..bytes.len() - 28]).is_ok());
+    assert!(std::str::from_utf8(&bytes[bytes.len() - 28..]).is_ok());
     let (read_as, names) = first_names(&bytes, "TH");
     assert_eq!(read_as, "windows-874");
-    assert_eq!(names, ["สมชาย", "สมหญิง", "วิชัย", "มาลี", "เกด"]);
+    assert_eq!(names, ["สมชาย", "สมหญิง", "วิชัย", "มาลี", "เกด", "John"]);
+    // `รถ` (a car) glued to a brand is UTF-8's `öToyota`, no name.
+    let rows = open(Cursor::new(bytes.into_owned()), &options("TH")).unwrap();
+    let last = rows.filter_map(|outcome| match outcome {
+        RowOutcome::Valid(row) => row.last_name,
+        _ => None,
+    });
+    assert_eq!(last.last().as_deref(), Some("รถToyota"));
     // The same row pasted into a UTF-8 file.
     let mut file = "First Name,Last Name,Phone,Notes\r\nZoë,Brontë,(415) 555-2672,Café\r\n"
         .as_bytes()
@@ -946,6 +955,73 @@ fn a_utf8_row_in_a_double_byte_file_is_read_as_utf8() {
             utf8.split(',').next().map(str::to_owned).as_ref()
         );
     }
+}
+
+/// An East Asian or Thai Windows export with rows merged in from a UTF-8 one in Latin
+/// letters keeps their accents: `José`'s UTF-8 bytes are also a GBK character (`Jos茅`), a
+/// Big5, cp949 or Thai one, or two half-width katakana, but glued to Latin letters, where
+/// these scripts' characters stand apart in names.
+#[test]
+fn a_latin_utf8_row_in_an_east_asian_or_thai_file_is_read_as_utf8() {
+    let merged = [
+        "José,Müller",
+        "Zoë,Núñez",
+        "Łukasz,Wiśniewski",
+        "Renée,O’Brien",
+    ];
+    let lists = lists().into_iter();
+    let wide =
+        lists.filter(|(_, cp, _, _)| !cp.is_single_byte() || *cp == encoding_rs::WINDOWS_874);
+    let mut seen = 0;
+    for (language, code_page, region, text) in wide {
+        let (header, rows) = text.split_once('\n').unwrap();
+        let mut file = code_page.encode(&format!("{header}\n")).0.into_owned();
+        for _ in 0..20 {
+            file.extend_from_slice(&code_page.encode(rows).0);
+        }
+        let number = &written(&text)[0].1;
+        for names in merged {
+            file.extend_from_slice(format!("{names},{number},São Paulo\n").as_bytes());
+        }
+        let (read_as, names) = first_names(&file, region);
+        assert_eq!(
+            read_as,
+            format!("{} with utf-8 rows", label(code_page)),
+            "{language}"
+        );
+        let want: Vec<_> = merged
+            .iter()
+            .map(|n| n.split(',').next().unwrap())
+            .collect();
+        assert_eq!(names[names.len() - merged.len()..], want, "{language}");
+        seen += 1;
+    }
+    assert_eq!(seen, 7);
+}
+
+/// A Thai Windows export with a row merged in from a UTF-8 one in another script (Chinese,
+/// Russian) keeps it: those bytes are no Thai text (some are no Windows-874 at all).
+#[test]
+fn a_utf8_row_in_another_script_in_a_thai_file_is_read_as_utf8() {
+    let text = "ชื่อ,นามสกุล,มือถือ\nสมชาย,ใจดี,081-234-5678\nสมหญิง,รักไทย,089-345-6789\n\
+                ประยุทธ,ศรีสุข,086-456-7890\n";
+    let (header, rows) = text.split_once('\n').unwrap();
+    let mut file = encoding_rs::WINDOWS_874.encode(header).0.into_owned();
+    file.push(b'\n');
+    for _ in 0..4 {
+        file.extend_from_slice(&encoding_rs::WINDOWS_874.encode(rows).0);
+    }
+    let merged = [
+        "伟,张,081-234-5670",
+        "Иван,Петров,081-234-5671",
+        "Νίκος,Παπαδόπουλος,081-234-5672",
+    ];
+    for row in merged {
+        file.extend_from_slice(format!("{row}\n").as_bytes());
+    }
+    let (read_as, names) = first_names(&file, "TH");
+    assert_eq!(read_as, "windows-874 with utf-8 rows");
+    assert_eq!(names[12..], ["伟", "Иван", "Νίκος"]);
 }
 
 /// A UTF-8 file's rows in a double-byte code page are read in the one its start shows them
