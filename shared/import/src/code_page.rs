@@ -8,8 +8,8 @@
 //! and another script's needs its words to look like words of that script.
 
 use encoding_rs::{
-    Encoding, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH, SHIFT_JIS, WINDOWS_874,
-    WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+    BIG5, EUC_KR, Encoding, GBK, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH,
+    SHIFT_JIS, WINDOWS_874, WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
 };
 
 pub(crate) type CodePage = &'static Encoding;
@@ -71,7 +71,7 @@ pub(crate) struct RegionHint {
     letters: &'static str,
 }
 
-const REGION_HINTS: [(&[&str], CodePage, &str); 11] = [
+const REGION_HINTS: [(&[&str], CodePage, &str); 16] = [
     (&["HU"], WINDOWS_1250, "áéíóöőúüű"),
     (&["PL"], WINDOWS_1250, "ąćęłńóśźż"),
     (&["CZ"], WINDOWS_1250, "áčďéěíňóřšťúůýž"),
@@ -83,6 +83,12 @@ const REGION_HINTS: [(&[&str], CodePage, &str); 11] = [
     (&["EE"], WINDOWS_1257, "äõöüšž"),
     (&["LV"], WINDOWS_1257, "āčēģīķļņšūž"),
     (&["LT"], WINDOWS_1257, "ąčęėįšųūž"),
+    // Another script's, for text too short to tell from UTF-8 ([`RegionHint::chance_utf8`]).
+    (&["TH"], WINDOWS_874, ""),
+    (&["CN", "SG"], GBK, ""),
+    (&["TW", "HK", "MO"], BIG5, ""),
+    (&["KR"], EUC_KR, ""),
+    (&["JP"], SHIFT_JIS, ""),
 ];
 
 impl RegionHint {
@@ -101,7 +107,7 @@ impl RegionHint {
     /// otherwise and only as its own letters and plain punctuation: a French `è` in a Polish
     /// tenant's list is no `č` (Polish has none), so that list stays Windows-1252.
     pub(crate) fn apply(self, chosen: CodePage, bytes: &[u8]) -> CodePage {
-        if chosen == self.code_page || !is_latin(chosen) {
+        if chosen == self.code_page || !is_latin(chosen) || !is_latin(self.code_page) {
             return chosen;
         }
         let (mut differ, mut fits) = (false, true);
@@ -131,6 +137,94 @@ impl RegionHint {
             false => chosen,
         }
     }
+}
+
+impl RegionHint {
+    /// The country's code page of another script, for a whole file (`text`) that is UTF-8 by
+    /// chance: its UTF-8 is no words ([`words_in_utf8`]), and the code page reads it as its
+    /// own script's characters. A file of a row or two may have nothing else to tell by: a
+    /// Thai name of a leading vowel and two consonants is well-formed UTF-8 (`แดง`, UTF-8's
+    /// phonetic `ᴧ`), and so is one in seven Chinese characters alone (GBK's `伟`, `ΰ`).
+    pub(crate) fn chance_utf8(self, text: &[u8]) -> Option<CodePage> {
+        let utf8 = std::str::from_utf8(text).ok()?;
+        let own = match self.code_page {
+            cp if cp == WINDOWS_874 => |c: char| matches!(c, '\u{E01}'..='\u{E5B}'),
+            cp if !cp.is_single_byte() => east_asian,
+            _ => return None,
+        };
+        let (read, malformed) = self.code_page.decode_without_bom_handling(text);
+        let script = !malformed
+            && read.chars().filter(|c| !c.is_ascii()).all(own)
+            && apart_from_latin(&read);
+        (script && !utf8.is_ascii() && !words_in_utf8(utf8)).then_some(self.code_page)
+    }
+}
+
+/// Han, kana, hangul, and the full-width forms and punctuation East Asian text holds.
+fn east_asian(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x1100..=0x11FF | 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF
+    )
+}
+
+/// Whether each word of `text` beyond ASCII reads as words do ([`reads_as_names`]): its
+/// letters of one script, and a letter alone only as an East Asian character, an initial or
+/// a Latin accent; no phonetic or Samaritan-like signs, which a code page's pairs make.
+fn words_in_utf8(text: &str) -> bool {
+    let mut start = 0;
+    for word in text.split(|c: char| c.is_ascii()) {
+        let end = start + word.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        start = end + 1;
+        if !word.is_empty() && !reads_as_a_word(word, before, after) {
+            return false;
+        }
+    }
+    true
+}
+
+fn reads_as_a_word(word: &str, before: Option<char>, after: Option<char>) -> bool {
+    let script = |c: char| match u32::from(c) {
+        0..=0x24F | 0x1E00..=0x1EFF => 0,
+        _ if east_asian(c) => 1,
+        0x370..=0x3FF | 0x1F00..=0x1FFF => 2,
+        code => code >> 7,
+    };
+    let odd = |c: char| matches!(u32::from(c), 0x800..=0x8FF | 0x1D00..=0x1DBF);
+    let mut letters = word.chars().filter(|c| c.is_alphabetic());
+    if let Some(first) = letters.next() {
+        let mut count = 1;
+        for c in letters {
+            if script(c) != script(first) {
+                return false;
+            }
+            count += 1;
+        }
+        let glued = before.is_some_and(|c| c.is_ascii_alphabetic())
+            || after.is_some_and(|c| c.is_ascii_alphabetic());
+        if count == 1 && script(first) > 1 && !glued && after != Some('.') {
+            return false;
+        }
+    }
+    !word.chars().any(odd) && reads_as_names(word)
+}
+
+/// Whether no character of `text` beyond ASCII touches an ASCII letter, as another script's
+/// words stand in a list.
+fn apart_from_latin(text: &str) -> bool {
+    let mut before = None::<char>;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let after = chars.peek().copied();
+        let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+        if !c.is_ascii() && (latin(before) || latin(after)) {
+            return false;
+        }
+        before = Some(c);
+    }
+    true
 }
 
 /// Whether Latin text Windows-1252 reads with an `õ` or `û` is Hungarian Windows-1250's `ő`

@@ -106,7 +106,7 @@ impl<R: Read> LateDecision<R> {
         // As the sample's would be; the rows before it are read.
         let (encoding, rows) = sniff::encoding_and_rows(&first, complete)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, ForeignCodePage))?;
-        let encoding = sniff::as_the_region_writes(encoding, &first, self.hint);
+        let encoding = sniff::as_the_region_writes(encoding, (&first, complete), self.hint);
         let rows = match (rows, self.hint) {
             (Some(rows), Some(hint)) => Some(hint.apply(rows, &code_page::not_utf8_runs(&first))),
             _ => rows,

@@ -189,7 +189,8 @@ fn open_with<R: Read>(
         Some(at) => (Encoding::Utf8, at.text == ResumeText::AsciiSoFar),
         None => {
             let encoding = sniff::detect_encoding(&sample, sample.len() < SAMPLE_BYTES)?;
-            let encoding = sniff::as_the_region_writes(encoding, &sample, hint);
+            let encoding =
+                sniff::as_the_region_writes(encoding, (&sample, sample.len() < SAMPLE_BYTES), hint);
             (encoding, encoding == Encoding::Utf8 && sample.is_ascii())
         }
     };

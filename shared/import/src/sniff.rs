@@ -117,14 +117,19 @@ pub(crate) fn code_page_of_rows(
 }
 
 /// `encoding`, or the code page of the tenant's country where it reads `text` as that
-/// country's letters and the guess cannot tell ([`RegionHint::apply`]).
+/// country's letters and the guess cannot tell ([`RegionHint::apply`]), or where `text`,
+/// `complete` (the whole file), is UTF-8 by chance ([`RegionHint::chance_utf8`]).
 pub(crate) fn as_the_region_writes(
     encoding: Encoding,
-    text: &[u8],
+    (text, complete): (&[u8], bool),
     hint: Option<RegionHint>,
 ) -> Encoding {
     match (encoding, hint) {
         (Encoding::CodePage(chosen), Some(hint)) => Encoding::CodePage(hint.apply(chosen, text)),
+        // All of a file of a row or two: UTF-8 by chance?
+        (Encoding::Utf8, Some(hint)) if complete => {
+            hint.chance_utf8(text).map_or(encoding, Encoding::CodePage)
+        }
         _ => encoding,
     }
 }

@@ -930,6 +930,55 @@ fn hungarian_names_are_read_as_hungarian_in_any_tenant() {
     }
 }
 
+/// A file of a row or two whose every word is well-formed UTF-8 by chance: a Thai name of a
+/// leading vowel and two consonants (`แดง` is UTF-8's phonetic `ᴧ`), a Chinese or Korean
+/// character alone (GBK's `伟` is UTF-8's `ΰ`, cp949's `황` its `Ȳ`). Read so, the names
+/// are garbage no one writes; in a tenant of the country whose code page reads them as its
+/// words, that code page reads them. Such UTF-8 in another tenant, and any UTF-8 that reads
+/// as words, stays UTF-8.
+#[test]
+fn a_tiny_file_in_the_countrys_code_page_is_read_in_it() {
+    use encoding_rs::{EUC_KR, GBK, UTF_8, WINDOWS_874};
+    let list =
+        |name: &str, number: &str| format!("First Name,Last Name,Mobile\n{name},Lee,{number}\n");
+    let cases = [
+        (
+            WINDOWS_874,
+            "TH",
+            list("แดง", "081 234 5678"),
+            "windows-874",
+        ),
+        (GBK, "CN", list("伟", "138 0013 8000"), "GBK"),
+        (EUC_KR, "KR", list("황", "010-1234-5678"), "EUC-KR"),
+        (WINDOWS_874, "US", list("แดง", "(415) 555-2671"), "utf-8"),
+        (UTF_8, "TH", list("แดง", "081 234 5678"), "utf-8"),
+        (UTF_8, "CN", list("Νίκος", "138 0013 8000"), "utf-8"),
+        (UTF_8, "CN", list("И. Петров", "138 0013 8000"), "utf-8"),
+        (UTF_8, "KR", list("Ȳves", "010-1234-5678"), "utf-8"),
+        (UTF_8, "JP", list("さくら", "090-1234-5678"), "utf-8"),
+    ];
+    for (code_page, region, text, label) in cases {
+        let (bytes, _, unmappable) = code_page.encode(&text);
+        assert!(!unmappable, "{text}");
+        let as_utf8 = std::str::from_utf8(&bytes);
+        assert!(as_utf8.is_ok(), "{region}: {text}");
+        let (read_as, names) = first_names(&bytes, region);
+        let want = match label {
+            "utf-8" => as_utf8
+                .unwrap_or_default()
+                .lines()
+                .nth(1)
+                .unwrap_or_default(),
+            _ => text.lines().nth(1).unwrap_or_default(),
+        };
+        assert_eq!(
+            (read_as.as_str(), names[0].as_str()),
+            (label, want.split(',').next().unwrap_or_default()),
+            "{region}: {text}"
+        );
+    }
+}
+
 #[test]
 fn rows_read_alone_follow_the_tenants_country() {
     let mut file = "Last Name,First Name,Mobile,City\nZoë,Brontë,+36 20 999 9999,Haworth\n"
