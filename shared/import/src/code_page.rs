@@ -107,7 +107,13 @@ impl RegionHint {
     /// otherwise and only as its own letters and plain punctuation: a French `è` in a Polish
     /// tenant's list is no `č` (Polish has none), so that list stays Windows-1252.
     pub(crate) fn apply(self, chosen: CodePage, bytes: &[u8]) -> CodePage {
-        if chosen == self.code_page || !is_latin(chosen) || !is_latin(self.code_page) {
+        if chosen == self.code_page {
+            return chosen;
+        }
+        if !self.code_page.is_single_byte() {
+            return self.east_asian(chosen, bytes);
+        }
+        if !is_latin(chosen) || !is_latin(self.code_page) {
             return chosen;
         }
         let (mut differ, mut fits) = (false, true);
@@ -140,6 +146,20 @@ impl RegionHint {
 }
 
 impl RegionHint {
+    /// `chosen`, or the country's East Asian code page when it reads `bytes` whole as its
+    /// script (and apart from Latin letters, where a Latin code page was chosen: a French
+    /// `é` read so is a kanji glued to them). A short list has too few characters for the
+    /// detector, which takes `王,伟` for Cyrillic `РХ`; Cyrillic words, of any length, seldom
+    /// all pair up into characters.
+    fn east_asian(self, chosen: CodePage, bytes: &[u8]) -> CodePage {
+        let (read, malformed) = self.code_page.decode_without_bom_handling(bytes);
+        let script = read.chars().filter(|c| !c.is_ascii()).all(east_asian);
+        match !malformed && script && (!is_latin(chosen) || apart_from_latin(&read)) {
+            true => self.code_page,
+            false => chosen,
+        }
+    }
+
     /// The country's code page of another script, for a whole file (`text`) that is UTF-8 by
     /// chance: its UTF-8 is no words ([`words_in_utf8`]), and the code page reads it as its
     /// own script's characters. A file of a row or two may have nothing else to tell by: a

@@ -979,6 +979,53 @@ fn a_tiny_file_in_the_countrys_code_page_is_read_in_it() {
     }
 }
 
+/// A short Chinese or Korean list has too few characters for the detector, which took
+/// `王,伟` for Cyrillic (`РХ`) and refused a header of `名,姓,手机` as holding no phone
+/// column. In a tenant of the country, text its code page reads cleanly as its script is in
+/// it; a French list in a Japanese tenant stays Windows-1252 (read as Shift_JIS, its accents
+/// would be kanji glued to Latin letters).
+#[test]
+fn a_short_list_in_the_countrys_east_asian_code_page_is_read_in_it() {
+    use encoding_rs::{EUC_KR, GBK, WINDOWS_1252};
+    let cases = [
+        (
+            GBK,
+            "CN",
+            "名,姓,手机\r\n伟,王,138 0013 8000\r\n娜,李,138 0013 8001\r\n敏,张,138 0013 8002\r\n",
+            "GBK",
+        ),
+        (
+            GBK,
+            "CN",
+            "名,姓,手机\r\n李,莉,138 0013 8000\r\n杨,霞,138 0013 8001\r\n陈,宁,138 0013 8002\r\n",
+            "GBK",
+        ),
+        (
+            EUC_KR,
+            "KR",
+            "이름,성,휴대폰\r\n예은,김,010-1234-5678\r\n",
+            "EUC-KR",
+        ),
+        (
+            WINDOWS_1252,
+            "JP",
+            "Prénom,Nom,Portable\r\nHélène,Lefèvre,090-1234-5678\r\nAmélie,Gérard,090-1234-5679\r\n",
+            "windows-1252",
+        ),
+    ];
+    for (code_page, region, text, label) in cases {
+        let (bytes, _, unmappable) = code_page.encode(text);
+        assert!(!unmappable, "{text}");
+        let (read_as, names) = first_names(&bytes, region);
+        let want: Vec<_> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!((read_as.as_str(), names), (label, want), "{region}: {text}");
+    }
+}
+
 #[test]
 fn rows_read_alone_follow_the_tenants_country() {
     let mut file = "Last Name,First Name,Mobile,City\nZoë,Brontë,+36 20 999 9999,Haworth\n"
