@@ -322,10 +322,10 @@ pub(crate) fn guess_row_in(
 /// bytes paired up by chance: it reads as names do ([`reads_as_names`]); a single-byte code
 /// page's text pairs up into such letters only where an accented capital meets a symbol or a
 /// rare capital. A double-byte code page's pairs make Greek or Cyrillic letters (GBK's `伟` is
-/// UTF-8's `ΰ`), hardly ever a run of three-byte characters, as its scripts' are; nor Latin
-/// letters glued to ASCII ones, as Latin accents stand (`José`, though the code page reads
-/// `Jos茅`). Thai's leading vowels pair up into three-byte characters (`เกด` is UTF-8's
-/// Samaritan `ࡴ`), so there only Thai ones count, and glued Latin letters. Text the code
+/// UTF-8's `ΰ`), hardly ever a run of three-byte characters, as its scripts' are; seldom
+/// Latin letters glued to ASCII ones, as Latin accents stand (`José`, though the code page
+/// reads `Jos茅`): see [`latin_glued_or`]. Thai's leading vowels pair up into three-byte
+/// characters (`เกด` is UTF-8's Samaritan `ࡴ`), so there only Thai ones count. Text the code
 /// page cannot read (bytes it leaves undefined) is UTF-8 whatever it says.
 pub(crate) fn written_in_utf8(text: &str, ends: &[usize], code_page: CodePage) -> bool {
     let fields = || {
@@ -335,34 +335,34 @@ pub(crate) fn written_in_utf8(text: &str, ends: &[usize], code_page: CodePage) -
             .filter_map(|(start, &end)| text.get(start..end))
     };
     let as_written = match () {
-        _ if code_page == WINDOWS_874 => {
-            !code_page.encode(text).2
-                || fields()
-                    .all(|field| latin_glued_or(field, |c| matches!(c, '\u{E00}'..='\u{E7F}')))
-        }
+        // Thai glues its words to Latin ones (`Grabรถ`, `SALEลด`), and its pairs make Latin
+        // letters as often as accents do (`รถ` is UTF-8's `ö`): only Thai written in UTF-8.
+        _ if code_page == WINDOWS_874 => !code_page.encode(text).2,
         _ if code_page.is_single_byte() => reads_as_names(text),
         _ => fields().all(|field| latin_glued_or(field, |c| c.len_utf8() >= 3)),
     };
     as_written || !reads_in(code_page, text.as_bytes())
 }
 
-/// Whether each character of `field` beyond ASCII is `other`, or a Latin letter (or combining
-/// accent) in a run that an ASCII letter touches.
+/// Whether each character of `field` beyond ASCII is `other`, or a letter of European
+/// names ([`name_accent`]) in a run that an ASCII letter touches, in the case of its word.
+/// East Asian words glued to Latin ones (`VIP客户`, `LG전자`) pair up so now and then: `Mr谭`
+/// is UTF-8's `Mr` and a combining mark, `DJ킹` its `DJŷ`, `KT체크` its `KTüũ`.
 fn latin_glued_or(field: &str, other: impl Fn(char) -> bool) -> bool {
-    let latin =
-        |c: char| matches!(u32::from(c), 0xC0..=0x24F | 0x300..=0x36F) && c != '×' && c != '÷';
-    let mut before = None::<char>;
+    let (mut before, mut two_before) = (None::<char>, None::<char>);
     // Whether the run of Latin letters being read follows an ASCII letter.
     let mut run_glued = None;
     let mut chars = field.chars().peekable();
     while let Some(c) = chars.next() {
-        if latin(c) {
+        if name_accent(c) {
             run_glued.get_or_insert(before.is_some_and(|b| b.is_ascii_alphabetic()));
-            // An accent takes its word's case: no capital after a lower-case letter, and no
-            // lower-case letter before a capital (Thai `รถToyota` is UTF-8's `öToyota`).
+            // An accent takes its word's case: no capital after a lower-case letter, no
+            // lower-case letter before a capital or after two ASCII ones (`DJŷ`).
             let after = chars.peek().copied();
+            let capital = |c: Option<char>| c.is_some_and(|c| c.is_ascii_uppercase());
             if (c.is_uppercase() && before.is_some_and(char::is_lowercase))
                 || (c.is_lowercase() && after.is_some_and(char::is_uppercase))
+                || (c.is_lowercase() && capital(before) && capital(two_before))
             {
                 return false;
             }
@@ -374,9 +374,24 @@ fn latin_glued_or(field: &str, other: impl Fn(char) -> bool) -> bool {
                 return false;
             }
         }
+        two_before = before;
         before = Some(c);
     }
     run_glued != Some(false) && reads_as_names(field)
+}
+
+/// A precomposed letter of European names beyond ASCII: Latin-1's, Latin Extended-A's but
+/// for the rare ones (`ŷ`, `ũ`, `ĸ`, `ŀ`...), Vietnamese `ơ`/`ư` and Romanian `ș`/`ț`.
+fn name_accent(c: char) -> bool {
+    let rare = [
+        0x128, 0x129, 0x12C, 0x12D, 0x132, 0x133, 0x138, 0x13F, 0x140, 0x149, 0x14E, 0x14F, 0x166,
+        0x167, 0x168, 0x169, 0x16C, 0x16D, 0x174, 0x175, 0x176, 0x177, 0x17F,
+    ];
+    match u32::from(c) {
+        0xD7 | 0xF7 => false,
+        code @ 0x100..=0x17F => !rare.contains(&code),
+        code => matches!(code, 0xC0..=0xFF | 0x1A0 | 0x1A1 | 0x1AF | 0x1B0 | 0x218..=0x21B),
+    }
 }
 
 /// Whether `code_page` reads `bytes` as text: none it leaves undefined (which WHATWG's
@@ -488,13 +503,32 @@ fn half_width_katakana_only(bytes: &[u8]) -> bool {
 /// one in twelve.
 pub(crate) fn holds_utf8_runs(bytes: &[u8]) -> bool {
     let (mut utf8, mut other) = (0usize, 0usize);
-    for run in bytes.split(u8::is_ascii).filter(|run| !run.is_empty()) {
-        match std::str::from_utf8(run) {
-            Ok(_) => utf8 += 1,
-            Err(_) => other += 1,
+    let mut start = 0;
+    for run in bytes.split(u8::is_ascii) {
+        let end = start + run.len();
+        if !run.is_empty() {
+            let before = start.checked_sub(1).map(|at| char::from(bytes[at]));
+            let after = bytes.get(end).map(|&byte| char::from(byte));
+            match std::str::from_utf8(run) {
+                Ok(word) if counts_as_utf8(word, before, after) => utf8 += 1,
+                _ => other += 1,
+            }
         }
+        start = end + 1;
     }
     utf8 > 0 && utf8 * 3 >= other
+}
+
+/// Whether a well-formed UTF-8 run, between ASCII `before` and `after`, is a word of UTF-8
+/// text ([`reads_as_a_word`]) with its Latin letters ones names hold ([`name_accent`]), and
+/// more than combining marks: GBK's `谭` and `台` glued to a Latin letter are UTF-8's
+/// combining marks on it (`Mr̷`, `T̨`), Thai `SALEลด` UTF-8's `SALEŴ`.
+fn counts_as_utf8(word: &str, before: Option<char>, after: Option<char>) -> bool {
+    let combining = |c: char| matches!(u32::from(c), 0x300..=0x36F);
+    let latin = |c: char| matches!(u32::from(c), 0xC0..=0x24F);
+    reads_as_a_word(word, before, after)
+        && !word.chars().all(combining)
+        && word.chars().all(|c| !latin(c) || name_accent(c))
 }
 
 /// Non-ASCII bytes a text needs before [`foreign_code_page`] judges it: fewer tell too little.
