@@ -51,7 +51,6 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
     let ours = single_byte(bytes);
     match ours != MACINTOSH && OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
         true => Some(guessed),
-        false if ours == WINDOWS_1252 && hungarian(bytes) => Some(WINDOWS_1250),
         // Windows-1252, Mac Roman (which the detector does not know, and takes for
         // Windows-1250: `Björn` as `Bjšrn`) or, by its letters, Windows-1250. The detector's
         // ISO code pages are none Excel saves in: it takes Polish Windows-1250 for ISO-8859-2
@@ -245,37 +244,6 @@ fn apart_from_latin(text: &str) -> bool {
         before = Some(c);
     }
     true
-}
-
-/// Whether Latin text Windows-1252 reads with an `õ` or `û` is Hungarian Windows-1250's `ő`
-/// or `ű` (the only letters the two read differently in Hungarian): every letter beyond ASCII
-/// is one Hungarian writes, acutes among them (Estonian `Tõnu` has none), and no `õ` stands
-/// before an `e` (Portuguese `Simões`).
-fn hungarian(bytes: &[u8]) -> bool {
-    let (mut double_acute, mut acute) = (false, false);
-    for (at, &byte) in bytes.iter().enumerate().filter(|(_, b)| !b.is_ascii()) {
-        let one = std::slice::from_ref(&byte);
-        let read = WINDOWS_1250.decode_without_bom_handling(one).0;
-        let Some(c) = read.chars().next().and_then(|c| c.to_lowercase().next()) else {
-            return false;
-        };
-        match c {
-            'ő' if bytes
-                .get(at + 1)
-                .is_some_and(|b| b.eq_ignore_ascii_case(&b'e')) =>
-            {
-                return false;
-            }
-            'ő' | 'ű' => double_acute = true,
-            'á' | 'é' | 'í' | 'ó' | 'ú' => acute = true,
-            'ö' | 'ü' => {}
-            _ if c.is_alphabetic() || c.is_control() => return false,
-            // Punctuation the two code pages agree on (`’`, `–`, a no-break space).
-            _ if WINDOWS_1252.decode_without_bom_handling(one).0 != read => return false,
-            _ => {}
-        }
-    }
-    double_acute && acute
 }
 
 /// [`guess`] for one row of a UTF-8 file that is not UTF-8: Latin accents among ASCII letters
