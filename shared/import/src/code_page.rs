@@ -70,7 +70,7 @@ pub(crate) struct RegionHint {
     letters: &'static str,
 }
 
-const REGION_HINTS: [(&[&str], CodePage, &str); 16] = [
+const REGION_HINTS: &[(&[&str], CodePage, &str)] = &[
     (&["HU"], WINDOWS_1250, "áéíóöőúüű"),
     (&["PL"], WINDOWS_1250, "ąćęłńóśźż"),
     (&["CZ"], WINDOWS_1250, "áčďéěíňóřšťúůýž"),
@@ -82,6 +82,27 @@ const REGION_HINTS: [(&[&str], CodePage, &str); 16] = [
     (&["EE"], WINDOWS_1257, "äõöüšž"),
     (&["LV"], WINDOWS_1257, "āčēģīķļņšūž"),
     (&["LT"], WINDOWS_1257, "ąčęėįšųūž"),
+    // Western countries, whose letters the detector may take for Central European ones
+    // (Icelandic `Eyþór` as `Eyţór`, with enough of them).
+    (&["IS", "FO"], WINDOWS_1252, "áæðéíóöúýþ"),
+    (&["ES", "AD"], WINDOWS_1252, "áàçéèíïñóòúü"),
+    (
+        &[
+            "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "DO", "HN", "PY", "SV",
+            "NI", "CR", "PA", "UY", "PR",
+        ],
+        WINDOWS_1252,
+        "áéíóúüñ",
+    ),
+    (&["PT", "BR", "AO", "MZ"], WINDOWS_1252, "áàâãçéêíóôõú"),
+    (&["FR", "BE", "LU", "MC"], WINDOWS_1252, "àâæçéèêëîïôœùûüÿ"),
+    (&["IT", "SM", "VA"], WINDOWS_1252, "àèéìíîòóùú"),
+    (&["DE", "AT", "LI"], WINDOWS_1252, "äöüß"),
+    (&["CH"], WINDOWS_1252, "äöüàâçéèêëîïôòìù"),
+    (&["NL"], WINDOWS_1252, "áäéëèïíóöüú"),
+    (&["DK", "NO"], WINDOWS_1252, "æøåé"),
+    (&["SE"], WINDOWS_1252, "åäöé"),
+    (&["FI"], WINDOWS_1252, "åäöšž"),
     // Another script's, for text too short to tell from UTF-8 ([`RegionHint::chance_utf8`]).
     (&["TH"], WINDOWS_874, ""),
     (&["CN", "SG"], GBK, ""),

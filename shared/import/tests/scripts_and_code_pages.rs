@@ -860,10 +860,14 @@ fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
         "Last Name;First Name;Mobile\r\nŠmidt;Tõnu;+372 5123 4567\r\nŽukov;Jüri;+372 5234 5678\r\n";
     let french =
         "Prénom;Nom;Portable\r\nHélène;Lefèvre;+48 501 234 567\r\nRenée;Noël;+48 501 234 568\r\n";
+    // The detector takes Icelandic `þ` and `ð` for Central European `ţ` and `đ`.
+    let icelandic = "Last Name;First Name;Mobile\r\nPétursson;Jón;+354 611 1000\r\n\
+                     Björnsson;Eyþór;+354 611 1001\r\nStefánsdóttir;Aðalsteinn;+354 611 1002\r\n";
     let cases = [
         (hungarian, encoding_rs::WINDOWS_1250, "HU", "windows-1250"),
         (estonian, encoding_rs::WINDOWS_1257, "EE", "windows-1257"),
         (french, encoding_rs::WINDOWS_1252, "PL", "windows-1252"),
+        (icelandic, encoding_rs::WINDOWS_1252, "IS", "windows-1252"),
     ];
     for (text, encoding, region, label) in cases {
         let (bytes, _, unmappable) = encoding.encode(text);
