@@ -225,13 +225,58 @@ fn words_in_utf8(text: &str) -> bool {
     true
 }
 
-fn reads_as_a_word(word: &str, before: Option<char>, after: Option<char>) -> bool {
-    let script = |c: char| match u32::from(c) {
+/// A letter's script, as far as words go: Latin 0, East Asian 1, Greek 2, else its block.
+fn script(c: char) -> u32 {
+    match u32::from(c) {
         0..=0x24F | 0x1E00..=0x1EFF => 0,
         _ if east_asian(c) => 1,
         0x370..=0x3FF | 0x1F00..=0x1FFF => 2,
         code => code >> 7,
-    };
+    }
+}
+
+/// Whether each word of `field` beyond ASCII is a word of two letters or more in Greek,
+/// Cyrillic, Hebrew or Arabic (or East Asian ones, with `east_asian_too`), apart from Latin
+/// letters: a row merged into a Thai or East Asian file from a UTF-8 export in another
+/// script (`Ελένη`, `Глеб`), which the file's code page reads as its own characters. Its
+/// pairs seldom make such words: GBK's `伟` is a Greek letter alone.
+fn other_scripts(field: &str, east_asian_too: bool) -> bool {
+    let mut start = 0;
+    for word in field.split(|c: char| c.is_ascii()) {
+        let end = start + word.len();
+        let before = field[..start].chars().next_back();
+        let after = field[end..].chars().next();
+        start = end + 1;
+        if word.is_empty() {
+            continue;
+        }
+        let letters: Vec<u32> = word
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .map(script)
+            .collect();
+        let latin = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+        let wanted =
+            |s: u32| matches!(s, 2 | 8 | 9 | 0xB | 0xC | 0xD) || (east_asian_too && s == 1);
+        // A Chinese surname is one character; a Thai word seldom pairs up into one.
+        let least = if east_asian_too && letters.first() == Some(&1) {
+            1
+        } else {
+            2
+        };
+        if letters.len() < least
+            || !wanted(letters[0])
+            || latin(before)
+            || latin(after)
+            || !reads_as_a_word(word, before, after)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+fn reads_as_a_word(word: &str, before: Option<char>, after: Option<char>) -> bool {
     let odd = |c: char| matches!(u32::from(c), 0x800..=0x8FF | 0x1D00..=0x1DBF);
     let mut letters = word.chars().filter(|c| c.is_alphabetic());
     if let Some(first) = letters.next() {
@@ -326,9 +371,14 @@ pub(crate) fn written_in_utf8(text: &str, ends: &[usize], code_page: CodePage) -
     let as_written = match () {
         // Thai glues its words to Latin ones (`Grabรถ`, `SALEลด`), and its pairs make Latin
         // letters as often as accents do (`รถ` is UTF-8's `ö`): only Thai written in UTF-8.
-        _ if code_page == WINDOWS_874 => !code_page.encode(text).2,
+        _ if code_page == WINDOWS_874 => {
+            !code_page.encode(text).2 || fields().all(|field| other_scripts(field, true))
+        }
         _ if code_page.is_single_byte() => reads_as_names(text),
-        _ => fields().all(|field| latin_glued_or(field, |c| c.len_utf8() >= 3)),
+        _ => {
+            fields().all(|field| latin_glued_or(field, |c| c.len_utf8() >= 3))
+                || fields().all(|field| other_scripts(field, false))
+        }
     };
     as_written || !reads_in(code_page, text.as_bytes())
 }

@@ -1136,29 +1136,44 @@ fn glued_words_of_a_code_page_file_stay_in_it() {
     }
 }
 
-/// A Thai Windows export with a row merged in from a UTF-8 one in another script (Chinese,
-/// Russian) keeps it: those bytes are no Thai text (some are no Windows-874 at all).
+/// A Thai or Japanese Windows export with rows merged in from a UTF-8 one in another script
+/// (Chinese, Korean, Russian, Greek) keeps them, though the code page reads their bytes as its
+/// own characters (`Ελένη` as Thai `ฮ•ฮปฮญฮฝฮท`, `Глеб` as half-width katakana).
 #[test]
-fn a_utf8_row_in_another_script_in_a_thai_file_is_read_as_utf8() {
-    let text = "ชื่อ,นามสกุล,มือถือ\nสมชาย,ใจดี,081-234-5678\nสมหญิง,รักไทย,089-345-6789\n\
+fn a_utf8_row_in_another_script_in_a_thai_or_japanese_file_is_read_as_utf8() {
+    let thai = "ชื่อ,นามสกุล,มือถือ\nสมชาย,ใจดี,081-234-5678\nสมหญิง,รักไทย,089-345-6789\n\
                 ประยุทธ,ศรีสุข,086-456-7890\n";
-    let (header, rows) = text.split_once('\n').unwrap();
-    let mut file = encoding_rs::WINDOWS_874.encode(header).0.into_owned();
-    file.push(b'\n');
-    for _ in 0..4 {
-        file.extend_from_slice(&encoding_rs::WINDOWS_874.encode(rows).0);
-    }
-    let merged = [
-        "伟,张,081-234-5670",
-        "Иван,Петров,081-234-5671",
-        "Νίκος,Παπαδόπουλος,081-234-5672",
+    let japanese = "名,姓,携帯電話\n太郎,佐藤,090-1234-5678\n花子,鈴木,090-1234-5679\n";
+    let cases = [
+        (
+            encoding_rs::WINDOWS_874,
+            "TH",
+            thai,
+            "081-234-5670",
+            &["丽华", "민준", "Глеб", "Ελένη", "伟"][..],
+        ),
+        (
+            encoding_rs::SHIFT_JIS,
+            "JP",
+            japanese,
+            "090-1234-5670",
+            &["Глеб", "Ελένη"][..],
+        ),
     ];
-    for row in merged {
-        file.extend_from_slice(format!("{row}\n").as_bytes());
+    for (code_page, region, text, number, merged) in cases {
+        let (header, rows) = text.split_once('\n').unwrap();
+        let mut file = code_page.encode(header).0.into_owned();
+        file.push(b'\n');
+        for _ in 0..20 {
+            file.extend_from_slice(&code_page.encode(rows).0);
+        }
+        for name in merged {
+            file.extend_from_slice(format!("{name},{name},{number}\n").as_bytes());
+        }
+        let (read_as, names) = first_names(&file, region);
+        assert_eq!(read_as, format!("{} with utf-8 rows", code_page.name()));
+        assert_eq!(names[names.len() - merged.len()..], *merged, "{region}");
     }
-    let (read_as, names) = first_names(&file, "TH");
-    assert_eq!(read_as, "windows-874 with utf-8 rows");
-    assert_eq!(names[12..], ["伟", "Иван", "Νίκος"]);
 }
 
 /// A UTF-8 file's rows in a double-byte code page are read in the one its start shows them
