@@ -167,14 +167,22 @@ impl RegionHint {
 
 impl RegionHint {
     /// `chosen`, or the country's East Asian code page when it reads `bytes` whole as its
-    /// script (and apart from Latin letters, where a Latin code page was chosen: a French
-    /// `é` read so is a kanji glued to them). A short list has too few characters for the
+    /// script (where a Latin code page was chosen, apart from Latin letters or with the Latin
+    /// reading no words, `NBAÇòÃÔ` for `NBA球迷`: a French `é` read so is a kanji glued to
+    /// them). A short list has too few characters for the
     /// detector, which takes `王,伟` for Cyrillic `РХ`; Cyrillic words, of any length, seldom
     /// all pair up into characters.
     fn east_asian(self, chosen: CodePage, bytes: &[u8]) -> CodePage {
         let (read, malformed) = self.code_page.decode_without_bom_handling(bytes);
         let script = read.chars().filter(|c| !c.is_ascii()).all(east_asian);
-        match !malformed && script && (!is_latin(chosen) || apart_from_latin(&read)) {
+        let latin_words = || {
+            let (latin, _) = chosen.decode_without_bom_handling(bytes);
+            latin_glued_or(&latin, |c| "’‘“”–—€…·°«»\u{A0}".contains(c))
+        };
+        match !malformed
+            && script
+            && (!is_latin(chosen) || apart_from_latin(&read) || !latin_words())
+        {
             true => self.code_page,
             false => chosen,
         }

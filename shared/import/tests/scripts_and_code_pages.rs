@@ -973,6 +973,14 @@ fn a_short_list_in_the_countrys_east_asian_code_page_is_read_in_it() {
             "이름,성,휴대폰\r\n예은,김,010-1234-5678\r\n",
             "EUC-KR",
         ),
+        // English names, and East Asian words only glued to Latin ones.
+        (
+            GBK,
+            "CN",
+            "First Name,Mobile,Notes\r\nWang,138 0013 8000,5G套餐\r\nLi,138 0013 8001,NBA球迷\r\n\
+             Chen,138 0013 8002,卡拉OK\r\n",
+            "GBK",
+        ),
         (
             WINDOWS_1252,
             "JP",
