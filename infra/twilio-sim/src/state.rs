@@ -72,8 +72,10 @@ fn rejection(code: u32, to: &str) -> ApiError {
 
 impl Shared {
     pub(crate) fn new(config: SimConfig) -> Self {
+        // Twilio's own limits (error 11205): 10 s to connect, 15 s in all for the answer.
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(15))
             .build()
             .unwrap_or_else(|error| {
                 tracing::warn!(%error, "callback client with defaults instead");
