@@ -133,6 +133,12 @@ impl RegionHint {
         if !self.code_page.is_single_byte() {
             return self.east_asian(chosen, bytes);
         }
+        if self.code_page == WINDOWS_874 {
+            return match is_latin(chosen) && thai_not_latin(chosen, bytes) {
+                true => WINDOWS_874,
+                false => chosen,
+            };
+        }
         if !is_latin(chosen) || !is_latin(self.code_page) {
             return chosen;
         }
@@ -188,6 +194,18 @@ impl RegionHint {
         }
     }
 
+    /// Whether `text`, which is not all UTF-8 and holds rows in a Latin code page, is Thai in
+    /// Windows-874 in a Thai tenant: Thai words glued to Latin ones pair up into UTF-8 Latin
+    /// letters (`Grabรถ` is UTF-8's `Grabö`), and a UTF-8 Latin accent reads in Windows-874 as
+    /// Thai as well (`é` as `รฉ`); a Thai file reads Latin-looking UTF-8 as Thai, so this
+    /// one does too, when its rows that are not UTF-8 are Thai ([`thai_not_latin`]).
+    pub(crate) fn thai_after_all(self, text: &[u8], rows: CodePage) -> bool {
+        self.code_page == WINDOWS_874
+            && is_latin(rows)
+            && reads_as_thai(text)
+            && thai_not_latin(rows, &not_utf8_runs(text))
+    }
+
     /// The country's code page of another script, for a whole file (`text`) that is UTF-8 by
     /// chance: its UTF-8 is no words ([`words_in_utf8`]), and the code page reads it as its
     /// own script's characters. A file of a row or two may have nothing else to tell by: a
@@ -206,6 +224,32 @@ impl RegionHint {
             && apart_from_latin(&read);
         (script && !utf8.is_ascii() && !words_in_utf8(utf8)).then_some(self.code_page)
     }
+}
+
+/// Whether `bytes`, which `latin` (a Latin code page) reads, are Thai in Windows-874: that
+/// reads them as Thai words of two characters or more ([`reads_as_thai`]), and `latin` as no
+/// words of names ([`latin_glued_or`]): Thai's consonants are its symbols (`รถ` as `Ã¶`).
+/// A French `à` or a `®` alone is one Thai character, and `Müßig` Latin letters.
+fn thai_not_latin(latin: CodePage, bytes: &[u8]) -> bool {
+    let (read, _) = latin.decode_without_bom_handling(bytes);
+    reads_as_thai(bytes) && !latin_glued_or(&read, |c| "’‘“”–—€…·°«»\u{A0}".contains(c))
+}
+
+/// Whether Windows-874 reads each run of the non-ASCII bytes of `bytes` as two Thai
+/// characters or more (its punctuation aside), and some of them.
+fn reads_as_thai(bytes: &[u8]) -> bool {
+    let (read, _) = WINDOWS_874.decode_without_bom_handling(bytes);
+    let thai = |c: char| matches!(c, '\u{E01}'..='\u{E5B}');
+    let punctuation = |c: char| "€…‘’“”•–—\u{A0}".contains(c);
+    let mut any = false;
+    for run in read.split(|c: char| c.is_ascii() || punctuation(c)) {
+        let letters = run.chars().count();
+        if letters > 0 && (letters < 2 || !run.chars().all(thai)) {
+            return false;
+        }
+        any |= letters > 0;
+    }
+    any
 }
 
 /// Han, kana, hangul, and the full-width forms and punctuation East Asian text holds.

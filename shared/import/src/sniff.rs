@@ -126,6 +126,14 @@ pub(crate) fn as_the_region_writes(
 ) -> Encoding {
     match (encoding, hint) {
         (Encoding::CodePage(chosen), Some(hint)) => Encoding::CodePage(hint.apply(chosen, text)),
+        (Encoding::Utf8, Some(hint)) if !complete || std::str::from_utf8(text).is_err() => {
+            match encoding_and_rows(text, complete) {
+                Ok((_, Some(rows))) if hint.thai_after_all(text, rows) => {
+                    Encoding::CodePage(encoding_rs::WINDOWS_874)
+                }
+                _ => encoding,
+            }
+        }
         // All of a file of a row or two: UTF-8 by chance?
         (Encoding::Utf8, Some(hint)) if complete => {
             hint.chance_utf8(text).map_or(encoding, Encoding::CodePage)

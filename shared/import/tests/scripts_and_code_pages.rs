@@ -1227,3 +1227,79 @@ fn utf16_without_a_byte_order_mark_is_read() {
         Err(ImportError::Binary)
     ));
 }
+
+/// The notes of a file's rows, and the encoding it was read in.
+fn notes(bytes: &[u8], region: &str) -> (String, Vec<String>) {
+    let mut rows = open(Cursor::new(bytes.to_vec()), &options(region)).unwrap();
+    let notes = (rows.by_ref())
+        .map(|outcome| match outcome {
+            RowOutcome::Valid(row) => row.attributes.get("notes").cloned().unwrap_or_default(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    (rows.encoding(), notes)
+}
+
+/// A Thai tenant's Windows export whose only Thai words are glued to English ones (a brand, a
+/// product) is read in Windows-874: read as a Latin code page they are symbols (`Grabรถ` as
+/// `GrabÃ¶`), and those that pair up into UTF-8 Latin letters (`Grabö`) are Thai too.
+#[test]
+fn a_thai_list_whose_thai_words_are_glued_to_english_ones_is_read_in_thai() {
+    let lists = [
+        ["Grabรถ", "SALEลด", "iPhoneรุ่นใหม่"],
+        ["VIPลูกค้า", "Lineกลุ่ม", "KFCสาขา2"],
+        ["KFCสาขา2", "7-Elevenสาขา", "Shopeeร้าน"],
+    ];
+    for glued in lists {
+        let mut text = String::from("First Name,Mobile,Notes\r\n");
+        for (at, word) in glued.iter().enumerate() {
+            text.push_str(&format!("Somchai,081 234 567{at},{word}\r\n"));
+        }
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_874.encode(&text);
+        assert!(!unmappable);
+        let (read_as, got) = notes(&bytes, "TH");
+        assert_eq!(
+            (read_as.as_str(), got),
+            ("windows-874", glued.map(String::from).to_vec())
+        );
+    }
+}
+
+/// What a Thai tenant's list holds of Latin accents stays Latin: a French `à` or a `®` alone
+/// reads in Windows-874 as one Thai character, `Hélène` as Latin letters, and Windows-874
+/// has no `ü`.
+#[test]
+fn a_thai_tenants_latin_list_stays_latin() {
+    let lists = [
+        ["Rendez-vous à 10h", "Widgets® Inc", "Café ½ prix"],
+        ["Hélène Brûlé", "Rendez-vous à 10h", "Widgets® Inc"],
+        ["Müßig", "Hélène Brûlé", "Rendez-vous à 10h"],
+    ];
+    let list = |notes: &[&str]| {
+        let mut text = String::from("First Name,Mobile,Notes\r\n");
+        for (at, note) in notes.iter().enumerate() {
+            text.push_str(&format!("Ann,081 234 567{at},{note}\r\n"));
+        }
+        text
+    };
+    for latin in lists {
+        let text = list(&latin);
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        let (read_as, got) = notes(&bytes, "TH");
+        assert_eq!(
+            (read_as.as_str(), got),
+            ("windows-1252", latin.map(String::from).to_vec())
+        );
+    }
+    let text = list(&["Rendez-vous à 10h", "José Núñez", "Müßig", "Hélène Brûlé"]);
+    // A UTF-8 list of European names with a Windows row in it.
+    let mut file = text.into_bytes();
+    file.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode("Ann,081 234 5679,Gärtner\r\n")
+            .0,
+    );
+    let (read_as, got) = notes(&file, "TH");
+    assert_eq!(read_as, "utf-8 with windows-1252 rows");
+    assert_eq!(got[1..], ["José Núñez", "Müßig", "Hélène Brûlé", "Gärtner"]);
+}
