@@ -68,7 +68,14 @@ pub(crate) struct RegionHint {
     code_page: CodePage,
     /// The country's letters beyond ASCII, lower case.
     letters: &'static str,
+    /// Those of its letters its words never put before a vowel ([`NEVER_BEFORE_A_VOWEL`]).
+    never_before_a_vowel: &'static str,
 }
+
+/// Letters a country writes only before a consonant or at a word's end, lower case: Polish
+/// writes `ni`, `si`, `ci` and `zi` before a vowel, so `Begońa` and `Núńez` are Spanish
+/// (`Begoña`, `Núñez`: Spanish puts `ñ` before a vowel only).
+const NEVER_BEFORE_A_VOWEL: &[(&str, &str)] = &[("PL", "ćńśź")];
 
 const REGION_HINTS: &[(&[&str], CodePage, &str)] = &[
     (&["HU"], WINDOWS_1250, "áéíóöőúüű"),
@@ -117,9 +124,14 @@ impl RegionHint {
         let (_, code_page, letters) = REGION_HINTS
             .iter()
             .find(|(regions, _, _)| regions.contains(&region))?;
+        let never_before_a_vowel = NEVER_BEFORE_A_VOWEL
+            .iter()
+            .find(|(of, _)| *of == region)
+            .map_or("", |(_, letters)| letters);
         Some(Self {
             code_page: *code_page,
             letters,
+            never_before_a_vowel,
         })
     }
 
@@ -164,10 +176,29 @@ impl RegionHint {
                 false => !c.is_control() && c != '\u{FFFD}',
             };
         }
-        match differ && fits {
+        match differ && fits && self.spelled_so(bytes) {
             true => self.code_page,
             false => chosen,
         }
+    }
+
+    /// Whether the country's code page reads no letter of `bytes` that its words never put
+    /// before a vowel before one.
+    fn spelled_so(self, bytes: &[u8]) -> bool {
+        if self.never_before_a_vowel.is_empty() {
+            return true;
+        }
+        let (read, _) = self.code_page.decode_without_bom_handling(bytes);
+        let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
+        let vowel = |c: char| "aąeęioóuyáéíúàèìòùâêîôûäëïöü".contains(lower(c));
+        let mut chars = read.chars().peekable();
+        while let Some(c) = chars.next() {
+            let soft = self.never_before_a_vowel.contains(lower(c));
+            if soft && chars.peek().is_some_and(|&next| vowel(next)) {
+                return false;
+            }
+        }
+        true
     }
 }
 

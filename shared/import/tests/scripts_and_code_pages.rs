@@ -860,6 +860,10 @@ fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
         "Last Name;First Name;Mobile\r\nŠmidt;Tõnu;+372 5123 4567\r\nŽukov;Jüri;+372 5234 5678\r\n";
     let french =
         "Prénom;Nom;Portable\r\nHélène;Lefèvre;+48 501 234 567\r\nRenée;Noël;+48 501 234 568\r\n";
+    // Polish's `ń` and Spanish's `ñ` are one byte; Polish never puts `ń` before a vowel.
+    let spanish = "Nombre;Apellidos;Móvil\r\nBegoña;Núñez;+48 501 234 567\r\n\
+                   José;Ibáñez;+48 501 234 568\r\n";
+    let polish = "Imię;Nazwisko;Telefon\r\nJan;Bończyk;+48 501 234 567\r\n";
     // The detector takes Icelandic `þ` and `ð` for Central European `ţ` and `đ`.
     let icelandic = "Last Name;First Name;Mobile\r\nPétursson;Jón;+354 611 1000\r\n\
                      Björnsson;Eyþór;+354 611 1001\r\nStefánsdóttir;Aðalsteinn;+354 611 1002\r\n";
@@ -867,6 +871,8 @@ fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
         (hungarian, encoding_rs::WINDOWS_1250, "HU", "windows-1250"),
         (estonian, encoding_rs::WINDOWS_1257, "EE", "windows-1257"),
         (french, encoding_rs::WINDOWS_1252, "PL", "windows-1252"),
+        (spanish, encoding_rs::WINDOWS_1252, "PL", "windows-1252"),
+        (polish, encoding_rs::WINDOWS_1250, "PL", "windows-1250"),
         (icelandic, encoding_rs::WINDOWS_1252, "IS", "windows-1252"),
     ];
     for (text, encoding, region, label) in cases {
