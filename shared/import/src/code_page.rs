@@ -8,8 +8,9 @@
 //! and another script's needs its words to look like words of that script.
 
 use encoding_rs::{
-    BIG5, EUC_KR, Encoding, GBK, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, MACINTOSH,
-    SHIFT_JIS, WINDOWS_874, WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257, WINDOWS_1258,
+    BIG5, EUC_KR, Encoding, GBK, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, KOI8_R, KOI8_U,
+    MACINTOSH, SHIFT_JIS, WINDOWS_874, WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257,
+    WINDOWS_1258,
 };
 
 pub(crate) type CodePage = &'static Encoding;
@@ -40,7 +41,7 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
             // old Japanese systems) for ISO-8859-5 Cyrillic, which no Excel saves in
             // (Windows-1251 capitals are those bytes too: `ПЕТРОВ`).
             true if guessed == ISO_8859_5 && half_width_katakana_only(bytes) => Some(SHIFT_JIS),
-            true => Some(guessed),
+            true => Some(koi8_as_written(guessed, bytes)),
             // Accents among Latin letters: no Cyrillic or Greek words.
             false => Some(single_byte(bytes)),
         };
@@ -56,6 +57,16 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
         // ISO code pages are none Excel saves in: it takes Polish Windows-1250 for ISO-8859-2
         // when it holds no `ś` or `ź` (`Dšbrowski`).
         false => Some(ours),
+    }
+}
+
+/// The detector names all KOI8 text KOI8-U, whose Ukrainian letters are box-drawing signs in
+/// KOI8-R: Russian text without them is reported as KOI8-R, which reads it alike.
+fn koi8_as_written(guessed: CodePage, bytes: &[u8]) -> CodePage {
+    let ukrainian = |b: &u8| matches!(b, 0xA4 | 0xA6 | 0xA7 | 0xAD | 0xB4 | 0xB6 | 0xB7 | 0xBD);
+    match guessed == KOI8_U && !bytes.iter().any(ukrainian) {
+        true => KOI8_R,
+        false => guessed,
     }
 }
 

@@ -20,7 +20,7 @@ fn lists() -> Vec<(
     String,
 )> {
     use encoding_rs::{
-        BIG5, EUC_KR, GBK, KOI8_R, SHIFT_JIS, WINDOWS_874, WINDOWS_1251, WINDOWS_1253,
+        BIG5, EUC_KR, GBK, KOI8_R, KOI8_U, SHIFT_JIS, WINDOWS_874, WINDOWS_1251, WINDOWS_1253,
         WINDOWS_1255, WINDOWS_1256,
     };
     let list = |rows: &str| format!("First Name,Last Name,Mobile,City\n{rows}");
@@ -39,6 +39,12 @@ fn lists() -> Vec<(
             KOI8_R,
             "RU",
             list("Иван,Петров,+7 916 123-45-67,Москва\nОльга,Смирнова,+7 921 234-56-78,Казань\n"),
+        ),
+        (
+            "Ukrainian (KOI8-U)",
+            KOI8_U,
+            "UA",
+            list("Олена,Шевченко,+380 67 123 4567,Київ\nАндрій,Коваленко,+380 50 234 5678,Львів\n"),
         ),
         (
             "Ukrainian",
@@ -167,11 +173,9 @@ fn e164(number: &str, region: &str) -> String {
         .to_string()
 }
 
-/// The name each list's code page is reported under: the detector names KOI8-R text by
-/// KOI8-U, which reads Russian letters alike.
+/// The name each list's code page is reported under.
 fn label(encoding: &'static encoding_rs::Encoding) -> &'static str {
     match encoding {
-        _ if encoding == encoding_rs::KOI8_R => "KOI8-U",
         _ if encoding == encoding_rs::MACINTOSH => "mac-roman",
         _ => encoding.name(),
     }
