@@ -79,14 +79,18 @@ pub(crate) struct RegionHint {
     code_page: CodePage,
     /// The country's letters beyond ASCII, lower case.
     letters: &'static str,
-    /// Those of its letters its words never put before a vowel ([`NEVER_BEFORE_A_VOWEL`]).
+    /// Those of its letters its words never put before a vowel ([`SPELLING`]).
     never_before_a_vowel: &'static str,
+    /// Those of its letters that end its words only after a vowel ([`SPELLING`]).
+    ends_after_a_vowel: &'static str,
 }
 
-/// Letters a country writes only before a consonant or at a word's end, lower case: Polish
-/// writes `ni`, `si`, `ci` and `zi` before a vowel, so `Begońa` and `Núńez` are Spanish
-/// (`Begoña`, `Núñez`: Spanish puts `ñ` before a vowel only).
-const NEVER_BEFORE_A_VOWEL: &[(&str, &str)] = &[("PL", "ćńśź")];
+/// Where a country's words put some of its letters, lower case: the letters never put before a
+/// vowel, and those ending a word only after a vowel (or an `r`). Polish writes `ni`, `si`,
+/// `ci` and `zi` before a vowel, so `Begońa` and `Núńez` are Spanish (`Begoña`, `Núñez`:
+/// Spanish puts `ñ` before a vowel only); a Slovak or Czech word ends in `č` as `Kováč` does,
+/// so `Caffč` is Italian `Caffè`.
+const SPELLING: &[(&str, &str, &str)] = &[("PL", "ćńśź", ""), ("SK", "", "čňŕ"), ("CZ", "", "čň")];
 
 const REGION_HINTS: &[(&[&str], CodePage, &str)] = &[
     (&["HU"], WINDOWS_1250, "áéíóöőúüű"),
@@ -135,14 +139,15 @@ impl RegionHint {
         let (_, code_page, letters) = REGION_HINTS
             .iter()
             .find(|(regions, _, _)| regions.contains(&region))?;
-        let never_before_a_vowel = NEVER_BEFORE_A_VOWEL
+        let (never_before_a_vowel, ends_after_a_vowel) = SPELLING
             .iter()
-            .find(|(of, _)| *of == region)
-            .map_or("", |(_, letters)| letters);
+            .find(|(of, _, _)| *of == region)
+            .map_or(("", ""), |(_, before, end)| (*before, *end));
         Some(Self {
             code_page: *code_page,
             letters,
             never_before_a_vowel,
+            ends_after_a_vowel,
         })
     }
 
@@ -165,52 +170,82 @@ impl RegionHint {
         if !is_latin(chosen) || !is_latin(self.code_page) {
             return chosen;
         }
-        let (mut differ, mut fits) = (false, true);
-        let mut seen = [false; 128];
-        for &byte in bytes.iter().filter(|b| !b.is_ascii()) {
-            if std::mem::replace(&mut seen[usize::from(byte - 0x80)], true) {
+        // One character a byte in both: the readings line up.
+        let theirs: Vec<char> = self.reading(self.code_page, bytes);
+        let ours: Vec<char> = self.reading(chosen, bytes);
+        if theirs.len() != ours.len() {
+            return chosen;
+        }
+        let mut differ = false;
+        for (at, (&c, &was)) in theirs.iter().zip(&ours).enumerate() {
+            if c.is_ascii() {
                 continue;
             }
-            let one = std::slice::from_ref(&byte);
-            let theirs = self.code_page.decode_without_bom_handling(one).0;
-            let ours = chosen.decode_without_bom_handling(one).0;
-            let Some(c) = theirs.chars().next() else {
+            if c.is_control() || c == '\u{FFFD}' {
+                return chosen;
+            }
+            if c == was {
                 continue;
+            }
+            let fits = match c.is_alphabetic() {
+                true => self.own(c) && self.spelled_so(&theirs, at),
+                // A spacing accent stands in no text: `½` is Windows-1250's `˝`.
+                false => !matches!(c, '\u{2B0}'..='\u{2FF}' | '¨' | '´' | '¸' | '¯'),
             };
-            differ |= theirs != ours;
-            let own = c
-                .to_lowercase()
-                .next()
-                .is_some_and(|l| self.letters.contains(l));
-            fits &= match c.is_alphabetic() {
-                true => own || theirs == ours,
-                false => !c.is_control() && c != '\u{FFFD}',
-            };
+            if !fits {
+                return chosen;
+            }
+            differ |= c.is_alphabetic();
         }
-        match differ && fits && self.spelled_so(bytes) {
+        match differ {
             true => self.code_page,
             false => chosen,
         }
     }
 
-    /// Whether the country's code page reads no letter of `bytes` that its words never put
-    /// before a vowel before one.
-    fn spelled_so(self, bytes: &[u8]) -> bool {
-        if self.never_before_a_vowel.is_empty() {
-            return true;
-        }
-        let (read, _) = self.code_page.decode_without_bom_handling(bytes);
-        let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
-        let vowel = |c: char| "aąeęioóuyáéíúàèìòùâêîôûäëïöü".contains(lower(c));
-        let mut chars = read.chars().peekable();
-        while let Some(c) = chars.next() {
-            let soft = self.never_before_a_vowel.contains(lower(c));
-            if soft && chars.peek().is_some_and(|&next| vowel(next)) {
-                return false;
-            }
-        }
-        true
+    fn reading(self, code_page: CodePage, bytes: &[u8]) -> Vec<char> {
+        code_page
+            .decode_without_bom_handling(bytes)
+            .0
+            .chars()
+            .collect()
     }
+
+    /// Whether `c` is one of the country's letters.
+    fn own(self, c: char) -> bool {
+        self.letters.contains(lower(c))
+    }
+
+    /// Whether the country's letter `read[at]` stands where its words put it: a consonant
+    /// never alone (`£10` is no `Ł10`, a French `à` no Slovak `ŕ`), a letter its words never
+    /// put before a vowel not before one (Polish `Begońa` is Spanish `Begoña`), and one they
+    /// end only after a vowel not at a word's end after another consonant (Slovak and Czech
+    /// `Caffč`, `Niccolň`, `Fontanŕ` are Italian `Caffè`, `Niccolò`, `Fontanà`; Czech's
+    /// `Krč` after an `r`).
+    fn spelled_so(self, read: &[char], at: usize) -> bool {
+        let c = lower(read[at]);
+        let before = at.checked_sub(1).and_then(|b| read.get(b)).copied();
+        let after = read.get(at + 1).copied();
+        let letter = |c: Option<char>| c.is_some_and(char::is_alphabetic);
+        let consonant = |c: char| c.is_alphabetic() && !vowel(c);
+        let alone = !letter(before) && !letter(after);
+        let before_a_vowel = after.is_some_and(vowel);
+        let ends_after_a_consonant =
+            !letter(after) && before.is_some_and(|b| consonant(b) && !"rR".contains(b));
+        let misplaced = (consonant(c) && alone)
+            || (self.never_before_a_vowel.contains(c) && before_a_vowel)
+            || (self.ends_after_a_vowel.contains(c) && ends_after_a_consonant);
+        !misplaced
+    }
+}
+
+fn lower(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
+
+/// Whether `c` is a vowel of the Latin scripts the region hints write.
+fn vowel(c: char) -> bool {
+    "aąäâáàãåeęéèêëěiíìîïoóòôöõőuúùûüůűyýÿ".contains(lower(c))
 }
 
 impl RegionHint {

@@ -905,6 +905,66 @@ fn a_tenants_country_tells_its_code_page_where_the_bytes_cannot() {
     }
 }
 
+/// A Central European tenant's Windows-1252 list of foreign names or symbols stays
+/// Windows-1252 where its country's code page would read letters where that country's words
+/// never put them: a consonant alone (`£10` as `Ł10`, French `à` as `ŕ`), a Polish `ń` before
+/// a vowel (`Begońa`), a Slovak or Czech `č` or `ň` ending a word after a consonant
+/// (`Caffč`, `Niccolň`), or a spacing accent (`½` as `˝`). Its own lists, which put them
+/// there, keep reading in it.
+#[test]
+fn a_central_european_tenants_foreign_list_stays_western() {
+    let list = |first: &str, last: &str, notes: &str| {
+        format!("First Name,Last Name,Mobile,Notes\r\n{first},{last},+48 501 234 567,{notes}\r\n")
+    };
+    let western = [
+        ("PL", list("Adam", "Nowak", "£10")),
+        ("PL", list("Noémie", "Bœuf", "")),
+        ("PL", list("Begoña", "Núñez", "")),
+        ("SK", list("Mattia", "Fontanà", "")),
+        ("SK", list("Ann", "Lee", "Rendez-vous à 10h")),
+        ("SK", list("Ann", "Lee", "Caffè Nero")),
+        ("CZ", list("Niccolò", "Rossi", "")),
+        ("HU", list("Anna", "Nagy", "½ prezzo")),
+        ("CZ", list("Anna", "Nagy", "½ price")),
+        ("HU", list("Tõnu", "Tamm", "½ prezzo")),
+    ];
+    let native = [
+        ("PL", list("Łukasz", "Bończyk", "Gdańsk")),
+        ("PL", list("Anna", "Nowak", "Łódź")),
+        ("CZ", list("Jan", "Novák", "Brně")),
+        ("SK", list("Ján", "Kováč", "Žilina")),
+        ("SK", list("Peter", "Sládkovič", "")),
+        ("CZ", list("Jan", "Novák", "Krč")),
+        ("CZ", list("Jiří", "Dvořák", "Plzeň")),
+        ("HU", list("Lőrinc", "Kovács", "Győr")),
+    ];
+    let cases = (western.iter().map(|c| (c, encoding_rs::WINDOWS_1252)))
+        .chain(native.iter().map(|c| (c, encoding_rs::WINDOWS_1250)));
+    for ((region, text), code_page) in cases {
+        let (bytes, _, unmappable) = code_page.encode(text);
+        assert!(!unmappable, "{text}");
+        let mut rows = open(Cursor::new(bytes.into_owned()), &options(region)).unwrap();
+        let got: Vec<String> = (rows.by_ref())
+            .map(|outcome| match outcome {
+                RowOutcome::Valid(row) => format!(
+                    "{},{},{}",
+                    row.first_name.unwrap_or_default(),
+                    row.last_name.unwrap_or_default(),
+                    row.attributes.get("notes").cloned().unwrap_or_default()
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let cells: Vec<&str> = text.lines().nth(1).unwrap_or_default().split(',').collect();
+        let want = format!("{},{},{}", cells[0], cells[1], cells[3]);
+        assert_eq!(
+            (rows.encoding(), got),
+            (code_page.name().to_lowercase(), vec![want]),
+            "{region}"
+        );
+    }
+}
+
 /// A UTF-8 file's Hungarian Windows-1250 rows past its first 64 KiB, read one at a time, are
 /// read as a Hungarian tenant's country writes too.
 /// A file of a row or two whose every word is well-formed UTF-8 by chance: a Thai name of a
