@@ -162,10 +162,13 @@ impl RegionHint {
             return self.east_asian(chosen, bytes);
         }
         if self.code_page == WINDOWS_874 {
-            return match is_latin(chosen) && thai_not_latin(chosen, bytes) {
-                true => WINDOWS_874,
-                false => chosen,
+            let thai = match is_latin(chosen) {
+                true => thai_not_latin(chosen, bytes),
+                // The detector takes a short Thai text for another script's (`ศิริพร` for
+                // GBK's `仍迷久`), whose bytes Windows-874 seldom reads as Thai spelling.
+                false => reads_as_thai(bytes),
             };
+            return if thai { WINDOWS_874 } else { chosen };
         }
         if !is_latin(chosen) || !is_latin(self.code_page) {
             return chosen;
@@ -220,8 +223,8 @@ impl RegionHint {
     /// never alone (`£10` is no `Ł10`, a French `à` no Slovak `ŕ`), a letter its words never
     /// put before a vowel not before one (Polish `Begońa` is Spanish `Begoña`), and one they
     /// end only after a vowel not at a word's end after another consonant (Slovak and Czech
-    /// `Caffč`, `Niccolň`, `Fontanŕ` are Italian `Caffè`, `Niccolò`, `Fontanà`; Czech's
-    /// `Krč` after an `r`).
+    /// `Caffč`, `Niccolň`, `Fontanŕ` are Italian `Caffè`, `Niccolò`, `Fontanà`; their `r`,
+    /// `ŕ` and `ĺ` stand for vowels: `Krč`, `Kŕč`).
     fn spelled_so(self, read: &[char], at: usize) -> bool {
         let c = lower(read[at]);
         let before = at.checked_sub(1).and_then(|b| read.get(b)).copied();
@@ -231,7 +234,7 @@ impl RegionHint {
         let alone = !letter(before) && !letter(after);
         let before_a_vowel = after.is_some_and(vowel);
         let ends_after_a_consonant =
-            !letter(after) && before.is_some_and(|b| consonant(b) && !"rR".contains(b));
+            !letter(after) && before.is_some_and(|b| consonant(b) && !"rŕĺ".contains(lower(b)));
         let misplaced = (consonant(c) && alone)
             || (self.never_before_a_vowel.contains(c) && before_a_vowel)
             || (self.ends_after_a_vowel.contains(c) && ends_after_a_consonant);
@@ -306,22 +309,26 @@ impl RegionHint {
 /// Whether `bytes`, which `latin` (a Latin code page) reads, are Thai in Windows-874: that
 /// reads them as Thai words of two characters or more ([`reads_as_thai`]), and `latin` as no
 /// words of names ([`latin_glued_or`]): Thai's consonants are its symbols (`รถ` as `Ã¶`).
-/// A French `à` or a `®` alone is one Thai character, and `Müßig` Latin letters.
+/// A French `à` or a `®` alone is one Thai character, and `Müßig` Latin letters; three
+/// accented letters in a row are no Latin word's (`BTSสยาม` as `BTSÊÂÒÁ`).
 fn thai_not_latin(latin: CodePage, bytes: &[u8]) -> bool {
     let (read, _) = latin.decode_without_bom_handling(bytes);
-    reads_as_thai(bytes) && !latin_glued_or(&read, |c| "’‘“”–—€…·°«»\u{A0}".contains(c))
+    let accented_runs = read.split(|c: char| c.is_ascii() || !c.is_alphabetic());
+    let three_in_a_row = accented_runs.clone().any(|run| run.chars().count() >= 3);
+    reads_as_thai(bytes)
+        && (three_in_a_row || !latin_glued_or(&read, |c| "’‘“”–—€…·°«»\u{A0}".contains(c)))
 }
 
 /// Whether Windows-874 reads each run of the non-ASCII bytes of `bytes` as two Thai
-/// characters or more (its punctuation aside), and some of them.
+/// characters or more spelled as Thai is ([`crate::thai::spelled`]; its punctuation aside),
+/// and some of them.
 fn reads_as_thai(bytes: &[u8]) -> bool {
     let (read, _) = WINDOWS_874.decode_without_bom_handling(bytes);
-    let thai = |c: char| matches!(c, '\u{E01}'..='\u{E5B}');
     let punctuation = |c: char| "€…‘’“”•–—\u{A0}".contains(c);
     let mut any = false;
     for run in read.split(|c: char| c.is_ascii() || punctuation(c)) {
         let letters = run.chars().count();
-        if letters > 0 && (letters < 2 || !run.chars().all(thai)) {
+        if letters > 0 && (letters < 2 || !crate::thai::spelled(run)) {
             return false;
         }
         any |= letters > 0;

@@ -27,6 +27,7 @@ mod row;
 mod rows;
 mod seen;
 mod sniff;
+mod thai;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -934,6 +934,7 @@ fn a_central_european_tenants_foreign_list_stays_western() {
         ("CZ", list("Jan", "Novák", "Brně")),
         ("SK", list("Ján", "Kováč", "Žilina")),
         ("SK", list("Peter", "Sládkovič", "")),
+        ("SK", list("Miroslav", "Kŕč", "Žilina")),
         ("CZ", list("Jan", "Novák", "Krč")),
         ("CZ", list("Jiří", "Dvořák", "Plzeň")),
         ("HU", list("Lőrinc", "Kovács", "Győr")),
@@ -1331,6 +1332,45 @@ fn a_thai_list_whose_thai_words_are_glued_to_english_ones_is_read_in_thai() {
         assert_eq!(
             (read_as.as_str(), got),
             ("windows-874", glued.map(String::from).to_vec())
+        );
+    }
+}
+
+/// A Thai tenant's list of a row or two in Windows-874 is read in it, where the detector takes
+/// it for another script's code page (GBK's `仍迷久` for `ศิริพร`, Hebrew for `ไปๆมาๆ`) or
+/// a Latin one (`BTSÊÂÒÁ` for `BTSสยาม`): those read it as no Thai spelling. A Russian row
+/// in Windows-1251, which Windows-874 reads as no Thai spelling (`ศโเํ`), stays Cyrillic.
+#[test]
+fn a_short_thai_list_is_read_in_thai() {
+    let cases = [
+        (encoding_rs::WINDOWS_874, "ศิริพร,สุขสวัสดิ์,"),
+        (encoding_rs::WINDOWS_874, "ปุ๋ย,ศรีสุข,"),
+        (encoding_rs::WINDOWS_874, "Somchai,Jaidee,ไลน์@shop"),
+        (encoding_rs::WINDOWS_874, "Somchai,Jaidee,ไปๆมาๆ"),
+        (encoding_rs::WINDOWS_874, "Somchai,Jaidee,BTSสยาม"),
+        (encoding_rs::WINDOWS_1251, "Иван,Петров,Москва"),
+    ];
+    for (code_page, row) in cases {
+        let text = format!("First Name,Last Name,Notes,Mobile\r\n{row},081 234 5678\r\n");
+        let (bytes, _, unmappable) = code_page.encode(&text);
+        assert!(!unmappable, "{text}");
+        let mut rows = open(Cursor::new(bytes.into_owned()), &options("TH")).unwrap();
+        let got: Vec<String> = (rows.by_ref())
+            .map(|outcome| match outcome {
+                RowOutcome::Valid(row) => format!(
+                    "{},{},{}",
+                    row.first_name.unwrap_or_default(),
+                    row.last_name.unwrap_or_default(),
+                    row.attributes.get("notes").cloned().unwrap_or_default()
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let label = code_page.name().to_lowercase();
+        assert_eq!(
+            (rows.encoding(), got),
+            (label, vec![row.to_owned()]),
+            "{row}"
         );
     }
 }

@@ -1,0 +1,86 @@
+//! Whether text is spelled as Thai is: Thai writes its vowels and tone marks around the
+//! consonant they belong to, in an order its input methods enforce, which another code page's
+//! bytes read in Windows-874 seldom keep (a Chinese `王伟` in GBK is `อ๕ฮฐ`, a Russian `Иван`
+//! in Windows-1251 `ศโเํ`).
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Consonant,
+    /// `เ แ โ ใ ไ`: written before the consonant they follow in speech.
+    LeadingVowel,
+    /// Above and below the consonant (`ั ิ ี ึ ื ุ ู ฺ ็`).
+    MarkVowel,
+    /// Tone marks and other signs above the consonant or its vowel (`่ ้ ๊ ๋ ์ ํ ๎`).
+    Tone,
+    /// After the consonant (`ะ า ำ ๅ`).
+    FollowingVowel,
+    /// `ฯ ๆ ฿`: abbreviation, repetition, currency.
+    Sign,
+    Digit,
+}
+
+fn class(c: char) -> Option<Class> {
+    Some(match u32::from(c) {
+        0xE01..=0xE2E => Class::Consonant,
+        0xE40..=0xE44 => Class::LeadingVowel,
+        0xE31 | 0xE34..=0xE3A | 0xE47 => Class::MarkVowel,
+        0xE48..=0xE4E => Class::Tone,
+        0xE30 | 0xE32 | 0xE33 | 0xE45 => Class::FollowingVowel,
+        0xE2F | 0xE3F | 0xE46 => Class::Sign,
+        0xE50..=0xE59 => Class::Digit,
+        _ => return None,
+    })
+}
+
+/// Whether `run`, characters between ASCII ones, is Thai spelled as Thai is: each vowel or
+/// mark after what it may follow, a leading vowel before a consonant, digits apart from
+/// letters.
+pub(crate) fn spelled(run: &str) -> bool {
+    use Class::*;
+    let mut before: Option<Class> = None;
+    for c in run.chars() {
+        let Some(this) = class(c) else {
+            return false;
+        };
+        let fits = match this {
+            Consonant => !matches!(before, Some(Digit)),
+            LeadingVowel => !matches!(before, Some(LeadingVowel | Digit)),
+            MarkVowel => before == Some(Consonant),
+            Tone => matches!(before, Some(Consonant | MarkVowel)),
+            FollowingVowel => matches!(before, Some(Consonant | MarkVowel | Tone)),
+            Sign => before != Some(LeadingVowel),
+            Digit => matches!(before, None | Some(Digit | Sign)),
+        };
+        if !fits {
+            return false;
+        }
+        before = Some(this);
+    }
+    before != Some(LeadingVowel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spelled;
+
+    #[test]
+    fn thai_words_are_spelled_so_and_other_bytes_are_not() {
+        for word in [
+            "รถ",
+            "รุ่นใหม่",
+            "สาขา",
+            "ไปๆ",
+            "น้ำ",
+            "กำลัง",
+            "เพจ",
+            "ศิริพร",
+            "๒๕๖๗",
+        ] {
+            assert!(spelled(word), "{word}");
+        }
+        // GBK `王伟`, Windows-1251 `Иван`, a vowel first, a leading vowel last.
+        for bytes in ["อ๕ฮฐ", "ศโเํ", "ิก", "กเ", "ก๕"] {
+            assert!(!spelled(bytes), "{bytes}");
+        }
+    }
+}
