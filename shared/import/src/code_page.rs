@@ -291,8 +291,18 @@ impl RegionHint {
     /// own script's characters. A file of a row or two may have nothing else to tell by: a
     /// Thai name of a leading vowel and two consonants is well-formed UTF-8 (`แดง`, UTF-8's
     /// phonetic `ᴧ`), and so is one in seven Chinese characters alone (GBK's `伟`, `ΰ`).
+    /// In Thai, words glued to Latin ones count too, where their UTF-8 is in a script no list
+    /// is written in (`Facebookเพจ` is UTF-8's `Facebookྨ`, a Tibetan sign).
     pub(crate) fn chance_utf8(self, text: &[u8]) -> Option<CodePage> {
         let utf8 = std::str::from_utf8(text).ok()?;
+        if self.code_page == WINDOWS_874
+            && reads_as_thai(text)
+            && utf8
+                .chars()
+                .any(|c| !c.is_ascii() && !in_a_listed_script(c))
+        {
+            return Some(WINDOWS_874);
+        }
         let own = match self.code_page {
             cp if cp == WINDOWS_874 => |c: char| matches!(c, '\u{E01}'..='\u{E5B}'),
             cp if !cp.is_single_byte() => east_asian,
@@ -304,6 +314,25 @@ impl RegionHint {
             && apart_from_latin(&read);
         (script && !utf8.is_ascii() && !words_in_utf8(utf8)).then_some(self.code_page)
     }
+}
+
+/// Whether `c` is a letter or sign of a script contact lists are written in: Latin, Greek,
+/// Cyrillic, Hebrew, Arabic, Indic, Thai, Lao, Myanmar, Georgian, Khmer, Chinese, Japanese and
+/// Korean, or punctuation and currency; not Samaritan, Tibetan, Braille or rare Chinese.
+fn in_a_listed_script(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0..=0x6FF
+            | 0x900..=0xEFF
+            | 0x1000..=0x10FF
+            | 0x1780..=0x17FF
+            | 0x1E00..=0x1FFF
+            | 0x2000..=0x20CF
+            | 0x3000..=0x33FF
+            | 0x4E00..=0x9FFF
+            | 0xAC00..=0xD7AF
+            | 0xFF00..=0xFFEF
+    )
 }
 
 /// Whether `bytes`, which `latin` (a Latin code page) reads, are Thai in Windows-874: that

@@ -1348,7 +1348,13 @@ fn a_short_thai_list_is_read_in_thai() {
         (encoding_rs::WINDOWS_874, "Somchai,Jaidee,ไลน์@shop"),
         (encoding_rs::WINDOWS_874, "Somchai,Jaidee,ไปๆมาๆ"),
         (encoding_rs::WINDOWS_874, "Somchai,Jaidee,BTSสยาม"),
+        // Well-formed UTF-8 by chance: `Facebookྨ`, a Tibetan sign.
+        (encoding_rs::WINDOWS_874, "Somchai,Jaidee,Facebookเพจ"),
         (encoding_rs::WINDOWS_1251, "Иван,Петров,Москва"),
+        // UTF-8 Thai, Lao and Hindi stay UTF-8.
+        (encoding_rs::UTF_8, "Somchai,Jaidee,Facebookเพจ"),
+        (encoding_rs::UTF_8, "ສົມພອນ,ແກ້ວ,ວຽງຈັນ"),
+        (encoding_rs::UTF_8, "प्रिया,शर्मा,"),
     ];
     for (code_page, row) in cases {
         let text = format!("First Name,Last Name,Notes,Mobile\r\n{row},081 234 5678\r\n");
