@@ -165,8 +165,10 @@ impl RegionHint {
             let thai = match is_latin(chosen) {
                 true => thai_not_latin(chosen, bytes),
                 // The detector takes a short Thai text for another script's (`ศิริพร` for
-                // GBK's `仍迷久`), whose bytes Windows-874 seldom reads as Thai spelling.
-                false => reads_as_thai(bytes),
+                // GBK's `仍迷久`), whose bytes Windows-874 seldom reads as Thai spelling, and
+                // then with few vowels (a Korean or Chinese character's first byte is a Thai
+                // consonant).
+                false => reads_as_thai(bytes) && thai_vowels_enough(bytes),
             };
             return if thai { WINDOWS_874 } else { chosen };
         }
@@ -224,17 +226,22 @@ impl RegionHint {
     /// put before a vowel not before one (Polish `Begońa` is Spanish `Begoña`), and one they
     /// end only after a vowel not at a word's end after another consonant (Slovak and Czech
     /// `Caffč`, `Niccolň`, `Fontanŕ` are Italian `Caffè`, `Niccolò`, `Fontanà`; their `r`,
-    /// `ŕ` and `ĺ` stand for vowels: `Krč`, `Kŕč`).
+    /// `ŕ` and `ĺ` stand for vowels: `Krč`, `Kŕč`; `Kč` is short for koruna).
     fn spelled_so(self, read: &[char], at: usize) -> bool {
         let c = lower(read[at]);
         let before = at.checked_sub(1).and_then(|b| read.get(b)).copied();
         let after = read.get(at + 1).copied();
         let letter = |c: Option<char>| c.is_some_and(char::is_alphabetic);
         let consonant = |c: char| c.is_alphabetic() && !vowel(c);
-        let alone = !letter(before) && !letter(after);
+        // An abbreviation's letter stands alone before its full stop (Czech `č.` for číslo).
+        let alone = !letter(before) && !letter(after) && after != Some('.');
         let before_a_vowel = after.is_some_and(vowel);
-        let ends_after_a_consonant =
-            !letter(after) && before.is_some_and(|b| consonant(b) && !"rŕĺ".contains(lower(b)));
+        // In a word of four letters or more: `Kč` (koruna) is Czech.
+        let word_start = read[..at].iter().rposition(|c| !c.is_alphabetic());
+        let long_word = at - word_start.map_or(0, |start| start + 1) >= 3;
+        let ends_after_a_consonant = !letter(after)
+            && long_word
+            && before.is_some_and(|b| consonant(b) && !"rŕĺ".contains(lower(b)));
         let misplaced = (consonant(c) && alone)
             || (self.never_before_a_vowel.contains(c) && before_a_vowel)
             || (self.ends_after_a_vowel.contains(c) && ends_after_a_consonant);
@@ -314,6 +321,17 @@ impl RegionHint {
             && apart_from_latin(&read);
         (script && !utf8.is_ascii() && !words_in_utf8(utf8)).then_some(self.code_page)
     }
+}
+
+/// Whether a fifth or more of the Thai letters Windows-874 reads `bytes` as are vowels, as in
+/// Thai text (a third, in names).
+fn thai_vowels_enough(bytes: &[u8]) -> bool {
+    let (read, _) = WINDOWS_874.decode_without_bom_handling(bytes);
+    let letters = read.chars().filter(|c| matches!(c, '\u{E01}'..='\u{E45}'));
+    let (vowels, all) = letters.fold((0, 0), |(vowels, all), c| {
+        (vowels + usize::from(crate::thai::vowel(c)), all + 1)
+    });
+    vowels * 5 >= all
 }
 
 /// Whether `c` is a letter or sign of a script contact lists are written in: Latin, Greek,

@@ -19,12 +19,15 @@ enum Class {
     Digit,
 }
 
+/// Thai's characters but the obsolete and Pali ones (`ฃ ฅ ฺ ํ ๎ ๏ ๚ ๛`), which a list of names
+/// does not hold and other code pages' bytes read as.
 fn class(c: char) -> Option<Class> {
     Some(match u32::from(c) {
+        0xE03 | 0xE05 => return None,
         0xE01..=0xE2E => Class::Consonant,
         0xE40..=0xE44 => Class::LeadingVowel,
-        0xE31 | 0xE34..=0xE3A | 0xE47 => Class::MarkVowel,
-        0xE48..=0xE4E => Class::Tone,
+        0xE31 | 0xE34..=0xE39 | 0xE47 => Class::MarkVowel,
+        0xE48..=0xE4C => Class::Tone,
         0xE30 | 0xE32 | 0xE33 | 0xE45 => Class::FollowingVowel,
         0xE2F | 0xE3F | 0xE46 => Class::Sign,
         0xE50..=0xE59 => Class::Digit,
@@ -32,13 +35,32 @@ fn class(c: char) -> Option<Class> {
     })
 }
 
+/// Whether `c` is one of Thai's vowels.
+pub(crate) fn vowel(c: char) -> bool {
+    matches!(
+        class(c),
+        Some(Class::LeadingVowel | Class::MarkVowel | Class::FollowingVowel)
+    )
+}
+
 /// Whether `run`, characters between ASCII ones, is Thai spelled as Thai is: each vowel or
 /// mark after what it may follow, a leading vowel before a consonant, digits apart from
-/// letters.
+/// letters; `ฯ` (an abbreviation's mark) ends a word, but in `ฯลฯ`; `฿` stands before a
+/// number; `ๅ` lengthens only `ฤ` and `ฦ`.
 pub(crate) fn spelled(run: &str) -> bool {
     use Class::*;
     let mut before: Option<Class> = None;
+    let mut previous = None::<char>;
     for c in run.chars() {
+        let misplaced = match previous {
+            Some('ฯ') => c != 'ล',
+            Some('฿') => !matches!(class(c), Some(Digit)),
+            _ => c == 'ๅ' && !matches!(previous, Some('ฤ' | 'ฦ')),
+        };
+        if misplaced {
+            return false;
+        }
+        previous = Some(c);
         let Some(this) = class(c) else {
             return false;
         };
@@ -65,7 +87,7 @@ mod tests {
 
     #[test]
     fn thai_words_are_spelled_so_and_other_bytes_are_not() {
-        for word in [
+        let words = [
             "รถ",
             "รุ่นใหม่",
             "สาขา",
@@ -75,11 +97,29 @@ mod tests {
             "เพจ",
             "ศิริพร",
             "๒๕๖๗",
-        ] {
+            "กรุงเทพฯ",
+            "ฯลฯ",
+            "฿๑๐๐",
+            "ฤๅษี",
+        ];
+        for word in words {
             assert!(spelled(word), "{word}");
         }
-        // GBK `王伟`, Windows-1251 `Иван`, a vowel first, a leading vowel last.
-        for bytes in ["อ๕ฮฐ", "ศโเํ", "ิก", "กเ", "ก๕"] {
+        // GBK `王伟`, Windows-1251 `Иван`, EUC-KR `하은` and `고객`, a vowel first, a leading
+        // vowel last, a digit after a letter, Pali marks, `ๅ` after another consonant.
+        let bytes = [
+            "อ๕ฮฐ",
+            "ศโเํ",
+            "วฯภบ",
+            "ฐํฐด",
+            "ิก",
+            "กเ",
+            "ก๕",
+            "นฺ",
+            "กๅ",
+            "฿ก",
+        ];
+        for bytes in bytes {
             assert!(!spelled(bytes), "{bytes}");
         }
     }

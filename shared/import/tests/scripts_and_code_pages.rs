@@ -952,6 +952,8 @@ fn a_central_european_tenants_foreign_list_stays_western() {
         ("SK", list("Ján", "Kováč", "Žilina")),
         ("SK", list("Peter", "Sládkovič", "")),
         ("SK", list("Miroslav", "Kŕč", "Žilina")),
+        ("CZ", list("Kateřina", "Horák", "Sleva 100 Kč")),
+        ("CZ", list("Ondřej", "Černý", "Husova č. 5")),
         ("CZ", list("Jan", "Novák", "Krč")),
         ("CZ", list("Jiří", "Dvořák", "Plzeň")),
         ("HU", list("Lőrinc", "Kovács", "Győr")),
@@ -1344,8 +1346,8 @@ fn a_thai_list_whose_thai_words_are_glued_to_english_ones_is_read_in_thai() {
 
 /// A Thai tenant's list of a row or two in Windows-874 is read in it, where the detector takes
 /// it for another script's code page (GBK's `仍迷久` for `ศิริพร`, Hebrew for `ไปๆมาๆ`) or
-/// a Latin one (`BTSÊÂÒÁ` for `BTSสยาม`): those read it as no Thai spelling. A Russian row
-/// in Windows-1251, which Windows-874 reads as no Thai spelling (`ศโเํ`), stays Cyrillic.
+/// a Latin one (`BTSÊÂÒÁ` for `BTSสยาม`): those read it as no Thai spelling. A Russian or
+/// Korean row, which Windows-874 reads as no Thai spelling (`ศโเํ`), stays as written.
 #[test]
 fn a_short_thai_list_is_read_in_thai() {
     let cases = [
@@ -1357,6 +1359,10 @@ fn a_short_thai_list_is_read_in_thai() {
         // Well-formed UTF-8 by chance: `Facebookྨ`, a Tibetan sign.
         (encoding_rs::WINDOWS_874, "Somchai,Jaidee,Facebookเพจ"),
         (encoding_rs::WINDOWS_1251, "Иван,Петров,Москва"),
+        // Windows-874 reads it `วฯภบ,นฺ,VIP ฐํฐด`: no Thai spelling.
+        (encoding_rs::EUC_KR, "하은,박,VIP 고객"),
+        // `นฮมุ,มค`: Thai spelling, but one vowel in six letters.
+        (encoding_rs::EUC_KR, "민준,정,"),
         // UTF-8 Thai, Lao and Hindi stay UTF-8.
         (encoding_rs::UTF_8, "Somchai,Jaidee,Facebookเพจ"),
         (encoding_rs::UTF_8, "ສົມພອນ,ແກ້ວ,ວຽງຈັນ"),
@@ -1367,8 +1373,15 @@ fn a_short_thai_list_is_read_in_thai() {
         let (bytes, _, unmappable) = code_page.encode(&text);
         assert!(!unmappable, "{text}");
         let (encoding, got) = names_and_notes(&bytes, "TH");
-        let label = code_page.name().to_lowercase();
-        assert_eq!((encoding, got), (label, vec![row.to_owned()]), "{row}");
+        let label = match code_page {
+            _ if code_page == encoding_rs::UTF_8 => "utf-8",
+            _ => code_page.name(),
+        };
+        assert_eq!(
+            (encoding, got),
+            (label.to_owned(), vec![row.to_owned()]),
+            "{row}"
+        );
     }
 }
 
