@@ -293,6 +293,11 @@ pub(crate) struct Plan {
     /// writes family name first ("ФИО", "氏名", "Họ và tên"): a cell without its comma
     /// (`Smith John`, `Петров Иван Сергеевич`) is read in that order too.
     pub name_last_first: bool,
+    /// The full-name column's header is in a script other than Latin letters ("ФИО", "姓名",
+    /// "성명"): its language's names are written family name first, but a cell in Latin
+    /// letters (`John Smith`) may be an English name, given name first
+    /// (`names::written_given_name_first`).
+    pub name_order_of_its_script: bool,
     /// The full-name column's header says it holds two surnames ("Nombre y apellidos"):
     /// the last two words of a cell are the family name.
     pub name_two_surnames: bool,
@@ -446,7 +451,7 @@ fn guess_open_targets(
         if targets[at].is_some() {
             continue;
         }
-        let Some((target, rank)) = guess(header) else {
+        let Some((target, rank)) = guess_among(header, headers) else {
             continue;
         };
         if target == Target::OptOut {
@@ -474,6 +479,15 @@ fn guess_open_targets(
         targets[at] = Some(target);
     }
     phones
+}
+
+/// What a header suggests beside the others: Japanese names the family name `名字` beside
+/// the given name `名前`, where Chinese `名字` alone is the given name.
+fn guess_among(header: &str, headers: &[String]) -> Option<(Target, u8)> {
+    if header.trim() == "名字" && headers.iter().any(|h| h.trim() == "名前") {
+        return Some((Target::LastName, 0));
+    }
+    guess(header)
 }
 
 /// A full name is split only when there is neither a first- nor a last-name column;
@@ -541,6 +555,8 @@ fn place(
             Target::LastName => plan.last_name = Some(at),
             Target::Name => {
                 plan.name = Some(at);
+                plan.name_order_of_its_script = family_name_first(&headers[at])
+                    && !headers[at].chars().any(|c| c.is_ascii_alphabetic());
                 plan.name_last_first = family_name_first(&headers[at])
                     || matches!(
                         normalise(&headers[at]).as_str(),

@@ -72,6 +72,207 @@ pub(crate) fn split_full_name(full: &str) -> (String, Option<String>) {
     }
 }
 
+/// Romanised family names of China, Hong Kong, Taiwan, Singapore, Malaysia, Korea and Japan,
+/// the commonest: a name in Latin letters starting with one (`Tan Wei Ming`, `Kim Min-jun`,
+/// `Yamada Taro`) is written family name first, as its language writes it.
+const EAST_ASIAN_FAMILY_NAMES: &[&str] = &[
+    // Mainland pinyin.
+    "wang",
+    "li",
+    "zhang",
+    "liu",
+    "chen",
+    "yang",
+    "huang",
+    "zhao",
+    "wu",
+    "zhou",
+    "xu",
+    "sun",
+    "ma",
+    "zhu",
+    "hu",
+    "guo",
+    "he",
+    "gao",
+    "lin",
+    "luo",
+    "zheng",
+    "liang",
+    "xie",
+    "song",
+    "tang",
+    "han",
+    "feng",
+    "deng",
+    "cao",
+    "peng",
+    "zeng",
+    "xiao",
+    "tian",
+    "dong",
+    "pan",
+    "yuan",
+    "cai",
+    "jiang",
+    "yu",
+    "du",
+    "ye",
+    "cheng",
+    "wei",
+    "su",
+    "lu",
+    "ding",
+    "ren",
+    "shen",
+    "yao",
+    "cui",
+    "zhong",
+    "fan",
+    "fang",
+    "shi",
+    "jin",
+    "qian",
+    "qin",
+    "gu",
+    "meng",
+    "xiong",
+    "bai",
+    // Cantonese, Hokkien, Teochew and Hakka spellings (Hong Kong, Singapore, Malaysia).
+    "chan",
+    "wong",
+    "lee",
+    "cheung",
+    "lau",
+    "ng",
+    "leung",
+    "lam",
+    "ho",
+    "tse",
+    "yip",
+    "chow",
+    "kwok",
+    "lo",
+    "lai",
+    "mak",
+    "chu",
+    "fung",
+    "yeung",
+    "siu",
+    "tsang",
+    "tam",
+    "tan",
+    "lim",
+    "teo",
+    "goh",
+    "ong",
+    "koh",
+    "chua",
+    "low",
+    "chong",
+    "yeo",
+    "seah",
+    "toh",
+    "quek",
+    "tay",
+    "foo",
+    "heng",
+    "khoo",
+    "loh",
+    "neo",
+    "phua",
+    "wee",
+    // Taiwan (Wade-Giles).
+    "chang",
+    "tsai",
+    "hsu",
+    "hsieh",
+    "kuo",
+    "hung",
+    "tseng",
+    "chiu",
+    "liao",
+    "chien",
+    // Korea.
+    "kim",
+    "park",
+    "choi",
+    "jung",
+    "jeong",
+    "kang",
+    "cho",
+    "yoon",
+    "jang",
+    "oh",
+    "seo",
+    "shin",
+    "kwon",
+    "hwang",
+    "ahn",
+    "yoo",
+    "hong",
+    "jeon",
+    "ko",
+    "moon",
+    "son",
+    "bae",
+    "baek",
+    "heo",
+    "nam",
+    // Japan.
+    "sato",
+    "suzuki",
+    "takahashi",
+    "tanaka",
+    "watanabe",
+    "ito",
+    "yamamoto",
+    "nakamura",
+    "kobayashi",
+    "kato",
+    "yoshida",
+    "yamada",
+    "sasaki",
+    "yamaguchi",
+    "matsumoto",
+    "inoue",
+    "kimura",
+    "hayashi",
+    "shimizu",
+    "saito",
+];
+
+/// Whether a full name under a header whose language writes the family name first (`姓名`,
+/// `ФИО`) is rather an English name, given name first (`John Smith`, `Peter Chan`): written in
+/// Latin letters, and not starting with a romanised East Asian family name (`Tan Wei Ming`)
+/// or a Russian or Ukrainian one (`Ivanov Ivan`, `Shevchenko Olena`, a patronymic last).
+pub(crate) fn written_given_name_first(full: &str) -> bool {
+    let mut letters = full.chars().filter(|c| c.is_alphabetic()).peekable();
+    let latin = letters.peek().is_some()
+        && letters.all(|c| c.is_ascii() || matches!(u32::from(c), 0xC0..=0x24F | 0x1E00..=0x1EFF));
+    let words: Vec<String> = (full.split_whitespace())
+        .map(|w| crate::latin::folded(w.trim_matches(|c: char| !c.is_alphabetic())))
+        .collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let slavic_family_name = first.chars().count() > 4
+        && [
+            "ov", "ova", "ev", "eva", "sky", "skiy", "skii", "skaya", "enko",
+        ]
+        .iter()
+        .any(|end| first.ends_with(end));
+    // `Belaya Karina Ivanovna`, where `Karina Ivanovna Belaya` is given name first.
+    let patronymic_last = words.len() > 2
+        && words.last().is_some_and(|w| {
+            ["ovich", "evich", "ovna", "evna", "ivna", "ichna"]
+                .iter()
+                .any(|end| w.ends_with(end))
+        });
+    let family = first.split('-').next().unwrap_or(first);
+    latin && !slavic_family_name && !patronymic_last && !EAST_ASIAN_FAMILY_NAMES.contains(&family)
+}
+
 /// A Spanish full name under a header saying it holds two surnames ("Nombre y apellidos"):
 /// `María José García Pérez` as `García Pérez, María José`, for [`split_full_name`]. `None`
 /// where a comma, a particle (`de la Cruz`: [`by_words`] splits there) or fewer than three

@@ -238,7 +238,12 @@ impl RowValidator {
         };
         // A "Last Name, First Name" column's cell without its comma: `Smith John`.
         let full = match full.split_once(char::is_whitespace) {
-            Some((last, first)) if plan.name_last_first && !full.contains(',') => {
+            Some((last, first))
+                if plan.name_last_first
+                    && !full.contains(',')
+                    && !(plan.name_order_of_its_script
+                        && crate::names::written_given_name_first(full)) =>
+            {
                 std::borrow::Cow::Owned(format!("{last}, {}", first.trim_start()))
             }
             _ if plan.name_two_surnames => (crate::names::with_two_surnames_first(full))

@@ -2331,6 +2331,20 @@ fn columns_named_in_other_languages() {
             detected.mapping
         );
     }
+    // Japanese forms ask the family name, 名字 (or 苗字), first, beside the given name 名前.
+    for header in ["名字;名前", "苗字;名前"] {
+        let file = format!("{header};携帯\n山田;太郎;+1 415 555 2601\n");
+        let (detected, outcomes) = import(file.as_bytes(), &options("US"));
+        let [RowOutcome::Valid(row)] = outcomes.as_slice() else {
+            panic!("{header}: {outcomes:?}");
+        };
+        assert_eq!(
+            (row.first_name.as_deref(), row.last_name.as_deref()),
+            (Some("太郎"), Some("山田")),
+            "{header}: {:?}",
+            detected.mapping
+        );
+    }
     // Attribute names keep every Latin letter, as ASCII.
     let file = "Mobil;Miejscowość;Œuvre;Đakovo\n+1 415 555 2601;Łódź;a;b\n";
     let (_, outcomes) = import(file.as_bytes(), &options("US"));
@@ -2598,11 +2612,36 @@ fn full_names_written_family_name_first_are_split_so() {
         ),
         ("氏名", "JP", "山田　太郎", "太郎", Some("山田")),
         ("氏名", "JP", "山田太郎", "山田太郎", None),
+        ("お名前", "JP", "山田 太郎", "太郎", Some("山田")),
         ("姓名", "CN", "王 小明", "小明", Some("王")),
         ("全名", "CN", "王 小明", "小明", Some("王")),
         ("성명", "KR", "김 민준", "민준", Some("김")),
         ("Họ và tên", "VN", "Nguyễn Văn An", "Văn An", Some("Nguyễn")),
         ("Név", "HU", "Kovács János", "János", Some("Kovács")),
+        // In Latin letters under such a header: a romanised name keeps its order, an English
+        // one is given name first.
+        ("姓名", "SG", "Tan Wei Ming", "Wei Ming", Some("Tan")),
+        ("姓名", "SG", "John Smith", "John", Some("Smith")),
+        ("全名", "HK", "Peter Chan", "Peter", Some("Chan")),
+        ("성명", "KR", "Kim Min-jun", "Min-jun", Some("Kim")),
+        ("氏名", "JP", "Yamada Taro", "Taro", Some("Yamada")),
+        ("ФИО", "RU", "Ivanov Ivan", "Ivan", Some("Ivanov")),
+        (
+            "ФИО",
+            "RU",
+            "Belaya Karina Ivanovna",
+            "Karina Ivanovna",
+            Some("Belaya"),
+        ),
+        (
+            "ФИО",
+            "RU",
+            "Karina Ivanovna Belaya",
+            "Karina Ivanovna",
+            Some("Belaya"),
+        ),
+        ("ФИО", "RU", "Anna Smith", "Anna", Some("Smith")),
+        ("Họ và tên", "VN", "Nguyen Van An", "Van An", Some("Nguyen")),
         // Other full names stay given name first.
         (
             "Full Name",

@@ -214,7 +214,7 @@ pub(super) fn guess(header: &str) -> Option<(Target, u8)> {
 }
 
 /// Whether the header names a full name written family name first, as the language writes
-/// names: Russian "ФИО" (Фамилия Имя Отчество), Ukrainian "ПІБ", Japanese "氏名", Chinese
+/// names: Russian "ФИО" (Фамилия Имя Отчество), Ukrainian "ПІБ", Japanese "氏名" or "お名前", Chinese
 /// "姓名" or "全名", Korean "성명", Vietnamese "Họ và tên", Hungarian "Név" (see
 /// `Plan::name_last_first`).
 pub(super) fn family_name_first(header: &str) -> bool {
@@ -232,6 +232,7 @@ pub(super) fn family_name_first(header: &str) -> bool {
             | "氏名"
             | "姓名"
             | "全名"
+            | "お名前"
             | "성명"
             | "hovaten"
             | "hoten"
@@ -298,12 +299,14 @@ fn in_other_scripts(header: &str) -> Option<(Target, u8)> {
         "факс",
         "ファックス",
     ];
-    const NAMES: [(&str, Target); 27] = [
+    const NAMES: [(&str, Target); 28] = [
         ("名", Target::FirstName),
         // Chinese forms' "given name" and "family name" (名字 alone is often the whole name,
         // which a given name's column holds unsplit as well).
         ("名字", Target::FirstName),
         ("姓氏", Target::LastName),
+        // Japanese: the family name (名字 too, beside 名前: `guess_among`).
+        ("苗字", Target::LastName),
         // Bulgarian and Serbian, and Serbian's family name; Arabic's given and family names.
         ("име", Target::FirstName),
         ("презиме", Target::LastName),
