@@ -51,15 +51,28 @@ pub(crate) fn spelled(run: &str) -> bool {
     use Class::*;
     let mut before: Option<Class> = None;
     let mut previous = None::<char>;
+    // `ั` and `ึ` stand before a final consonant, a tone mark aside.
+    let mut final_to_come = false;
+    let mut vowel_due = false;
     for c in run.chars() {
         let misplaced = match previous {
             Some('ฯ') => c != 'ล',
             Some('฿') => !matches!(class(c), Some(Digit)),
             _ => c == 'ๅ' && !matches!(previous, Some('ฤ' | 'ฦ')),
         };
-        if misplaced {
+        // `ฮ` starts a syllable: its vowel stands before it or follows (`อ ว ย` stand for
+        // vowels: `ฮอนด้า`, `ฮวง`).
+        let vowel_missing = vowel_due
+            && !matches!(class(c), Some(MarkVowel | Tone | FollowingVowel))
+            && !"อวย".contains(c);
+        if misplaced
+            || vowel_missing
+            || (final_to_come && !matches!(class(c), Some(Consonant | Tone)))
+        {
             return false;
         }
+        vowel_due = c == 'ฮ' && before != Some(LeadingVowel);
+        final_to_come = matches!(c, 'ั' | 'ึ') || (final_to_come && class(c) == Some(Tone));
         previous = Some(c);
         let Some(this) = class(c) else {
             return false;
@@ -78,7 +91,10 @@ pub(crate) fn spelled(run: &str) -> bool {
         }
         before = Some(this);
     }
+    // Thai ends no syllable with `ฉ ฌ ผ ฝ ห ฮ` (EUC-KR's `할인` reads `วาภฮ`).
     before != Some(LeadingVowel)
+        && !final_to_come
+        && !previous.is_some_and(|c| "ฉฌผฝหฮ".contains(c))
 }
 
 #[cfg(test)]
@@ -101,6 +117,16 @@ mod tests {
             "ฯลฯ",
             "฿๑๐๐",
             "ฤๅษี",
+            "ฮอนด้า",
+            "ฮวง",
+            "ฮ่องกง",
+            "ตัว",
+            "ซึ่ง",
+            "กั้น",
+            "ผม",
+            "ฉลาด",
+            "เฮง",
+            "โฮม",
         ];
         for word in words {
             assert!(spelled(word), "{word}");
@@ -118,6 +144,12 @@ mod tests {
             "นฺ",
             "กๅ",
             "฿ก",
+            // EUC-KR `할인`, `민준` and `한`, GBK `林`: no syllable ends with `ฮ`, which a
+            // vowel follows, nor with `ั` or `ึ`.
+            "วาภฮ",
+            "นฮมุ",
+            "วั",
+            "มึ",
         ];
         for bytes in bytes {
             assert!(!spelled(bytes), "{bytes}");

@@ -1363,6 +1363,12 @@ fn a_short_thai_list_is_read_in_thai() {
         (encoding_rs::EUC_KR, "하은,박,VIP 고객"),
         // `นฮมุ,มค`: Thai spelling, but one vowel in six letters.
         (encoding_rs::EUC_KR, "민준,정,"),
+        // `นฮมุ,ฑ่,` and `นฮมุ,ภฬ,วาภฮ 10%`: no Thai syllable ends with `ฮ` or goes on
+        // without its vowel; `นฮมุ,วั,VIP`: `ั` comes before a final consonant.
+        (encoding_rs::EUC_KR, "민준,김,"),
+        (encoding_rs::EUC_KR, "민준,이,할인 10%"),
+        (encoding_rs::EUC_KR, "민준,한,VIP"),
+        (encoding_rs::WINDOWS_874, "ฮอนด้า,เฮง,ตัวแทน"),
         // UTF-8 Thai, Lao and Hindi stay UTF-8.
         (encoding_rs::UTF_8, "Somchai,Jaidee,Facebookเพจ"),
         (encoding_rs::UTF_8, "ສົມພອນ,ແກ້ວ,ວຽງຈັນ"),
