@@ -36,6 +36,9 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
     detector.feed(bytes, true);
     let guessed = detector.guess(None, false);
     if !is_latin(guessed) {
+        if let Some(east_asian) = east_asian_not(guessed, bytes) {
+            return Some(east_asian);
+        }
         return match another_script(bytes) {
             // The detector takes a file of half-width katakana alone (the name readings of
             // old Japanese systems) for ISO-8859-5 Cyrillic, which no Excel saves in
@@ -47,7 +50,8 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
         };
     }
     if foreign_code_page(bytes) {
-        return None;
+        // Short Chinese names may look Latin to the detector (GBK's `淑芬` is `Êç·Ò`).
+        return east_asian_by_shapes(bytes);
     }
     let ours = single_byte(bytes);
     match ours != MACINTOSH && OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
@@ -58,6 +62,37 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
         // when it holds no `ś` or `ź` (`Dšbrowski`).
         false => Some(ours),
     }
+}
+
+/// The East Asian code page `bytes` are in where the detector took them for a single-byte
+/// code page of another script, which reads them as no words of it (GBK's `伟,王` as
+/// Windows-1251's `О°,Нх`: [`crate::script_words`]), if its characters read as one
+/// ([`east_asian_by_shapes`]).
+fn east_asian_not(guessed: CodePage, bytes: &[u8]) -> Option<CodePage> {
+    if !guessed.is_single_byte() || guessed == WINDOWS_874 {
+        return None;
+    }
+    let (read, _) = guessed.decode_without_bom_handling(bytes);
+    if crate::script_words::mostly_words(&read) {
+        return None;
+    }
+    east_asian_by_shapes(bytes)
+}
+
+/// The double-byte code page that reads every character of `bytes` beyond ASCII as an
+/// everyday one apart from Latin letters, two or more: Korean's, whose everyday characters
+/// take the fewest lead bytes, first; then Big5's, GBK's and Shift-JIS's.
+fn east_asian_by_shapes(bytes: &[u8]) -> Option<CodePage> {
+    let (mut best, mut best_score) = (None, 0);
+    for shape in DOUBLE_BYTE.iter().rev() {
+        let (apart, other, apart_bytes) = shape.characters(bytes);
+        // By bytes: Shift-JIS reads GBK's characters as pairs of half-width katakana.
+        let score = apart_bytes.saturating_sub(6 * other);
+        if apart >= 2 && score > best_score && reads_in(shape.code_page, bytes) {
+            (best, best_score) = (Some(shape.code_page), score);
+        }
+    }
+    best
 }
 
 /// The detector names all KOI8 text KOI8-U, whose Ukrainian letters are box-drawing signs in
@@ -798,6 +833,7 @@ fn in_words(bytes: &[u8]) -> usize {
 /// apart from Latin letters; a Western file's accents read so make characters glued to them
 /// (`Müller`'s `ül`), rare ones, or none (`José,`).
 struct DoubleByte {
+    code_page: CodePage,
     /// A byte that is a character alone (Shift-JIS's half-width katakana).
     single: fn(u8) -> bool,
     trail: fn(u8) -> bool,
@@ -807,6 +843,7 @@ struct DoubleByte {
 
 /// Shift-JIS: symbols, full-width letters and kana (0x81–0x84), JIS level 1 kanji.
 const SHIFT_JIS_SHAPES: DoubleByte = DoubleByte {
+    code_page: SHIFT_JIS,
     single: |b| matches!(b, 0xA1..=0xDF),
     trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFC),
     everyday: |lead, _| matches!(lead, 0x81..=0x84 | 0x88..=0x98),
@@ -816,18 +853,21 @@ const DOUBLE_BYTE: [DoubleByte; 4] = [
     SHIFT_JIS_SHAPES,
     // GBK: GB2312's symbols and hanzi.
     DoubleByte {
+        code_page: GBK,
         single: |_| false,
         trail: |b| matches!(b, 0x40..=0x7E | 0x80..=0xFE),
         everyday: |lead, trail| matches!(lead, 0xA1..=0xA9 | 0xB0..=0xF7) && trail >= 0xA1,
     },
     // Big5: symbols and the frequent hanzi.
     DoubleByte {
+        code_page: BIG5,
         single: |_| false,
         trail: |b| matches!(b, 0x40..=0x7E | 0xA1..=0xFE),
         everyday: |lead, _| matches!(lead, 0xA1..=0xC6),
     },
     // cp949 (Excel's "EUC-KR"): KS X 1001's symbols, jamo and hangul.
     DoubleByte {
+        code_page: EUC_KR,
         single: |_| false,
         trail: |b| matches!(b, 0x41..=0x5A | 0x61..=0x7A | 0x81..=0xFE),
         everyday: |lead, trail| matches!(lead, 0xA1..=0xAC | 0xB0..=0xC8) && trail >= 0xA1,
@@ -838,7 +878,14 @@ impl DoubleByte {
     /// Whether `bytes` read in this code page are mostly everyday characters apart from
     /// Latin letters, at least `least` of them.
     fn reads(&self, bytes: &[u8], least: usize) -> bool {
-        let (mut apart, mut other) = (0usize, 0usize);
+        let (apart, other, _) = self.characters(bytes);
+        apart >= least && apart > 3 * other
+    }
+
+    /// The non-ASCII characters `bytes` read as in this code page: everyday ones apart from
+    /// Latin letters, and others; and the bytes of the everyday ones.
+    fn characters(&self, bytes: &[u8]) -> (usize, usize, usize) {
+        let (mut apart, mut other, mut apart_bytes) = (0usize, 0usize, 0usize);
         let (mut at, mut after_latin) = (0, false);
         while let Some(&byte) = bytes.get(at) {
             let trail = bytes.get(at + 1).copied().filter(|&t| (self.trail)(t));
@@ -850,13 +897,13 @@ impl DoubleByte {
             let before_latin = bytes.get(at + len).is_some_and(u8::is_ascii_alphabetic);
             match (byte.is_ascii(), everyday && !after_latin && !before_latin) {
                 (true, _) => {}
-                (false, true) => apart += 1,
+                (false, true) => (apart, apart_bytes) = (apart + 1, apart_bytes + len),
                 (false, false) => other += 1,
             }
             after_latin = byte.is_ascii_alphabetic();
             at += len;
         }
-        apart >= least && apart > 3 * other
+        (apart, other, apart_bytes)
     }
 }
 

@@ -25,6 +25,7 @@ mod phone;
 mod records;
 mod row;
 mod rows;
+mod script_words;
 mod seen;
 mod sniff;
 mod thai;

@@ -1429,3 +1429,63 @@ fn a_thai_tenants_latin_list_stays_latin() {
     assert_eq!(read_as, "utf-8 with windows-1252 rows");
     assert_eq!(got[1..], ["José Núñez", "Müßig", "Hélène Brûlé", "Gärtner"]);
 }
+
+/// A list of short Chinese or Japanese names under English headers, in a tenant of another
+/// country: the detector may take GBK for Cyrillic (`伟,王` as Windows-1251's `О°,Нх`) or
+/// Shift-JIS for Arabic, or see too little to say. Such readings are no words of their script
+/// (signs inside words, a capital after a lower-case letter, no vowel, letters of languages
+/// that never meet), and the East Asian code page whose everyday characters the bytes are is
+/// read instead. Russian lists, abbreviations and all, stay Cyrillic.
+#[test]
+fn short_east_asian_names_are_no_cyrillic_or_arabic() {
+    let names = |pairs: &[(&str, &str)]| {
+        let mut text = String::from("First Name,Last Name,Mobile\r\n");
+        for (at, (first, last)) in pairs.iter().enumerate() {
+            text.push_str(&format!("{first},{last},+1 415 555 10{at:02}\r\n"));
+        }
+        text
+    };
+    let lists = [
+        // Read as Windows-1251, ISO-8859-5, and refused.
+        (
+            encoding_rs::GBK,
+            names(&[("伟", "王"), ("静", "杨"), ("军", "徐")]),
+        ),
+        (
+            encoding_rs::GBK,
+            names(&[("建华", "黄"), ("伟", "孙"), ("静", "李")]),
+        ),
+        (
+            encoding_rs::GBK,
+            names(&[("娜", "吴"), ("洋", "郭"), ("杰", "刘")]),
+        ),
+        // Read as Windows-1256, and refused.
+        (
+            encoding_rs::SHIFT_JIS,
+            names(&[("大輔", "小林"), ("蓮", "鈴木"), ("翔太", "小林")]),
+        ),
+        (
+            encoding_rs::SHIFT_JIS,
+            names(&[("ゆい", "伊藤"), ("花子", "田中"), ("健", "伊藤")]),
+        ),
+        (
+            encoding_rs::WINDOWS_1251,
+            "First Name,Last Name,Mobile,Notes\r\nИван,Петров,+7 916 123-45-67,ТЦ Мега\r\n"
+                .to_owned(),
+        ),
+    ];
+    for (code_page, text) in lists {
+        let (bytes, _, unmappable) = code_page.encode(&text);
+        assert!(!unmappable, "{text}");
+        let expected: Vec<String> = (text.lines().skip(1))
+            .map(|line| line.split(',').next().unwrap_or_default().to_owned())
+            .collect();
+        for region in ["US", "GB"] {
+            assert_eq!(
+                first_names(&bytes, region),
+                (code_page.name().to_owned(), expected.clone()),
+                "{text}"
+            );
+        }
+    }
+}
