@@ -9,8 +9,8 @@
 
 use encoding_rs::{
     BIG5, EUC_KR, Encoding, GBK, ISO_8859_2, ISO_8859_4, ISO_8859_5, ISO_8859_13, KOI8_R, KOI8_U,
-    MACINTOSH, SHIFT_JIS, WINDOWS_874, WINDOWS_1250, WINDOWS_1252, WINDOWS_1254, WINDOWS_1257,
-    WINDOWS_1258,
+    MACINTOSH, SHIFT_JIS, WINDOWS_874, WINDOWS_1250, WINDOWS_1251, WINDOWS_1252, WINDOWS_1254,
+    WINDOWS_1257, WINDOWS_1258,
 };
 
 pub(crate) type CodePage = &'static Encoding;
@@ -50,8 +50,12 @@ pub(crate) fn guess(bytes: &[u8]) -> Option<CodePage> {
         };
     }
     if foreign_code_page(bytes) {
-        // Short Chinese names may look Latin to the detector (GBK's `淑芬` is `Êç·Ò`).
-        return east_asian_by_shapes(bytes);
+        // Short Chinese names may look Latin to the detector (GBK's `淑芬` is `Êç·Ò`): read
+        // so if they are no Cyrillic words either (Windows-1251's `Кз·Т`).
+        let (cyrillic, _) = WINDOWS_1251.decode_without_bom_handling(bytes);
+        return crate::script_words::no_words(&cyrillic, false)
+            .then(|| east_asian_by_shapes(bytes))
+            .flatten();
     }
     let ours = single_byte(bytes);
     match ours != MACINTOSH && OTHER_LATIN.contains(&guessed) && enough_evidence(bytes, guessed) {
@@ -73,10 +77,11 @@ fn east_asian_not(guessed: CodePage, bytes: &[u8]) -> Option<CodePage> {
         return None;
     }
     let (read, _) = guessed.decode_without_bom_handling(bytes);
-    if crate::script_words::mostly_words(&read) {
-        return None;
+    // No Excel saves in ISO-8859-5: doubtful words are enough.
+    match crate::script_words::no_words(&read, guessed == ISO_8859_5) {
+        true => east_asian_by_shapes(bytes),
+        false => None,
     }
-    east_asian_by_shapes(bytes)
 }
 
 /// The double-byte code page that reads every character of `bytes` beyond ASCII as an

@@ -1,20 +1,39 @@
 //! Whether what a single-byte code page of another script than Latin's reads is words of that
 //! script, or an East Asian code page's characters read a byte at a time: a Chinese list in GBK
 //! (`伟,王`) is Windows-1251's `О°,Нх`, which the detector may prefer for a list of short names.
-//! Such readings break the rules every word of the script keeps: symbols inside words (`О°`,
-//! `Кз·Т`), a capital after a lower-case letter (`єО`, `РгУў`), letters of languages that
-//! never meet in one word (Macedonian `ѕ` with a soft sign, `ЅЬ`), no vowel (`Лп`).
+//! Such readings break rules every word of the script keeps: no sign inside a word (`О°`,
+//! `Кз·Т`), no letters of languages that never meet (Macedonian `ѕ` with a soft sign, `ЅЬ`);
+//! and rules most words keep: no capital after a lower-case letter (`єО`, though `СберБанк`
+//! and a caps-lock `иВАН` break it too), a vowel (`Лп`, though `кв.` is an abbreviation).
 
-/// Whether most words of `text` (its runs of characters beyond ASCII) are spelled as a
-/// script's words are ([`spelled`]): three in four or more, abbreviations aside.
-pub(crate) fn mostly_words(text: &str) -> bool {
+/// How a word keeps the script's rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spelling {
+    Word,
+    /// Breaks a rule most words keep.
+    Doubtful,
+    /// Breaks a rule every word keeps.
+    Misspelled,
+}
+
+/// Whether `text` (read in a code page of another script than Latin's) is no words: a
+/// quarter of its words or more break the script's rules, abbreviations aside, and unless
+/// `doubt_enough` (a code page Excel does not save in, which a list is seldom in), one of
+/// them a rule every word keeps.
+pub(crate) fn no_words(text: &str, doubt_enough: bool) -> bool {
     let words = text
         .split(|c: char| c.is_ascii() || c == '\u{A0}')
         .filter(|word| !word.is_empty() && !abbreviation(word));
-    let (all, misspelled) = words.fold((0usize, 0usize), |(all, misspelled), word| {
-        (all + 1, misspelled + usize::from(!spelled(word)))
-    });
-    misspelled * 4 < all.max(1)
+    let (mut all, mut doubtful, mut misspelled) = (0usize, 0usize, 0usize);
+    for word in words {
+        all += 1;
+        match spelling(word) {
+            Spelling::Word => {}
+            Spelling::Doubtful => doubtful += 1,
+            Spelling::Misspelled => misspelled += 1,
+        }
+    }
+    all > 0 && (misspelled + doubtful) * 4 >= all && (doubt_enough || misspelled > 0)
 }
 
 /// Two or three capitals without a vowel, as Cyrillic abbreviations are (`ТЦ`, `СПб` aside),
@@ -49,34 +68,40 @@ fn script(c: char) -> Option<Script> {
     })
 }
 
-/// Whether `word` is spelled as a word: its letters of one script, quoted (`«Ромашка»`) or
-/// followed by an ellipsis, but no other sign among them (`№` ends a word: `№5`), no capital
-/// after a lower-case letter, and in Cyrillic as one language's letters are.
-fn spelled(word: &str) -> bool {
+/// How `word` keeps the rules: its letters of one script, quoted (`«Ромашка»`), with an
+/// apostrophe (`Мар’яна`) or followed by an ellipsis, but no other sign among them (`№` ends
+/// a word: `№5`), and in Cyrillic as one language's letters are; doubtful with a capital
+/// after a lower-case letter.
+fn spelling(word: &str) -> Spelling {
     let chars: Vec<char> = word.chars().collect();
     let mut scripts = chars.iter().filter_map(|&c| script(c));
     let Some(first) = scripts.next() else {
-        return chars.iter().all(|&c| punctuation(c));
-    };
-    if !scripts.all(|s| s == first) {
-        return false;
-    }
-    let last = chars.len().saturating_sub(1);
-    for (at, &c) in chars.iter().enumerate() {
-        let fits = match c {
-            _ if script(c).is_some() => true,
-            '«' | '„' | '“' | '‘' => at == 0,
-            '»' | '”' | '’' | '…' | '№' => at == last,
-            _ => punctuation(c),
+        return match chars.iter().all(|&c| punctuation(c)) {
+            true => Spelling::Word,
+            false => Spelling::Misspelled,
         };
-        if !fits {
-            return false;
-        }
+    };
+    let last = chars.len().saturating_sub(1);
+    let signs_fit = chars.iter().enumerate().all(|(at, &c)| match c {
+        _ if script(c).is_some() => true,
+        '«' | '„' | '“' | '‘' => at == 0,
+        '»' | '”' | '…' | '№' => at == last,
+        _ => punctuation(c),
+    });
+    if !scripts.all(|s| s == first) || !signs_fit {
+        return Spelling::Misspelled;
     }
+    let cyrillic = match first {
+        Script::Cyrillic => cyrillic(&chars),
+        _ => Spelling::Word,
+    };
     let capital_after_lower = chars
         .windows(2)
         .any(|pair| pair[0].is_lowercase() && pair[1].is_uppercase());
-    !capital_after_lower && (first != Script::Cyrillic || cyrillic(&chars))
+    match cyrillic {
+        Spelling::Word if capital_after_lower => Spelling::Doubtful,
+        spelling => spelling,
+    }
 }
 
 /// Signs that stand between words, or apart from them.
@@ -87,11 +112,11 @@ fn punctuation(c: char) -> bool {
     )
 }
 
-/// Whether Cyrillic letters are one language's: Serbian and Macedonian `ђ ј љ њ ћ џ ѕ ѓ ќ`
+/// How Cyrillic letters keep one language's rules: Serbian and Macedonian `ђ ј љ њ ћ џ ѕ ѓ ќ`
 /// have no `ь ъ ы э ю я ё й щ`, nor Ukrainian and Belarusian `є і ї ґ`; Russian `ы э ъ ё` are
-/// not Ukrainian; Belarusian `ў` has no `и щ ъ`. A word of two letters or more has a vowel
-/// (abbreviations aside: [`abbreviation`]), and none starts with `ь ъ ы`.
-fn cyrillic(chars: &[char]) -> bool {
+/// not Ukrainian; Belarusian `ў` has no `и щ ъ`; no word starts with `ь ъ ы`. Doubtful: a
+/// word of two letters or more without a vowel (`кв.`, `шт.`; [`abbreviation`]s aside).
+fn cyrillic(chars: &[char]) -> Spelling {
     let lower: String = chars.iter().flat_map(|c| c.to_lowercase()).collect();
     let has = |letters: &str| lower.chars().any(|c| letters.contains(c));
     let south_slavic = has("ђјљњћџѕѓќ");
@@ -101,15 +126,19 @@ fn cyrillic(chars: &[char]) -> bool {
         || (ukrainian && has("ыэъё"))
         || (has("і") && has("ы") && has("и"))
         || (has("ў") && has("ищъ"));
-    let letters = || chars.iter().filter(|c| c.is_alphabetic());
-    let no_vowel = letters().count() > 1 && !has("аеёиоуыэюяіїє");
-    let sign_first = lower.starts_with(['ь', 'ъ', 'ы']);
-    !mixed && !no_vowel && !sign_first
+    let letters = chars.iter().filter(|c| c.is_alphabetic()).count();
+    if mixed || lower.starts_with(['ь', 'ъ', 'ы']) {
+        Spelling::Misspelled
+    } else if letters > 1 && !has("аеёиоуыэюяіїє") {
+        Spelling::Doubtful
+    } else {
+        Spelling::Word
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{mostly_words, spelled};
+    use super::{Spelling, no_words, spelling};
 
     #[test]
     fn words_of_a_script_are_spelled_so_and_double_byte_text_is_not() {
@@ -121,6 +150,7 @@ mod tests {
             "№",
             "Јовановић",
             "Київ",
+            "Мар’яна",
             "Ўладзімір",
             "Дзмітрый",
             "Παπαδόπουλος",
@@ -129,15 +159,21 @@ mod tests {
             "–",
         ];
         for word in words {
-            assert!(spelled(word), "{word}");
+            assert!(spelling(word) == Spelling::Word, "{word}");
         }
-        // GBK's `伟`, `淑芬`, `何`, `郭`, `刘`, `杰`, `黄`, `海燕`, read in Windows-1251.
-        let read_so = ["О°", "Кз·Т", "єО", "№щ", "Лп", "ЅЬ", "»Ж", "єЈСа"];
-        for word in read_so {
-            assert!(!spelled(word), "{word}");
+        let doubtful = ["СберБанк", "иВАН", "кв", "ГБДД"];
+        for word in doubtful {
+            assert!(spelling(word) == Spelling::Doubtful, "{word}");
         }
-        assert!(mostly_words("Иван,Петров,+7 916\nОльга,Смирнова"));
-        assert!(mostly_words("Иван,Петров,ТЦ Мега"));
-        assert!(!mostly_words("О°,ВЮ,1000\nЅЬ,Вн,1001\nКз·Т,єО,1002"));
+        // GBK's `伟`, `淑芬`, `郭`, `杰`, `黄`, `海燕`, read in Windows-1251.
+        let misspelled = ["О°", "Кз·Т", "№щ", "ЅЬ", "»Ж", "єЈСа"];
+        for word in misspelled {
+            assert!(spelling(word) == Spelling::Misspelled, "{word}");
+        }
+        assert!(!no_words("Иван,Петров,+7 916\nОльга,Смирнова", false));
+        assert!(!no_words("Иван,Петров,ТЦ Мега", false));
+        assert!(!no_words("Иван,Власов,СберБанк,кв. 12", false));
+        assert!(no_words("Иван,Власов,СберБанк,кв. 12", true));
+        assert!(no_words("О°,ВЮ,1000\nЅЬ,Вн,1001\nКз·Т,єО,1002", false));
     }
 }
